@@ -1,0 +1,91 @@
+# OneID — English. Every key here must also exist in hi/main.ftl (a unit test checks).
+
+## Layout
+skip-to-content = Skip to content
+language-switcher = Language
+footer-text = OneID — one account for Cloud, Talk, Forum and Market.
+
+## Sign up
+signup-title = Create your OneID
+signup-lead = One free account for Cloud, Talk, Forum and Market.
+field-contact = Mobile number or email
+field-contact-hint = We will send you a verification code. Numbers without +country code are read as Indian.
+signup-get-code = Get verification code
+signup-have-account = Already have an account?
+signin-link = Sign in
+signup-link = Create an account
+
+verify-title = Enter your code
+verify-sent-to = We sent a verification code to { $to }.
+verify-resend-wait = You can ask for a new code in { $seconds } seconds.
+field-code = Verification code
+field-new-password = Choose a password
+field-new-password-hint = At least 8 characters. A few words together make a strong password.
+field-confirm-password = Type the password again
+field-name = Your name
+verify-create = Create account
+verify-resend = Send a new code
+verify-change-contact = Use a different number or email
+
+signup-exists-title = You already have an account
+signup-exists-text = This number or email already has a OneID account. Sign in with your password instead.
+
+## Sign in
+signin-title = Sign in to OneID
+signin-lead = Use your mobile number, email or account ID.
+field-login-identifier = Mobile number, email or account ID
+field-password = Password
+signin-submit = Sign in
+signin-no-account = New to OneID?
+login-invalid = That account and password do not match. Check them and try again.
+login-locked = This account is locked. Try again later.
+login-disabled = This account has been disabled.
+
+## Account
+account-title = Your account
+account-greeting = Hello,
+account-id-label = Account ID
+account-phone-label = Mobile number
+account-email-label = Email
+account-id-hint = You can sign in with your account ID as well as your mobile number or email.
+signout = Sign out
+
+## Codes
+code-wrong = That code is not right. Tries left: { $tries }.
+code-unusable = This code can no longer be used. Ask for a new code.
+code-expired = This code has expired. Ask for a new code.
+code-message-subject = Your OneID code: { $code }
+code-message-text = { $code } is your OneID verification code. It expires in { $minutes } minutes. Never share it with anyone.
+
+## Field errors
+error-field-empty = Please fill in this field.
+error-field-too-long = This is too long.
+error-invalid-phone = That does not look like a valid mobile number.
+error-not-mobile = This number cannot receive text messages. Use a mobile number.
+error-invalid-email = That does not look like a valid email address.
+error-invalid-identifier = Enter a mobile number, an email address or a 9–10 digit account ID.
+error-password-too-short = Use at least 8 characters.
+error-password-too-long = That password is too long.
+error-password-mismatch = The two passwords are not the same.
+error-invalid-name = The name contains characters that are not allowed.
+error-invalid-code = The code has digits only.
+
+## Error pages
+error-code-label = Error code
+error-go-home = Go to the start page
+error-bad-request-title = Something was wrong with that request
+error-bad-request-text = Part of the form was missing or could not be read. Go back, check the form and try again.
+error-form-expired-title = This form has expired
+error-form-expired-text = For your safety, forms stop working after a while or when you sign in or out elsewhere. Go back, reload the page and try again.
+error-not-found-title = Page not found
+error-not-found-text = There is nothing at this address. Check the link, or start again from the start page.
+error-method-title = That action is not possible here
+error-method-text = This page cannot be used that way. Start again from the start page.
+error-too-large-title = That was too much to send
+error-too-large-text = The form was larger than we accept. Shorten what you typed and try again.
+error-too-many-title = Too many attempts
+error-too-many-text = Please wait a little and try again.
+error-unavailable-title = OneID is briefly unavailable
+error-unavailable-text = We could not complete this just now. Nothing was lost; wait a few seconds and try again.
+error-internal-title = Something went wrong on our side
+error-internal-text = It is not your fault. Please try again in a moment.

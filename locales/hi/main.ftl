@@ -1,0 +1,91 @@
+# OneID — हिन्दी। हर कुंजी en/main.ftl में भी होनी चाहिए (एक यूनिट टेस्ट जाँचता है)।
+
+## Layout
+skip-to-content = मुख्य सामग्री पर जाएँ
+language-switcher = भाषा
+footer-text = OneID — Cloud, Talk, Forum और Market के लिए एक खाता।
+
+## Sign up
+signup-title = अपना OneID बनाएँ
+signup-lead = Cloud, Talk, Forum और Market के लिए एक मुफ़्त खाता।
+field-contact = मोबाइल नंबर या ईमेल
+field-contact-hint = हम आपको एक सत्यापन कोड भेजेंगे। +देश कोड के बिना नंबर भारतीय माने जाते हैं।
+signup-get-code = सत्यापन कोड पाएँ
+signup-have-account = क्या आपका पहले से खाता है?
+signin-link = साइन इन करें
+signup-link = खाता बनाएँ
+
+verify-title = अपना कोड डालें
+verify-sent-to = हमने { $to } पर एक सत्यापन कोड भेजा है।
+verify-resend-wait = आप { $seconds } सेकंड बाद नया कोड माँग सकते हैं।
+field-code = सत्यापन कोड
+field-new-password = पासवर्ड चुनें
+field-new-password-hint = कम से कम 8 अक्षर। कुछ शब्दों को मिलाकर बना पासवर्ड मज़बूत होता है।
+field-confirm-password = पासवर्ड दोबारा लिखें
+field-name = आपका नाम
+verify-create = खाता बनाएँ
+verify-resend = नया कोड भेजें
+verify-change-contact = कोई दूसरा नंबर या ईमेल इस्तेमाल करें
+
+signup-exists-title = आपका खाता पहले से है
+signup-exists-text = इस नंबर या ईमेल पर पहले से OneID खाता है। इसकी जगह अपने पासवर्ड से साइन इन करें।
+
+## Sign in
+signin-title = OneID में साइन इन करें
+signin-lead = अपना मोबाइल नंबर, ईमेल या खाता आईडी इस्तेमाल करें।
+field-login-identifier = मोबाइल नंबर, ईमेल या खाता आईडी
+field-password = पासवर्ड
+signin-submit = साइन इन करें
+signin-no-account = OneID पर नए हैं?
+login-invalid = यह खाता और पासवर्ड मेल नहीं खाते। जाँचकर फिर से कोशिश करें।
+login-locked = यह खाता लॉक है। बाद में फिर से कोशिश करें।
+login-disabled = यह खाता बंद कर दिया गया है।
+
+## Account
+account-title = आपका खाता
+account-greeting = नमस्ते,
+account-id-label = खाता आईडी
+account-phone-label = मोबाइल नंबर
+account-email-label = ईमेल
+account-id-hint = आप मोबाइल नंबर या ईमेल के अलावा अपनी खाता आईडी से भी साइन इन कर सकते हैं।
+signout = साइन आउट करें
+
+## Codes
+code-wrong = यह कोड सही नहीं है। बची हुई कोशिशें: { $tries }।
+code-unusable = यह कोड अब इस्तेमाल नहीं हो सकता। नया कोड माँगें।
+code-expired = इस कोड की समय-सीमा खत्म हो गई है। नया कोड माँगें।
+code-message-subject = आपका OneID कोड: { $code }
+code-message-text = { $code } आपका OneID सत्यापन कोड है। यह { $minutes } मिनट में समाप्त हो जाएगा। इसे कभी किसी के साथ साझा न करें।
+
+## Field errors
+error-field-empty = कृपया यह जानकारी भरें।
+error-field-too-long = यह बहुत लंबा है।
+error-invalid-phone = यह सही मोबाइल नंबर नहीं लगता।
+error-not-mobile = इस नंबर पर SMS नहीं आ सकते। मोबाइल नंबर इस्तेमाल करें।
+error-invalid-email = यह सही ईमेल पता नहीं लगता।
+error-invalid-identifier = मोबाइल नंबर, ईमेल पता या 9–10 अंकों की खाता आईडी डालें।
+error-password-too-short = कम से कम 8 अक्षर इस्तेमाल करें।
+error-password-too-long = यह पासवर्ड बहुत लंबा है।
+error-password-mismatch = दोनों पासवर्ड एक जैसे नहीं हैं।
+error-invalid-name = नाम में ऐसे अक्षर हैं जिनकी अनुमति नहीं है।
+error-invalid-code = कोड में केवल अंक होते हैं।
+
+## Error pages
+error-code-label = त्रुटि कोड
+error-go-home = शुरुआती पेज पर जाएँ
+error-bad-request-title = इस अनुरोध में कुछ गड़बड़ थी
+error-bad-request-text = फ़ॉर्म का कुछ हिस्सा छूट गया था या पढ़ा नहीं जा सका। वापस जाएँ, फ़ॉर्म जाँचें और फिर से कोशिश करें।
+error-form-expired-title = इस फ़ॉर्म की समय-सीमा खत्म हो गई है
+error-form-expired-text = आपकी सुरक्षा के लिए फ़ॉर्म कुछ समय बाद, या कहीं और साइन इन/आउट करने पर, काम करना बंद कर देते हैं। वापस जाएँ, पेज रीलोड करें और फिर से कोशिश करें।
+error-not-found-title = पेज नहीं मिला
+error-not-found-text = इस पते पर कुछ नहीं है। लिंक जाँचें, या शुरुआती पेज से फिर शुरू करें।
+error-method-title = यहाँ यह काम नहीं हो सकता
+error-method-text = इस पेज का इस तरह इस्तेमाल नहीं हो सकता। शुरुआती पेज से फिर शुरू करें।
+error-too-large-title = भेजी गई जानकारी बहुत ज़्यादा थी
+error-too-large-text = फ़ॉर्म हमारी सीमा से बड़ा था। जो लिखा है उसे छोटा करके फिर से कोशिश करें।
+error-too-many-title = बहुत ज़्यादा कोशिशें
+error-too-many-text = कृपया थोड़ी देर रुककर फिर से कोशिश करें।
+error-unavailable-title = OneID कुछ देर के लिए उपलब्ध नहीं है
+error-unavailable-text = हम यह अभी पूरा नहीं कर सके। कुछ भी खोया नहीं है; कुछ सेकंड रुककर फिर से कोशिश करें।
+error-internal-title = हमारी तरफ़ से कुछ गड़बड़ हो गई
+error-internal-text = इसमें आपकी कोई गलती नहीं है। कृपया थोड़ी देर में फिर से कोशिश करें।

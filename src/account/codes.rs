@@ -1,0 +1,146 @@
+//! Issuing and checking one-time verification codes.
+//!
+//! A code is stored as a salted digest with its expiry; tries are counted with one atomic
+//! increment per check, so parallel guesses cannot get more checks than allowed; using a code
+//! is one atomic take, so it works once.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use rand::{RngCore, rngs::OsRng};
+use serde::{Deserialize, Serialize};
+
+use super::ServiceError;
+use crate::{
+    domain::{CodeDigest, CodePurpose, ContactIdentifier, VerificationCode},
+    i18n::Lang,
+    state::AppState,
+    store::ttl_until,
+};
+
+#[derive(Serialize, Deserialize)]
+struct PendingCode {
+    /// Distinguishes this code from the next one sent to the same place (tries are per code).
+    id: String,
+    digest: CodeDigest,
+    expires_at: DateTime<Utc>,
+}
+
+/// The outcome of asking for a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// A new code is on its way; another may be asked for after the instant given.
+    Sent { resend_after: DateTime<Utc> },
+    /// One was sent moments ago; nothing was sent now.
+    CoolingDown { resend_after: DateTime<Utc> },
+}
+
+impl Sent {
+    pub fn resend_after(self) -> DateTime<Utc> {
+        match self {
+            Self::Sent { resend_after } | Self::CoolingDown { resend_after } => resend_after,
+        }
+    }
+}
+
+/// Why a submitted code was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodeRejected {
+    #[error("wrong code, {tries_left} tries left")]
+    Wrong { tries_left: i64 },
+    #[error("the code expired")]
+    Expired,
+    /// Too many wrong tries, already used, or never sent: a new code is needed.
+    #[error("no usable code")]
+    Unusable,
+}
+
+fn code_key(purpose: CodePurpose, to: &ContactIdentifier) -> String {
+    format!("code:{}:{}", purpose.as_str(), to.canonical())
+}
+
+fn cooldown_key(to: &ContactIdentifier) -> String {
+    format!("code-cooldown:{}", to.canonical())
+}
+
+fn code_length(state: &AppState, purpose: CodePurpose) -> u8 {
+    match purpose {
+        // The seed's promise: four digits to prove a number at sign-up. Codes that guard an
+        // existing account are longer (see the README's Security section).
+        CodePurpose::Signup => state.settings.codes.signup_length,
+        CodePurpose::Login | CodePurpose::Reset | CodePurpose::Unlock => state.settings.codes.account_length,
+    }
+}
+
+/// Sends a fresh code for `purpose` to `to`, replacing any earlier one, unless one went to the
+/// same place within the resend cooldown.
+pub async fn send(state: &AppState, purpose: CodePurpose, to: &ContactIdentifier, lang: Lang) -> Result<Sent, ServiceError> {
+    let settings = &state.settings.codes;
+    let now = state.clock.now();
+    let cooldown = Duration::seconds(settings.resend_cooldown_secs);
+    let resend_after = now + cooldown;
+    let gate_key = cooldown_key(to);
+    if settings.resend_cooldown_secs > 0 {
+        // One atomic increment decides between concurrent requests: only the first sends.
+        let hits = state.store.increment(&gate_key, cooldown.to_std().unwrap_or_default()).await?;
+        if hits > 1 {
+            let until = state.store.get_json::<DateTime<Utc>>(&format!("{gate_key}:until")).await?.unwrap_or(resend_after);
+            return Ok(Sent::CoolingDown { resend_after: until });
+        }
+        state.store.put_json(&format!("{gate_key}:until"), &resend_after, cooldown.to_std().unwrap_or_default()).await?;
+    }
+
+    let code = VerificationCode::generate(code_length(state, purpose));
+    let id = random_id();
+    let expires_at = now + state.settings.code_ttl();
+    let pending = PendingCode { digest: code.digest(&id), id, expires_at };
+    // Kept a minute past expiry so a late try can be told "expired" rather than "unknown".
+    let key = code_key(purpose, to);
+    state.store.put_json(&key, &pending, ttl_until(now, expires_at + Duration::minutes(1))).await?;
+
+    let minutes = state.settings.codes.ttl_secs / 60;
+    if let Err(e) = state.notifier.send_code(to, purpose, &code, minutes, lang).await {
+        // Nothing was delivered: forget the code and let the person ask again straight away.
+        state.store.delete(&key).await?;
+        state.store.delete(&gate_key).await?;
+        return Err(e.into());
+    }
+    Ok(Sent::Sent { resend_after })
+}
+
+/// Checks a typed code and, when right, uses it up.
+pub async fn verify(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    submitted: &VerificationCode,
+) -> Result<Result<(), CodeRejected>, ServiceError> {
+    let now = state.clock.now();
+    let key = code_key(purpose, to);
+    let Some(pending) = state.store.get_json::<PendingCode>(&key).await? else {
+        return Ok(Err(CodeRejected::Unusable));
+    };
+    if now >= pending.expires_at {
+        state.store.delete(&key).await?;
+        return Ok(Err(CodeRejected::Expired));
+    }
+    let max_tries = state.settings.codes.max_tries;
+    let tries = state.store.increment(&format!("code-tries:{}", pending.id), ttl_until(now, pending.expires_at)).await?;
+    if tries > max_tries {
+        state.store.delete(&key).await?;
+        return Ok(Err(CodeRejected::Unusable));
+    }
+    if !pending.digest.matches(submitted, &pending.id) {
+        return Ok(Err(CodeRejected::Wrong { tries_left: max_tries - tries }));
+    }
+    // Right code: whoever takes it first wins; a concurrent second check finds nothing.
+    match state.store.take_json::<PendingCode>(&key).await? {
+        Some(taken) if taken.id == pending.id => Ok(Ok(())),
+        _ => Ok(Err(CodeRejected::Unusable)),
+    }
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}

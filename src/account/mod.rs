@@ -1,0 +1,59 @@
+//! Account logic: verification codes, sign-up, sign-in. Takes typed values, never HTTP types.
+
+pub mod codes;
+pub mod login;
+pub mod signup;
+
+use crate::{
+    db::{
+        DbError,
+        models::account::{self, Account, CreateError, NewAccount},
+    },
+    domain::{ContactIdentifier, DisplayName, Password},
+    notify::NotifyError,
+    state::AppState,
+    store::StoreError,
+};
+
+/// What can go wrong below the account logic, as opposed to what a person did wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+/// Runs CPU-heavy work (password hashing) on the blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Task(e.to_string()))
+}
+
+/// Creates a verified account: the contact was proven by a code, or vouched for by an operator.
+pub async fn create_account(
+    state: &AppState,
+    contact: ContactIdentifier,
+    display_name: DisplayName,
+    password: Password,
+) -> Result<Result<Account, CreateError>, ServiceError> {
+    let hasher = state.passwords.clone();
+    let password_hash = blocking(move || hasher.hash(&password)).await?;
+    let (phone, email) = match contact {
+        ContactIdentifier::Phone(p) => (Some(p), None),
+        ContactIdentifier::Email(e) => (None, Some(e)),
+    };
+    let new = NewAccount { phone, email, display_name, password_hash };
+    let now = state.clock.now();
+    let created = state
+        .db
+        .run(move |conn| Ok(account::create(conn, &new, now)))
+        .await?;
+    match created {
+        Err(CreateError::Db(e)) => Err(e.into()),
+        other => Ok(other),
+    }
+}

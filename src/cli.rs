@@ -1,0 +1,180 @@
+//! The command line: `oneid [serve]`, `oneid migrate`, `oneid user add|list`.
+
+use std::{io::BufRead, net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    account::create_account,
+    clock::SystemClock,
+    config::{FlagOverrides, Settings},
+    db::models::account::{self, Account, CreateError},
+    domain::{ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
+    startup::Application,
+    state::{AppState, open_database},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "oneid", version, about = "OneID: one account for every app (OAuth 2.0 / OpenID Connect provider)")]
+pub struct Cli {
+    /// TOML settings file (environment variables ONEID_* and flags override it).
+    #[arg(long, global = true, value_name = "FILE", env = "ONEID_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to bind (overrides ONEID_LISTEN).
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Database URL (overrides ONEID_DATABASE_URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the identity provider (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a verified account (the operator vouches for the phone or email).
+    Add(UserAdd),
+    /// List accounts.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("contact").required(true).args(["phone", "email"])))]
+pub struct UserAdd {
+    /// Mobile number (national numbers are read in ONEID_DEFAULT_REGION).
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Read the password from the first line of standard input (so it never shows in `ps`).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    /// Print `{"account_id": ..., "sub": ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Cli {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let flags = FlagOverrides { listen: self.listen, database_url: self.database_url.clone() };
+        Ok(Settings::load(self.config.as_deref(), &flags)?)
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = crate::db::Db::connect(&settings.database_url, 1, settings.connect_timeout(), settings.database.busy_timeout_ms)?;
+            let applied = db.migrate()?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
+        Command::User(UserCommand::List { json }) => user_list(settings, json).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let issuer = settings.issuer.clone();
+    let app = Application::build(settings, Arc::new(SystemClock))?;
+    tracing::info!(port = app.port(), %issuer, "OneID is serving");
+    app.run_until_stopped().await.context("serving")
+}
+
+async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
+    let contact = match (&args.phone, &args.email) {
+        (Some(phone), None) => ContactIdentifier::Phone(PhoneNumber::parse(phone, settings.default_region).map_err(|e| anyhow::anyhow!("--phone: {e}"))?),
+        (None, Some(email)) => ContactIdentifier::Email(Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?),
+        _ => bail!("give exactly one of --phone and --email"),
+    };
+    let name = match &args.name {
+        Some(name) => DisplayName::parse(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?,
+        None => default_name(&contact),
+    };
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned()).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    if password.expose().chars().count() < 8 {
+        bail!("password: use at least 8 characters");
+    }
+
+    let state = AppState::build(settings, Arc::new(SystemClock))?;
+    let account = match create_account(&state, contact, name, password).await? {
+        Ok(account) => account,
+        Err(CreateError::PhoneTaken) => bail!("that phone number already belongs to an account"),
+        Err(CreateError::EmailTaken) => bail!("that email address already belongs to an account"),
+        Err(CreateError::Db(e)) => return Err(e.into()),
+    };
+    if args.json {
+        println!("{}", serde_json::json!({ "account_id": account.id, "sub": account.sub.as_str() }));
+    } else {
+        println!("created account {} (sub {})", account.id, account.sub);
+    }
+    Ok(())
+}
+
+/// Without `--name`: the mailbox of an email address, or "OneID user".
+fn default_name(contact: &ContactIdentifier) -> DisplayName {
+    let candidate = match contact {
+        ContactIdentifier::Email(email) => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        ContactIdentifier::Phone(_) => String::new(),
+    };
+    DisplayName::parse(&candidate).unwrap_or_else(|_| DisplayName::from_stored("OneID user".into()))
+}
+
+async fn user_list(settings: Settings, json: bool) -> anyhow::Result<()> {
+    let db = open_database(&settings)?;
+    let accounts = db.run(account::list).await?;
+    if json {
+        let rows: Vec<_> = accounts.iter().map(account_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!("{:<12} {:<16} {:<32} {:<9} NAME", "ACCOUNT ID", "PHONE", "EMAIL", "STATUS");
+        for a in &accounts {
+            println!(
+                "{:<12} {:<16} {:<32} {:<9} {}",
+                a.id,
+                a.phone.as_ref().map_or("-", |p| p.as_e164()),
+                a.email.as_ref().map_or("-", |e| e.as_str()),
+                format!("{:?}", a.status).to_lowercase(),
+                a.display_name
+            );
+        }
+    }
+    Ok(())
+}
+
+fn account_json(a: &Account) -> serde_json::Value {
+    serde_json::json!({
+        "account_id": a.id,
+        "sub": a.sub.as_str(),
+        "phone": a.phone.as_ref().map(|p| p.as_e164()),
+        "email": a.email.as_ref().map(|e| e.as_str()),
+        "name": a.display_name.as_str(),
+        "status": format!("{:?}", a.status).to_lowercase(),
+        "created_at": a.created_at.to_rfc3339(),
+    })
+}

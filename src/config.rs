@@ -1,0 +1,370 @@
+//! One typed `Settings`, loaded once: defaults, then an optional TOML file, then `ONEID_*`
+//! environment variables, then command-line flags. Validated before anything starts.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::domain::{Email, Region};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Public base URL; cookies are `Secure` when it is https.
+    pub issuer: Url,
+    /// `sqlite://path/to/file.db`; created on first run, folder included.
+    pub database_url: String,
+    /// Unset: ephemeral state lives in this process's memory.
+    pub redis_url: Option<String>,
+    /// Where the development notifier appends messages, one JSON line each.
+    pub outbox: PathBuf,
+    /// Region for phone numbers typed without a country code.
+    pub default_region: Region,
+    pub database: DatabaseSettings,
+    pub session: SessionSettings,
+    pub codes: CodeSettings,
+    pub smtp: Option<SmtpSettings>,
+    pub sms: Option<SmsGatewaySettings>,
+    /// Worker threads for the HTTP server (0: one per core).
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub pool_size: u32,
+    /// Seconds to wait for a free connection before answering 503.
+    pub connect_timeout_secs: u64,
+    /// Milliseconds SQLite waits on a locked database before giving up.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// A signed-in session ends after this long without a request.
+    pub idle_timeout_secs: i64,
+    /// A signed-in session ends this long after sign-in, however active.
+    pub absolute_timeout_secs: i64,
+    /// A browser that never signs in keeps its (form-protecting) session this long.
+    pub anonymous_timeout_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeSettings {
+    /// Digits in a sign-up code (the seed promises 4).
+    pub signup_length: u8,
+    /// Digits in codes that guard an existing account (code login, reset, unlock).
+    pub account_length: u8,
+    pub ttl_secs: i64,
+    /// Wrong tries after which a code is dead.
+    pub max_tries: i64,
+    /// Seconds before another code may be sent to the same phone or email.
+    pub resend_cooldown_secs: i64,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text; only for a mail catcher on the same host.
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsGatewaySettings {
+    /// The gateway's endpoint; receives a JSON POST per message.
+    pub url: Url,
+    /// Sent verbatim as the `Authorization` header.
+    pub auth_header: Option<String>,
+    /// JSON body; the strings `{to}` and `{text}` inside any string value are replaced.
+    pub body_template: String,
+    pub timeout_secs: u64,
+}
+
+impl std::fmt::Debug for SmsGatewaySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsGatewaySettings")
+            .field("url", &self.url.as_str())
+            .field("auth_header", &self.auth_header.as_ref().map(|_| "<redacted>"))
+            .field("body_template", &self.body_template)
+            .finish()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: Url::parse("http://127.0.0.1:8080").expect("constant URL"),
+            database_url: "sqlite://oneid-data/oneid.db".into(),
+            redis_url: None,
+            outbox: PathBuf::from("oneid-data/outbox.jsonl"),
+            default_region: Region::default(),
+            database: DatabaseSettings { pool_size: 8, connect_timeout_secs: 5, busy_timeout_ms: 5_000 },
+            session: SessionSettings {
+                idle_timeout_secs: 7 * 24 * 3600,
+                absolute_timeout_secs: 30 * 24 * 3600,
+                anonymous_timeout_secs: 3600,
+            },
+            codes: CodeSettings { signup_length: 4, account_length: 6, ttl_secs: 600, max_tries: 5, resend_cooldown_secs: 60 },
+            smtp: None,
+            sms: None,
+            workers: 0,
+        }
+    }
+}
+
+/// Values given on the command line; they win over the file and the environment.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("{0}")]
+    Load(String),
+    #[error("invalid setting `{key}` ({env}): {reason}")]
+    Invalid { key: &'static str, env: &'static str, reason: String },
+}
+
+impl Settings {
+    /// Loads and validates the settings. Environment variables are `ONEID_<KEY>`, with `__`
+    /// between levels: `ONEID_SMTP__HOST`, `ONEID_SESSION__IDLE_TIMEOUT_SECS`.
+    pub fn load(file: Option<&std::path::Path>, flags: &FlagOverrides) -> Result<Self, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(SettingsError::Load(format!("configuration file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("ONEID_").split("__")).merge(Serialized::globals(flags));
+        let settings: Settings = figment.extract().map_err(|e| SettingsError::Load(describe_figment_error(e)))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot say.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key, env, reason: &str| Err(SettingsError::Invalid { key, env, reason: reason.to_owned() });
+        if !matches!(self.issuer.scheme(), "http" | "https") || self.issuer.query().is_some() || self.issuer.fragment().is_some() {
+            return invalid("issuer", "ONEID_ISSUER", "must be an http(s) URL without query or fragment");
+        }
+        if self.issuer.scheme() == "http" && !self.issuer.host_str().is_some_and(is_loopback_host) {
+            return invalid("issuer", "ONEID_ISSUER", "must be https unless the host is 127.0.0.1, [::1] or localhost");
+        }
+        if crate::db::Backend::from_url(&self.database_url).is_err() {
+            return invalid("database_url", "ONEID_DATABASE_URL", "must start with sqlite://");
+        }
+        if let Some(url) = &self.redis_url {
+            // The Redis store is the scale-out backend (see docs/ROADMAP.md); refusing it beats
+            // silently keeping state in one process while the operator believes it is shared.
+            let reason = format!("Redis-backed state is not available in this version (got `{}`); unset it to use in-memory state", redact_url(url));
+            return invalid("redis_url", "ONEID_REDIS_URL", &reason);
+        }
+        if !(4..=10).contains(&self.codes.signup_length) {
+            return invalid("codes.signup_length", "ONEID_CODES__SIGNUP_LENGTH", "must be between 4 and 10");
+        }
+        if !(6..=10).contains(&self.codes.account_length) {
+            return invalid("codes.account_length", "ONEID_CODES__ACCOUNT_LENGTH", "must be between 6 and 10");
+        }
+        if self.codes.ttl_secs < 60 || self.codes.max_tries < 1 || self.codes.resend_cooldown_secs < 0 {
+            return invalid("codes", "ONEID_CODES__*", "ttl_secs must be at least 60, max_tries at least 1, resend_cooldown_secs not negative");
+        }
+        let s = &self.session;
+        if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < 60 || s.anonymous_timeout_secs < 60 {
+            return invalid("session", "ONEID_SESSION__*", "timeouts must be at least 60 seconds");
+        }
+        if self.database.pool_size == 0 {
+            return invalid("database.pool_size", "ONEID_DATABASE__POOL_SIZE", "must be at least 1");
+        }
+        if let Some(smtp) = &self.smtp {
+            if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+                return invalid("smtp.from", "ONEID_SMTP__FROM", "must be an address such as `OneID <no-reply@example.com>`");
+            }
+            if smtp.username.is_some() != smtp.password.is_some() {
+                return invalid("smtp.username", "ONEID_SMTP__USERNAME", "username and password go together");
+            }
+        }
+        if let Some(sms) = &self.sms {
+            if serde_json::from_str::<serde_json::Value>(&sms.body_template).is_err() {
+                return invalid("sms.body_template", "ONEID_SMS__BODY_TEMPLATE", "must be a JSON document");
+            }
+        }
+        Ok(())
+    }
+
+    /// Cookies carry `Secure` (and the `__Host-` prefix) when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.scheme() == "https"
+    }
+
+    pub fn code_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.codes.ttl_secs)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.database.connect_timeout_secs)
+    }
+
+    /// An address people can check an email sender against; `None` when SMTP is not set up.
+    pub fn smtp_from(&self) -> Option<Email> {
+        self.smtp.as_ref().and_then(|s| s.from.parse::<lettre::message::Mailbox>().ok()).and_then(|m| Email::parse(&m.email.to_string()).ok())
+    }
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
+}
+
+fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Figment names the key; add the environment variable people will actually set.
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".");
+            if path.is_empty() {
+                format!("invalid settings: {}", e.kind)
+            } else {
+                let env = format!("ONEID_{}", e.path.join("__").to_ascii_uppercase());
+                format!("invalid setting `{path}` ({env}): {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_flags_override_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_LISTEN", "127.0.0.1:9000");
+            jail.set_env("ONEID_DEFAULT_REGION", "us");
+            jail.set_env("ONEID_SESSION__IDLE_TIMEOUT_SECS", "600");
+            jail.set_env("ONEID_DATABASE_URL", "sqlite://from-env.db");
+            let flags = FlagOverrides { database_url: Some("sqlite://from-flag.db".into()), ..Default::default() };
+            let settings = Settings::load(None, &flags).unwrap();
+            assert_eq!(settings.listen.port(), 9000);
+            assert_eq!(settings.default_region.to_string(), "US");
+            assert_eq!(settings.session.idle_timeout_secs, 600);
+            assert_eq!(settings.database_url, "sqlite://from-flag.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_is_read_before_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("oneid.toml", "listen = \"127.0.0.1:7000\"\noutbox = \"mail.jsonl\"\n[codes]\nmax_tries = 3\n")?;
+            jail.set_env("ONEID_OUTBOX", "env.jsonl");
+            let settings = Settings::load(Some(std::path::Path::new("oneid.toml")), &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.listen.port(), 7000);
+            assert_eq!(settings.codes.max_tries, 3);
+            assert_eq!(settings.outbox, PathBuf::from("env.jsonl"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_LISTEN", "not-an-address");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("`listen`") && err.contains("ONEID_LISTEN"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_DEFAULT_REGION", "XX");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("default_region") && err.contains("ONEID_DEFAULT_REGION"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_ISSUER", "http://id.example.com");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            assert!(err.contains("`issuer`") && err.contains("https"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redis_url_is_refused_until_supported_without_echoing_its_password() {
+        let settings = Settings { redis_url: Some("redis://:hunter2@cache:6379".into()), ..Settings::default() };
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("redis_url") && !err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let smtp = SmtpSettings {
+            host: "mail".into(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: Some("u".into()),
+            password: Some("hunter2".into()),
+            from: "OneID <no-reply@example.com>".into(),
+            timeout_secs: 10,
+        };
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+    }
+}

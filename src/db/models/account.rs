@@ -1,0 +1,186 @@
+//! The `accounts` table.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::{prelude::*, result::DatabaseErrorKind};
+
+use crate::{
+    db::{DbConn, DbError, schema::accounts},
+    domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Subject},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    Locked,
+    Disabled,
+}
+
+impl AccountStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Locked => "locked",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    fn parse(stored: &str) -> Self {
+        match stored {
+            "active" => Self::Active,
+            "locked" => Self::Locked,
+            // Anything unexpected is treated as the most restrictive state.
+            _ => Self::Disabled,
+        }
+    }
+}
+
+/// An account as read from the database, with every column typed.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: AccountId,
+    pub sub: Subject,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+    pub display_name: DisplayName,
+    pub password_hash: PasswordHash,
+    pub status: AccountStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a new account needs. Holding a `PhoneNumber` or `Email` here means it was verified:
+/// only the sign-up flow (after a code) and the operator CLI build one.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+    pub display_name: DisplayName,
+    pub password_hash: PasswordHash,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    account_id: i64,
+    sub: String,
+    phone: Option<String>,
+    email: Option<String>,
+    display_name: String,
+    password_hash: String,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = accounts)]
+struct AccountInsert<'a> {
+    account_id: i64,
+    sub: &'a str,
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
+    display_name: &'a str,
+    password_hash: &'a str,
+    status: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = DbError;
+
+    fn try_from(row: AccountRow) -> Result<Self, DbError> {
+        let corrupt = |what: &str| DbError::Query(diesel::result::Error::DeserializationError(format!("account {}: bad {what}", row.account_id).into()));
+        Ok(Self {
+            id: AccountId::from_stored(row.account_id),
+            sub: Subject::from_stored(row.sub.clone()),
+            phone: row.phone.as_deref().map(PhoneNumber::from_e164).transpose().map_err(|_| corrupt("phone"))?,
+            email: row.email.as_deref().map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+            display_name: DisplayName::from_stored(row.display_name),
+            password_hash: PasswordHash::from_stored(row.password_hash),
+            status: AccountStatus::parse(&row.status),
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        })
+    }
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("the phone number already belongs to an account")]
+    PhoneTaken,
+    #[error("the email address already belongs to an account")]
+    EmailTaken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Inserts the account with a fresh random ID and subject. One INSERT, so either the whole
+/// account exists or nothing does. A clash on a random value is retried with a new one; a clash
+/// on the phone or email is reported.
+pub fn create(conn: &mut DbConn, new: &NewAccount, now: DateTime<Utc>) -> Result<Account, CreateError> {
+    const ATTEMPTS: usize = 5;
+    let now = now.naive_utc();
+    for _ in 0..ATTEMPTS {
+        let id = AccountId::generate();
+        let sub = Subject::generate();
+        let row = AccountInsert {
+            account_id: id.get(),
+            sub: sub.as_str(),
+            phone: new.phone.as_ref().map(PhoneNumber::as_e164),
+            email: new.email.as_ref().map(Email::as_str),
+            display_name: new.display_name.as_str(),
+            password_hash: new.password_hash.as_str(),
+            status: AccountStatus::Active.as_str(),
+            created_at: now,
+            updated_at: now,
+        };
+        match diesel::insert_into(accounts::table).values(&row).execute(conn) {
+            Ok(_) => return find_by_id(conn, id)?.ok_or_else(|| DbError::Query(diesel::result::Error::NotFound).into()),
+            Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                // Which unique key? Ask the table rather than parse backend-specific messages.
+                if let Some(phone) = &new.phone {
+                    if find_by_phone(conn, phone)?.is_some() {
+                        return Err(CreateError::PhoneTaken);
+                    }
+                }
+                if let Some(email) = &new.email {
+                    if find_by_email(conn, email)?.is_some() {
+                        return Err(CreateError::EmailTaken);
+                    }
+                }
+                // The random account ID or subject was taken: draw again.
+            }
+            Err(e) => return Err(DbError::Query(e).into()),
+        }
+    }
+    Err(DbError::Unavailable("could not draw a free account ID".into()).into())
+}
+
+pub fn find_by_id(conn: &mut DbConn, id: AccountId) -> Result<Option<Account>, DbError> {
+    first(accounts::table.filter(accounts::account_id.eq(id.get())).select(AccountRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_by_phone(conn: &mut DbConn, phone: &PhoneNumber) -> Result<Option<Account>, DbError> {
+    first(accounts::table.filter(accounts::phone.eq(phone.as_e164())).select(AccountRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &Email) -> Result<Option<Account>, DbError> {
+    first(accounts::table.filter(accounts::email.eq(email.as_str())).select(AccountRow::as_select()).first(conn).optional()?)
+}
+
+/// All accounts, oldest first, for the operator's CLI.
+pub fn list(conn: &mut DbConn) -> Result<Vec<Account>, DbError> {
+    accounts::table
+        .order((accounts::created_at.asc(), accounts::account_id.asc()))
+        .select(AccountRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect()
+}
+
+fn first(row: Option<AccountRow>) -> Result<Option<Account>, DbError> {
+    row.map(Account::try_from).transpose()
+}

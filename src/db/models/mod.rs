@@ -1,0 +1,3 @@
+//! Plain data read from and written to tables, and the queries over them.
+
+pub mod account;

@@ -1,0 +1,68 @@
+//! Values that parse, not validate: once a raw string becomes one of these types it is known good.
+
+mod account_id;
+mod code;
+mod display_name;
+mod email;
+mod identifier;
+mod password;
+mod phone;
+mod region;
+mod subject;
+
+pub use account_id::AccountId;
+pub use code::{CodeDigest, CodePurpose, VerificationCode};
+pub use display_name::DisplayName;
+pub use email::Email;
+pub use identifier::{ContactIdentifier, LoginIdentifier};
+pub use password::{NewPassword, Password, PasswordHash, PasswordHasher};
+pub use phone::PhoneNumber;
+pub use region::Region;
+pub use subject::Subject;
+
+/// Why a raw value was refused. The variants map one-to-one to message-catalog keys, so a person
+/// always reads the reason in their own language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("the value is empty")]
+    Empty,
+    #[error("the value is too long")]
+    TooLong,
+    #[error("not a valid phone number")]
+    InvalidPhone,
+    #[error("the phone number cannot receive text messages")]
+    NotMobile,
+    #[error("not a valid email address")]
+    InvalidEmail,
+    #[error("not a mobile number, email address or account ID")]
+    InvalidIdentifier,
+    #[error("the password is too short")]
+    PasswordTooShort,
+    #[error("the password is too long")]
+    PasswordTooLong,
+    #[error("the passwords do not match")]
+    PasswordMismatch,
+    #[error("the name contains characters that are not allowed")]
+    InvalidName,
+    #[error("the code must be digits only")]
+    InvalidCode,
+}
+
+impl ParseError {
+    /// The message-catalog key that explains this error to a person.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Self::Empty => "error-field-empty",
+            Self::TooLong => "error-field-too-long",
+            Self::InvalidPhone => "error-invalid-phone",
+            Self::NotMobile => "error-not-mobile",
+            Self::InvalidEmail => "error-invalid-email",
+            Self::InvalidIdentifier => "error-invalid-identifier",
+            Self::PasswordTooShort => "error-password-too-short",
+            Self::PasswordTooLong => "error-password-too-long",
+            Self::PasswordMismatch => "error-password-mismatch",
+            Self::InvalidName => "error-invalid-name",
+            Self::InvalidCode => "error-invalid-code",
+        }
+    }
+}

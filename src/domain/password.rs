@@ -1,0 +1,187 @@
+//! Passwords: held as secrets, stored only as argon2id hashes.
+
+use std::fmt;
+
+use argon2::{
+    Argon2,
+    password_hash::{self, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng},
+};
+
+use super::ParseError;
+
+/// A password as typed. `Debug` never prints it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// Bytes, not characters: argon2 costs grow with input and 1 KiB is far beyond any passphrase.
+    const MAX_BYTES: usize = 1024;
+
+    /// Any non-empty password of sane size, for sign-in: the rules for new passwords may have
+    /// changed since this one was chosen.
+    pub fn parse(input: String) -> Result<Self, ParseError> {
+        if input.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        if input.len() > Self::MAX_BYTES {
+            return Err(ParseError::PasswordTooLong);
+        }
+        Ok(Self(input))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// A password chosen at sign-up or reset, typed twice.
+#[derive(Debug, Clone)]
+pub struct NewPassword(Password);
+
+impl NewPassword {
+    /// NIST SP 800-63B §3.1.1.2: at least 8 characters, every printable character and space
+    /// allowed, no composition rules.
+    const MIN_CHARS: usize = 8;
+
+    pub fn parse(input: String, confirmation: &str) -> Result<Self, ParseError> {
+        let password = Password::parse(input)?;
+        if password.0.chars().count() < Self::MIN_CHARS {
+            return Err(ParseError::PasswordTooShort);
+        }
+        if password.0 != confirmation {
+            return Err(ParseError::PasswordMismatch);
+        }
+        Ok(Self(password))
+    }
+
+    pub fn into_password(self) -> Password {
+        self.0
+    }
+}
+
+/// A PHC-format argon2id hash string (`$argon2id$v=19$m=19456,t=2,p=1$...`). The parameters
+/// travel inside the string, so raising them later leaves old hashes verifiable.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    pub fn from_stored(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// Hashes and verifies passwords. Both are CPU-heavy (~20 ms): call them off the async executor.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    /// Verified against when an account does not exist, so that "no such account" takes as
+    /// long as "wrong password" and timing reveals nothing.
+    dummy: PasswordHash,
+}
+
+impl PasswordHasher {
+    pub fn new() -> Self {
+        let dummy = Self::hash_with(&Argon2::default(), "oneid-timing-equaliser").expect("argon2 hashes a constant");
+        Self { dummy }
+    }
+
+    /// argon2id with the OWASP parameters m=19456 KiB, t=2, p=1 (argon2's defaults).
+    pub fn hash(&self, password: &Password) -> PasswordHash {
+        Self::hash_with(&Argon2::default(), password.expose()).expect("argon2 accepts any password under 1 KiB")
+    }
+
+    fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<PasswordHash, password_hash::Error> {
+        let salt = SaltString::generate(&mut OsRng);
+        Ok(PasswordHash(argon2.hash_password(password.as_bytes(), &salt)?.to_string()))
+    }
+
+    /// Checks `password` against `stored`, or against the dummy hash when there is no account,
+    /// always doing the same work. A stored hash that cannot be parsed never verifies.
+    pub fn verify(&self, password: &Password, stored: Option<&PasswordHash>) -> bool {
+        let target = stored.unwrap_or(&self.dummy);
+        let ok = match password_hash::PasswordHash::new(&target.0) {
+            Ok(parsed) => Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
+            Err(_) => false,
+        };
+        ok && stored.is_some()
+    }
+}
+
+impl Default for PasswordHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(s: &str) -> Password {
+        Password::parse(s.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn hashes_with_argon2id_owasp_parameters() {
+        let hash = PasswordHasher::new().hash(&password("correct horse battery"));
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+    }
+
+    #[test]
+    fn verifies_the_right_password_only() {
+        let hasher = PasswordHasher::new();
+        let hash = hasher.hash(&password("correct horse battery"));
+        assert!(hasher.verify(&password("correct horse battery"), Some(&hash)));
+        assert!(!hasher.verify(&password("correct horse batterz"), Some(&hash)));
+    }
+
+    #[test]
+    fn same_password_hashes_differently_each_time() {
+        let hasher = PasswordHasher::new();
+        assert_ne!(hasher.hash(&password("samesame1")), hasher.hash(&password("samesame1")));
+    }
+
+    #[test]
+    fn missing_account_never_verifies_even_with_the_dummy_password() {
+        let hasher = PasswordHasher::new();
+        assert!(!hasher.verify(&password("oneid-timing-equaliser"), None));
+    }
+
+    #[test]
+    fn corrupt_stored_hash_never_verifies() {
+        let hasher = PasswordHasher::new();
+        assert!(!hasher.verify(&password("whatever1"), Some(&PasswordHash::from_stored("garbage".into()))));
+    }
+
+    #[test]
+    fn new_passwords_follow_the_rules() {
+        assert!(NewPassword::parse("long enough".into(), "long enough").is_ok());
+        assert_eq!(NewPassword::parse("short".into(), "short").unwrap_err(), ParseError::PasswordTooShort);
+        assert_eq!(NewPassword::parse("long enough".into(), "long enougH").unwrap_err(), ParseError::PasswordMismatch);
+        assert_eq!(NewPassword::parse("x".repeat(1025), &"x".repeat(1025)).unwrap_err(), ParseError::PasswordTooLong);
+        assert_eq!(Password::parse(String::new()).unwrap_err(), ParseError::Empty);
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let hasher = PasswordHasher::new();
+        let pw = password("hunter22hunter");
+        assert!(!format!("{pw:?}").contains("hunter"));
+        assert!(!format!("{:?}", hasher.hash(&pw)).contains("argon2"));
+    }
+}

@@ -1,0 +1,122 @@
+//! Delivering verification codes: SMTP for email, an HTTP gateway for SMS, and the outbox file
+//! when neither is configured (development and tests).
+
+mod outbox;
+mod sms;
+mod smtp;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use outbox::Outbox;
+pub use sms::SmsGateway;
+pub use smtp::SmtpSender;
+
+use crate::{
+    config::Settings,
+    domain::{CodePurpose, ContactIdentifier, VerificationCode},
+    i18n::Lang,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sms,
+    Email,
+}
+
+/// One message, ready to hand to a transport.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub channel: Channel,
+    /// E.164 number or email address.
+    pub to: String,
+    pub purpose: CodePurpose,
+    pub code: VerificationCode,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("message could not be delivered: {0}")]
+    Failed(String),
+}
+
+/// A transport for one channel.
+#[async_trait]
+pub trait Sender: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &'static str;
+    async fn deliver(&self, envelope: &Envelope) -> Result<(), NotifyError>;
+}
+
+/// Chooses the transport per channel and writes the message in the person's language.
+#[derive(Clone)]
+pub struct Notifier {
+    sms: Arc<dyn Sender>,
+    email: Arc<dyn Sender>,
+    /// Host for the WebOTP line (`@host #code`) that lets phones offer the code to the page.
+    origin_host: String,
+}
+
+impl Notifier {
+    pub fn new(sms: Arc<dyn Sender>, email: Arc<dyn Sender>, origin_host: String) -> Self {
+        Self { sms, email, origin_host }
+    }
+
+    /// SMTP and the SMS gateway when configured; each unconfigured channel goes to the outbox.
+    pub fn from_settings(settings: &Settings) -> Result<Self, NotifyError> {
+        let outbox: Arc<dyn Sender> = Arc::new(Outbox::new(settings.outbox.clone()));
+        let email: Arc<dyn Sender> = match &settings.smtp {
+            Some(smtp) => Arc::new(SmtpSender::new(smtp)?),
+            None => outbox.clone(),
+        };
+        let sms: Arc<dyn Sender> = match &settings.sms {
+            Some(sms) => Arc::new(SmsGateway::new(sms)?),
+            None => outbox,
+        };
+        for (channel, sender) in [("email", &email), ("sms", &sms)] {
+            if sender.name() == "outbox" {
+                tracing::warn!(channel, outbox = %settings.outbox.display(), "no transport configured: codes go to the development outbox");
+            }
+        }
+        Ok(Self::new(sms, email, settings.issuer.host_str().unwrap_or("localhost").to_owned()))
+    }
+
+    pub async fn send_code(
+        &self,
+        to: &ContactIdentifier,
+        purpose: CodePurpose,
+        code: &VerificationCode,
+        ttl_minutes: i64,
+        lang: Lang,
+    ) -> Result<(), NotifyError> {
+        let args = [("code", code.expose().to_owned()), ("minutes", ttl_minutes.to_string())];
+        let mut text = lang.t_args("code-message-text", &args);
+        let (channel, sender) = match to {
+            ContactIdentifier::Phone(_) => {
+                // WebOTP (https://wicg.github.io/web-otp/): the last line binds the code to our
+                // origin, so a phone browser can fill it in and a phishing page cannot.
+                text.push_str(&format!("\n\n@{} #{}", self.origin_host, code.expose()));
+                (Channel::Sms, &self.sms)
+            }
+            ContactIdentifier::Email(_) => (Channel::Email, &self.email),
+        };
+        let envelope = Envelope {
+            channel,
+            to: to.canonical().to_owned(),
+            purpose,
+            code: code.clone(),
+            subject: lang.t_args("code-message-subject", &args),
+            text,
+        };
+        let result = sender.deliver(&envelope).await;
+        match &result {
+            Ok(()) => tracing::info!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), "verification code sent"),
+            Err(e) => tracing::warn!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), error = %e, "verification code not delivered"),
+        }
+        result
+    }
+}

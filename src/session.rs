@@ -1,0 +1,260 @@
+//! Browser sessions at OneID: who is signed in, the CSRF token that protects forms, and a
+//! sign-up in progress. Kept in the ephemeral store under a digest of the cookie value.
+
+use std::sync::Arc;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use rand::{RngCore, rngs::OsRng};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    clock::Clock,
+    config::Settings,
+    domain::AccountId,
+    store::{EphemeralStore, StoreError},
+};
+
+/// 256 random bits, URL-safe. `Debug` never prints it: it is a bearer credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    fn generate() -> Self {
+        Self(random_token())
+    }
+
+    /// Reads a cookie value; anything that is not shaped like one of ours is ignored.
+    pub fn from_cookie(value: &str) -> Option<Self> {
+        (value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| Self(value.to_owned()))
+    }
+
+    pub fn cookie_value(&self) -> &str {
+        &self.0
+    }
+
+    /// The store key: a digest, so a leaked store dump holds no usable cookie.
+    fn key(&self) -> String {
+        format!("session:{}", URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
+    }
+}
+
+impl std::fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionId(<redacted>)")
+    }
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub account_id: AccountId,
+    pub auth_time: DateTime<Utc>,
+}
+
+/// A sign-up between "code sent" and "account created".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSignup {
+    /// Canonical phone (E.164) or email.
+    pub to: String,
+    pub resend_after: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionData {
+    csrf: String,
+    created_at: DateTime<Utc>,
+    signed_in: Option<SignedIn>,
+    signup: Option<PendingSignup>,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    id: SessionId,
+    data: SessionData,
+    /// Set by [`Session::rotate`]: the id to delete when this session is saved.
+    replaces: Option<SessionId>,
+    /// The cookie must be (re)sent: the session is new or its id changed.
+    cookie_changed: bool,
+}
+
+impl Session {
+    fn fresh(now: DateTime<Utc>) -> Self {
+        Self {
+            id: SessionId::generate(),
+            data: SessionData { csrf: random_token(), created_at: now, signed_in: None, signup: None },
+            replaces: None,
+            cookie_changed: true,
+        }
+    }
+
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+
+    pub fn csrf_token(&self) -> &str {
+        &self.data.csrf
+    }
+
+    /// Compares in constant time: a timing difference would let an attacker learn the token.
+    pub fn csrf_matches(&self, submitted: &str) -> bool {
+        self.data.csrf.as_bytes().ct_eq(submitted.as_bytes()).into()
+    }
+
+    pub fn signed_in(&self) -> Option<&SignedIn> {
+        self.data.signed_in.as_ref()
+    }
+
+    pub fn signup(&self) -> Option<&PendingSignup> {
+        self.data.signup.as_ref()
+    }
+
+    pub fn set_signup(&mut self, signup: Option<PendingSignup>) {
+        self.data.signup = signup;
+    }
+
+    pub fn cookie_changed(&self) -> bool {
+        self.cookie_changed
+    }
+
+    /// Signs the account in under a new session id and CSRF token, so that an id planted before
+    /// sign-in (session fixation) is worth nothing after it.
+    pub fn sign_in(&mut self, account_id: AccountId, now: DateTime<Utc>) {
+        self.rotate();
+        self.data.signup = None;
+        self.data.signed_in = Some(SignedIn { account_id, auth_time: now });
+    }
+
+    fn rotate(&mut self) {
+        let old = std::mem::replace(&mut self.id, SessionId::generate());
+        self.replaces.get_or_insert(old);
+        self.data.csrf = random_token();
+        self.cookie_changed = true;
+    }
+}
+
+/// Loads, saves and ends sessions, enforcing idle and absolute lifetimes.
+#[derive(Clone)]
+pub struct SessionStore {
+    store: Arc<dyn EphemeralStore>,
+    clock: Arc<dyn Clock>,
+    settings: Arc<Settings>,
+}
+
+impl SessionStore {
+    pub fn new(store: Arc<dyn EphemeralStore>, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
+        Self { store, clock, settings }
+    }
+
+    /// The session the cookie names, or a new one (not yet saved) when there is none or it ended.
+    pub async fn load_or_start(&self, cookie: Option<&str>) -> Result<Session, StoreError> {
+        let now = self.clock.now();
+        if let Some(id) = cookie.and_then(SessionId::from_cookie) {
+            if let Some(mut data) = self.store.get_json::<SessionData>(&id.key()).await? {
+                let absolute = Duration::seconds(self.settings.session.absolute_timeout_secs);
+                if data.signed_in.as_ref().is_some_and(|s| now - s.auth_time >= absolute) {
+                    data.signed_in = None;
+                }
+                return Ok(Session { id, data, replaces: None, cookie_changed: false });
+            }
+        }
+        Ok(Session::fresh(now))
+    }
+
+    /// Saves the session; its time to live restarts (the idle timeout).
+    pub async fn save(&self, session: &mut Session) -> Result<(), StoreError> {
+        if let Some(old) = session.replaces.take() {
+            self.store.delete(&old.key()).await?;
+        }
+        let s = &self.settings.session;
+        let ttl = if session.data.signed_in.is_some() { s.idle_timeout_secs } else { s.anonymous_timeout_secs };
+        self.store.put_json(&session.id.key(), &session.data, std::time::Duration::from_secs(ttl.unsigned_abs())).await
+    }
+
+    /// Ends the session everywhere it is known.
+    pub async fn end(&self, session: Session) -> Result<(), StoreError> {
+        if let Some(old) = &session.replaces {
+            self.store.delete(&old.key()).await?;
+        }
+        self.store.delete(&session.id.key()).await
+    }
+
+    /// How long the browser should keep the cookie.
+    pub fn cookie_max_age(&self, session: &Session) -> Option<Duration> {
+        session.data.signed_in.as_ref().map(|_| Duration::seconds(self.settings.session.absolute_timeout_secs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{clock::MockClock, store::MemoryStore};
+
+    fn sessions() -> (MockClock, SessionStore) {
+        let clock = MockClock::starting_now();
+        let store = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
+        (clock.clone(), SessionStore::new(store, Arc::new(clock), Arc::new(Settings::default())))
+    }
+
+    #[tokio::test]
+    async fn sign_in_rotates_the_id_and_csrf_token_and_forgets_the_old_id() {
+        let (clock, sessions) = sessions();
+        let mut session = sessions.load_or_start(None).await.unwrap();
+        sessions.save(&mut session).await.unwrap();
+        let (old_id, old_csrf) = (session.id().clone(), session.csrf_token().to_owned());
+        session.sign_in(AccountId::generate(), clock.now());
+        sessions.save(&mut session).await.unwrap();
+        assert_ne!(session.id(), &old_id);
+        assert_ne!(session.csrf_token(), old_csrf);
+        let reloaded_old = sessions.load_or_start(Some(old_id.cookie_value())).await.unwrap();
+        assert!(reloaded_old.signed_in().is_none());
+        let reloaded = sessions.load_or_start(Some(session.id().cookie_value())).await.unwrap();
+        assert!(reloaded.signed_in().is_some());
+    }
+
+    #[tokio::test]
+    async fn idle_sessions_expire_and_active_ones_hit_the_absolute_limit() {
+        let (clock, sessions) = sessions();
+        let settings = Settings::default().session;
+        let mut session = sessions.load_or_start(None).await.unwrap();
+        session.sign_in(AccountId::generate(), clock.now());
+        sessions.save(&mut session).await.unwrap();
+        let cookie = session.id().cookie_value().to_owned();
+
+        // Active every day: survives the idle timeout, not the absolute one.
+        let day = Duration::days(1);
+        let mut elapsed = Duration::zero();
+        while elapsed + day < Duration::seconds(settings.absolute_timeout_secs) {
+            clock.advance(day);
+            elapsed += day;
+            let mut s = sessions.load_or_start(Some(&cookie)).await.unwrap();
+            assert!(s.signed_in().is_some(), "signed out after {} days", elapsed.num_days());
+            sessions.save(&mut s).await.unwrap();
+        }
+        clock.advance(day);
+        assert!(sessions.load_or_start(Some(&cookie)).await.unwrap().signed_in().is_none());
+
+        // Idle past the idle timeout: gone.
+        let mut session = sessions.load_or_start(None).await.unwrap();
+        session.sign_in(AccountId::generate(), clock.now());
+        sessions.save(&mut session).await.unwrap();
+        clock.advance(Duration::seconds(settings.idle_timeout_secs + 1));
+        assert!(sessions.load_or_start(Some(session.id().cookie_value())).await.unwrap().signed_in().is_none());
+    }
+
+    #[tokio::test]
+    async fn forged_cookie_values_start_a_new_session() {
+        let (_, sessions) = sessions();
+        let session = sessions.load_or_start(Some("../../etc/passwd")).await.unwrap();
+        assert!(session.cookie_changed());
+        assert!(!session.csrf_matches(""));
+        assert!(!format!("{:?}", session.id()).contains(session.id().cookie_value()));
+    }
+}

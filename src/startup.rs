@@ -1,0 +1,53 @@
+//! Builds the HTTP application and binds its listener (port 0 in tests).
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{App, HttpServer, dev::Server, middleware, web};
+use anyhow::Context;
+
+use crate::{clock::Clock, config::Settings, state::AppState, web as routes};
+
+/// A bound, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the database (migrating it), wires the services and binds `settings.listen`.
+    pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState::build(settings, clock)?);
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .configure(routes::routes)
+                .default_service(web::to(actix_web::HttpResponse::NotFound))
+                .wrap(middleware::ErrorHandlers::new().default_handler(routes::render_error_page))
+                .wrap(routes::security_headers())
+                .wrap(middleware::from_fn(routes::log_request))
+        })
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self { port, server: server.run(), state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,62 @@
+//! Short-lived state with a time to live: browser sessions, pending verification codes,
+//! attempt counters. One small contract, so a shared Redis store drops in beside the
+//! in-process one.
+
+mod memory;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use memory::MemoryStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("ephemeral store unavailable: {0}")]
+    Unavailable(String),
+    #[error("ephemeral store holds an unreadable value under {key}")]
+    Corrupt { key: String },
+}
+
+/// The TTL contract. Every operation on one key is atomic with respect to every other.
+#[async_trait]
+pub trait EphemeralStore: Send + Sync + 'static {
+    /// Stores `value` under `key`, replacing what was there; it disappears after `ttl`.
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError>;
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Gets and deletes in one step: of several concurrent takers, exactly one gets the value.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Adds one and returns the new count. A missing key starts at 0 and gets `ttl`; an existing
+    /// counter keeps its expiry, so a counter is a fixed window that opened at its first hit.
+    async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+}
+
+impl dyn EphemeralStore {
+    pub async fn put_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|_| StoreError::Corrupt { key: key.to_owned() })?;
+        self.put(key, bytes, ttl).await
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        decode(key, self.get(key).await?)
+    }
+
+    pub async fn take_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        decode(key, self.take(key).await?)
+    }
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
+    bytes.map(|b| serde_json::from_slice(&b).map_err(|_| StoreError::Corrupt { key: key.to_owned() })).transpose()
+}
+
+/// Converts a positive chrono duration to a TTL; past instants give the shortest TTL.
+pub fn ttl_until(now: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) -> Duration {
+    (until - now).to_std().unwrap_or(Duration::from_millis(1)).max(Duration::from_millis(1))
+}

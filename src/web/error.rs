@@ -1,0 +1,118 @@
+//! The one place errors become HTTP responses, and every error response a friendly page.
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    body::BoxBody,
+    dev::ServiceResponse,
+    http::{StatusCode, header},
+    middleware::ErrorHandlerResponse,
+};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::page::{Page, RequestLang};
+use crate::account::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The form's CSRF token does not match the session (a forged or stale form).
+    #[error("CSRF token mismatch")]
+    Csrf,
+    /// A dependency (database, ephemeral store, message gateway) is down. Detail is logged only.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug. Detail is logged only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<ServiceError> for WebError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Task(detail) => Self::Internal(detail),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for WebError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Logs the private detail once, here, and answers with the bare status; the error-page
+    /// handler below turns it into a page in the person's language.
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Csrf => tracing::info!("form refused: CSRF token mismatch"),
+            Self::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
+        }
+        let mut response = HttpResponse::new(self.status_code());
+        if matches!(self, Self::Unavailable(_)) {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "error.html")]
+struct ErrorView {
+    page: Page,
+    status: u16,
+    title: String,
+    message: String,
+}
+
+fn message_keys(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("error-bad-request-title", "error-bad-request-text"),
+        403 => ("error-form-expired-title", "error-form-expired-text"),
+        404 => ("error-not-found-title", "error-not-found-text"),
+        405 => ("error-method-title", "error-method-text"),
+        413 => ("error-too-large-title", "error-too-large-text"),
+        415 => ("error-bad-request-title", "error-bad-request-text"),
+        429 => ("error-too-many-title", "error-too-many-text"),
+        503 => ("error-unavailable-title", "error-unavailable-text"),
+        s if s >= 500 => ("error-internal-title", "error-internal-text"),
+        _ => ("error-bad-request-title", "error-bad-request-text"),
+    }
+}
+
+/// Replaces the body of every 4xx/5xx response that is not already a page (extractor
+/// rejections, 404, 405, [`WebError`]) with a page that says, in plain words and in the
+/// person's language, what happened and what to do.
+pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let lang = RequestLang::from_request_head(res.request()).0;
+    let (title, message) = message_keys(status);
+    let view = ErrorView { page: Page::without_form(lang, res.request().path()), status: status.as_u16(), title: lang.t(title), message: lang.t(message) };
+    let (req, old) = res.into_parts();
+    let mut rendered: HttpResponse<BoxBody> = actix_web::Responder::respond_to(view, &req);
+    *rendered.status_mut() = status;
+    for name in [header::RETRY_AFTER, header::ALLOW] {
+        if let Some(value) = old.headers().get(&name) {
+            rendered.headers_mut().insert(name, value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, rendered).map_into_right_body()))
+}

@@ -1,0 +1,32 @@
+//! HTTP: routes, extractors, middleware, and one handler module per page. Handlers are thin:
+//! parse the input, call one function of the account logic, render the answer.
+
+mod error;
+mod middleware;
+mod page;
+mod pages;
+mod session;
+
+use actix_web::web;
+
+pub use error::{WebError, render_error_page};
+pub use middleware::{log_request, security_headers};
+pub use page::{Page, RequestLang};
+pub use session::BrowserSession;
+
+/// Largest form body accepted; every field of every form fits many times over.
+pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT_BYTES))
+        .service(web::resource("/").get(pages::account::get_home))
+        .service(web::resource("/account").get(pages::account::get_account))
+        .service(web::resource("/signup").get(pages::signup::get_signup).post(pages::signup::post_signup))
+        .service(web::resource("/signup/verify").get(pages::signup::get_verify).post(pages::signup::post_verify))
+        .service(web::resource("/signup/resend").post(pages::signup::post_resend))
+        .service(web::resource("/login").get(pages::login::get_login).post(pages::login::post_login))
+        .service(web::resource("/logout").post(pages::login::post_logout))
+        .service(web::resource("/lang/{code}").get(pages::lang::get_lang))
+        .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
+        .service(web::resource("/healthz").get(pages::assets::get_healthz));
+}

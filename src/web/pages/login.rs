@@ -1,0 +1,86 @@
+//! Sign-in with a mobile number, email or account ID and a password; and sign-out.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    account::login::{self, LoginOutcome},
+    db::models::account::AccountStatus,
+    domain::{LoginIdentifier, Password},
+    i18n::Lang,
+    state::AppState,
+    web::{
+        BrowserSession, Page, RequestLang, WebError,
+        page::{render, see_other},
+    },
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginView {
+    page: Page,
+    identifier: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    csrf: String,
+    identifier: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+fn login_view(lang: Lang, session: &BrowserSession, identifier: &str, error: Option<String>) -> LoginView {
+    LoginView { page: Page::new(lang, session.0.csrf_token(), "/login"), identifier: identifier.chars().take(254).collect(), error }
+}
+
+pub async fn get_login(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+    if session.0.signed_in().is_some() {
+        return Ok(see_other("/account"));
+    }
+    let response = render(&req, StatusCode::OK, login_view(lang, &session, "", None));
+    session.respond(&state, response).await
+}
+
+pub async fn post_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    mut session: BrowserSession,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let form = form.into_inner();
+    let parsed = LoginIdentifier::parse(&form.identifier, state.settings.default_region)
+        .and_then(|identifier| Password::parse(form.password).map(|password| (identifier, password)));
+    let error_key = match parsed {
+        Err(e) => e.message_key(),
+        Ok((identifier, password)) => match login::authenticate(&state, identifier, password).await? {
+            LoginOutcome::SignedIn(account) => {
+                tracing::info!(account_id = %account.id, "signed in");
+                session.0.sign_in(account.id, state.clock.now());
+                return session.respond(&state, see_other("/account")).await;
+            }
+            LoginOutcome::InvalidCredentials => "login-invalid",
+            LoginOutcome::Unavailable(AccountStatus::Locked) => "login-locked",
+            LoginOutcome::Unavailable(_) => "login-disabled",
+        },
+    };
+    let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, login_view(lang, &session, &form.identifier, Some(lang.t(error_key))));
+    session.respond(&state, response).await
+}
+
+pub async fn post_logout(state: web::Data<AppState>, session: BrowserSession, form: web::Form<LogoutForm>) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    if let Some(signed_in) = session.0.signed_in() {
+        tracing::info!(account_id = %signed_in.account_id, "signed out");
+    }
+    session.end(&state, see_other("/login")).await
+}

@@ -1,0 +1,7 @@
+//! One module per page or group of pages.
+
+pub mod account;
+pub mod assets;
+pub mod lang;
+pub mod login;
+pub mod signup;

@@ -1,0 +1,191 @@
+//! Sign-up: `/signup` asks for a mobile number or email and sends a code; `/signup/verify`
+//! takes the code, a password and a name, and creates the account.
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use askama::Template;
+use askama_web::WebTemplate;
+use serde::Deserialize;
+
+use crate::{
+    account::{
+        codes::CodeRejected,
+        signup::{self, SignupOutcome},
+    },
+    domain::{ContactIdentifier, DisplayName, NewPassword, ParseError, VerificationCode},
+    i18n::Lang,
+    session::PendingSignup,
+    state::AppState,
+    web::{
+        BrowserSession, Page, RequestLang, WebError,
+        page::{render, see_other},
+    },
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signup.html")]
+struct SignupView {
+    page: Page,
+    identifier: String,
+    error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signup_verify.html")]
+struct VerifyView {
+    page: Page,
+    sent_to: String,
+    resend_note: Option<String>,
+    name: String,
+    code_error: Option<String>,
+    password_error: Option<String>,
+    name_error: Option<String>,
+    code_length: u8,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signup_exists.html")]
+struct ExistsView {
+    page: Page,
+    message: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    csrf: String,
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    csrf: String,
+    code: String,
+    password: String,
+    password_confirm: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn get_signup(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+    if session.0.signed_in().is_some() {
+        return Ok(see_other("/account"));
+    }
+    let view = SignupView { page: Page::new(lang, session.0.csrf_token(), "/signup"), identifier: String::new(), error: None };
+    let response = render(&req, StatusCode::OK, view);
+    session.respond(&state, response).await
+}
+
+pub async fn post_signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    mut session: BrowserSession,
+    form: web::Form<SignupForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let to = match ContactIdentifier::parse(&form.identifier, state.settings.default_region) {
+        Ok(to) => to,
+        Err(e) => {
+            let view = SignupView {
+                page: Page::new(lang, session.0.csrf_token(), "/signup"),
+                identifier: form.identifier.chars().take(254).collect(),
+                error: Some(lang.t(e.message_key())),
+            };
+            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            return session.respond(&state, response).await;
+        }
+    };
+    let sent = signup::request_code(&state, &to, lang).await?;
+    session.0.set_signup(Some(PendingSignup { to: to.canonical().to_owned(), resend_after: sent.resend_after() }));
+    session.respond(&state, see_other("/signup/verify")).await
+}
+
+/// The pending sign-up's contact, or `None` when this browser has not asked for a code.
+fn pending_contact(session: &BrowserSession) -> Option<(ContactIdentifier, &PendingSignup)> {
+    let pending = session.0.signup()?;
+    ContactIdentifier::from_canonical(&pending.to).ok().map(|to| (to, pending))
+}
+
+fn verify_view(state: &AppState, lang: Lang, session: &BrowserSession, to: &ContactIdentifier, pending: &PendingSignup) -> VerifyView {
+    let now = state.clock.now();
+    let wait = (pending.resend_after - now).num_seconds();
+    VerifyView {
+        page: Page::new(lang, session.0.csrf_token(), "/signup/verify"),
+        sent_to: lang.t_args("verify-sent-to", &[("to", to.masked())]),
+        resend_note: (wait > 0).then(|| lang.t_args("verify-resend-wait", &[("seconds", wait.to_string())])),
+        name: String::new(),
+        code_error: None,
+        password_error: None,
+        name_error: None,
+        code_length: state.settings.codes.signup_length,
+    }
+}
+
+pub async fn get_verify(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+    let Some((to, pending)) = pending_contact(&session) else {
+        return Ok(see_other("/signup"));
+    };
+    let view = verify_view(&state, lang, &session, &to, pending);
+    let response = render(&req, StatusCode::OK, view);
+    session.respond(&state, response).await
+}
+
+pub async fn post_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    mut session: BrowserSession,
+    form: web::Form<VerifyForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let Some((to, pending)) = pending_contact(&session) else {
+        return Ok(see_other("/signup"));
+    };
+    let mut view = verify_view(&state, lang, &session, &to, pending);
+    view.name = form.name.chars().take(64).collect();
+    let message = |e: ParseError| Some(lang.t(e.message_key()));
+
+    let form = form.into_inner();
+    let code = VerificationCode::parse(&form.code).map_err(|e| view.code_error = message(e));
+    let password = NewPassword::parse(form.password, &form.password_confirm).map_err(|e| view.password_error = message(e));
+    let name = DisplayName::parse(&form.name).map_err(|e| view.name_error = message(e));
+    let (Ok(code), Ok(password), Ok(name)) = (code, password, name) else {
+        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        return session.respond(&state, response).await;
+    };
+
+    match signup::complete(&state, to, &code, password, name).await? {
+        SignupOutcome::Created(account) => {
+            session.0.sign_in(account.id, state.clock.now());
+            session.respond(&state, see_other("/account")).await
+        }
+        SignupOutcome::AlreadyRegistered => {
+            session.0.set_signup(None);
+            let view = ExistsView { page: Page::new(lang, session.0.csrf_token(), "/signup"), message: lang.t("signup-exists-text") };
+            let response = render(&req, StatusCode::OK, view);
+            session.respond(&state, response).await
+        }
+        SignupOutcome::CodeRejected(rejected) => {
+            view.code_error = Some(match rejected {
+                CodeRejected::Wrong { tries_left } if tries_left > 0 => lang.t_args("code-wrong", &[("tries", tries_left.to_string())]),
+                CodeRejected::Wrong { .. } | CodeRejected::Unusable => lang.t("code-unusable"),
+                CodeRejected::Expired => lang.t("code-expired"),
+            });
+            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            session.respond(&state, response).await
+        }
+    }
+}
+
+pub async fn post_resend(state: web::Data<AppState>, RequestLang(lang): RequestLang, mut session: BrowserSession, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let Some((to, _)) = pending_contact(&session) else {
+        return Ok(see_other("/signup"));
+    };
+    let sent = signup::request_code(&state, &to, lang).await?;
+    session.0.set_signup(Some(PendingSignup { to: to.canonical().to_owned(), resend_after: sent.resend_after() }));
+    session.respond(&state, see_other("/signup/verify")).await
+}
