@@ -156,14 +156,14 @@ impl SessionStore {
     /// The session the cookie names, or a new one (not yet saved) when there is none or it ended.
     pub async fn load_or_start(&self, cookie: Option<&str>) -> Result<Session, StoreError> {
         let now = self.clock.now();
-        if let Some(id) = cookie.and_then(SessionId::from_cookie) {
-            if let Some(mut data) = self.store.get_json::<SessionData>(&id.key()).await? {
-                let absolute = Duration::seconds(self.settings.session.absolute_timeout_secs);
-                if data.signed_in.as_ref().is_some_and(|s| now - s.auth_time >= absolute) {
-                    data.signed_in = None;
-                }
-                return Ok(Session { id, data, replaces: None, cookie_changed: false });
+        if let Some(id) = cookie.and_then(SessionId::from_cookie)
+            && let Some(mut data) = self.store.get_json::<SessionData>(&id.key()).await?
+        {
+            let absolute = Duration::seconds(self.settings.session.absolute_timeout_secs);
+            if data.signed_in.as_ref().is_some_and(|s| now - s.auth_time >= absolute) {
+                data.signed_in = None;
             }
+            return Ok(Session { id, data, replaces: None, cookie_changed: false });
         }
         Ok(Session::fresh(now))
     }

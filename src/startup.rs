@@ -42,6 +42,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from another task (tests restart the app over the same database).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub fn state(&self) -> web::Data<AppState> {
         self.state.clone()
     }

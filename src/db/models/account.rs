@@ -140,15 +140,15 @@ pub fn create(conn: &mut DbConn, new: &NewAccount, now: DateTime<Utc>) -> Result
             Ok(_) => return find_by_id(conn, id)?.ok_or_else(|| DbError::Query(diesel::result::Error::NotFound).into()),
             Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 // Which unique key? Ask the table rather than parse backend-specific messages.
-                if let Some(phone) = &new.phone {
-                    if find_by_phone(conn, phone)?.is_some() {
-                        return Err(CreateError::PhoneTaken);
-                    }
+                if let Some(phone) = &new.phone
+                    && find_by_phone(conn, phone)?.is_some()
+                {
+                    return Err(CreateError::PhoneTaken);
                 }
-                if let Some(email) = &new.email {
-                    if find_by_email(conn, email)?.is_some() {
-                        return Err(CreateError::EmailTaken);
-                    }
+                if let Some(email) = &new.email
+                    && find_by_email(conn, email)?.is_some()
+                {
+                    return Err(CreateError::EmailTaken);
                 }
                 // The random account ID or subject was taken: draw again.
             }

@@ -1,0 +1,173 @@
+//! The `oneid` binary: user management, migrations, settings errors, and the real server
+//! process (logs without secrets, state across restarts, graceful stop).
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use tempfile::TempDir;
+
+use crate::helpers::{Browser, OutboxLine};
+
+fn oneid(dir: &TempDir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oneid"));
+    command
+        .env_clear()
+        .env("ONEID_DATABASE_URL", format!("sqlite://{}", dir.path().join("oneid.db").display()))
+        .env("ONEID_OUTBOX", dir.path().join("outbox.jsonl"))
+        .env("RUST_LOG", "info");
+    command
+}
+
+fn run(mut command: Command, stdin: &str) -> Output {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn user_add_and_list_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut add = oneid(&dir);
+    add.args(["user", "add", "--phone", "98123 45678", "--name", "Asha Devi", "--password-stdin", "--json"]);
+    let output = run(add, "operator chosen password\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let account_id = created["account_id"].as_i64().unwrap();
+    assert!((100_000_000..=9_999_999_999).contains(&account_id));
+    assert_eq!(created["sub"].as_str().unwrap().len(), 22);
+    assert!(!text(&output.stderr).contains("operator chosen password"));
+
+    let mut email = oneid(&dir);
+    email.args(["user", "add", "--email", "Ravi@Example.com", "--password-stdin"]);
+    assert!(run(email, "another password\n").status.success());
+
+    let mut list = oneid(&dir);
+    list.args(["user", "list", "--json"]);
+    let output = run(list, "");
+    let accounts: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(accounts.len(), 2);
+    assert_eq!(accounts[0]["phone"], "+919812345678");
+    assert_eq!(accounts[0]["account_id"].as_i64(), Some(account_id));
+    assert_eq!(accounts[1]["email"], "ravi@example.com");
+    assert_eq!(accounts[1]["name"], "ravi", "the name defaults to the mailbox");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("argon2"), "hashes are never listed");
+
+    let mut table = oneid(&dir);
+    table.args(["user", "list"]);
+    let output = text(&run(table, "").stdout);
+    assert!(output.contains("ACCOUNT ID") && output.contains(&account_id.to_string()), "{output}");
+}
+
+#[test]
+fn user_add_refuses_duplicates_and_bad_input_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = |contact: &[&str], password: &str| {
+        let mut command = oneid(&dir);
+        command.args(["user", "add"]).args(contact).arg("--password-stdin");
+        run(command, password)
+    };
+    assert!(add(&["--email", "asha@example.com"], "long password\n").status.success());
+    let duplicate = add(&["--email", "ASHA@example.com"], "long password\n");
+    assert_eq!(duplicate.status.code(), Some(1));
+    assert!(text(&duplicate.stderr).contains("already belongs to an account"), "{}", text(&duplicate.stderr));
+
+    let bad_phone = add(&["--phone", "12345"], "long password\n");
+    assert_eq!(bad_phone.status.code(), Some(1));
+    assert!(text(&bad_phone.stderr).contains("--phone"));
+
+    let short = add(&["--phone", "9812345678"], "short\n");
+    assert!(!short.status.success() && text(&short.stderr).contains("8 characters"));
+
+    let neither = add(&[], "long password\n");
+    assert_eq!(neither.status.code(), Some(2), "clap refuses a missing --phone/--email");
+}
+
+#[test]
+fn migrate_applies_once_and_bad_settings_name_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut migrate = oneid(&dir);
+    migrate.arg("migrate");
+    assert!(text(&run(migrate, "").stdout).contains("1 migration(s) applied"));
+    let mut again = oneid(&dir);
+    again.arg("migrate");
+    assert!(text(&run(again, "").stdout).contains("0 migration(s) applied"));
+
+    let mut bad = oneid(&dir);
+    bad.env("ONEID_DEFAULT_REGION", "ZZ").arg("migrate");
+    let output = run(bad, "");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("ONEID_DEFAULT_REGION"), "{}", text(&output.stderr));
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn wait_until_serving(base: &str) {
+    for _ in 0..200 {
+        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("oneid did not start at {base}");
+}
+
+fn serve(dir: &TempDir, port: u16, log: &std::path::Path) -> std::process::Child {
+    let mut command = oneid(dir);
+    command
+        .env("ONEID_LISTEN", format!("127.0.0.1:{port}"))
+        .env("ONEID_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("ONEID_WORKERS", "1")
+        .stdout(Stdio::null())
+        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap());
+    command.spawn().unwrap()
+}
+
+#[tokio::test]
+async fn the_server_logs_requests_but_never_secrets_and_keeps_accounts_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = serve(&dir, port, &log);
+    wait_until_serving(&base).await;
+
+    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = Browser { client, base: base.clone() };
+    browser.request_signup_code("9812345678").await.assert_redirect("/signup/verify");
+    let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+    let message: OutboxLine = serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
+    let password = "Secret-Passphrase-4711";
+    browser.enter_signup_code(&message.code, password, "Asha").await.assert_redirect("/account");
+    let account_id = browser.account_id().await.unwrap();
+
+    // SIGTERM: actix finishes in-flight requests and exits cleanly.
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "graceful exit, got {status}");
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains(r#"method=POST path="/signup/verify" status=303"#), "{logs}");
+    assert!(logs.contains("latency_ms="));
+    assert!(logs.contains("+91 ******5678"), "recipients are logged masked:\n{logs}");
+    for secret in [password, "9812345678", message.code.as_str()] {
+        assert!(!logs.contains(&format!("={secret}")) && !logs.contains(&format!(" {secret}")) && !logs.contains(password), "{secret} leaked:\n{logs}");
+    }
+    let session_cookie = browser.client.get(format!("{base}/account")).send().await.err();
+    drop(session_cookie);
+
+    let mut server = serve(&dir, port, &log);
+    wait_until_serving(&base).await;
+    let again = Browser { client: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(), base };
+    again.sign_in(&account_id, password).await.assert_redirect("/account");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -1,0 +1,208 @@
+//! Spawns OneID for one test and drives it like a browser would.
+
+use std::{path::PathBuf, sync::Arc};
+
+use oneid::{clock::MockClock, config::Settings, startup::Application};
+use reqwest::{StatusCode, redirect::Policy};
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: MockClock,
+    pub dir: TempDir,
+    pub settings: Settings,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// One line of the development outbox.
+#[derive(Debug, serde::Deserialize)]
+pub struct OutboxLine {
+    pub channel: String,
+    pub to: String,
+    pub purpose: String,
+    pub code: String,
+    pub text: String,
+    pub sent_at: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the app with test settings adjusted by `tweak`: port 0, its own SQLite file and
+    /// outbox in a fresh temporary folder, one worker, a clock that only moves when told.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = test_settings(&dir);
+        tweak(&mut settings);
+        Self::start(dir, settings, MockClock::starting_now())
+    }
+
+    fn start(dir: TempDir, settings: Settings, clock: MockClock) -> Self {
+        let app = Application::build(settings.clone(), Arc::new(clock.clone())).expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Self { base, clock, dir, settings, handle }
+    }
+
+    /// Stops the server and starts a new one over the same database and outbox.
+    pub async fn restart(self) -> Self {
+        self.handle.stop(true).await;
+        let mut settings = self.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        Self::start(self.dir, settings, self.clock)
+    }
+
+    pub fn browser(&self) -> Browser {
+        self.browser_with_language(None)
+    }
+
+    pub fn browser_with_language(&self, accept_language: Option<&str>) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(lang) = accept_language {
+            headers.insert(reqwest::header::ACCEPT_LANGUAGE, lang.parse().unwrap());
+        }
+        let client = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).default_headers(headers).build().unwrap();
+        Browser { client, base: self.base.clone() }
+    }
+
+    pub fn outbox_path(&self) -> PathBuf {
+        self.settings.outbox.clone()
+    }
+
+    pub fn outbox(&self) -> Vec<OutboxLine> {
+        match std::fs::read_to_string(self.outbox_path()) {
+            Ok(text) => text.lines().map(|l| serde_json::from_str(l).expect("outbox line is JSON")).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn messages_to(&self, to: &str) -> Vec<OutboxLine> {
+        self.outbox().into_iter().filter(|m| m.to == to).collect()
+    }
+
+    /// The newest code sent to `to` (E.164 or normalised email).
+    pub fn last_code(&self, to: &str) -> String {
+        self.messages_to(to).pop().unwrap_or_else(|| panic!("no message to {to}")).code
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+}
+
+pub fn test_settings(dir: &TempDir) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()),
+        outbox: dir.path().join("outbox.jsonl"),
+        workers: 1,
+        ..Settings::default()
+    }
+}
+
+/// A code of the same length that is certainly not `code`.
+pub fn wrong(code: &str) -> String {
+    code.chars().map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10)).collect()
+}
+
+/// A page as the browser saw it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Page {
+    pub fn csrf(&self) -> String {
+        csrf_in(&self.body).unwrap_or_else(|| panic!("no CSRF field in page:\n{}", self.body))
+    }
+
+    pub fn assert_redirect(&self, to: &str) {
+        assert_eq!(self.status, StatusCode::SEE_OTHER, "expected a redirect to {to}, got:\n{}", self.body);
+        assert_eq!(self.location.as_deref(), Some(to));
+    }
+
+    pub fn has(&self, text: &str) -> bool {
+        self.body.contains(text)
+    }
+
+    /// The page with everything that legitimately differs between two requests removed.
+    pub fn normalised(&self, also_remove: &[&str]) -> String {
+        let mut body = self.body.clone();
+        if let Some(csrf) = csrf_in(&body) {
+            body = body.replace(&csrf, "CSRF");
+        }
+        for text in also_remove {
+            body = body.replace(text, "X");
+        }
+        body
+    }
+}
+
+pub fn csrf_in(body: &str) -> Option<String> {
+    let start = body.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    Some(body[start..start + body[start..].find('"')?].to_owned())
+}
+
+#[derive(Clone)]
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> Page {
+        into_page(self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        into_page(self.client.post(format!("{}{path}", self.base)).form(form).send().await.expect("POST")).await
+    }
+
+    /// Loads the form page for its CSRF token, then submits `fields` to `action`.
+    pub async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.get(form_page).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub async fn request_signup_code(&self, identifier: &str) -> Page {
+        self.submit("/signup", "/signup", &[("identifier", identifier)]).await
+    }
+
+    pub async fn enter_signup_code(&self, code: &str, password: &str, name: &str) -> Page {
+        self.submit("/signup/verify", "/signup/verify", &[("code", code), ("password", password), ("password_confirm", password), ("name", name)]).await
+    }
+
+    pub async fn sign_in(&self, identifier: &str, password: &str) -> Page {
+        self.submit("/login", "/login", &[("identifier", identifier), ("password", password)]).await
+    }
+
+    /// The account ID shown on the account page.
+    pub async fn account_id(&self) -> Option<String> {
+        let page = self.get("/account").await;
+        let start = page.body.find(r#"id="account-id">"#)? + r#"id="account-id">"#.len();
+        Some(page.body[start..start + page.body[start..].find('<')?].to_owned())
+    }
+}
+
+async fn into_page(response: reqwest::Response) -> Page {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let location = headers.get(reqwest::header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
+    Page { status, location, body: response.text().await.unwrap_or_default(), headers }
+}
+
+/// Signs up through the pages and returns the new account's ID; the browser stays signed in.
+pub async fn sign_up(app: &TestApp, browser: &Browser, identifier: &str, canonical: &str, password: &str) -> String {
+    browser.request_signup_code(identifier).await.assert_redirect("/signup/verify");
+    let code = app.last_code(canonical);
+    browser.enter_signup_code(&code, password, "Asha Devi").await.assert_redirect("/account");
+    browser.account_id().await.expect("signed in after sign-up")
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real app over real HTTP on a random port, one database per test.
+
+mod helpers;
+
+mod cli;
+mod codes;
+mod login;
+mod notify;
+mod pages;
+mod signup;

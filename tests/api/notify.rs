@@ -1,0 +1,168 @@
+//! Real transports: SMTP for email and the HTTP SMS gateway, against servers run by the test.
+
+use std::sync::{Arc, Mutex};
+
+use oneid::config::{SmsGatewaySettings, SmtpSettings, SmtpTls};
+use reqwest::StatusCode;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+};
+
+use crate::helpers::TestApp;
+
+/// A minimal SMTP server that accepts every message and keeps its DATA.
+async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 fake.test ESMTP\r\n").await.unwrap();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250-fake.test\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            write.write_all(b"354 end with .\r\n").await.unwrap();
+                            let mut data = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                data.push_str(&l);
+                                data.push('\n');
+                            }
+                            store.lock().unwrap().push(data);
+                            b"250 queued\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, received)
+}
+
+#[derive(Debug, Clone)]
+struct GatewayRequest {
+    authorization: Option<String>,
+    body: serde_json::Value,
+}
+
+/// An HTTP server that answers each request with the next status in `statuses` (the last one
+/// repeats) and records what it got.
+async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayRequest>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/send", listener.local_addr().unwrap().port());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let store = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head_len, content_length) = loop {
+                let n = socket.read(&mut chunk).await.unwrap();
+                buffer.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                    let length = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+                    break (end + 4, length);
+                }
+            };
+            while buffer.len() < head_len + content_length {
+                let n = socket.read(&mut chunk).await.unwrap();
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            let head = String::from_utf8_lossy(&buffer[..head_len]).into_owned();
+            let authorization = head.lines().find_map(|l| l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: "))).map(str::to_owned);
+            let body = serde_json::from_slice(&buffer[head_len..head_len + content_length]).unwrap();
+            let count = {
+                let mut requests = store.lock().unwrap();
+                requests.push(GatewayRequest { authorization, body });
+                requests.len()
+            };
+            let status = statuses[(count - 1).min(statuses.len() - 1)];
+            let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+            socket.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    (url, received)
+}
+
+fn gateway_settings(url: &str) -> SmsGatewaySettings {
+    SmsGatewaySettings {
+        url: url.parse().unwrap(),
+        auth_header: Some("Bearer gateway-token".into()),
+        body_template: r#"{"recipient":"{to}","message":{"text":"{text}"},"sender":"ONEID"}"#.into(),
+        timeout_secs: 2,
+    }
+}
+
+#[tokio::test]
+async fn email_codes_go_through_smtp() {
+    let (port, received) = fake_smtp().await;
+    let app = TestApp::spawn_with(|s| {
+        s.smtp = Some(SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "OneID <no-reply@oneid.test>".into(),
+            timeout_secs: 5,
+        })
+    })
+    .await;
+    let browser = app.browser();
+    browser.request_signup_code("asha@example.com").await.assert_redirect("/signup/verify");
+    let mails = received.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(mail.contains("To: asha@example.com") && mail.contains("From: OneID <no-reply@oneid.test>"), "{mail}");
+    let code: String = mail.lines().find(|l| l.contains("is your OneID verification code")).unwrap().chars().take(4).collect();
+    assert!(app.outbox().is_empty(), "SMTP replaces the outbox for email");
+    browser.enter_signup_code(&code, "long enough", "Asha").await.assert_redirect("/account");
+}
+
+#[tokio::test]
+async fn sms_codes_go_to_the_gateway_which_is_retried_once() {
+    let (url, received) = fake_gateway(vec![503, 200]).await;
+    let app = TestApp::spawn_with(|s| s.sms = Some(gateway_settings(&url))).await;
+    let browser = app.browser();
+    browser.request_signup_code("9812345678").await.assert_redirect("/signup/verify");
+    let requests = received.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "one retry after a 503");
+    let request = &requests[1];
+    assert_eq!(request.authorization.as_deref(), Some("Bearer gateway-token"));
+    assert_eq!(request.body["recipient"], "+919812345678");
+    assert_eq!(request.body["sender"], "ONEID");
+    let text = request.body["message"]["text"].as_str().unwrap();
+    let code: String = text.chars().take(4).collect();
+    browser.enter_signup_code(&code, "long enough", "Asha").await.assert_redirect("/account");
+}
+
+#[tokio::test]
+async fn a_refusing_gateway_gives_a_friendly_page_and_no_cooldown() {
+    let (url, received) = fake_gateway(vec![400]).await;
+    let app = TestApp::spawn_with(|s| s.sms = Some(gateway_settings(&url))).await;
+    let browser = app.browser();
+    let page = browser.request_signup_code("9812345678").await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(page.has("briefly unavailable") && page.headers.contains_key("retry-after"), "{}", page.body);
+    assert_eq!(received.lock().unwrap().len(), 1, "a 4xx is not retried");
+    // Nothing was delivered, so the person may ask again at once.
+    browser.request_signup_code("9812345678").await;
+    assert_eq!(received.lock().unwrap().len(), 2);
+}
