@@ -40,6 +40,68 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage relying parties (OAuth clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client. Prints its client_id and, for a confidential client, its secret
+    /// (shown this once: only a digest is kept).
+    Add(ClientAdd),
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client's registration (never its secret).
+    Show { client_id: String },
+    /// Remove a client.
+    Remove { client_id: String },
+    /// Replace a confidential client's secret; the old one stops working at once.
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAdd {
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI (repeat for several). https, or http to 127.0.0.1, [::1] or localhost.
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Connect Back-Channel Logout endpoint of the client.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    #[arg(long)]
+    pub logo_url: Option<String>,
+    /// A public client (mobile or single-page app): no secret, PKCE required.
+    #[arg(long)]
+    pub public: bool,
+    /// Authenticate with client_secret_post instead of client_secret_basic.
+    #[arg(long, conflicts_with = "public")]
+    pub secret_post: bool,
+    /// A trusted first-party app: people are never asked for consent.
+    #[arg(long)]
+    pub first_party: bool,
+    /// Allowed scopes, space-separated (default: openid profile email phone offline_access).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Extra grant types besides authorization_code and refresh_token: client_credentials.
+    #[arg(long = "grant", value_parser = ["client_credentials"])]
+    pub grants: Vec<String>,
+    /// id_token_signed_response_alg: RS256 (default), ES256 or EdDSA.
+    #[arg(long)]
+    pub id_token_alg: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,12 +156,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
         Command::User(UserCommand::List { json }) => user_list(settings, json).await,
+        Command::Client(command) => client_command(settings, command).await,
     }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer.clone();
-    let app = Application::build(settings, Arc::new(SystemClock))?;
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
     tracing::info!(port = app.port(), %issuer, "OneID is serving");
     app.run_until_stopped().await.context("serving")
 }
@@ -121,7 +184,7 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         bail!("password: use at least 8 characters");
     }
 
-    let state = AppState::build(settings, Arc::new(SystemClock))?;
+    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
     let account = match create_account(&state, contact, name, password).await? {
         Ok(account) => account,
         Err(CreateError::PhoneTaken) => bail!("that phone number already belongs to an account"),
@@ -176,5 +239,97 @@ fn account_json(a: &Account) -> serde_json::Value {
         "name": a.display_name.as_str(),
         "status": format!("{:?}", a.status).to_lowercase(),
         "created_at": a.created_at.to_rfc3339(),
+    })
+}
+
+async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::Result<()> {
+    use crate::{
+        db::models::client,
+        domain::ClientId,
+        oauth::registry::{self, Registration},
+    };
+    let db = open_database(&settings)?;
+    let parse_id = |id: &str| ClientId::parse(id).ok_or_else(|| anyhow::anyhow!("`{id}` is not a client_id"));
+    let now = chrono::Utc::now();
+    match command {
+        ClientCommand::Add(args) => {
+            let registration = Registration {
+                name: args.name,
+                logo_url: args.logo_url,
+                redirect_uris: args.redirect_uris,
+                post_logout_redirect_uris: args.post_logout_redirect_uris,
+                backchannel_logout_uri: args.backchannel_logout_uri,
+                public: args.public,
+                secret_post: args.secret_post,
+                first_party: args.first_party,
+                scopes: args.scope,
+                client_credentials: args.grants.iter().any(|g| g == "client_credentials"),
+                id_token_alg: args.id_token_alg,
+            };
+            let (client, secret) = registry::register(&db, registration, now).await?;
+            if args.json {
+                let mut out = serde_json::json!({ "client_id": client.id });
+                if let Some(secret) = &secret {
+                    out["client_secret"] = secret.expose().into();
+                }
+                println!("{out}");
+            } else {
+                println!("client_id:     {}", client.id);
+                if let Some(secret) = &secret {
+                    println!("client_secret: {}  (shown once; store it now)", secret.expose());
+                }
+            }
+        }
+        ClientCommand::List { json } => {
+            let clients = db.run(client::list).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&clients.iter().map(client_json).collect::<Vec<_>>())?);
+            } else {
+                println!("{:<24} {:<20} {:<20} {:<11} REDIRECT URIS", "CLIENT ID", "NAME", "AUTH", "FIRST-PARTY");
+                for c in &clients {
+                    let uris: Vec<_> = c.redirect_uris.iter().map(|u| u.as_str()).collect();
+                    println!("{:<24} {:<20} {:<20} {:<11} {}", c.id, c.name, c.auth.method(), if c.first_party { "yes" } else { "no" }, uris.join(" "));
+                }
+            }
+        }
+        ClientCommand::Show { client_id } => {
+            let id = parse_id(&client_id)?;
+            let found = db.run(move |conn| client::find(conn, &id)).await?.ok_or_else(|| anyhow::anyhow!("no such client: {client_id}"))?;
+            println!("{}", serde_json::to_string_pretty(&client_json(&found))?);
+        }
+        ClientCommand::Remove { client_id } => {
+            let id = parse_id(&client_id)?;
+            if !db.run(move |conn| client::remove(conn, &id)).await? {
+                bail!("no such client: {client_id}");
+            }
+            println!("removed client {client_id}");
+        }
+        ClientCommand::RotateSecret { client_id, json } => {
+            let secret = registry::rotate_secret(&db, parse_id(&client_id)?, now).await?;
+            if json {
+                println!("{}", serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() }));
+            } else {
+                println!("client_secret: {}  (shown once; the old secret no longer works)", secret.expose());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.id,
+        "name": c.name,
+        "logo_url": c.logo_url.as_ref().map(|u| u.as_str()),
+        "client_type": if c.auth.is_public() { "public" } else { "confidential" },
+        "token_endpoint_auth_method": c.auth.method(),
+        "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "post_logout_redirect_uris": c.post_logout_redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "backchannel_logout_uri": c.backchannel_logout_uri.as_ref().map(|u| u.as_str()),
+        "scope": c.scopes.to_string(),
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "first_party": c.first_party,
+        "id_token_signed_response_alg": c.id_token_alg,
+        "created_at": c.created_at.to_rfc3339(),
     })
 }

@@ -32,6 +32,8 @@ pub struct Settings {
     pub codes: CodeSettings,
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsGatewaySettings>,
+    pub oauth: OAuthSettings,
+    pub keys: KeySettings,
     /// Worker threads for the HTTP server (0: one per core).
     pub workers: usize,
 }
@@ -69,6 +71,45 @@ pub struct CodeSettings {
     pub max_tries: i64,
     /// Seconds before another code may be sent to the same phone or email.
     pub resend_cooldown_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// Authorization codes live this long (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    pub authorization_code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    /// Absolute lifetime of a refresh-token family, however often it is rotated.
+    pub refresh_token_ttl_secs: i64,
+    /// PKCE for confidential clients too (public clients always need it).
+    pub require_pkce_for_all: bool,
+    /// First-party clients get refresh tokens without asking for `offline_access`.
+    pub first_party_refresh_tokens: bool,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// The key encryption key (32 bytes, base64url) that seals private signing keys at rest.
+    /// Unset: read from `encryption_key_file`, which is generated on first start.
+    pub encryption_key: Option<String>,
+    pub encryption_key_file: PathBuf,
+    /// A new signing key takes over after this many days.
+    pub rotate_after_days: i64,
+    /// A retired key stays in the JWKS this long, so tokens it signed still verify.
+    pub publish_retired_for_secs: i64,
+}
+
+impl std::fmt::Debug for KeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeySettings")
+            .field("encryption_key", &self.encryption_key.as_ref().map(|_| "<redacted>"))
+            .field("encryption_key_file", &self.encryption_key_file)
+            .field("rotate_after_days", &self.rotate_after_days)
+            .field("publish_retired_for_secs", &self.publish_retired_for_secs)
+            .finish()
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -147,6 +188,20 @@ impl Default for Settings {
             codes: CodeSettings { signup_length: 4, account_length: 6, ttl_secs: 600, max_tries: 5, resend_cooldown_secs: 60 },
             smtp: None,
             sms: None,
+            oauth: OAuthSettings {
+                authorization_code_ttl_secs: 60,
+                access_token_ttl_secs: 600,
+                id_token_ttl_secs: 600,
+                refresh_token_ttl_secs: 30 * 24 * 3600,
+                require_pkce_for_all: false,
+                first_party_refresh_tokens: true,
+            },
+            keys: KeySettings {
+                encryption_key: None,
+                encryption_key_file: PathBuf::from("oneid-data/keys.secret"),
+                rotate_after_days: 90,
+                publish_retired_for_secs: 24 * 3600,
+            },
             workers: 0,
         }
     }
@@ -216,6 +271,16 @@ impl Settings {
         let s = &self.session;
         if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < 60 || s.anonymous_timeout_secs < 60 {
             return invalid("session", "ONEID_SESSION__*", "timeouts must be at least 60 seconds");
+        }
+        let o = &self.oauth;
+        if !(1..=600).contains(&o.authorization_code_ttl_secs) {
+            return invalid("oauth.authorization_code_ttl_secs", "ONEID_OAUTH__AUTHORIZATION_CODE_TTL_SECS", "must be between 1 and 600");
+        }
+        if o.access_token_ttl_secs < 1 || o.id_token_ttl_secs < 1 || o.refresh_token_ttl_secs < 1 {
+            return invalid("oauth", "ONEID_OAUTH__*", "token lifetimes must be positive");
+        }
+        if self.keys.rotate_after_days < 1 || self.keys.publish_retired_for_secs < o.access_token_ttl_secs.max(o.id_token_ttl_secs) {
+            return invalid("keys", "ONEID_KEYS__*", "rotate_after_days must be positive and publish_retired_for_secs at least the longest token lifetime");
         }
         if self.database.pool_size == 0 {
             return invalid("database.pool_size", "ONEID_DATABASE__POOL_SIZE", "must be at least 1");

@@ -11,6 +11,8 @@ pub mod db;
 pub mod domain;
 pub mod i18n;
 pub mod notify;
+pub mod oauth;
+pub mod oidc;
 pub mod session;
 pub mod startup;
 pub mod state;

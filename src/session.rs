@@ -57,6 +57,10 @@ fn random_token() -> String {
 pub struct SignedIn {
     pub account_id: AccountId,
     pub auth_time: DateTime<Utc>,
+    /// The OIDC session id (`sid`): names this sign-in to relying parties, for logout.
+    pub sid: String,
+    /// How the person proved who they are (RFC 8176 values: `pwd`, `otp`, `sms`).
+    pub amr: Vec<String>,
 }
 
 /// A sign-up between "code sent" and "account created".
@@ -73,6 +77,8 @@ struct SessionData {
     created_at: DateTime<Utc>,
     signed_in: Option<SignedIn>,
     signup: Option<PendingSignup>,
+    #[serde(default)]
+    interaction: Option<String>,
 }
 
 #[derive(Debug)]
@@ -89,7 +95,7 @@ impl Session {
     fn fresh(now: DateTime<Utc>) -> Self {
         Self {
             id: SessionId::generate(),
-            data: SessionData { csrf: random_token(), created_at: now, signed_in: None, signup: None },
+            data: SessionData { csrf: random_token(), created_at: now, signed_in: None, signup: None, interaction: None },
             replaces: None,
             cookie_changed: true,
         }
@@ -126,10 +132,21 @@ impl Session {
 
     /// Signs the account in under a new session id and CSRF token, so that an id planted before
     /// sign-in (session fixation) is worth nothing after it.
-    pub fn sign_in(&mut self, account_id: AccountId, now: DateTime<Utc>) {
+    pub fn sign_in(&mut self, account_id: AccountId, now: DateTime<Utc>, amr: &[&str]) {
         self.rotate();
         self.data.signup = None;
-        self.data.signed_in = Some(SignedIn { account_id, auth_time: now });
+        let sid = random_token()[..22].to_owned();
+        self.data.signed_in = Some(SignedIn { account_id, auth_time: now, sid, amr: amr.iter().map(|m| (*m).to_owned()).collect() });
+    }
+
+    /// An interaction (an authorization request waiting for sign-in or consent) to resume after
+    /// the next sign-in.
+    pub fn set_interaction(&mut self, id: Option<String>) {
+        self.data.interaction = id;
+    }
+
+    pub fn interaction(&self) -> Option<&str> {
+        self.data.interaction.as_deref()
     }
 
     fn rotate(&mut self) {
@@ -209,7 +226,7 @@ mod tests {
         let mut session = sessions.load_or_start(None).await.unwrap();
         sessions.save(&mut session).await.unwrap();
         let (old_id, old_csrf) = (session.id().clone(), session.csrf_token().to_owned());
-        session.sign_in(AccountId::generate(), clock.now());
+        session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
         sessions.save(&mut session).await.unwrap();
         assert_ne!(session.id(), &old_id);
         assert_ne!(session.csrf_token(), old_csrf);
@@ -224,7 +241,7 @@ mod tests {
         let (clock, sessions) = sessions();
         let settings = Settings::default().session;
         let mut session = sessions.load_or_start(None).await.unwrap();
-        session.sign_in(AccountId::generate(), clock.now());
+        session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
         sessions.save(&mut session).await.unwrap();
         let cookie = session.id().cookie_value().to_owned();
 
@@ -243,7 +260,7 @@ mod tests {
 
         // Idle past the idle timeout: gone.
         let mut session = sessions.load_or_start(None).await.unwrap();
-        session.sign_in(AccountId::generate(), clock.now());
+        session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
         sessions.save(&mut session).await.unwrap();
         clock.advance(Duration::seconds(settings.idle_timeout_secs + 1));
         assert!(sessions.load_or_start(Some(session.id().cookie_value())).await.unwrap().signed_in().is_none());

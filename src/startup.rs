@@ -16,11 +16,17 @@ pub struct Application {
 
 impl Application {
     /// Opens the database (migrating it), wires the services and binds `settings.listen`.
-    pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        Self::build_with_listener(settings, clock, listener).await
+    }
+
+    /// As [`Application::build`], on a listener bound by the caller (tests bind port 0 first
+    /// so the issuer URL can name the real port).
+    pub async fn build_with_listener(settings: Settings, clock: Arc<dyn Clock>, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
-        let state = web::Data::new(AppState::build(settings, clock)?);
+        let state = web::Data::new(AppState::build(settings, clock).await?);
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()

@@ -1,6 +1,6 @@
 //! Everything a request may need, built once at start and shared by every worker.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 
@@ -10,6 +10,7 @@ use crate::{
     db::Db,
     domain::PasswordHasher,
     notify::Notifier,
+    oidc::keys::{self, KeyEncryptionKey, KeyRing},
     session::SessionStore,
     store::{EphemeralStore, MemoryStore},
 };
@@ -22,12 +23,18 @@ pub struct AppState {
     pub notifier: Notifier,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
+    pub kek: KeyEncryptionKey,
+    /// The signing keys; replaced whole after a rotation.
+    keys: RwLock<KeyRing>,
 }
 
 impl AppState {
-    /// Opens the database and applies pending migrations, then wires the rest.
-    pub fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    /// Opens the database and applies pending migrations, makes sure signing keys exist, then
+    /// wires the rest.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = open_database(&settings)?;
+        let kek = KeyEncryptionKey::load_or_create(&settings.keys)?;
+        let keys = keys::ensure_keys(&db, &kek, clock.now()).await.context("loading signing keys")?;
         let store: Arc<dyn EphemeralStore> = Arc::new(MemoryStore::new(clock.clone()));
         let notifier = Notifier::from_settings(&settings).context("setting up notifications")?;
         let settings = Arc::new(settings);
@@ -39,7 +46,18 @@ impl AppState {
             notifier,
             clock,
             passwords: PasswordHasher::new(),
+            kek,
+            keys: RwLock::new(keys),
         })
+    }
+
+    /// The current signing keys.
+    pub fn keys(&self) -> KeyRing {
+        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn replace_keys(&self, ring: KeyRing) {
+        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
     }
 }
 

@@ -89,3 +89,21 @@ error-unavailable-title = OneID is briefly unavailable
 error-unavailable-text = We could not complete this just now. Nothing was lost; wait a few seconds and try again.
 error-internal-title = Something went wrong on our side
 error-internal-text = It is not your fault. Please try again in a moment.
+
+## Apps (OpenID Connect)
+oauth-error-title = This sign-in link does not work
+oauth-error-text = The app that sent you here asked in a way OneID cannot accept, so we did not send you back to it. Go back to the app and try again; if it keeps happening, tell the app's makers.
+oauth-error-detail = Technical detail:
+consent-title = Allow access?
+consent-wants = would like to:
+consent-hint = You can sign in to this app with OneID. It gets only what is listed here.
+consent-allow = Allow
+consent-deny = Don't allow
+scope-openid = Know who you are (your OneID subject identifier)
+scope-profile = See your name and account ID
+scope-email = See your email address
+scope-phone = See your mobile number
+scope-offline-access = Stay signed in when you are not using it
+form-post-title = Returning you to the app
+form-post-hint = If nothing happens, press Continue.
+form-post-continue = Continue

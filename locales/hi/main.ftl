@@ -89,3 +89,21 @@ error-unavailable-title = OneID कुछ देर के लिए उपल�
 error-unavailable-text = हम यह अभी पूरा नहीं कर सके। कुछ भी खोया नहीं है; कुछ सेकंड रुककर फिर से कोशिश करें।
 error-internal-title = हमारी तरफ़ से कुछ गड़बड़ हो गई
 error-internal-text = इसमें आपकी कोई गलती नहीं है। कृपया थोड़ी देर में फिर से कोशिश करें।
+
+## Apps (OpenID Connect)
+oauth-error-title = यह साइन-इन लिंक काम नहीं करता
+oauth-error-text = जिस ऐप ने आपको यहाँ भेजा, उसने ऐसे अनुरोध किया जिसे OneID स्वीकार नहीं कर सकता, इसलिए हमने आपको वापस नहीं भेजा। ऐप पर वापस जाकर फिर से कोशिश करें; ऐसा बार-बार हो तो ऐप बनाने वालों को बताएँ।
+oauth-error-detail = तकनीकी जानकारी:
+consent-title = अनुमति दें?
+consent-wants = यह करना चाहता है:
+consent-hint = आप इस ऐप में OneID से साइन इन कर सकते हैं। इसे केवल वही मिलेगा जो यहाँ लिखा है।
+consent-allow = अनुमति दें
+consent-deny = अनुमति न दें
+scope-openid = जानना कि आप कौन हैं (आपका OneID पहचानकर्ता)
+scope-profile = आपका नाम और खाता आईडी देखना
+scope-email = आपका ईमेल पता देखना
+scope-phone = आपका मोबाइल नंबर देखना
+scope-offline-access = जब आप इस्तेमाल न कर रहे हों, तब भी साइन इन रहना
+form-post-title = आपको ऐप पर वापस भेजा जा रहा है
+form-post-hint = अगर कुछ न हो, तो जारी रखें दबाएँ।
+form-post-continue = जारी रखें

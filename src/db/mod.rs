@@ -119,6 +119,13 @@ impl Db {
         Ok(applied.len())
     }
 
+    /// Runs diesel work on the calling thread. Only for code already on the blocking pool, such
+    /// as oxide-auth's synchronous primitives inside `web::block`.
+    pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConn) -> Result<T, DbError>) -> Result<T, DbError> {
+        let mut conn = self.pool.get()?;
+        work(&mut conn)
+    }
+
     /// Runs blocking diesel work on the blocking thread pool, never on the async executor.
     pub async fn run<T, F>(&self, work: F) -> Result<T, DbError>
     where

@@ -13,3 +13,67 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        logo_url -> Nullable<Text>,
+        secret_sha256 -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        scopes -> Text,
+        grant_types -> Text,
+        token_endpoint_auth_method -> Text,
+        first_party -> Bool,
+        id_token_signed_response_alg -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        public_jwk -> Text,
+        sealed_private -> Binary,
+        created_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+        unpublish_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    grants (grant_id) {
+        grant_id -> Text,
+        client_id -> Text,
+        account_id -> Nullable<BigInt>,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_sha256) {
+        token_sha256 -> Text,
+        grant_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    consents (account_id, client_id) {
+        account_id -> BigInt,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> grants (grant_id));
+diesel::allow_tables_to_appear_in_same_query!(accounts, clients, grants, refresh_tokens, consents, signing_keys);

@@ -1,23 +1,29 @@
 //! Values that parse, not validate: once a raw string becomes one of these types it is known good.
 
 mod account_id;
+mod client;
 mod code;
 mod display_name;
 mod email;
 mod identifier;
 mod password;
 mod phone;
+mod redirect_uri;
 mod region;
+mod scope;
 mod subject;
 
 pub use account_id::AccountId;
+pub use client::{ClientAuth, ClientId, ClientSecret, GrantType, SecretDigest};
 pub use code::{CodeDigest, CodePurpose, VerificationCode};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use identifier::{ContactIdentifier, LoginIdentifier};
 pub use password::{NewPassword, Password, PasswordHash, PasswordHasher};
 pub use phone::PhoneNumber;
+pub use redirect_uri::{RedirectUri, RedirectUriError};
 pub use region::Region;
+pub use scope::{ScopeToken, Scopes, UnknownScope};
 pub use subject::Subject;
 
 /// Why a raw value was refused. The variants map one-to-one to message-catalog keys, so a person

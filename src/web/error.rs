@@ -94,12 +94,10 @@ fn message_keys(status: StatusCode) -> (&'static str, &'static str) {
 /// rejections, 404, 405, [`WebError`]) with a page that says, in plain words and in the
 /// person's language, what happened and what to do.
 pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_html = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if is_html {
+    // Pages and protocol (JSON) errors already speak for themselves; bare statuses and the
+    // plain-text rejections of actix's extractors get a page.
+    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.is_empty() && !content_type.starts_with("text/plain") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -3,6 +3,7 @@
 
 mod error;
 mod middleware;
+mod oauth;
 mod page;
 mod pages;
 mod session;
@@ -28,5 +29,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").post(pages::login::post_logout))
         .service(web::resource("/lang/{code}").get(pages::lang::get_lang))
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
-        .service(web::resource("/healthz").get(pages::assets::get_healthz));
+        .service(web::resource("/healthz").get(pages::assets::get_healthz))
+        .service(web::resource("/.well-known/openid-configuration").get(oauth::get_discovery))
+        .service(web::resource("/jwks.json").get(oauth::get_jwks))
+        .service(web::resource("/authorize").get(oauth::authorize).post(oauth::authorize))
+        .service(web::resource("/authorize/resume").get(oauth::resume))
+        .service(web::resource("/consent").get(oauth::get_consent).post(oauth::post_consent))
+        .service(web::resource("/token").post(oauth::post_token))
+        .service(web::resource("/userinfo").get(oauth::userinfo).post(oauth::userinfo));
 }

@@ -94,7 +94,8 @@ fn migrate_applies_once_and_bad_settings_name_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let mut migrate = oneid(&dir);
     migrate.arg("migrate");
-    assert!(text(&run(migrate, "").stdout).contains("1 migration(s) applied"));
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
+    assert!(text(&run(migrate, "").stdout).contains(&format!("{migrations} migration(s) applied")));
     let mut again = oneid(&dir);
     again.arg("migrate");
     assert!(text(&run(again, "").stdout).contains("0 migration(s) applied"));
@@ -170,4 +171,71 @@ async fn the_server_logs_requests_but_never_secrets_and_keeps_accounts_across_re
     again.sign_in(&account_id, password).await.assert_redirect("/account");
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[test]
+fn clients_are_registered_listed_rotated_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let mut command = oneid(&dir);
+        command.args(args);
+        run(command, "")
+    };
+    let added = cli(&[
+        "client", "add", "--name", "Cloud", "--redirect-uri", "https://cloud.example.com/callback", "--redirect-uri", "http://127.0.0.1:8081/callback",
+        "--post-logout-redirect-uri", "https://cloud.example.com/", "--backchannel-logout-uri", "https://cloud.example.com/backchannel-logout",
+        "--first-party", "--grant", "client_credentials", "--json",
+    ]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+    assert_eq!(secret.len(), 43, "32 random bytes, base64url");
+
+    let public = cli(&["client", "add", "--name", "Talk mobile", "--redirect-uri", "http://127.0.0.1/callback", "--public", "--json"]);
+    let public: serde_json::Value = serde_json::from_slice(&public.stdout).unwrap();
+    assert!(public.get("client_secret").is_none(), "a public client has no secret");
+
+    let shown: serde_json::Value = serde_json::from_slice(&cli(&["client", "show", &id]).stdout).unwrap();
+    assert_eq!(shown["name"], "Cloud");
+    assert_eq!(shown["first_party"], true);
+    assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(shown["grant_types"], serde_json::json!(["authorization_code", "refresh_token", "client_credentials"]));
+    assert_eq!(shown["redirect_uris"][1], "http://127.0.0.1:8081/callback");
+    let everything = String::from_utf8_lossy(&cli(&["client", "list", "--json"]).stdout).into_owned();
+    assert!(!everything.contains(&secret), "secrets are never shown again");
+    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&everything).unwrap().len(), 2);
+
+    let rotated: serde_json::Value = serde_json::from_slice(&cli(&["client", "rotate-secret", &id, "--json"]).stdout).unwrap();
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+    let public_id = public["client_id"].as_str().unwrap();
+    let refused = cli(&["client", "rotate-secret", public_id]);
+    assert!(!refused.status.success() && text(&refused.stderr).contains("public client"));
+
+    assert!(cli(&["client", "remove", &id]).status.success());
+    let gone = cli(&["client", "show", &id]);
+    assert!(!gone.status.success() && text(&gone.stderr).contains("no such client"));
+}
+
+#[test]
+fn client_registrations_that_break_the_rules_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        let mut command = oneid(&dir);
+        command.args(["client", "add", "--name", "X"]).args(args);
+        run(command, "")
+    };
+    for (args, reason) in [
+        (&["--redirect-uri", "http://cloud.example.com/cb"][..], "https is required"),
+        (&["--redirect-uri", "https://*.example.com/cb"][..], "wildcards"),
+        (&["--redirect-uri", "https://example.com/cb#x"][..], "fragment"),
+        (&["--redirect-uri", "https://example.com/cb", "--scope", "openid admin"][..], "unknown scope `admin`"),
+        (&["--redirect-uri", "https://example.com/cb", "--public", "--grant", "client_credentials"][..], "public client"),
+    ] {
+        let output = cli(args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(text(&output.stderr).contains(reason), "{args:?}: {}", text(&output.stderr));
+    }
+    let mut list = oneid(&dir);
+    list.args(["client", "list", "--json"]);
+    assert_eq!(text(&run(list, "").stdout).trim(), "[]", "nothing half-registered");
 }

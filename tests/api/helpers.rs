@@ -2,7 +2,11 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use oneid::{clock::MockClock, config::Settings, startup::Application};
+use oneid::{
+    clock::{Clock, MockClock},
+    config::Settings,
+    startup::Application,
+};
 use reqwest::{StatusCode, redirect::Policy};
 use tempfile::TempDir;
 
@@ -11,6 +15,7 @@ pub struct TestApp {
     pub clock: MockClock,
     pub dir: TempDir,
     pub settings: Settings,
+    pub state: actix_web::web::Data<oneid::state::AppState>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -36,15 +41,24 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(&dir);
         tweak(&mut settings);
-        Self::start(dir, settings, MockClock::starting_now())
+        Self::start(dir, settings, MockClock::starting_now()).await
     }
 
-    fn start(dir: TempDir, settings: Settings, clock: MockClock) -> Self {
-        let app = Application::build(settings.clone(), Arc::new(clock.clone())).expect("app builds");
-        let base = format!("http://127.0.0.1:{}", app.port());
+    async fn start(dir: TempDir, mut settings: Settings, clock: MockClock) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        settings.issuer = base.parse().unwrap();
+        let app = Application::build_with_listener(settings.clone(), Arc::new(clock.clone()), listener).await.expect("app builds");
         let handle = app.handle();
+        let state = app.state();
         tokio::spawn(app.run_until_stopped());
-        Self { base, clock, dir, settings, handle }
+        Self { base, clock, dir, settings, handle, state }
+    }
+
+    /// Registers a client directly (as `oneid client add` would); returns its id and secret.
+    pub async fn register(&self, registration: oneid::oauth::registry::Registration) -> (String, Option<String>) {
+        let (client, secret) = oneid::oauth::registry::register(&self.state.db, registration, self.clock.now()).await.expect("registration");
+        (client.id.to_string(), secret.map(|s| s.expose().to_owned()))
     }
 
     /// Stops the server and starts a new one over the same database and outbox.
@@ -52,7 +66,7 @@ impl TestApp {
         self.handle.stop(true).await;
         let mut settings = self.settings.clone();
         settings.listen = "127.0.0.1:0".parse().unwrap();
-        Self::start(self.dir, settings, self.clock)
+        Self::start(self.dir, settings, self.clock).await
     }
 
     pub fn browser(&self) -> Browser {
@@ -99,6 +113,7 @@ pub fn test_settings(dir: &TempDir) -> Settings {
         database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()),
         outbox: dir.path().join("outbox.jsonl"),
         workers: 1,
+        keys: oneid::config::KeySettings { encryption_key_file: dir.path().join("keys.secret"), ..Settings::default().keys },
         ..Settings::default()
     }
 }
@@ -157,7 +172,23 @@ pub struct Browser {
 
 impl Browser {
     pub async fn get(&self, path: &str) -> Page {
-        into_page(self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
+        self.get_url(&format!("{}{path}", self.base)).await
+    }
+
+    pub async fn get_url(&self, url: &str) -> Page {
+        into_page(self.client.get(url).send().await.expect("GET")).await
+    }
+
+    /// Follows OneID's redirects (not the client's) until the browser is sent elsewhere or a
+    /// page is shown.
+    pub async fn follow(&self, mut page: Page) -> Page {
+        for _ in 0..10 {
+            match page.location.clone() {
+                Some(location) if page.status.is_redirection() && location.starts_with('/') => page = self.get(&location).await,
+                _ => return page,
+            }
+        }
+        page
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {

@@ -6,5 +6,6 @@ mod cli;
 mod codes;
 mod login;
 mod notify;
+mod oidc;
 mod pages;
 mod signup;

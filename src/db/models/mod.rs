@@ -1,3 +1,6 @@
 //! Plain data read from and written to tables, and the queries over them.
 
 pub mod account;
+pub mod client;
+pub mod grant;
+pub mod signing_key;

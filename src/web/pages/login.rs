@@ -41,11 +41,24 @@ fn login_view(lang: Lang, session: &BrowserSession, identifier: &str, error: Opt
     LoginView { page: Page::new(lang, session.0.csrf_token(), "/login"), identifier: identifier.chars().take(254).collect(), error }
 }
 
-pub async fn get_login(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
-    if session.0.signed_in().is_some() {
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    login_hint: Option<String>,
+}
+
+pub async fn get_login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, WebError> {
+    // Signed-in people are sent on, unless an app asked for a fresh sign-in (prompt=login).
+    if session.0.signed_in().is_some() && session.0.interaction().is_none() {
         return Ok(see_other("/account"));
     }
-    let response = render(&req, StatusCode::OK, login_view(lang, &session, "", None));
+    let hint = query.login_hint.as_deref().unwrap_or_default();
+    let response = render(&req, StatusCode::OK, login_view(lang, &session, hint, None));
     session.respond(&state, response).await
 }
 
@@ -65,8 +78,9 @@ pub async fn post_login(
         Ok((identifier, password)) => match login::authenticate(&state, identifier, password).await? {
             LoginOutcome::SignedIn(account) => {
                 tracing::info!(account_id = %account.id, "signed in");
-                session.0.sign_in(account.id, state.clock.now());
-                return session.respond(&state, see_other("/account")).await;
+                session.0.sign_in(account.id, state.clock.now(), &["pwd"]);
+                let next = after_sign_in(&session);
+                return session.respond(&state, see_other(next)).await;
             }
             LoginOutcome::InvalidCredentials => "login-invalid",
             LoginOutcome::Unavailable(AccountStatus::Locked) => "login-locked",
@@ -83,4 +97,9 @@ pub async fn post_logout(state: web::Data<AppState>, session: BrowserSession, fo
         tracing::info!(account_id = %signed_in.account_id, "signed out");
     }
     session.end(&state, see_other("/login")).await
+}
+
+/// Where to go after signing in: back to the app's waiting request, or to the account page.
+pub fn after_sign_in(session: &BrowserSession) -> &'static str {
+    if session.0.interaction().is_some() { "/authorize/resume" } else { "/account" }
 }

@@ -70,7 +70,7 @@ pub struct CsrfForm {
 }
 
 pub async fn get_signup(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
-    if session.0.signed_in().is_some() {
+    if session.0.signed_in().is_some() && session.0.interaction().is_none() {
         return Ok(see_other("/account"));
     }
     let view = SignupView { page: Page::new(lang, session.0.csrf_token(), "/signup"), identifier: String::new(), error: None };
@@ -159,8 +159,11 @@ pub async fn post_verify(
 
     match signup::complete(&state, to, &code, password, name).await? {
         SignupOutcome::Created(account) => {
-            session.0.sign_in(account.id, state.clock.now());
-            session.respond(&state, see_other("/account")).await
+            // The person proved the phone (SMS) or mailbox (one-time code) and chose a password.
+            let method = if account.phone.is_some() { "sms" } else { "otp" };
+            session.0.sign_in(account.id, state.clock.now(), &[method, "pwd"]);
+            let next = super::login::after_sign_in(&session);
+            session.respond(&state, see_other(next)).await
         }
         SignupOutcome::AlreadyRegistered => {
             session.0.set_signup(None);

@@ -1,0 +1,10 @@
+//! OAuth 2.0: the client registry and (next) the grant flows. No HTTP types here.
+
+pub mod authorize;
+pub mod engine;
+pub mod error;
+pub mod params;
+pub mod pkce;
+pub mod registry;
+pub mod resource;
+pub mod token;

@@ -1,0 +1,181 @@
+//! Registering and managing clients: the rules a registration must follow.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::{
+    db::{
+        Db, DbError,
+        models::client::{self, Client},
+    },
+    domain::{ClientAuth, ClientId, ClientSecret, GrantType, RedirectUri, RedirectUriError, ScopeToken, Scopes, UnknownScope},
+};
+
+/// What an administrator asks for.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub name: String,
+    pub logo_url: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub public: bool,
+    /// `client_secret_basic` (default) or `client_secret_post`; ignored for public clients.
+    pub secret_post: bool,
+    pub first_party: bool,
+    /// Space-separated; default: every scope OneID supports.
+    pub scopes: Option<String>,
+    /// Besides `authorization_code` and `refresh_token`, which every client gets.
+    pub client_credentials: bool,
+    pub id_token_alg: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("the name must be 1 to 100 characters")]
+    Name,
+    #[error("at least one --redirect-uri is required")]
+    NoRedirectUri,
+    #[error("redirect URI `{uri}`: {reason}")]
+    RedirectUri { uri: String, reason: RedirectUriError },
+    #[error("{field} `{uri}` must be an absolute https URL (http only for loopback hosts)")]
+    Url { field: &'static str, uri: String },
+    #[error(transparent)]
+    Scope(#[from] UnknownScope),
+    #[error("a client without the `openid` scope cannot sign people in")]
+    NoOpenId,
+    #[error("a public client cannot use client_credentials: it has no secret to authenticate with")]
+    PublicClientCredentials,
+    #[error("id_token_signed_response_alg must be RS256, ES256 or EdDSA")]
+    Alg,
+    #[error("no such client")]
+    NotFound,
+    #[error("a public client has no secret to rotate")]
+    Public,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn parse_uris(uris: &[String]) -> Result<Vec<RedirectUri>, RegistrationError> {
+    uris.iter().map(|u| RedirectUri::parse(u).map_err(|reason| RegistrationError::RedirectUri { uri: u.clone(), reason })).collect()
+}
+
+/// The same rules as redirect URIs: https, or http to a loopback host.
+fn parse_url(field: &'static str, uri: &str) -> Result<Url, RegistrationError> {
+    RedirectUri::parse(uri).ok().and_then(|_| Url::parse(uri).ok()).ok_or_else(|| RegistrationError::Url { field, uri: uri.to_owned() })
+}
+
+/// Validates a registration into a client and, for a confidential one, its new secret.
+pub fn build(registration: Registration, now: DateTime<Utc>) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
+    let name = registration.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(RegistrationError::Name);
+    }
+    if registration.redirect_uris.is_empty() {
+        return Err(RegistrationError::NoRedirectUri);
+    }
+    let scopes = match &registration.scopes {
+        Some(s) => Scopes::parse_strict(s)?,
+        None => ScopeToken::ALL.into_iter().collect(),
+    };
+    if !scopes.contains(ScopeToken::OpenId) {
+        return Err(RegistrationError::NoOpenId);
+    }
+    if registration.public && registration.client_credentials {
+        return Err(RegistrationError::PublicClientCredentials);
+    }
+    let id_token_alg = registration.id_token_alg.unwrap_or_else(|| "RS256".into());
+    if !["RS256", "ES256", "EdDSA"].contains(&id_token_alg.as_str()) {
+        return Err(RegistrationError::Alg);
+    }
+    let mut grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    if registration.client_credentials {
+        grant_types.push(GrantType::ClientCredentials);
+    }
+    let secret = (!registration.public).then(ClientSecret::generate);
+    let auth = match &secret {
+        None => ClientAuth::None,
+        Some(s) if registration.secret_post => ClientAuth::SecretPost(s.digest()),
+        Some(s) => ClientAuth::SecretBasic(s.digest()),
+    };
+    let client = Client {
+        id: ClientId::generate(),
+        name,
+        logo_url: registration.logo_url.as_deref().map(|u| parse_url("logo URL", u)).transpose()?,
+        auth,
+        redirect_uris: parse_uris(&registration.redirect_uris)?,
+        post_logout_redirect_uris: parse_uris(&registration.post_logout_redirect_uris)?,
+        backchannel_logout_uri: registration.backchannel_logout_uri.as_deref().map(|u| parse_url("back-channel logout URI", u)).transpose()?,
+        scopes,
+        grant_types,
+        first_party: registration.first_party,
+        id_token_alg,
+        created_at: now,
+    };
+    Ok((client, secret))
+}
+
+/// Registers a client; the secret (none for a public client) is returned once and never stored.
+pub async fn register(db: &Db, registration: Registration, now: DateTime<Utc>) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
+    let (client, secret) = build(registration, now)?;
+    let stored = client.clone();
+    db.run(move |conn| client::insert(conn, &stored)).await?;
+    Ok((client, secret))
+}
+
+/// Replaces a confidential client's secret; the old one stops working at once.
+pub async fn rotate_secret(db: &Db, id: ClientId, now: DateTime<Utc>) -> Result<ClientSecret, RegistrationError> {
+    let mut found = db.run(move |conn| client::find(conn, &id)).await?.ok_or(RegistrationError::NotFound)?;
+    let secret = ClientSecret::generate();
+    found.auth = match found.auth {
+        ClientAuth::SecretBasic(_) => ClientAuth::SecretBasic(secret.digest()),
+        ClientAuth::SecretPost(_) => ClientAuth::SecretPost(secret.digest()),
+        ClientAuth::None => return Err(RegistrationError::Public),
+    };
+    db.run(move |conn| client::update(conn, &found, now)).await?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration() -> Registration {
+        Registration {
+            name: "Cloud".into(),
+            logo_url: None,
+            redirect_uris: vec!["https://cloud.example.com/callback".into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            public: false,
+            secret_post: false,
+            first_party: true,
+            scopes: None,
+            client_credentials: false,
+            id_token_alg: None,
+        }
+    }
+
+    #[test]
+    fn confidential_clients_get_a_secret_and_public_ones_none() {
+        let (client, secret) = build(registration(), Utc::now()).unwrap();
+        assert!(client.auth.digest().unwrap().verify(secret.unwrap().expose()));
+        assert_eq!(client.auth.method(), "client_secret_basic");
+        assert_eq!(client.scopes.to_string(), "openid profile email phone offline_access");
+
+        let (public, secret) = build(Registration { public: true, ..registration() }, Utc::now()).unwrap();
+        assert!(secret.is_none() && public.auth.is_public());
+    }
+
+    #[test]
+    fn registrations_that_break_the_rules_are_refused() {
+        let refused = |r: Registration| build(r, Utc::now()).unwrap_err().to_string();
+        assert!(refused(Registration { redirect_uris: vec![], ..registration() }).contains("redirect-uri"));
+        assert!(refused(Registration { redirect_uris: vec!["http://cloud.example.com/cb".into()], ..registration() }).contains("https is required"));
+        assert!(refused(Registration { scopes: Some("openid admin".into()), ..registration() }).contains("admin"));
+        assert!(refused(Registration { scopes: Some("profile".into()), ..registration() }).contains("openid"));
+        assert!(refused(Registration { public: true, client_credentials: true, ..registration() }).contains("public client"));
+        assert!(refused(Registration { backchannel_logout_uri: Some("http://talk.example.com/bcl".into()), ..registration() }).contains("back-channel"));
+        assert!(refused(Registration { id_token_alg: Some("HS256".into()), ..registration() }).contains("RS256"));
+    }
+}

@@ -1,0 +1,45 @@
+//! Checking access tokens presented to OneID's own resources (UserInfo, introspection).
+
+use crate::{
+    db::models::{
+        account::{self, Account},
+        grant::{self, Grant},
+    },
+    oidc::{jwt, tokens::AccessTokenClaims},
+    state::AppState,
+};
+
+use super::engine::issuer;
+
+/// Why a bearer token was refused (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum BearerError {
+    #[error("the access token is malformed, expired, revoked or not from this issuer")]
+    Invalid,
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A live access token: signed by our keys, typed `at+jwt`, from this issuer, unexpired, and its
+/// grant not revoked (revocation, code replay, refresh reuse and sign-out all revoke grants).
+pub async fn validate(state: &AppState, token: &str) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
+    let claims: AccessTokenClaims = jwt::verify(&state.keys(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
+    let now = state.clock.now();
+    if claims.iss != issuer(state) || claims.exp <= now.timestamp() {
+        return Err(BearerError::Invalid);
+    }
+    let grant_id = claims.gid.clone();
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(grant) = grant::find(conn, &grant_id)? else { return Ok(None) };
+            let account = grant.account_id.map(|id| account::find_by_id(conn, id)).transpose()?.flatten();
+            Ok(Some((grant, account)))
+        })
+        .await
+        .map_err(|e| BearerError::Unavailable(e.to_string()))?;
+    match found {
+        Some((grant, account)) if grant.revoked_at.is_none() => Ok((claims, grant, account)),
+        _ => Err(BearerError::Invalid),
+    }
+}

@@ -1,0 +1,223 @@
+//! The key encryption key (KEK): seals private signing keys at rest with AES-256-GCM.
+
+use std::{
+    fmt, fs,
+    io::{self, Write as _},
+    path::Path,
+};
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use ring::{
+    aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
+    rand::{SecureRandom as _, SystemRandom},
+};
+
+use super::{KeyError, KeyId};
+use crate::config::KeySettings;
+
+const KEY_LEN: usize = 32;
+
+/// 32 secret bytes. `Debug` never prints them.
+///
+/// Each seal draws a fresh random 96-bit nonce: safe for up to 2^32 seals under one key
+/// (NIST SP 800-38D §8.3), and a deployment seals a handful of keys a year. That is why ring's
+/// `LessSafeKey` (the caller manages nonces) is the right tool here.
+pub struct KeyEncryptionKey(LessSafeKey);
+
+impl KeyEncryptionKey {
+    /// The KEK from `keys.encryption_key` if set, otherwise from `keys.encryption_key_file`,
+    /// which is created with fresh random bytes (mode 0600) on first start.
+    pub fn load_or_create(settings: &KeySettings) -> Result<Self, KeyError> {
+        match &settings.encryption_key {
+            Some(encoded) => decode(encoded).map(Self::from_bytes).map_err(KeyError::BadEncryptionKey),
+            None => load_or_create_file(&settings.encryption_key_file).map(Self::from_bytes),
+        }
+    }
+
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Self(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key")))
+    }
+
+    /// `nonce || ciphertext || tag`. The kid is associated data: a sealed key copied into
+    /// another row does not open there.
+    pub fn seal(&self, kid: &KeyId, plaintext: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).expect("the operating system's random source failed");
+        let mut body = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_str().as_bytes()), &mut body)
+            .expect("AES-GCM seals anything shorter than 64 GiB");
+        let mut sealed = nonce.to_vec();
+        sealed.append(&mut body);
+        sealed
+    }
+
+    /// The plaintext, if `sealed` was sealed under this KEK for this kid and not altered since.
+    pub fn open(&self, kid: &KeyId, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let unseal = || KeyError::Unseal { kid: kid.clone() };
+        let (nonce, body) = sealed.split_at_checked(NONCE_LEN).ok_or_else(unseal)?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
+        let mut buffer = body.to_vec();
+        let plaintext_len = self.0.open_in_place(nonce, Aad::from(kid.as_str().as_bytes()), &mut buffer).map_err(|_| unseal())?.len();
+        buffer.truncate(plaintext_len);
+        Ok(buffer)
+    }
+}
+
+impl fmt::Debug for KeyEncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("KeyEncryptionKey(<redacted>)")
+    }
+}
+
+/// Base64url, padded or not, surrounding whitespace ignored (files end with a newline).
+fn decode(encoded: &str) -> Result<[u8; KEY_LEN], &'static str> {
+    let bytes = URL_SAFE_NO_PAD.decode(encoded.trim().trim_end_matches('=')).map_err(|_| "must be base64url (A-Z a-z 0-9 - _)")?;
+    bytes.try_into().map_err(|_| "must decode to exactly 32 bytes")
+}
+
+fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN], KeyError> {
+    let file_error = |reason: String| KeyError::KeyFile { path: path.to_owned(), reason };
+    match fs::read_to_string(path) {
+        Ok(text) => {
+            warn_if_readable_by_others(path);
+            decode(&text).map_err(|reason| file_error(reason.to_owned()))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match create_file(path) {
+            Ok(bytes) => {
+                tracing::info!(path = %path.display(), "generated a new key encryption key; back it up with the database");
+                Ok(bytes)
+            }
+            // Another instance created it between our read and our create: use theirs.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                decode(&fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?).map_err(|reason| file_error(reason.to_owned()))
+            }
+            Err(e) => Err(file_error(format!("cannot create it: {e}"))),
+        },
+        Err(e) => Err(file_error(e.to_string())),
+    }
+}
+
+/// Writes 32 fresh random bytes, base64url, to a file that must not exist yet. The text form
+/// can be copied into `ONEID_KEYS__ENCRYPTION_KEY` unchanged.
+fn create_file(path: &Path) -> io::Result<[u8; KEY_LEN]> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(folder)?;
+    }
+    let mut bytes = [0u8; KEY_LEN];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| io::Error::other("the operating system's random source failed"))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(format!("{}\n", URL_SAFE_NO_PAD.encode(bytes)).as_bytes())?;
+    file.sync_all()?;
+    Ok(bytes)
+}
+
+fn warn_if_readable_by_others(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(path = %path.display(), "the key encryption key file is readable by other users; chmod 600 it");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kid(value: &str) -> KeyId {
+        KeyId::from_stored(value.to_owned())
+    }
+
+    fn settings(file: &Path, key: Option<&str>) -> KeySettings {
+        KeySettings {
+            encryption_key: key.map(str::to_owned),
+            encryption_key_file: file.to_owned(),
+            rotate_after_days: 90,
+            publish_retired_for_secs: 86_400,
+        }
+    }
+
+    #[test]
+    fn seal_and_open_round_trip_with_a_fresh_nonce_each_time() {
+        let kek = KeyEncryptionKey::from_bytes([7; 32]);
+        let a = kek.seal(&kid("k1"), b"private key");
+        let b = kek.seal(&kid("k1"), b"private key");
+        assert_ne!(a, b, "nonces must differ");
+        assert_eq!(a.len(), NONCE_LEN + b"private key".len() + 16);
+        assert_eq!(kek.open(&kid("k1"), &a).unwrap(), b"private key");
+        assert_eq!(kek.open(&kid("k1"), &b).unwrap(), b"private key");
+    }
+
+    #[test]
+    fn tampering_a_wrong_kid_or_a_wrong_key_is_detected() {
+        let kek = KeyEncryptionKey::from_bytes([7; 32]);
+        let sealed = kek.seal(&kid("k1"), b"private key");
+        for i in 0..sealed.len() {
+            let mut tampered = sealed.clone();
+            tampered[i] ^= 0x01;
+            assert!(matches!(kek.open(&kid("k1"), &tampered), Err(KeyError::Unseal { .. })), "byte {i} flipped unnoticed");
+        }
+        assert!(kek.open(&kid("k2"), &sealed).is_err(), "opened under another kid");
+        assert!(KeyEncryptionKey::from_bytes([8; 32]).open(&kid("k1"), &sealed).is_err(), "opened under another KEK");
+        assert!(kek.open(&kid("k1"), &sealed[..sealed.len() - 1]).is_err());
+        assert!(kek.open(&kid("k1"), &sealed[..5]).is_err());
+        assert!(kek.open(&kid("k1"), &[]).is_err());
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_private_and_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("nested/keys.secret");
+        let first = KeyEncryptionKey::load_or_create(&settings(&file, None)).unwrap();
+        let sealed = first.seal(&kid("k"), b"secret");
+        let second = KeyEncryptionKey::load_or_create(&settings(&file, None)).unwrap();
+        assert_eq!(second.open(&kid("k"), &sealed).unwrap(), b"secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // The file's text is the form the setting takes.
+        let text = fs::read_to_string(&file).unwrap();
+        let from_setting = KeyEncryptionKey::load_or_create(&settings(&dir.path().join("unused"), Some(text.trim()))).unwrap();
+        assert_eq!(from_setting.open(&kid("k"), &sealed).unwrap(), b"secret");
+        assert!(!dir.path().join("unused").exists(), "the file is not touched when the setting is given");
+    }
+
+    #[test]
+    fn a_bad_setting_names_the_key_and_its_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys.secret");
+        for bad in ["", "too-short", &URL_SAFE_NO_PAD.encode([1u8; 31]), &URL_SAFE_NO_PAD.encode([1u8; 33]), "not base64 at all!!"] {
+            let err = KeyEncryptionKey::load_or_create(&settings(&file, Some(bad))).unwrap_err().to_string();
+            assert!(err.contains("keys.encryption_key") && err.contains("ONEID_KEYS__ENCRYPTION_KEY"), "{err}");
+        }
+        let padded = base64::engine::general_purpose::URL_SAFE.encode([1u8; 32]);
+        KeyEncryptionKey::load_or_create(&settings(&file, Some(&padded))).unwrap();
+    }
+
+    #[test]
+    fn a_corrupt_key_file_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys.secret");
+        fs::write(&file, "garbage\n").unwrap();
+        let err = KeyEncryptionKey::load_or_create(&settings(&file, None)).unwrap_err().to_string();
+        assert!(err.contains("keys.secret"), "{err}");
+        assert_eq!(fs::read_to_string(&file).unwrap(), "garbage\n", "an existing file is never overwritten");
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        assert_eq!(format!("{:?}", KeyEncryptionKey::from_bytes([7; 32])), "KeyEncryptionKey(<redacted>)");
+    }
+}

@@ -1,0 +1,301 @@
+//! HTTP for the protocol: authorization (with its sign-in and consent detours), token,
+//! UserInfo, discovery and JWKS. Parsing and rendering only; the flows live in `oauth`.
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
+use askama::Template;
+use askama_web::WebTemplate;
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+
+use super::{BrowserSession, Page, RequestLang, WebError, page::{render, see_other}};
+use crate::{
+    domain::ScopeToken,
+    i18n::Lang,
+    oauth::{
+        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
+        error::{ErrorCode, OAuthError},
+        params::Params,
+        resource::{self, BearerError},
+        token,
+    },
+    oidc::{discovery, tokens::{random_token, userinfo_claims}},
+    state::AppState,
+};
+
+/// How long an authorization request waits for the person to sign in or decide.
+const INTERACTION_TTL: StdDuration = StdDuration::from_secs(30 * 60);
+
+fn interaction_key(id: &str) -> String {
+    format!("interaction:{id}")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "oauth_error.html")]
+struct OAuthErrorView {
+    page: Page,
+    description: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "consent.html")]
+struct ConsentView {
+    page: Page,
+    client_name: String,
+    logo_url: Option<String>,
+    scopes: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "form_post.html")]
+struct FormPostView {
+    page: Page,
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
+/// The auto-submit script of the form_post page; the page's CSP allows exactly this script.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// GET and POST /authorize (OIDC Core §3.1.2.1 requires both).
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: Option<web::Form<Vec<(String, String)>>>,
+) -> Result<HttpResponse, WebError> {
+    let pairs = match form {
+        Some(form) => form.into_inner(),
+        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default(),
+    };
+    let interaction = Interaction { params: pairs, started_at: state.clock.now() };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    run(&req, state, lang, session, None, interaction, Decisions::default()).await
+}
+
+/// `ui_locales` picks the page language when it names one we speak (OIDC Core §3.1.2.1).
+fn ui_locale(interaction: &Interaction) -> Option<Lang> {
+    let locales = interaction.params.iter().find(|(k, _)| k == "ui_locales")?;
+    locales.1.split_ascii_whitespace().find_map(Lang::from_code)
+}
+
+/// GET /authorize/resume: back from signing in.
+pub async fn resume(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+    let Some((id, interaction)) = load_interaction(&state, &session).await? else {
+        return Ok(see_other("/"));
+    };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    run(&req, state, lang, session, Some(id), interaction, Decisions::default()).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConsentForm {
+    csrf: String,
+    decision: String,
+}
+
+/// GET /consent: the consent page for the waiting request.
+pub async fn get_consent(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+    resume(req, state, RequestLang(lang), session).await
+}
+
+/// POST /consent: `decision=allow` or `decision=deny`.
+pub async fn post_consent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: web::Form<ConsentForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let consent = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Ok(HttpResponse::BadRequest().finish()),
+    };
+    let Some((id, interaction)) = load_interaction(&state, &session).await? else {
+        return Ok(see_other("/"));
+    };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    run(&req, state, lang, session, Some(id), interaction, Decisions { consent: Some(consent) }).await
+}
+
+async fn load_interaction(state: &AppState, session: &BrowserSession) -> Result<Option<(String, Interaction)>, WebError> {
+    let Some(id) = session.0.interaction() else { return Ok(None) };
+    let interaction = state.store.get_json::<Interaction>(&interaction_key(id)).await?;
+    Ok(interaction.map(|i| (id.to_owned(), i)))
+}
+
+async fn run(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    lang: Lang,
+    mut session: BrowserSession,
+    interaction_id: Option<String>,
+    interaction: Interaction,
+    decisions: Decisions,
+) -> Result<HttpResponse, WebError> {
+    let shared: Arc<AppState> = state.clone().into_inner();
+    let outcome = match authorize::authorize(&shared, &interaction, session.0.signed_in(), decisions).await {
+        Ok(outcome) => outcome,
+        Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable) => return Err(WebError::Unavailable(e.detail.unwrap_or_default())),
+        Err(e) => return Err(WebError::Internal(e.detail.unwrap_or_else(|| e.description.into_owned()))),
+    };
+    match outcome {
+        Outcome::ErrorPage(error) => {
+            let view = OAuthErrorView { page: Page::without_form(lang, "/authorize"), description: error.description.into_owned() };
+            Ok(render(req, StatusCode::BAD_REQUEST, view))
+        }
+        Outcome::Respond(response) => {
+            if let Some(id) = interaction_id {
+                state.store.delete(&interaction_key(&id)).await?;
+            }
+            session.0.set_interaction(None);
+            let reply = client_reply(req, lang, response);
+            session.respond(&state, reply).await
+        }
+        Outcome::Login { login_hint } => {
+            park(&state, &mut session, interaction_id, &interaction).await?;
+            let location = match login_hint {
+                Some(hint) => format!("/login?login_hint={}", url::form_urlencoded::byte_serialize(hint.as_bytes()).collect::<String>()),
+                None => "/login".to_owned(),
+            };
+            session.respond(&state, see_other(&location)).await
+        }
+        Outcome::Consent { client, scopes } => {
+            if req.path() != "/consent" {
+                park(&state, &mut session, interaction_id, &interaction).await?;
+                return session.respond(&state, see_other("/consent")).await;
+            }
+            let view = ConsentView {
+                page: Page::new(lang, session.0.csrf_token(), "/consent"),
+                client_name: client.name.clone(),
+                logo_url: client.logo_url.as_ref().map(|u| u.to_string()),
+                scopes: scopes.iter().map(|s| lang.t(scope_message_key(s))).collect(),
+            };
+            let response = render(req, StatusCode::OK, view);
+            session.respond(&state, response).await
+        }
+    }
+}
+
+/// Puts the request aside, bound to this browser's session, until sign-in or consent.
+async fn park(state: &AppState, session: &mut BrowserSession, id: Option<String>, interaction: &Interaction) -> Result<(), WebError> {
+    let id = id.unwrap_or_else(random_token);
+    state.store.put_json(&interaction_key(&id), interaction, INTERACTION_TTL).await?;
+    session.0.set_interaction(Some(id));
+    Ok(())
+}
+
+fn scope_message_key(scope: ScopeToken) -> &'static str {
+    match scope {
+        ScopeToken::OpenId => "scope-openid",
+        ScopeToken::Profile => "scope-profile",
+        ScopeToken::Email => "scope-email",
+        ScopeToken::Phone => "scope-phone",
+        ScopeToken::OfflineAccess => "scope-offline-access",
+    }
+}
+
+/// The answer to the client: a 303 redirect, or the form_post page.
+fn client_reply(req: &HttpRequest, lang: Lang, response: ClientResponse) -> HttpResponse {
+    match response.mode {
+        ResponseMode::Query => see_other(&response.location()),
+        ResponseMode::FormPost => {
+            let origin = url::Url::parse(&response.redirect_uri).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+            let hash = STANDARD.encode(Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
+            let view = FormPostView { page: Page::without_form(lang, "/authorize"), action: response.redirect_uri, fields: response.params };
+            let mut reply = render(req, StatusCode::OK, view);
+            // This page alone runs a script: the one line that submits the form to the client.
+            let csp = format!("default-src 'none'; script-src 'sha256-{hash}'; style-src 'self'; form-action {origin}; frame-ancestors 'none'; base-uri 'none'");
+            reply.headers_mut().insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_str(&csp).expect("ASCII CSP"));
+            reply
+        }
+    }
+}
+
+/// POST /token.
+pub async fn post_token(req: HttpRequest, state: web::Data<AppState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+    let basic = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let params = match Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic)) {
+        Ok(params) => params,
+        Err(e) => return json_error(&e),
+    };
+    match token::token(&state.into_inner(), params).await {
+        Ok(response) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(response),
+        Err(e) => json_error(&e),
+    }
+}
+
+/// RFC 6749 §5.2: a JSON error; 401 with `WWW-Authenticate` when client authentication failed.
+pub fn json_error(error: &OAuthError) -> HttpResponse {
+    if let Some(detail) = &error.detail {
+        tracing::warn!(error = error.code.as_str(), %detail, "protocol request failed");
+    }
+    let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    if error.code == ErrorCode::InvalidClient {
+        response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"oneid\""));
+    }
+    if error.code == ErrorCode::TemporarilyUnavailable {
+        response.insert_header((header::RETRY_AFTER, "5"));
+    }
+    response.json(serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }))
+}
+
+/// GET and POST /userinfo (OIDC Core §5.3): the token from the `Authorization: Bearer` header,
+/// or `access_token` in a form body (RFC 6750 §2.2).
+pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, form: Option<web::Form<Vec<(String, String)>>>) -> HttpResponse {
+    let from_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
+    let from_body = form.and_then(|f| f.into_inner().into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v));
+    let token = match (from_header, from_body) {
+        (Some(t), None) | (None, Some(t)) => t,
+        // RFC 6750 §3.1: no token at all gets a bare challenge; two tokens is a bad request.
+        (None, None) => return bearer_challenge(StatusCode::UNAUTHORIZED, None),
+        (Some(_), Some(_)) => return bearer_challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", "send the access token once"))),
+    };
+    match resource::validate(&state, &token).await {
+        Ok((claims, grant, Some(account))) if grant.scope.contains(ScopeToken::OpenId) => {
+            let _ = claims;
+            HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(userinfo_claims(&account, &grant.scope))
+        }
+        Ok(_) => bearer_challenge(StatusCode::FORBIDDEN, Some(("insufficient_scope", "the token does not carry the openid scope"))),
+        Err(BearerError::Invalid) => bearer_challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token is invalid, expired or revoked"))),
+        Err(BearerError::Unavailable(detail)) => {
+            tracing::warn!(%detail, "userinfo unavailable");
+            HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")).finish()
+        }
+    }
+}
+
+fn bearer_challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
+    let challenge = match error {
+        Some((code, description)) => format!("Bearer realm=\"oneid\", error=\"{code}\", error_description=\"{description}\""),
+        None => "Bearer realm=\"oneid\"".to_owned(),
+    };
+    HttpResponse::build(status).insert_header((header::WWW_AUTHENTICATE, challenge)).content_type("application/json").body("{}")
+}
+
+/// GET /.well-known/openid-configuration
+pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
+    let issuer = crate::oauth::engine::issuer(&state);
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(discovery::provider_metadata(&issuer))
+}
+
+/// GET /jwks.json: current and recently retired public keys.
+pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/jwk-set+json")
+        .body(serde_json::to_string(&state.keys().jwks()).unwrap_or_default())
+}
