@@ -43,6 +43,22 @@ pub enum Command {
     /// Manage relying parties (OAuth clients).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key (per algorithm, or only --alg) and retire the previous one; the
+    /// old key stays in the JWKS until the tokens it signed have expired.
+    Rotate {
+        /// RS256, ES256 or EdDSA (default: all).
+        #[arg(long)]
+        alg: Option<String>,
+    },
+    /// List published keys.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
         Command::User(UserCommand::List { json }) => user_list(settings, json).await,
         Command::Client(command) => client_command(settings, command).await,
+        Command::Keys(command) => keys_command(settings, command).await,
     }
 }
 
@@ -332,4 +349,28 @@ fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
         "id_token_signed_response_alg": c.id_token_alg,
         "created_at": c.created_at.to_rfc3339(),
     })
+}
+
+async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
+    use crate::oidc::keys::{self, Algorithm, KeyEncryptionKey};
+    let db = open_database(&settings)?;
+    let kek = KeyEncryptionKey::load_or_create(&settings.keys)?;
+    let now = chrono::Utc::now();
+    let ring = match command {
+        KeysCommand::Rotate { alg } => {
+            let alg = alg.as_deref().map(Algorithm::parse).transpose()?;
+            keys::ensure_keys(&db, &kek, now).await?;
+            let ring = keys::rotate(&db, &kek, &settings.keys, now, alg).await?;
+            println!("rotated; running instances pick the new keys up within {} minutes", crate::startup::KEY_REFRESH.as_secs() / 60);
+            ring
+        }
+        KeysCommand::List => keys::ensure_keys(&db, &kek, now).await?,
+    };
+    for alg in ring.algorithms() {
+        if let Some(key) = ring.active(alg) {
+            println!("active  {:<6} {}", alg, key.kid());
+        }
+    }
+    println!("published in the JWKS: {} keys", ring.jwks().keys().len());
+    Ok(())
 }

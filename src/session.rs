@@ -79,6 +79,9 @@ struct SessionData {
     signup: Option<PendingSignup>,
     #[serde(default)]
     interaction: Option<String>,
+    /// Where a confirmed RP-initiated logout goes (already checked against the registration).
+    #[serde(default)]
+    logout_target: Option<String>,
 }
 
 #[derive(Debug)]
@@ -95,7 +98,7 @@ impl Session {
     fn fresh(now: DateTime<Utc>) -> Self {
         Self {
             id: SessionId::generate(),
-            data: SessionData { csrf: random_token(), created_at: now, signed_in: None, signup: None, interaction: None },
+            data: SessionData { csrf: random_token(), created_at: now, signed_in: None, signup: None, interaction: None, logout_target: None },
             replaces: None,
             cookie_changed: true,
         }
@@ -147,6 +150,14 @@ impl Session {
 
     pub fn interaction(&self) -> Option<&str> {
         self.data.interaction.as_deref()
+    }
+
+    pub fn set_logout_target(&mut self, target: Option<String>) {
+        self.data.logout_target = target;
+    }
+
+    pub fn logout_target(&self) -> Option<&str> {
+        self.data.logout_target.as_deref()
     }
 
     fn rotate(&mut self) {

@@ -7,6 +7,11 @@ use anyhow::Context;
 
 use crate::{clock::Clock, config::Settings, state::AppState, web as routes};
 
+/// How often each instance reloads the signing keys and rotates any that are due. Several
+/// instances share the database, so a rotation by one (or by `oneid keys rotate`) reaches the
+/// others within this interval.
+pub const KEY_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
@@ -41,7 +46,9 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        Ok(Self { port, server: server.run(), state })
+        let server = server.run();
+        tokio::spawn(refresh_keys(state.clone()));
+        Ok(Self { port, server, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -60,5 +67,23 @@ impl Application {
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// The key schedule: rotate what is due, and pick up rotations made elsewhere.
+async fn refresh_keys(state: web::Data<AppState>) {
+    let mut ticks = tokio::time::interval(KEY_REFRESH);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match crate::oidc::keys::rotate_if_due(&state.db, &state.kek, &state.settings.keys, state.clock.now()).await {
+            Ok((ring, rotated)) => {
+                for alg in rotated {
+                    tracing::info!(%alg, "signing key rotated on schedule");
+                }
+                state.replace_keys(ring);
+            }
+            Err(e) => tracing::warn!(error = %e, "signing keys not refreshed"),
+        }
     }
 }

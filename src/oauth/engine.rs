@@ -23,6 +23,7 @@ use oxide_auth::{
 use serde::{Deserialize, Serialize};
 
 use super::{
+    client_auth::credentials_match,
     params::{AuthMethod, Params},
     pkce::{self, Challenge, PkceError},
 };
@@ -34,7 +35,7 @@ use crate::{
             grant::{self, Grant, RefreshUse},
         },
     },
-    domain::{AccountId, ClientAuth, ClientId, GrantType, ScopeToken, Scopes},
+    domain::{AccountId, ClientId, GrantType, ScopeToken, Scopes},
     oidc::{
         keys::KeyRing,
         tokens::{AccessTokenClaims, random_token, sign_access_token, token_digest},
@@ -280,12 +281,10 @@ impl Registrar for Engine<'_> {
     /// secret by its own method, a public client with nothing (RFC 6749 §2.3, §3.2.1).
     fn check(&self, client_id: &str, passphrase: Option<&[u8]>) -> Result<(), RegistrarError> {
         let client = self.client(client_id).map_err(|()| RegistrarError::PrimitiveError)?;
-        let ok = match (client.as_ref().map(|c| &c.auth), self.auth_method, passphrase) {
-            (Some(ClientAuth::None), Some(AuthMethod::None) | None, None) => true,
-            (Some(ClientAuth::SecretBasic(digest)), Some(AuthMethod::Basic), Some(secret))
-            | (Some(ClientAuth::SecretPost(digest)), Some(AuthMethod::Post), Some(secret)) => {
-                std::str::from_utf8(secret).is_ok_and(|s| digest.verify(s))
-            }
+        let secret = passphrase.map(std::str::from_utf8);
+        let ok = match (client, secret) {
+            (Some(client), None) => credentials_match(&client, self.auth_method, None),
+            (Some(client), Some(Ok(secret))) => credentials_match(&client, self.auth_method, Some(secret)),
             _ => false,
         };
         if ok {

@@ -84,7 +84,7 @@ impl Params {
         Some((id, if self.values.contains_key("client_secret") { AuthMethod::Post } else { AuthMethod::None }))
     }
 
-    fn secret(&self) -> Option<&str> {
+    pub fn secret(&self) -> Option<&str> {
         self.basic.as_ref().map(|(_, s)| s.as_str()).or_else(|| self.get("client_secret"))
     }
 

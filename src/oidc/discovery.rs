@@ -10,7 +10,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "token_endpoint": format!("{issuer}/token"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "jwks_uri": format!("{issuer}/jwks.json"),
-        "end_session_endpoint": format!("{issuer}/logout"),
+        "end_session_endpoint": format!("{issuer}/end-session"),
         "revocation_endpoint": format!("{issuer}/revoke"),
         "introspection_endpoint": format!("{issuer}/introspect"),
         "scopes_supported": ["openid", "profile", "email", "phone", "offline_access"],

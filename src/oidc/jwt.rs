@@ -43,14 +43,30 @@ fn b64(s: &str) -> Result<Vec<u8>, JwtError> {
 /// Checks the signature of `token` (and that its `typ` is `expected_typ`) and returns its claims.
 /// The caller checks the claims themselves (expiry, issuer, revocation).
 pub fn verify<T: DeserializeOwned>(keys: &KeyRing, token: &str, expected_typ: &str) -> Result<T, JwtError> {
+    let (typ, claims) = verify_signature(keys, token)?;
+    if typ.as_deref() != Some(expected_typ) {
+        return Err(JwtError::WrongType);
+    }
+    Ok(claims)
+}
+
+/// Checks the signature of an ID token OneID issued (for `id_token_hint`). ID tokens have no
+/// explicit `typ` of their own, so what is refused is anything typed as something else: an
+/// access token (`at+jwt`) must never pass as an ID token.
+pub fn verify_id_token<T: DeserializeOwned>(keys: &KeyRing, token: &str) -> Result<T, JwtError> {
+    let (typ, claims) = verify_signature(keys, token)?;
+    match typ.as_deref() {
+        None | Some("JWT") => Ok(claims),
+        Some(_) => Err(JwtError::WrongType),
+    }
+}
+
+fn verify_signature<T: DeserializeOwned>(keys: &KeyRing, token: &str) -> Result<(Option<String>, T), JwtError> {
     let mut parts = token.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JwtError::Malformed);
     };
     let header: Header = serde_json::from_slice(&b64(header_b64)?).map_err(|_| JwtError::Malformed)?;
-    if header.typ.as_deref() != Some(expected_typ) {
-        return Err(JwtError::WrongType);
-    }
     let kid = header.kid.ok_or(JwtError::UnknownKey)?;
     let jwk = keys
         .jwks()
@@ -78,5 +94,6 @@ pub fn verify<T: DeserializeOwned>(keys: &KeyRing, token: &str, expected_typ: &s
     if !verified {
         return Err(JwtError::BadSignature);
     }
-    serde_json::from_slice(&b64(payload_b64)?).map_err(|_| JwtError::Malformed)
+    let claims = serde_json::from_slice(&b64(payload_b64)?).map_err(|_| JwtError::Malformed)?;
+    Ok((header.typ, claims))
 }

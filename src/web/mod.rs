@@ -36,5 +36,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/authorize/resume").get(oauth::resume))
         .service(web::resource("/consent").get(oauth::get_consent).post(oauth::post_consent))
         .service(web::resource("/token").post(oauth::post_token))
-        .service(web::resource("/userinfo").get(oauth::userinfo).post(oauth::userinfo));
+        .service(web::resource("/userinfo").get(oauth::userinfo).post(oauth::userinfo))
+        .service(web::resource("/revoke").post(oauth::post_revoke))
+        .service(web::resource("/introspect").post(oauth::post_introspect))
+        .service(web::resource("/end-session").get(oauth::end_session).post(oauth::end_session))
+        .service(web::resource("/end-session/confirm").post(oauth::post_end_session_confirm));
 }

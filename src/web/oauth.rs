@@ -19,6 +19,9 @@ use crate::{
     i18n::Lang,
     oauth::{
         authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
+        client_auth,
+        logout::{self, After, EndSession},
+        revocation,
         error::{ErrorCode, OAuthError},
         params::Params,
         resource::{self, BearerError},
@@ -298,4 +301,134 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .content_type("application/jwk-set+json")
         .body(serde_json::to_string(&state.keys().jwks()).unwrap_or_default())
+}
+
+/// Reads a form body and the Basic header into protocol parameters, or answers with the error.
+fn form_params(req: &HttpRequest, form: web::Form<Vec<(String, String)>>) -> Result<Params, HttpResponse> {
+    let basic = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic)).map_err(|e| json_error(&e))
+}
+
+/// POST /revoke (RFC 7009).
+pub async fn post_revoke(req: HttpRequest, state: web::Data<AppState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+    let params = match form_params(&req, form) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let outcome = async {
+        let client = client_auth::authenticate(&state, &params).await?;
+        let token = params.get("token").ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+        revocation::revoke(&state, &client, token, params.get("token_type_hint")).await
+    };
+    match outcome.await {
+        Ok(()) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+        Err(e) => json_error(&e),
+    }
+}
+
+/// POST /introspect (RFC 7662).
+pub async fn post_introspect(req: HttpRequest, state: web::Data<AppState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+    let params = match form_params(&req, form) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let outcome = async {
+        let client = client_auth::authenticate(&state, &params).await?;
+        let token = params.get("token").ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+        revocation::introspect(&state, &client, token, params.get("token_type_hint")).await
+    };
+    match outcome.await {
+        Ok(answer) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer),
+        Err(e) => json_error(&e),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirmView {
+    page: Page,
+    /// Where to go afterwards, carried through the confirmation form (already checked).
+    then: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signed_out.html")]
+struct SignedOutView {
+    page: Page,
+}
+
+/// GET and POST /end-session (RP-Initiated Logout 1.0 §2).
+pub async fn end_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: Option<web::Form<Vec<(String, String)>>>,
+) -> Result<HttpResponse, WebError> {
+    let pairs = match form {
+        Some(form) => form.into_inner(),
+        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default(),
+    };
+    let params = match Params::from_pairs(pairs) {
+        Ok(p) => p,
+        Err(e) => return Ok(render(&req, StatusCode::BAD_REQUEST, OAuthErrorView { page: Page::without_form(lang, "/end-session"), description: e.description.into_owned() })),
+    };
+    let lang = params.get("ui_locales").and_then(|l| l.split_ascii_whitespace().find_map(Lang::from_code)).unwrap_or(lang);
+    let session_sub = match session.0.signed_in() {
+        Some(signed_in) => {
+            let id = signed_in.account_id;
+            state.db.run(move |conn| crate::db::models::account::find_by_id(conn, id)).await.map_err(|e| WebError::Unavailable(e.to_string()))?.map(|a| a.sub.to_string())
+        }
+        None => None,
+    };
+    let decision = logout::end_session(&state, &params, session_sub.as_deref()).await.map_err(|e| WebError::Unavailable(e.detail.unwrap_or_default()))?;
+    match decision {
+        EndSession::Refuse(e) => Ok(render(&req, StatusCode::BAD_REQUEST, OAuthErrorView { page: Page::without_form(lang, "/end-session"), description: e.description.into_owned() })),
+        EndSession::SignOut { then } => sign_out_then(&req, &state, lang, session, then).await,
+        EndSession::Confirm { then } => {
+            let then = match then {
+                After::Redirect(uri) => uri,
+                After::Page => String::new(),
+            };
+            // The checked destination waits in the session, not in the form, so the form
+            // cannot be edited into an open redirect.
+            let mut session = session;
+            session.0.set_logout_target(Some(then.clone()));
+            let view = LogoutConfirmView { page: Page::new(lang, session.0.csrf_token(), "/end-session"), then };
+            let response = render(&req, StatusCode::OK, view);
+            session.respond(&state, response).await
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+}
+
+/// POST /end-session/confirm: the person confirmed signing out.
+pub async fn post_end_session_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let then = match session.0.logout_target() {
+        Some(uri) if !uri.is_empty() => After::Redirect(uri.to_owned()),
+        _ => After::Page,
+    };
+    sign_out_then(&req, &state, lang, session, then).await
+}
+
+async fn sign_out_then(req: &HttpRequest, state: &AppState, lang: Lang, session: BrowserSession, then: After) -> Result<HttpResponse, WebError> {
+    if let Some(signed_in) = session.0.signed_in() {
+        tracing::info!(account_id = %signed_in.account_id, "signed out by an app (RP-initiated logout)");
+    }
+    let response = match then {
+        After::Redirect(uri) => see_other(&uri),
+        After::Page => render(req, StatusCode::OK, SignedOutView { page: Page::without_form(lang, "/end-session") }),
+    };
+    session.end(state, response).await
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod cli;
 mod codes;
+mod lifecycle;
 mod login;
 mod notify;
 mod oidc;

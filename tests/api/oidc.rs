@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{Browser, Page, TestApp, sign_up};
 
-const CALLBACK: &str = "http://127.0.0.1:9/callback";
+pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
 pub fn registration(name: &str, first_party: bool) -> Registration {
     Registration {
@@ -83,13 +83,17 @@ pub fn callback(page: &Page) -> HashMap<String, String> {
     url::Url::parse(location).unwrap().query_pairs().into_owned().collect()
 }
 
-fn jwt_part(token: &str, index: usize) -> serde_json::Value {
+pub fn jwt_header(token: &str) -> serde_json::Value {
+    jwt_part(token, 0)
+}
+
+pub fn jwt_part(token: &str, index: usize) -> serde_json::Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(index).unwrap()).unwrap()).unwrap()
 }
 
 /// Signs up a fresh person in `browser` while an authorization request waits, and returns
 /// where OneID finally sends the browser.
-async fn sign_up_during(app: &TestApp, browser: &Browser, auth_url: &str) -> Page {
+pub async fn sign_up_during(app: &TestApp, browser: &Browser, auth_url: &str) -> Page {
     let first = browser.get_url(auth_url).await;
     first.assert_redirect("/login");
     browser.request_signup_code("9812345678").await;

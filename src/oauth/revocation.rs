@@ -1,0 +1,124 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662). A client can act only on tokens
+//! issued to itself; about anyone else's it learns nothing.
+
+use serde::Serialize;
+
+use super::{
+    error::{ErrorCode, OAuthError},
+    resource::{self, BearerError},
+};
+use crate::{
+    db::models::{
+        client::Client,
+        grant::{self, Grant},
+    },
+    oidc::tokens::token_digest,
+    state::AppState,
+};
+
+/// What a presented token turned out to be.
+enum Found {
+    Access { grant: Grant, claims: crate::oidc::tokens::AccessTokenClaims },
+    Refresh { grant: Grant, used: bool },
+    Nothing,
+}
+
+/// Looks the token up as the hint suggests first, then as the other kind (RFC 7009 §2.1).
+async fn find(state: &AppState, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
+    let as_refresh = async {
+        let digest = token_digest(token);
+        Ok::<_, OAuthError>(state.db.run(move |conn| grant::grant_of_refresh_token(conn, &digest)).await?.map(|(grant, used)| Found::Refresh { grant, used }))
+    };
+    let as_access = async {
+        match resource::validate(state, token).await {
+            Ok((claims, grant, _)) => Ok(Some(Found::Access { grant, claims })),
+            Err(BearerError::Invalid) => Ok(None),
+            Err(BearerError::Unavailable(e)) => Err(OAuthError::unavailable(e)),
+        }
+    };
+    let found = if hint == Some("refresh_token") {
+        match as_refresh.await? {
+            Some(f) => Some(f),
+            None => as_access.await?,
+        }
+    } else {
+        match as_access.await? {
+            Some(f) => Some(f),
+            None => as_refresh.await?,
+        }
+    };
+    Ok(found.unwrap_or(Found::Nothing))
+}
+
+fn hint(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
+    match value {
+        None | Some("access_token" | "refresh_token") => Ok(value),
+        // RFC 7009 §2.2.1: a hint we do not know of.
+        Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedTokenType, "token_type_hint must be access_token or refresh_token")),
+    }
+}
+
+/// Revokes the token's whole grant: its refresh tokens and every access token issued from it
+/// (RFC 7009 §2.1 allows, and for refresh tokens asks for, exactly that). Unknown tokens and
+/// other clients' tokens are answered the same as success (§2.2), and left alone.
+pub async fn revoke(state: &AppState, client: &Client, token: &str, token_type_hint: Option<&str>) -> Result<(), OAuthError> {
+    let grant = match find(state, token, hint(token_type_hint)?).await? {
+        Found::Access { grant, .. } | Found::Refresh { grant, .. } if grant.client_id == client.id => grant,
+        _ => return Ok(()),
+    };
+    let now = state.clock.now();
+    if state.db.run(move |conn| grant::revoke(conn, &grant.id, now)).await? {
+        tracing::info!(client_id = %client.id, "grant revoked by its client");
+    }
+    Ok(())
+}
+
+/// An introspection response (RFC 7662 §2.2).
+#[derive(Debug, Serialize, Default)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+pub async fn introspect(state: &AppState, client: &Client, token: &str, token_type_hint: Option<&str>) -> Result<Introspection, OAuthError> {
+    let now = state.clock.now();
+    Ok(match find(state, token, hint(token_type_hint)?).await? {
+        Found::Access { grant, claims } if grant.client_id == client.id => Introspection {
+            active: true,
+            scope: Some(claims.scope),
+            client_id: Some(claims.client_id),
+            sub: Some(claims.sub),
+            token_type: Some("Bearer"),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            iss: Some(claims.iss),
+            jti: Some(claims.jti),
+        },
+        Found::Refresh { grant, used: false } if grant.client_id == client.id && grant.is_live(now) => Introspection {
+            active: true,
+            scope: Some(grant.scope.to_string()),
+            client_id: Some(grant.client_id.to_string()),
+            token_type: Some("refresh_token"),
+            exp: Some(grant.expires_at.timestamp()),
+            iat: Some(grant.created_at.timestamp()),
+            iss: Some(super::engine::issuer(state)),
+            ..Introspection::default()
+        },
+        _ => Introspection::default(),
+    })
+}
