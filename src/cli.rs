@@ -16,7 +16,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "oneid", version, about = "OneID: one account for every app (OAuth 2.0 / OpenID Connect provider)")]
+#[command(
+    name = "oneid",
+    version,
+    about = "OneID: one account for every app (OAuth 2.0 / OpenID Connect provider)"
+)]
 pub struct Cli {
     /// TOML settings file (environment variables ONEID_* and flags override it).
     #[arg(long, global = true, value_name = "FILE", env = "ONEID_CONFIG")]
@@ -154,7 +158,10 @@ pub struct UserAdd {
 
 impl Cli {
     fn settings(&self) -> anyhow::Result<Settings> {
-        let flags = FlagOverrides { listen: self.listen, database_url: self.database_url.clone() };
+        let flags = FlagOverrides {
+            listen: self.listen,
+            database_url: self.database_url.clone(),
+        };
         Ok(Settings::load(self.config.as_deref(), &flags)?)
     }
 }
@@ -165,7 +172,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
-            let db = crate::db::Db::connect(&settings.database_url, 1, settings.connect_timeout(), settings.database.busy_timeout_ms)?;
+            let db = crate::db::Db::connect(
+                &settings.database_url,
+                1,
+                settings.connect_timeout(),
+                settings.database.busy_timeout_ms,
+            )?;
             let applied = db.migrate()?;
             println!("{applied} migration(s) applied");
             Ok(())
@@ -186,8 +198,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     let contact = match (&args.phone, &args.email) {
-        (Some(phone), None) => ContactIdentifier::Phone(PhoneNumber::parse(phone, settings.default_region).map_err(|e| anyhow::anyhow!("--phone: {e}"))?),
-        (None, Some(email)) => ContactIdentifier::Email(Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?),
+        (Some(phone), None) => ContactIdentifier::Phone(
+            PhoneNumber::parse(phone, settings.default_region)
+                .map_err(|e| anyhow::anyhow!("--phone: {e}"))?,
+        ),
+        (None, Some(email)) => ContactIdentifier::Email(
+            Email::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?,
+        ),
         _ => bail!("give exactly one of --phone and --email"),
     };
     let name = match &args.name {
@@ -195,8 +212,12 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         None => default_name(&contact),
     };
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
-    let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned()).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned())
+        .map_err(|e| anyhow::anyhow!("password: {e}"))?;
     if password.expose().chars().count() < 8 {
         bail!("password: use at least 8 characters");
     }
@@ -209,7 +230,10 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         Err(CreateError::Db(e)) => return Err(e.into()),
     };
     if args.json {
-        println!("{}", serde_json::json!({ "account_id": account.id, "sub": account.sub.as_str() }));
+        println!(
+            "{}",
+            serde_json::json!({ "account_id": account.id, "sub": account.sub.as_str() })
+        );
     } else {
         println!("created account {} (sub {})", account.id, account.sub);
     }
@@ -219,7 +243,12 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
 /// Without `--name`: the mailbox of an email address, or "OneID user".
 fn default_name(contact: &ContactIdentifier) -> DisplayName {
     let candidate = match contact {
-        ContactIdentifier::Email(email) => email.as_str().split('@').next().unwrap_or_default().to_owned(),
+        ContactIdentifier::Email(email) => email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         ContactIdentifier::Phone(_) => String::new(),
     };
     DisplayName::parse(&candidate).unwrap_or_else(|_| DisplayName::from_stored("OneID user".into()))
@@ -232,7 +261,10 @@ async fn user_list(settings: Settings, json: bool) -> anyhow::Result<()> {
         let rows: Vec<_> = accounts.iter().map(account_json).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{:<12} {:<16} {:<32} {:<9} NAME", "ACCOUNT ID", "PHONE", "EMAIL", "STATUS");
+        println!(
+            "{:<12} {:<16} {:<32} {:<9} NAME",
+            "ACCOUNT ID", "PHONE", "EMAIL", "STATUS"
+        );
         for a in &accounts {
             println!(
                 "{:<12} {:<16} {:<32} {:<9} {}",
@@ -266,7 +298,8 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
         oauth::registry::{self, Registration},
     };
     let db = open_database(&settings)?;
-    let parse_id = |id: &str| ClientId::parse(id).ok_or_else(|| anyhow::anyhow!("`{id}` is not a client_id"));
+    let parse_id =
+        |id: &str| ClientId::parse(id).ok_or_else(|| anyhow::anyhow!("`{id}` is not a client_id"));
     let now = chrono::Utc::now();
     match command {
         ClientCommand::Add(args) => {
@@ -293,25 +326,46 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
             } else {
                 println!("client_id:     {}", client.id);
                 if let Some(secret) = &secret {
-                    println!("client_secret: {}  (shown once; store it now)", secret.expose());
+                    println!(
+                        "client_secret: {}  (shown once; store it now)",
+                        secret.expose()
+                    );
                 }
             }
         }
         ClientCommand::List { json } => {
             let clients = db.run(client::list).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&clients.iter().map(client_json).collect::<Vec<_>>())?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &clients.iter().map(client_json).collect::<Vec<_>>()
+                    )?
+                );
             } else {
-                println!("{:<24} {:<20} {:<20} {:<11} REDIRECT URIS", "CLIENT ID", "NAME", "AUTH", "FIRST-PARTY");
+                println!(
+                    "{:<24} {:<20} {:<20} {:<11} REDIRECT URIS",
+                    "CLIENT ID", "NAME", "AUTH", "FIRST-PARTY"
+                );
                 for c in &clients {
                     let uris: Vec<_> = c.redirect_uris.iter().map(|u| u.as_str()).collect();
-                    println!("{:<24} {:<20} {:<20} {:<11} {}", c.id, c.name, c.auth.method(), if c.first_party { "yes" } else { "no" }, uris.join(" "));
+                    println!(
+                        "{:<24} {:<20} {:<20} {:<11} {}",
+                        c.id,
+                        c.name,
+                        c.auth.method(),
+                        if c.first_party { "yes" } else { "no" },
+                        uris.join(" ")
+                    );
                 }
             }
         }
         ClientCommand::Show { client_id } => {
             let id = parse_id(&client_id)?;
-            let found = db.run(move |conn| client::find(conn, &id)).await?.ok_or_else(|| anyhow::anyhow!("no such client: {client_id}"))?;
+            let found = db
+                .run(move |conn| client::find(conn, &id))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no such client: {client_id}"))?;
             println!("{}", serde_json::to_string_pretty(&client_json(&found))?);
         }
         ClientCommand::Remove { client_id } => {
@@ -324,9 +378,15 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
         ClientCommand::RotateSecret { client_id, json } => {
             let secret = registry::rotate_secret(&db, parse_id(&client_id)?, now).await?;
             if json {
-                println!("{}", serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "client_id": client_id, "client_secret": secret.expose() })
+                );
             } else {
-                println!("client_secret: {}  (shown once; the old secret no longer works)", secret.expose());
+                println!(
+                    "client_secret: {}  (shown once; the old secret no longer works)",
+                    secret.expose()
+                );
             }
         }
     }
@@ -361,7 +421,10 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
             let alg = alg.as_deref().map(Algorithm::parse).transpose()?;
             keys::ensure_keys(&db, &kek, now).await?;
             let ring = keys::rotate(&db, &kek, &settings.keys, now, alg).await?;
-            println!("rotated; running instances pick the new keys up within {} minutes", crate::startup::KEY_REFRESH.as_secs() / 60);
+            println!(
+                "rotated; running instances pick the new keys up within {} minutes",
+                crate::startup::KEY_REFRESH.as_secs() / 60
+            );
             ring
         }
         KeysCommand::List => keys::ensure_keys(&db, &kek, now).await?,

@@ -104,7 +104,10 @@ pub struct KeySettings {
 impl std::fmt::Debug for KeySettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeySettings")
-            .field("encryption_key", &self.encryption_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "encryption_key",
+                &self.encryption_key.as_ref().map(|_| "<redacted>"),
+            )
             .field("encryption_key_file", &self.encryption_key_file)
             .field("rotate_after_days", &self.rotate_after_days)
             .field("publish_retired_for_secs", &self.publish_retired_for_secs)
@@ -164,7 +167,10 @@ impl std::fmt::Debug for SmsGatewaySettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmsGatewaySettings")
             .field("url", &self.url.as_str())
-            .field("auth_header", &self.auth_header.as_ref().map(|_| "<redacted>"))
+            .field(
+                "auth_header",
+                &self.auth_header.as_ref().map(|_| "<redacted>"),
+            )
             .field("body_template", &self.body_template)
             .finish()
     }
@@ -179,13 +185,23 @@ impl Default for Settings {
             redis_url: None,
             outbox: PathBuf::from("oneid-data/outbox.jsonl"),
             default_region: Region::default(),
-            database: DatabaseSettings { pool_size: 8, connect_timeout_secs: 5, busy_timeout_ms: 5_000 },
+            database: DatabaseSettings {
+                pool_size: 8,
+                connect_timeout_secs: 5,
+                busy_timeout_ms: 5_000,
+            },
             session: SessionSettings {
                 idle_timeout_secs: 7 * 24 * 3600,
                 absolute_timeout_secs: 30 * 24 * 3600,
                 anonymous_timeout_secs: 3600,
             },
-            codes: CodeSettings { signup_length: 4, account_length: 6, ttl_secs: 600, max_tries: 5, resend_cooldown_secs: 60 },
+            codes: CodeSettings {
+                signup_length: 4,
+                account_length: 6,
+                ttl_secs: 600,
+                max_tries: 5,
+                resend_cooldown_secs: 60,
+            },
             smtp: None,
             sms: None,
             oauth: OAuthSettings {
@@ -221,82 +237,170 @@ pub enum SettingsError {
     #[error("{0}")]
     Load(String),
     #[error("invalid setting `{key}` ({env}): {reason}")]
-    Invalid { key: &'static str, env: &'static str, reason: String },
+    Invalid {
+        key: &'static str,
+        env: &'static str,
+        reason: String,
+    },
 }
 
 impl Settings {
     /// Loads and validates the settings. Environment variables are `ONEID_<KEY>`, with `__`
     /// between levels: `ONEID_SMTP__HOST`, `ONEID_SESSION__IDLE_TIMEOUT_SECS`.
-    pub fn load(file: Option<&std::path::Path>, flags: &FlagOverrides) -> Result<Self, SettingsError> {
+    pub fn load(
+        file: Option<&std::path::Path>,
+        flags: &FlagOverrides,
+    ) -> Result<Self, SettingsError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(SettingsError::Load(format!("configuration file {} does not exist", file.display())));
+                return Err(SettingsError::Load(format!(
+                    "configuration file {} does not exist",
+                    file.display()
+                )));
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment.merge(Env::prefixed("ONEID_").split("__")).merge(Serialized::globals(flags));
-        let settings: Settings = figment.extract().map_err(|e| SettingsError::Load(describe_figment_error(e)))?;
+        figment = figment
+            .merge(Env::prefixed("ONEID_").split("__"))
+            .merge(Serialized::globals(flags));
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| SettingsError::Load(describe_figment_error(e)))?;
         settings.validate()?;
         Ok(settings)
     }
 
     /// Checks what types alone cannot say.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |key, env, reason: &str| Err(SettingsError::Invalid { key, env, reason: reason.to_owned() });
-        if !matches!(self.issuer.scheme(), "http" | "https") || self.issuer.query().is_some() || self.issuer.fragment().is_some() {
-            return invalid("issuer", "ONEID_ISSUER", "must be an http(s) URL without query or fragment");
+        let invalid = |key, env, reason: &str| {
+            Err(SettingsError::Invalid {
+                key,
+                env,
+                reason: reason.to_owned(),
+            })
+        };
+        if !matches!(self.issuer.scheme(), "http" | "https")
+            || self.issuer.query().is_some()
+            || self.issuer.fragment().is_some()
+        {
+            return invalid(
+                "issuer",
+                "ONEID_ISSUER",
+                "must be an http(s) URL without query or fragment",
+            );
         }
         if self.issuer.scheme() == "http" && !self.issuer.host_str().is_some_and(is_loopback_host) {
-            return invalid("issuer", "ONEID_ISSUER", "must be https unless the host is 127.0.0.1, [::1] or localhost");
+            return invalid(
+                "issuer",
+                "ONEID_ISSUER",
+                "must be https unless the host is 127.0.0.1, [::1] or localhost",
+            );
         }
         if crate::db::Backend::from_url(&self.database_url).is_err() {
-            return invalid("database_url", "ONEID_DATABASE_URL", "must start with sqlite://");
+            return invalid(
+                "database_url",
+                "ONEID_DATABASE_URL",
+                "must start with sqlite://",
+            );
         }
         if let Some(url) = &self.redis_url {
             // The Redis store is the scale-out backend (see docs/ROADMAP.md); refusing it beats
             // silently keeping state in one process while the operator believes it is shared.
-            let reason = format!("Redis-backed state is not available in this version (got `{}`); unset it to use in-memory state", redact_url(url));
+            let reason = format!(
+                "Redis-backed state is not available in this version (got `{}`); unset it to use in-memory state",
+                redact_url(url)
+            );
             return invalid("redis_url", "ONEID_REDIS_URL", &reason);
         }
         if !(4..=10).contains(&self.codes.signup_length) {
-            return invalid("codes.signup_length", "ONEID_CODES__SIGNUP_LENGTH", "must be between 4 and 10");
+            return invalid(
+                "codes.signup_length",
+                "ONEID_CODES__SIGNUP_LENGTH",
+                "must be between 4 and 10",
+            );
         }
         if !(6..=10).contains(&self.codes.account_length) {
-            return invalid("codes.account_length", "ONEID_CODES__ACCOUNT_LENGTH", "must be between 6 and 10");
+            return invalid(
+                "codes.account_length",
+                "ONEID_CODES__ACCOUNT_LENGTH",
+                "must be between 6 and 10",
+            );
         }
-        if self.codes.ttl_secs < 60 || self.codes.max_tries < 1 || self.codes.resend_cooldown_secs < 0 {
-            return invalid("codes", "ONEID_CODES__*", "ttl_secs must be at least 60, max_tries at least 1, resend_cooldown_secs not negative");
+        if self.codes.ttl_secs < 60
+            || self.codes.max_tries < 1
+            || self.codes.resend_cooldown_secs < 0
+        {
+            return invalid(
+                "codes",
+                "ONEID_CODES__*",
+                "ttl_secs must be at least 60, max_tries at least 1, resend_cooldown_secs not negative",
+            );
         }
         let s = &self.session;
-        if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < 60 || s.anonymous_timeout_secs < 60 {
-            return invalid("session", "ONEID_SESSION__*", "timeouts must be at least 60 seconds");
+        if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < 60 || s.anonymous_timeout_secs < 60
+        {
+            return invalid(
+                "session",
+                "ONEID_SESSION__*",
+                "timeouts must be at least 60 seconds",
+            );
         }
         let o = &self.oauth;
         if !(1..=600).contains(&o.authorization_code_ttl_secs) {
-            return invalid("oauth.authorization_code_ttl_secs", "ONEID_OAUTH__AUTHORIZATION_CODE_TTL_SECS", "must be between 1 and 600");
+            return invalid(
+                "oauth.authorization_code_ttl_secs",
+                "ONEID_OAUTH__AUTHORIZATION_CODE_TTL_SECS",
+                "must be between 1 and 600",
+            );
         }
         if o.access_token_ttl_secs < 1 || o.id_token_ttl_secs < 1 || o.refresh_token_ttl_secs < 1 {
-            return invalid("oauth", "ONEID_OAUTH__*", "token lifetimes must be positive");
+            return invalid(
+                "oauth",
+                "ONEID_OAUTH__*",
+                "token lifetimes must be positive",
+            );
         }
-        if self.keys.rotate_after_days < 1 || self.keys.publish_retired_for_secs < o.access_token_ttl_secs.max(o.id_token_ttl_secs) {
-            return invalid("keys", "ONEID_KEYS__*", "rotate_after_days must be positive and publish_retired_for_secs at least the longest token lifetime");
+        if self.keys.rotate_after_days < 1
+            || self.keys.publish_retired_for_secs < o.access_token_ttl_secs.max(o.id_token_ttl_secs)
+        {
+            return invalid(
+                "keys",
+                "ONEID_KEYS__*",
+                "rotate_after_days must be positive and publish_retired_for_secs at least the longest token lifetime",
+            );
         }
         if self.database.pool_size == 0 {
-            return invalid("database.pool_size", "ONEID_DATABASE__POOL_SIZE", "must be at least 1");
+            return invalid(
+                "database.pool_size",
+                "ONEID_DATABASE__POOL_SIZE",
+                "must be at least 1",
+            );
         }
         if let Some(smtp) = &self.smtp {
             if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
-                return invalid("smtp.from", "ONEID_SMTP__FROM", "must be an address such as `OneID <no-reply@example.com>`");
+                return invalid(
+                    "smtp.from",
+                    "ONEID_SMTP__FROM",
+                    "must be an address such as `OneID <no-reply@example.com>`",
+                );
             }
             if smtp.username.is_some() != smtp.password.is_some() {
-                return invalid("smtp.username", "ONEID_SMTP__USERNAME", "username and password go together");
+                return invalid(
+                    "smtp.username",
+                    "ONEID_SMTP__USERNAME",
+                    "username and password go together",
+                );
             }
         }
         if let Some(sms) = &self.sms
             && serde_json::from_str::<serde_json::Value>(&sms.body_template).is_err()
         {
-            return invalid("sms.body_template", "ONEID_SMS__BODY_TEMPLATE", "must be a JSON document");
+            return invalid(
+                "sms.body_template",
+                "ONEID_SMS__BODY_TEMPLATE",
+                "must be a JSON document",
+            );
         }
         Ok(())
     }
@@ -347,7 +451,10 @@ fn describe_figment_error(error: figment::Error) -> String {
 }
 
 #[cfg(test)]
-#[expect(clippy::result_large_err, reason = "figment::Jail's closures return figment::Error")]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return figment::Error"
+)]
 mod tests {
     use super::*;
 
@@ -363,7 +470,10 @@ mod tests {
             jail.set_env("ONEID_DEFAULT_REGION", "us");
             jail.set_env("ONEID_SESSION__IDLE_TIMEOUT_SECS", "600");
             jail.set_env("ONEID_DATABASE_URL", "sqlite://from-env.db");
-            let flags = FlagOverrides { database_url: Some("sqlite://from-flag.db".into()), ..Default::default() };
+            let flags = FlagOverrides {
+                database_url: Some("sqlite://from-flag.db".into()),
+                ..Default::default()
+            };
             let settings = Settings::load(None, &flags).unwrap();
             assert_eq!(settings.listen.port(), 9000);
             assert_eq!(settings.default_region.to_string(), "US");
@@ -376,9 +486,16 @@ mod tests {
     #[test]
     fn file_is_read_before_environment() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("oneid.toml", "listen = \"127.0.0.1:7000\"\noutbox = \"mail.jsonl\"\n[codes]\nmax_tries = 3\n")?;
+            jail.create_file(
+                "oneid.toml",
+                "listen = \"127.0.0.1:7000\"\noutbox = \"mail.jsonl\"\n[codes]\nmax_tries = 3\n",
+            )?;
             jail.set_env("ONEID_OUTBOX", "env.jsonl");
-            let settings = Settings::load(Some(std::path::Path::new("oneid.toml")), &FlagOverrides::default()).unwrap();
+            let settings = Settings::load(
+                Some(std::path::Path::new("oneid.toml")),
+                &FlagOverrides::default(),
+            )
+            .unwrap();
             assert_eq!(settings.listen.port(), 7000);
             assert_eq!(settings.codes.max_tries, 3);
             assert_eq!(settings.outbox, PathBuf::from("env.jsonl"));
@@ -390,19 +507,31 @@ mod tests {
     fn bad_values_name_the_key_and_its_variable() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("ONEID_LISTEN", "not-an-address");
-            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
-            assert!(err.contains("`listen`") && err.contains("ONEID_LISTEN"), "{err}");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`listen`") && err.contains("ONEID_LISTEN"),
+                "{err}"
+            );
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env("ONEID_DEFAULT_REGION", "XX");
-            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
-            assert!(err.contains("default_region") && err.contains("ONEID_DEFAULT_REGION"), "{err}");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("default_region") && err.contains("ONEID_DEFAULT_REGION"),
+                "{err}"
+            );
             Ok(())
         });
         figment::Jail::expect_with(|jail| {
             jail.set_env("ONEID_ISSUER", "http://id.example.com");
-            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err().to_string();
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("`issuer`") && err.contains("https"), "{err}");
             Ok(())
         });
@@ -410,9 +539,15 @@ mod tests {
 
     #[test]
     fn redis_url_is_refused_until_supported_without_echoing_its_password() {
-        let settings = Settings { redis_url: Some("redis://:hunter2@cache:6379".into()), ..Settings::default() };
+        let settings = Settings {
+            redis_url: Some("redis://:hunter2@cache:6379".into()),
+            ..Settings::default()
+        };
         let err = settings.validate().unwrap_err().to_string();
-        assert!(err.contains("redis_url") && !err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("redis_url") && !err.contains("hunter2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ impl SessionId {
 
     /// Reads a cookie value; anything that is not shaped like one of ours is ignored.
     pub fn from_cookie(value: &str) -> Option<Self> {
-        (value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| Self(value.to_owned()))
+        (value.len() == 43
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(value.to_owned()))
     }
 
     pub fn cookie_value(&self) -> &str {
@@ -37,7 +41,10 @@ impl SessionId {
 
     /// The store key: a digest, so a leaked store dump holds no usable cookie.
     fn key(&self) -> String {
-        format!("session:{}", URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes())))
+        format!(
+            "session:{}",
+            URL_SAFE_NO_PAD.encode(Sha256::digest(self.0.as_bytes()))
+        )
     }
 }
 
@@ -98,7 +105,14 @@ impl Session {
     fn fresh(now: DateTime<Utc>) -> Self {
         Self {
             id: SessionId::generate(),
-            data: SessionData { csrf: random_token(), created_at: now, signed_in: None, signup: None, interaction: None, logout_target: None },
+            data: SessionData {
+                csrf: random_token(),
+                created_at: now,
+                signed_in: None,
+                signup: None,
+                interaction: None,
+                logout_target: None,
+            },
             replaces: None,
             cookie_changed: true,
         }
@@ -139,7 +153,12 @@ impl Session {
         self.rotate();
         self.data.signup = None;
         let sid = random_token()[..22].to_owned();
-        self.data.signed_in = Some(SignedIn { account_id, auth_time: now, sid, amr: amr.iter().map(|m| (*m).to_owned()).collect() });
+        self.data.signed_in = Some(SignedIn {
+            account_id,
+            auth_time: now,
+            sid,
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
+        });
     }
 
     /// An interaction (an authorization request waiting for sign-in or consent) to resume after
@@ -177,8 +196,16 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    pub fn new(store: Arc<dyn EphemeralStore>, clock: Arc<dyn Clock>, settings: Arc<Settings>) -> Self {
-        Self { store, clock, settings }
+    pub fn new(
+        store: Arc<dyn EphemeralStore>,
+        clock: Arc<dyn Clock>,
+        settings: Arc<Settings>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            settings,
+        }
     }
 
     /// The session the cookie names, or a new one (not yet saved) when there is none or it ended.
@@ -188,10 +215,19 @@ impl SessionStore {
             && let Some(mut data) = self.store.get_json::<SessionData>(&id.key()).await?
         {
             let absolute = Duration::seconds(self.settings.session.absolute_timeout_secs);
-            if data.signed_in.as_ref().is_some_and(|s| now - s.auth_time >= absolute) {
+            if data
+                .signed_in
+                .as_ref()
+                .is_some_and(|s| now - s.auth_time >= absolute)
+            {
                 data.signed_in = None;
             }
-            return Ok(Session { id, data, replaces: None, cookie_changed: false });
+            return Ok(Session {
+                id,
+                data,
+                replaces: None,
+                cookie_changed: false,
+            });
         }
         Ok(Session::fresh(now))
     }
@@ -202,8 +238,18 @@ impl SessionStore {
             self.store.delete(&old.key()).await?;
         }
         let s = &self.settings.session;
-        let ttl = if session.data.signed_in.is_some() { s.idle_timeout_secs } else { s.anonymous_timeout_secs };
-        self.store.put_json(&session.id.key(), &session.data, std::time::Duration::from_secs(ttl.unsigned_abs())).await
+        let ttl = if session.data.signed_in.is_some() {
+            s.idle_timeout_secs
+        } else {
+            s.anonymous_timeout_secs
+        };
+        self.store
+            .put_json(
+                &session.id.key(),
+                &session.data,
+                std::time::Duration::from_secs(ttl.unsigned_abs()),
+            )
+            .await
     }
 
     /// Ends the session everywhere it is known.
@@ -216,7 +262,11 @@ impl SessionStore {
 
     /// How long the browser should keep the cookie.
     pub fn cookie_max_age(&self, session: &Session) -> Option<Duration> {
-        session.data.signed_in.as_ref().map(|_| Duration::seconds(self.settings.session.absolute_timeout_secs))
+        session
+            .data
+            .signed_in
+            .as_ref()
+            .map(|_| Duration::seconds(self.settings.session.absolute_timeout_secs))
     }
 }
 
@@ -228,7 +278,10 @@ mod tests {
     fn sessions() -> (MockClock, SessionStore) {
         let clock = MockClock::starting_now();
         let store = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
-        (clock.clone(), SessionStore::new(store, Arc::new(clock), Arc::new(Settings::default())))
+        (
+            clock.clone(),
+            SessionStore::new(store, Arc::new(clock), Arc::new(Settings::default())),
+        )
     }
 
     #[tokio::test]
@@ -241,9 +294,15 @@ mod tests {
         sessions.save(&mut session).await.unwrap();
         assert_ne!(session.id(), &old_id);
         assert_ne!(session.csrf_token(), old_csrf);
-        let reloaded_old = sessions.load_or_start(Some(old_id.cookie_value())).await.unwrap();
+        let reloaded_old = sessions
+            .load_or_start(Some(old_id.cookie_value()))
+            .await
+            .unwrap();
         assert!(reloaded_old.signed_in().is_none());
-        let reloaded = sessions.load_or_start(Some(session.id().cookie_value())).await.unwrap();
+        let reloaded = sessions
+            .load_or_start(Some(session.id().cookie_value()))
+            .await
+            .unwrap();
         assert!(reloaded.signed_in().is_some());
     }
 
@@ -263,24 +322,45 @@ mod tests {
             clock.advance(day);
             elapsed += day;
             let mut s = sessions.load_or_start(Some(&cookie)).await.unwrap();
-            assert!(s.signed_in().is_some(), "signed out after {} days", elapsed.num_days());
+            assert!(
+                s.signed_in().is_some(),
+                "signed out after {} days",
+                elapsed.num_days()
+            );
             sessions.save(&mut s).await.unwrap();
         }
         clock.advance(day);
-        assert!(sessions.load_or_start(Some(&cookie)).await.unwrap().signed_in().is_none());
+        assert!(
+            sessions
+                .load_or_start(Some(&cookie))
+                .await
+                .unwrap()
+                .signed_in()
+                .is_none()
+        );
 
         // Idle past the idle timeout: gone.
         let mut session = sessions.load_or_start(None).await.unwrap();
         session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
         sessions.save(&mut session).await.unwrap();
         clock.advance(Duration::seconds(settings.idle_timeout_secs + 1));
-        assert!(sessions.load_or_start(Some(session.id().cookie_value())).await.unwrap().signed_in().is_none());
+        assert!(
+            sessions
+                .load_or_start(Some(session.id().cookie_value()))
+                .await
+                .unwrap()
+                .signed_in()
+                .is_none()
+        );
     }
 
     #[tokio::test]
     async fn forged_cookie_values_start_a_new_session() {
         let (_, sessions) = sessions();
-        let session = sessions.load_or_start(Some("../../etc/passwd")).await.unwrap();
+        let session = sessions
+            .load_or_start(Some("../../etc/passwd"))
+            .await
+            .unwrap();
         assert!(session.cookie_changed());
         assert!(!session.csrf_matches(""));
         assert!(!format!("{:?}", session.id()).contains(session.id().cookie_value()));

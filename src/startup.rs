@@ -22,13 +22,18 @@ pub struct Application {
 impl Application {
     /// Opens the database (migrating it), wires the services and binds `settings.listen`.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(settings.listen).with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("binding {}", settings.listen))?;
         Self::build_with_listener(settings, clock, listener).await
     }
 
     /// As [`Application::build`], on a listener bound by the caller (tests bind port 0 first
     /// so the issuer URL can name the real port).
-    pub async fn build_with_listener(settings: Settings, clock: Arc<dyn Clock>, listener: TcpListener) -> anyhow::Result<Self> {
+    pub async fn build_with_listener(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
         let state = web::Data::new(AppState::build(settings, clock).await?);
@@ -48,7 +53,11 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(refresh_keys(state.clone()));
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -76,7 +85,14 @@ async fn refresh_keys(state: web::Data<AppState>) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        match crate::oidc::keys::rotate_if_due(&state.db, &state.kek, &state.settings.keys, state.clock.now()).await {
+        match crate::oidc::keys::rotate_if_due(
+            &state.db,
+            &state.kek,
+            &state.settings.keys,
+            state.clock.now(),
+        )
+        .await
+        {
             Ok((ring, rotated)) => {
                 for alg in rotated {
                     tracing::info!(%alg, "signing key rotated on schedule");

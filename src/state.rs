@@ -34,7 +34,9 @@ impl AppState {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = open_database(&settings)?;
         let kek = KeyEncryptionKey::load_or_create(&settings.keys)?;
-        let keys = keys::ensure_keys(&db, &kek, clock.now()).await.context("loading signing keys")?;
+        let keys = keys::ensure_keys(&db, &kek, clock.now())
+            .await
+            .context("loading signing keys")?;
         let store: Arc<dyn EphemeralStore> = Arc::new(MemoryStore::new(clock.clone()));
         let notifier = Notifier::from_settings(&settings).context("setting up notifications")?;
         let settings = Arc::new(settings);
@@ -53,18 +55,29 @@ impl AppState {
 
     /// The current signing keys.
     pub fn keys(&self) -> KeyRing {
-        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn replace_keys(&self, ring: KeyRing) {
-        *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
+        *self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
     }
 }
 
 /// Connects to the configured database and brings its schema up to date.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url, settings.database.pool_size, settings.connect_timeout(), settings.database.busy_timeout_ms)
-        .context("opening the database")?;
+    let db = Db::connect(
+        &settings.database_url,
+        settings.database.pool_size,
+        settings.connect_timeout(),
+        settings.database.busy_timeout_ms,
+    )
+    .context("opening the database")?;
     let applied = db.migrate().context("applying migrations")?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");

@@ -67,13 +67,20 @@ fn code_length(state: &AppState, purpose: CodePurpose) -> u8 {
         // The seed's promise: four digits to prove a number at sign-up. Codes that guard an
         // existing account are longer (see the README's Security section).
         CodePurpose::Signup => state.settings.codes.signup_length,
-        CodePurpose::Login | CodePurpose::Reset | CodePurpose::Unlock => state.settings.codes.account_length,
+        CodePurpose::Login | CodePurpose::Reset | CodePurpose::Unlock => {
+            state.settings.codes.account_length
+        }
     }
 }
 
 /// Sends a fresh code for `purpose` to `to`, replacing any earlier one, unless one went to the
 /// same place within the resend cooldown.
-pub async fn send(state: &AppState, purpose: CodePurpose, to: &ContactIdentifier, lang: Lang) -> Result<Sent, ServiceError> {
+pub async fn send(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    lang: Lang,
+) -> Result<Sent, ServiceError> {
     let settings = &state.settings.codes;
     let now = state.clock.now();
     let cooldown = Duration::seconds(settings.resend_cooldown_secs);
@@ -81,24 +88,55 @@ pub async fn send(state: &AppState, purpose: CodePurpose, to: &ContactIdentifier
     let gate_key = cooldown_key(to);
     if settings.resend_cooldown_secs > 0 {
         // One atomic increment decides between concurrent requests: only the first sends.
-        let hits = state.store.increment(&gate_key, cooldown.to_std().unwrap_or_default()).await?;
+        let hits = state
+            .store
+            .increment(&gate_key, cooldown.to_std().unwrap_or_default())
+            .await?;
         if hits > 1 {
-            let until = state.store.get_json::<DateTime<Utc>>(&format!("{gate_key}:until")).await?.unwrap_or(resend_after);
-            return Ok(Sent::CoolingDown { resend_after: until });
+            let until = state
+                .store
+                .get_json::<DateTime<Utc>>(&format!("{gate_key}:until"))
+                .await?
+                .unwrap_or(resend_after);
+            return Ok(Sent::CoolingDown {
+                resend_after: until,
+            });
         }
-        state.store.put_json(&format!("{gate_key}:until"), &resend_after, cooldown.to_std().unwrap_or_default()).await?;
+        state
+            .store
+            .put_json(
+                &format!("{gate_key}:until"),
+                &resend_after,
+                cooldown.to_std().unwrap_or_default(),
+            )
+            .await?;
     }
 
     let code = VerificationCode::generate(code_length(state, purpose));
     let id = random_id();
     let expires_at = now + state.settings.code_ttl();
-    let pending = PendingCode { digest: code.digest(&id), id, expires_at };
+    let pending = PendingCode {
+        digest: code.digest(&id),
+        id,
+        expires_at,
+    };
     // Kept a minute past expiry so a late try can be told "expired" rather than "unknown".
     let key = code_key(purpose, to);
-    state.store.put_json(&key, &pending, ttl_until(now, expires_at + Duration::minutes(1))).await?;
+    state
+        .store
+        .put_json(
+            &key,
+            &pending,
+            ttl_until(now, expires_at + Duration::minutes(1)),
+        )
+        .await?;
 
     let minutes = state.settings.codes.ttl_secs / 60;
-    if let Err(e) = state.notifier.send_code(to, purpose, &code, minutes, lang).await {
+    if let Err(e) = state
+        .notifier
+        .send_code(to, purpose, &code, minutes, lang)
+        .await
+    {
         // Nothing was delivered: forget the code and let the person ask again straight away.
         state.store.delete(&key).await?;
         state.store.delete(&gate_key).await?;
@@ -124,13 +162,21 @@ pub async fn verify(
         return Ok(Err(CodeRejected::Expired));
     }
     let max_tries = state.settings.codes.max_tries;
-    let tries = state.store.increment(&format!("code-tries:{}", pending.id), ttl_until(now, pending.expires_at)).await?;
+    let tries = state
+        .store
+        .increment(
+            &format!("code-tries:{}", pending.id),
+            ttl_until(now, pending.expires_at),
+        )
+        .await?;
     if tries > max_tries {
         state.store.delete(&key).await?;
         return Ok(Err(CodeRejected::Unusable));
     }
     if !pending.digest.matches(submitted, &pending.id) {
-        return Ok(Err(CodeRejected::Wrong { tries_left: max_tries - tries }));
+        return Ok(Err(CodeRejected::Wrong {
+            tries_left: max_tries - tries,
+        }));
     }
     // Right code: whoever takes it first wins; a concurrent second check finds nothing.
     match state.store.take_json::<PendingCode>(&key).await? {

@@ -20,7 +20,11 @@ pub enum LoginOutcome {
 /// Finds the account(s) the identifier may name and checks the password. Always runs exactly
 /// one argon2 verification per candidate, and one against a dummy hash when there is none, so
 /// "no such account" costs the same time as "wrong password".
-pub async fn authenticate(state: &AppState, identifier: LoginIdentifier, password: Password) -> Result<LoginOutcome, ServiceError> {
+pub async fn authenticate(
+    state: &AppState,
+    identifier: LoginIdentifier,
+    password: Password,
+) -> Result<LoginOutcome, ServiceError> {
     let candidates = state
         .db
         .run(move |conn| {
@@ -31,7 +35,10 @@ pub async fn authenticate(state: &AppState, identifier: LoginIdentifier, passwor
                 LoginIdentifier::AccountId(id) => found.extend(account::find_by_id(conn, *id)?),
                 LoginIdentifier::PhoneOrAccountId(phone, id) => {
                     found.extend(account::find_by_phone(conn, phone)?);
-                    found.extend(account::find_by_id(conn, *id)?.filter(|a| found.iter().all(|f| f.id != a.id)));
+                    found.extend(
+                        account::find_by_id(conn, *id)?
+                            .filter(|a| found.iter().all(|f| f.id != a.id)),
+                    );
                 }
             }
             Ok(found)
@@ -44,13 +51,17 @@ pub async fn authenticate(state: &AppState, identifier: LoginIdentifier, passwor
             hasher.verify(&password, None);
             return None;
         }
-        candidates.into_iter().find(|account| hasher.verify(&password, Some(&account.password_hash)))
+        candidates
+            .into_iter()
+            .find(|account| hasher.verify(&password, Some(&account.password_hash)))
     })
     .await?;
 
     Ok(match matched {
         None => LoginOutcome::InvalidCredentials,
-        Some(account) if account.status == AccountStatus::Active => LoginOutcome::SignedIn(Box::new(account)),
+        Some(account) if account.status == AccountStatus::Active => {
+            LoginOutcome::SignedIn(Box::new(account))
+        }
         Some(account) => LoginOutcome::Unavailable(account.status),
     })
 }

@@ -29,8 +29,12 @@ pub enum ServiceError {
 }
 
 /// Runs CPU-heavy work (password hashing) on the blocking pool.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Task(e.to_string()))
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))
 }
 
 /// Creates a verified account: the contact was proven by a code, or vouched for by an operator.
@@ -46,7 +50,12 @@ pub async fn create_account(
         ContactIdentifier::Phone(p) => (Some(p), None),
         ContactIdentifier::Email(e) => (None, Some(e)),
     };
-    let new = NewAccount { phone, email, display_name, password_hash };
+    let new = NewAccount {
+        phone,
+        email,
+        display_name,
+        password_hash,
+    };
     let now = state.clock.now();
     let created = state
         .db

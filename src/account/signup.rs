@@ -11,7 +11,11 @@ use crate::{
 /// Step 1. Deliberately blind to whether an account already uses `to`: the answer, and the
 /// work done, are the same either way, so the sign-up page cannot be used to find out who has
 /// an account. The person learns it only after proving the code.
-pub async fn request_code(state: &AppState, to: &ContactIdentifier, lang: Lang) -> Result<codes::Sent, ServiceError> {
+pub async fn request_code(
+    state: &AppState,
+    to: &ContactIdentifier,
+    lang: Lang,
+) -> Result<codes::Sent, ServiceError> {
     codes::send(state, CodePurpose::Signup, to, lang).await
 }
 
@@ -35,12 +39,16 @@ pub async fn complete(
     if let Err(rejected) = codes::verify(state, CodePurpose::Signup, &to, code).await? {
         return Ok(SignupOutcome::CodeRejected(rejected));
     }
-    Ok(match create_account(state, to, name, password.into_password()).await? {
-        Ok(account) => {
-            tracing::info!(account_id = %account.id, "account created");
-            SignupOutcome::Created(Box::new(account))
-        }
-        Err(CreateError::PhoneTaken | CreateError::EmailTaken) => SignupOutcome::AlreadyRegistered,
-        Err(CreateError::Db(e)) => return Err(e.into()),
-    })
+    Ok(
+        match create_account(state, to, name, password.into_password()).await? {
+            Ok(account) => {
+                tracing::info!(account_id = %account.id, "account created");
+                SignupOutcome::Created(Box::new(account))
+            }
+            Err(CreateError::PhoneTaken | CreateError::EmailTaken) => {
+                SignupOutcome::AlreadyRegistered
+            }
+            Err(CreateError::Db(e)) => return Err(e.into()),
+        },
+    )
 }

@@ -67,7 +67,8 @@ impl r2d2::ManageConnection for Manager {
     fn connect(&self) -> Result<DbConn, Self::Error> {
         match &self.backend {
             Backend::Sqlite(path) => {
-                let mut conn = diesel::SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
                 // WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
                 // across process crashes; foreign keys are off in SQLite unless asked for.
                 conn.batch_execute(&format!(
@@ -81,7 +82,8 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _: &mut DbConn) -> bool {
@@ -97,16 +99,29 @@ pub struct Db {
 
 impl Db {
     /// Opens the pool (creating a SQLite file's folder if needed). Does not migrate.
-    pub fn connect(url: &str, pool_size: u32, connect_timeout: Duration, busy_timeout_ms: u64) -> Result<Self, DbError> {
+    pub fn connect(
+        url: &str,
+        pool_size: u32,
+        connect_timeout: Duration,
+        busy_timeout_ms: u64,
+    ) -> Result<Self, DbError> {
         let backend = Backend::from_url(url)?;
         let Backend::Sqlite(path) = &backend;
-        if let Some(folder) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder).map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", folder.display())))?;
+        if let Some(folder) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(folder).map_err(|e| {
+                DbError::Unavailable(format!("cannot create {}: {e}", folder.display()))
+            })?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .connection_timeout(connect_timeout)
-            .build(Manager { backend, busy_timeout_ms })?;
+            .build(Manager {
+                backend,
+                busy_timeout_ms,
+            })?;
         Ok(Self { pool })
     }
 
@@ -114,14 +129,19 @@ impl Db {
     pub fn migrate(&self) -> Result<usize, DbError> {
         let mut conn = self.pool.get()?;
         let applied = match &mut *conn {
-            DbConn::Sqlite(conn) => conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| DbError::Migration(e.to_string()))?,
+            DbConn::Sqlite(conn) => conn
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| DbError::Migration(e.to_string()))?,
         };
         Ok(applied.len())
     }
 
     /// Runs diesel work on the calling thread. Only for code already on the blocking pool, such
     /// as oxide-auth's synchronous primitives inside `web::block`.
-    pub fn with_conn<T>(&self, work: impl FnOnce(&mut DbConn) -> Result<T, DbError>) -> Result<T, DbError> {
+    pub fn with_conn<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let mut conn = self.pool.get()?;
         work(&mut conn)
     }
@@ -148,7 +168,10 @@ mod tests {
 
     #[test]
     fn urls_choose_the_backend() {
-        assert_eq!(Backend::from_url("sqlite://data/x.db").unwrap(), Backend::Sqlite("data/x.db".into()));
+        assert_eq!(
+            Backend::from_url("sqlite://data/x.db").unwrap(),
+            Backend::Sqlite("data/x.db".into())
+        );
         assert!(Backend::from_url("sqlite://").is_err());
         assert!(Backend::from_url("mysql://localhost/x").is_err());
         assert!(Backend::from_url("x.db").is_err());

@@ -76,4 +76,11 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> grants (grant_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, clients, grants, refresh_tokens, consents, signing_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    clients,
+    grants,
+    refresh_tokens,
+    consents,
+    signing_keys
+);

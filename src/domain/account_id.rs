@@ -38,10 +38,16 @@ impl FromStr for AccountId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        if !(9..=10).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        if !(9..=10).contains(&digits.len())
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
             return Err(ParseError::InvalidIdentifier);
         }
-        digits.parse().map(Self).map_err(|_| ParseError::InvalidIdentifier)
+        digits
+            .parse()
+            .map(Self)
+            .map_err(|_| ParseError::InvalidIdentifier)
     }
 }
 
@@ -72,13 +78,23 @@ mod tests {
 
     #[test]
     fn parses_typed_ids_with_spaces() {
-        assert_eq!("123 456 7890".parse::<AccountId>().unwrap().get(), 1_234_567_890);
+        assert_eq!(
+            "123 456 7890".parse::<AccountId>().unwrap().get(),
+            1_234_567_890
+        );
         assert_eq!("123456789".parse::<AccountId>().unwrap().get(), 123_456_789);
     }
 
     #[test]
     fn refuses_other_numbers() {
-        for bad in ["12345678", "12345678901", "0123456789", "12345678a", "", "-123456789"] {
+        for bad in [
+            "12345678",
+            "12345678901",
+            "0123456789",
+            "12345678a",
+            "",
+            "-123456789",
+        ] {
             assert!(bad.parse::<AccountId>().is_err(), "{bad:?}");
         }
     }

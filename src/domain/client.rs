@@ -25,7 +25,8 @@ impl ClientId {
 
     /// Any printable client_id as received in a request; whether it exists is the registry's call.
     pub fn parse(input: &str) -> Option<Self> {
-        (!input.is_empty() && input.len() <= 128 && input.bytes().all(|b| b.is_ascii_graphic())).then(|| Self(input.to_owned()))
+        (!input.is_empty() && input.len() <= 128 && input.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| Self(input.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -82,7 +83,12 @@ impl SecretDigest {
     }
 
     pub fn from_stored(encoded: &str) -> Option<Self> {
-        URL_SAFE_NO_PAD.decode(encoded).ok()?.try_into().ok().map(Self)
+        URL_SAFE_NO_PAD
+            .decode(encoded)
+            .ok()?
+            .try_into()
+            .ok()
+            .map(Self)
     }
 
     pub fn to_stored(&self) -> String {
@@ -152,7 +158,13 @@ impl GrantType {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::AuthorizationCode, Self::RefreshToken, Self::ClientCredentials].into_iter().find(|g| g.as_str() == s)
+        [
+            Self::AuthorizationCode,
+            Self::RefreshToken,
+            Self::ClientCredentials,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
     }
 }
 
@@ -176,7 +188,11 @@ mod tests {
     fn client_ids_are_url_safe() {
         let id = ClientId::generate();
         assert_eq!(id.as_str().len(), 22);
-        assert!(id.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            id.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert!(ClientId::parse("has space").is_none());
     }
 }

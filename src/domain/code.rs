@@ -16,13 +16,18 @@ pub struct VerificationCode(String);
 impl VerificationCode {
     /// Draws `length` uniformly random digits from the operating system's CSPRNG.
     pub fn generate(length: u8) -> Self {
-        let digits = (0..length).map(|_| char::from(b'0' + OsRng.gen_range(0..10u8))).collect();
+        let digits = (0..length)
+            .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+            .collect();
         Self(digits)
     }
 
     /// Accepts what a person typed: digits, ignoring spaces and dashes that SMS apps insert.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let digits: String = input.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let digits: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         if digits.is_empty() {
             return Err(ParseError::Empty);
         }
@@ -82,7 +87,11 @@ mod hex32 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
         let text = String::deserialize(d)?;
-        STANDARD_NO_PAD.decode(text).map_err(D::Error::custom)?.try_into().map_err(|_| D::Error::custom("digest length"))
+        STANDARD_NO_PAD
+            .decode(text)
+            .map_err(D::Error::custom)?
+            .try_into()
+            .map_err(|_| D::Error::custom("digest length"))
     }
 }
 
@@ -108,7 +117,10 @@ mod tests {
             }
         }
         // 40 000 digits, 4 000 expected each; a biased generator (modulo bias, a fixed digit) falls outside.
-        assert!(counts.iter().all(|&n| (3_600..=4_400).contains(&n)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&n| (3_600..=4_400).contains(&n)),
+            "{counts:?}"
+        );
     }
 
     #[test]
@@ -131,9 +143,15 @@ mod tests {
 
     #[test]
     fn parse_refuses_non_digits() {
-        assert_eq!(VerificationCode::parse("12a4"), Err(ParseError::InvalidCode));
+        assert_eq!(
+            VerificationCode::parse("12a4"),
+            Err(ParseError::InvalidCode)
+        );
         assert_eq!(VerificationCode::parse(""), Err(ParseError::Empty));
-        assert_eq!(VerificationCode::parse(&"1".repeat(13)), Err(ParseError::TooLong));
+        assert_eq!(
+            VerificationCode::parse(&"1".repeat(13)),
+            Err(ParseError::TooLong)
+        );
         assert!(!format!("{:?}", VerificationCode::parse("1234").unwrap()).contains("1234"));
     }
 }

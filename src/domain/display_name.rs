@@ -21,7 +21,11 @@ impl DisplayName {
         if collapsed.chars().count() > Self::MAX_CHARS {
             return Err(ParseError::TooLong);
         }
-        let forbidden = |c: char| c.is_control() || ('\u{202A}'..='\u{202E}').contains(&c) || ('\u{2066}'..='\u{2069}').contains(&c);
+        let forbidden = |c: char| {
+            c.is_control()
+                || ('\u{202A}'..='\u{202E}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        };
         if collapsed.chars().any(forbidden) {
             return Err(ParseError::InvalidName);
         }
@@ -55,7 +59,10 @@ mod tests {
 
     #[test]
     fn trims_and_collapses_whitespace() {
-        assert_eq!(DisplayName::parse("  Asha   Devi ").unwrap().as_str(), "Asha Devi");
+        assert_eq!(
+            DisplayName::parse("  Asha   Devi ").unwrap().as_str(),
+            "Asha Devi"
+        );
     }
 
     #[test]
@@ -67,7 +74,13 @@ mod tests {
     #[test]
     fn refuses_empty_long_and_disguised_names() {
         assert_eq!(DisplayName::parse("   "), Err(ParseError::Empty));
-        assert_eq!(DisplayName::parse(&"a".repeat(65)), Err(ParseError::TooLong));
-        assert_eq!(DisplayName::parse("evil\u{202E}gnp.exe"), Err(ParseError::InvalidName));
+        assert_eq!(
+            DisplayName::parse(&"a".repeat(65)),
+            Err(ParseError::TooLong)
+        );
+        assert_eq!(
+            DisplayName::parse("evil\u{202E}gnp.exe"),
+            Err(ParseError::InvalidName)
+        );
     }
 }

@@ -25,13 +25,16 @@ impl Email {
             return Err(ParseError::TooLong);
         }
         let normalised = input.to_lowercase();
-        let address = email_address::EmailAddress::from_str(&normalised).map_err(|_| ParseError::InvalidEmail)?;
+        let address = email_address::EmailAddress::from_str(&normalised)
+            .map_err(|_| ParseError::InvalidEmail)?;
         let domain = address.domain();
         // Deliverable addresses on the public internet have a dotted domain name, not an IP literal
         // or a bare host name.
         let deliverable = domain.contains('.')
             && !domain.starts_with('[')
-            && domain.split('.').all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
         if !deliverable || address.display_part() != "" {
             return Err(ParseError::InvalidEmail);
         }
@@ -68,7 +71,10 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(Email::parse("  Ravi.Kumar@Example.COM ").unwrap().as_str(), "ravi.kumar@example.com");
+        assert_eq!(
+            Email::parse("  Ravi.Kumar@Example.COM ").unwrap().as_str(),
+            "ravi.kumar@example.com"
+        );
     }
 
     #[test]
@@ -78,13 +84,23 @@ mod tests {
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["ravi", "ravi@", "@example.com", "ravi@localhost", "ravi@[127.0.0.1]", "a b@example.com",
-            "Ravi <ravi@example.com>", "ravi@-example.com"]
-        {
+        for bad in [
+            "ravi",
+            "ravi@",
+            "@example.com",
+            "ravi@localhost",
+            "ravi@[127.0.0.1]",
+            "a b@example.com",
+            "Ravi <ravi@example.com>",
+            "ravi@-example.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(ParseError::InvalidEmail), "{bad:?}");
         }
         assert_eq!(Email::parse(" "), Err(ParseError::Empty));
-        assert_eq!(Email::parse(&format!("{}@example.com", "a".repeat(250))), Err(ParseError::TooLong));
+        assert_eq!(
+            Email::parse(&format!("{}@example.com", "a".repeat(250))),
+            Err(ParseError::TooLong)
+        );
     }
 
     #[test]

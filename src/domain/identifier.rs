@@ -16,7 +16,11 @@ impl ContactIdentifier {
         if input.is_empty() {
             return Err(ParseError::Empty);
         }
-        if input.contains('@') { Email::parse(input).map(Self::Email) } else { PhoneNumber::parse(input, region).map(Self::Phone) }
+        if input.contains('@') {
+            Email::parse(input).map(Self::Email)
+        } else {
+            PhoneNumber::parse(input, region).map(Self::Phone)
+        }
     }
 
     /// The canonical form: E.164 or the normalised address. Used as a key for codes and limits.
@@ -36,7 +40,11 @@ impl ContactIdentifier {
 
     /// Reads back a canonical form written by [`ContactIdentifier::canonical`].
     pub fn from_canonical(stored: &str) -> Result<Self, ParseError> {
-        if stored.contains('@') { Email::parse(stored).map(Self::Email) } else { PhoneNumber::from_e164(stored).map(Self::Phone) }
+        if stored.contains('@') {
+            Email::parse(stored).map(Self::Email)
+        } else {
+            PhoneNumber::from_e164(stored).map(Self::Phone)
+        }
     }
 }
 
@@ -64,7 +72,11 @@ impl LoginIdentifier {
             return Email::parse(input).map(Self::Email);
         }
         let phone = PhoneNumber::parse(input, region).ok();
-        let account_id = if input.starts_with('+') { None } else { input.parse::<AccountId>().ok() };
+        let account_id = if input.starts_with('+') {
+            None
+        } else {
+            input.parse::<AccountId>().ok()
+        };
         match (phone, account_id) {
             (Some(phone), Some(id)) => Ok(Self::PhoneOrAccountId(phone, id)),
             (Some(phone), None) => Ok(Self::Phone(phone)),
@@ -84,28 +96,58 @@ mod tests {
 
     #[test]
     fn contact_is_phone_or_email() {
-        assert!(matches!(ContactIdentifier::parse("98123 45678", india()), Ok(ContactIdentifier::Phone(_))));
-        assert!(matches!(ContactIdentifier::parse("Asha@Example.com", india()), Ok(ContactIdentifier::Email(_))));
-        assert_eq!(ContactIdentifier::parse("asha@", india()), Err(ParseError::InvalidEmail));
-        assert_eq!(ContactIdentifier::parse("123", india()), Err(ParseError::InvalidPhone));
+        assert!(matches!(
+            ContactIdentifier::parse("98123 45678", india()),
+            Ok(ContactIdentifier::Phone(_))
+        ));
+        assert!(matches!(
+            ContactIdentifier::parse("Asha@Example.com", india()),
+            Ok(ContactIdentifier::Email(_))
+        ));
+        assert_eq!(
+            ContactIdentifier::parse("asha@", india()),
+            Err(ParseError::InvalidEmail)
+        );
+        assert_eq!(
+            ContactIdentifier::parse("123", india()),
+            Err(ParseError::InvalidPhone)
+        );
     }
 
     #[test]
     fn contact_round_trips_through_canonical_form() {
         for typed in ["+91 98123 45678", "asha@example.com"] {
             let contact = ContactIdentifier::parse(typed, india()).unwrap();
-            assert_eq!(ContactIdentifier::from_canonical(contact.canonical()).unwrap(), contact);
+            assert_eq!(
+                ContactIdentifier::from_canonical(contact.canonical()).unwrap(),
+                contact
+            );
         }
     }
 
     #[test]
     fn login_tells_ids_phones_and_emails_apart() {
-        assert!(matches!(LoginIdentifier::parse("asha@example.com", india()), Ok(LoginIdentifier::Email(_))));
-        assert!(matches!(LoginIdentifier::parse("+91 98123 45678", india()), Ok(LoginIdentifier::Phone(_))));
+        assert!(matches!(
+            LoginIdentifier::parse("asha@example.com", india()),
+            Ok(LoginIdentifier::Email(_))
+        ));
+        assert!(matches!(
+            LoginIdentifier::parse("+91 98123 45678", india()),
+            Ok(LoginIdentifier::Phone(_))
+        ));
         // Nine digits are never an Indian mobile number.
-        assert!(matches!(LoginIdentifier::parse("123456789", india()), Ok(LoginIdentifier::AccountId(_))));
+        assert!(matches!(
+            LoginIdentifier::parse("123456789", india()),
+            Ok(LoginIdentifier::AccountId(_))
+        ));
         // Ten digits starting 6-9 could be either.
-        assert!(matches!(LoginIdentifier::parse("9812345678", india()), Ok(LoginIdentifier::PhoneOrAccountId(..))));
-        assert_eq!(LoginIdentifier::parse("hello", india()), Err(ParseError::InvalidIdentifier));
+        assert!(matches!(
+            LoginIdentifier::parse("9812345678", india()),
+            Ok(LoginIdentifier::PhoneOrAccountId(..))
+        ));
+        assert_eq!(
+            LoginIdentifier::parse("hello", india()),
+            Err(ParseError::InvalidIdentifier)
+        );
     }
 }

@@ -4,7 +4,9 @@ use std::fmt;
 
 use argon2::{
     Argon2,
-    password_hash::{self, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng},
+    password_hash::{
+        self, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng,
+    },
 };
 
 use super::ParseError;
@@ -96,18 +98,27 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new() -> Self {
-        let dummy = Self::hash_with(&Argon2::default(), "oneid-timing-equaliser").expect("argon2 hashes a constant");
+        let dummy = Self::hash_with(&Argon2::default(), "oneid-timing-equaliser")
+            .expect("argon2 hashes a constant");
         Self { dummy }
     }
 
     /// argon2id with the OWASP parameters m=19456 KiB, t=2, p=1 (argon2's defaults).
     pub fn hash(&self, password: &Password) -> PasswordHash {
-        Self::hash_with(&Argon2::default(), password.expose()).expect("argon2 accepts any password under 1 KiB")
+        Self::hash_with(&Argon2::default(), password.expose())
+            .expect("argon2 accepts any password under 1 KiB")
     }
 
-    fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<PasswordHash, password_hash::Error> {
+    fn hash_with(
+        argon2: &Argon2<'_>,
+        password: &str,
+    ) -> Result<PasswordHash, password_hash::Error> {
         let salt = SaltString::generate(&mut OsRng);
-        Ok(PasswordHash(argon2.hash_password(password.as_bytes(), &salt)?.to_string()))
+        Ok(PasswordHash(
+            argon2
+                .hash_password(password.as_bytes(), &salt)?
+                .to_string(),
+        ))
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when there is no account,
@@ -115,7 +126,9 @@ impl PasswordHasher {
     pub fn verify(&self, password: &Password, stored: Option<&PasswordHash>) -> bool {
         let target = stored.unwrap_or(&self.dummy);
         let ok = match password_hash::PasswordHash::new(&target.0) {
-            Ok(parsed) => Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok(),
+            Ok(parsed) => Argon2::default()
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok(),
             Err(_) => false,
         };
         ok && stored.is_some()
@@ -139,7 +152,11 @@ mod tests {
     #[test]
     fn hashes_with_argon2id_owasp_parameters() {
         let hash = PasswordHasher::new().hash(&password("correct horse battery"));
-        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+        assert!(
+            hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_str()
+        );
     }
 
     #[test]
@@ -153,7 +170,10 @@ mod tests {
     #[test]
     fn same_password_hashes_differently_each_time() {
         let hasher = PasswordHasher::new();
-        assert_ne!(hasher.hash(&password("samesame1")), hasher.hash(&password("samesame1")));
+        assert_ne!(
+            hasher.hash(&password("samesame1")),
+            hasher.hash(&password("samesame1"))
+        );
     }
 
     #[test]
@@ -165,16 +185,31 @@ mod tests {
     #[test]
     fn corrupt_stored_hash_never_verifies() {
         let hasher = PasswordHasher::new();
-        assert!(!hasher.verify(&password("whatever1"), Some(&PasswordHash::from_stored("garbage".into()))));
+        assert!(!hasher.verify(
+            &password("whatever1"),
+            Some(&PasswordHash::from_stored("garbage".into()))
+        ));
     }
 
     #[test]
     fn new_passwords_follow_the_rules() {
         assert!(NewPassword::parse("long enough".into(), "long enough").is_ok());
-        assert_eq!(NewPassword::parse("short".into(), "short").unwrap_err(), ParseError::PasswordTooShort);
-        assert_eq!(NewPassword::parse("long enough".into(), "long enougH").unwrap_err(), ParseError::PasswordMismatch);
-        assert_eq!(NewPassword::parse("x".repeat(1025), &"x".repeat(1025)).unwrap_err(), ParseError::PasswordTooLong);
-        assert_eq!(Password::parse(String::new()).unwrap_err(), ParseError::Empty);
+        assert_eq!(
+            NewPassword::parse("short".into(), "short").unwrap_err(),
+            ParseError::PasswordTooShort
+        );
+        assert_eq!(
+            NewPassword::parse("long enough".into(), "long enougH").unwrap_err(),
+            ParseError::PasswordMismatch
+        );
+        assert_eq!(
+            NewPassword::parse("x".repeat(1025), &"x".repeat(1025)).unwrap_err(),
+            ParseError::PasswordTooLong
+        );
+        assert_eq!(
+            Password::parse(String::new()).unwrap_err(),
+            ParseError::Empty
+        );
     }
 
     #[test]

@@ -28,7 +28,8 @@ impl PhoneNumber {
         if input.len() > Self::MAX_INPUT {
             return Err(ParseError::TooLong);
         }
-        let number = phonenumber::parse(Some(region.id()), input).map_err(|_| ParseError::InvalidPhone)?;
+        let number =
+            phonenumber::parse(Some(region.id()), input).map_err(|_| ParseError::InvalidPhone)?;
         if !number.is_valid() {
             return Err(ParseError::InvalidPhone);
         }
@@ -36,13 +37,19 @@ impl PhoneNumber {
             Type::Mobile | Type::FixedLineOrMobile => {}
             _ => return Err(ParseError::NotMobile),
         }
-        Ok(Self { e164: number.format().mode(Mode::E164).to_string(), country_code: number.code().value() })
+        Ok(Self {
+            e164: number.format().mode(Mode::E164).to_string(),
+            country_code: number.code().value(),
+        })
     }
 
     /// Reads a number back from storage, where it was written in E.164 by [`PhoneNumber::parse`].
     pub fn from_e164(stored: &str) -> Result<Self, ParseError> {
         let number = phonenumber::parse(None, stored).map_err(|_| ParseError::InvalidPhone)?;
-        Ok(Self { e164: stored.to_owned(), country_code: number.code().value() })
+        Ok(Self {
+            e164: stored.to_owned(),
+            country_code: number.code().value(),
+        })
     }
 
     pub fn as_e164(&self) -> &str {
@@ -82,7 +89,13 @@ mod tests {
 
     #[test]
     fn national_indian_mobile_numbers_become_e164() {
-        for typed in ["9812345678", "98123 45678", "098123-45678", "+91 98123 45678", "+919812345678"] {
+        for typed in [
+            "9812345678",
+            "98123 45678",
+            "098123-45678",
+            "+91 98123 45678",
+            "+919812345678",
+        ] {
             let phone = PhoneNumber::parse(typed, india()).unwrap();
             assert_eq!(phone.as_e164(), "+919812345678", "typed {typed:?}");
         }
@@ -98,17 +111,32 @@ mod tests {
     #[test]
     fn default_region_applies_to_national_numbers() {
         let us: Region = "US".parse().unwrap();
-        assert_eq!(PhoneNumber::parse("(201) 555-0123", us).unwrap().as_e164(), "+12015550123");
+        assert_eq!(
+            PhoneNumber::parse("(201) 555-0123", us).unwrap().as_e164(),
+            "+12015550123"
+        );
     }
 
     #[test]
     fn refuses_invalid_numbers_and_landlines() {
         assert_eq!(PhoneNumber::parse("", india()), Err(ParseError::Empty));
-        assert_eq!(PhoneNumber::parse("12345", india()), Err(ParseError::InvalidPhone));
-        assert_eq!(PhoneNumber::parse("not a number", india()), Err(ParseError::InvalidPhone));
+        assert_eq!(
+            PhoneNumber::parse("12345", india()),
+            Err(ParseError::InvalidPhone)
+        );
+        assert_eq!(
+            PhoneNumber::parse("not a number", india()),
+            Err(ParseError::InvalidPhone)
+        );
         // A Delhi landline cannot receive an SMS code.
-        assert_eq!(PhoneNumber::parse("011 2345 6789", india()), Err(ParseError::NotMobile));
-        assert_eq!(PhoneNumber::parse(&"9".repeat(100), india()), Err(ParseError::TooLong));
+        assert_eq!(
+            PhoneNumber::parse("011 2345 6789", india()),
+            Err(ParseError::NotMobile)
+        );
+        assert_eq!(
+            PhoneNumber::parse(&"9".repeat(100), india()),
+            Err(ParseError::TooLong)
+        );
     }
 
     #[test]

@@ -119,22 +119,55 @@ mod tests {
 
     #[test]
     fn https_and_loopback_http_are_accepted() {
-        for ok in ["https://cloud.example.com/callback", "https://app.example.com:8443/cb?x=1", "http://127.0.0.1:8081/callback", "http://[::1]/cb", "http://localhost:3000/cb"] {
+        for ok in [
+            "https://cloud.example.com/callback",
+            "https://app.example.com:8443/cb?x=1",
+            "http://127.0.0.1:8081/callback",
+            "http://[::1]/cb",
+            "http://localhost:3000/cb",
+        ] {
             assert!(RedirectUri::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn unsafe_uris_are_refused_with_the_reason() {
-        assert_eq!(RedirectUri::parse("http://cloud.example.com/cb"), Err(RedirectUriError::Insecure));
-        assert_eq!(RedirectUri::parse("http://127.0.0.2/cb"), Err(RedirectUriError::Insecure));
-        assert_eq!(RedirectUri::parse("https://*.example.com/cb"), Err(RedirectUriError::Wildcard));
-        assert_eq!(RedirectUri::parse("https://example.com/cb#x"), Err(RedirectUriError::Fragment));
-        assert_eq!(RedirectUri::parse("https://user:pw@example.com/cb"), Err(RedirectUriError::UserInfo));
-        assert_eq!(RedirectUri::parse("/relative/cb"), Err(RedirectUriError::NotAbsolute));
-        assert_eq!(RedirectUri::parse("javascript:alert(1)"), Err(RedirectUriError::NotAbsolute));
-        assert_eq!(RedirectUri::parse("ftp://example.com/cb"), Err(RedirectUriError::Insecure));
-        assert_eq!(RedirectUri::parse("com.example.app:/cb"), Err(RedirectUriError::NotAbsolute));
+        assert_eq!(
+            RedirectUri::parse("http://cloud.example.com/cb"),
+            Err(RedirectUriError::Insecure)
+        );
+        assert_eq!(
+            RedirectUri::parse("http://127.0.0.2/cb"),
+            Err(RedirectUriError::Insecure)
+        );
+        assert_eq!(
+            RedirectUri::parse("https://*.example.com/cb"),
+            Err(RedirectUriError::Wildcard)
+        );
+        assert_eq!(
+            RedirectUri::parse("https://example.com/cb#x"),
+            Err(RedirectUriError::Fragment)
+        );
+        assert_eq!(
+            RedirectUri::parse("https://user:pw@example.com/cb"),
+            Err(RedirectUriError::UserInfo)
+        );
+        assert_eq!(
+            RedirectUri::parse("/relative/cb"),
+            Err(RedirectUriError::NotAbsolute)
+        );
+        assert_eq!(
+            RedirectUri::parse("javascript:alert(1)"),
+            Err(RedirectUriError::NotAbsolute)
+        );
+        assert_eq!(
+            RedirectUri::parse("ftp://example.com/cb"),
+            Err(RedirectUriError::Insecure)
+        );
+        assert_eq!(
+            RedirectUri::parse("com.example.app:/cb"),
+            Err(RedirectUriError::NotAbsolute)
+        );
     }
 
     #[test]

@@ -13,7 +13,13 @@ pub enum ScopeToken {
 }
 
 impl ScopeToken {
-    pub const ALL: [ScopeToken; 5] = [Self::OpenId, Self::Profile, Self::Email, Self::Phone, Self::OfflineAccess];
+    pub const ALL: [ScopeToken; 5] = [
+        Self::OpenId,
+        Self::Profile,
+        Self::Email,
+        Self::Phone,
+        Self::OfflineAccess,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -41,13 +47,22 @@ pub struct UnknownScope(pub String);
 impl Scopes {
     /// Every token must be known; for registrations, where a typo must not pass silently.
     pub fn parse_strict(input: &str) -> Result<Self, UnknownScope> {
-        input.split_ascii_whitespace().map(|t| ScopeToken::parse(t).ok_or_else(|| UnknownScope(t.to_owned()))).collect::<Result<_, _>>().map(Self)
+        input
+            .split_ascii_whitespace()
+            .map(|t| ScopeToken::parse(t).ok_or_else(|| UnknownScope(t.to_owned())))
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
     /// Unknown tokens are dropped; for requests, where a server may ignore scopes it does not
     /// support (RFC 6749 §3.3) and report the granted set instead.
     pub fn parse_lenient(input: &str) -> Self {
-        Self(input.split_ascii_whitespace().filter_map(ScopeToken::parse).collect())
+        Self(
+            input
+                .split_ascii_whitespace()
+                .filter_map(ScopeToken::parse)
+                .collect(),
+        )
     }
 
     pub fn contains(&self, token: ScopeToken) -> bool {
@@ -100,13 +115,22 @@ mod tests {
 
     #[test]
     fn strict_parsing_refuses_unknown_scopes() {
-        assert_eq!(Scopes::parse_strict("openid  email").unwrap().to_string(), "openid email");
-        assert_eq!(Scopes::parse_strict("openid admin"), Err(UnknownScope("admin".into())));
+        assert_eq!(
+            Scopes::parse_strict("openid  email").unwrap().to_string(),
+            "openid email"
+        );
+        assert_eq!(
+            Scopes::parse_strict("openid admin"),
+            Err(UnknownScope("admin".into()))
+        );
     }
 
     #[test]
     fn lenient_parsing_drops_unknown_scopes() {
-        assert_eq!(Scopes::parse_lenient("openid admin phone").to_string(), "openid phone");
+        assert_eq!(
+            Scopes::parse_lenient("openid admin phone").to_string(),
+            "openid phone"
+        );
     }
 
     #[test]
@@ -115,6 +139,9 @@ mod tests {
         let asked = Scopes::parse_strict("openid phone").unwrap();
         assert_eq!(asked.intersection(&allowed).to_string(), "openid");
         assert!(!asked.is_subset(&allowed));
-        assert_eq!(asked.union(&allowed).to_string(), "openid profile email phone");
+        assert_eq!(
+            asked.union(&allowed).to_string(),
+            "openid profile email phone"
+        );
     }
 }

@@ -46,7 +46,11 @@ mod tests {
     fn subjects_are_url_safe_and_distinct() {
         let a = Subject::generate();
         assert_eq!(a.as_str().len(), 22);
-        assert!(a.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            a.as_str()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_ne!(a, Subject::generate());
     }
 }

@@ -47,7 +47,9 @@ impl Lang {
 
     pub fn from_code(code: &str) -> Option<Self> {
         let primary = code.split(['-', '_']).next()?.trim();
-        Self::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(primary))
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(primary))
     }
 
     /// The remembered choice wins; then the browser's `Accept-Language` preference order;
@@ -79,8 +81,10 @@ impl Lang {
 
     /// The message for `key` with named arguments.
     pub fn t_args(self, key: &str, args: &[(&'static str, String)]) -> String {
-        let args: HashMap<Cow<'static, str>, FluentValue<'_>> =
-            args.iter().map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone()))).collect();
+        let args: HashMap<Cow<'static, str>, FluentValue<'_>> = args
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone())))
+            .collect();
         CATALOG.lookup_with_args(self.id(), key, &args)
     }
 }
@@ -92,7 +96,11 @@ mod tests {
     use super::*;
 
     fn keys(lang: &str) -> BTreeSet<String> {
-        let text = std::fs::read_to_string(format!("{}/locales/{lang}/main.ftl", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/locales/{lang}/main.ftl",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         text.lines()
             .filter(|l| !l.starts_with([' ', '#', '.', '\t', '*', '[', '}']) && l.contains(" ="))
             .map(|l| l.split(" =").next().unwrap().trim().to_owned())
@@ -103,15 +111,25 @@ mod tests {
     fn hindi_and_english_catalogs_have_the_same_keys() {
         let (en, hi) = (keys("en"), keys("hi"));
         assert!(en.len() > 40, "catalog unexpectedly small: {}", en.len());
-        assert_eq!(en.difference(&hi).collect::<Vec<_>>(), Vec::<&String>::new(), "missing in Hindi");
-        assert_eq!(hi.difference(&en).collect::<Vec<_>>(), Vec::<&String>::new(), "missing in English");
+        assert_eq!(
+            en.difference(&hi).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "missing in Hindi"
+        );
+        assert_eq!(
+            hi.difference(&en).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "missing in English"
+        );
     }
 
     #[test]
     fn every_key_resolves_in_every_language() {
         // Every variable any message uses, so messages with arguments resolve too.
-        let args: HashMap<&str, FluentValue<'_>> =
-            ["to", "seconds", "tries", "code", "minutes"].into_iter().map(|k| (k, FluentValue::from("1"))).collect();
+        let args: HashMap<&str, FluentValue<'_>> = ["to", "seconds", "tries", "code", "minutes"]
+            .into_iter()
+            .map(|k| (k, FluentValue::from("1")))
+            .collect();
         for key in keys("en") {
             for lang in Lang::ALL {
                 let text = CATALOG.lookup_no_default_fallback(lang.id(), &key, Some(&args));
@@ -122,19 +140,33 @@ mod tests {
 
     #[test]
     fn hindi_is_really_hindi() {
-        assert!(Lang::Hi.t("signin-title").chars().any(|c| ('\u{0900}'..='\u{097F}').contains(&c)));
+        assert!(
+            Lang::Hi
+                .t("signin-title")
+                .chars()
+                .any(|c| ('\u{0900}'..='\u{097F}').contains(&c))
+        );
     }
 
     #[test]
     fn arguments_are_substituted_without_isolation_marks() {
-        let text = Lang::En.t_args("code-message-text", &[("code", "1234".into()), ("minutes", "10".into())]);
-        assert!(text.contains("1234") && !text.contains('\u{2068}'), "{text:?}");
+        let text = Lang::En.t_args(
+            "code-message-text",
+            &[("code", "1234".into()), ("minutes", "10".into())],
+        );
+        assert!(
+            text.contains("1234") && !text.contains('\u{2068}'),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn negotiation_prefers_cookie_then_accept_language() {
         assert_eq!(Lang::negotiate(None, None), Lang::En);
-        assert_eq!(Lang::negotiate(None, Some("hi-IN,hi;q=0.9,en;q=0.8")), Lang::Hi);
+        assert_eq!(
+            Lang::negotiate(None, Some("hi-IN,hi;q=0.9,en;q=0.8")),
+            Lang::Hi
+        );
         assert_eq!(Lang::negotiate(None, Some("fr-FR, en;q=0.5")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("ta-IN, hi;q=0.7")), Lang::Hi);
         assert_eq!(Lang::negotiate(Some("en"), Some("hi")), Lang::En);

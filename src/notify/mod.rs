@@ -63,7 +63,11 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(sms: Arc<dyn Sender>, email: Arc<dyn Sender>, origin_host: String) -> Self {
-        Self { sms, email, origin_host }
+        Self {
+            sms,
+            email,
+            origin_host,
+        }
     }
 
     /// SMTP and the SMS gateway when configured; each unconfigured channel goes to the outbox.
@@ -82,7 +86,11 @@ impl Notifier {
                 tracing::warn!(channel, outbox = %settings.outbox.display(), "no transport configured: codes go to the development outbox");
             }
         }
-        Ok(Self::new(sms, email, settings.issuer.host_str().unwrap_or("localhost").to_owned()))
+        Ok(Self::new(
+            sms,
+            email,
+            settings.issuer.host_str().unwrap_or("localhost").to_owned(),
+        ))
     }
 
     pub async fn send_code(
@@ -93,7 +101,10 @@ impl Notifier {
         ttl_minutes: i64,
         lang: Lang,
     ) -> Result<(), NotifyError> {
-        let args = [("code", code.expose().to_owned()), ("minutes", ttl_minutes.to_string())];
+        let args = [
+            ("code", code.expose().to_owned()),
+            ("minutes", ttl_minutes.to_string()),
+        ];
         let mut text = lang.t_args("code-message-text", &args);
         let (channel, sender) = match to {
             ContactIdentifier::Phone(_) => {
@@ -114,8 +125,12 @@ impl Notifier {
         };
         let result = sender.deliver(&envelope).await;
         match &result {
-            Ok(()) => tracing::info!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), "verification code sent"),
-            Err(e) => tracing::warn!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), error = %e, "verification code not delivered"),
+            Ok(()) => {
+                tracing::info!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), "verification code sent")
+            }
+            Err(e) => {
+                tracing::warn!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), error = %e, "verification code not delivered")
+            }
         }
         result
     }

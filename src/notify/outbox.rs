@@ -17,7 +17,10 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, lock: Mutex::new(()) }
+        Self {
+            path,
+            lock: Mutex::new(()),
+        }
     }
 }
 
@@ -48,14 +51,21 @@ impl Sender for Outbox {
             text: &envelope.text,
             sent_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
-        let mut bytes = serde_json::to_vec(&line).map_err(|e| NotifyError::Failed(e.to_string()))?;
+        let mut bytes =
+            serde_json::to_vec(&line).map_err(|e| NotifyError::Failed(e.to_string()))?;
         bytes.push(b'\n');
-        let failed = |e: std::io::Error| NotifyError::Failed(format!("outbox {}: {e}", self.path.display()));
+        let failed =
+            |e: std::io::Error| NotifyError::Failed(format!("outbox {}: {e}", self.path.display()));
         let _guard = self.lock.lock().await;
         if let Some(folder) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(folder).await.map_err(failed)?;
         }
-        let mut file = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await.map_err(failed)?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .await
+            .map_err(failed)?;
         file.write_all(&bytes).await.map_err(failed)?;
         file.flush().await.map_err(failed)
     }

@@ -17,12 +17,18 @@ pub struct SmsGateway {
 
 impl SmsGateway {
     pub fn new(settings: &SmsGatewaySettings) -> Result<Self, NotifyError> {
-        let template = serde_json::from_str(&settings.body_template).map_err(|e| NotifyError::Failed(format!("SMS body template: {e}")))?;
+        let template = serde_json::from_str(&settings.body_template)
+            .map_err(|e| NotifyError::Failed(format!("SMS body template: {e}")))?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.timeout_secs))
             .build()
             .map_err(|e| NotifyError::Failed(e.to_string()))?;
-        Ok(Self { client, url: settings.url.clone(), auth_header: settings.auth_header.clone(), template })
+        Ok(Self {
+            client,
+            url: settings.url.clone(),
+            auth_header: settings.auth_header.clone(),
+            template,
+        })
     }
 
     async fn post_once(&self, body: &Value) -> Result<(), Attempt> {
@@ -30,14 +36,19 @@ impl SmsGateway {
         if let Some(auth) = &self.auth_header {
             request = request.header(reqwest::header::AUTHORIZATION, auth);
         }
-        let response = request.send().await.map_err(|e| Attempt::Retry(format!("SMS gateway unreachable: {}", e.without_url())))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry(format!("SMS gateway unreachable: {}", e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             Err(Attempt::Retry(format!("SMS gateway answered {status}")))
         } else {
-            Err(Attempt::GiveUp(format!("SMS gateway refused the message: {status}")))
+            Err(Attempt::GiveUp(format!(
+                "SMS gateway refused the message: {status}"
+            )))
         }
     }
 }
@@ -53,7 +64,11 @@ fn fill(template: &Value, to: &str, text: &str) -> Value {
     match template {
         Value::String(s) => Value::String(s.replace("{to}", to).replace("{text}", text)),
         Value::Array(items) => Value::Array(items.iter().map(|v| fill(v, to, text)).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), fill(v, to, text))).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill(v, to, text)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -74,7 +89,9 @@ impl Sender for SmsGateway {
             Err(Attempt::Retry(reason)) => {
                 tracing::info!(%reason, "retrying SMS delivery once");
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                self.post_once(&body).await.map_err(|(Attempt::Retry(r) | Attempt::GiveUp(r))| NotifyError::Failed(r))
+                self.post_once(&body)
+                    .await
+                    .map_err(|(Attempt::Retry(r) | Attempt::GiveUp(r))| NotifyError::Failed(r))
             }
         }
     }
@@ -86,10 +103,18 @@ mod tests {
 
     #[test]
     fn template_substitution_stays_inside_strings() {
-        let template: Value = serde_json::from_str(r#"{"to":"{to}","message":{"body":"{text}"},"n":1}"#).unwrap();
-        let filled = fill(&template, "+919812345678", "code \"1234\"\n}, \"evil\": true");
+        let template: Value =
+            serde_json::from_str(r#"{"to":"{to}","message":{"body":"{text}"},"n":1}"#).unwrap();
+        let filled = fill(
+            &template,
+            "+919812345678",
+            "code \"1234\"\n}, \"evil\": true",
+        );
         assert_eq!(filled["to"], "+919812345678");
-        assert_eq!(filled["message"]["body"], "code \"1234\"\n}, \"evil\": true");
+        assert_eq!(
+            filled["message"]["body"],
+            "code \"1234\"\n}, \"evil\": true"
+        );
         assert_eq!(filled["n"], 1);
         assert!(filled.get("evil").is_none());
     }

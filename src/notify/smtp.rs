@@ -19,18 +19,34 @@ pub struct SmtpSender {
 
 impl SmtpSender {
     pub fn new(settings: &SmtpSettings) -> Result<Self, NotifyError> {
-        let failed = |e: lettre::transport::smtp::Error| NotifyError::Failed(format!("SMTP setup: {e}"));
+        let failed =
+            |e: lettre::transport::smtp::Error| NotifyError::Failed(format!("SMTP setup: {e}"));
         let builder = match settings.tls {
-            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host),
-            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host).map_err(failed)?,
-            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(failed)?,
+            SmtpTls::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+            }
+            SmtpTls::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.host)
+                    .map_err(failed)?
+            }
+            SmtpTls::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.host).map_err(failed)?
+            }
         };
-        let mut builder = builder.port(settings.port).timeout(Some(Duration::from_secs(settings.timeout_secs)));
+        let mut builder = builder
+            .port(settings.port)
+            .timeout(Some(Duration::from_secs(settings.timeout_secs)));
         if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
-        let from = settings.from.parse().map_err(|e| NotifyError::Failed(format!("SMTP from address: {e}")))?;
-        Ok(Self { transport: builder.build(), from })
+        let from = settings
+            .from
+            .parse()
+            .map_err(|e| NotifyError::Failed(format!("SMTP from address: {e}")))?;
+        Ok(Self {
+            transport: builder.build(),
+            from,
+        })
     }
 }
 
@@ -41,7 +57,10 @@ impl Sender for SmtpSender {
     }
 
     async fn deliver(&self, envelope: &Envelope) -> Result<(), NotifyError> {
-        let to: Mailbox = envelope.to.parse().map_err(|e| NotifyError::Failed(format!("recipient: {e}")))?;
+        let to: Mailbox = envelope
+            .to
+            .parse()
+            .map_err(|e| NotifyError::Failed(format!("recipient: {e}")))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -49,6 +68,10 @@ impl Sender for SmtpSender {
             .header(ContentType::TEXT_PLAIN)
             .body(envelope.text.clone())
             .map_err(|e| NotifyError::Failed(e.to_string()))?;
-        self.transport.send(message).await.map(|_| ()).map_err(|e| NotifyError::Failed(format!("SMTP: {e}")))
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| NotifyError::Failed(format!("SMTP: {e}")))
     }
 }

@@ -38,7 +38,8 @@ pub struct ClientResponse {
 impl ClientResponse {
     /// The redirect URI with the parameters added to its query.
     pub fn location(&self) -> String {
-        let mut url = url::Url::parse(&self.redirect_uri).expect("redirect URIs are validated URLs");
+        let mut url =
+            url::Url::parse(&self.redirect_uri).expect("redirect URIs are validated URLs");
         url.query_pairs_mut().extend_pairs(&self.params);
         url.to_string()
     }
@@ -89,9 +90,25 @@ pub async fn authorize(
     // From here on, errors go back to the client.
     let mode = match check_response_mode(&params) {
         Ok(mode) => mode,
-        Err(e) => return Ok(Outcome::Respond(error_response(state, &params, &redirect_uri, ResponseMode::Query, e))),
+        Err(e) => {
+            return Ok(Outcome::Respond(error_response(
+                state,
+                &params,
+                &redirect_uri,
+                ResponseMode::Query,
+                e,
+            )));
+        }
     };
-    let reply = |e: OAuthError| Ok(Outcome::Respond(error_response(state, &params, &redirect_uri, mode, e)));
+    let reply = |e: OAuthError| {
+        Ok(Outcome::Respond(error_response(
+            state,
+            &params,
+            &redirect_uri,
+            mode,
+            e,
+        )))
+    };
     if let Err(e) = check_response_type(&params) {
         return reply(e);
     }
@@ -102,7 +119,12 @@ pub async fn authorize(
     let max_age = match params.get("max_age").map(str::parse::<i64>) {
         None => None,
         Some(Ok(age)) if age >= 0 => Some(age),
-        Some(_) => return reply(OAuthError::new(ErrorCode::InvalidRequest, "max_age must be a non-negative number of seconds")),
+        Some(_) => {
+            return reply(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "max_age must be a non-negative number of seconds",
+            ));
+        }
     };
 
     if let Err(e) = check_pkce(state, &client, &params) {
@@ -111,13 +133,22 @@ pub async fn authorize(
 
     let Some(person) = check_session(state, signed_in, interaction, &prompts, max_age) else {
         if prompts.none {
-            return reply(OAuthError::new(ErrorCode::LoginRequired, "the person is not signed in (prompt=none)"));
+            return reply(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the person is not signed in (prompt=none)",
+            ));
         }
-        return Ok(Outcome::Login { login_hint: params.get("login_hint").map(str::to_owned) });
+        return Ok(Outcome::Login {
+            login_hint: params.get("login_hint").map(str::to_owned),
+        });
     };
 
     let account_id = person.account_id;
-    let account = state.db.run(move |conn| account::find_by_id(conn, account_id)).await?.ok_or_else(|| OAuthError::server("signed-in account vanished"))?;
+    let account = state
+        .db
+        .run(move |conn| account::find_by_id(conn, account_id))
+        .await?
+        .ok_or_else(|| OAuthError::server("signed-in account vanished"))?;
     let sign_in = SignInContext {
         account_id,
         sub: account.sub.to_string(),
@@ -127,11 +158,19 @@ pub async fn authorize(
         nonce: params.get("nonce").map(str::to_owned),
         acr: None,
     };
-    let decided = run_oxide_authorization(state, &params, &client, sign_in, prompts, decisions).await?;
+    let decided =
+        run_oxide_authorization(state, &params, &client, sign_in, prompts, decisions).await?;
     match decided {
-        Decided::Code(params) => Ok(Outcome::Respond(ClientResponse { redirect_uri, params, mode })),
+        Decided::Code(params) => Ok(Outcome::Respond(ClientResponse {
+            redirect_uri,
+            params,
+            mode,
+        })),
         Decided::Error(e) => reply(e),
-        Decided::AskConsent(scopes) => Ok(Outcome::Consent { client: Box::new(client), scopes }),
+        Decided::AskConsent(scopes) => Ok(Outcome::Consent {
+            client: Box::new(client),
+            scopes,
+        }),
     }
 }
 
@@ -155,24 +194,54 @@ async fn run_oxide_authorization(
     let (state, params, client) = (Arc::clone(state), params.clone(), client.clone());
     let runtime = tokio::runtime::Handle::current();
     actix_web::web::block(move || {
-        let mut engine = Engine::new(&state, state.keys(), runtime, &params).with_sign_in(sign_in.clone());
+        let mut engine =
+            Engine::new(&state, state.keys(), runtime, &params).with_sign_in(sign_in.clone());
         let pending = match authorization::authorization_code(&mut engine, &params) {
             Ok(pending) => pending,
             Err(e) => return Ok(Decided::Error(oxide_error(&engine, e)?)),
         };
         let scopes = Scopes::parse_lenient(&pending.pre_grant().scope.to_string());
-        let consent = state.db.with_conn(|conn| check_consent(conn, &client, sign_in.account_id, &scopes, &prompts, decisions, state.clock.now()))?;
+        let consent = state.db.with_conn(|conn| {
+            check_consent(
+                conn,
+                &client,
+                sign_in.account_id,
+                &scopes,
+                &prompts,
+                decisions,
+                state.clock.now(),
+            )
+        })?;
         match consent {
             ConsentState::Given => {}
-            ConsentState::Refused => return Ok(Decided::Error(OAuthError::new(ErrorCode::AccessDenied, "the person did not allow access"))),
-            ConsentState::Needed if prompts.none => return Ok(Decided::Error(OAuthError::new(ErrorCode::ConsentRequired, "consent is needed (prompt=none)"))),
+            ConsentState::Refused => {
+                return Ok(Decided::Error(OAuthError::new(
+                    ErrorCode::AccessDenied,
+                    "the person did not allow access",
+                )));
+            }
+            ConsentState::Needed if prompts.none => {
+                return Ok(Decided::Error(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "consent is needed (prompt=none)",
+                )));
+            }
             ConsentState::Needed => return Ok(Decided::AskConsent(scopes)),
         }
-        let url = pending.authorize(&mut engine, sign_in.account_id.to_string().into()).map_err(|_| {
-            engine.trace().failure.clone().map_or_else(|| OAuthError::server("code issuance failed"), OAuthError::unavailable)
-        })?;
+        let url = pending
+            .authorize(&mut engine, sign_in.account_id.to_string().into())
+            .map_err(|_| {
+                engine.trace().failure.clone().map_or_else(
+                    || OAuthError::server("code issuance failed"),
+                    OAuthError::unavailable,
+                )
+            })?;
         // RFC 9207: `iss` tells the client which server answered (mix-up defence).
-        let mut response: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k == "code" || k == "state").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut response: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k == "code" || k == "state")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         response.push(("iss".into(), issuer(&state)));
         Ok(Decided::Code(response))
     })
@@ -188,43 +257,80 @@ fn oxide_error(engine: &Engine<'_>, error: OxideError) -> Result<OAuthError, OAu
         return Err(OAuthError::unavailable(failure));
     }
     Ok(match error {
-        _ if trace.pkce_error.is_some() => OAuthError::new(ErrorCode::InvalidRequest, trace.pkce_error.map(|e| e.to_string()).unwrap_or_default()),
+        _ if trace.pkce_error.is_some() => OAuthError::new(
+            ErrorCode::InvalidRequest,
+            trace.pkce_error.map(|e| e.to_string()).unwrap_or_default(),
+        ),
         OxideError::Redirect(url) => {
             let url: url::Url = url.into();
-            match url.query_pairs().find(|(k, _)| k == "error").map(|(_, v)| v.into_owned()).as_deref() {
-                Some("invalid_scope") => OAuthError::new(ErrorCode::InvalidScope, "none of the requested scopes is allowed for this client"),
-                _ => OAuthError::new(ErrorCode::InvalidRequest, "the authorization request is malformed"),
+            match url
+                .query_pairs()
+                .find(|(k, _)| k == "error")
+                .map(|(_, v)| v.into_owned())
+                .as_deref()
+            {
+                Some("invalid_scope") => OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "none of the requested scopes is allowed for this client",
+                ),
+                _ => OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    "the authorization request is malformed",
+                ),
             }
         }
-        OxideError::Ignore => OAuthError::new(ErrorCode::InvalidRequest, "unknown client or redirect_uri"),
-        OxideError::PrimitiveError => return Err(OAuthError::server("authorization primitive failed")),
+        OxideError::Ignore => {
+            OAuthError::new(ErrorCode::InvalidRequest, "unknown client or redirect_uri")
+        }
+        OxideError::PrimitiveError => {
+            return Err(OAuthError::server("authorization primitive failed"));
+        }
     })
 }
 
 /// The client must exist; otherwise there is nobody to redirect to.
-async fn load_client(state: &AppState, params: &Params) -> Result<Result<Client, OAuthError>, OAuthError> {
+async fn load_client(
+    state: &AppState,
+    params: &Params,
+) -> Result<Result<Client, OAuthError>, OAuthError> {
     let Some(id) = params.get("client_id").and_then(ClientId::parse) else {
-        return Ok(Err(OAuthError::new(ErrorCode::InvalidRequest, "client_id is missing")));
+        return Ok(Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "client_id is missing",
+        )));
     };
-    let found = state.db.run(move |conn| crate::db::models::client::find(conn, &id)).await?;
+    let found = state
+        .db
+        .run(move |conn| crate::db::models::client::find(conn, &id))
+        .await?;
     Ok(found.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "unknown client_id")))
 }
 
 /// `redirect_uri` is required (OIDC Core §3.1.2.1) and must be registered, compared as an
 /// exact string (RFC 9700 §4.1.3).
 fn check_redirect_uri(client: &Client, params: &Params) -> Result<String, OAuthError> {
-    let requested = params.get("redirect_uri").ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "redirect_uri is missing"))?;
+    let requested = params
+        .get("redirect_uri")
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "redirect_uri is missing"))?;
     client
         .redirect_uri(requested)
         .map(|_| requested.to_owned())
-        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "redirect_uri is not registered for this client"))
+        .ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "redirect_uri is not registered for this client",
+            )
+        })
 }
 
 fn check_response_mode(params: &Params) -> Result<ResponseMode, OAuthError> {
     match params.get("response_mode") {
         None | Some("query") => Ok(ResponseMode::Query),
         Some("form_post") => Ok(ResponseMode::FormPost),
-        Some(_) => Err(OAuthError::new(ErrorCode::InvalidRequest, "response_mode must be query or form_post")),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "response_mode must be query or form_post",
+        )),
     }
 }
 
@@ -232,8 +338,14 @@ fn check_response_mode(params: &Params) -> Result<ResponseMode, OAuthError> {
 fn check_response_type(params: &Params) -> Result<(), OAuthError> {
     match params.get("response_type") {
         Some("code") => Ok(()),
-        None => Err(OAuthError::new(ErrorCode::InvalidRequest, "response_type is missing")),
-        Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedResponseType, "only response_type=code is supported")),
+        None => Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "response_type is missing",
+        )),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "only response_type=code is supported",
+        )),
     }
 }
 
@@ -241,9 +353,13 @@ fn check_response_type(params: &Params) -> Result<(), OAuthError> {
 /// at once; oxide-auth's extension checks them again when the code is issued.
 fn check_pkce(state: &AppState, client: &Client, params: &Params) -> Result<(), OAuthError> {
     let required = client.auth.is_public() || state.settings.oauth.require_pkce_for_all;
-    crate::oauth::pkce::Challenge::from_request(params.get("code_challenge"), params.get("code_challenge_method"), required)
-        .map(|_| ())
-        .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, e.to_string()))
+    crate::oauth::pkce::Challenge::from_request(
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+        required,
+    )
+    .map(|_| ())
+    .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, e.to_string()))
 }
 
 /// `prompt` values (OIDC Core §3.1.2.1).
@@ -264,11 +380,19 @@ impl Prompts {
                 "login" => prompts.login = true,
                 "consent" => prompts.consent = true,
                 "select_account" => prompts.select_account = true,
-                other => return Err(OAuthError::new(ErrorCode::InvalidRequest, format!("unknown prompt value `{other}`"))),
+                other => {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidRequest,
+                        format!("unknown prompt value `{other}`"),
+                    ));
+                }
             }
         }
         if prompts.none && (prompts.login || prompts.consent || prompts.select_account) {
-            return Err(OAuthError::new(ErrorCode::InvalidRequest, "prompt=none cannot be combined with other values"));
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with other values",
+            ));
         }
         Ok(prompts)
     }
@@ -277,13 +401,20 @@ impl Prompts {
 /// The signed-in person, unless they must sign in (again): nobody is signed in, `prompt=login`
 /// or `select_account` asks for it, or the sign-in is older than `max_age`. A sign-in that
 /// happened during this interaction satisfies all three.
-fn check_session(state: &AppState, signed_in: Option<&SignedIn>, interaction: &Interaction, prompts: &Prompts, max_age: Option<i64>) -> Option<SignedIn> {
+fn check_session(
+    state: &AppState,
+    signed_in: Option<&SignedIn>,
+    interaction: &Interaction,
+    prompts: &Prompts,
+    max_age: Option<i64>,
+) -> Option<SignedIn> {
     let signed_in = signed_in?;
     let fresh = signed_in.auth_time >= interaction.started_at;
     if fresh {
         return Some(signed_in.clone());
     }
-    let too_old = max_age.is_some_and(|age| state.clock.now() - signed_in.auth_time > Duration::seconds(age));
+    let too_old =
+        max_age.is_some_and(|age| state.clock.now() - signed_in.auth_time > Duration::seconds(age));
     if prompts.login || prompts.select_account || too_old {
         return None;
     }
@@ -330,11 +461,27 @@ fn check_consent(
 }
 
 /// An error for the client, with `state` and `iss` (RFC 6749 §4.1.2.1, RFC 9207 §2).
-fn error_response(state: &AppState, params: &Params, redirect_uri: &str, mode: ResponseMode, error: OAuthError) -> ClientResponse {
-    let mut response = vec![("error".to_owned(), error.code.as_str().to_owned()), ("error_description".to_owned(), error.description.into_owned())];
+fn error_response(
+    state: &AppState,
+    params: &Params,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    error: OAuthError,
+) -> ClientResponse {
+    let mut response = vec![
+        ("error".to_owned(), error.code.as_str().to_owned()),
+        (
+            "error_description".to_owned(),
+            error.description.into_owned(),
+        ),
+    ];
     if let Some(s) = params.get("state") {
         response.push(("state".into(), s.to_owned()));
     }
     response.push(("iss".into(), issuer(state)));
-    ClientResponse { redirect_uri: redirect_uri.to_owned(), params: response, mode }
+    ClientResponse {
+        redirect_uri: redirect_uri.to_owned(),
+        params: response,
+        mode,
+    }
 }

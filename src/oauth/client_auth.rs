@@ -13,10 +13,15 @@ use crate::{
 
 /// Whether `method` and `secret` are what `client` registered: a confidential client proves
 /// its secret by its own method, a public client sends none.
-pub fn credentials_match(client: &Client, method: Option<AuthMethod>, secret: Option<&str>) -> bool {
+pub fn credentials_match(
+    client: &Client,
+    method: Option<AuthMethod>,
+    secret: Option<&str>,
+) -> bool {
     match (&client.auth, method, secret) {
         (ClientAuth::None, Some(AuthMethod::None) | None, None) => true,
-        (ClientAuth::SecretBasic(digest), Some(AuthMethod::Basic), Some(secret)) | (ClientAuth::SecretPost(digest), Some(AuthMethod::Post), Some(secret)) => {
+        (ClientAuth::SecretBasic(digest), Some(AuthMethod::Basic), Some(secret))
+        | (ClientAuth::SecretPost(digest), Some(AuthMethod::Post), Some(secret)) => {
             digest.verify(secret)
         }
         _ => false,
@@ -28,6 +33,14 @@ pub async fn authenticate(state: &AppState, params: &Params) -> Result<Client, O
     let unauthorized = || OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
     let (id, method) = params.client().ok_or_else(unauthorized)?;
     let id = ClientId::parse(id).ok_or_else(unauthorized)?;
-    let found = state.db.run(move |conn| client::find(conn, &id)).await?.ok_or_else(unauthorized)?;
-    if credentials_match(&found, Some(method), params.secret()) { Ok(found) } else { Err(unauthorized()) }
+    let found = state
+        .db
+        .run(move |conn| client::find(conn, &id))
+        .await?
+        .ok_or_else(unauthorized)?;
+    if credentials_match(&found, Some(method), params.secret()) {
+        Ok(found)
+    } else {
+        Err(unauthorized())
+    }
 }

@@ -16,7 +16,9 @@ use oxide_auth::{
         authorizer::Authorizer,
         grant::{Extensions, Grant as OxideGrant},
         issuer::{IssuedToken, Issuer, RefreshedToken, TokenType},
-        registrar::{BoundClient, ClientUrl, ExactUrl, PreGrant, RegisteredUrl, Registrar, RegistrarError},
+        registrar::{
+            BoundClient, ClientUrl, ExactUrl, PreGrant, RegisteredUrl, Registrar, RegistrarError,
+        },
         scope::Scope,
     },
 };
@@ -122,7 +124,12 @@ pub struct Engine<'a> {
 
 impl<'a> Engine<'a> {
     /// Must be called on the blocking pool (inside `web::block`): primitives block on I/O.
-    pub fn new(state: &'a AppState, keys: KeyRing, runtime: tokio::runtime::Handle, params: &Params) -> Self {
+    pub fn new(
+        state: &'a AppState,
+        keys: KeyRing,
+        runtime: tokio::runtime::Handle,
+        params: &Params,
+    ) -> Self {
         Self {
             state,
             keys,
@@ -156,27 +163,50 @@ impl<'a> Engine<'a> {
         self.runtime.block_on(future).map_err(|e| self.fail(e))
     }
 
-    fn db<T>(&self, work: impl FnOnce(&mut crate::db::DbConn) -> Result<T, DbError>) -> Result<T, ()> {
+    fn db<T>(
+        &self,
+        work: impl FnOnce(&mut crate::db::DbConn) -> Result<T, DbError>,
+    ) -> Result<T, ()> {
         self.state.db.with_conn(work).map_err(|e| self.fail(e))
     }
 
     /// Loads the client once per request.
     fn client(&self, id: &str) -> Result<Option<Client>, ()> {
-        if let Some(client) = self.trace.borrow().client.as_ref().filter(|c| c.id.as_str() == id) {
+        if let Some(client) = self
+            .trace
+            .borrow()
+            .client
+            .as_ref()
+            .filter(|c| c.id.as_str() == id)
+        {
             return Ok(Some(client.clone()));
         }
-        let Some(id) = ClientId::parse(id) else { return Ok(None) };
+        let Some(id) = ClientId::parse(id) else {
+            return Ok(None);
+        };
         let found = self.db(|conn| client::find(conn, &id))?;
         self.trace.borrow_mut().client.clone_from(&found);
         Ok(found)
     }
 
     fn pkce_required(&self) -> bool {
-        self.state.settings.oauth.require_pkce_for_all || self.trace.borrow().client.as_ref().is_none_or(|c| c.auth.is_public())
+        self.state.settings.oauth.require_pkce_for_all
+            || self
+                .trace
+                .borrow()
+                .client
+                .as_ref()
+                .is_none_or(|c| c.auth.is_public())
     }
 
     /// Creates the grant row and its first tokens.
-    fn issue_tokens(&self, client: &Client, account: Option<(AccountId, &str)>, scope: Scopes, sign_in: Option<&SignInContext>) -> Result<Issued, ()> {
+    fn issue_tokens(
+        &self,
+        client: &Client,
+        account: Option<(AccountId, &str)>,
+        scope: Scopes,
+        sign_in: Option<&SignInContext>,
+    ) -> Result<Issued, ()> {
         let oauth = &self.state.settings.oauth;
         let grant = Grant {
             id: random_token(),
@@ -191,7 +221,8 @@ impl<'a> Engine<'a> {
         // the person allowed offline access or an administrator trusts the app (first party).
         let with_refresh = account.is_some()
             && client.allows_grant(GrantType::RefreshToken)
-            && (grant.scope.contains(ScopeToken::OfflineAccess) || (client.first_party && oauth.first_party_refresh_tokens));
+            && (grant.scope.contains(ScopeToken::OfflineAccess)
+                || (client.first_party && oauth.first_party_refresh_tokens));
         let refresh_token = with_refresh.then(random_token);
         let stored = grant.clone();
         let refresh_digest = refresh_token.as_deref().map(token_digest);
@@ -205,10 +236,20 @@ impl<'a> Engine<'a> {
         })?;
         let subject = account.map_or_else(|| client.id.to_string(), |(_, sub)| sub.to_owned());
         let access_token = self.access_token(&grant, &subject, sign_in)?;
-        Ok(Issued { access_token, expires_in: oauth.access_token_ttl_secs, refresh_token, grant })
+        Ok(Issued {
+            access_token,
+            expires_in: oauth.access_token_ttl_secs,
+            refresh_token,
+            grant,
+        })
     }
 
-    fn access_token(&self, grant: &Grant, subject: &str, sign_in: Option<&SignInContext>) -> Result<String, ()> {
+    fn access_token(
+        &self,
+        grant: &Grant,
+        subject: &str,
+        sign_in: Option<&SignInContext>,
+    ) -> Result<String, ()> {
         let ttl = self.state.settings.oauth.access_token_ttl_secs;
         let claims = AccessTokenClaims {
             iss: issuer(self.state),
@@ -226,12 +267,22 @@ impl<'a> Engine<'a> {
         sign_access_token(&self.keys, &claims).map_err(|e| self.fail(e))
     }
 
-    fn oxide_grant(&self, owner: String, client_id: String, scope: &str, redirect_uri: &str) -> Result<OxideGrant, ()> {
+    fn oxide_grant(
+        &self,
+        owner: String,
+        client_id: String,
+        scope: &str,
+        redirect_uri: &str,
+    ) -> Result<OxideGrant, ()> {
         Ok(OxideGrant {
             owner_id: owner,
             client_id,
-            scope: scope.parse().map_err(|_| self.fail("stored scope does not parse"))?,
-            redirect_uri: redirect_uri.parse().map_err(|_| self.fail("stored redirect URI does not parse"))?,
+            scope: scope
+                .parse()
+                .map_err(|_| self.fail("stored scope does not parse"))?,
+            redirect_uri: redirect_uri
+                .parse()
+                .map_err(|_| self.fail("stored redirect URI does not parse"))?,
             // oxide-auth compares this with the system clock; OneID's own expiry checks (against
             // the injected clock) come first and are the ones that count.
             until: Utc::now() + Duration::minutes(10),
@@ -242,7 +293,12 @@ impl<'a> Engine<'a> {
 
 /// The issuer identifier, without the trailing slash `Url` adds to a bare origin.
 pub fn issuer(state: &AppState) -> String {
-    state.settings.issuer.as_str().trim_end_matches('/').to_owned()
+    state
+        .settings
+        .issuer
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 fn code_key(code: &str) -> String {
@@ -257,34 +313,58 @@ impl Registrar for Engine<'_> {
     /// The client must exist and the redirect URI must be one it registered, compared as exact
     /// strings (RFC 9700 §4.1.3; loopback ports excepted, RFC 8252 §7.3).
     fn bound_redirect<'b>(&self, bound: ClientUrl<'b>) -> Result<BoundClient<'b>, RegistrarError> {
-        let client = self.client(&bound.client_id).map_err(|()| RegistrarError::PrimitiveError)?.ok_or(RegistrarError::Unspecified)?;
+        let client = self
+            .client(&bound.client_id)
+            .map_err(|()| RegistrarError::PrimitiveError)?
+            .ok_or(RegistrarError::Unspecified)?;
         let requested = bound.redirect_uri.ok_or(RegistrarError::Unspecified)?;
         if client.redirect_uri(requested.as_str()).is_none() {
             return Err(RegistrarError::Unspecified);
         }
-        Ok(BoundClient { client_id: bound.client_id, redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested.into_owned())) })
+        Ok(BoundClient {
+            client_id: bound.client_id,
+            redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested.into_owned())),
+        })
     }
 
     /// Grants the requested scopes the client may have; unknown ones are dropped (RFC 6749 §3.3).
-    fn negotiate(&self, bound: BoundClient, scope: Option<Scope>) -> Result<PreGrant, RegistrarError> {
-        let client = self.client(&bound.client_id).map_err(|()| RegistrarError::PrimitiveError)?.ok_or(RegistrarError::Unspecified)?;
+    fn negotiate(
+        &self,
+        bound: BoundClient,
+        scope: Option<Scope>,
+    ) -> Result<PreGrant, RegistrarError> {
+        let client = self
+            .client(&bound.client_id)
+            .map_err(|()| RegistrarError::PrimitiveError)?
+            .ok_or(RegistrarError::Unspecified)?;
         let requested = Scopes::parse_lenient(&scope.map(|s| s.to_string()).unwrap_or_default());
         let granted = requested.intersection(&client.scopes);
         if granted.is_empty() {
             return Err(RegistrarError::Unspecified);
         }
-        let scope = granted.to_string().parse().map_err(|_| RegistrarError::PrimitiveError)?;
-        Ok(PreGrant { client_id: bound.client_id.into_owned(), redirect_uri: bound.redirect_uri.into_owned(), scope })
+        let scope = granted
+            .to_string()
+            .parse()
+            .map_err(|_| RegistrarError::PrimitiveError)?;
+        Ok(PreGrant {
+            client_id: bound.client_id.into_owned(),
+            redirect_uri: bound.redirect_uri.into_owned(),
+            scope,
+        })
     }
 
     /// The client must authenticate the way it registered: a confidential client with its
     /// secret by its own method, a public client with nothing (RFC 6749 §2.3, §3.2.1).
     fn check(&self, client_id: &str, passphrase: Option<&[u8]>) -> Result<(), RegistrarError> {
-        let client = self.client(client_id).map_err(|()| RegistrarError::PrimitiveError)?;
+        let client = self
+            .client(client_id)
+            .map_err(|()| RegistrarError::PrimitiveError)?;
         let secret = passphrase.map(std::str::from_utf8);
         let ok = match (client, secret) {
             (Some(client), None) => credentials_match(&client, self.auth_method, None),
-            (Some(client), Some(Ok(secret))) => credentials_match(&client, self.auth_method, Some(secret)),
+            (Some(client), Some(Ok(secret))) => {
+                credentials_match(&client, self.auth_method, Some(secret))
+            }
             _ => false,
         };
         if ok {
@@ -300,9 +380,13 @@ impl Authorizer for Engine<'_> {
     /// Stores the code's meaning under its digest for `authorization_code_ttl_secs`. The code
     /// itself is 256 random bits (RFC 6749 §10.10 asks for at least 128).
     fn authorize(&mut self, grant: OxideGrant) -> Result<String, ()> {
-        let sign_in = self.sign_in.clone().ok_or_else(|| self.fail("authorization without a signed-in person"))?;
+        let sign_in = self
+            .sign_in
+            .clone()
+            .ok_or_else(|| self.fail("authorization without a signed-in person"))?;
         let code = random_token();
-        let expires_at = self.now + Duration::seconds(self.state.settings.oauth.authorization_code_ttl_secs);
+        let expires_at =
+            self.now + Duration::seconds(self.state.settings.oauth.authorization_code_ttl_secs);
         let record = CodeRecord {
             client_id: grant.client_id,
             redirect_uri: grant.redirect_uri.to_string(),
@@ -324,11 +408,19 @@ impl Authorizer for Engine<'_> {
     fn extract(&mut self, code: &str) -> Result<Option<OxideGrant>, ()> {
         let store = self.state.store.clone();
         let key = code_key(code);
-        let Some(record) = self.block(async move { store.take_json::<CodeRecord>(&key).await })? else {
+        let Some(record) = self.block(async move { store.take_json::<CodeRecord>(&key).await })?
+        else {
             let store = self.state.store.clone();
             let key = redeemed_key(code);
-            if let Some(redeemed) = self.block(async move { store.get_json::<RedeemedCode>(&key).await })? {
-                let same_client = self.trace.borrow().client.as_ref().is_some_and(|c| c.id.as_str() == redeemed.client_id);
+            if let Some(redeemed) =
+                self.block(async move { store.get_json::<RedeemedCode>(&key).await })?
+            {
+                let same_client = self
+                    .trace
+                    .borrow()
+                    .client
+                    .as_ref()
+                    .is_some_and(|c| c.id.as_str() == redeemed.client_id);
                 if same_client {
                     let now = self.now;
                     self.db(move |conn| grant::revoke(conn, &redeemed.grant_id, now))?;
@@ -342,7 +434,12 @@ impl Authorizer for Engine<'_> {
             self.trace.borrow_mut().code_expired = true;
             return Ok(None);
         }
-        let grant = self.oxide_grant(record.sign_in.account_id.to_string(), record.client_id.clone(), &record.scope, &record.redirect_uri)?;
+        let grant = self.oxide_grant(
+            record.sign_in.account_id.to_string(),
+            record.client_id.clone(),
+            &record.scope,
+            &record.redirect_uri,
+        )?;
         self.redeemed_marker = Some(redeemed_key(code));
         self.trace.borrow_mut().code = Some(record);
         Ok(Some(grant))
@@ -354,7 +451,11 @@ impl authorization::Extension for Engine<'_> {
     fn extend(&mut self, request: &dyn authorization::Request) -> Result<Extensions, ()> {
         let challenge = request.extension("code_challenge");
         let method = request.extension("code_challenge_method");
-        match Challenge::from_request(challenge.as_deref(), method.as_deref(), self.pkce_required()) {
+        match Challenge::from_request(
+            challenge.as_deref(),
+            method.as_deref(),
+            self.pkce_required(),
+        ) {
             Ok(challenge) => {
                 self.trace.borrow_mut().pkce_challenge = challenge;
                 Ok(Extensions::new())
@@ -370,9 +471,18 @@ impl authorization::Extension for Engine<'_> {
 impl accesstoken::Extension for Engine<'_> {
     /// PKCE at the token endpoint: the verifier must match, and may not appear when the
     /// authorization had no challenge (RFC 9700 §4.8.2).
-    fn extend(&mut self, request: &dyn accesstoken::Request, _: Extensions) -> Result<Extensions, ()> {
+    fn extend(
+        &mut self,
+        request: &dyn accesstoken::Request,
+        _: Extensions,
+    ) -> Result<Extensions, ()> {
         let verifier = request.extension("code_verifier");
-        let challenge = self.trace.borrow().code.as_ref().and_then(|c| c.pkce.clone());
+        let challenge = self
+            .trace
+            .borrow()
+            .code
+            .as_ref()
+            .and_then(|c| c.pkce.clone());
         match pkce::verify(challenge.as_ref(), verifier.as_deref()) {
             Ok(()) => Ok(Extensions::new()),
             Err(e) => {
@@ -391,17 +501,34 @@ impl client_credentials::Extension for Engine<'_> {
 
 impl Issuer for Engine<'_> {
     fn issue(&mut self, oxide: OxideGrant) -> Result<IssuedToken, ()> {
-        let client = self.client(&oxide.client_id)?.ok_or_else(|| self.fail("client vanished"))?;
+        let client = self
+            .client(&oxide.client_id)?
+            .ok_or_else(|| self.fail("client vanished"))?;
         let scope = Scopes::parse_lenient(&oxide.scope.to_string());
         let code = self.trace.borrow().code.clone();
         let issued = match &code {
             Some(record) => {
                 let sign_in = &record.sign_in;
-                let issued = self.issue_tokens(&client, Some((sign_in.account_id, &sign_in.sub)), scope, Some(sign_in))?;
+                let issued = self.issue_tokens(
+                    &client,
+                    Some((sign_in.account_id, &sign_in.sub)),
+                    scope,
+                    Some(sign_in),
+                )?;
                 // Remember the redemption for as long as its access tokens live, to catch replays.
                 let store = self.state.store.clone();
-                let marker = RedeemedCode { client_id: client.id.to_string(), grant_id: issued.grant.id.clone() };
-                let ttl = StdDuration::from_secs(self.state.settings.oauth.access_token_ttl_secs.max(600).unsigned_abs());
+                let marker = RedeemedCode {
+                    client_id: client.id.to_string(),
+                    grant_id: issued.grant.id.clone(),
+                };
+                let ttl = StdDuration::from_secs(
+                    self.state
+                        .settings
+                        .oauth
+                        .access_token_ttl_secs
+                        .max(600)
+                        .unsigned_abs(),
+                );
                 if let Some(key) = self.redeemed_marker.take() {
                     self.block(async move { store.put_json(&key, &marker, ttl).await })?;
                 }
@@ -440,7 +567,9 @@ impl Issuer for Engine<'_> {
                 return Err(());
             }
         };
-        let account = grant.account_id.ok_or_else(|| self.fail("refresh token on a grant without an account"))?;
+        let account = grant
+            .account_id
+            .ok_or_else(|| self.fail("refresh token on a grant without an account"))?;
         let sub = self
             .db(move |conn| crate::db::models::account::find_by_id(conn, account))?
             .ok_or_else(|| self.trace.borrow_mut().refresh_dead = true)?
@@ -451,8 +580,18 @@ impl Issuer for Engine<'_> {
         let (new_digest, grant_id) = (token_digest(&refresh_token), grant.id.clone());
         self.db(move |conn| grant::insert_refresh_token(conn, &new_digest, &grant_id, now))?;
         let expires_in = self.state.settings.oauth.access_token_ttl_secs;
-        self.trace.borrow_mut().issued = Some(Issued { access_token: access_token.clone(), expires_in, refresh_token: Some(refresh_token.clone()), grant });
-        Ok(RefreshedToken { token: access_token, refresh: Some(refresh_token), until: Utc::now() + Duration::seconds(expires_in), token_type: TokenType::Bearer })
+        self.trace.borrow_mut().issued = Some(Issued {
+            access_token: access_token.clone(),
+            expires_in,
+            refresh_token: Some(refresh_token.clone()),
+            grant,
+        });
+        Ok(RefreshedToken {
+            token: access_token,
+            refresh: Some(refresh_token),
+            until: Utc::now() + Duration::seconds(expires_in),
+            token_type: TokenType::Bearer,
+        })
     }
 
     fn recover_token(&self, _: &str) -> Result<Option<OxideGrant>, ()> {
@@ -464,7 +603,9 @@ impl Issuer for Engine<'_> {
     /// belongs to the authenticated client and that the scope does not grow.
     fn recover_refresh(&self, token: &str) -> Result<Option<OxideGrant>, ()> {
         let digest = token_digest(token);
-        let Some((grant, _used)) = self.db(move |conn| grant::grant_of_refresh_token(conn, &digest))? else {
+        let Some((grant, _used)) =
+            self.db(move |conn| grant::grant_of_refresh_token(conn, &digest))?
+        else {
             self.trace.borrow_mut().refresh_dead = true;
             return Ok(None);
         };
@@ -474,7 +615,13 @@ impl Issuer for Engine<'_> {
         }
         let issuer = issuer(self.state);
         let owner = grant.account_id.map(|a| a.to_string()).unwrap_or_default();
-        self.oxide_grant(owner, grant.client_id.to_string(), &grant.scope.to_string(), &issuer).map(Some)
+        self.oxide_grant(
+            owner,
+            grant.client_id.to_string(),
+            &grant.scope.to_string(),
+            &issuer,
+        )
+        .map(Some)
     }
 }
 

@@ -65,12 +65,20 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into(), detail: None }
+        Self {
+            code,
+            description: description.into(),
+            detail: None,
+        }
     }
 
     /// A failure of ours: the client learns only that it happened.
     pub fn server(detail: impl std::fmt::Display) -> Self {
-        Self { code: ErrorCode::ServerError, description: "the server could not complete the request".into(), detail: Some(detail.to_string()) }
+        Self {
+            code: ErrorCode::ServerError,
+            description: "the server could not complete the request".into(),
+            detail: Some(detail.to_string()),
+        }
     }
 
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {

@@ -58,8 +58,17 @@ pub enum After {
 
 /// Decides what an end-session request may do. `session_sub` is the subject signed in in
 /// this browser, if any.
-pub async fn end_session(state: &AppState, params: &Params, session_sub: Option<&str>) -> Result<EndSession, OAuthError> {
-    let refuse = |d: &'static str| Ok(EndSession::Refuse(OAuthError::new(ErrorCode::InvalidRequest, d)));
+pub async fn end_session(
+    state: &AppState,
+    params: &Params,
+    session_sub: Option<&str>,
+) -> Result<EndSession, OAuthError> {
+    let refuse = |d: &'static str| {
+        Ok(EndSession::Refuse(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            d,
+        )))
+    };
     let hint = match params.get("id_token_hint") {
         None => None,
         Some(token) => match jwt::verify_id_token::<HintClaims>(&state.keys(), token) {
@@ -69,7 +78,9 @@ pub async fn end_session(state: &AppState, params: &Params, session_sub: Option<
     };
     // The client: named by client_id, or by the hint's audience; the two must agree.
     let client_id = match (params.get("client_id"), &hint) {
-        (Some(id), Some(h)) if !h.aud.iter().any(|a| a == id) => return refuse("client_id is not the audience of id_token_hint"),
+        (Some(id), Some(h)) if !h.aud.iter().any(|a| a == id) => {
+            return refuse("client_id is not the audience of id_token_hint");
+        }
         (Some(id), _) => Some(id.to_owned()),
         (None, Some(h)) => h.aud.first().cloned(),
         (None, None) => None,
@@ -84,19 +95,31 @@ pub async fn end_session(state: &AppState, params: &Params, session_sub: Option<
     };
     let then = match (params.get("post_logout_redirect_uri"), &client) {
         (None, _) => After::Page,
-        (Some(_), None) => return refuse("post_logout_redirect_uri needs client_id or id_token_hint"),
+        (Some(_), None) => {
+            return refuse("post_logout_redirect_uri needs client_id or id_token_hint");
+        }
         (Some(uri), Some(client)) => match registered_logout_uri(client, uri) {
             Some(uri) => After::Redirect(with_state(&uri, params.get("state"))),
             None => return refuse("post_logout_redirect_uri is not registered for this client"),
         },
     };
-    let proven = hint.as_ref().is_some_and(|h| session_sub.is_none_or(|sub| sub == h.sub));
-    Ok(if proven { EndSession::SignOut { then } } else { EndSession::Confirm { then } })
+    let proven = hint
+        .as_ref()
+        .is_some_and(|h| session_sub.is_none_or(|sub| sub == h.sub));
+    Ok(if proven {
+        EndSession::SignOut { then }
+    } else {
+        EndSession::Confirm { then }
+    })
 }
 
 /// Exact string match against the client's registered post-logout redirect URIs (§3.1).
 fn registered_logout_uri(client: &Client, requested: &str) -> Option<String> {
-    client.post_logout_redirect_uris.iter().find(|u| u.as_str() == requested).map(|u| u.as_str().to_owned())
+    client
+        .post_logout_redirect_uris
+        .iter()
+        .find(|u| u.as_str() == requested)
+        .map(|u| u.as_str().to_owned())
 }
 
 fn with_state(uri: &str, state: Option<&str>) -> String {

@@ -45,26 +45,48 @@ impl Params {
                 continue;
             }
             if values.insert(key.clone(), value).is_some() {
-                return Err(OAuthError::new(ErrorCode::InvalidRequest, format!("parameter `{key}` was sent more than once")));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("parameter `{key}` was sent more than once"),
+                ));
             }
         }
-        Ok(Self { values, basic: None })
+        Ok(Self {
+            values,
+            basic: None,
+        })
     }
 
     /// Adds credentials from an `Authorization: Basic` header. Both halves are
     /// application/x-www-form-urlencoded before base64 (RFC 6749 §2.3.1).
     pub fn with_basic_header(mut self, header: Option<&str>) -> Result<Self, OAuthError> {
-        let Some(header) = header else { return Ok(self) };
+        let Some(header) = header else {
+            return Ok(self);
+        };
         let invalid = || OAuthError::new(ErrorCode::InvalidClient, "malformed Basic credentials");
-        let encoded = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic ")).ok_or_else(invalid)?;
-        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).map_err(|_| invalid())?).map_err(|_| invalid())?;
+        let encoded = header
+            .strip_prefix("Basic ")
+            .or_else(|| header.strip_prefix("basic "))
+            .ok_or_else(invalid)?;
+        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).map_err(|_| invalid())?)
+            .map_err(|_| invalid())?;
         let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
-        let form_decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let form_decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
         let (id, secret) = (form_decode(id), form_decode(secret));
         // A client_id in the body too is fine if it names the same client; two different
         // identities, or a secret in both places, is two authentication methods (RFC 6749 §2.3).
-        if self.values.get("client_id").is_some_and(|body| *body != id) || self.values.contains_key("client_secret") {
-            return Err(OAuthError::new(ErrorCode::InvalidRequest, "use exactly one client authentication method"));
+        if self.values.get("client_id").is_some_and(|body| *body != id)
+            || self.values.contains_key("client_secret")
+        {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "use exactly one client authentication method",
+            ));
         }
         self.values.remove("client_id");
         self.basic = Some((id, secret));
@@ -81,11 +103,21 @@ impl Params {
             return Some((id, AuthMethod::Basic));
         }
         let id = self.get("client_id")?;
-        Some((id, if self.values.contains_key("client_secret") { AuthMethod::Post } else { AuthMethod::None }))
+        Some((
+            id,
+            if self.values.contains_key("client_secret") {
+                AuthMethod::Post
+            } else {
+                AuthMethod::None
+            },
+        ))
     }
 
     pub fn secret(&self) -> Option<&str> {
-        self.basic.as_ref().map(|(_, s)| s.as_str()).or_else(|| self.get("client_secret"))
+        self.basic
+            .as_ref()
+            .map(|(_, s)| s.as_str())
+            .or_else(|| self.get("client_secret"))
     }
 
     fn cow(&self, key: &str) -> Option<Cow<'_, str>> {
@@ -126,7 +158,10 @@ impl accesstoken::Request for Params {
     }
     fn authorization(&self) -> accesstoken::Authorization<'_> {
         match &self.basic {
-            Some((id, secret)) => accesstoken::Authorization::UsernamePassword(Cow::Borrowed(id), Cow::Borrowed(secret.as_bytes())),
+            Some((id, secret)) => accesstoken::Authorization::UsernamePassword(
+                Cow::Borrowed(id),
+                Cow::Borrowed(secret.as_bytes()),
+            ),
             None => accesstoken::Authorization::None,
         }
     }
@@ -163,7 +198,12 @@ impl refresh::Request for Params {
     /// Basic or `client_secret_post` alike (oxide-auth's own frontends read Basic only).
     fn authorization(&self) -> Option<(Cow<'_, str>, Cow<'_, [u8]>)> {
         let (id, method) = self.client()?;
-        (method != AuthMethod::None).then(|| (Cow::Borrowed(id), Cow::Borrowed(self.secret().unwrap_or_default().as_bytes())))
+        (method != AuthMethod::None).then(|| {
+            (
+                Cow::Borrowed(id),
+                Cow::Borrowed(self.secret().unwrap_or_default().as_bytes()),
+            )
+        })
     }
     fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
         self.cow(key)
@@ -176,7 +216,12 @@ impl client_credentials::Request for Params {
     }
     fn authorization(&self) -> Option<(Cow<'_, str>, Cow<'_, [u8]>)> {
         let (id, method) = self.client()?;
-        (method != AuthMethod::None).then(|| (Cow::Borrowed(id), Cow::Borrowed(self.secret().unwrap_or_default().as_bytes())))
+        (method != AuthMethod::None).then(|| {
+            (
+                Cow::Borrowed(id),
+                Cow::Borrowed(self.secret().unwrap_or_default().as_bytes()),
+            )
+        })
     }
     fn scope(&self) -> Option<Cow<'_, str>> {
         self.cow("scope")
@@ -194,14 +239,19 @@ mod tests {
     use super::*;
 
     fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-        p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn basic_credentials_are_form_decoded() {
         // RFC 6749 §2.3.1: "a b" -> "a+b", "%" -> "%25" before base64.
         let header = format!("Basic {}", STANDARD.encode("my+client:s%25cr%3At"));
-        let params = Params::from_pairs(vec![]).unwrap().with_basic_header(Some(&header)).unwrap();
+        let params = Params::from_pairs(vec![])
+            .unwrap()
+            .with_basic_header(Some(&header))
+            .unwrap();
         assert_eq!(params.client(), Some(("my client", AuthMethod::Basic)));
         assert_eq!(params.secret(), Some("s%cr:t"));
     }
@@ -209,23 +259,36 @@ mod tests {
     #[test]
     fn two_authentication_methods_are_refused() {
         let header = format!("Basic {}", STANDARD.encode("a:b"));
-        let both = Params::from_pairs(pairs(&[("client_secret", "b")])).unwrap().with_basic_header(Some(&header));
+        let both = Params::from_pairs(pairs(&[("client_secret", "b")]))
+            .unwrap()
+            .with_basic_header(Some(&header));
         assert_eq!(both.unwrap_err().code, ErrorCode::InvalidRequest);
-        let other_id = Params::from_pairs(pairs(&[("client_id", "z")])).unwrap().with_basic_header(Some(&header));
+        let other_id = Params::from_pairs(pairs(&[("client_id", "z")]))
+            .unwrap()
+            .with_basic_header(Some(&header));
         assert_eq!(other_id.unwrap_err().code, ErrorCode::InvalidRequest);
-        let same_id = Params::from_pairs(pairs(&[("client_id", "a")])).unwrap().with_basic_header(Some(&header)).unwrap();
+        let same_id = Params::from_pairs(pairs(&[("client_id", "a")]))
+            .unwrap()
+            .with_basic_header(Some(&header))
+            .unwrap();
         assert_eq!(same_id.client(), Some(("a", AuthMethod::Basic)));
     }
 
     #[test]
     fn repeated_parameters_are_refused_and_empty_ones_ignored() {
         assert!(Params::from_pairs(pairs(&[("scope", "openid"), ("scope", "email")])).is_err());
-        assert_eq!(Params::from_pairs(pairs(&[("state", "")])).unwrap().get("state"), None);
+        assert_eq!(
+            Params::from_pairs(pairs(&[("state", "")]))
+                .unwrap()
+                .get("state"),
+            None
+        );
     }
 
     #[test]
     fn post_and_public_clients_are_told_apart() {
-        let post = Params::from_pairs(pairs(&[("client_id", "c"), ("client_secret", "s")])).unwrap();
+        let post =
+            Params::from_pairs(pairs(&[("client_id", "c"), ("client_secret", "s")])).unwrap();
         assert_eq!(post.client(), Some(("c", AuthMethod::Post)));
         let public = Params::from_pairs(pairs(&[("client_id", "c")])).unwrap();
         assert_eq!(public.client(), Some(("c", AuthMethod::None)));

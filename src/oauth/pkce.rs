@@ -17,7 +17,9 @@ pub enum PkceError {
     MalformedVerifier,
     #[error("code_verifier is required: the authorization request had a code_challenge")]
     VerifierMissing,
-    #[error("code_verifier was sent but the authorization request had no code_challenge (RFC 9700 §4.8.2)")]
+    #[error(
+        "code_verifier was sent but the authorization request had no code_challenge (RFC 9700 §4.8.2)"
+    )]
     Downgrade,
     #[error("code_verifier does not match the code_challenge")]
     Mismatch,
@@ -30,7 +32,11 @@ pub struct Challenge(String);
 impl Challenge {
     /// Checks the challenge parameters of an authorization request. `required` is true for
     /// public clients, and for every client when settings say so.
-    pub fn from_request(challenge: Option<&str>, method: Option<&str>, required: bool) -> Result<Option<Self>, PkceError> {
+    pub fn from_request(
+        challenge: Option<&str>,
+        method: Option<&str>,
+        required: bool,
+    ) -> Result<Option<Self>, PkceError> {
         match (challenge, method) {
             (None, None) if required => Err(PkceError::ChallengeRequired),
             (None, None) => Ok(None),
@@ -38,7 +44,9 @@ impl Challenge {
             // RFC 7636 §4.3 defaults a missing method to plain, which we refuse.
             (Some(_), None) | (None, Some(_)) => Err(PkceError::MethodNotS256),
             (Some(c), Some(_)) => {
-                let decoded = URL_SAFE_NO_PAD.decode(c).map_err(|_| PkceError::MalformedChallenge)?;
+                let decoded = URL_SAFE_NO_PAD
+                    .decode(c)
+                    .map_err(|_| PkceError::MalformedChallenge)?;
                 if c.len() != 43 || decoded.len() != 32 {
                     return Err(PkceError::MalformedChallenge);
                 }
@@ -59,12 +67,19 @@ pub fn verify(challenge: Option<&Challenge>, verifier: Option<&str>) -> Result<(
         (None, Some(_)) => Err(PkceError::Downgrade),
         (Some(_), None) => Err(PkceError::VerifierMissing),
         (Some(challenge), Some(verifier)) => {
-            let well_formed = (43..=128).contains(&verifier.len()) && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let well_formed = (43..=128).contains(&verifier.len())
+                && verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
             if !well_formed {
                 return Err(PkceError::MalformedVerifier);
             }
             let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if computed.as_bytes().ct_eq(challenge.0.as_bytes()).into() { Ok(()) } else { Err(PkceError::Mismatch) }
+            if computed.as_bytes().ct_eq(challenge.0.as_bytes()).into() {
+                Ok(())
+            } else {
+                Err(PkceError::Mismatch)
+            }
         }
     }
 }
@@ -81,29 +96,53 @@ mod tests {
     fn rfc_7636_example_verifies() {
         let challenge = Challenge::from_request(Some(CHALLENGE), Some("S256"), true).unwrap();
         assert_eq!(verify(challenge.as_ref(), Some(VERIFIER)), Ok(()));
-        assert_eq!(verify(challenge.as_ref(), Some(&VERIFIER.replace('d', "e"))), Err(PkceError::Mismatch));
+        assert_eq!(
+            verify(challenge.as_ref(), Some(&VERIFIER.replace('d', "e"))),
+            Err(PkceError::Mismatch)
+        );
     }
 
     #[test]
     fn plain_and_missing_methods_are_refused() {
-        assert_eq!(Challenge::from_request(Some(CHALLENGE), Some("plain"), false), Err(PkceError::MethodNotS256));
-        assert_eq!(Challenge::from_request(Some(CHALLENGE), None, false), Err(PkceError::MethodNotS256));
-        assert_eq!(Challenge::from_request(Some("short"), Some("S256"), false), Err(PkceError::MalformedChallenge));
+        assert_eq!(
+            Challenge::from_request(Some(CHALLENGE), Some("plain"), false),
+            Err(PkceError::MethodNotS256)
+        );
+        assert_eq!(
+            Challenge::from_request(Some(CHALLENGE), None, false),
+            Err(PkceError::MethodNotS256)
+        );
+        assert_eq!(
+            Challenge::from_request(Some("short"), Some("S256"), false),
+            Err(PkceError::MalformedChallenge)
+        );
     }
 
     #[test]
     fn public_clients_must_send_a_challenge() {
-        assert_eq!(Challenge::from_request(None, None, true), Err(PkceError::ChallengeRequired));
+        assert_eq!(
+            Challenge::from_request(None, None, true),
+            Err(PkceError::ChallengeRequired)
+        );
         assert_eq!(Challenge::from_request(None, None, false), Ok(None));
     }
 
     #[test]
     fn verifier_rules() {
         let challenge = Challenge::from_request(Some(CHALLENGE), Some("S256"), false).unwrap();
-        assert_eq!(verify(challenge.as_ref(), None), Err(PkceError::VerifierMissing));
+        assert_eq!(
+            verify(challenge.as_ref(), None),
+            Err(PkceError::VerifierMissing)
+        );
         assert_eq!(verify(None, Some(VERIFIER)), Err(PkceError::Downgrade));
-        assert_eq!(verify(challenge.as_ref(), Some("too-short")), Err(PkceError::MalformedVerifier));
-        assert_eq!(verify(challenge.as_ref(), Some(&"a".repeat(129))), Err(PkceError::MalformedVerifier));
+        assert_eq!(
+            verify(challenge.as_ref(), Some("too-short")),
+            Err(PkceError::MalformedVerifier)
+        );
+        assert_eq!(
+            verify(challenge.as_ref(), Some(&"a".repeat(129))),
+            Err(PkceError::MalformedVerifier)
+        );
         assert_eq!(verify(None, None), Ok(()));
     }
 }

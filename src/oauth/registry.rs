@@ -8,7 +8,10 @@ use crate::{
         Db, DbError,
         models::client::{self, Client},
     },
-    domain::{ClientAuth, ClientId, ClientSecret, GrantType, RedirectUri, RedirectUriError, ScopeToken, Scopes, UnknownScope},
+    domain::{
+        ClientAuth, ClientId, ClientSecret, GrantType, RedirectUri, RedirectUriError, ScopeToken,
+        Scopes, UnknownScope,
+    },
 };
 
 /// What an administrator asks for.
@@ -37,7 +40,10 @@ pub enum RegistrationError {
     #[error("at least one --redirect-uri is required")]
     NoRedirectUri,
     #[error("redirect URI `{uri}`: {reason}")]
-    RedirectUri { uri: String, reason: RedirectUriError },
+    RedirectUri {
+        uri: String,
+        reason: RedirectUriError,
+    },
     #[error("{field} `{uri}` must be an absolute https URL (http only for loopback hosts)")]
     Url { field: &'static str, uri: String },
     #[error(transparent)]
@@ -57,16 +63,32 @@ pub enum RegistrationError {
 }
 
 fn parse_uris(uris: &[String]) -> Result<Vec<RedirectUri>, RegistrationError> {
-    uris.iter().map(|u| RedirectUri::parse(u).map_err(|reason| RegistrationError::RedirectUri { uri: u.clone(), reason })).collect()
+    uris.iter()
+        .map(|u| {
+            RedirectUri::parse(u).map_err(|reason| RegistrationError::RedirectUri {
+                uri: u.clone(),
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// The same rules as redirect URIs: https, or http to a loopback host.
 fn parse_url(field: &'static str, uri: &str) -> Result<Url, RegistrationError> {
-    RedirectUri::parse(uri).ok().and_then(|_| Url::parse(uri).ok()).ok_or_else(|| RegistrationError::Url { field, uri: uri.to_owned() })
+    RedirectUri::parse(uri)
+        .ok()
+        .and_then(|_| Url::parse(uri).ok())
+        .ok_or_else(|| RegistrationError::Url {
+            field,
+            uri: uri.to_owned(),
+        })
 }
 
 /// Validates a registration into a client and, for a confidential one, its new secret.
-pub fn build(registration: Registration, now: DateTime<Utc>) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
+pub fn build(
+    registration: Registration,
+    now: DateTime<Utc>,
+) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
     let name = registration.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(RegistrationError::Name);
@@ -101,11 +123,19 @@ pub fn build(registration: Registration, now: DateTime<Utc>) -> Result<(Client, 
     let client = Client {
         id: ClientId::generate(),
         name,
-        logo_url: registration.logo_url.as_deref().map(|u| parse_url("logo URL", u)).transpose()?,
+        logo_url: registration
+            .logo_url
+            .as_deref()
+            .map(|u| parse_url("logo URL", u))
+            .transpose()?,
         auth,
         redirect_uris: parse_uris(&registration.redirect_uris)?,
         post_logout_redirect_uris: parse_uris(&registration.post_logout_redirect_uris)?,
-        backchannel_logout_uri: registration.backchannel_logout_uri.as_deref().map(|u| parse_url("back-channel logout URI", u)).transpose()?,
+        backchannel_logout_uri: registration
+            .backchannel_logout_uri
+            .as_deref()
+            .map(|u| parse_url("back-channel logout URI", u))
+            .transpose()?,
         scopes,
         grant_types,
         first_party: registration.first_party,
@@ -116,7 +146,11 @@ pub fn build(registration: Registration, now: DateTime<Utc>) -> Result<(Client, 
 }
 
 /// Registers a client; the secret (none for a public client) is returned once and never stored.
-pub async fn register(db: &Db, registration: Registration, now: DateTime<Utc>) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
+pub async fn register(
+    db: &Db,
+    registration: Registration,
+    now: DateTime<Utc>,
+) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
     let (client, secret) = build(registration, now)?;
     let stored = client.clone();
     db.run(move |conn| client::insert(conn, &stored)).await?;
@@ -124,15 +158,23 @@ pub async fn register(db: &Db, registration: Registration, now: DateTime<Utc>) -
 }
 
 /// Replaces a confidential client's secret; the old one stops working at once.
-pub async fn rotate_secret(db: &Db, id: ClientId, now: DateTime<Utc>) -> Result<ClientSecret, RegistrationError> {
-    let mut found = db.run(move |conn| client::find(conn, &id)).await?.ok_or(RegistrationError::NotFound)?;
+pub async fn rotate_secret(
+    db: &Db,
+    id: ClientId,
+    now: DateTime<Utc>,
+) -> Result<ClientSecret, RegistrationError> {
+    let mut found = db
+        .run(move |conn| client::find(conn, &id))
+        .await?
+        .ok_or(RegistrationError::NotFound)?;
     let secret = ClientSecret::generate();
     found.auth = match found.auth {
         ClientAuth::SecretBasic(_) => ClientAuth::SecretBasic(secret.digest()),
         ClientAuth::SecretPost(_) => ClientAuth::SecretPost(secret.digest()),
         ClientAuth::None => return Err(RegistrationError::Public),
     };
-    db.run(move |conn| client::update(conn, &found, now)).await?;
+    db.run(move |conn| client::update(conn, &found, now))
+        .await?;
     Ok(secret)
 }
 
@@ -159,23 +201,82 @@ mod tests {
     #[test]
     fn confidential_clients_get_a_secret_and_public_ones_none() {
         let (client, secret) = build(registration(), Utc::now()).unwrap();
-        assert!(client.auth.digest().unwrap().verify(secret.unwrap().expose()));
+        assert!(
+            client
+                .auth
+                .digest()
+                .unwrap()
+                .verify(secret.unwrap().expose())
+        );
         assert_eq!(client.auth.method(), "client_secret_basic");
-        assert_eq!(client.scopes.to_string(), "openid profile email phone offline_access");
+        assert_eq!(
+            client.scopes.to_string(),
+            "openid profile email phone offline_access"
+        );
 
-        let (public, secret) = build(Registration { public: true, ..registration() }, Utc::now()).unwrap();
+        let (public, secret) = build(
+            Registration {
+                public: true,
+                ..registration()
+            },
+            Utc::now(),
+        )
+        .unwrap();
         assert!(secret.is_none() && public.auth.is_public());
     }
 
     #[test]
     fn registrations_that_break_the_rules_are_refused() {
         let refused = |r: Registration| build(r, Utc::now()).unwrap_err().to_string();
-        assert!(refused(Registration { redirect_uris: vec![], ..registration() }).contains("redirect-uri"));
-        assert!(refused(Registration { redirect_uris: vec!["http://cloud.example.com/cb".into()], ..registration() }).contains("https is required"));
-        assert!(refused(Registration { scopes: Some("openid admin".into()), ..registration() }).contains("admin"));
-        assert!(refused(Registration { scopes: Some("profile".into()), ..registration() }).contains("openid"));
-        assert!(refused(Registration { public: true, client_credentials: true, ..registration() }).contains("public client"));
-        assert!(refused(Registration { backchannel_logout_uri: Some("http://talk.example.com/bcl".into()), ..registration() }).contains("back-channel"));
-        assert!(refused(Registration { id_token_alg: Some("HS256".into()), ..registration() }).contains("RS256"));
+        assert!(
+            refused(Registration {
+                redirect_uris: vec![],
+                ..registration()
+            })
+            .contains("redirect-uri")
+        );
+        assert!(
+            refused(Registration {
+                redirect_uris: vec!["http://cloud.example.com/cb".into()],
+                ..registration()
+            })
+            .contains("https is required")
+        );
+        assert!(
+            refused(Registration {
+                scopes: Some("openid admin".into()),
+                ..registration()
+            })
+            .contains("admin")
+        );
+        assert!(
+            refused(Registration {
+                scopes: Some("profile".into()),
+                ..registration()
+            })
+            .contains("openid")
+        );
+        assert!(
+            refused(Registration {
+                public: true,
+                client_credentials: true,
+                ..registration()
+            })
+            .contains("public client")
+        );
+        assert!(
+            refused(Registration {
+                backchannel_logout_uri: Some("http://talk.example.com/bcl".into()),
+                ..registration()
+            })
+            .contains("back-channel")
+        );
+        assert!(
+            refused(Registration {
+                id_token_alg: Some("HS256".into()),
+                ..registration()
+            })
+            .contains("RS256")
+        );
     }
 }

@@ -22,8 +22,12 @@ pub enum BearerError {
 
 /// A live access token: signed by our keys, typed `at+jwt`, from this issuer, unexpired, and its
 /// grant not revoked (revocation, code replay, refresh reuse and sign-out all revoke grants).
-pub async fn validate(state: &AppState, token: &str) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
-    let claims: AccessTokenClaims = jwt::verify(&state.keys(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
+pub async fn validate(
+    state: &AppState,
+    token: &str,
+) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
+    let claims: AccessTokenClaims =
+        jwt::verify(&state.keys(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
     let now = state.clock.now();
     if claims.iss != issuer(state) || claims.exp <= now.timestamp() {
         return Err(BearerError::Invalid);
@@ -32,8 +36,14 @@ pub async fn validate(state: &AppState, token: &str) -> Result<(AccessTokenClaim
     let found = state
         .db
         .run(move |conn| {
-            let Some(grant) = grant::find(conn, &grant_id)? else { return Ok(None) };
-            let account = grant.account_id.map(|id| account::find_by_id(conn, id)).transpose()?.flatten();
+            let Some(grant) = grant::find(conn, &grant_id)? else {
+                return Ok(None);
+            };
+            let account = grant
+                .account_id
+                .map(|id| account::find_by_id(conn, id))
+                .transpose()?
+                .flatten();
             Ok(Some((grant, account)))
         })
         .await

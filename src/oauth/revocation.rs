@@ -18,8 +18,14 @@ use crate::{
 
 /// What a presented token turned out to be.
 enum Found {
-    Access { grant: Grant, claims: crate::oidc::tokens::AccessTokenClaims },
-    Refresh { grant: Grant, used: bool },
+    Access {
+        grant: Grant,
+        claims: Box<crate::oidc::tokens::AccessTokenClaims>,
+    },
+    Refresh {
+        grant: Grant,
+        used: bool,
+    },
     Nothing,
 }
 
@@ -27,11 +33,20 @@ enum Found {
 async fn find(state: &AppState, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
     let as_refresh = async {
         let digest = token_digest(token);
-        Ok::<_, OAuthError>(state.db.run(move |conn| grant::grant_of_refresh_token(conn, &digest)).await?.map(|(grant, used)| Found::Refresh { grant, used }))
+        Ok::<_, OAuthError>(
+            state
+                .db
+                .run(move |conn| grant::grant_of_refresh_token(conn, &digest))
+                .await?
+                .map(|(grant, used)| Found::Refresh { grant, used }),
+        )
     };
     let as_access = async {
         match resource::validate(state, token).await {
-            Ok((claims, grant, _)) => Ok(Some(Found::Access { grant, claims })),
+            Ok((claims, grant, _)) => Ok(Some(Found::Access {
+                grant,
+                claims: Box::new(claims),
+            })),
             Err(BearerError::Invalid) => Ok(None),
             Err(BearerError::Unavailable(e)) => Err(OAuthError::unavailable(e)),
         }
@@ -54,20 +69,36 @@ fn hint(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
     match value {
         None | Some("access_token" | "refresh_token") => Ok(value),
         // RFC 7009 §2.2.1: a hint we do not know of.
-        Some(_) => Err(OAuthError::new(ErrorCode::UnsupportedTokenType, "token_type_hint must be access_token or refresh_token")),
+        Some(_) => Err(OAuthError::new(
+            ErrorCode::UnsupportedTokenType,
+            "token_type_hint must be access_token or refresh_token",
+        )),
     }
 }
 
 /// Revokes the token's whole grant: its refresh tokens and every access token issued from it
 /// (RFC 7009 §2.1 allows, and for refresh tokens asks for, exactly that). Unknown tokens and
 /// other clients' tokens are answered the same as success (§2.2), and left alone.
-pub async fn revoke(state: &AppState, client: &Client, token: &str, token_type_hint: Option<&str>) -> Result<(), OAuthError> {
+pub async fn revoke(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    token_type_hint: Option<&str>,
+) -> Result<(), OAuthError> {
     let grant = match find(state, token, hint(token_type_hint)?).await? {
-        Found::Access { grant, .. } | Found::Refresh { grant, .. } if grant.client_id == client.id => grant,
+        Found::Access { grant, .. } | Found::Refresh { grant, .. }
+            if grant.client_id == client.id =>
+        {
+            grant
+        }
         _ => return Ok(()),
     };
     let now = state.clock.now();
-    if state.db.run(move |conn| grant::revoke(conn, &grant.id, now)).await? {
+    if state
+        .db
+        .run(move |conn| grant::revoke(conn, &grant.id, now))
+        .await?
+    {
         tracing::info!(client_id = %client.id, "grant revoked by its client");
     }
     Ok(())
@@ -95,30 +126,42 @@ pub struct Introspection {
     pub jti: Option<String>,
 }
 
-pub async fn introspect(state: &AppState, client: &Client, token: &str, token_type_hint: Option<&str>) -> Result<Introspection, OAuthError> {
+pub async fn introspect(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    token_type_hint: Option<&str>,
+) -> Result<Introspection, OAuthError> {
     let now = state.clock.now();
     Ok(match find(state, token, hint(token_type_hint)?).await? {
-        Found::Access { grant, claims } if grant.client_id == client.id => Introspection {
-            active: true,
-            scope: Some(claims.scope),
-            client_id: Some(claims.client_id),
-            sub: Some(claims.sub),
-            token_type: Some("Bearer"),
-            exp: Some(claims.exp),
-            iat: Some(claims.iat),
-            iss: Some(claims.iss),
-            jti: Some(claims.jti),
-        },
-        Found::Refresh { grant, used: false } if grant.client_id == client.id && grant.is_live(now) => Introspection {
-            active: true,
-            scope: Some(grant.scope.to_string()),
-            client_id: Some(grant.client_id.to_string()),
-            token_type: Some("refresh_token"),
-            exp: Some(grant.expires_at.timestamp()),
-            iat: Some(grant.created_at.timestamp()),
-            iss: Some(super::engine::issuer(state)),
-            ..Introspection::default()
-        },
+        Found::Access { grant, claims } if grant.client_id == client.id => {
+            let claims = *claims;
+            Introspection {
+                active: true,
+                scope: Some(claims.scope),
+                client_id: Some(claims.client_id),
+                sub: Some(claims.sub),
+                token_type: Some("Bearer"),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                iss: Some(claims.iss),
+                jti: Some(claims.jti),
+            }
+        }
+        Found::Refresh { grant, used: false }
+            if grant.client_id == client.id && grant.is_live(now) =>
+        {
+            Introspection {
+                active: true,
+                scope: Some(grant.scope.to_string()),
+                client_id: Some(grant.client_id.to_string()),
+                token_type: Some("refresh_token"),
+                exp: Some(grant.expires_at.timestamp()),
+                iat: Some(grant.created_at.timestamp()),
+                iss: Some(super::engine::issuer(state)),
+                ..Introspection::default()
+            }
+        }
         _ => Introspection::default(),
     })
 }

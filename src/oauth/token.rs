@@ -49,11 +49,24 @@ pub async fn token(state: &Arc<AppState>, params: Params) -> Result<TokenRespons
         Some("authorization_code") => Kind::AuthorizationCode,
         Some("refresh_token") => Kind::RefreshToken,
         Some("client_credentials") => Kind::ClientCredentials,
-        Some(_) => return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "grant_type must be authorization_code, refresh_token or client_credentials")),
-        None => return Err(OAuthError::new(ErrorCode::InvalidRequest, "grant_type is missing")),
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "grant_type must be authorization_code, refresh_token or client_credentials",
+            ));
+        }
+        None => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "grant_type is missing",
+            ));
+        }
     };
     if params.client().is_none() {
-        return Err(OAuthError::new(ErrorCode::InvalidClient, "client authentication is missing"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "client authentication is missing",
+        ));
     }
     let runtime = tokio::runtime::Handle::current();
     let shared = Arc::clone(state);
@@ -61,8 +74,12 @@ pub async fn token(state: &Arc<AppState>, params: Params) -> Result<TokenRespons
         let state = &*shared;
         let mut engine = Engine::new(state, state.keys(), runtime, &params);
         let outcome = match kind {
-            Kind::AuthorizationCode => accesstoken::access_token(&mut engine, &params).map(|_| ()).map_err(|e| oxide_access_error(&e)),
-            Kind::RefreshToken => refresh::refresh(&mut engine, &params).map(|_| ()).map_err(|e| oxide_refresh_error(&e)),
+            Kind::AuthorizationCode => accesstoken::access_token(&mut engine, &params)
+                .map(|_| ())
+                .map_err(|e| oxide_access_error(&e)),
+            Kind::RefreshToken => refresh::refresh(&mut engine, &params)
+                .map(|_| ())
+                .map_err(|e| oxide_refresh_error(&e)),
             Kind::ClientCredentials => client_credentials_grant(&mut engine, &params),
         };
         (outcome, engine.into_trace())
@@ -71,7 +88,11 @@ pub async fn token(state: &Arc<AppState>, params: Params) -> Result<TokenRespons
     .map_err(OAuthError::server)?;
     let issued = check_outcome(kind, outcome, &trace)?;
     let id_token = match (kind, &trace.code) {
-        (Kind::AuthorizationCode, Some(code)) if issued.grant.scope.contains(ScopeToken::OpenId) => Some(issue_id_token(state, &trace, code, &issued.access_token).await?),
+        (Kind::AuthorizationCode, Some(code))
+            if issued.grant.scope.contains(ScopeToken::OpenId) =>
+        {
+            Some(issue_id_token(state, &trace, code, &issued.access_token).await?)
+        }
         _ => None,
     };
     Ok(TokenResponse {
@@ -91,12 +112,22 @@ fn client_credentials_grant(engine: &mut Engine<'_>, params: &Params) -> Result<
         client_credentials::Error::Invalid(_) => ErrorCode::InvalidRequest,
         _ => ErrorCode::ServerError,
     })?;
-    let allowed = engine.trace().client.as_ref().is_some_and(|c| c.allows_grant(GrantType::ClientCredentials));
+    let allowed = engine
+        .trace()
+        .client
+        .as_ref()
+        .is_some_and(|c| c.allows_grant(GrantType::ClientCredentials));
     if !allowed {
         return Err(ErrorCode::UnauthorizedClient);
     }
-    let client_id = params.client().map(|(id, _)| id.to_owned()).unwrap_or_default();
-    pending.issue(engine, client_id, false).map(|_| ()).map_err(|_| ErrorCode::ServerError)
+    let client_id = params
+        .client()
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_default();
+    pending
+        .issue(engine, client_id, false)
+        .map(|_| ())
+        .map_err(|_| ErrorCode::ServerError)
 }
 
 fn code_from_json(json: &str) -> ErrorCode {
@@ -130,16 +161,26 @@ fn oxide_refresh_error(e: &refresh::Error) -> ErrorCode {
 /// The RFC error for a failed request, decided from what the primitives saw first and what
 /// oxide-auth said second: oxide-auth alone calls a replayed code or a failed PKCE check
 /// `invalid_request`, where RFC 6749 §5.2 and RFC 7636 §4.6 say `invalid_grant`.
-fn check_outcome(kind: Kind, outcome: Result<(), ErrorCode>, trace: &Trace) -> Result<super::engine::Issued, OAuthError> {
+fn check_outcome(
+    kind: Kind,
+    outcome: Result<(), ErrorCode>,
+    trace: &Trace,
+) -> Result<super::engine::Issued, OAuthError> {
     if let Some(failure) = &trace.failure {
         return Err(OAuthError::unavailable(failure));
     }
     if trace.client_auth_failed {
-        return Err(OAuthError::new(ErrorCode::InvalidClient, "client authentication failed"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "client authentication failed",
+        ));
     }
-    let grant_error = |description: &'static str| Err(OAuthError::new(ErrorCode::InvalidGrant, description));
+    let grant_error =
+        |description: &'static str| Err(OAuthError::new(ErrorCode::InvalidGrant, description));
     if trace.code_replayed {
-        return grant_error("the authorization code was already used; tokens issued from it are revoked");
+        return grant_error(
+            "the authorization code was already used; tokens issued from it are revoked",
+        );
     }
     if trace.code_expired {
         return grant_error("the authorization code has expired");
@@ -154,27 +195,52 @@ fn check_outcome(kind: Kind, outcome: Result<(), ErrorCode>, trace: &Trace) -> R
         return grant_error("the refresh token is invalid, expired or revoked");
     }
     match outcome {
-        Ok(()) => trace.issued.clone().ok_or_else(|| OAuthError::server("no token was issued")),
+        Ok(()) => trace
+            .issued
+            .clone()
+            .ok_or_else(|| OAuthError::server("no token was issued")),
         Err(ErrorCode::ServerError) => Err(OAuthError::server("token primitive failed")),
-        Err(ErrorCode::InvalidRequest) if matches!(kind, Kind::AuthorizationCode) && trace.code.is_none() => {
+        Err(ErrorCode::InvalidRequest)
+            if matches!(kind, Kind::AuthorizationCode) && trace.code.is_none() =>
+        {
             grant_error("the authorization code is invalid")
         }
-        Err(code) => Err(OAuthError::new(code, match code {
-            ErrorCode::InvalidGrant => "the grant is invalid for this client or redirect_uri",
-            ErrorCode::InvalidClient => "client authentication failed",
-            ErrorCode::InvalidScope => "the requested scope exceeds the grant",
-            ErrorCode::UnauthorizedClient => "this client may not use this grant type",
-            _ => "the token request is malformed",
-        })),
+        Err(code) => Err(OAuthError::new(
+            code,
+            match code {
+                ErrorCode::InvalidGrant => "the grant is invalid for this client or redirect_uri",
+                ErrorCode::InvalidClient => "client authentication failed",
+                ErrorCode::InvalidScope => "the requested scope exceeds the grant",
+                ErrorCode::UnauthorizedClient => "this client may not use this grant type",
+                _ => "the token request is malformed",
+            },
+        )),
     }
 }
 
-async fn issue_id_token(state: &Arc<AppState>, trace: &Trace, code: &super::engine::CodeRecord, access_token: &str) -> Result<String, OAuthError> {
+async fn issue_id_token(
+    state: &Arc<AppState>,
+    trace: &Trace,
+    code: &super::engine::CodeRecord,
+    access_token: &str,
+) -> Result<String, OAuthError> {
     let account_id = code.sign_in.account_id;
-    let account = state.db.run(move |conn| account::find_by_id(conn, account_id)).await?.ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the account no longer exists"))?;
-    let client = trace.client.as_ref().ok_or_else(|| OAuthError::server("client missing from trace"))?;
+    let account = state
+        .db
+        .run(move |conn| account::find_by_id(conn, account_id))
+        .await?
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidGrant, "the account no longer exists"))?;
+    let client = trace
+        .client
+        .as_ref()
+        .ok_or_else(|| OAuthError::server("client missing from trace"))?;
     let alg = Algorithm::parse(&client.id_token_alg).map_err(OAuthError::server)?;
-    let scope = &trace.issued.as_ref().ok_or_else(|| OAuthError::server("no grant"))?.grant.scope;
+    let scope = &trace
+        .issued
+        .as_ref()
+        .ok_or_else(|| OAuthError::server("no grant"))?
+        .grant
+        .scope;
     let issuer = issuer(state);
     let ctx = IdTokenContext {
         issuer: &issuer,

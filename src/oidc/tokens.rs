@@ -3,8 +3,9 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
-    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference, EndUserEmail, EndUserName,
-    EndUserPhoneNumber, EndUserUsername, IdToken, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass,
+    AuthenticationMethodReference, EndUserEmail, EndUserName, EndUserPhoneNumber, EndUserUsername,
+    IdToken, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
     core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm},
 };
 use rand::{RngCore, rngs::OsRng};
@@ -26,7 +27,12 @@ pub struct SessionClaims {
 
 impl AdditionalClaims for SessionClaims {}
 
-pub type OneIdToken = IdToken<SessionClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+pub type OneIdToken = IdToken<
+    SessionClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 
 /// 256 random bits, URL-safe: codes, refresh tokens, token ids.
 pub fn random_token() -> String {
@@ -62,7 +68,9 @@ pub struct AccessTokenClaims {
 
 /// Access tokens are always signed with the RS256 key: every resource server library supports it.
 pub fn sign_access_token(keys: &KeyRing, claims: &AccessTokenClaims) -> Result<String, KeyError> {
-    let key = keys.active(Algorithm::Rs256).ok_or_else(|| KeyError::Generate("no active RS256 key".into()))?;
+    let key = keys
+        .active(Algorithm::Rs256)
+        .ok_or_else(|| KeyError::Generate("no active RS256 key".into()))?;
     // RFC 9068 §2.1: typ "at+jwt" keeps an access token from passing as an ID token.
     key.sign_jwt("at+jwt", claims)
 }
@@ -85,9 +93,16 @@ pub struct IdTokenContext<'a> {
 
 /// Signs an ID token (OIDC Core §2) with the client's chosen algorithm; `at_hash` is computed
 /// from the access token it is issued with (§3.1.3.6).
-pub fn sign_id_token(keys: &KeyRing, account: &Account, ctx: &IdTokenContext<'_>) -> Result<String, KeyError> {
-    let key = keys.active(ctx.alg).ok_or_else(|| KeyError::Generate(format!("no active {} key", ctx.alg)))?;
-    let issuer = IssuerUrl::new(ctx.issuer.to_owned()).map_err(|e| KeyError::Generate(e.to_string()))?;
+pub fn sign_id_token(
+    keys: &KeyRing,
+    account: &Account,
+    ctx: &IdTokenContext<'_>,
+) -> Result<String, KeyError> {
+    let key = keys
+        .active(ctx.alg)
+        .ok_or_else(|| KeyError::Generate(format!("no active {} key", ctx.alg)))?;
+    let issuer =
+        IssuerUrl::new(ctx.issuer.to_owned()).map_err(|e| KeyError::Generate(e.to_string()))?;
     let mut standard = StandardClaims::new(SubjectIdentifier::new(account.sub.to_string()));
     standard = with_scoped_claims(standard, account, ctx.scope);
     let mut claims = IdTokenClaims::new(
@@ -96,43 +111,72 @@ pub fn sign_id_token(keys: &KeyRing, account: &Account, ctx: &IdTokenContext<'_>
         ctx.now + ctx.ttl,
         ctx.now,
         standard,
-        SessionClaims { sid: ctx.sid.map(str::to_owned) },
+        SessionClaims {
+            sid: ctx.sid.map(str::to_owned),
+        },
     )
     .set_auth_time(Some(ctx.auth_time))
     .set_nonce(ctx.nonce.map(|n| Nonce::new(n.to_owned())))
-    .set_auth_method_refs(Some(ctx.amr.iter().map(|m| AuthenticationMethodReference::new(m.clone())).collect()));
+    .set_auth_method_refs(Some(
+        ctx.amr
+            .iter()
+            .map(|m| AuthenticationMethodReference::new(m.clone()))
+            .collect(),
+    ));
     if let Some(acr) = ctx.acr {
         claims = claims.set_auth_context_ref(Some(AuthenticationContextClass::new(acr.to_owned())));
     }
     let access_token = ctx.access_token.map(|t| AccessToken::new(t.to_owned()));
-    let token = OneIdToken::new(claims, key, ctx.alg.jws(), access_token.as_ref(), None).map_err(|_| KeyError::Sign { kid: key.kid().clone() })?;
+    let token =
+        OneIdToken::new(claims, key, ctx.alg.jws(), access_token.as_ref(), None).map_err(|_| {
+            KeyError::Sign {
+                kid: key.kid().clone(),
+            }
+        })?;
     Ok(token.to_string())
 }
 
 /// The standard claims each scope releases (OIDC Core §5.4).
-pub fn with_scoped_claims(mut claims: StandardClaims<CoreGenderClaim>, account: &Account, scope: &Scopes) -> StandardClaims<CoreGenderClaim> {
+pub fn with_scoped_claims(
+    mut claims: StandardClaims<CoreGenderClaim>,
+    account: &Account,
+    scope: &Scopes,
+) -> StandardClaims<CoreGenderClaim> {
     if scope.contains(ScopeToken::Profile) {
         claims = claims
-            .set_name(Some(EndUserName::new(account.display_name.to_string()).into()))
+            .set_name(Some(
+                EndUserName::new(account.display_name.to_string()).into(),
+            ))
             .set_preferred_username(Some(EndUserUsername::new(account.id.to_string())))
             .set_updated_at(Some(account.updated_at));
     }
     if scope.contains(ScopeToken::Email)
         && let Some(email) = &account.email
     {
-        claims = claims.set_email(Some(EndUserEmail::new(email.to_string()))).set_email_verified(Some(true));
+        claims = claims
+            .set_email(Some(EndUserEmail::new(email.to_string())))
+            .set_email_verified(Some(true));
     }
     if scope.contains(ScopeToken::Phone)
         && let Some(phone) = &account.phone
     {
-        claims = claims.set_phone_number(Some(EndUserPhoneNumber::new(phone.to_string()))).set_phone_number_verified(Some(true));
+        claims = claims
+            .set_phone_number(Some(EndUserPhoneNumber::new(phone.to_string())))
+            .set_phone_number_verified(Some(true));
     }
     claims
 }
 
 /// The UserInfo response (OIDC Core §5.3.2): `sub` and the claims the scope releases.
 pub fn userinfo_claims(account: &Account, scope: &Scopes) -> serde_json::Value {
-    let standard = with_scoped_claims(StandardClaims::new(SubjectIdentifier::new(account.sub.to_string())), account, scope);
-    let claims = openidconnect::UserInfoClaims::<openidconnect::EmptyAdditionalClaims, CoreGenderClaim>::new(standard, openidconnect::EmptyAdditionalClaims {});
+    let standard = with_scoped_claims(
+        StandardClaims::new(SubjectIdentifier::new(account.sub.to_string())),
+        account,
+        scope,
+    );
+    let claims = openidconnect::UserInfoClaims::<
+        openidconnect::EmptyAdditionalClaims,
+        CoreGenderClaim,
+    >::new(standard, openidconnect::EmptyAdditionalClaims {});
     serde_json::to_value(claims).unwrap_or_default()
 }

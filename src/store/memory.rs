@@ -39,13 +39,20 @@ impl MemoryStore {
     const SWEEP_INTERVAL: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { inner: Mutex::new(Inner::default()), clock }
+        Self {
+            inner: Mutex::new(Inner::default()),
+            clock,
+        }
     }
 
     /// Live entries; for tests and metrics.
     pub fn len(&self) -> usize {
         let now = self.clock.now();
-        self.lock().entries.values().filter(|e| e.expires_at > now).count()
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| e.expires_at > now)
+            .count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -60,14 +67,18 @@ impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the map half-updated (each operation is
         // one HashMap call), so a poisoned lock is safe to keep using.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self, now: DateTime<Utc>, f: impl FnOnce(&mut HashMap<String, Entry>) -> i64) -> i64 {
         let mut inner = self.lock();
         let result = f(&mut inner.entries);
         inner.writes_since_sweep += 1;
-        let due = inner.last_sweep.is_none_or(|last| now - last >= Self::SWEEP_INTERVAL);
+        let due = inner
+            .last_sweep
+            .is_none_or(|last| now - last >= Self::SWEEP_INTERVAL);
         if inner.writes_since_sweep >= Self::SWEEP_EVERY || due {
             inner.entries.retain(|_, e| e.expires_at > now);
             inner.writes_since_sweep = 0;
@@ -86,7 +97,13 @@ impl EphemeralStore for MemoryStore {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
         let now = self.clock.now();
         self.write(now, |map| {
-            map.insert(key.to_owned(), Entry { value, expires_at: expiry(now, ttl) });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value,
+                    expires_at: expiry(now, ttl),
+                },
+            );
             0
         });
         Ok(())
@@ -95,13 +112,21 @@ impl EphemeralStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
         let inner = self.lock();
-        Ok(inner.entries.get(key).filter(|e| e.expires_at > now).map(|e| e.value.clone()))
+        Ok(inner
+            .entries
+            .get(key)
+            .filter(|e| e.expires_at > now)
+            .map(|e| e.value.clone()))
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
         let mut inner = self.lock();
-        Ok(inner.entries.remove(key).filter(|e| e.expires_at > now).map(|e| e.value))
+        Ok(inner
+            .entries
+            .remove(key)
+            .filter(|e| e.expires_at > now)
+            .map(|e| e.value))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -115,7 +140,10 @@ impl EphemeralStore for MemoryStore {
         let count = self.write(now, |map| {
             let live = map.get(key).filter(|e| e.expires_at > now);
             let (current, expires_at) = match live {
-                Some(entry) => match std::str::from_utf8(&entry.value).ok().and_then(|s| s.parse::<i64>().ok()) {
+                Some(entry) => match std::str::from_utf8(&entry.value)
+                    .ok()
+                    .and_then(|s| s.parse::<i64>().ok())
+                {
                     Some(n) => (n, entry.expires_at),
                     None => {
                         corrupt = true;
@@ -125,10 +153,22 @@ impl EphemeralStore for MemoryStore {
                 None => (0, expiry(now, ttl)),
             };
             let next = current.saturating_add(1);
-            map.insert(key.to_owned(), Entry { value: next.to_string().into_bytes(), expires_at });
+            map.insert(
+                key.to_owned(),
+                Entry {
+                    value: next.to_string().into_bytes(),
+                    expires_at,
+                },
+            );
             next
         });
-        if corrupt { Err(StoreError::Corrupt { key: key.to_owned() }) } else { Ok(count) }
+        if corrupt {
+            Err(StoreError::Corrupt {
+                key: key.to_owned(),
+            })
+        } else {
+            Ok(count)
+        }
     }
 }
 
@@ -164,7 +204,13 @@ mod tests {
             tokio::spawn(async move { store.take("code").await.unwrap() })
         });
         let results = futures_util::future::join_all(takers).await;
-        assert_eq!(results.into_iter().filter(|r| r.as_ref().unwrap().is_some()).count(), 1);
+        assert_eq!(
+            results
+                .into_iter()
+                .filter(|r| r.as_ref().unwrap().is_some())
+                .count(),
+            1
+        );
     }
 
     #[tokio::test]
@@ -174,26 +220,44 @@ mod tests {
             let store = store.clone();
             tokio::spawn(async move { store.increment("n", MINUTE).await.unwrap() })
         });
-        let mut seen: Vec<i64> = futures_util::future::join_all(bumps).await.into_iter().map(Result::unwrap).collect();
+        let mut seen: Vec<i64> = futures_util::future::join_all(bumps)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         seen.sort_unstable();
         assert_eq!(seen, (1..=50).collect::<Vec<_>>());
         clock.advance(chrono::Duration::seconds(30));
         assert_eq!(store.increment("n", MINUTE).await.unwrap(), 51);
         clock.advance(chrono::Duration::seconds(30));
-        assert_eq!(store.increment("n", MINUTE).await.unwrap(), 1, "window restarts after the first hit's TTL");
+        assert_eq!(
+            store.increment("n", MINUTE).await.unwrap(),
+            1,
+            "window restarts after the first hit's TTL"
+        );
     }
 
     #[tokio::test]
     async fn expired_entries_are_swept_so_memory_stays_bounded() {
         let (clock, store) = store();
         for i in 0..5_000 {
-            store.put(&format!("k{i}"), vec![0; 16], MINUTE).await.unwrap();
+            store
+                .put(&format!("k{i}"), vec![0; 16], MINUTE)
+                .await
+                .unwrap();
         }
         clock.advance(chrono::Duration::minutes(2));
         for i in 0..MemoryStore::SWEEP_EVERY {
-            store.put(&format!("fresh{i}"), vec![0; 16], MINUTE).await.unwrap();
+            store
+                .put(&format!("fresh{i}"), vec![0; 16], MINUTE)
+                .await
+                .unwrap();
         }
-        assert!(store.held() <= MemoryStore::SWEEP_EVERY, "held {}", store.held());
+        assert!(
+            store.held() <= MemoryStore::SWEEP_EVERY,
+            "held {}",
+            store.held()
+        );
         assert_eq!(store.len(), MemoryStore::SWEEP_EVERY);
     }
 
@@ -202,8 +266,14 @@ mod tests {
         let (_, store) = store();
         let store: Arc<dyn EphemeralStore> = store;
         store.put_json("j", &vec![1, 2, 3], MINUTE).await.unwrap();
-        assert_eq!(store.get_json::<Vec<i32>>("j").await.unwrap(), Some(vec![1, 2, 3]));
-        assert_eq!(store.take_json::<Vec<i32>>("j").await.unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(
+            store.get_json::<Vec<i32>>("j").await.unwrap(),
+            Some(vec![1, 2, 3])
+        );
+        assert_eq!(
+            store.take_json::<Vec<i32>>("j").await.unwrap(),
+            Some(vec![1, 2, 3])
+        );
         assert_eq!(store.get_json::<Vec<i32>>("j").await.unwrap(), None);
     }
 }

@@ -38,8 +38,15 @@ pub trait EphemeralStore: Send + Sync + 'static {
 }
 
 impl dyn EphemeralStore {
-    pub async fn put_json<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(value).map_err(|_| StoreError::Corrupt { key: key.to_owned() })?;
+    pub async fn put_json<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(value).map_err(|_| StoreError::Corrupt {
+            key: key.to_owned(),
+        })?;
         self.put(key, bytes, ttl).await
     }
 
@@ -53,10 +60,22 @@ impl dyn EphemeralStore {
 }
 
 fn decode<T: DeserializeOwned>(key: &str, bytes: Option<Vec<u8>>) -> Result<Option<T>, StoreError> {
-    bytes.map(|b| serde_json::from_slice(&b).map_err(|_| StoreError::Corrupt { key: key.to_owned() })).transpose()
+    bytes
+        .map(|b| {
+            serde_json::from_slice(&b).map_err(|_| StoreError::Corrupt {
+                key: key.to_owned(),
+            })
+        })
+        .transpose()
 }
 
 /// Converts a positive chrono duration to a TTL; past instants give the shortest TTL.
-pub fn ttl_until(now: chrono::DateTime<chrono::Utc>, until: chrono::DateTime<chrono::Utc>) -> Duration {
-    (until - now).to_std().unwrap_or(Duration::from_millis(1)).max(Duration::from_millis(1))
+pub fn ttl_until(
+    now: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Duration {
+    (until - now)
+        .to_std()
+        .unwrap_or(Duration::from_millis(1))
+        .max(Duration::from_millis(1))
 }

@@ -60,7 +60,9 @@ impl ResponseError for WebError {
         }
         let mut response = HttpResponse::new(self.status_code());
         if matches!(self, Self::Unavailable(_)) {
-            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
         response
     }
@@ -96,14 +98,23 @@ fn message_keys(status: StatusCode) -> (&'static str, &'static str) {
 pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     // Pages and protocol (JSON) errors already speak for themselves; bare statuses and the
     // plain-text rejections of actix's extractors get a page.
-    let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !content_type.is_empty() && !content_type.starts_with("text/plain") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
     let lang = RequestLang::from_request_head(res.request()).0;
     let (title, message) = message_keys(status);
-    let view = ErrorView { page: Page::without_form(lang, res.request().path()), status: status.as_u16(), title: lang.t(title), message: lang.t(message) };
+    let view = ErrorView {
+        page: Page::without_form(lang, res.request().path()),
+        status: status.as_u16(),
+        title: lang.t(title),
+        message: lang.t(message),
+    };
     let (req, old) = res.into_parts();
     let mut rendered: HttpResponse<BoxBody> = actix_web::Responder::respond_to(view, &req);
     *rendered.status_mut() = status;
@@ -112,5 +123,7 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
             rendered.headers_mut().insert(name, value.clone());
         }
     }
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, rendered).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, rendered).map_into_right_body(),
+    ))
 }

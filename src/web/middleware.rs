@@ -24,14 +24,19 @@ pub fn security_headers() -> DefaultHeaders {
 
 /// One line per request: method, path, status, latency. The path only: query strings can
 /// carry codes and tokens, and cookies and bodies are never logged.
-pub async fn log_request(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
     let mut response = next.call(req).await?;
     // Pages are personal and carry CSRF tokens: never store them in shared caches.
     if !response.headers().contains_key(header::CACHE_CONTROL) {
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;

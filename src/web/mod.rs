@@ -22,23 +22,51 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT_BYTES))
         .service(web::resource("/").get(pages::account::get_home))
         .service(web::resource("/account").get(pages::account::get_account))
-        .service(web::resource("/signup").get(pages::signup::get_signup).post(pages::signup::post_signup))
-        .service(web::resource("/signup/verify").get(pages::signup::get_verify).post(pages::signup::post_verify))
+        .service(
+            web::resource("/signup")
+                .get(pages::signup::get_signup)
+                .post(pages::signup::post_signup),
+        )
+        .service(
+            web::resource("/signup/verify")
+                .get(pages::signup::get_verify)
+                .post(pages::signup::post_verify),
+        )
         .service(web::resource("/signup/resend").post(pages::signup::post_resend))
-        .service(web::resource("/login").get(pages::login::get_login).post(pages::login::post_login))
+        .service(
+            web::resource("/login")
+                .get(pages::login::get_login)
+                .post(pages::login::post_login),
+        )
         .service(web::resource("/logout").post(pages::login::post_logout))
         .service(web::resource("/lang/{code}").get(pages::lang::get_lang))
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
         .service(web::resource("/healthz").get(pages::assets::get_healthz))
         .service(web::resource("/.well-known/openid-configuration").get(oauth::get_discovery))
         .service(web::resource("/jwks.json").get(oauth::get_jwks))
-        .service(web::resource("/authorize").get(oauth::authorize).post(oauth::authorize))
+        .service(
+            web::resource("/authorize")
+                .get(oauth::authorize)
+                .post(oauth::authorize),
+        )
         .service(web::resource("/authorize/resume").get(oauth::resume))
-        .service(web::resource("/consent").get(oauth::get_consent).post(oauth::post_consent))
+        .service(
+            web::resource("/consent")
+                .get(oauth::get_consent)
+                .post(oauth::post_consent),
+        )
         .service(web::resource("/token").post(oauth::post_token))
-        .service(web::resource("/userinfo").get(oauth::userinfo).post(oauth::userinfo))
+        .service(
+            web::resource("/userinfo")
+                .get(oauth::userinfo)
+                .post(oauth::userinfo),
+        )
         .service(web::resource("/revoke").post(oauth::post_revoke))
         .service(web::resource("/introspect").post(oauth::post_introspect))
-        .service(web::resource("/end-session").get(oauth::end_session).post(oauth::end_session))
+        .service(
+            web::resource("/end-session")
+                .get(oauth::end_session)
+                .post(oauth::end_session),
+        )
         .service(web::resource("/end-session/confirm").post(oauth::post_end_session_confirm));
 }

@@ -13,21 +13,26 @@ use askama_web::WebTemplate;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::{BrowserSession, Page, RequestLang, WebError, page::{render, see_other}};
+use super::{
+    BrowserSession, Page, RequestLang, WebError,
+    page::{render, see_other},
+};
 use crate::{
     domain::ScopeToken,
     i18n::Lang,
     oauth::{
         authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
         client_auth,
-        logout::{self, After, EndSession},
-        revocation,
         error::{ErrorCode, OAuthError},
+        logout::{self, After, EndSession},
         params::Params,
         resource::{self, BearerError},
-        token,
+        revocation, token,
     },
-    oidc::{discovery, tokens::{random_token, userinfo_claims}},
+    oidc::{
+        discovery,
+        tokens::{random_token, userinfo_claims},
+    },
     state::AppState,
 };
 
@@ -75,11 +80,25 @@ pub async fn authorize(
 ) -> Result<HttpResponse, WebError> {
     let pairs = match form {
         Some(form) => form.into_inner(),
-        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default(),
+        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default(),
     };
-    let interaction = Interaction { params: pairs, started_at: state.clock.now() };
+    let interaction = Interaction {
+        params: pairs,
+        started_at: state.clock.now(),
+    };
     let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(&req, state, lang, session, None, interaction, Decisions::default()).await
+    run(
+        &req,
+        state,
+        lang,
+        session,
+        None,
+        interaction,
+        Decisions::default(),
+    )
+    .await
 }
 
 /// `ui_locales` picks the page language when it names one we speak (OIDC Core §3.1.2.1).
@@ -89,12 +108,26 @@ fn ui_locale(interaction: &Interaction) -> Option<Lang> {
 }
 
 /// GET /authorize/resume: back from signing in.
-pub async fn resume(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+pub async fn resume(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
     let Some((id, interaction)) = load_interaction(&state, &session).await? else {
         return Ok(see_other("/"));
     };
     let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(&req, state, lang, session, Some(id), interaction, Decisions::default()).await
+    run(
+        &req,
+        state,
+        lang,
+        session,
+        Some(id),
+        interaction,
+        Decisions::default(),
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -104,7 +137,12 @@ pub struct ConsentForm {
 }
 
 /// GET /consent: the consent page for the waiting request.
-pub async fn get_consent(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+pub async fn get_consent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
     resume(req, state, RequestLang(lang), session).await
 }
 
@@ -126,12 +164,31 @@ pub async fn post_consent(
         return Ok(see_other("/"));
     };
     let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(&req, state, lang, session, Some(id), interaction, Decisions { consent: Some(consent) }).await
+    run(
+        &req,
+        state,
+        lang,
+        session,
+        Some(id),
+        interaction,
+        Decisions {
+            consent: Some(consent),
+        },
+    )
+    .await
 }
 
-async fn load_interaction(state: &AppState, session: &BrowserSession) -> Result<Option<(String, Interaction)>, WebError> {
-    let Some(id) = session.0.interaction() else { return Ok(None) };
-    let interaction = state.store.get_json::<Interaction>(&interaction_key(id)).await?;
+async fn load_interaction(
+    state: &AppState,
+    session: &BrowserSession,
+) -> Result<Option<(String, Interaction)>, WebError> {
+    let Some(id) = session.0.interaction() else {
+        return Ok(None);
+    };
+    let interaction = state
+        .store
+        .get_json::<Interaction>(&interaction_key(id))
+        .await?;
     Ok(interaction.map(|i| (id.to_owned(), i)))
 }
 
@@ -145,14 +202,24 @@ async fn run(
     decisions: Decisions,
 ) -> Result<HttpResponse, WebError> {
     let shared: Arc<AppState> = state.clone().into_inner();
-    let outcome = match authorize::authorize(&shared, &interaction, session.0.signed_in(), decisions).await {
-        Ok(outcome) => outcome,
-        Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable) => return Err(WebError::Unavailable(e.detail.unwrap_or_default())),
-        Err(e) => return Err(WebError::Internal(e.detail.unwrap_or_else(|| e.description.into_owned()))),
-    };
+    let outcome =
+        match authorize::authorize(&shared, &interaction, session.0.signed_in(), decisions).await {
+            Ok(outcome) => outcome,
+            Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable) => {
+                return Err(WebError::Unavailable(e.detail.unwrap_or_default()));
+            }
+            Err(e) => {
+                return Err(WebError::Internal(
+                    e.detail.unwrap_or_else(|| e.description.into_owned()),
+                ));
+            }
+        };
     match outcome {
         Outcome::ErrorPage(error) => {
-            let view = OAuthErrorView { page: Page::without_form(lang, "/authorize"), description: error.description.into_owned() };
+            let view = OAuthErrorView {
+                page: Page::without_form(lang, "/authorize"),
+                description: error.description.into_owned(),
+            };
             Ok(render(req, StatusCode::BAD_REQUEST, view))
         }
         Outcome::Respond(response) => {
@@ -166,7 +233,10 @@ async fn run(
         Outcome::Login { login_hint } => {
             park(&state, &mut session, interaction_id, &interaction).await?;
             let location = match login_hint {
-                Some(hint) => format!("/login?login_hint={}", url::form_urlencoded::byte_serialize(hint.as_bytes()).collect::<String>()),
+                Some(hint) => format!(
+                    "/login?login_hint={}",
+                    url::form_urlencoded::byte_serialize(hint.as_bytes()).collect::<String>()
+                ),
                 None => "/login".to_owned(),
             };
             session.respond(&state, see_other(&location)).await
@@ -180,7 +250,10 @@ async fn run(
                 page: Page::new(lang, session.0.csrf_token(), "/consent"),
                 client_name: client.name.clone(),
                 logo_url: client.logo_url.as_ref().map(|u| u.to_string()),
-                scopes: scopes.iter().map(|s| lang.t(scope_message_key(s))).collect(),
+                scopes: scopes
+                    .iter()
+                    .map(|s| lang.t(scope_message_key(s)))
+                    .collect(),
             };
             let response = render(req, StatusCode::OK, view);
             session.respond(&state, response).await
@@ -189,9 +262,17 @@ async fn run(
 }
 
 /// Puts the request aside, bound to this browser's session, until sign-in or consent.
-async fn park(state: &AppState, session: &mut BrowserSession, id: Option<String>, interaction: &Interaction) -> Result<(), WebError> {
+async fn park(
+    state: &AppState,
+    session: &mut BrowserSession,
+    id: Option<String>,
+    interaction: &Interaction,
+) -> Result<(), WebError> {
     let id = id.unwrap_or_else(random_token);
-    state.store.put_json(&interaction_key(&id), interaction, INTERACTION_TTL).await?;
+    state
+        .store
+        .put_json(&interaction_key(&id), interaction, INTERACTION_TTL)
+        .await?;
     session.0.set_interaction(Some(id));
     Ok(())
 }
@@ -211,22 +292,36 @@ fn client_reply(req: &HttpRequest, lang: Lang, response: ClientResponse) -> Http
     match response.mode {
         ResponseMode::Query => see_other(&response.location()),
         ResponseMode::FormPost => {
-            let origin = url::Url::parse(&response.redirect_uri).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+            let origin = url::Url::parse(&response.redirect_uri)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
             let hash = STANDARD.encode(Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
-            let view = FormPostView { page: Page::without_form(lang, "/authorize"), action: response.redirect_uri, fields: response.params };
+            let view = FormPostView {
+                page: Page::without_form(lang, "/authorize"),
+                action: response.redirect_uri,
+                fields: response.params,
+            };
             let mut reply = render(req, StatusCode::OK, view);
             // This page alone runs a script: the one line that submits the form to the client.
-            let csp = format!("default-src 'none'; script-src 'sha256-{hash}'; style-src 'self'; form-action {origin}; frame-ancestors 'none'; base-uri 'none'");
-            reply.headers_mut().insert(header::CONTENT_SECURITY_POLICY, header::HeaderValue::from_str(&csp).expect("ASCII CSP"));
+            let csp = format!(
+                "default-src 'none'; script-src 'sha256-{hash}'; style-src 'self'; form-action {origin}; frame-ancestors 'none'; base-uri 'none'"
+            );
+            reply.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                header::HeaderValue::from_str(&csp).expect("ASCII CSP"),
+            );
             reply
         }
     }
 }
 
 /// POST /token.
-pub async fn post_token(req: HttpRequest, state: web::Data<AppState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
-    let basic = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let params = match Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic)) {
+pub async fn post_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let params = match form_params(&req, form) {
         Ok(params) => params,
         Err(e) => return json_error(&e),
     };
@@ -253,46 +348,90 @@ pub fn json_error(error: &OAuthError) -> HttpResponse {
     if error.code == ErrorCode::TemporarilyUnavailable {
         response.insert_header((header::RETRY_AFTER, "5"));
     }
-    response.json(serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }))
+    response.json(
+        serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }),
+    )
 }
 
 /// GET and POST /userinfo (OIDC Core §5.3): the token from the `Authorization: Bearer` header,
 /// or `access_token` in a form body (RFC 6750 §2.2).
-pub async fn userinfo(req: HttpRequest, state: web::Data<AppState>, form: Option<web::Form<Vec<(String, String)>>>) -> HttpResponse {
-    let from_header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
-    let from_body = form.and_then(|f| f.into_inner().into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v));
+pub async fn userinfo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: Option<web::Form<Vec<(String, String)>>>,
+) -> HttpResponse {
+    let from_header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let from_body = form.and_then(|f| {
+        f.into_inner()
+            .into_iter()
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v)
+    });
     let token = match (from_header, from_body) {
         (Some(t), None) | (None, Some(t)) => t,
         // RFC 6750 §3.1: no token at all gets a bare challenge; two tokens is a bad request.
         (None, None) => return bearer_challenge(StatusCode::UNAUTHORIZED, None),
-        (Some(_), Some(_)) => return bearer_challenge(StatusCode::BAD_REQUEST, Some(("invalid_request", "send the access token once"))),
+        (Some(_), Some(_)) => {
+            return bearer_challenge(
+                StatusCode::BAD_REQUEST,
+                Some(("invalid_request", "send the access token once")),
+            );
+        }
     };
     match resource::validate(&state, &token).await {
         Ok((claims, grant, Some(account))) if grant.scope.contains(ScopeToken::OpenId) => {
             let _ = claims;
-            HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(userinfo_claims(&account, &grant.scope))
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(userinfo_claims(&account, &grant.scope))
         }
-        Ok(_) => bearer_challenge(StatusCode::FORBIDDEN, Some(("insufficient_scope", "the token does not carry the openid scope"))),
-        Err(BearerError::Invalid) => bearer_challenge(StatusCode::UNAUTHORIZED, Some(("invalid_token", "the access token is invalid, expired or revoked"))),
+        Ok(_) => bearer_challenge(
+            StatusCode::FORBIDDEN,
+            Some((
+                "insufficient_scope",
+                "the token does not carry the openid scope",
+            )),
+        ),
+        Err(BearerError::Invalid) => bearer_challenge(
+            StatusCode::UNAUTHORIZED,
+            Some((
+                "invalid_token",
+                "the access token is invalid, expired or revoked",
+            )),
+        ),
         Err(BearerError::Unavailable(detail)) => {
             tracing::warn!(%detail, "userinfo unavailable");
-            HttpResponse::ServiceUnavailable().insert_header((header::RETRY_AFTER, "5")).finish()
+            HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "5"))
+                .finish()
         }
     }
 }
 
 fn bearer_challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
     let challenge = match error {
-        Some((code, description)) => format!("Bearer realm=\"oneid\", error=\"{code}\", error_description=\"{description}\""),
+        Some((code, description)) => {
+            format!("Bearer realm=\"oneid\", error=\"{code}\", error_description=\"{description}\"")
+        }
         None => "Bearer realm=\"oneid\"".to_owned(),
     };
-    HttpResponse::build(status).insert_header((header::WWW_AUTHENTICATE, challenge)).content_type("application/json").body("{}")
+    HttpResponse::build(status)
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .content_type("application/json")
+        .body("{}")
 }
 
 /// GET /.well-known/openid-configuration
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
     let issuer = crate::oauth::engine::issuer(&state);
-    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=300")).json(discovery::provider_metadata(&issuer))
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(discovery::provider_metadata(&issuer))
 }
 
 /// GET /jwks.json: current and recently retired public keys.
@@ -304,41 +443,63 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Reads a form body and the Basic header into protocol parameters, or answers with the error.
-fn form_params(req: &HttpRequest, form: web::Form<Vec<(String, String)>>) -> Result<Params, HttpResponse> {
-    let basic = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic)).map_err(|e| json_error(&e))
+fn form_params(
+    req: &HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<Params, OAuthError> {
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic))
 }
 
 /// POST /revoke (RFC 7009).
-pub async fn post_revoke(req: HttpRequest, state: web::Data<AppState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+pub async fn post_revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
     let params = match form_params(&req, form) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(e) => return json_error(&e),
     };
     let outcome = async {
         let client = client_auth::authenticate(&state, &params).await?;
-        let token = params.get("token").ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
         revocation::revoke(&state, &client, token, params.get("token_type_hint")).await
     };
     match outcome.await {
-        Ok(()) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).finish(),
+        Ok(()) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
         Err(e) => json_error(&e),
     }
 }
 
 /// POST /introspect (RFC 7662).
-pub async fn post_introspect(req: HttpRequest, state: web::Data<AppState>, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
+pub async fn post_introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
     let params = match form_params(&req, form) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(e) => return json_error(&e),
     };
     let outcome = async {
         let client = client_auth::authenticate(&state, &params).await?;
-        let token = params.get("token").ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+        let token = params
+            .get("token")
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
         revocation::introspect(&state, &client, token, params.get("token_type_hint")).await
     };
     match outcome.await {
-        Ok(answer) => HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(answer),
+        Ok(answer) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(answer),
         Err(e) => json_error(&e),
     }
 }
@@ -367,23 +528,51 @@ pub async fn end_session(
 ) -> Result<HttpResponse, WebError> {
     let pairs = match form {
         Some(form) => form.into_inner(),
-        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default(),
+        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default(),
     };
     let params = match Params::from_pairs(pairs) {
         Ok(p) => p,
-        Err(e) => return Ok(render(&req, StatusCode::BAD_REQUEST, OAuthErrorView { page: Page::without_form(lang, "/end-session"), description: e.description.into_owned() })),
+        Err(e) => {
+            return Ok(render(
+                &req,
+                StatusCode::BAD_REQUEST,
+                OAuthErrorView {
+                    page: Page::without_form(lang, "/end-session"),
+                    description: e.description.into_owned(),
+                },
+            ));
+        }
     };
-    let lang = params.get("ui_locales").and_then(|l| l.split_ascii_whitespace().find_map(Lang::from_code)).unwrap_or(lang);
+    let lang = params
+        .get("ui_locales")
+        .and_then(|l| l.split_ascii_whitespace().find_map(Lang::from_code))
+        .unwrap_or(lang);
     let session_sub = match session.0.signed_in() {
         Some(signed_in) => {
             let id = signed_in.account_id;
-            state.db.run(move |conn| crate::db::models::account::find_by_id(conn, id)).await.map_err(|e| WebError::Unavailable(e.to_string()))?.map(|a| a.sub.to_string())
+            state
+                .db
+                .run(move |conn| crate::db::models::account::find_by_id(conn, id))
+                .await
+                .map_err(|e| WebError::Unavailable(e.to_string()))?
+                .map(|a| a.sub.to_string())
         }
         None => None,
     };
-    let decision = logout::end_session(&state, &params, session_sub.as_deref()).await.map_err(|e| WebError::Unavailable(e.detail.unwrap_or_default()))?;
+    let decision = logout::end_session(&state, &params, session_sub.as_deref())
+        .await
+        .map_err(|e| WebError::Unavailable(e.detail.unwrap_or_default()))?;
     match decision {
-        EndSession::Refuse(e) => Ok(render(&req, StatusCode::BAD_REQUEST, OAuthErrorView { page: Page::without_form(lang, "/end-session"), description: e.description.into_owned() })),
+        EndSession::Refuse(e) => Ok(render(
+            &req,
+            StatusCode::BAD_REQUEST,
+            OAuthErrorView {
+                page: Page::without_form(lang, "/end-session"),
+                description: e.description.into_owned(),
+            },
+        )),
         EndSession::SignOut { then } => sign_out_then(&req, &state, lang, session, then).await,
         EndSession::Confirm { then } => {
             let then = match then {
@@ -394,7 +583,10 @@ pub async fn end_session(
             // cannot be edited into an open redirect.
             let mut session = session;
             session.0.set_logout_target(Some(then.clone()));
-            let view = LogoutConfirmView { page: Page::new(lang, session.0.csrf_token(), "/end-session"), then };
+            let view = LogoutConfirmView {
+                page: Page::new(lang, session.0.csrf_token(), "/end-session"),
+                then,
+            };
             let response = render(&req, StatusCode::OK, view);
             session.respond(&state, response).await
         }
@@ -422,13 +614,25 @@ pub async fn post_end_session_confirm(
     sign_out_then(&req, &state, lang, session, then).await
 }
 
-async fn sign_out_then(req: &HttpRequest, state: &AppState, lang: Lang, session: BrowserSession, then: After) -> Result<HttpResponse, WebError> {
+async fn sign_out_then(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    session: BrowserSession,
+    then: After,
+) -> Result<HttpResponse, WebError> {
     if let Some(signed_in) = session.0.signed_in() {
         tracing::info!(account_id = %signed_in.account_id, "signed out by an app (RP-initiated logout)");
     }
     let response = match then {
         After::Redirect(uri) => see_other(&uri),
-        After::Page => render(req, StatusCode::OK, SignedOutView { page: Page::without_form(lang, "/end-session") }),
+        After::Page => render(
+            req,
+            StatusCode::OK,
+            SignedOutView {
+                page: Page::without_form(lang, "/end-session"),
+            },
+        ),
     };
     session.end(state, response).await
 }

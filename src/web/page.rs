@@ -2,7 +2,9 @@
 
 use std::future::{Ready, ready};
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, body::BoxBody, http::StatusCode};
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, Responder, body::BoxBody, http::StatusCode,
+};
 
 use crate::i18n::Lang;
 
@@ -16,7 +18,10 @@ pub struct RequestLang(pub Lang);
 impl RequestLang {
     pub fn from_request_head(req: &HttpRequest) -> Self {
         let cookie = req.cookie(LANG_COOKIE);
-        let accept = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        let accept = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
         Self(Lang::negotiate(cookie.as_ref().map(|c| c.value()), accept))
     }
 }
@@ -48,7 +53,11 @@ pub struct Page {
 
 impl Page {
     pub fn new(lang: Lang, csrf: &str, path: &str) -> Self {
-        Self { lang, csrf: csrf.to_owned(), path: path.to_owned() }
+        Self {
+            lang,
+            csrf: csrf.to_owned(),
+            path: path.to_owned(),
+        }
     }
 
     pub fn without_form(lang: Lang, path: &str) -> Self {
@@ -64,13 +73,22 @@ impl Page {
         let next: String = url::form_urlencoded::byte_serialize(self.path.as_bytes()).collect();
         Lang::ALL
             .into_iter()
-            .map(|lang| LangLink { href: format!("/lang/{}?next={next}", lang.code()), code: lang.code(), name: lang.native_name(), current: lang == self.lang })
+            .map(|lang| LangLink {
+                href: format!("/lang/{}?next={next}", lang.code()),
+                code: lang.code(),
+                name: lang.native_name(),
+                current: lang == self.lang,
+            })
             .collect()
     }
 }
 
 /// Renders a view through askama_web with the given status.
-pub fn render(req: &HttpRequest, status: StatusCode, view: impl Responder<Body = BoxBody>) -> HttpResponse {
+pub fn render(
+    req: &HttpRequest,
+    status: StatusCode,
+    view: impl Responder<Body = BoxBody>,
+) -> HttpResponse {
     let mut response = view.respond_to(req);
     if response.status().is_success() {
         *response.status_mut() = status;
@@ -80,5 +98,7 @@ pub fn render(req: &HttpRequest, status: StatusCode, view: impl Responder<Body =
 
 /// 303 See Other: after a POST, the browser fetches the next page with GET.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
 }

@@ -14,7 +14,11 @@ use crate::{session::Session, state::AppState};
 /// With https the cookie gets the `__Host-` prefix: the browser then insists on Secure, Path=/
 /// and no Domain, so no sibling subdomain can set or read it.
 pub fn cookie_name(state: &AppState) -> &'static str {
-    if state.settings.secure_cookies() { "__Host-oneid_session" } else { "oneid_session" }
+    if state.settings.secure_cookies() {
+        "__Host-oneid_session"
+    } else {
+        "oneid_session"
+    }
 }
 
 /// The browser's session at OneID, loaded from its cookie or newly started.
@@ -27,9 +31,16 @@ impl FromRequest for BrowserSession {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| WebError::Internal("AppState missing".into()))?.clone();
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| WebError::Internal("AppState missing".into()))?
+                .clone();
             let cookie = req.cookie(cookie_name(&state));
-            let session = state.sessions.load_or_start(cookie.as_ref().map(Cookie::value)).await.map_err(WebError::from)?;
+            let session = state
+                .sessions
+                .load_or_start(cookie.as_ref().map(Cookie::value))
+                .await
+                .map_err(WebError::from)?;
             Ok(Self(session))
         })
     }
@@ -38,28 +49,44 @@ impl FromRequest for BrowserSession {
 impl BrowserSession {
     /// Refuses the form unless its CSRF token is this session's.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
-        if self.0.csrf_matches(submitted) { Ok(()) } else { Err(WebError::Csrf) }
+        if self.0.csrf_matches(submitted) {
+            Ok(())
+        } else {
+            Err(WebError::Csrf)
+        }
     }
 
     /// Saves the session (restarting its idle timer) and attaches the cookie when it changed.
-    pub async fn respond(mut self, state: &AppState, mut response: HttpResponse) -> Result<HttpResponse, WebError> {
+    pub async fn respond(
+        mut self,
+        state: &AppState,
+        mut response: HttpResponse,
+    ) -> Result<HttpResponse, WebError> {
         state.sessions.save(&mut self.0).await?;
         if self.0.cookie_changed() {
             let mut cookie = base_cookie(state, self.0.id().cookie_value().to_owned());
             if let Some(max_age) = state.sessions.cookie_max_age(&self.0) {
                 cookie.set_max_age(CookieDuration::seconds(max_age.num_seconds()));
             }
-            response.add_cookie(&cookie).map_err(|e| WebError::Internal(e.to_string()))?;
+            response
+                .add_cookie(&cookie)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
         }
         Ok(response)
     }
 
     /// Ends the session and tells the browser to drop its cookie.
-    pub async fn end(self, state: &AppState, mut response: HttpResponse) -> Result<HttpResponse, WebError> {
+    pub async fn end(
+        self,
+        state: &AppState,
+        mut response: HttpResponse,
+    ) -> Result<HttpResponse, WebError> {
         state.sessions.end(self.0).await?;
         let mut cookie = base_cookie(state, String::new());
         cookie.make_removal();
-        response.add_cookie(&cookie).map_err(|e| WebError::Internal(e.to_string()))?;
+        response
+            .add_cookie(&cookie)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
         Ok(response)
     }
 }

@@ -15,15 +15,28 @@ fn oneid(dir: &TempDir) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_oneid"));
     command
         .env_clear()
-        .env("ONEID_DATABASE_URL", format!("sqlite://{}", dir.path().join("oneid.db").display()))
+        .env(
+            "ONEID_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("oneid.db").display()),
+        )
         .env("ONEID_OUTBOX", dir.path().join("outbox.jsonl"))
         .env("RUST_LOG", "info");
     command
 }
 
 fn run(mut command: Command, stdin: &str) -> Output {
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -35,17 +48,33 @@ fn text(bytes: &[u8]) -> String {
 fn user_add_and_list_with_json() {
     let dir = tempfile::tempdir().unwrap();
     let mut add = oneid(&dir);
-    add.args(["user", "add", "--phone", "98123 45678", "--name", "Asha Devi", "--password-stdin", "--json"]);
+    add.args([
+        "user",
+        "add",
+        "--phone",
+        "98123 45678",
+        "--name",
+        "Asha Devi",
+        "--password-stdin",
+        "--json",
+    ]);
     let output = run(add, "operator chosen password\n");
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let created: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let created: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is JSON");
     let account_id = created["account_id"].as_i64().unwrap();
     assert!((100_000_000..=9_999_999_999).contains(&account_id));
     assert_eq!(created["sub"].as_str().unwrap().len(), 22);
     assert!(!text(&output.stderr).contains("operator chosen password"));
 
     let mut email = oneid(&dir);
-    email.args(["user", "add", "--email", "Ravi@Example.com", "--password-stdin"]);
+    email.args([
+        "user",
+        "add",
+        "--email",
+        "Ravi@Example.com",
+        "--password-stdin",
+    ]);
     assert!(run(email, "another password\n").status.success());
 
     let mut list = oneid(&dir);
@@ -56,13 +85,22 @@ fn user_add_and_list_with_json() {
     assert_eq!(accounts[0]["phone"], "+919812345678");
     assert_eq!(accounts[0]["account_id"].as_i64(), Some(account_id));
     assert_eq!(accounts[1]["email"], "ravi@example.com");
-    assert_eq!(accounts[1]["name"], "ravi", "the name defaults to the mailbox");
-    assert!(!String::from_utf8_lossy(&output.stdout).contains("argon2"), "hashes are never listed");
+    assert_eq!(
+        accounts[1]["name"], "ravi",
+        "the name defaults to the mailbox"
+    );
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("argon2"),
+        "hashes are never listed"
+    );
 
     let mut table = oneid(&dir);
     table.args(["user", "list"]);
     let output = text(&run(table, "").stdout);
-    assert!(output.contains("ACCOUNT ID") && output.contains(&account_id.to_string()), "{output}");
+    assert!(
+        output.contains("ACCOUNT ID") && output.contains(&account_id.to_string()),
+        "{output}"
+    );
 }
 
 #[test]
@@ -70,13 +108,24 @@ fn user_add_refuses_duplicates_and_bad_input_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let add = |contact: &[&str], password: &str| {
         let mut command = oneid(&dir);
-        command.args(["user", "add"]).args(contact).arg("--password-stdin");
+        command
+            .args(["user", "add"])
+            .args(contact)
+            .arg("--password-stdin");
         run(command, password)
     };
-    assert!(add(&["--email", "asha@example.com"], "long password\n").status.success());
+    assert!(
+        add(&["--email", "asha@example.com"], "long password\n")
+            .status
+            .success()
+    );
     let duplicate = add(&["--email", "ASHA@example.com"], "long password\n");
     assert_eq!(duplicate.status.code(), Some(1));
-    assert!(text(&duplicate.stderr).contains("already belongs to an account"), "{}", text(&duplicate.stderr));
+    assert!(
+        text(&duplicate.stderr).contains("already belongs to an account"),
+        "{}",
+        text(&duplicate.stderr)
+    );
 
     let bad_phone = add(&["--phone", "12345"], "long password\n");
     assert_eq!(bad_phone.status.code(), Some(1));
@@ -86,7 +135,11 @@ fn user_add_refuses_duplicates_and_bad_input_with_a_message() {
     assert!(!short.status.success() && text(&short.stderr).contains("8 characters"));
 
     let neither = add(&[], "long password\n");
-    assert_eq!(neither.status.code(), Some(2), "clap refuses a missing --phone/--email");
+    assert_eq!(
+        neither.status.code(),
+        Some(2),
+        "clap refuses a missing --phone/--email"
+    );
 }
 
 #[test]
@@ -94,7 +147,9 @@ fn migrate_applies_once_and_bad_settings_name_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let mut migrate = oneid(&dir);
     migrate.arg("migrate");
-    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count();
     assert!(text(&run(migrate, "").stdout).contains(&format!("{migrations} migration(s) applied")));
     let mut again = oneid(&dir);
     again.arg("migrate");
@@ -104,16 +159,27 @@ fn migrate_applies_once_and_bad_settings_name_the_variable() {
     bad.env("ONEID_DEFAULT_REGION", "ZZ").arg("migrate");
     let output = run(bad, "");
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("ONEID_DEFAULT_REGION"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("ONEID_DEFAULT_REGION"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_until_serving(base: &str) {
     for _ in 0..200 {
-        if reqwest::get(format!("{base}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
+        if reqwest::get(format!("{base}/healthz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -128,7 +194,13 @@ fn serve(dir: &TempDir, port: u16, log: &std::path::Path) -> std::process::Child
         .env("ONEID_ISSUER", format!("http://127.0.0.1:{port}"))
         .env("ONEID_WORKERS", "1")
         .stdout(Stdio::null())
-        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap());
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .unwrap(),
+        );
     command.spawn().unwrap()
 }
 
@@ -141,34 +213,79 @@ async fn the_server_logs_requests_but_never_secrets_and_keeps_accounts_across_re
     let mut server = serve(&dir, port, &log);
     wait_until_serving(&base).await;
 
-    let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let browser = Browser { client, base: base.clone() };
-    browser.request_signup_code("9812345678").await.assert_redirect("/signup/verify");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let browser = Browser {
+        client,
+        base: base.clone(),
+    };
+    browser
+        .request_signup_code("9812345678")
+        .await
+        .assert_redirect("/signup/verify");
     let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
     let message: OutboxLine = serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
     let password = "Secret-Passphrase-4711";
-    browser.enter_signup_code(&message.code, password, "Asha").await.assert_redirect("/account");
+    browser
+        .enter_signup_code(&message.code, password, "Asha")
+        .await
+        .assert_redirect("/account");
     let account_id = browser.account_id().await.unwrap();
 
     // SIGTERM: actix finishes in-flight requests and exits cleanly.
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
-    let status = tokio::task::spawn_blocking(move || server.wait()).await.unwrap().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || server.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "graceful exit, got {status}");
 
     let logs = std::fs::read_to_string(&log).unwrap();
-    assert!(logs.contains(r#"method=POST path="/signup/verify" status=303"#), "{logs}");
+    assert!(
+        logs.contains(r#"method=POST path="/signup/verify" status=303"#),
+        "{logs}"
+    );
     assert!(logs.contains("latency_ms="));
-    assert!(logs.contains("+91 ******5678"), "recipients are logged masked:\n{logs}");
+    assert!(
+        logs.contains("+91 ******5678"),
+        "recipients are logged masked:\n{logs}"
+    );
     for secret in [password, "9812345678", message.code.as_str()] {
-        assert!(!logs.contains(&format!("={secret}")) && !logs.contains(&format!(" {secret}")) && !logs.contains(password), "{secret} leaked:\n{logs}");
+        assert!(
+            !logs.contains(&format!("={secret}"))
+                && !logs.contains(&format!(" {secret}"))
+                && !logs.contains(password),
+            "{secret} leaked:\n{logs}"
+        );
     }
-    let session_cookie = browser.client.get(format!("{base}/account")).send().await.err();
+    let session_cookie = browser
+        .client
+        .get(format!("{base}/account"))
+        .send()
+        .await
+        .err();
     drop(session_cookie);
 
     let mut server = serve(&dir, port, &log);
     wait_until_serving(&base).await;
-    let again = Browser { client: reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap(), base };
-    again.sign_in(&account_id, password).await.assert_redirect("/account");
+    let again = Browser {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base,
+    };
+    again
+        .sign_in(&account_id, password)
+        .await
+        .assert_redirect("/account");
     server.kill().unwrap();
     server.wait().unwrap();
 }
@@ -182,30 +299,72 @@ fn clients_are_registered_listed_rotated_and_removed() {
         run(command, "")
     };
     let added = cli(&[
-        "client", "add", "--name", "Cloud", "--redirect-uri", "https://cloud.example.com/callback", "--redirect-uri", "http://127.0.0.1:8081/callback",
-        "--post-logout-redirect-uri", "https://cloud.example.com/", "--backchannel-logout-uri", "https://cloud.example.com/backchannel-logout",
-        "--first-party", "--grant", "client_credentials", "--json",
+        "client",
+        "add",
+        "--name",
+        "Cloud",
+        "--redirect-uri",
+        "https://cloud.example.com/callback",
+        "--redirect-uri",
+        "http://127.0.0.1:8081/callback",
+        "--post-logout-redirect-uri",
+        "https://cloud.example.com/",
+        "--backchannel-logout-uri",
+        "https://cloud.example.com/backchannel-logout",
+        "--first-party",
+        "--grant",
+        "client_credentials",
+        "--json",
     ]);
     assert!(added.status.success(), "{}", text(&added.stderr));
     let created: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
-    let (id, secret) = (created["client_id"].as_str().unwrap().to_owned(), created["client_secret"].as_str().unwrap().to_owned());
+    let (id, secret) = (
+        created["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    );
     assert_eq!(secret.len(), 43, "32 random bytes, base64url");
 
-    let public = cli(&["client", "add", "--name", "Talk mobile", "--redirect-uri", "http://127.0.0.1/callback", "--public", "--json"]);
+    let public = cli(&[
+        "client",
+        "add",
+        "--name",
+        "Talk mobile",
+        "--redirect-uri",
+        "http://127.0.0.1/callback",
+        "--public",
+        "--json",
+    ]);
     let public: serde_json::Value = serde_json::from_slice(&public.stdout).unwrap();
-    assert!(public.get("client_secret").is_none(), "a public client has no secret");
+    assert!(
+        public.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
 
-    let shown: serde_json::Value = serde_json::from_slice(&cli(&["client", "show", &id]).stdout).unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_slice(&cli(&["client", "show", &id]).stdout).unwrap();
     assert_eq!(shown["name"], "Cloud");
     assert_eq!(shown["first_party"], true);
     assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
-    assert_eq!(shown["grant_types"], serde_json::json!(["authorization_code", "refresh_token", "client_credentials"]));
+    assert_eq!(
+        shown["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
     assert_eq!(shown["redirect_uris"][1], "http://127.0.0.1:8081/callback");
-    let everything = String::from_utf8_lossy(&cli(&["client", "list", "--json"]).stdout).into_owned();
-    assert!(!everything.contains(&secret), "secrets are never shown again");
-    assert_eq!(serde_json::from_str::<Vec<serde_json::Value>>(&everything).unwrap().len(), 2);
+    let everything =
+        String::from_utf8_lossy(&cli(&["client", "list", "--json"]).stdout).into_owned();
+    assert!(
+        !everything.contains(&secret),
+        "secrets are never shown again"
+    );
+    assert_eq!(
+        serde_json::from_str::<Vec<serde_json::Value>>(&everything)
+            .unwrap()
+            .len(),
+        2
+    );
 
-    let rotated: serde_json::Value = serde_json::from_slice(&cli(&["client", "rotate-secret", &id, "--json"]).stdout).unwrap();
+    let rotated: serde_json::Value =
+        serde_json::from_slice(&cli(&["client", "rotate-secret", &id, "--json"]).stdout).unwrap();
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
     let public_id = public["client_id"].as_str().unwrap();
     let refused = cli(&["client", "rotate-secret", public_id]);
@@ -225,17 +384,51 @@ fn client_registrations_that_break_the_rules_are_refused() {
         run(command, "")
     };
     for (args, reason) in [
-        (&["--redirect-uri", "http://cloud.example.com/cb"][..], "https is required"),
-        (&["--redirect-uri", "https://*.example.com/cb"][..], "wildcards"),
-        (&["--redirect-uri", "https://example.com/cb#x"][..], "fragment"),
-        (&["--redirect-uri", "https://example.com/cb", "--scope", "openid admin"][..], "unknown scope `admin`"),
-        (&["--redirect-uri", "https://example.com/cb", "--public", "--grant", "client_credentials"][..], "public client"),
+        (
+            &["--redirect-uri", "http://cloud.example.com/cb"][..],
+            "https is required",
+        ),
+        (
+            &["--redirect-uri", "https://*.example.com/cb"][..],
+            "wildcards",
+        ),
+        (
+            &["--redirect-uri", "https://example.com/cb#x"][..],
+            "fragment",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://example.com/cb",
+                "--scope",
+                "openid admin",
+            ][..],
+            "unknown scope `admin`",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://example.com/cb",
+                "--public",
+                "--grant",
+                "client_credentials",
+            ][..],
+            "public client",
+        ),
     ] {
         let output = cli(args);
         assert_eq!(output.status.code(), Some(1), "{args:?}");
-        assert!(text(&output.stderr).contains(reason), "{args:?}: {}", text(&output.stderr));
+        assert!(
+            text(&output.stderr).contains(reason),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
     }
     let mut list = oneid(&dir);
     list.args(["client", "list", "--json"]);
-    assert_eq!(text(&run(list, "").stdout).trim(), "[]", "nothing half-registered");
+    assert_eq!(
+        text(&run(list, "").stdout).trim(),
+        "[]",
+        "nothing half-registered"
+    );
 }

@@ -48,16 +48,32 @@ impl TestApp {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         settings.issuer = base.parse().unwrap();
-        let app = Application::build_with_listener(settings.clone(), Arc::new(clock.clone()), listener).await.expect("app builds");
+        let app =
+            Application::build_with_listener(settings.clone(), Arc::new(clock.clone()), listener)
+                .await
+                .expect("app builds");
         let handle = app.handle();
         let state = app.state();
         tokio::spawn(app.run_until_stopped());
-        Self { base, clock, dir, settings, handle, state }
+        Self {
+            base,
+            clock,
+            dir,
+            settings,
+            handle,
+            state,
+        }
     }
 
     /// Registers a client directly (as `oneid client add` would); returns its id and secret.
-    pub async fn register(&self, registration: oneid::oauth::registry::Registration) -> (String, Option<String>) {
-        let (client, secret) = oneid::oauth::registry::register(&self.state.db, registration, self.clock.now()).await.expect("registration");
+    pub async fn register(
+        &self,
+        registration: oneid::oauth::registry::Registration,
+    ) -> (String, Option<String>) {
+        let (client, secret) =
+            oneid::oauth::registry::register(&self.state.db, registration, self.clock.now())
+                .await
+                .expect("registration");
         (client.id.to_string(), secret.map(|s| s.expose().to_owned()))
     }
 
@@ -78,8 +94,16 @@ impl TestApp {
         if let Some(lang) = accept_language {
             headers.insert(reqwest::header::ACCEPT_LANGUAGE, lang.parse().unwrap());
         }
-        let client = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).default_headers(headers).build().unwrap();
-        Browser { client, base: self.base.clone() }
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: self.base.clone(),
+        }
     }
 
     pub fn outbox_path(&self) -> PathBuf {
@@ -88,7 +112,10 @@ impl TestApp {
 
     pub fn outbox(&self) -> Vec<OutboxLine> {
         match std::fs::read_to_string(self.outbox_path()) {
-            Ok(text) => text.lines().map(|l| serde_json::from_str(l).expect("outbox line is JSON")).collect(),
+            Ok(text) => text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("outbox line is JSON"))
+                .collect(),
             Err(_) => Vec::new(),
         }
     }
@@ -99,7 +126,10 @@ impl TestApp {
 
     /// The newest code sent to `to` (E.164 or normalised email).
     pub fn last_code(&self, to: &str) -> String {
-        self.messages_to(to).pop().unwrap_or_else(|| panic!("no message to {to}")).code
+        self.messages_to(to)
+            .pop()
+            .unwrap_or_else(|| panic!("no message to {to}"))
+            .code
     }
 
     pub fn advance(&self, by: chrono::Duration) {
@@ -113,14 +143,19 @@ pub fn test_settings(dir: &TempDir) -> Settings {
         database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()),
         outbox: dir.path().join("outbox.jsonl"),
         workers: 1,
-        keys: oneid::config::KeySettings { encryption_key_file: dir.path().join("keys.secret"), ..Settings::default().keys },
+        keys: oneid::config::KeySettings {
+            encryption_key_file: dir.path().join("keys.secret"),
+            ..Settings::default().keys
+        },
         ..Settings::default()
     }
 }
 
 /// A code of the same length that is certainly not `code`.
 pub fn wrong(code: &str) -> String {
-    code.chars().map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10)).collect()
+    code.chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
+        .collect()
 }
 
 /// A page as the browser saw it.
@@ -138,7 +173,12 @@ impl Page {
     }
 
     pub fn assert_redirect(&self, to: &str) {
-        assert_eq!(self.status, StatusCode::SEE_OTHER, "expected a redirect to {to}, got:\n{}", self.body);
+        assert_eq!(
+            self.status,
+            StatusCode::SEE_OTHER,
+            "expected a redirect to {to}, got:\n{}",
+            self.body
+        );
         assert_eq!(self.location.as_deref(), Some(to));
     }
 
@@ -184,7 +224,9 @@ impl Browser {
     pub async fn follow(&self, mut page: Page) -> Page {
         for _ in 0..10 {
             match page.location.clone() {
-                Some(location) if page.status.is_redirection() && location.starts_with('/') => page = self.get(&location).await,
+                Some(location) if page.status.is_redirection() && location.starts_with('/') => {
+                    page = self.get(&location).await
+                }
                 _ => return page,
             }
         }
@@ -192,7 +234,15 @@ impl Browser {
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        into_page(self.client.post(format!("{}{path}", self.base)).form(form).send().await.expect("POST")).await
+        into_page(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .form(form)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
     }
 
     /// Loads the form page for its CSRF token, then submits `fields` to `action`.
@@ -204,15 +254,31 @@ impl Browser {
     }
 
     pub async fn request_signup_code(&self, identifier: &str) -> Page {
-        self.submit("/signup", "/signup", &[("identifier", identifier)]).await
+        self.submit("/signup", "/signup", &[("identifier", identifier)])
+            .await
     }
 
     pub async fn enter_signup_code(&self, code: &str, password: &str, name: &str) -> Page {
-        self.submit("/signup/verify", "/signup/verify", &[("code", code), ("password", password), ("password_confirm", password), ("name", name)]).await
+        self.submit(
+            "/signup/verify",
+            "/signup/verify",
+            &[
+                ("code", code),
+                ("password", password),
+                ("password_confirm", password),
+                ("name", name),
+            ],
+        )
+        .await
     }
 
     pub async fn sign_in(&self, identifier: &str, password: &str) -> Page {
-        self.submit("/login", "/login", &[("identifier", identifier), ("password", password)]).await
+        self.submit(
+            "/login",
+            "/login",
+            &[("identifier", identifier), ("password", password)],
+        )
+        .await
     }
 
     /// The account ID shown on the account page.
@@ -226,14 +292,33 @@ impl Browser {
 async fn into_page(response: reqwest::Response) -> Page {
     let status = response.status();
     let headers = response.headers().clone();
-    let location = headers.get(reqwest::header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
-    Page { status, location, body: response.text().await.unwrap_or_default(), headers }
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    Page {
+        status,
+        location,
+        body: response.text().await.unwrap_or_default(),
+        headers,
+    }
 }
 
 /// Signs up through the pages and returns the new account's ID; the browser stays signed in.
-pub async fn sign_up(app: &TestApp, browser: &Browser, identifier: &str, canonical: &str, password: &str) -> String {
-    browser.request_signup_code(identifier).await.assert_redirect("/signup/verify");
+pub async fn sign_up(
+    app: &TestApp,
+    browser: &Browser,
+    identifier: &str,
+    canonical: &str,
+    password: &str,
+) -> String {
+    browser
+        .request_signup_code(identifier)
+        .await
+        .assert_redirect("/signup/verify");
     let code = app.last_code(canonical);
-    browser.enter_signup_code(&code, password, "Asha Devi").await.assert_redirect("/account");
+    browser
+        .enter_signup_code(&code, password, "Asha Devi")
+        .await
+        .assert_redirect("/account");
     browser.account_id().await.expect("signed in after sign-up")
 }

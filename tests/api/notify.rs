@@ -25,7 +25,11 @@ async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
                 let mut lines = BufReader::new(read).lines();
                 write.write_all(b"220 fake.test ESMTP\r\n").await.unwrap();
                 while let Ok(Some(line)) = lines.next_line().await {
-                    let verb = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase();
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" | "HELO" => b"250-fake.test\r\n250 8BITMIME\r\n",
                         "DATA" => {
@@ -65,7 +69,10 @@ struct GatewayRequest {
 /// repeats) and records what it got.
 async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayRequest>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://127.0.0.1:{}/send", listener.local_addr().unwrap().port());
+    let url = format!(
+        "http://127.0.0.1:{}/send",
+        listener.local_addr().unwrap().port()
+    );
     let received = Arc::new(Mutex::new(Vec::new()));
     let store = received.clone();
     tokio::spawn(async move {
@@ -77,7 +84,10 @@ async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayReque
                 buffer.extend_from_slice(&chunk[..n]);
                 if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
                     let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-                    let length = head.lines().find_map(|l| l.strip_prefix("content-length:")).map_or(0, |v| v.trim().parse().unwrap());
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
                     break (end + 4, length);
                 }
             };
@@ -86,15 +96,27 @@ async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayReque
                 buffer.extend_from_slice(&chunk[..n]);
             }
             let head = String::from_utf8_lossy(&buffer[..head_len]).into_owned();
-            let authorization = head.lines().find_map(|l| l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: "))).map(str::to_owned);
-            let body = serde_json::from_slice(&buffer[head_len..head_len + content_length]).unwrap();
+            let authorization = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: ")
+                        .or_else(|| l.strip_prefix("Authorization: "))
+                })
+                .map(str::to_owned);
+            let body =
+                serde_json::from_slice(&buffer[head_len..head_len + content_length]).unwrap();
             let count = {
                 let mut requests = store.lock().unwrap();
-                requests.push(GatewayRequest { authorization, body });
+                requests.push(GatewayRequest {
+                    authorization,
+                    body,
+                });
                 requests.len()
             };
             let status = statuses[(count - 1).min(statuses.len() - 1)];
-            let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+            );
             socket.write_all(reply.as_bytes()).await.unwrap();
         }
     });
@@ -105,7 +127,8 @@ fn gateway_settings(url: &str) -> SmsGatewaySettings {
     SmsGatewaySettings {
         url: url.parse().unwrap(),
         auth_header: Some("Bearer gateway-token".into()),
-        body_template: r#"{"recipient":"{to}","message":{"text":"{text}"},"sender":"ONEID"}"#.into(),
+        body_template: r#"{"recipient":"{to}","message":{"text":"{text}"},"sender":"ONEID"}"#
+            .into(),
         timeout_secs: 2,
     }
 }
@@ -126,14 +149,32 @@ async fn email_codes_go_through_smtp() {
     })
     .await;
     let browser = app.browser();
-    browser.request_signup_code("asha@example.com").await.assert_redirect("/signup/verify");
+    browser
+        .request_signup_code("asha@example.com")
+        .await
+        .assert_redirect("/signup/verify");
     let mails = received.lock().unwrap().clone();
     assert_eq!(mails.len(), 1);
     let mail = &mails[0];
-    assert!(mail.contains("To: asha@example.com") && mail.contains("From: OneID <no-reply@oneid.test>"), "{mail}");
-    let code: String = mail.lines().find(|l| l.contains("is your OneID verification code")).unwrap().chars().take(4).collect();
-    assert!(app.outbox().is_empty(), "SMTP replaces the outbox for email");
-    browser.enter_signup_code(&code, "long enough", "Asha").await.assert_redirect("/account");
+    assert!(
+        mail.contains("To: asha@example.com") && mail.contains("From: OneID <no-reply@oneid.test>"),
+        "{mail}"
+    );
+    let code: String = mail
+        .lines()
+        .find(|l| l.contains("is your OneID verification code"))
+        .unwrap()
+        .chars()
+        .take(4)
+        .collect();
+    assert!(
+        app.outbox().is_empty(),
+        "SMTP replaces the outbox for email"
+    );
+    browser
+        .enter_signup_code(&code, "long enough", "Asha")
+        .await
+        .assert_redirect("/account");
 }
 
 #[tokio::test]
@@ -141,16 +182,25 @@ async fn sms_codes_go_to_the_gateway_which_is_retried_once() {
     let (url, received) = fake_gateway(vec![503, 200]).await;
     let app = TestApp::spawn_with(|s| s.sms = Some(gateway_settings(&url))).await;
     let browser = app.browser();
-    browser.request_signup_code("9812345678").await.assert_redirect("/signup/verify");
+    browser
+        .request_signup_code("9812345678")
+        .await
+        .assert_redirect("/signup/verify");
     let requests = received.lock().unwrap().clone();
     assert_eq!(requests.len(), 2, "one retry after a 503");
     let request = &requests[1];
-    assert_eq!(request.authorization.as_deref(), Some("Bearer gateway-token"));
+    assert_eq!(
+        request.authorization.as_deref(),
+        Some("Bearer gateway-token")
+    );
     assert_eq!(request.body["recipient"], "+919812345678");
     assert_eq!(request.body["sender"], "ONEID");
     let text = request.body["message"]["text"].as_str().unwrap();
     let code: String = text.chars().take(4).collect();
-    browser.enter_signup_code(&code, "long enough", "Asha").await.assert_redirect("/account");
+    browser
+        .enter_signup_code(&code, "long enough", "Asha")
+        .await
+        .assert_redirect("/account");
 }
 
 #[tokio::test]
@@ -160,7 +210,11 @@ async fn a_refusing_gateway_gives_a_friendly_page_and_no_cooldown() {
     let browser = app.browser();
     let page = browser.request_signup_code("9812345678").await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(page.has("briefly unavailable") && page.headers.contains_key("retry-after"), "{}", page.body);
+    assert!(
+        page.has("briefly unavailable") && page.headers.contains_key("retry-after"),
+        "{}",
+        page.body
+    );
     assert_eq!(received.lock().unwrap().len(), 1, "a 4xx is not retried");
     // Nothing was delivered, so the person may ask again at once.
     browser.request_signup_code("9812345678").await;

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use oneid::oauth::registry::Registration;
 use openidconnect::{
-    AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+    AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
     core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims},
 };
 use reqwest::StatusCode;
@@ -33,7 +34,10 @@ pub fn registration(name: &str, first_party: bool) -> Registration {
 
 fn http() -> openidconnect::reqwest::Client {
     // No redirects: an OIDC client must not follow them (SSRF), and our tests look at them.
-    openidconnect::reqwest::ClientBuilder::new().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap()
+    openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// A relying party as an outside developer would build it: discovery, then the client.
@@ -52,14 +56,27 @@ pub struct RelyingParty {
 impl RelyingParty {
     pub async fn discover(app: &TestApp, id: &str, secret: Option<&str>) -> Self {
         let http = http();
-        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http).await.expect("discovery");
-        let client = CoreClient::from_provider_metadata(metadata, ClientId::new(id.into()), secret.map(|s| ClientSecret::new(s.into())))
-            .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+        let metadata =
+            CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
+                .await
+                .expect("discovery");
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(id.into()),
+            secret.map(|s| ClientSecret::new(s.into())),
+        )
+        .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
         Self { client, http }
     }
 
-    pub async fn userinfo(&self, token: &openidconnect::AccessToken) -> Result<CoreUserInfoClaims, String> {
-        let request = self.client.user_info(token.clone(), None).map_err(|e| e.to_string())?;
+    pub async fn userinfo(
+        &self,
+        token: &openidconnect::AccessToken,
+    ) -> Result<CoreUserInfoClaims, String> {
+        let request = self
+            .client
+            .user_info(token.clone(), None)
+            .map_err(|e| e.to_string())?;
         let claims: Result<CoreUserInfoClaims, _> = request.request_async(&self.http).await;
         claims.map_err(|e| e.to_string())
     }
@@ -67,7 +84,11 @@ impl RelyingParty {
     /// An authorization URL with PKCE, state and nonce.
     pub fn authorize_url(&self, scopes: &[&str]) -> (String, CsrfToken, Nonce, PkceCodeVerifier) {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self.client.authorize_url(AuthenticationFlow::<CoreResponseType>::AuthorizationCode, CsrfToken::new_random, Nonce::new_random);
+        let mut request = self.client.authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
         for scope in scopes {
             request = request.add_scope(Scope::new((*scope).into()));
         }
@@ -78,9 +99,18 @@ impl RelyingParty {
 
 /// The parameters OneID sent back to the client's redirect URI.
 pub fn callback(page: &Page) -> HashMap<String, String> {
-    let location = page.location.as_deref().unwrap_or_else(|| panic!("expected a redirect to the client, got {}:\n{}", page.status, page.body));
+    let location = page.location.as_deref().unwrap_or_else(|| {
+        panic!(
+            "expected a redirect to the client, got {}:\n{}",
+            page.status, page.body
+        )
+    });
     assert!(location.starts_with(CALLBACK), "redirected to {location}");
-    url::Url::parse(location).unwrap().query_pairs().into_owned().collect()
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 pub fn jwt_header(token: &str) -> serde_json::Value {
@@ -88,7 +118,12 @@ pub fn jwt_header(token: &str) -> serde_json::Value {
 }
 
 pub fn jwt_part(token: &str, index: usize) -> serde_json::Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(index).unwrap()).unwrap()).unwrap()
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(index).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// Signs up a fresh person in `browser` while an authorization request waits, and returns
@@ -97,7 +132,9 @@ pub async fn sign_up_during(app: &TestApp, browser: &Browser, auth_url: &str) ->
     let first = browser.get_url(auth_url).await;
     first.assert_redirect("/login");
     browser.request_signup_code("9812345678").await;
-    let created = browser.enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha").await;
+    let created = browser
+        .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
+        .await;
     created.assert_redirect("/authorize/resume");
     browser.follow(created).await
 }
@@ -107,7 +144,8 @@ async fn full_flow_with_a_certified_client_library() {
     let app = TestApp::spawn().await;
     let (id, secret) = app.register(registration("Cloud", true)).await;
     let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
-    let (auth_url, state, nonce, verifier) = rp.authorize_url(&["profile", "email", "phone", "offline_access"]);
+    let (auth_url, state, nonce, verifier) =
+        rp.authorize_url(&["profile", "email", "phone", "offline_access"]);
 
     // Not signed in: OneID asks for sign-in (here: sign-up), then resumes the request.
     let browser = app.browser();
@@ -115,7 +153,9 @@ async fn full_flow_with_a_certified_client_library() {
     first.assert_redirect("/login");
     browser.request_signup_code("9812345678").await;
     let code = app.last_code("+919812345678");
-    let created = browser.enter_signup_code(&code, "correct horse", "Asha Devi").await;
+    let created = browser
+        .enter_signup_code(&code, "correct horse", "Asha Devi")
+        .await;
     created.assert_redirect("/authorize/resume");
     let back = browser.follow(created).await;
     let params = callback(&back);
@@ -132,14 +172,31 @@ async fn full_flow_with_a_certified_client_library() {
         .expect("code exchange");
     let id_token = tokens.id_token().expect("an ID token");
     let verifier = rp.client.id_token_verifier();
-    let claims = id_token.claims(&verifier, &nonce).expect("ID token verifies against the JWKS");
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("ID token verifies against the JWKS");
     assert_eq!(claims.issuer().as_str(), app.base);
     assert_eq!(claims.audiences()[0].as_str(), id);
     assert!(claims.auth_time().is_some());
-    assert_eq!(claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("Asha Devi"));
-    assert_eq!(claims.phone_number().map(|p| p.as_str()), Some("+919812345678"));
-    let at_hash = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&verifier).unwrap()).unwrap();
-    assert_eq!(claims.access_token_hash(), Some(&at_hash), "at_hash binds the access token");
+    assert_eq!(
+        claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+        Some("Asha Devi")
+    );
+    assert_eq!(
+        claims.phone_number().map(|p| p.as_str()),
+        Some("+919812345678")
+    );
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims.access_token_hash(),
+        Some(&at_hash),
+        "at_hash binds the access token"
+    );
     let raw_claims = jwt_part(&id_token.to_string(), 1);
     assert!(raw_claims["sid"].is_string(), "sid for logout");
     assert_eq!(raw_claims["amr"], serde_json::json!(["sms", "pwd"]));
@@ -148,27 +205,76 @@ async fn full_flow_with_a_certified_client_library() {
     let access = tokens.access_token().secret();
     assert_eq!(jwt_part(access, 0)["typ"], "at+jwt");
     let access_claims = jwt_part(access, 1);
-    for claim in ["iss", "sub", "aud", "client_id", "scope", "exp", "iat", "jti"] {
-        assert!(!access_claims[claim].is_null(), "access token lacks {claim}");
+    for claim in [
+        "iss",
+        "sub",
+        "aud",
+        "client_id",
+        "scope",
+        "exp",
+        "iat",
+        "jti",
+    ] {
+        assert!(
+            !access_claims[claim].is_null(),
+            "access token lacks {claim}"
+        );
     }
     assert_eq!(access_claims["sub"], claims.subject().as_str());
 
-    let userinfo: CoreUserInfoClaims = rp.client.user_info(tokens.access_token().clone(), None).unwrap().request_async(&rp.http).await.expect("userinfo");
+    let userinfo: CoreUserInfoClaims = rp
+        .client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&rp.http)
+        .await
+        .expect("userinfo");
     assert_eq!(userinfo.subject(), claims.subject());
-    assert_eq!(userinfo.phone_number().map(|p| p.as_str()), Some("+919812345678"));
+    assert_eq!(
+        userinfo.phone_number().map(|p| p.as_str()),
+        Some("+919812345678")
+    );
     assert_eq!(userinfo.phone_number_verified(), Some(true));
 
     // Refresh: rotated on use.
-    let refresh = tokens.refresh_token().expect("offline_access gives a refresh token").clone();
-    let refreshed = rp.client.exchange_refresh_token(&refresh).unwrap().request_async(&rp.http).await.expect("refresh");
-    assert_ne!(refreshed.refresh_token().unwrap().secret(), refresh.secret(), "rotated");
-    rp.userinfo(refreshed.access_token()).await.expect("new token works");
+    let refresh = tokens
+        .refresh_token()
+        .expect("offline_access gives a refresh token")
+        .clone();
+    let refreshed = rp
+        .client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&rp.http)
+        .await
+        .expect("refresh");
+    assert_ne!(
+        refreshed.refresh_token().unwrap().secret(),
+        refresh.secret(),
+        "rotated"
+    );
+    rp.userinfo(refreshed.access_token())
+        .await
+        .expect("new token works");
 
     // Reusing the spent refresh token revokes the whole family.
-    let reuse = rp.client.exchange_refresh_token(&refresh).unwrap().request_async(&rp.http).await;
+    let reuse = rp
+        .client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&rp.http)
+        .await;
     assert!(reuse.is_err(), "a spent refresh token is refused");
-    assert!(rp.userinfo(refreshed.access_token()).await.is_err(), "the family's newest access token is revoked too");
-    let after = rp.client.exchange_refresh_token(refreshed.refresh_token().unwrap()).unwrap().request_async(&rp.http).await;
+    assert!(
+        rp.userinfo(refreshed.access_token()).await.is_err(),
+        "the family's newest access token is revoked too"
+    );
+    let after = rp
+        .client
+        .exchange_refresh_token(refreshed.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&rp.http)
+        .await;
     assert!(after.is_err(), "and its newest refresh token");
 }
 
@@ -188,26 +294,67 @@ async fn a_second_app_signs_in_without_a_password() {
     let (url, state, nonce, verifier) = talk_rp.authorize_url(&["profile"]);
     let straight_back = browser.get_url(&url).await;
     let params = callback(&straight_back);
-    assert_eq!(params["state"], *state.secret(), "no sign-in page for the second app");
-    let tokens = talk_rp.client.exchange_code(AuthorizationCode::new(params["code"].clone())).unwrap().set_pkce_verifier(verifier).request_async(&talk_rp.http).await.unwrap();
-    tokens.id_token().unwrap().claims(&talk_rp.client.id_token_verifier(), &nonce).unwrap();
+    assert_eq!(
+        params["state"],
+        *state.secret(),
+        "no sign-in page for the second app"
+    );
+    let tokens = talk_rp
+        .client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&talk_rp.http)
+        .await
+        .unwrap();
+    tokens
+        .id_token()
+        .unwrap()
+        .claims(&talk_rp.client.id_token_verifier(), &nonce)
+        .unwrap();
 }
 
 #[tokio::test]
 async fn a_public_client_uses_pkce_and_no_secret() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.register(Registration { public: true, ..registration("Talk mobile", true) }).await;
+    let (id, secret) = app
+        .register(Registration {
+            public: true,
+            ..registration("Talk mobile", true)
+        })
+        .await;
     assert!(secret.is_none());
     let rp = RelyingParty::discover(&app, &id, None).await;
     let (url, _, nonce, verifier) = rp.authorize_url(&[]);
     let params = callback(&sign_up_during(&app, &app.browser(), &url).await);
-    let tokens = rp.client.exchange_code(AuthorizationCode::new(params["code"].clone())).unwrap().set_pkce_verifier(verifier).request_async(&rp.http).await.expect("public client exchange");
-    tokens.id_token().unwrap().claims(&rp.client.id_token_verifier(), &nonce).unwrap();
+    let tokens = rp
+        .client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&rp.http)
+        .await
+        .expect("public client exchange");
+    tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.client.id_token_verifier(), &nonce)
+        .unwrap();
 
     // Without a challenge, a public client is refused at the authorization endpoint.
-    let bare = format!("{}/authorize?response_type=code&client_id={id}&redirect_uri={CALLBACK}&scope=openid&state=s1", app.base);
+    let bare = format!(
+        "{}/authorize?response_type=code&client_id={id}&redirect_uri={CALLBACK}&scope=openid&state=s1",
+        app.base
+    );
     let browser = app.browser();
-    sign_up(&app, &browser, "asha@example.com", "asha@example.com", "correct horse").await;
+    sign_up(
+        &app,
+        &browser,
+        "asha@example.com",
+        "asha@example.com",
+        "correct horse",
+    )
+    .await;
     let params = callback(&browser.get_url(&bare).await);
     assert_eq!(params["error"], "invalid_request");
     assert_eq!(params["state"], "s1");
@@ -217,23 +364,61 @@ async fn a_public_client_uses_pkce_and_no_secret() {
 #[tokio::test]
 async fn discovery_and_jwks_describe_the_provider() {
     let app = TestApp::spawn().await;
-    let discovery: serde_json::Value = reqwest::get(format!("{}/.well-known/openid-configuration", app.base)).await.unwrap().json().await.unwrap();
+    let discovery: serde_json::Value =
+        reqwest::get(format!("{}/.well-known/openid-configuration", app.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(discovery["issuer"], app.base);
-    assert_eq!(discovery["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(discovery["authorization_response_iss_parameter_supported"], true);
-    for field in ["end_session_endpoint", "revocation_endpoint", "introspection_endpoint", "claims_supported", "jwks_uri"] {
+    assert_eq!(
+        discovery["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        discovery["authorization_response_iss_parameter_supported"],
+        true
+    );
+    for field in [
+        "end_session_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+        "claims_supported",
+        "jwks_uri",
+    ] {
         assert!(!discovery[field].is_null(), "{field}");
     }
-    let jwks: serde_json::Value = reqwest::get(discovery["jwks_uri"].as_str().unwrap()).await.unwrap().json().await.unwrap();
-    let algs: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|k| k["alg"].as_str().unwrap().to_owned()).collect();
+    let jwks: serde_json::Value = reqwest::get(discovery["jwks_uri"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap().to_owned())
+        .collect();
     for alg in ["RS256", "ES256", "EdDSA"] {
         assert!(algs.contains(&alg.to_owned()), "{alg} published: {algs:?}");
     }
-    assert!(jwks["keys"].as_array().unwrap().iter().all(|k| k["kid"].is_string() && k["use"] == "sig" && k.get("d").is_none()), "public keys only");
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["kid"].is_string() && k["use"] == "sig" && k.get("d").is_none()),
+        "public keys only"
+    );
 }
 
 fn authorize_path(client_id: &str, redirect_uri: &str, extra: &str) -> String {
-    format!("/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=xyz{extra}", url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>())
+    format!(
+        "/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid&state=xyz{extra}",
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
+    )
 }
 
 #[tokio::test]
@@ -259,11 +444,37 @@ async fn errors_after_the_client_is_known_go_back_with_state_and_iss() {
     let app = TestApp::spawn().await;
     let (id, _) = app.register(registration("Cloud", true)).await;
     let browser = app.browser();
-    let token = browser.get(&authorize_path(&id, CALLBACK, "").replace("response_type=code", "response_type=token")).await;
+    let token = browser
+        .get(
+            &authorize_path(&id, CALLBACK, "").replace("response_type=code", "response_type=token"),
+        )
+        .await;
     let params = callback(&token);
-    assert_eq!((params["error"].as_str(), params["state"].as_str(), params["iss"].as_str()), ("unsupported_response_type", "xyz", app.base.as_str()));
-    let plain = callback(&browser.get(&authorize_path(&id, CALLBACK, "&code_challenge=abc&code_challenge_method=plain")).await);
+    assert_eq!(
+        (
+            params["error"].as_str(),
+            params["state"].as_str(),
+            params["iss"].as_str()
+        ),
+        ("unsupported_response_type", "xyz", app.base.as_str())
+    );
+    let plain = callback(
+        &browser
+            .get(&authorize_path(
+                &id,
+                CALLBACK,
+                "&code_challenge=abc&code_challenge_method=plain",
+            ))
+            .await,
+    );
     assert_eq!(plain["error"], "invalid_request");
-    let none = callback(&browser.get(&authorize_path(&id, CALLBACK, "&prompt=none")).await);
-    assert_eq!(none["error"], "login_required", "prompt=none without a session");
+    let none = callback(
+        &browser
+            .get(&authorize_path(&id, CALLBACK, "&prompt=none"))
+            .await,
+    );
+    assert_eq!(
+        none["error"], "login_required",
+        "prompt=none without a session"
+    );
 }

@@ -90,12 +90,26 @@ impl TryFrom<AccountRow> for Account {
     type Error = DbError;
 
     fn try_from(row: AccountRow) -> Result<Self, DbError> {
-        let corrupt = |what: &str| DbError::Query(diesel::result::Error::DeserializationError(format!("account {}: bad {what}", row.account_id).into()));
+        let corrupt = |what: &str| {
+            DbError::Query(diesel::result::Error::DeserializationError(
+                format!("account {}: bad {what}", row.account_id).into(),
+            ))
+        };
         Ok(Self {
             id: AccountId::from_stored(row.account_id),
             sub: Subject::from_stored(row.sub.clone()),
-            phone: row.phone.as_deref().map(PhoneNumber::from_e164).transpose().map_err(|_| corrupt("phone"))?,
-            email: row.email.as_deref().map(Email::parse).transpose().map_err(|_| corrupt("email"))?,
+            phone: row
+                .phone
+                .as_deref()
+                .map(PhoneNumber::from_e164)
+                .transpose()
+                .map_err(|_| corrupt("phone"))?,
+            email: row
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|_| corrupt("email"))?,
             display_name: DisplayName::from_stored(row.display_name),
             password_hash: PasswordHash::from_stored(row.password_hash),
             status: AccountStatus::parse(&row.status),
@@ -119,7 +133,11 @@ pub enum CreateError {
 /// Inserts the account with a fresh random ID and subject. One INSERT, so either the whole
 /// account exists or nothing does. A clash on a random value is retried with a new one; a clash
 /// on the phone or email is reported.
-pub fn create(conn: &mut DbConn, new: &NewAccount, now: DateTime<Utc>) -> Result<Account, CreateError> {
+pub fn create(
+    conn: &mut DbConn,
+    new: &NewAccount,
+    now: DateTime<Utc>,
+) -> Result<Account, CreateError> {
     const ATTEMPTS: usize = 5;
     let now = now.naive_utc();
     for _ in 0..ATTEMPTS {
@@ -136,8 +154,14 @@ pub fn create(conn: &mut DbConn, new: &NewAccount, now: DateTime<Utc>) -> Result
             created_at: now,
             updated_at: now,
         };
-        match diesel::insert_into(accounts::table).values(&row).execute(conn) {
-            Ok(_) => return find_by_id(conn, id)?.ok_or_else(|| DbError::Query(diesel::result::Error::NotFound).into()),
+        match diesel::insert_into(accounts::table)
+            .values(&row)
+            .execute(conn)
+        {
+            Ok(_) => {
+                return find_by_id(conn, id)?
+                    .ok_or_else(|| DbError::Query(diesel::result::Error::NotFound).into());
+            }
             Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                 // Which unique key? Ask the table rather than parse backend-specific messages.
                 if let Some(phone) = &new.phone
@@ -159,15 +183,33 @@ pub fn create(conn: &mut DbConn, new: &NewAccount, now: DateTime<Utc>) -> Result
 }
 
 pub fn find_by_id(conn: &mut DbConn, id: AccountId) -> Result<Option<Account>, DbError> {
-    first(accounts::table.filter(accounts::account_id.eq(id.get())).select(AccountRow::as_select()).first(conn).optional()?)
+    first(
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .select(AccountRow::as_select())
+            .first(conn)
+            .optional()?,
+    )
 }
 
 pub fn find_by_phone(conn: &mut DbConn, phone: &PhoneNumber) -> Result<Option<Account>, DbError> {
-    first(accounts::table.filter(accounts::phone.eq(phone.as_e164())).select(AccountRow::as_select()).first(conn).optional()?)
+    first(
+        accounts::table
+            .filter(accounts::phone.eq(phone.as_e164()))
+            .select(AccountRow::as_select())
+            .first(conn)
+            .optional()?,
+    )
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &Email) -> Result<Option<Account>, DbError> {
-    first(accounts::table.filter(accounts::email.eq(email.as_str())).select(AccountRow::as_select()).first(conn).optional()?)
+    first(
+        accounts::table
+            .filter(accounts::email.eq(email.as_str()))
+            .select(AccountRow::as_select())
+            .first(conn)
+            .optional()?,
+    )
 }
 
 /// All accounts, oldest first, for the operator's CLI.

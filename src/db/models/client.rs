@@ -55,7 +55,10 @@ struct ClientRow {
     first_party: bool,
     id_token_signed_response_alg: String,
     created_at: NaiveDateTime,
-    #[expect(dead_code, reason = "selected so the row mirrors the table; nothing reads it yet")]
+    #[expect(
+        dead_code,
+        reason = "selected so the row mirrors the table; nothing reads it yet"
+    )]
     updated_at: NaiveDateTime,
 }
 
@@ -79,7 +82,9 @@ struct ClientWrite {
 }
 
 fn corrupt(id: &str, what: &str) -> DbError {
-    DbError::Query(diesel::result::Error::DeserializationError(format!("client {id}: bad {what}").into()))
+    DbError::Query(diesel::result::Error::DeserializationError(
+        format!("client {id}: bad {what}").into(),
+    ))
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -87,8 +92,15 @@ impl TryFrom<ClientRow> for Client {
 
     fn try_from(row: ClientRow) -> Result<Self, DbError> {
         let id = row.client_id.clone();
-        let uris = |json: &str, what| serde_json::from_str::<Vec<RedirectUri>>(json).map_err(|_| corrupt(&id, what));
-        let digest = || row.secret_sha256.as_deref().and_then(SecretDigest::from_stored).ok_or_else(|| corrupt(&id, "secret"));
+        let uris = |json: &str, what| {
+            serde_json::from_str::<Vec<RedirectUri>>(json).map_err(|_| corrupt(&id, what))
+        };
+        let digest = || {
+            row.secret_sha256
+                .as_deref()
+                .and_then(SecretDigest::from_stored)
+                .ok_or_else(|| corrupt(&id, "secret"))
+        };
         let auth = match row.token_endpoint_auth_method.as_str() {
             "client_secret_basic" => ClientAuth::SecretBasic(digest()?),
             "client_secret_post" => ClientAuth::SecretPost(digest()?),
@@ -97,11 +109,28 @@ impl TryFrom<ClientRow> for Client {
         };
         Ok(Self {
             redirect_uris: uris(&row.redirect_uris, "redirect_uris")?,
-            post_logout_redirect_uris: uris(&row.post_logout_redirect_uris, "post_logout_redirect_uris")?,
-            logo_url: row.logo_url.as_deref().map(Url::parse).transpose().map_err(|_| corrupt(&id, "logo_url"))?,
-            backchannel_logout_uri: row.backchannel_logout_uri.as_deref().map(Url::parse).transpose().map_err(|_| corrupt(&id, "backchannel_logout_uri"))?,
+            post_logout_redirect_uris: uris(
+                &row.post_logout_redirect_uris,
+                "post_logout_redirect_uris",
+            )?,
+            logo_url: row
+                .logo_url
+                .as_deref()
+                .map(Url::parse)
+                .transpose()
+                .map_err(|_| corrupt(&id, "logo_url"))?,
+            backchannel_logout_uri: row
+                .backchannel_logout_uri
+                .as_deref()
+                .map(Url::parse)
+                .transpose()
+                .map_err(|_| corrupt(&id, "backchannel_logout_uri"))?,
             scopes: Scopes::parse_strict(&row.scopes).map_err(|_| corrupt(&id, "scopes"))?,
-            grant_types: row.grant_types.split_ascii_whitespace().map(|g| GrantType::parse(g).ok_or_else(|| corrupt(&id, "grant_types"))).collect::<Result<_, _>>()?,
+            grant_types: row
+                .grant_types
+                .split_ascii_whitespace()
+                .map(|g| GrantType::parse(g).ok_or_else(|| corrupt(&id, "grant_types")))
+                .collect::<Result<_, _>>()?,
             auth,
             id: ClientId::parse(&row.client_id).ok_or_else(|| corrupt(&id, "client_id"))?,
             name: row.name,
@@ -124,7 +153,12 @@ impl ClientWrite {
             post_logout_redirect_uris: json(&client.post_logout_redirect_uris),
             backchannel_logout_uri: client.backchannel_logout_uri.as_ref().map(Url::to_string),
             scopes: client.scopes.to_string(),
-            grant_types: client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(" "),
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             token_endpoint_auth_method: client.auth.method().to_owned(),
             first_party: client.first_party,
             id_token_signed_response_alg: client.id_token_alg.clone(),
@@ -135,22 +169,38 @@ impl ClientWrite {
 }
 
 pub fn insert(conn: &mut DbConn, client: &Client) -> Result<(), DbError> {
-    diesel::insert_into(clients::table).values(ClientWrite::from_client(client, client.created_at)).execute(conn)?;
+    diesel::insert_into(clients::table)
+        .values(ClientWrite::from_client(client, client.created_at))
+        .execute(conn)?;
     Ok(())
 }
 
 /// Replaces every column of an existing client; false when there is no such client.
 pub fn update(conn: &mut DbConn, client: &Client, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let changed = diesel::update(clients::table.find(client.id.as_str())).set(ClientWrite::from_client(client, now)).execute(conn)?;
+    let changed = diesel::update(clients::table.find(client.id.as_str()))
+        .set(ClientWrite::from_client(client, now))
+        .execute(conn)?;
     Ok(changed == 1)
 }
 
 pub fn find(conn: &mut DbConn, id: &ClientId) -> Result<Option<Client>, DbError> {
-    clients::table.find(id.as_str()).select(ClientRow::as_select()).first(conn).optional()?.map(Client::try_from).transpose()
+    clients::table
+        .find(id.as_str())
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Client::try_from)
+        .transpose()
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<Client>, DbError> {
-    clients::table.order(clients::created_at.asc()).select(ClientRow::as_select()).load(conn)?.into_iter().map(Client::try_from).collect()
+    clients::table
+        .order(clients::created_at.asc())
+        .select(ClientRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Client::try_from)
+        .collect()
 }
 
 /// False when there was no such client.

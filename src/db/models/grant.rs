@@ -44,7 +44,11 @@ struct GrantRow {
 
 impl GrantRow {
     fn into_grant(self) -> Result<Grant, DbError> {
-        let corrupt = || DbError::Query(diesel::result::Error::DeserializationError(format!("grant {}", self.grant_id).into()));
+        let corrupt = || {
+            DbError::Query(diesel::result::Error::DeserializationError(
+                format!("grant {}", self.grant_id).into(),
+            ))
+        };
         Ok(Grant {
             client_id: ClientId::parse(&self.client_id).ok_or_else(corrupt)?,
             id: self.grant_id,
@@ -67,28 +71,51 @@ pub fn insert(conn: &mut DbConn, grant: &Grant) -> Result<(), DbError> {
         expires_at: grant.expires_at.naive_utc(),
         revoked_at: None,
     };
-    diesel::insert_into(grants::table).values(row).execute(conn)?;
+    diesel::insert_into(grants::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Grant>, DbError> {
-    grants::table.find(id).select(GrantRow::as_select()).first(conn).optional()?.map(GrantRow::into_grant).transpose()
+    grants::table
+        .find(id)
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(GrantRow::into_grant)
+        .transpose()
 }
 
 /// Revokes one grant (and so every token issued from it). True when it was live.
 pub fn revoke(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
-    let changed = diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null())).set(grants::revoked_at.eq(now.naive_utc())).execute(conn)?;
+    let changed = diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
+        .set(grants::revoked_at.eq(now.naive_utc()))
+        .execute(conn)?;
     Ok(changed == 1)
 }
 
 /// Revokes every live grant of an account (sign-out everywhere, password reset).
-pub fn revoke_all_for_account(conn: &mut DbConn, account: AccountId, now: DateTime<Utc>) -> Result<usize, DbError> {
-    Ok(diesel::update(grants::table.filter(grants::account_id.eq(account.get())).filter(grants::revoked_at.is_null()))
-        .set(grants::revoked_at.eq(now.naive_utc()))
-        .execute(conn)?)
+pub fn revoke_all_for_account(
+    conn: &mut DbConn,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        grants::table
+            .filter(grants::account_id.eq(account.get()))
+            .filter(grants::revoked_at.is_null()),
+    )
+    .set(grants::revoked_at.eq(now.naive_utc()))
+    .execute(conn)?)
 }
 
-pub fn insert_refresh_token(conn: &mut DbConn, token_sha256: &str, grant_id: &str, now: DateTime<Utc>) -> Result<(), DbError> {
+pub fn insert_refresh_token(
+    conn: &mut DbConn,
+    token_sha256: &str,
+    grant_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_sha256.eq(token_sha256),
@@ -110,27 +137,55 @@ pub enum RefreshUse {
 }
 
 /// Spends a refresh token: one conditional UPDATE, so of two concurrent uses exactly one wins.
-pub fn use_refresh_token(conn: &mut DbConn, token_sha256: &str, now: DateTime<Utc>) -> Result<RefreshUse, DbError> {
-    let spent = diesel::update(refresh_tokens::table.find(token_sha256).filter(refresh_tokens::used_at.is_null()))
-        .set(refresh_tokens::used_at.eq(now.naive_utc()))
-        .execute(conn)?;
-    let grant_id: Option<String> = refresh_tokens::table.find(token_sha256).select(refresh_tokens::grant_id).first(conn).optional()?;
+pub fn use_refresh_token(
+    conn: &mut DbConn,
+    token_sha256: &str,
+    now: DateTime<Utc>,
+) -> Result<RefreshUse, DbError> {
+    let spent = diesel::update(
+        refresh_tokens::table
+            .find(token_sha256)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now.naive_utc()))
+    .execute(conn)?;
+    let grant_id: Option<String> = refresh_tokens::table
+        .find(token_sha256)
+        .select(refresh_tokens::grant_id)
+        .first(conn)
+        .optional()?;
     let Some(grant) = grant_id.map(|id| find(conn, &id)).transpose()?.flatten() else {
         return Ok(RefreshUse::Unknown);
     };
-    Ok(if spent == 1 { RefreshUse::Fresh(grant) } else { RefreshUse::Reused(grant) })
+    Ok(if spent == 1 {
+        RefreshUse::Fresh(grant)
+    } else {
+        RefreshUse::Reused(grant)
+    })
 }
 
 /// The grant a refresh token belongs to, without spending it (introspection, revocation).
-pub fn grant_of_refresh_token(conn: &mut DbConn, token_sha256: &str) -> Result<Option<(Grant, bool)>, DbError> {
-    let row: Option<(String, Option<NaiveDateTime>)> =
-        refresh_tokens::table.find(token_sha256).select((refresh_tokens::grant_id, refresh_tokens::used_at)).first(conn).optional()?;
-    let Some((grant_id, used_at)) = row else { return Ok(None) };
+pub fn grant_of_refresh_token(
+    conn: &mut DbConn,
+    token_sha256: &str,
+) -> Result<Option<(Grant, bool)>, DbError> {
+    let row: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
+        .find(token_sha256)
+        .select((refresh_tokens::grant_id, refresh_tokens::used_at))
+        .first(conn)
+        .optional()?;
+    let Some((grant_id, used_at)) = row else {
+        return Ok(None);
+    };
     Ok(find(conn, &grant_id)?.map(|g| (g, used_at.is_some())))
 }
 
 /// The scopes an account has consented to for a client.
-pub fn consent(conn: &mut DbConn, account: AccountId, client: &ClientId) -> Result<Option<Scopes>, DbError> {
+pub fn consent(
+    conn: &mut DbConn,
+    account: AccountId,
+    client: &ClientId,
+) -> Result<Option<Scopes>, DbError> {
     let scope: Option<String> = consents::table
         .find((account.get(), client.as_str()))
         .select(consents::scope)
@@ -140,7 +195,13 @@ pub fn consent(conn: &mut DbConn, account: AccountId, client: &ClientId) -> Resu
 }
 
 /// Records consent to `scope` (replacing earlier consent), in one transaction.
-pub fn save_consent(conn: &mut DbConn, account: AccountId, client: &ClientId, scope: &Scopes, now: DateTime<Utc>) -> Result<(), DbError> {
+pub fn save_consent(
+    conn: &mut DbConn,
+    account: AccountId,
+    client: &ClientId,
+    scope: &Scopes,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     conn.transaction(|conn| {
         diesel::delete(consents::table.find((account.get(), client.as_str()))).execute(conn)?;
         diesel::insert_into(consents::table)

@@ -32,7 +32,10 @@ impl fmt::Debug for StoredSigningKey {
         f.debug_struct("StoredSigningKey")
             .field("kid", &self.kid)
             .field("alg", &self.alg)
-            .field("sealed_private", &format_args!("<{} bytes>", self.sealed_private.len()))
+            .field(
+                "sealed_private",
+                &format_args!("<{} bytes>", self.sealed_private.len()),
+            )
             .field("created_at", &self.created_at)
             .field("retired_at", &self.retired_at)
             .field("unpublish_at", &self.unpublish_at)
@@ -94,15 +97,24 @@ pub fn insert(conn: &mut DbConn, new: &NewSigningKey<'_>) -> Result<(), DbError>
         sealed_private: new.sealed_private,
         created_at: new.created_at.naive_utc(),
     };
-    diesel::insert_into(signing_keys::table).values(&row).execute(conn)?;
+    diesel::insert_into(signing_keys::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(())
 }
 
 /// Every key still in the JWKS at `now` (never retired, or retired but not yet past
 /// `unpublish_at`), newest first.
-pub fn load_published(conn: &mut DbConn, now: DateTime<Utc>) -> Result<Vec<StoredSigningKey>, DbError> {
+pub fn load_published(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+) -> Result<Vec<StoredSigningKey>, DbError> {
     let rows = signing_keys::table
-        .filter(signing_keys::unpublish_at.is_null().or(signing_keys::unpublish_at.gt(now.naive_utc())))
+        .filter(
+            signing_keys::unpublish_at
+                .is_null()
+                .or(signing_keys::unpublish_at.gt(now.naive_utc())),
+        )
         .order((signing_keys::created_at.desc(), signing_keys::kid.desc()))
         .select(SigningKeyRow::as_select())
         .load(conn)?;
@@ -112,18 +124,31 @@ pub fn load_published(conn: &mut DbConn, now: DateTime<Utc>) -> Result<Vec<Store
 /// Retires every still-active key of `alg` except `successor`: it stops signing now and stays
 /// published for `publish_for`, so tokens it signed keep verifying until they expire.
 /// Returns how many keys retired.
-pub fn retire_previous(conn: &mut DbConn, alg: &str, successor: &str, now: DateTime<Utc>, publish_for: Duration) -> Result<usize, DbError> {
+pub fn retire_previous(
+    conn: &mut DbConn,
+    alg: &str,
+    successor: &str,
+    now: DateTime<Utc>,
+    publish_for: Duration,
+) -> Result<usize, DbError> {
     let previous = signing_keys::table
         .filter(signing_keys::alg.eq(alg))
         .filter(signing_keys::kid.ne(successor))
         .filter(signing_keys::retired_at.is_null());
     Ok(diesel::update(previous)
-        .set((signing_keys::retired_at.eq(Some(now.naive_utc())), signing_keys::unpublish_at.eq(Some((now + publish_for).naive_utc()))))
+        .set((
+            signing_keys::retired_at.eq(Some(now.naive_utc())),
+            signing_keys::unpublish_at.eq(Some((now + publish_for).naive_utc())),
+        ))
         .execute(conn)?)
 }
 
 /// One key by kid, published or not.
 pub fn find(conn: &mut DbConn, kid: &str) -> Result<Option<StoredSigningKey>, DbError> {
-    let row = signing_keys::table.filter(signing_keys::kid.eq(kid)).select(SigningKeyRow::as_select()).first(conn).optional()?;
+    let row = signing_keys::table
+        .filter(signing_keys::kid.eq(kid))
+        .select(SigningKeyRow::as_select())
+        .first(conn)
+        .optional()?;
     Ok(row.map(StoredSigningKey::from))
 }

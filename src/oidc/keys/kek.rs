@@ -29,23 +29,33 @@ impl KeyEncryptionKey {
     /// which is created with fresh random bytes (mode 0600) on first start.
     pub fn load_or_create(settings: &KeySettings) -> Result<Self, KeyError> {
         match &settings.encryption_key {
-            Some(encoded) => decode(encoded).map(Self::from_bytes).map_err(KeyError::BadEncryptionKey),
+            Some(encoded) => decode(encoded)
+                .map(Self::from_bytes)
+                .map_err(KeyError::BadEncryptionKey),
             None => load_or_create_file(&settings.encryption_key_file).map(Self::from_bytes),
         }
     }
 
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        Self(LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key")))
+        Self(LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key"),
+        ))
     }
 
     /// `nonce || ciphertext || tag`. The kid is associated data: a sealed key copied into
     /// another row does not open there.
     pub fn seal(&self, kid: &KeyId, plaintext: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).expect("the operating system's random source failed");
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .expect("the operating system's random source failed");
         let mut body = plaintext.to_vec();
         self.0
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(kid.as_str().as_bytes()), &mut body)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_str().as_bytes()),
+                &mut body,
+            )
             .expect("AES-GCM seals anything shorter than 64 GiB");
         let mut sealed = nonce.to_vec();
         sealed.append(&mut body);
@@ -58,7 +68,11 @@ impl KeyEncryptionKey {
         let (nonce, body) = sealed.split_at_checked(NONCE_LEN).ok_or_else(unseal)?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
         let mut buffer = body.to_vec();
-        let plaintext_len = self.0.open_in_place(nonce, Aad::from(kid.as_str().as_bytes()), &mut buffer).map_err(|_| unseal())?.len();
+        let plaintext_len = self
+            .0
+            .open_in_place(nonce, Aad::from(kid.as_str().as_bytes()), &mut buffer)
+            .map_err(|_| unseal())?
+            .len();
         buffer.truncate(plaintext_len);
         Ok(buffer)
     }
@@ -72,12 +86,19 @@ impl fmt::Debug for KeyEncryptionKey {
 
 /// Base64url, padded or not, surrounding whitespace ignored (files end with a newline).
 fn decode(encoded: &str) -> Result<[u8; KEY_LEN], &'static str> {
-    let bytes = URL_SAFE_NO_PAD.decode(encoded.trim().trim_end_matches('=')).map_err(|_| "must be base64url (A-Z a-z 0-9 - _)")?;
-    bytes.try_into().map_err(|_| "must decode to exactly 32 bytes")
+    let bytes = URL_SAFE_NO_PAD
+        .decode(encoded.trim().trim_end_matches('='))
+        .map_err(|_| "must be base64url (A-Z a-z 0-9 - _)")?;
+    bytes
+        .try_into()
+        .map_err(|_| "must decode to exactly 32 bytes")
 }
 
 fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN], KeyError> {
-    let file_error = |reason: String| KeyError::KeyFile { path: path.to_owned(), reason };
+    let file_error = |reason: String| KeyError::KeyFile {
+        path: path.to_owned(),
+        reason,
+    };
     match fs::read_to_string(path) {
         Ok(text) => {
             warn_if_readable_by_others(path);
@@ -90,7 +111,8 @@ fn load_or_create_file(path: &Path) -> Result<[u8; KEY_LEN], KeyError> {
             }
             // Another instance created it between our read and our create: use theirs.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                decode(&fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?).map_err(|reason| file_error(reason.to_owned()))
+                decode(&fs::read_to_string(path).map_err(|e| file_error(e.to_string()))?)
+                    .map_err(|reason| file_error(reason.to_owned()))
             }
             Err(e) => Err(file_error(format!("cannot create it: {e}"))),
         },
@@ -105,7 +127,9 @@ fn create_file(path: &Path) -> io::Result<[u8; KEY_LEN]> {
         fs::create_dir_all(folder)?;
     }
     let mut bytes = [0u8; KEY_LEN];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| io::Error::other("the operating system's random source failed"))?;
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| io::Error::other("the operating system's random source failed"))?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -165,10 +189,24 @@ mod tests {
         for i in 0..sealed.len() {
             let mut tampered = sealed.clone();
             tampered[i] ^= 0x01;
-            assert!(matches!(kek.open(&kid("k1"), &tampered), Err(KeyError::Unseal { .. })), "byte {i} flipped unnoticed");
+            assert!(
+                matches!(
+                    kek.open(&kid("k1"), &tampered),
+                    Err(KeyError::Unseal { .. })
+                ),
+                "byte {i} flipped unnoticed"
+            );
         }
-        assert!(kek.open(&kid("k2"), &sealed).is_err(), "opened under another kid");
-        assert!(KeyEncryptionKey::from_bytes([8; 32]).open(&kid("k1"), &sealed).is_err(), "opened under another KEK");
+        assert!(
+            kek.open(&kid("k2"), &sealed).is_err(),
+            "opened under another kid"
+        );
+        assert!(
+            KeyEncryptionKey::from_bytes([8; 32])
+                .open(&kid("k1"), &sealed)
+                .is_err(),
+            "opened under another KEK"
+        );
         assert!(kek.open(&kid("k1"), &sealed[..sealed.len() - 1]).is_err());
         assert!(kek.open(&kid("k1"), &sealed[..5]).is_err());
         assert!(kek.open(&kid("k1"), &[]).is_err());
@@ -185,22 +223,43 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         // The file's text is the form the setting takes.
         let text = fs::read_to_string(&file).unwrap();
-        let from_setting = KeyEncryptionKey::load_or_create(&settings(&dir.path().join("unused"), Some(text.trim()))).unwrap();
+        let from_setting = KeyEncryptionKey::load_or_create(&settings(
+            &dir.path().join("unused"),
+            Some(text.trim()),
+        ))
+        .unwrap();
         assert_eq!(from_setting.open(&kid("k"), &sealed).unwrap(), b"secret");
-        assert!(!dir.path().join("unused").exists(), "the file is not touched when the setting is given");
+        assert!(
+            !dir.path().join("unused").exists(),
+            "the file is not touched when the setting is given"
+        );
     }
 
     #[test]
     fn a_bad_setting_names_the_key_and_its_variable() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("keys.secret");
-        for bad in ["", "too-short", &URL_SAFE_NO_PAD.encode([1u8; 31]), &URL_SAFE_NO_PAD.encode([1u8; 33]), "not base64 at all!!"] {
-            let err = KeyEncryptionKey::load_or_create(&settings(&file, Some(bad))).unwrap_err().to_string();
-            assert!(err.contains("keys.encryption_key") && err.contains("ONEID_KEYS__ENCRYPTION_KEY"), "{err}");
+        for bad in [
+            "",
+            "too-short",
+            &URL_SAFE_NO_PAD.encode([1u8; 31]),
+            &URL_SAFE_NO_PAD.encode([1u8; 33]),
+            "not base64 at all!!",
+        ] {
+            let err = KeyEncryptionKey::load_or_create(&settings(&file, Some(bad)))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("keys.encryption_key") && err.contains("ONEID_KEYS__ENCRYPTION_KEY"),
+                "{err}"
+            );
         }
         let padded = base64::engine::general_purpose::URL_SAFE.encode([1u8; 32]);
         KeyEncryptionKey::load_or_create(&settings(&file, Some(&padded))).unwrap();
@@ -211,13 +270,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("keys.secret");
         fs::write(&file, "garbage\n").unwrap();
-        let err = KeyEncryptionKey::load_or_create(&settings(&file, None)).unwrap_err().to_string();
+        let err = KeyEncryptionKey::load_or_create(&settings(&file, None))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("keys.secret"), "{err}");
-        assert_eq!(fs::read_to_string(&file).unwrap(), "garbage\n", "an existing file is never overwritten");
+        assert_eq!(
+            fs::read_to_string(&file).unwrap(),
+            "garbage\n",
+            "an existing file is never overwritten"
+        );
     }
 
     #[test]
     fn debug_is_redacted() {
-        assert_eq!(format!("{:?}", KeyEncryptionKey::from_bytes([7; 32])), "KeyEncryptionKey(<redacted>)");
+        assert_eq!(
+            format!("{:?}", KeyEncryptionKey::from_bytes([7; 32])),
+            "KeyEncryptionKey(<redacted>)"
+        );
     }
 }

@@ -32,7 +32,9 @@ pub enum KeyError {
     BadEncryptionKey(&'static str),
     #[error("key encryption key file {}: {reason} (or set `keys.encryption_key` / ONEID_KEYS__ENCRYPTION_KEY)", path.display())]
     KeyFile { path: PathBuf, reason: String },
-    #[error("signing key {kid} does not open: wrong key encryption key, or the stored key was altered")]
+    #[error(
+        "signing key {kid} does not open: wrong key encryption key, or the stored key was altered"
+    )]
     Unseal { kid: KeyId },
     #[error("signing key {kid} is unusable: {reason}")]
     Corrupt { kid: KeyId, reason: String },
@@ -90,15 +92,27 @@ impl KeyRing {
             let kid = KeyId::from_stored(row.kid);
             let alg = Algorithm::parse(&row.alg)?;
             let jwk: CoreJsonWebKey =
-                serde_json::from_str(&row.public_jwk).map_err(|e| KeyError::Corrupt { kid: kid.clone(), reason: format!("stored public JWK: {e}") })?;
+                serde_json::from_str(&row.public_jwk).map_err(|e| KeyError::Corrupt {
+                    kid: kid.clone(),
+                    reason: format!("stored public JWK: {e}"),
+                })?;
             if row.retired_at.is_none() && !active.contains_key(&alg) {
                 let pkcs8 = kek.open(&kid, &row.sealed_private)?;
                 let key = SigningKey::from_pkcs8(kid.clone(), alg, &pkcs8)?;
                 // Relying parties verify with the stored JWK: it must be this key's.
                 if key.public_jwk() != &jwk {
-                    return Err(KeyError::Corrupt { kid, reason: "the private key does not match the published JWK".into() });
+                    return Err(KeyError::Corrupt {
+                        kid,
+                        reason: "the private key does not match the published JWK".into(),
+                    });
                 }
-                active.insert(alg, ActiveKey { key, created_at: row.created_at });
+                active.insert(
+                    alg,
+                    ActiveKey {
+                        key,
+                        created_at: row.created_at,
+                    },
+                );
             }
             published.push(jwk);
         }
@@ -109,7 +123,10 @@ impl KeyRing {
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
-            .field("active", &self.0.active.values().map(|a| &a.key).collect::<Vec<_>>())
+            .field(
+                "active",
+                &self.0.active.values().map(|a| &a.key).collect::<Vec<_>>(),
+            )
             .field("published", &self.0.published.len())
             .finish()
     }
@@ -117,9 +134,16 @@ impl fmt::Debug for KeyRing {
 
 /// Loads the key ring, first generating a key for every algorithm that has no active one
 /// (all of them on first start).
-pub async fn ensure_keys(db: &Db, kek: &KeyEncryptionKey, now: DateTime<Utc>) -> Result<KeyRing, KeyError> {
+pub async fn ensure_keys(
+    db: &Db,
+    kek: &KeyEncryptionKey,
+    now: DateTime<Utc>,
+) -> Result<KeyRing, KeyError> {
     let ring = load_ring(db, kek, now).await?;
-    let missing: Vec<Algorithm> = Algorithm::ALL.into_iter().filter(|alg| ring.active(*alg).is_none()).collect();
+    let missing: Vec<Algorithm> = Algorithm::ALL
+        .into_iter()
+        .filter(|alg| ring.active(*alg).is_none())
+        .collect();
     if missing.is_empty() {
         return Ok(ring);
     }
@@ -131,7 +155,13 @@ pub async fn ensure_keys(db: &Db, kek: &KeyEncryptionKey, now: DateTime<Utc>) ->
 }
 
 /// Puts a new key in charge of `alg` (or of every algorithm) and retires the previous one.
-pub async fn rotate(db: &Db, kek: &KeyEncryptionKey, settings: &KeySettings, now: DateTime<Utc>, alg: Option<Algorithm>) -> Result<KeyRing, KeyError> {
+pub async fn rotate(
+    db: &Db,
+    kek: &KeyEncryptionKey,
+    settings: &KeySettings,
+    now: DateTime<Utc>,
+    alg: Option<Algorithm>,
+) -> Result<KeyRing, KeyError> {
     let algorithms = alg.map_or_else(|| Algorithm::ALL.to_vec(), |alg| vec![alg]);
     rotate_algorithms(db, kek, settings, now, &algorithms).await?;
     load_ring(db, kek, now).await
@@ -140,12 +170,24 @@ pub async fn rotate(db: &Db, kek: &KeyEncryptionKey, settings: &KeySettings, now
 /// The scheduled rotation: rotates every algorithm whose active key is at least
 /// `keys.rotate_after_days` old (or that has none). Returns the reloaded ring and the
 /// algorithms that rotated.
-pub async fn rotate_if_due(db: &Db, kek: &KeyEncryptionKey, settings: &KeySettings, now: DateTime<Utc>) -> Result<(KeyRing, Vec<Algorithm>), KeyError> {
+pub async fn rotate_if_due(
+    db: &Db,
+    kek: &KeyEncryptionKey,
+    settings: &KeySettings,
+    now: DateTime<Utc>,
+) -> Result<(KeyRing, Vec<Algorithm>), KeyError> {
     // The database, not a ring in memory, says what is due: another instance may have rotated.
     let ring = load_ring(db, kek, now).await?;
     let max_age = Duration::days(settings.rotate_after_days);
-    let due: Vec<Algorithm> =
-        Algorithm::ALL.into_iter().filter(|alg| ring.0.active.get(alg).is_none_or(|active| now - active.created_at >= max_age)).collect();
+    let due: Vec<Algorithm> = Algorithm::ALL
+        .into_iter()
+        .filter(|alg| {
+            ring.0
+                .active
+                .get(alg)
+                .is_none_or(|active| now - active.created_at >= max_age)
+        })
+        .collect();
     if due.is_empty() {
         return Ok((ring, due));
     }
@@ -153,7 +195,13 @@ pub async fn rotate_if_due(db: &Db, kek: &KeyEncryptionKey, settings: &KeySettin
     Ok((load_ring(db, kek, now).await?, due))
 }
 
-async fn rotate_algorithms(db: &Db, kek: &KeyEncryptionKey, settings: &KeySettings, now: DateTime<Utc>, algorithms: &[Algorithm]) -> Result<(), KeyError> {
+async fn rotate_algorithms(
+    db: &Db,
+    kek: &KeyEncryptionKey,
+    settings: &KeySettings,
+    now: DateTime<Utc>,
+    algorithms: &[Algorithm],
+) -> Result<(), KeyError> {
     let publish_for = Duration::seconds(settings.publish_retired_for_secs);
     for &alg in algorithms {
         let kid = add_key(db, kek, alg, now, Some(publish_for)).await?;
@@ -162,14 +210,26 @@ async fn rotate_algorithms(db: &Db, kek: &KeyEncryptionKey, settings: &KeySettin
     Ok(())
 }
 
-async fn load_ring(db: &Db, kek: &KeyEncryptionKey, now: DateTime<Utc>) -> Result<KeyRing, KeyError> {
-    let rows = db.run(move |conn| signing_key::load_published(conn, now)).await?;
+async fn load_ring(
+    db: &Db,
+    kek: &KeyEncryptionKey,
+    now: DateTime<Utc>,
+) -> Result<KeyRing, KeyError> {
+    let rows = db
+        .run(move |conn| signing_key::load_published(conn, now))
+        .await?;
     KeyRing::from_rows(kek, rows)
 }
 
 /// Generates, seals and stores a key of `alg`. With `retire_previous`, the keys it replaces
 /// retire in the same transaction, so there is never a moment without an active key.
-async fn add_key(db: &Db, kek: &KeyEncryptionKey, alg: Algorithm, now: DateTime<Utc>, retire_previous: Option<Duration>) -> Result<KeyId, KeyError> {
+async fn add_key(
+    db: &Db,
+    kek: &KeyEncryptionKey,
+    alg: Algorithm,
+    now: DateTime<Utc>,
+    retire_previous: Option<Duration>,
+) -> Result<KeyId, KeyError> {
     // RSA generation is CPU-bound for a good fraction of a second: keep it off the executor.
     let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
         .await
@@ -177,14 +237,29 @@ async fn add_key(db: &Db, kek: &KeyEncryptionKey, alg: Algorithm, now: DateTime<
     let kid = key.kid().clone();
     let sealed = kek.seal(&kid, pkcs8.expose());
     drop(pkcs8);
-    let public_jwk = serde_json::to_string(key.public_jwk()).map_err(|e| KeyError::Corrupt { kid: kid.clone(), reason: format!("public JWK: {e}") })?;
+    let public_jwk = serde_json::to_string(key.public_jwk()).map_err(|e| KeyError::Corrupt {
+        kid: kid.clone(),
+        reason: format!("public JWK: {e}"),
+    })?;
     let stored_kid = kid.clone();
     db.run(move |conn| {
         conn.transaction(|conn| {
-            let new = NewSigningKey { kid: stored_kid.as_str(), alg: alg.as_str(), public_jwk: &public_jwk, sealed_private: &sealed, created_at: now };
+            let new = NewSigningKey {
+                kid: stored_kid.as_str(),
+                alg: alg.as_str(),
+                public_jwk: &public_jwk,
+                sealed_private: &sealed,
+                created_at: now,
+            };
             signing_key::insert(conn, &new)?;
             if let Some(publish_for) = retire_previous {
-                signing_key::retire_previous(conn, alg.as_str(), stored_kid.as_str(), now, publish_for)?;
+                signing_key::retire_previous(
+                    conn,
+                    alg.as_str(),
+                    stored_kid.as_str(),
+                    now,
+                    publish_for,
+                )?;
             }
             Ok::<_, DbError>(())
         })

@@ -13,7 +13,9 @@ use openidconnect::{
 use rand::{RngCore as _, rngs::OsRng};
 use ring::{
     rand::SystemRandom,
-    signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents},
+    signature::{
+        self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents,
+    },
 };
 use serde::Serialize;
 
@@ -45,7 +47,10 @@ impl Algorithm {
 
     /// JOSE names are case-sensitive (RFC 7515 §4.1.1).
     pub fn parse(name: &str) -> Result<Self, KeyError> {
-        Self::ALL.into_iter().find(|alg| alg.as_str() == name).ok_or_else(|| KeyError::UnknownAlgorithm(name.to_owned()))
+        Self::ALL
+            .into_iter()
+            .find(|alg| alg.as_str() == name)
+            .ok_or_else(|| KeyError::UnknownAlgorithm(name.to_owned()))
     }
 
     pub fn jws(self) -> CoreJwsSigningAlgorithm {
@@ -57,7 +62,9 @@ impl Algorithm {
     }
 
     pub fn from_jws(alg: &CoreJwsSigningAlgorithm) -> Option<Self> {
-        Self::ALL.into_iter().find(|candidate| &candidate.jws() == alg)
+        Self::ALL
+            .into_iter()
+            .find(|candidate| &candidate.jws() == alg)
     }
 }
 
@@ -135,13 +142,24 @@ impl SigningKey {
         let pkcs8 = match alg {
             Algorithm::Rs256 => {
                 use rsa::pkcs8::EncodePrivateKey as _;
-                let private = rsa::RsaPrivateKey::new(&mut OsRng, Self::RSA_BITS).map_err(|e| failed(&e.to_string()))?;
-                private.to_pkcs8_der().map_err(|e| failed(&e.to_string()))?.as_bytes().to_vec()
+                let private = rsa::RsaPrivateKey::new(&mut OsRng, Self::RSA_BITS)
+                    .map_err(|e| failed(&e.to_string()))?;
+                private
+                    .to_pkcs8_der()
+                    .map_err(|e| failed(&e.to_string()))?
+                    .as_bytes()
+                    .to_vec()
             }
             Algorithm::Es256 => {
-                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).map_err(|_| failed("ring"))?.as_ref().to_vec()
+                EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                    .map_err(|_| failed("ring"))?
+                    .as_ref()
+                    .to_vec()
             }
-            Algorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| failed("ring"))?.as_ref().to_vec(),
+            Algorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| failed("ring"))?
+                .as_ref()
+                .to_vec(),
         };
         let key = Self::from_pkcs8(KeyId::generate(), alg, &pkcs8)?;
         Ok((key, Pkcs8Der(pkcs8)))
@@ -149,18 +167,33 @@ impl SigningKey {
 
     /// Loads a PKCS#8 private key (as generated above, or unsealed from the database).
     pub fn from_pkcs8(kid: KeyId, alg: Algorithm, pkcs8: &[u8]) -> Result<Self, KeyError> {
-        let corrupt = |e: ring::error::KeyRejected| KeyError::Corrupt { kid: kid.clone(), reason: format!("{alg} private key rejected: {e}") };
+        let corrupt = |e: ring::error::KeyRejected| KeyError::Corrupt {
+            kid: kid.clone(),
+            reason: format!("{alg} private key rejected: {e}"),
+        };
         let pair = match alg {
             // ring refuses moduli under 2048 bits.
             Algorithm::Rs256 => KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(corrupt)?),
             // FIXED: JWS wants r || s, not DER (RFC 7518 §3.4).
-            Algorithm::Es256 => {
-                KeyPair::Ecdsa(EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &SystemRandom::new()).map_err(corrupt)?)
+            Algorithm::Es256 => KeyPair::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8,
+                    &SystemRandom::new(),
+                )
+                .map_err(corrupt)?,
+            ),
+            Algorithm::EdDsa => {
+                KeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(corrupt)?)
             }
-            Algorithm::EdDsa => KeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(corrupt)?),
         };
         let public = public_jwk(&kid, alg, &pair)?;
-        Ok(Self { kid, alg, pair, public })
+        Ok(Self {
+            kid,
+            alg,
+            pair,
+            public,
+        })
     }
 
     pub fn kid(&self) -> &KeyId {
@@ -186,9 +219,18 @@ impl SigningKey {
             typ: &'a str,
             kid: &'a str,
         }
-        let header = serde_json::to_vec(&Header { alg: self.alg.as_str(), typ, kid: self.kid.as_str() }).map_err(KeyError::Claims)?;
+        let header = serde_json::to_vec(&Header {
+            alg: self.alg.as_str(),
+            typ,
+            kid: self.kid.as_str(),
+        })
+        .map_err(KeyError::Claims)?;
         let payload = serde_json::to_vec(claims).map_err(KeyError::Claims)?;
-        let mut jwt = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+        let mut jwt = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
         let signature = self.sign_bytes(jwt.as_bytes())?;
         jwt.push('.');
         jwt.push_str(&URL_SAFE_NO_PAD.encode(signature));
@@ -198,11 +240,14 @@ impl SigningKey {
     /// The JWS signature over `message` with this key's own algorithm.
     fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = SystemRandom::new();
-        let failed = |_| KeyError::Sign { kid: self.kid.clone() };
+        let failed = |_| KeyError::Sign {
+            kid: self.kid.clone(),
+        };
         match &self.pair {
             KeyPair::Rsa(pair) => {
                 let mut signature = vec![0; pair.public().modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut signature).map_err(failed)?;
+                pair.sign(&signature::RSA_PKCS1_SHA256, &rng, message, &mut signature)
+                    .map_err(failed)?;
                 Ok(signature)
             }
             KeyPair::Ecdsa(pair) => Ok(pair.sign(&rng, message).map_err(failed)?.as_ref().to_vec()),
@@ -213,7 +258,10 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -222,11 +270,19 @@ impl PrivateSigningKey for SigningKey {
 
     /// Signs only with the key's own algorithm: an RSA key asked for RS512, or any key asked
     /// for another family, is refused rather than silently used differently.
-    fn sign(&self, signature_alg: &CoreJwsSigningAlgorithm, message: &[u8]) -> Result<Vec<u8>, SigningError> {
+    fn sign(
+        &self,
+        signature_alg: &CoreJwsSigningAlgorithm,
+        message: &[u8],
+    ) -> Result<Vec<u8>, SigningError> {
         if *signature_alg != self.alg.jws() {
-            return Err(SigningError::UnsupportedAlg(format!("key {} signs only with {}, not {signature_alg:?}", self.kid, self.alg)));
+            return Err(SigningError::UnsupportedAlg(format!(
+                "key {} signs only with {}, not {signature_alg:?}",
+                self.kid, self.alg
+            )));
         }
-        self.sign_bytes(message).map_err(|_| SigningError::CryptoError)
+        self.sign_bytes(message)
+            .map_err(|_| SigningError::CryptoError)
     }
 
     fn as_verification_key(&self) -> CoreJsonWebKey {
@@ -247,17 +303,25 @@ fn public_jwk(kid: &KeyId, alg: Algorithm, pair: &KeyPair) -> Result<CoreJsonWeb
         KeyPair::Ecdsa(pair) => {
             // ring gives the SEC1 uncompressed point: 0x04 || x || y.
             let [0x04, point @ ..] = pair.public_key().as_ref() else {
-                return Err(KeyError::Corrupt { kid: kid.clone(), reason: "P-256 public key is not an uncompressed point".into() });
+                return Err(KeyError::Corrupt {
+                    kid: kid.clone(),
+                    reason: "P-256 public key is not an uncompressed point".into(),
+                });
             };
             let (x, y) = point.split_at(point.len() / 2);
             serde_json::json!({ "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y) })
         }
-        KeyPair::Ed25519(pair) => serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()) }),
+        KeyPair::Ed25519(pair) => {
+            serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref()) })
+        }
     };
     jwk["use"] = "sig".into();
     jwk["alg"] = alg.as_str().into();
     jwk["kid"] = kid.as_str().into();
-    serde_json::from_value(jwk).map_err(|e| KeyError::Corrupt { kid: kid.clone(), reason: format!("public JWK: {e}") })
+    serde_json::from_value(jwk).map_err(|e| KeyError::Corrupt {
+        kid: kid.clone(),
+        reason: format!("public JWK: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -270,7 +334,8 @@ mod tests {
 
     use chrono::{Duration, TimeZone as _, Utc};
     use openidconnect::{
-        Audience, ClientId, EmptyAdditionalClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+        Audience, ClientId, EmptyAdditionalClaims, IssuerUrl, Nonce, StandardClaims,
+        SubjectIdentifier,
         core::{CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier, CoreJsonWebKeySet},
     };
     use serde_json::{Value, json};
@@ -280,7 +345,12 @@ mod tests {
     /// RSA generation is slow in debug builds: one key of each algorithm for all tests here.
     fn key(alg: Algorithm) -> &'static SigningKey {
         static KEYS: OnceLock<Vec<SigningKey>> = OnceLock::new();
-        let keys = KEYS.get_or_init(|| Algorithm::ALL.into_iter().map(|alg| SigningKey::generate(alg).unwrap().0).collect());
+        let keys = KEYS.get_or_init(|| {
+            Algorithm::ALL
+                .into_iter()
+                .map(|alg| SigningKey::generate(alg).unwrap().0)
+                .collect()
+        });
         keys.iter().find(|k| k.alg() == alg).unwrap()
     }
 
@@ -289,20 +359,35 @@ mod tests {
     }
 
     fn decode_field(jwk: &Value, name: &str) -> Vec<u8> {
-        URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap_or_else(|| panic!("no {name} in {jwk}"))).unwrap()
+        URL_SAFE_NO_PAD
+            .decode(
+                jwk[name]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no {name} in {jwk}")),
+            )
+            .unwrap()
     }
 
     /// Verifies with ring's verification API, from nothing but the published JWK parameters.
     fn verify_with_jwk(jwk: &Value, message: &[u8], signature: &[u8]) -> bool {
         match jwk["alg"].as_str().unwrap() {
-            "RS256" => RsaPublicKeyComponents { n: decode_field(jwk, "n"), e: decode_field(jwk, "e") }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature)
-                .is_ok(),
+            "RS256" => RsaPublicKeyComponents {
+                n: decode_field(jwk, "n"),
+                e: decode_field(jwk, "e"),
+            }
+            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature)
+            .is_ok(),
             "ES256" => {
                 let point = [vec![0x04], decode_field(jwk, "x"), decode_field(jwk, "y")].concat();
-                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(message, signature).is_ok()
+                signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, signature)
+                    .is_ok()
             }
-            "EdDSA" => signature::UnparsedPublicKey::new(&signature::ED25519, decode_field(jwk, "x")).verify(message, signature).is_ok(),
+            "EdDSA" => {
+                signature::UnparsedPublicKey::new(&signature::ED25519, decode_field(jwk, "x"))
+                    .verify(message, signature)
+                    .is_ok()
+            }
             other => panic!("unexpected alg {other}"),
         }
     }
@@ -317,7 +402,10 @@ mod tests {
         }
         assert!(Algorithm::parse("rs256").is_err());
         assert!(Algorithm::parse("none").is_err());
-        assert_eq!(Algorithm::from_jws(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512), None);
+        assert_eq!(
+            Algorithm::from_jws(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512),
+            None
+        );
     }
 
     #[test]
@@ -327,26 +415,59 @@ mod tests {
             let jwk = jwk_json(key);
             let signature = PrivateSigningKey::sign(key, &alg.jws(), b"message").unwrap();
             assert!(verify_with_jwk(&jwk, b"message", &signature), "{alg}");
-            assert!(!verify_with_jwk(&jwk, b"messagE", &signature), "{alg}: verified a different message");
+            assert!(
+                !verify_with_jwk(&jwk, b"messagE", &signature),
+                "{alg}: verified a different message"
+            );
             // And openidconnect, the relying party's library, agrees.
             use openidconnect::JsonWebKey as _;
-            key.public_jwk().verify_signature(&alg.jws(), b"message", &signature).unwrap();
+            key.public_jwk()
+                .verify_signature(&alg.jws(), b"message", &signature)
+                .unwrap();
         }
     }
 
     #[test]
     fn another_algorithm_is_refused() {
         let rsa = key(Algorithm::Rs256);
-        for wrong in [CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512, CoreJwsSigningAlgorithm::RsaSsaPssSha256, CoreJwsSigningAlgorithm::EcdsaP256Sha256] {
-            assert!(matches!(PrivateSigningKey::sign(rsa, &wrong, b"m"), Err(SigningError::UnsupportedAlg(_))), "{wrong:?}");
+        for wrong in [
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+            CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ] {
+            assert!(
+                matches!(
+                    PrivateSigningKey::sign(rsa, &wrong, b"m"),
+                    Err(SigningError::UnsupportedAlg(_))
+                ),
+                "{wrong:?}"
+            );
         }
-        assert!(PrivateSigningKey::sign(key(Algorithm::EdDsa), &CoreJwsSigningAlgorithm::EcdsaP256Sha256, b"m").is_err());
-        assert!(PrivateSigningKey::sign(key(Algorithm::Es256), &CoreJwsSigningAlgorithm::EcdsaP384Sha384, b"m").is_err());
+        assert!(
+            PrivateSigningKey::sign(
+                key(Algorithm::EdDsa),
+                &CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+                b"m"
+            )
+            .is_err()
+        );
+        assert!(
+            PrivateSigningKey::sign(
+                key(Algorithm::Es256),
+                &CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+                b"m"
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn the_jwk_names_its_type_algorithm_use_kid_and_curve() {
-        let expected = [(Algorithm::Rs256, "RSA", None), (Algorithm::Es256, "EC", Some("P-256")), (Algorithm::EdDsa, "OKP", Some("Ed25519"))];
+        let expected = [
+            (Algorithm::Rs256, "RSA", None),
+            (Algorithm::Es256, "EC", Some("P-256")),
+            (Algorithm::EdDsa, "OKP", Some("Ed25519")),
+        ];
         for (alg, kty, crv) in expected {
             let key = key(alg);
             let jwk = jwk_json(key);
@@ -377,7 +498,11 @@ mod tests {
             let (key, pkcs8) = SigningKey::generate(alg).unwrap();
             let reloaded = SigningKey::from_pkcs8(key.kid().clone(), alg, pkcs8.expose()).unwrap();
             assert_eq!(reloaded.public_jwk(), key.public_jwk());
-            assert!(SigningKey::from_pkcs8(key.kid().clone(), Algorithm::Rs256, pkcs8.expose()).is_err(), "{alg} loaded as RSA");
+            assert!(
+                SigningKey::from_pkcs8(key.kid().clone(), Algorithm::Rs256, pkcs8.expose())
+                    .is_err(),
+                "{alg} loaded as RSA"
+            );
         }
         assert!(SigningKey::from_pkcs8(KeyId::generate(), Algorithm::EdDsa, b"not a key").is_err());
     }
@@ -387,7 +512,10 @@ mod tests {
         let (key, pkcs8) = SigningKey::generate(Algorithm::EdDsa).unwrap();
         assert_eq!(format!("{pkcs8:?}"), "Pkcs8Der(<redacted>)");
         let debug = format!("{key:?}");
-        assert!(debug.contains(key.kid().as_str()) && debug.contains("EdDsa"), "{debug}");
+        assert!(
+            debug.contains(key.kid().as_str()) && debug.contains("EdDsa"),
+            "{debug}"
+        );
         assert!(!debug.contains(&URL_SAFE_NO_PAD.encode(pkcs8.expose())));
     }
 
@@ -396,7 +524,12 @@ mod tests {
         let issuer = IssuerUrl::new("https://id.example.com".into()).unwrap();
         let client_id = ClientId::new("app".into());
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap();
-        let jwks = CoreJsonWebKeySet::new(Algorithm::ALL.into_iter().map(|alg| key(alg).public_jwk().clone()).collect());
+        let jwks = CoreJsonWebKeySet::new(
+            Algorithm::ALL
+                .into_iter()
+                .map(|alg| key(alg).public_jwk().clone())
+                .collect(),
+        );
         let nonce = Nonce::new("n-0S6_WzA2Mj".into());
         for alg in Algorithm::ALL {
             let claims = CoreIdTokenClaims::new(
@@ -411,23 +544,44 @@ mod tests {
             let token = CoreIdToken::new(claims, key(alg), alg.jws(), None, None).unwrap();
             // Over the wire and back, as a relying party receives it.
             let received = CoreIdToken::from_str(&token.to_string()).unwrap();
-            let verifier = CoreIdTokenVerifier::new_public_client(client_id.clone(), issuer.clone(), jwks.clone())
-                .set_allowed_algs([alg.jws()])
-                .set_time_fn(move || now + Duration::minutes(1));
-            let verified = received.claims(&verifier, &nonce).unwrap_or_else(|e| panic!("{alg}: {e}"));
+            let verifier = CoreIdTokenVerifier::new_public_client(
+                client_id.clone(),
+                issuer.clone(),
+                jwks.clone(),
+            )
+            .set_allowed_algs([alg.jws()])
+            .set_time_fn(move || now + Duration::minutes(1));
+            let verified = received
+                .claims(&verifier, &nonce)
+                .unwrap_or_else(|e| panic!("{alg}: {e}"));
             assert_eq!(verified.subject().as_str(), "subject-1");
 
             // The header names this key, so the verifier did not just try every key.
-            let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.to_string().split('.').next().unwrap()).unwrap()).unwrap();
+            let header: Value = serde_json::from_slice(
+                &URL_SAFE_NO_PAD
+                    .decode(token.to_string().split('.').next().unwrap())
+                    .unwrap(),
+            )
+            .unwrap();
             assert_eq!(header["kid"], key(alg).kid().as_str());
             assert_eq!(header["alg"], alg.as_str());
 
             // A verifier holding only the other algorithms' keys refuses it.
-            let others = CoreJsonWebKeySet::new(Algorithm::ALL.into_iter().filter(|a| *a != alg).map(|a| key(a).public_jwk().clone()).collect());
-            let stranger = CoreIdTokenVerifier::new_public_client(client_id.clone(), issuer.clone(), others)
-                .set_allowed_algs([alg.jws()])
-                .set_time_fn(move || now + Duration::minutes(1));
-            assert!(received.claims(&stranger, &nonce).is_err(), "{alg}: verified without its key");
+            let others = CoreJsonWebKeySet::new(
+                Algorithm::ALL
+                    .into_iter()
+                    .filter(|a| *a != alg)
+                    .map(|a| key(a).public_jwk().clone())
+                    .collect(),
+            );
+            let stranger =
+                CoreIdTokenVerifier::new_public_client(client_id.clone(), issuer.clone(), others)
+                    .set_allowed_algs([alg.jws()])
+                    .set_time_fn(move || now + Duration::minutes(1));
+            assert!(
+                received.claims(&stranger, &nonce).is_err(),
+                "{alg}: verified without its key"
+            );
         }
     }
 
@@ -440,15 +594,30 @@ mod tests {
             let parts: Vec<&str> = jwt.split('.').collect();
             assert_eq!(parts.len(), 3, "{jwt}");
             assert!(!jwt.contains('='), "base64url without padding: {jwt}");
-            let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
-            assert_eq!(header, json!({ "alg": alg.as_str(), "typ": "at+jwt", "kid": key.kid().as_str() }));
-            let payload: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+            let header: Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+            assert_eq!(
+                header,
+                json!({ "alg": alg.as_str(), "typ": "at+jwt", "kid": key.kid().as_str() })
+            );
+            let payload: Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
             assert_eq!(payload, claims);
             let signing_input = format!("{}.{}", parts[0], parts[1]);
             let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
-            assert!(verify_with_jwk(&jwk_json(key), signing_input.as_bytes(), &signature), "{alg}");
-            let forged = format!("{}.{}", parts[0], URL_SAFE_NO_PAD.encode(br#"{"sub":"admin"}"#));
-            assert!(!verify_with_jwk(&jwk_json(key), forged.as_bytes(), &signature), "{alg}");
+            assert!(
+                verify_with_jwk(&jwk_json(key), signing_input.as_bytes(), &signature),
+                "{alg}"
+            );
+            let forged = format!(
+                "{}.{}",
+                parts[0],
+                URL_SAFE_NO_PAD.encode(br#"{"sub":"admin"}"#)
+            );
+            assert!(
+                !verify_with_jwk(&jwk_json(key), forged.as_bytes(), &signature),
+                "{alg}"
+            );
         }
     }
 
@@ -466,7 +635,10 @@ mod tests {
                 std::hint::black_box(key.sign_bytes(std::hint::black_box(&message)).unwrap());
             }
             let mean: StdDuration = start.elapsed() / SIGNATURES;
-            println!("{alg}: {:.1} µs per signature (mean of {SIGNATURES})", mean.as_secs_f64() * 1e6);
+            println!(
+                "{alg}: {:.1} µs per signature (mean of {SIGNATURES})",
+                mean.as_secs_f64() * 1e6
+            );
         }
     }
 }

@@ -24,15 +24,29 @@ struct AccountView {
 }
 
 pub async fn get_home(session: BrowserSession) -> HttpResponse {
-    see_other(if session.0.signed_in().is_some() { "/account" } else { "/login" })
+    see_other(if session.0.signed_in().is_some() {
+        "/account"
+    } else {
+        "/login"
+    })
 }
 
-pub async fn get_account(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+pub async fn get_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
     let Some(signed_in) = session.0.signed_in() else {
         return Ok(see_other("/login"));
     };
     let id = signed_in.account_id;
-    let Some(account) = state.db.run(move |conn| account::find_by_id(conn, id)).await.map_err(|e| WebError::Unavailable(e.to_string()))? else {
+    let Some(account) = state
+        .db
+        .run(move |conn| account::find_by_id(conn, id))
+        .await
+        .map_err(|e| WebError::Unavailable(e.to_string()))?
+    else {
         return session.end(&state, see_other("/login")).await;
     };
     let view = AccountView {

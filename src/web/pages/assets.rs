@@ -13,5 +13,7 @@ pub async fn get_stylesheet() -> HttpResponse {
 
 /// The process is up and serving.
 pub async fn get_healthz() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok")
 }

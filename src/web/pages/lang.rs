@@ -10,7 +10,10 @@ use serde::Deserialize;
 use crate::{
     i18n::Lang,
     state::AppState,
-    web::{WebError, page::{LANG_COOKIE, see_other}},
+    web::{
+        WebError,
+        page::{LANG_COOKIE, see_other},
+    },
 };
 
 #[derive(Deserialize)]
@@ -21,12 +24,23 @@ pub struct Next {
 /// Only a path on this site: `//evil.example` or `/\evil.example` would leave it (open redirect).
 fn local_path(next: Option<&str>) -> &str {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control) => p,
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.chars().any(char::is_control) =>
+        {
+            p
+        }
         _ => "/",
     }
 }
 
-pub async fn get_lang(state: web::Data<AppState>, code: web::Path<String>, query: web::Query<Next>) -> Result<HttpResponse, WebError> {
+pub async fn get_lang(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    query: web::Query<Next>,
+) -> Result<HttpResponse, WebError> {
     let Some(lang) = Lang::from_code(&code) else {
         return Ok(HttpResponse::NotFound().finish());
     };
@@ -38,7 +52,9 @@ pub async fn get_lang(state: web::Data<AppState>, code: web::Path<String>, query
         .http_only(true)
         .finish();
     let mut response = see_other(local_path(query.next.as_deref()));
-    response.add_cookie(&cookie).map_err(|e| WebError::Internal(e.to_string()))?;
+    response
+        .add_cookie(&cookie)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(response)
 }
 
@@ -49,7 +65,13 @@ mod tests {
     #[test]
     fn next_must_stay_on_this_site() {
         assert_eq!(local_path(Some("/signup/verify")), "/signup/verify");
-        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "", "/\nx"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "",
+            "/\nx",
+        ] {
             assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(local_path(None), "/");

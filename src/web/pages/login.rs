@@ -37,8 +37,17 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-fn login_view(lang: Lang, session: &BrowserSession, identifier: &str, error: Option<String>) -> LoginView {
-    LoginView { page: Page::new(lang, session.0.csrf_token(), "/login"), identifier: identifier.chars().take(254).collect(), error }
+fn login_view(
+    lang: Lang,
+    session: &BrowserSession,
+    identifier: &str,
+    error: Option<String>,
+) -> LoginView {
+    LoginView {
+        page: Page::new(lang, session.0.csrf_token(), "/login"),
+        identifier: identifier.chars().take(254).collect(),
+        error,
+    }
 }
 
 #[derive(Deserialize)]
@@ -71,27 +80,38 @@ pub async fn post_login(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let form = form.into_inner();
-    let parsed = LoginIdentifier::parse(&form.identifier, state.settings.default_region)
-        .and_then(|identifier| Password::parse(form.password).map(|password| (identifier, password)));
+    let parsed = LoginIdentifier::parse(&form.identifier, state.settings.default_region).and_then(
+        |identifier| Password::parse(form.password).map(|password| (identifier, password)),
+    );
     let error_key = match parsed {
         Err(e) => e.message_key(),
-        Ok((identifier, password)) => match login::authenticate(&state, identifier, password).await? {
-            LoginOutcome::SignedIn(account) => {
-                tracing::info!(account_id = %account.id, "signed in");
-                session.0.sign_in(account.id, state.clock.now(), &["pwd"]);
-                let next = after_sign_in(&session);
-                return session.respond(&state, see_other(next)).await;
+        Ok((identifier, password)) => {
+            match login::authenticate(&state, identifier, password).await? {
+                LoginOutcome::SignedIn(account) => {
+                    tracing::info!(account_id = %account.id, "signed in");
+                    session.0.sign_in(account.id, state.clock.now(), &["pwd"]);
+                    let next = after_sign_in(&session);
+                    return session.respond(&state, see_other(next)).await;
+                }
+                LoginOutcome::InvalidCredentials => "login-invalid",
+                LoginOutcome::Unavailable(AccountStatus::Locked) => "login-locked",
+                LoginOutcome::Unavailable(_) => "login-disabled",
             }
-            LoginOutcome::InvalidCredentials => "login-invalid",
-            LoginOutcome::Unavailable(AccountStatus::Locked) => "login-locked",
-            LoginOutcome::Unavailable(_) => "login-disabled",
-        },
+        }
     };
-    let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, login_view(lang, &session, &form.identifier, Some(lang.t(error_key))));
+    let response = render(
+        &req,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        login_view(lang, &session, &form.identifier, Some(lang.t(error_key))),
+    );
     session.respond(&state, response).await
 }
 
-pub async fn post_logout(state: web::Data<AppState>, session: BrowserSession, form: web::Form<LogoutForm>) -> Result<HttpResponse, WebError> {
+pub async fn post_logout(
+    state: web::Data<AppState>,
+    session: BrowserSession,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     if let Some(signed_in) = session.0.signed_in() {
         tracing::info!(account_id = %signed_in.account_id, "signed out");
@@ -101,5 +121,9 @@ pub async fn post_logout(state: web::Data<AppState>, session: BrowserSession, fo
 
 /// Where to go after signing in: back to the app's waiting request, or to the account page.
 pub fn after_sign_in(session: &BrowserSession) -> &'static str {
-    if session.0.interaction().is_some() { "/authorize/resume" } else { "/account" }
+    if session.0.interaction().is_some() {
+        "/authorize/resume"
+    } else {
+        "/account"
+    }
 }

@@ -69,11 +69,20 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn get_signup(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+pub async fn get_signup(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
     if session.0.signed_in().is_some() && session.0.interaction().is_none() {
         return Ok(see_other("/account"));
     }
-    let view = SignupView { page: Page::new(lang, session.0.csrf_token(), "/signup"), identifier: String::new(), error: None };
+    let view = SignupView {
+        page: Page::new(lang, session.0.csrf_token(), "/signup"),
+        identifier: String::new(),
+        error: None,
+    };
     let response = render(&req, StatusCode::OK, view);
     session.respond(&state, response).await
 }
@@ -99,23 +108,35 @@ pub async fn post_signup(
         }
     };
     let sent = signup::request_code(&state, &to, lang).await?;
-    session.0.set_signup(Some(PendingSignup { to: to.canonical().to_owned(), resend_after: sent.resend_after() }));
+    session.0.set_signup(Some(PendingSignup {
+        to: to.canonical().to_owned(),
+        resend_after: sent.resend_after(),
+    }));
     session.respond(&state, see_other("/signup/verify")).await
 }
 
 /// The pending sign-up's contact, or `None` when this browser has not asked for a code.
 fn pending_contact(session: &BrowserSession) -> Option<(ContactIdentifier, &PendingSignup)> {
     let pending = session.0.signup()?;
-    ContactIdentifier::from_canonical(&pending.to).ok().map(|to| (to, pending))
+    ContactIdentifier::from_canonical(&pending.to)
+        .ok()
+        .map(|to| (to, pending))
 }
 
-fn verify_view(state: &AppState, lang: Lang, session: &BrowserSession, to: &ContactIdentifier, pending: &PendingSignup) -> VerifyView {
+fn verify_view(
+    state: &AppState,
+    lang: Lang,
+    session: &BrowserSession,
+    to: &ContactIdentifier,
+    pending: &PendingSignup,
+) -> VerifyView {
     let now = state.clock.now();
     let wait = (pending.resend_after - now).num_seconds();
     VerifyView {
         page: Page::new(lang, session.0.csrf_token(), "/signup/verify"),
         sent_to: lang.t_args("verify-sent-to", &[("to", to.masked())]),
-        resend_note: (wait > 0).then(|| lang.t_args("verify-resend-wait", &[("seconds", wait.to_string())])),
+        resend_note: (wait > 0)
+            .then(|| lang.t_args("verify-resend-wait", &[("seconds", wait.to_string())])),
         name: String::new(),
         code_error: None,
         password_error: None,
@@ -124,7 +145,12 @@ fn verify_view(state: &AppState, lang: Lang, session: &BrowserSession, to: &Cont
     }
 }
 
-pub async fn get_verify(req: HttpRequest, state: web::Data<AppState>, RequestLang(lang): RequestLang, session: BrowserSession) -> Result<HttpResponse, WebError> {
+pub async fn get_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
     let Some((to, pending)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
@@ -150,7 +176,8 @@ pub async fn post_verify(
 
     let form = form.into_inner();
     let code = VerificationCode::parse(&form.code).map_err(|e| view.code_error = message(e));
-    let password = NewPassword::parse(form.password, &form.password_confirm).map_err(|e| view.password_error = message(e));
+    let password = NewPassword::parse(form.password, &form.password_confirm)
+        .map_err(|e| view.password_error = message(e));
     let name = DisplayName::parse(&form.name).map_err(|e| view.name_error = message(e));
     let (Ok(code), Ok(password), Ok(name)) = (code, password, name) else {
         let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
@@ -160,20 +187,31 @@ pub async fn post_verify(
     match signup::complete(&state, to, &code, password, name).await? {
         SignupOutcome::Created(account) => {
             // The person proved the phone (SMS) or mailbox (one-time code) and chose a password.
-            let method = if account.phone.is_some() { "sms" } else { "otp" };
-            session.0.sign_in(account.id, state.clock.now(), &[method, "pwd"]);
+            let method = if account.phone.is_some() {
+                "sms"
+            } else {
+                "otp"
+            };
+            session
+                .0
+                .sign_in(account.id, state.clock.now(), &[method, "pwd"]);
             let next = super::login::after_sign_in(&session);
             session.respond(&state, see_other(next)).await
         }
         SignupOutcome::AlreadyRegistered => {
             session.0.set_signup(None);
-            let view = ExistsView { page: Page::new(lang, session.0.csrf_token(), "/signup"), message: lang.t("signup-exists-text") };
+            let view = ExistsView {
+                page: Page::new(lang, session.0.csrf_token(), "/signup"),
+                message: lang.t("signup-exists-text"),
+            };
             let response = render(&req, StatusCode::OK, view);
             session.respond(&state, response).await
         }
         SignupOutcome::CodeRejected(rejected) => {
             view.code_error = Some(match rejected {
-                CodeRejected::Wrong { tries_left } if tries_left > 0 => lang.t_args("code-wrong", &[("tries", tries_left.to_string())]),
+                CodeRejected::Wrong { tries_left } if tries_left > 0 => {
+                    lang.t_args("code-wrong", &[("tries", tries_left.to_string())])
+                }
                 CodeRejected::Wrong { .. } | CodeRejected::Unusable => lang.t("code-unusable"),
                 CodeRejected::Expired => lang.t("code-expired"),
             });
@@ -183,12 +221,20 @@ pub async fn post_verify(
     }
 }
 
-pub async fn post_resend(state: web::Data<AppState>, RequestLang(lang): RequestLang, mut session: BrowserSession, form: web::Form<CsrfForm>) -> Result<HttpResponse, WebError> {
+pub async fn post_resend(
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    mut session: BrowserSession,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let Some((to, _)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
     let sent = signup::request_code(&state, &to, lang).await?;
-    session.0.set_signup(Some(PendingSignup { to: to.canonical().to_owned(), resend_after: sent.resend_after() }));
+    session.0.set_signup(Some(PendingSignup {
+        to: to.canonical().to_owned(),
+        resend_after: sent.resend_after(),
+    }));
     session.respond(&state, see_other("/signup/verify")).await
 }
