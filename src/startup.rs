@@ -53,6 +53,7 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(refresh_keys(state.clone()));
+        tokio::spawn(crate::oauth::backchannel::run_deliveries(state.clone()));
         Ok(Self {
             port,
             server,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub kek: KeyEncryptionKey,
     /// The signing keys; replaced whole after a rotation.
     keys: RwLock<KeyRing>,
+    /// Wakes the back-channel logout worker when tokens are queued.
+    pub backchannel_wake: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             passwords: PasswordHasher::new(),
             kek,
             keys: RwLock::new(keys),
+            backchannel_wake: tokio::sync::Notify::new(),
         })
     }
 

@@ -54,6 +54,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        sid -> Nullable<Text>,
     }
 }
 
@@ -75,6 +76,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    backchannel_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        logout_uri -> Text,
+        logout_token -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        abandoned_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -82,5 +98,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     grants,
     refresh_tokens,
     consents,
-    signing_keys
+    signing_keys,
+    backchannel_deliveries
 );

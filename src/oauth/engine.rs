@@ -99,6 +99,8 @@ pub struct Trace {
     pub code_expired: bool,
     /// The code had been redeemed before; its grant was revoked.
     pub code_replayed: bool,
+    /// The client authenticated but is not registered for the requested grant type.
+    pub grant_not_allowed: bool,
     /// A refresh token was presented a second time; its grant was revoked.
     pub refresh_reused: bool,
     /// The refresh token's grant was revoked, expired, or belongs to another client.
@@ -115,6 +117,8 @@ pub struct Engine<'a> {
     now: DateTime<Utc>,
     /// How the client authenticated in this request (token endpoint only).
     auth_method: Option<AuthMethod>,
+    /// The token request's grant type (token endpoint only).
+    grant_type: Option<GrantType>,
     /// The person the authorization request is for, once signed in.
     sign_in: Option<SignInContext>,
     /// Where to note that the code being redeemed was used (set by `extract`).
@@ -136,6 +140,7 @@ impl<'a> Engine<'a> {
             runtime,
             now: state.clock.now(),
             auth_method: params.client().map(|(_, m)| m),
+            grant_type: params.get("grant_type").and_then(GrantType::parse),
             sign_in: None,
             redeemed_marker: None,
             trace: RefCell::new(Trace::default()),
@@ -216,6 +221,7 @@ impl<'a> Engine<'a> {
             created_at: self.now,
             expires_at: self.now + Duration::seconds(oauth.refresh_token_ttl_secs),
             revoked_at: None,
+            sid: sign_in.map(|s| s.sid.clone()),
         };
         // Refresh tokens only where a person is involved, the client may use them, and either
         // the person allowed offline access or an administrator trusts the app (first party).
@@ -317,13 +323,22 @@ impl Registrar for Engine<'_> {
             .client(&bound.client_id)
             .map_err(|()| RegistrarError::PrimitiveError)?
             .ok_or(RegistrarError::Unspecified)?;
-        let requested = bound.redirect_uri.ok_or(RegistrarError::Unspecified)?;
-        if client.redirect_uri(requested.as_str()).is_none() {
-            return Err(RegistrarError::Unspecified);
-        }
+        let requested = match bound.redirect_uri {
+            Some(requested) if client.redirect_uri(requested.as_str()).is_some() => {
+                requested.into_owned()
+            }
+            Some(_) => return Err(RegistrarError::Unspecified),
+            // Only client_credentials binds without a redirect URI (the authorization endpoint
+            // requires one before oxide-auth runs): nothing is redirected, any registered URI does.
+            None => client
+                .redirect_uris
+                .first()
+                .and_then(|u| exact_url(u.as_str()))
+                .ok_or(RegistrarError::Unspecified)?,
+        };
         Ok(BoundClient {
             client_id: bound.client_id,
-            redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested.into_owned())),
+            redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested)),
         })
     }
 
@@ -337,8 +352,19 @@ impl Registrar for Engine<'_> {
             .client(&bound.client_id)
             .map_err(|()| RegistrarError::PrimitiveError)?
             .ok_or(RegistrarError::Unspecified)?;
-        let requested = Scopes::parse_lenient(&scope.map(|s| s.to_string()).unwrap_or_default());
+        let mut requested =
+            Scopes::parse_lenient(&scope.map(|s| s.to_string()).unwrap_or_default());
+        if requested.is_empty() && self.grant_type == Some(GrantType::ClientCredentials) {
+            // RFC 6749 §3.3: a request without scope gets the default, here everything the
+            // client is registered for except offline access, which needs a person.
+            requested = client
+                .scopes
+                .iter()
+                .filter(|s| *s != ScopeToken::OfflineAccess)
+                .collect();
+        }
         let granted = requested.intersection(&client.scopes);
+
         if granted.is_empty() {
             return Err(RegistrarError::Unspecified);
         }
@@ -360,19 +386,25 @@ impl Registrar for Engine<'_> {
             .client(client_id)
             .map_err(|()| RegistrarError::PrimitiveError)?;
         let secret = passphrase.map(std::str::from_utf8);
-        let ok = match (client, secret) {
-            (Some(client), None) => credentials_match(&client, self.auth_method, None),
+        let ok = match (&client, secret) {
+            (Some(client), None) => credentials_match(client, self.auth_method, None),
             (Some(client), Some(Ok(secret))) => {
-                credentials_match(&client, self.auth_method, Some(secret))
+                credentials_match(client, self.auth_method, Some(secret))
             }
             _ => false,
         };
-        if ok {
-            Ok(())
-        } else {
+        if !ok {
             self.trace.borrow_mut().client_auth_failed = true;
-            Err(RegistrarError::Unspecified)
+            return Err(RegistrarError::Unspecified);
         }
+        // RFC 6749 §5.2 unauthorized_client: authenticated, but not registered for this grant.
+        if let (Some(client), Some(grant)) = (&client, self.grant_type)
+            && !client.allows_grant(grant)
+        {
+            self.trace.borrow_mut().grant_not_allowed = true;
+            return Err(RegistrarError::Unspecified);
+        }
+        Ok(())
     }
 }
 

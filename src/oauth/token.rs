@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     db::models::account,
-    domain::{GrantType, ScopeToken},
+    domain::ScopeToken,
     oidc::{
         keys::Algorithm,
         tokens::{IdTokenContext, sign_id_token},
@@ -105,21 +105,14 @@ pub async fn token(state: &Arc<AppState>, params: Params) -> Result<TokenRespons
     })
 }
 
-/// client_credentials (RFC 6749 §4.4): only for clients registered for it.
+/// client_credentials (RFC 6749 §4.4). Clients not registered for it are refused by the
+/// registrar right after they authenticate (see `Engine::check`).
 fn client_credentials_grant(engine: &mut Engine<'_>, params: &Params) -> Result<(), ErrorCode> {
     let pending = client_credentials::client_credentials(engine, params).map_err(|e| match e {
         client_credentials::Error::Unauthorized(..) => ErrorCode::InvalidClient,
         client_credentials::Error::Invalid(_) => ErrorCode::InvalidRequest,
         _ => ErrorCode::ServerError,
     })?;
-    let allowed = engine
-        .trace()
-        .client
-        .as_ref()
-        .is_some_and(|c| c.allows_grant(GrantType::ClientCredentials));
-    if !allowed {
-        return Err(ErrorCode::UnauthorizedClient);
-    }
     let client_id = params
         .client()
         .map(|(id, _)| id.to_owned())
@@ -168,6 +161,12 @@ fn check_outcome(
 ) -> Result<super::engine::Issued, OAuthError> {
     if let Some(failure) = &trace.failure {
         return Err(OAuthError::unavailable(failure));
+    }
+    if trace.grant_not_allowed {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not registered for this grant type",
+        ));
     }
     if trace.client_auth_failed {
         return Err(OAuthError::new(

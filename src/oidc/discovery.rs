@@ -34,7 +34,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "claims_locales_supported": ["en", "hi"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
-        "backchannel_logout_supported": false,
-        "backchannel_logout_session_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     })
 }

@@ -180,3 +180,32 @@ pub fn userinfo_claims(account: &Account, scope: &Scopes) -> serde_json::Value {
     >::new(standard, openidconnect::EmptyAdditionalClaims {});
     serde_json::to_value(claims).unwrap_or_default()
 }
+
+/// The event that makes a JWT a logout token (Back-Channel Logout 1.0 §2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Claims of a logout token (Back-Channel Logout 1.0 §2.4): never a `nonce`, which keeps it
+/// from ever passing as an ID token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogoutTokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub events: serde_json::Value,
+    pub sid: String,
+    pub sub: String,
+}
+
+/// Signs a logout token with the client's ID-token algorithm and `typ: logout+jwt` (§2.4).
+pub fn sign_logout_token(
+    keys: &KeyRing,
+    alg: Algorithm,
+    claims: &LogoutTokenClaims,
+) -> Result<String, KeyError> {
+    let key = keys
+        .active(alg)
+        .ok_or_else(|| KeyError::Generate(format!("no active {alg} key")))?;
+    key.sign_jwt("logout+jwt", claims)
+}

@@ -75,12 +75,24 @@ impl BrowserSession {
         Ok(response)
     }
 
-    /// Ends the session and tells the browser to drop its cookie.
+    /// Ends the session everywhere: at OneID, in the apps, and in the browser's cookie jar.
     pub async fn end(
         self,
         state: &AppState,
         mut response: HttpResponse,
     ) -> Result<HttpResponse, WebError> {
+        // Tell the apps that took part (back-channel logout). Queued, so this answer never
+        // waits on them; a failure to queue does not keep the person signed in.
+        if let Some(signed_in) = self.0.signed_in()
+            && let Err(e) = crate::oauth::backchannel::session_ended(
+                state,
+                &signed_in.sid,
+                signed_in.account_id,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "back-channel logout not queued");
+        }
         state.sessions.end(self.0).await?;
         let mut cookie = base_cookie(state, String::new());
         cookie.make_removal();

@@ -20,7 +20,10 @@ fn oneid(dir: &TempDir) -> Command {
             format!("sqlite://{}", dir.path().join("oneid.db").display()),
         )
         .env("ONEID_OUTBOX", dir.path().join("outbox.jsonl"))
-        .env("ONEID_KEYS__ENCRYPTION_KEY_FILE", dir.path().join("keys.secret"))
+        .env(
+            "ONEID_KEYS__ENCRYPTION_KEY_FILE",
+            dir.path().join("keys.secret"),
+        )
         .env("RUST_LOG", "info");
     command
 }
@@ -300,14 +303,24 @@ fn keys_are_rotated_from_the_command_line() {
         run(command, "")
     };
     let listed = text(&cli(&["keys", "list"]).stdout);
-    assert_eq!(listed.matches("active").count(), 3, "one active key per algorithm:\n{listed}");
+    assert_eq!(
+        listed.matches("active").count(),
+        3,
+        "one active key per algorithm:\n{listed}"
+    );
     assert!(listed.contains("published in the JWKS: 3 keys"), "{listed}");
     let rotated = cli(&["keys", "rotate", "--alg", "ES256"]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
-    assert!(text(&rotated.stdout).contains("published in the JWKS: 4 keys"), "the retired key stays published");
+    assert!(
+        text(&rotated.stdout).contains("published in the JWKS: 4 keys"),
+        "the retired key stays published"
+    );
     let refused = cli(&["keys", "rotate", "--alg", "HS256"]);
     assert!(!refused.status.success() && text(&refused.stderr).contains("HS256"));
-    assert!(dir.path().join("keys.secret").exists(), "the key encryption key lives in the data folder");
+    assert!(
+        dir.path().join("keys.secret").exists(),
+        "the key encryption key lives in the data folder"
+    );
 }
 
 #[test]

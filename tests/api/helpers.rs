@@ -38,6 +38,13 @@ impl TestApp {
     /// Starts the app with test settings adjusted by `tweak`: port 0, its own SQLite file and
     /// outbox in a fresh temporary folder, one worker, a clock that only moves when told.
     pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        // RUST_LOG=debug cargo test … shows the app's logs for a failing test.
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(&dir);
         tweak(&mut settings);

@@ -2,11 +2,14 @@
 
 mod helpers;
 
+mod backchannel;
 mod cli;
 mod codes;
+mod consent;
 mod lifecycle;
 mod login;
 mod notify;
 mod oidc;
+mod oidc_errors;
 mod pages;
 mod signup;

@@ -22,6 +22,8 @@ pub struct Grant {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The OIDC session it was minted under; `None` for client_credentials.
+    pub sid: Option<String>,
 }
 
 impl Grant {
@@ -40,6 +42,7 @@ struct GrantRow {
     created_at: NaiveDateTime,
     expires_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
+    sid: Option<String>,
 }
 
 impl GrantRow {
@@ -57,6 +60,7 @@ impl GrantRow {
             created_at: self.created_at.and_utc(),
             expires_at: self.expires_at.and_utc(),
             revoked_at: self.revoked_at.map(|t| t.and_utc()),
+            sid: self.sid,
         })
     }
 }
@@ -70,6 +74,7 @@ pub fn insert(conn: &mut DbConn, grant: &Grant) -> Result<(), DbError> {
         created_at: grant.created_at.naive_utc(),
         expires_at: grant.expires_at.naive_utc(),
         revoked_at: None,
+        sid: grant.sid.clone(),
     };
     diesel::insert_into(grants::table)
         .values(row)
@@ -215,4 +220,21 @@ pub fn save_consent(
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(())
+}
+
+/// The live grants minted under an OIDC session.
+pub fn live_for_session(
+    conn: &mut DbConn,
+    sid: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Grant>, DbError> {
+    grants::table
+        .filter(grants::sid.eq(sid))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now.naive_utc()))
+        .select(GrantRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(GrantRow::into_grant)
+        .collect()
 }

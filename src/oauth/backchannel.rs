@@ -1,0 +1,208 @@
+//! OpenID Connect Back-Channel Logout 1.0, provider side: when a session at OneID ends, every
+//! client that took part and registered a back-channel logout URI gets a signed logout token,
+//! delivered from a queue with retries so the person's sign-out never waits on an app.
+
+use std::{collections::BTreeMap, time::Duration as StdDuration};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::engine::issuer;
+use crate::{
+    db::{
+        DbError,
+        models::{account, backchannel, client, grant},
+    },
+    domain::{AccountId, ScopeToken},
+    oidc::{
+        keys::Algorithm,
+        tokens::{BACKCHANNEL_LOGOUT_EVENT, LogoutTokenClaims, random_token, sign_logout_token},
+    },
+    state::AppState,
+};
+
+/// Attempts before a delivery is given up (about 8 minutes of trying with the backoff below).
+const MAX_ATTEMPTS: i32 = 8;
+/// A claimed delivery is someone else's to retry if its sender vanished for this long.
+const LEASE: i64 = 30;
+const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackchannelError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("logout token not signed: {0}")]
+    Sign(#[from] crate::oidc::keys::KeyError),
+}
+
+/// The session `sid` of `account` ended. Queues a logout token for each client holding a grant
+/// from it, and revokes the grants that lived only for the session (those without
+/// `offline_access`, which the person asked to outlive it). Returns how many were queued.
+pub async fn session_ended(
+    state: &AppState,
+    sid: &str,
+    account_id: AccountId,
+) -> Result<usize, BackchannelError> {
+    let now = state.clock.now();
+    let sid_owned = sid.to_owned();
+    let (grants, sub, clients) = state
+        .db
+        .run(move |conn| {
+            let grants = grant::live_for_session(conn, &sid_owned, now)?;
+            let sub = account::find_by_id(conn, account_id)?.map(|a| a.sub.to_string());
+            let mut clients = BTreeMap::new();
+            for g in &grants {
+                if !clients.contains_key(g.client_id.as_str())
+                    && let Some(c) = client::find(conn, &g.client_id)?
+                {
+                    clients.insert(g.client_id.to_string(), c);
+                }
+
+            }
+            for g in grants
+                .iter()
+                .filter(|g| !g.scope.contains(ScopeToken::OfflineAccess))
+            {
+                grant::revoke(conn, &g.id, now)?;
+            }
+            Ok((grants, sub, clients))
+        })
+        .await?;
+    let Some(sub) = sub else {
+        tracing::debug!("session ended for an account that no longer exists");
+        return Ok(0);
+    };
+    let keys = state.keys();
+    let mut queued = Vec::new();
+    for client in clients.values() {
+        let Some(uri) = &client.backchannel_logout_uri else {
+            continue;
+        };
+        let claims = LogoutTokenClaims {
+            iss: issuer(state),
+            aud: client.id.to_string(),
+            iat: now.timestamp(),
+            exp: (now + Duration::minutes(2)).timestamp(),
+            jti: random_token(),
+            events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+            sid: sid.to_owned(),
+            sub: sub.clone(),
+        };
+        let alg = Algorithm::parse(&client.id_token_alg).unwrap_or(Algorithm::Rs256);
+        queued.push((
+            client.id.to_string(),
+            uri.to_string(),
+            sign_logout_token(&keys, alg, &claims)?,
+        ));
+    }
+    let count = queued.len();
+    state
+        .db
+        .run(move |conn| {
+            for (client_id, uri, token) in &queued {
+                backchannel::enqueue(conn, &random_token(), client_id, uri, token, now)?;
+            }
+            Ok(())
+        })
+        .await?;
+    tracing::info!(
+        revoked_session_grants = grants.len(),
+        logout_tokens = count,
+        "OneID session ended"
+    );
+    state.backchannel_wake.notify_one();
+    Ok(count)
+}
+
+/// How long to wait after the `attempts`-th failure: 2, 4, 8 … seconds, at most 5 minutes.
+fn backoff(attempts: i32) -> Duration {
+    Duration::seconds((1i64 << attempts.clamp(1, 9)).min(300))
+}
+
+/// Delivers due logout tokens until the process ends. Wakes on new work or every second.
+pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
+    let http = match reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout disabled: no HTTP client");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = deliver_due(&state, &http).await {
+            tracing::warn!(error = %e, "back-channel logout deliveries not processed");
+        }
+        tokio::select! {
+            () = state.backchannel_wake.notified() => {}
+            () = tokio::time::sleep(StdDuration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// One pass over the due deliveries.
+pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> Result<usize, DbError> {
+    let now = state.clock.now();
+    let due = state
+        .db
+        .run(move |conn| backchannel::claim_due(conn, now, Duration::seconds(LEASE), 32))
+        .await?;
+    let count = due.len();
+    for delivery in due {
+        let outcome = http
+            .post(&delivery.logout_uri)
+            .form(&[("logout_token", delivery.logout_token.as_str())])
+            .send()
+            .await;
+        let error = match outcome {
+            // §2.8: 200 (or 204) means the session was logged out at the client.
+            Ok(response) if response.status().is_success() => None,
+            Ok(response) => Some(format!("answered {}", response.status())),
+            Err(e) => Some(format!("unreachable: {}", e.without_url())),
+        };
+        let now = state.clock.now();
+        let attempts = delivery.attempts + 1;
+        let (id, client_id) = (delivery.id.clone(), delivery.client_id.clone());
+        match error {
+            None => {
+                tracing::info!(%client_id, attempts, "back-channel logout delivered");
+                state
+                    .db
+                    .run(move |conn| backchannel::delivered(conn, &id, now))
+                    .await?;
+            }
+            Some(error) => {
+                let retry_at: Option<DateTime<Utc>> =
+                    (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
+                match retry_at {
+                    Some(at) => {
+                        tracing::warn!(%client_id, attempts, %error, retry_in_secs = (at - now).num_seconds(), "back-channel logout failed; will retry")
+                    }
+                    None => {
+                        tracing::error!(%client_id, attempts, %error, "back-channel logout abandoned")
+                    }
+                }
+                state
+                    .db
+                    .run(move |conn| backchannel::failed(conn, &id, &error, retry_at, now))
+                    .await?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1).num_seconds(), 2);
+        assert_eq!(backoff(2).num_seconds(), 4);
+        assert_eq!(backoff(5).num_seconds(), 32);
+        assert_eq!(backoff(20).num_seconds(), 300);
+    }
+}

@@ -1,0 +1,264 @@
+//! Back-Channel Logout: signing out at OneID tells every app that took part in the session.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use oneid::oauth::registry::Registration;
+use openidconnect::{
+    JsonWebKey,
+    core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+};
+
+use crate::{
+    helpers::{Browser, TestApp},
+    oidc::{RelyingParty, callback, jwt_part, registration},
+};
+
+/// An app's back-channel logout endpoint: answers with the next status of `statuses` (the last
+/// repeats) and keeps each logout_token it was sent.
+async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/backchannel-logout",
+        listener.local_addr().unwrap().port()
+    );
+    let tokens = Arc::new(Mutex::new(Vec::new()));
+    let seen = tokens.clone();
+    let hits = Arc::new(Mutex::new(0usize));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let (head_len, length) = loop {
+                let n = socket.read(&mut chunk).await.unwrap();
+                if n == 0 {
+                    break (0, 0);
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    break (end + 4, length);
+                }
+            };
+            while buffer.len() < head_len + length {
+                let n = socket.read(&mut chunk).await.unwrap();
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buffer[head_len..head_len + length]).into_owned();
+            let index = {
+                let mut h = hits.lock().unwrap();
+                *h += 1;
+                *h - 1
+            };
+            let status = statuses[index.min(statuses.len() - 1)];
+            if status == 200 {
+                let token = url::form_urlencoded::parse(body.as_bytes())
+                    .find(|(k, _)| k == "logout_token")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                seen.lock().unwrap().push(token);
+            }
+            let reply =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, tokens)
+}
+
+async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        if tokens.lock().unwrap().len() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokens.lock().unwrap().clone()
+}
+
+/// Signs in to the app through `browser` (signing up first if needed); returns the ID token.
+async fn sign_in_to(app: &TestApp, rp: &RelyingParty, browser: &Browser) -> String {
+    let (url, _, _, verifier) = rp.authorize_url(&["profile"]);
+    let mut page = browser.get_url(&url).await;
+    if page.location.as_deref() == Some("/login") {
+        browser.request_signup_code("9812345678").await;
+        page = browser
+            .follow(
+                browser
+                    .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
+                    .await,
+            )
+            .await;
+    }
+    let code = openidconnect::AuthorizationCode::new(callback(&page)["code"].clone());
+    let tokens = rp
+        .client
+        .exchange_code(code)
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&rp.http)
+        .await
+        .unwrap();
+    openidconnect::TokenResponse::id_token(&tokens)
+        .unwrap()
+        .to_string()
+}
+
+async fn sign_out_at_oneid(browser: &Browser) {
+    let account = browser.get("/account").await;
+    browser
+        .post("/logout", &[("csrf", &account.csrf())])
+        .await
+        .assert_redirect("/login");
+}
+
+fn with_backchannel(name: &str, uri: &str) -> Registration {
+    Registration {
+        backchannel_logout_uri: Some(uri.to_owned()),
+        ..registration(name, true)
+    }
+}
+
+#[tokio::test]
+async fn signing_out_sends_a_signed_logout_token_to_each_app_of_the_session() {
+    let app = TestApp::spawn().await;
+    let (cloud_uri, cloud_tokens) = receiver(vec![200]).await;
+    let (forum_uri, forum_tokens) = receiver(vec![200]).await;
+    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &cloud_uri)).await;
+    let (talk, talk_secret) = app.register(registration("Talk", true)).await;
+    app.register(with_backchannel("Forum", &forum_uri)).await;
+
+    let browser = app.browser();
+    let cloud_rp = RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await;
+    let id_token = sign_in_to(&app, &cloud_rp, &browser).await;
+    sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+    sign_out_at_oneid(&browser).await;
+
+    let tokens = wait_for(&cloud_tokens, 1).await;
+    assert_eq!(tokens.len(), 1, "Cloud, in the session, is told once");
+    let token = &tokens[0];
+    let header = jwt_part(token, 0);
+    assert_eq!(header["typ"], "logout+jwt");
+    let claims = jwt_part(token, 1);
+    let id_claims = jwt_part(&id_token, 1);
+    assert_eq!(claims["iss"], app.base);
+    assert_eq!(claims["aud"], cloud);
+    assert_eq!(
+        claims["sid"], id_claims["sid"],
+        "names the session the ID token named"
+    );
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert!(claims["iat"].is_i64() && claims["jti"].is_string());
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(
+        claims.get("nonce").is_none(),
+        "a logout token never carries a nonce"
+    );
+
+    // The signature verifies with a key published in the JWKS (checked by openidconnect's JWK code).
+    let jwks: CoreJsonWebKeySet = reqwest::get(format!("{}/jwks.json", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = jwks
+        .keys()
+        .iter()
+        .find(|k| k.key_id().map(|id| id.as_str()) == header["kid"].as_str())
+        .expect("kid published");
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    key.verify_signature(
+        &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        signed.as_bytes(),
+        &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+    )
+    .expect("logout token signature verifies");
+
+    // Forum has a back-channel endpoint but was never used in this session.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        forum_tokens.lock().unwrap().is_empty(),
+        "no logout token to apps outside the session"
+    );
+}
+
+#[tokio::test]
+async fn an_app_that_was_down_gets_the_logout_token_when_it_is_back() {
+    let app = TestApp::spawn().await;
+    let (uri, tokens) = receiver(vec![503, 503, 200]).await;
+    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let browser = app.browser();
+    sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &cloud, secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+    sign_out_at_oneid(&browser).await;
+
+    // The first attempt fails at once; later ones wait for their backoff on OneID's clock.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(tokens.lock().unwrap().is_empty());
+    let counts = |app: &TestApp| {
+        let db = app.state.db.clone();
+        async move {
+            db.run(oneid::db::models::backchannel::counts)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(counts(&app).await, (1, 0, 0), "still pending");
+    for _ in 0..2 {
+        app.advance(chrono::Duration::seconds(10));
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+    }
+    let delivered = wait_for(&tokens, 1).await;
+    assert_eq!(delivered.len(), 1, "delivered once the app answers");
+    assert_eq!(counts(&app).await, (0, 1, 0));
+}
+
+#[tokio::test]
+async fn rp_initiated_logout_from_one_app_tells_the_others() {
+    let app = TestApp::spawn().await;
+    let (cloud_uri, cloud_tokens) = receiver(vec![200]).await;
+    let (talk_uri, talk_tokens) = receiver(vec![200]).await;
+    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &cloud_uri)).await;
+    let (talk, talk_secret) = app.register(with_backchannel("Talk", &talk_uri)).await;
+    let browser = app.browser();
+    let id_token = sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+    sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+
+    let page = browser
+        .get(&format!("/end-session?id_token_hint={id_token}"))
+        .await;
+    assert!(page.has("You are signed out"), "{}", page.body);
+    assert_eq!(wait_for(&cloud_tokens, 1).await.len(), 1);
+    assert_eq!(wait_for(&talk_tokens, 1).await.len(), 1);
+}
