@@ -149,6 +149,30 @@ pub async fn authorize(
         .run(move |conn| account::find_by_id(conn, account_id))
         .await?
         .ok_or_else(|| OAuthError::server("signed-in account vanished"))?;
+    // OIDC Core §3.1.2.2: an id_token_hint naming someone else than the signed-in person
+    // means that person must sign in; with prompt=none that is login_required.
+    if let Some(hint) = params.get("id_token_hint") {
+        let hinted = crate::oidc::jwt::verify_id_token::<HintSubject>(&state.keys(), hint)
+            .ok()
+            .filter(|h| h.iss == issuer(state));
+        let Some(hinted) = hinted else {
+            return reply(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "id_token_hint is not an ID token issued by OneID",
+            ));
+        };
+        if hinted.sub != account.sub.as_str() && signed_in_before(&person, interaction) {
+            if prompts.none {
+                return reply(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "a different person is signed in (id_token_hint)",
+                ));
+            }
+            return Ok(Outcome::Login {
+                login_hint: params.get("login_hint").map(str::to_owned),
+            });
+        }
+    }
     let sign_in = SignInContext {
         account_id,
         sub: account.sub.to_string(),
@@ -156,7 +180,7 @@ pub async fn authorize(
         sid: person.sid.clone(),
         amr: person.amr.clone(),
         nonce: params.get("nonce").map(str::to_owned),
-        acr: None,
+        acr: Some(ACR_SINGLE_FACTOR.to_owned()),
     };
     let decided =
         run_oxide_authorization(state, &params, &client, sign_in, prompts, decisions).await?;
@@ -288,7 +312,24 @@ fn oxide_error(engine: &Engine<'_>, error: OxideError) -> Result<OAuthError, OAu
     })
 }
 
+/// The `acr` OneID asserts: one factor (a password, or a code to a verified phone or email).
+/// Relying parties that need more must not accept it (OIDC Core §2, `acr`).
+pub const ACR_SINGLE_FACTOR: &str = "urn:oneid:acr:1fa";
+
+#[derive(Deserialize)]
+struct HintSubject {
+    iss: String,
+    sub: String,
+}
+
+/// True unless the person signed in during this very interaction (then the hint is moot: they
+/// just proved who they are).
+fn signed_in_before(person: &SignedIn, interaction: &Interaction) -> bool {
+    person.auth_time < interaction.started_at
+}
+
 /// The client must exist; otherwise there is nobody to redirect to.
+
 async fn load_client(
     state: &AppState,
     params: &Params,

@@ -56,7 +56,6 @@ pub async fn session_ended(
                 {
                     clients.insert(g.client_id.to_string(), c);
                 }
-
             }
             for g in grants
                 .iter()

@@ -200,6 +200,7 @@ async fn full_flow_with_a_certified_client_library() {
     let raw_claims = jwt_part(&id_token.to_string(), 1);
     assert!(raw_claims["sid"].is_string(), "sid for logout");
     assert_eq!(raw_claims["amr"], serde_json::json!(["sms", "pwd"]));
+    assert_eq!(raw_claims["acr"], "urn:oneid:acr:1fa");
 
     // The access token is an RFC 9068 JWT.
     let access = tokens.access_token().secret();
@@ -477,4 +478,63 @@ async fn errors_after_the_client_is_known_go_back_with_state_and_iss() {
         none["error"], "login_required",
         "prompt=none without a session"
     );
+}
+
+#[tokio::test]
+async fn an_id_token_hint_for_someone_else_means_signing_in_again() {
+    let app = TestApp::spawn().await;
+    let (id, secret) = app.register(registration("Cloud", true)).await;
+    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let browser = app.browser();
+
+    // Asha signs in to Cloud and Cloud keeps her ID token.
+    let (url, _, _, verifier) = rp.authorize_url(&[]);
+    let params = callback(&sign_up_during(&app, &browser, &url).await);
+    let tokens = rp
+        .client
+        .exchange_code(AuthorizationCode::new(params["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&rp.http)
+        .await
+        .unwrap();
+    let asha_hint = tokens.id_token().unwrap().to_string();
+
+    // Ravi now uses the same browser.
+    let account = browser.get("/account").await;
+    browser.post("/logout", &[("csrf", &account.csrf())]).await;
+    app.advance(chrono::Duration::minutes(2));
+    sign_up(
+        &app,
+        &browser,
+        "ravi@example.com",
+        "ravi@example.com",
+        "another horse",
+    )
+    .await;
+    app.advance(chrono::Duration::seconds(1));
+
+    let (url, ..) = rp.authorize_url(&[]);
+
+    let silent = callback(
+        &browser
+            .get_url(&format!("{url}&prompt=none&id_token_hint={asha_hint}"))
+            .await,
+    );
+    assert_eq!(
+        silent["error"], "login_required",
+        "Cloud asked about Asha; Ravi is signed in"
+    );
+    let (url, ..) = rp.authorize_url(&[]);
+    browser
+        .get_url(&format!("{url}&id_token_hint={asha_hint}"))
+        .await
+        .assert_redirect("/login");
+    let (url, ..) = rp.authorize_url(&[]);
+    let forged = callback(
+        &browser
+            .get_url(&format!("{url}&id_token_hint=not.a.token"))
+            .await,
+    );
+    assert_eq!(forged["error"], "invalid_request");
 }
