@@ -41,6 +41,12 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Exit 0 when the service at --url answers its health check (for container health checks,
+    /// so the runtime image needs no curl).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: url::Url,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -168,10 +174,19 @@ impl Cli {
 
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Healthcheck { url }) = &cli.command {
+        let response = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?.get(url.clone()).send().await?;
+        if !response.status().is_success() {
+            bail!("{url} answered {}", response.status());
+        }
+        return Ok(());
+    }
     let settings = cli.settings()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
+        Command::Healthcheck { .. } => unreachable!("handled before settings are loaded"),
         Command::Migrate => {
+
             let db = crate::db::Db::connect(
                 &settings.database_url,
                 1,

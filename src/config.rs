@@ -36,6 +36,9 @@ pub struct Settings {
     pub keys: KeySettings,
     /// Worker threads for the HTTP server (0: one per core).
     pub workers: usize,
+    /// Demo only: also print each verification code on standard output. Refused unless the
+    /// issuer is a loopback http URL, so it can never be switched on in production.
+    pub demo_echo_codes: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -219,6 +222,7 @@ impl Default for Settings {
                 publish_retired_for_secs: 24 * 3600,
             },
             workers: 0,
+            demo_echo_codes: false,
         }
     }
 }
@@ -294,10 +298,14 @@ impl Settings {
             return invalid(
                 "issuer",
                 "ONEID_ISSUER",
-                "must be https unless the host is 127.0.0.1, [::1] or localhost",
+                "must be https unless the host is 127.0.0.1, [::1], localhost or a *.localhost name",
             );
         }
+        if self.demo_echo_codes && self.secure_cookies() {
+            return invalid("demo_echo_codes", "ONEID_DEMO_ECHO_CODES", "only for a demo on a loopback http issuer");
+        }
         if crate::db::Backend::from_url(&self.database_url).is_err() {
+
             return invalid(
                 "database_url",
                 "ONEID_DATABASE_URL",
@@ -419,9 +427,8 @@ impl Settings {
     }
 }
 
-fn is_loopback_host(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "[::1]" | "localhost")
-}
+use crate::domain::is_loopback_host;
+
 
 fn redact_url(url: &str) -> String {
     match Url::parse(url) {
@@ -548,6 +555,14 @@ mod tests {
             err.contains("redis_url") && !err.contains("hunter2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn demo_code_echo_is_refused_outside_a_loopback_demo() {
+        let demo = Settings { demo_echo_codes: true, ..Settings::default() };
+        demo.validate().unwrap();
+        let production = Settings { demo_echo_codes: true, issuer: Url::parse("https://id.example.com").unwrap(), ..Settings::default() };
+        assert!(production.validate().unwrap_err().to_string().contains("demo_echo_codes"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use email::Email;
 pub use identifier::{ContactIdentifier, LoginIdentifier};
 pub use password::{NewPassword, Password, PasswordHash, PasswordHasher};
 pub use phone::PhoneNumber;
-pub use redirect_uri::{RedirectUri, RedirectUriError};
+pub use redirect_uri::{RedirectUri, RedirectUriError, is_loopback_host};
 pub use region::Region;
 pub use scope::{ScopeToken, Scopes, UnknownScope};
 pub use subject::Subject;

@@ -72,7 +72,7 @@ impl RedirectUri {
             return false;
         };
         registered.scheme() == "http"
-            && is_loopback(&registered)
+            && is_any_port_loopback(&registered)
             && requested.scheme() == "http"
             && requested.host_str() == registered.host_str()
             && requested.path() == registered.path()
@@ -83,7 +83,18 @@ impl RedirectUri {
     }
 }
 
+/// Hosts that can only be this machine: the loopback addresses, `localhost`, and any name under
+/// `.localhost`, which RFC 6761 §6.3 reserves for loopback. Plain http is acceptable to them.
+pub fn is_loopback_host(host: &str) -> bool {
+    LOOPBACK_HOSTS.contains(&host) || host.ends_with(".localhost")
+}
+
 fn is_loopback(url: &Url) -> bool {
+    url.host_str().is_some_and(is_loopback_host)
+}
+
+/// Native apps listen on a port the OS picks; only these hosts get any-port matching.
+fn is_any_port_loopback(url: &Url) -> bool {
     url.host_str().is_some_and(|h| LOOPBACK_HOSTS.contains(&h))
 }
 
@@ -188,7 +199,16 @@ mod tests {
     }
 
     #[test]
+    fn dot_localhost_names_are_loopback_but_keep_their_port() {
+        let uri = RedirectUri::parse("http://cloud.localhost:8081/callback").unwrap();
+        assert!(uri.matches("http://cloud.localhost:8081/callback"));
+        assert!(!uri.matches("http://cloud.localhost:9999/callback"));
+        assert_eq!(RedirectUri::parse("http://localhost.evil.example/cb"), Err(RedirectUriError::Insecure));
+    }
+
+    #[test]
     fn loopback_redirects_match_on_any_port() {
+
         let uri = RedirectUri::parse("http://127.0.0.1/callback").unwrap();
         assert!(uri.matches("http://127.0.0.1:51234/callback"));
         assert!(!uri.matches("http://127.0.0.1:51234/other"));

@@ -81,6 +81,12 @@ impl Notifier {
             Some(sms) => Arc::new(SmsGateway::new(sms)?),
             None => outbox,
         };
+        let (sms, email): (Arc<dyn Sender>, Arc<dyn Sender>) = if settings.demo_echo_codes {
+            (Arc::new(EchoToConsole(sms)), Arc::new(EchoToConsole(email)))
+        } else {
+            (sms, email)
+        };
+
         for (channel, sender) in [("email", &email), ("sms", &sms)] {
             if sender.name() == "outbox" {
                 tracing::warn!(channel, outbox = %settings.outbox.display(), "no transport configured: codes go to the development outbox");
@@ -133,5 +139,23 @@ impl Notifier {
             }
         }
         result
+    }
+}
+
+/// Demo only (`demo_echo_codes`): delivers as usual, then prints the code on standard output
+/// so a newcomer trying OneID on their own machine sees it without opening the outbox. It is
+/// printed, never logged, and the setting is refused for any non-loopback issuer.
+struct EchoToConsole(Arc<dyn Sender>);
+
+#[async_trait]
+impl Sender for EchoToConsole {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    async fn deliver(&self, envelope: &Envelope) -> Result<(), NotifyError> {
+        self.0.deliver(envelope).await?;
+        println!("[demo] {} code for {}: {}", envelope.purpose.as_str(), envelope.to, envelope.code.expose());
+        Ok(())
     }
 }
