@@ -128,6 +128,11 @@ pub struct ClientAdd {
     pub id_token_alg: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Also write `ONEID_APP_CLIENT_ID=…` and `ONEID_APP_CLIENT_SECRET=…` to this new file
+    /// (mode 0600), for a container or service that reads its credentials from a file. Refuses
+    /// to overwrite an existing file.
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -331,7 +336,16 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                 client_credentials: args.grants.iter().any(|g| g == "client_credentials"),
                 id_token_alg: args.id_token_alg,
             };
+            if let Some(path) = &args.env_file
+                && path.exists()
+            {
+                bail!("{} already exists; remove it to register again", path.display());
+            }
             let (client, secret) = registry::register(&db, registration, now).await?;
+            if let Some(path) = &args.env_file {
+                write_env_file(path, client.id.as_str(), secret.as_ref().map(|s| s.expose()))?;
+            }
+
             if args.json {
                 let mut out = serde_json::json!({ "client_id": client.id });
                 if let Some(secret) = &secret {
@@ -450,5 +464,20 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
         }
     }
     println!("published in the JWKS: {} keys", ring.jwks().keys().len());
+    Ok(())
+}
+
+/// Credentials for a service, readable by its owner only.
+fn write_env_file(path: &std::path::Path, client_id: &str, secret: Option<&str>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "ONEID_APP_CLIENT_ID={client_id}")?;
+    if let Some(secret) = secret {
+        writeln!(file, "ONEID_APP_CLIENT_SECRET={secret}")?;
+    }
     Ok(())
 }
