@@ -180,7 +180,12 @@ impl Cli {
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Healthcheck { url }) = &cli.command {
-        let response = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?.get(url.clone()).send().await?;
+        let response = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .build()?
+            .get(url.clone())
+            .send()
+            .await?;
         if !response.status().is_success() {
             bail!("{url} answered {}", response.status());
         }
@@ -191,7 +196,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Healthcheck { .. } => unreachable!("handled before settings are loaded"),
         Command::Migrate => {
-
             let db = crate::db::Db::connect(
                 &settings.database_url,
                 1,
@@ -339,11 +343,18 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
             if let Some(path) = &args.env_file
                 && path.exists()
             {
-                bail!("{} already exists; remove it to register again", path.display());
+                bail!(
+                    "{} already exists; remove it to register again",
+                    path.display()
+                );
             }
             let (client, secret) = registry::register(&db, registration, now).await?;
             if let Some(path) = &args.env_file {
-                write_env_file(path, client.id.as_str(), secret.as_ref().map(|s| s.expose()))?;
+                write_env_file(
+                    path,
+                    client.id.as_str(),
+                    secret.as_ref().map(|s| s.expose()),
+                )?;
             }
 
             if args.json {
@@ -468,13 +479,19 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
 }
 
 /// Credentials for a service, readable by its owner only.
-fn write_env_file(path: &std::path::Path, client_id: &str, secret: Option<&str>) -> anyhow::Result<()> {
+fn write_env_file(
+    path: &std::path::Path,
+    client_id: &str,
+    secret: Option<&str>,
+) -> anyhow::Result<()> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     writeln!(file, "ONEID_APP_CLIENT_ID={client_id}")?;
     if let Some(secret) = secret {
         writeln!(file, "ONEID_APP_CLIENT_SECRET={secret}")?;

@@ -302,10 +302,13 @@ impl Settings {
             );
         }
         if self.demo_echo_codes && self.secure_cookies() {
-            return invalid("demo_echo_codes", "ONEID_DEMO_ECHO_CODES", "only for a demo on a loopback http issuer");
+            return invalid(
+                "demo_echo_codes",
+                "ONEID_DEMO_ECHO_CODES",
+                "only for a demo on a loopback http issuer",
+            );
         }
         if crate::db::Backend::from_url(&self.database_url).is_err() {
-
             return invalid(
                 "database_url",
                 "ONEID_DATABASE_URL",
@@ -428,7 +431,6 @@ impl Settings {
 }
 
 use crate::domain::is_loopback_host;
-
 
 fn redact_url(url: &str) -> String {
     match Url::parse(url) {
@@ -559,10 +561,23 @@ mod tests {
 
     #[test]
     fn demo_code_echo_is_refused_outside_a_loopback_demo() {
-        let demo = Settings { demo_echo_codes: true, ..Settings::default() };
+        let demo = Settings {
+            demo_echo_codes: true,
+            ..Settings::default()
+        };
         demo.validate().unwrap();
-        let production = Settings { demo_echo_codes: true, issuer: Url::parse("https://id.example.com").unwrap(), ..Settings::default() };
-        assert!(production.validate().unwrap_err().to_string().contains("demo_echo_codes"));
+        let production = Settings {
+            demo_echo_codes: true,
+            issuer: Url::parse("https://id.example.com").unwrap(),
+            ..Settings::default()
+        };
+        assert!(
+            production
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("demo_echo_codes")
+        );
     }
 
     #[test]

@@ -203,12 +203,14 @@ mod tests {
         let uri = RedirectUri::parse("http://cloud.localhost:8081/callback").unwrap();
         assert!(uri.matches("http://cloud.localhost:8081/callback"));
         assert!(!uri.matches("http://cloud.localhost:9999/callback"));
-        assert_eq!(RedirectUri::parse("http://localhost.evil.example/cb"), Err(RedirectUriError::Insecure));
+        assert_eq!(
+            RedirectUri::parse("http://localhost.evil.example/cb"),
+            Err(RedirectUriError::Insecure)
+        );
     }
 
     #[test]
     fn loopback_redirects_match_on_any_port() {
-
         let uri = RedirectUri::parse("http://127.0.0.1/callback").unwrap();
         assert!(uri.matches("http://127.0.0.1:51234/callback"));
         assert!(!uri.matches("http://127.0.0.1:51234/other"));

@@ -155,7 +155,12 @@ impl Sender for EchoToConsole {
 
     async fn deliver(&self, envelope: &Envelope) -> Result<(), NotifyError> {
         self.0.deliver(envelope).await?;
-        println!("[demo] {} code for {}: {}", envelope.purpose.as_str(), envelope.to, envelope.code.expose());
+        println!(
+            "[demo] {} code for {}: {}",
+            envelope.purpose.as_str(),
+            envelope.to,
+            envelope.code.expose()
+        );
         Ok(())
     }
 }

@@ -330,7 +330,6 @@ fn signed_in_before(person: &SignedIn, interaction: &Interaction) -> bool {
 
 /// The client must exist; otherwise there is nobody to redirect to.
 async fn load_client(
-
     state: &AppState,
     params: &Params,
 ) -> Result<Result<Client, OAuthError>, OAuthError> {

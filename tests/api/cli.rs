@@ -358,17 +358,46 @@ fn clients_are_registered_listed_rotated_and_removed() {
     assert_eq!(secret.len(), 43, "32 random bytes, base64url");
 
     let env_file = dir.path().join("talk.env");
-    let with_file = cli(&["client", "add", "--name", "Talk", "--redirect-uri", "http://talk.localhost:8082/callback", "--env-file", env_file.to_str().unwrap()]);
+    let with_file = cli(&[
+        "client",
+        "add",
+        "--name",
+        "Talk",
+        "--redirect-uri",
+        "http://talk.localhost:8082/callback",
+        "--env-file",
+        env_file.to_str().unwrap(),
+    ]);
     assert!(with_file.status.success(), "{}", text(&with_file.stderr));
     let written = std::fs::read_to_string(&env_file).unwrap();
-    assert!(written.starts_with("ONEID_APP_CLIENT_ID=") && written.contains("\nONEID_APP_CLIENT_SECRET="), "{written}");
+    assert!(
+        written.starts_with("ONEID_APP_CLIENT_ID=")
+            && written.contains("\nONEID_APP_CLIENT_SECRET="),
+        "{written}"
+    );
     #[cfg(unix)]
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&env_file).unwrap().permissions()) & 0o777, 0o600);
-    let again = cli(&["client", "add", "--name", "Talk", "--redirect-uri", "http://talk.localhost:8082/callback", "--env-file", env_file.to_str().unwrap()]);
-    assert!(!again.status.success() && text(&again.stderr).contains("already exists"), "never overwritten, nothing registered twice");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&env_file).unwrap().permissions()
+        ) & 0o777,
+        0o600
+    );
+    let again = cli(&[
+        "client",
+        "add",
+        "--name",
+        "Talk",
+        "--redirect-uri",
+        "http://talk.localhost:8082/callback",
+        "--env-file",
+        env_file.to_str().unwrap(),
+    ]);
+    assert!(
+        !again.status.success() && text(&again.stderr).contains("already exists"),
+        "never overwritten, nothing registered twice"
+    );
 
     let public = cli(&[
-
         "client",
         "add",
         "--name",
@@ -406,7 +435,6 @@ fn clients_are_registered_listed_rotated_and_removed() {
             .len(),
         3
     );
-
 
     let rotated: serde_json::Value =
         serde_json::from_slice(&cli(&["client", "rotate-secret", &id, "--json"]).stdout).unwrap();

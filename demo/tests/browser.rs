@@ -1,0 +1,320 @@
+//! The promise, in a real browser: one account, four apps, single sign-on and single logout.
+//!
+//! Drives headless Chromium through chromedriver (Debian packages `chromium` and
+//! `chromium-driver`). Without them the test says so and passes as skipped, unless
+//! `ONEID_REQUIRE_BROWSER=1` (set by `.ci/run`) makes their absence a failure.
+//! Screenshots of every step go to `target/browser-screenshots/`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use oneid_apps::config::AppKind;
+use oneid_demo::{Demo, DemoOptions, start};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const PHONE: (u32, u32) = (390, 844);
+const DESKTOP: (u32, u32) = (1280, 800);
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver_path() -> Option<PathBuf> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Starts chromedriver and a headless Chromium session, or explains why not.
+async fn browser(profile: &Path) -> Option<(Driver, Client)> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let required = std::env::var("ONEID_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+
+    let (Some(driver_path), true) = (chromedriver_path(), Path::new(CHROMIUM).exists()) else {
+        assert!(
+            !required,
+            "ONEID_REQUIRE_BROWSER=1 but chromium or chromedriver is missing"
+        );
+        eprintln!(
+            "SKIPPED browser test: install the Debian packages chromium and chromium-driver to run it"
+        );
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver(
+        Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", profile.display()), "--lang=en",
+            ],
+        }),
+    );
+    for _ in 0..100 {
+        let builder = ClientBuilder::rustls().expect("rustls connector");
+        if let Ok(client) = builder
+            .clone()
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            client.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+            return Some((driver, client));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not answer on port {port}");
+}
+
+struct Shots {
+    dir: PathBuf,
+    count: usize,
+}
+
+impl Shots {
+    fn new() -> Self {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir, count: 0 }
+    }
+
+    async fn take(&mut self, client: &Client, name: &str) {
+        self.count += 1;
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.count)), png).unwrap();
+    }
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+async fn url(client: &Client) -> String {
+    client.current_url().await.unwrap().to_string()
+}
+
+/// Waits (up to 10 s) until the browser, after a chain of redirects, has landed under `prefix`.
+async fn landed(client: &Client, prefix: &str) -> bool {
+    for _ in 0..100 {
+        if url(client).await.starts_with(prefix) && client.find(Locator::Css("body")).await.is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// The name shown as signed in, or `None` when the app shows "Sign in with OneID".
+async fn signed_in_name(client: &Client) -> Option<String> {
+    match client.find(Locator::Css(".user-name")).await {
+        Ok(element) => Some(element.text().await.unwrap()),
+        Err(_) => {
+            client
+                .find(Locator::Css("a[href='/login']"))
+                .await
+                .expect("either signed in or a sign-in button");
+            None
+        }
+    }
+}
+
+fn last_code(demo: &Demo, to: &str) -> String {
+    let outbox = std::fs::read_to_string(&demo.outbox).expect("outbox");
+    let line = outbox
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|m| m["to"] == to)
+        .expect("a code was sent");
+    line["code"].as_str().unwrap().to_owned()
+}
+
+async fn open(client: &Client, demo: &Demo, app: AppKind) {
+    client.goto(demo.app_url(app)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_account_signs_in_to_every_app_and_one_sign_out_signs_out_of_all() {
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, client)) = browser(profile.path()).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let demo = start(DemoOptions {
+        data_dir: data.path().into(),
+        base_port: 0,
+        echo_codes: false,
+    })
+    .await
+    .expect("demo starts");
+    let mut shots = Shots::new();
+
+    // Cloud: not signed in; "Sign in with OneID" leads to OneID, where the person signs up.
+    open(&client, &demo, AppKind::Cloud).await;
+    assert_eq!(signed_in_name(&client).await, None);
+    shots.take(&client, "cloud-signed-out").await;
+    click(&client, "a[href='/login']").await;
+    assert!(
+        landed(&client, &format!("{}/login", demo.issuer)).await,
+        "at OneID's sign-in page"
+    );
+    shots.take(&client, "oneid-sign-in").await;
+    click(&client, "a[href='/signup']").await;
+    type_into(&client, "#identifier", "98123 45678").await;
+    shots.take(&client, "oneid-sign-up").await;
+    click(&client, "button[type='submit']").await;
+    assert!(landed(&client, &format!("{}/signup/verify", demo.issuer)).await);
+    let code = last_code(&demo, "+919812345678");
+    type_into(&client, "#code", &code).await;
+    type_into(&client, "#password", "correct horse battery").await;
+    type_into(&client, "#password_confirm", "correct horse battery").await;
+    type_into(&client, "#name", "Asha Devi").await;
+    shots.take(&client, "oneid-verify").await;
+    click(
+        &client,
+        "form[action='/signup/verify'] button[type='submit']",
+    )
+    .await;
+    assert!(
+        landed(&client, demo.app_url(AppKind::Cloud)).await,
+        "back in Cloud: {}",
+        url(&client).await
+    );
+    assert_eq!(signed_in_name(&client).await.as_deref(), Some("Asha Devi"));
+    let account_id = client
+        .find(Locator::Css(".account-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        (9..=10).contains(&account_id.len()),
+        "account ID shown: {account_id}"
+    );
+    shots.take(&client, "cloud-signed-in").await;
+
+    // Talk, Forum, Market: one click, no password.
+    for app in [AppKind::Talk, AppKind::Forum, AppKind::Market] {
+        open(&client, &demo, app).await;
+        click(&client, "a[href='/login']").await;
+        assert!(
+            landed(&client, demo.app_url(app)).await,
+            "{app:?} let the person straight in: {}",
+            url(&client).await
+        );
+        assert_eq!(
+            signed_in_name(&client).await.as_deref(),
+            Some("Asha Devi"),
+            "{app:?}"
+        );
+        shots
+            .take(&client, &format!("{}-signed-in", app.slug()))
+            .await;
+    }
+
+    // The third-party app asks for consent first.
+    open(&client, &demo, AppKind::Thirdparty).await;
+    click(&client, "a[href='/login']").await;
+    assert!(
+        landed(&client, &format!("{}/consent", demo.issuer)).await,
+        "consent screen: {}",
+        url(&client).await
+    );
+    shots.take(&client, "oneid-consent").await;
+    click(&client, "button[name='decision'][value='allow']").await;
+    assert!(landed(&client, demo.app_url(AppKind::Thirdparty)).await);
+    assert_eq!(signed_in_name(&client).await.as_deref(), Some("Asha Devi"));
+    shots.take(&client, "thirdparty-signed-in").await;
+
+    // Sign out in Forum: every app shows signed out after a reload.
+    open(&client, &demo, AppKind::Forum).await;
+    click(&client, "form.signout button").await;
+    assert!(
+        landed(&client, demo.app_url(AppKind::Forum)).await,
+        "back at Forum: {}",
+        url(&client).await
+    );
+    shots.take(&client, "forum-signed-out").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await; // back-channel logout is asynchronous
+    for app in oneid_demo::APPS {
+        open(&client, &demo, app).await;
+        assert_eq!(
+            signed_in_name(&client).await,
+            None,
+            "{app:?} forgot the person"
+        );
+    }
+
+    // Sign in again from Market, with the password this time.
+    open(&client, &demo, AppKind::Market).await;
+    click(&client, "a[href='/login']").await;
+    assert!(
+        landed(&client, &format!("{}/login", demo.issuer)).await,
+        "signed out everywhere, so OneID asks again"
+    );
+    type_into(&client, "#identifier", &account_id).await;
+    type_into(&client, "#password", "correct horse battery").await;
+    click(&client, "form[action='/login'] button[type='submit']").await;
+    assert!(landed(&client, demo.app_url(AppKind::Market)).await);
+    assert_eq!(signed_in_name(&client).await.as_deref(), Some("Asha Devi"));
+    shots.take(&client, "market-signed-in-again").await;
+
+    // The pages on a desktop, and OneID's pages in Hindi.
+    client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+    shots.take(&client, "market-desktop").await;
+    client
+        .goto(&format!("{}/lang/hi?next=%2Faccount", demo.issuer))
+        .await
+        .unwrap();
+    let source = client.source().await.unwrap();
+    assert!(source.contains("खाता आईडी"), "the account page in Hindi");
+    shots.take(&client, "oneid-account-hindi-desktop").await;
+    client.set_window_size(PHONE.0, PHONE.1).await.unwrap();
+    shots.take(&client, "oneid-account-hindi-phone").await;
+
+    client.close().await.unwrap();
+    demo.stop().await;
+}
