@@ -454,21 +454,32 @@ fn form_params(
     Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic))
 }
 
+/// What revocation and introspection both start with: an authenticated client and a token.
+async fn client_and_token(
+    req: &HttpRequest,
+    state: &AppState,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<(crate::db::models::client::Client, Params), OAuthError> {
+    let params = form_params(req, form)?;
+    let client = client_auth::authenticate(state, &params).await?;
+    if params.get("token").is_none() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "token is missing",
+        ));
+    }
+    Ok((client, params))
+}
+
 /// POST /revoke (RFC 7009).
 pub async fn post_revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let params = match form_params(&req, form) {
-        Ok(p) => p,
-        Err(e) => return json_error(&e),
-    };
     let outcome = async {
-        let client = client_auth::authenticate(&state, &params).await?;
-        let token = params
-            .get("token")
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+        let (client, params) = client_and_token(&req, &state, form).await?;
+        let token = params.get("token").unwrap_or_default();
         revocation::revoke(&state, &client, token, params.get("token_type_hint")).await
     };
     match outcome.await {
@@ -485,15 +496,9 @@ pub async fn post_introspect(
     state: web::Data<AppState>,
     form: web::Form<Vec<(String, String)>>,
 ) -> HttpResponse {
-    let params = match form_params(&req, form) {
-        Ok(p) => p,
-        Err(e) => return json_error(&e),
-    };
     let outcome = async {
-        let client = client_auth::authenticate(&state, &params).await?;
-        let token = params
-            .get("token")
-            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?;
+        let (client, params) = client_and_token(&req, &state, form).await?;
+        let token = params.get("token").unwrap_or_default();
         revocation::introspect(&state, &client, token, params.get("token_type_hint")).await
     };
     match outcome.await {
