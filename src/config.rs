@@ -266,7 +266,11 @@ impl Settings {
             figment = figment.merge(Toml::file(file));
         }
         figment = figment
-            .merge(Env::prefixed("ONEID_").split("__"))
+            .merge(
+                Env::prefixed("ONEID_")
+                    .split("__")
+                    .filter(|key| !is_tool_variable(key.as_str())),
+            )
             .merge(Serialized::globals(flags));
         let settings: Settings = figment
             .extract()
@@ -442,6 +446,17 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// `ONEID_*` variables that belong to tools, not to the settings: the `--config` flag's own
+/// variable, the demo apps' `ONEID_APP_*`, and the test switches. Everything else under the
+/// prefix must be a setting, so a typo still stops the start with its name.
+fn is_tool_variable(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key == "config"
+        || key.starts_with("app_")
+        || key.starts_with("require_")
+        || key.starts_with("test_")
+}
+
 /// Figment names the key; add the environment variable people will actually set.
 fn describe_figment_error(error: figment::Error) -> String {
     error
@@ -488,6 +503,22 @@ mod tests {
             assert_eq!(settings.default_region.to_string(), "US");
             assert_eq!(settings.session.idle_timeout_secs, 600);
             assert_eq!(settings.database_url, "sqlite://from-flag.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tool_variables_under_the_prefix_are_not_settings_but_typos_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_CONFIG", "unused-here.toml");
+            jail.set_env("ONEID_REQUIRE_BROWSER", "1");
+            jail.set_env("ONEID_APP_CLIENT_ID", "x");
+            Settings::load(None, &FlagOverrides::default()).unwrap();
+            jail.set_env("ONEID_LISTN", "127.0.0.1:1");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("listn"), "{err}");
             Ok(())
         });
     }
