@@ -145,6 +145,12 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Sign the account out everywhere: end all its OneID sessions (its apps are told by
+    /// back-channel logout) and revoke every grant and refresh token it gave.
+    SignOut {
+        /// The account ID.
+        account_id: crate::domain::AccountId,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +214,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
         Command::User(UserCommand::List { json }) => user_list(settings, json).await,
+        Command::User(UserCommand::SignOut { account_id }) => {
+            user_sign_out(settings, account_id).await
+        }
         Command::Client(command) => client_command(settings, command).await,
         Command::Keys(command) => keys_command(settings, command).await,
     }
@@ -276,6 +285,25 @@ fn default_name(contact: &ContactIdentifier) -> DisplayName {
         ContactIdentifier::Phone(_) => String::new(),
     };
     DisplayName::parse(&candidate).unwrap_or_else(|_| DisplayName::from_stored("OneID user".into()))
+}
+
+async fn user_sign_out(settings: Settings, id: crate::domain::AccountId) -> anyhow::Result<()> {
+    use crate::{db::models::session::EndReason, session::registry};
+    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    if state
+        .db
+        .run(move |conn| account::find_by_id(conn, id))
+        .await?
+        .is_none()
+    {
+        bail!("no account {id}");
+    }
+    let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
+    tracing::info!(account_id = %id, sessions = ended, "admin signed the account out everywhere");
+    println!(
+        "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
+    );
+    Ok(())
 }
 
 async fn user_list(settings: Settings, json: bool) -> anyhow::Result<()> {

@@ -54,6 +54,7 @@ impl Application {
         let server = server.run();
         tokio::spawn(refresh_keys(state.clone()));
         tokio::spawn(crate::oauth::backchannel::run_deliveries(state.clone()));
+        tokio::spawn(end_expired_sessions(state.clone()));
         Ok(Self {
             port,
             server,
@@ -80,7 +81,29 @@ impl Application {
     }
 }
 
+/// Ends sessions that ran out, about once a minute of (injected) clock time, so their apps hear
+/// of it. Each instance sweeps; ending a session is one conditional UPDATE, so only one of
+/// them tells the apps.
+async fn end_expired_sessions(state: web::Data<AppState>) {
+    let mut last = None;
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        ticks.tick().await;
+        let now = state.clock.now();
+        if last.is_some_and(|at| now - at < SESSION_SWEEP) {
+            continue;
+        }
+        last = Some(now);
+        if let Err(e) = crate::session::registry::sweep_expired(&state).await {
+            tracing::warn!(error = %e, "expired sessions not ended");
+        }
+    }
+}
+
+const SESSION_SWEEP: chrono::Duration = chrono::Duration::seconds(60);
+
 /// The key schedule: rotate what is due, and pick up rotations made elsewhere.
+
 async fn refresh_keys(state: web::Data<AppState>) {
     let mut ticks = tokio::time::interval(KEY_REFRESH);
     ticks.tick().await;

@@ -91,6 +91,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (sid) {
+        sid -> Text,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -99,5 +110,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     consents,
     signing_keys,
-    backchannel_deliveries
+    backchannel_deliveries,
+    sessions
 );

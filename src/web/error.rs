@@ -41,6 +41,12 @@ impl From<crate::store::StoreError> for WebError {
     }
 }
 
+impl From<crate::db::DbError> for WebError {
+    fn from(e: crate::db::DbError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {

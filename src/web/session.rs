@@ -9,7 +9,11 @@ use actix_web::{
 };
 
 use super::WebError;
-use crate::{session::Session, state::AppState};
+use crate::{
+    db::models::session::EndReason,
+    session::{Session, registry},
+    state::AppState,
+};
 
 /// With https the cookie gets the `__Host-` prefix: the browser then insists on Secure, Path=/
 /// and no Domain, so no sibling subdomain can set or read it.
@@ -36,9 +40,12 @@ impl FromRequest for BrowserSession {
                 .ok_or_else(|| WebError::Internal("AppState missing".into()))?
                 .clone();
             let cookie = req.cookie(cookie_name(&state));
-            let session = state
+            let mut session = state
                 .sessions
                 .load_or_start(cookie.as_ref().map(Cookie::value))
+                .await
+                .map_err(WebError::from)?;
+            registry::recheck(&state, &mut session)
                 .await
                 .map_err(WebError::from)?;
             Ok(Self(session))
@@ -62,6 +69,7 @@ impl BrowserSession {
         state: &AppState,
         mut response: HttpResponse,
     ) -> Result<HttpResponse, WebError> {
+        registry::keep_recorded(state, &mut self.0).await?;
         state.sessions.save(&mut self.0).await?;
         if self.0.cookie_changed() {
             let mut cookie = base_cookie(state, self.0.id().cookie_value().to_owned());
@@ -84,10 +92,11 @@ impl BrowserSession {
         // Tell the apps that took part (back-channel logout). Queued, so this answer never
         // waits on them; a failure to queue does not keep the person signed in.
         if let Some(signed_in) = self.0.signed_in()
-            && let Err(e) = crate::oauth::backchannel::session_ended(
+            && let Err(e) = registry::end(
                 state,
                 &signed_in.sid,
                 signed_in.account_id,
+                EndReason::SignedOut,
             )
             .await
         {

@@ -89,6 +89,17 @@ async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, count: usize) -> Vec<String>
 
 /// Signs in to the app through `browser` (signing up first if needed); returns the ID token.
 async fn sign_in_to(app: &TestApp, rp: &RelyingParty, browser: &Browser) -> String {
+    openidconnect::TokenResponse::id_token(&tokens_for(app, rp, browser).await)
+        .unwrap()
+        .to_string()
+}
+
+/// As [`sign_in_to`], returning the whole token response.
+async fn tokens_for(
+    app: &TestApp,
+    rp: &RelyingParty,
+    browser: &Browser,
+) -> openidconnect::core::CoreTokenResponse {
     let (url, _, _, verifier) = rp.authorize_url(&["profile"]);
     let mut page = browser.get_url(&url).await;
     if page.location.as_deref() == Some("/login") {
@@ -102,17 +113,13 @@ async fn sign_in_to(app: &TestApp, rp: &RelyingParty, browser: &Browser) -> Stri
             .await;
     }
     let code = openidconnect::AuthorizationCode::new(callback(&page)["code"].clone());
-    let tokens = rp
-        .client
+    rp.client
         .exchange_code(code)
         .unwrap()
         .set_pkce_verifier(verifier)
         .request_async(&rp.http)
         .await
-        .unwrap();
-    openidconnect::TokenResponse::id_token(&tokens)
         .unwrap()
-        .to_string()
 }
 
 async fn sign_out_at_oneid(browser: &Browser) {
@@ -261,4 +268,112 @@ async fn rp_initiated_logout_from_one_app_tells_the_others() {
     assert!(page.has("You are signed out"), "{}", page.body);
     assert_eq!(wait_for(&cloud_tokens, 1).await.len(), 1);
     assert_eq!(wait_for(&talk_tokens, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_session_that_runs_out_tells_its_apps() {
+    let app = TestApp::spawn().await;
+    let (uri, tokens) = receiver(vec![200]).await;
+    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let browser = app.browser();
+    let id_token = sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &cloud, secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+
+    // Left alone for longer than the idle timeout (plus the day of slack the durable record
+    // allows): the sweep ends the session and Cloud hears of it.
+    app.advance(chrono::Duration::seconds(
+        app.settings.session.idle_timeout_secs + 86_400 + 60,
+    ));
+    let delivered = wait_for(&tokens, 1).await;
+    assert_eq!(delivered.len(), 1, "the app of an expired session is told");
+    assert_eq!(
+        jwt_part(&delivered[0], 1)["sid"],
+        jwt_part(&id_token, 1)["sid"]
+    );
+    assert_eq!(browser.account_id().await, None);
+}
+
+#[tokio::test]
+async fn a_session_in_use_is_not_ended_by_the_sweep() {
+    let app = TestApp::spawn().await;
+    let (uri, tokens) = receiver(vec![200]).await;
+    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let browser = app.browser();
+    sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &cloud, secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+    let idle = app.settings.session.idle_timeout_secs;
+
+    // Used a little before each idle timeout would end it, for longer than two idle timeouts.
+    for _ in 0..3 {
+        app.advance(chrono::Duration::seconds(idle - 3600));
+        assert!(browser.account_id().await.is_some(), "still signed in");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    assert!(
+        tokens.lock().unwrap().is_empty(),
+        "no logout token for a live session"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_sign_out_ends_every_session_and_every_grant() {
+    let app = TestApp::spawn().await;
+    let (uri, tokens) = receiver(vec![200]).await;
+    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let rp = RelyingParty::discover(&app, &cloud, secret.as_deref()).await;
+    let phone = app.browser();
+    let laptop = app.browser();
+    let on_phone = tokens_for(&app, &rp, &phone).await;
+    let account_id = phone.account_id().await.unwrap();
+    laptop
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect("/account");
+    tokens_for(&app, &rp, &laptop).await;
+
+    let output = app
+        .oneid_command()
+        .args(["user", "sign-out", &account_id])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("2 session(s) ended"));
+    // The CLI queued the tokens on the real clock; the server delivers on its test clock, and
+    // browsers re-check their session against the durable record at least once a minute.
+    app.advance(chrono::Duration::seconds(61));
+
+    let delivered = wait_for(&tokens, 2).await;
+    assert_eq!(delivered.len(), 2, "one logout token per session");
+    assert_ne!(
+        jwt_part(&delivered[0], 1)["sid"],
+        jwt_part(&delivered[1], 1)["sid"]
+    );
+    let access = openidconnect::OAuth2TokenResponse::access_token(&on_phone);
+    assert!(
+        rp.userinfo(access).await.is_err(),
+        "the grant's access token is dead"
+    );
+    assert_eq!(phone.account_id().await, None);
+
+    assert_eq!(laptop.account_id().await, None);
+}
+
+#[tokio::test]
+async fn signing_out_of_an_unknown_account_is_a_clear_error() {
+    let app = TestApp::spawn().await;
+    let output = app
+        .oneid_command()
+        .args(["user", "sign-out", "123456789"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no account 123456789"));
 }

@@ -142,6 +142,23 @@ impl TestApp {
     pub fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
     }
+
+    /// The `oneid` binary, set up to work on this app's database and keys (as an operator's
+    /// shell beside a running server would be).
+    pub fn oneid_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oneid"));
+        command
+            .env_clear()
+            .env("ONEID_DATABASE_URL", &self.settings.database_url)
+            .env("ONEID_OUTBOX", &self.settings.outbox)
+            .env(
+                "ONEID_KEYS__ENCRYPTION_KEY_FILE",
+                &self.settings.keys.encryption_key_file,
+            )
+            .env("ONEID_ISSUER", &self.base)
+            .env("RUST_LOG", "warn");
+        command
+    }
 }
 
 pub fn test_settings(dir: &TempDir) -> Settings {

@@ -4,4 +4,6 @@ pub mod account;
 pub mod backchannel;
 pub mod client;
 pub mod grant;
+pub mod session;
+
 pub mod signing_key;

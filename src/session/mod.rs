@@ -1,5 +1,8 @@
 //! Browser sessions at OneID: who is signed in, the CSRF token that protects forms, and a
-//! sign-up in progress. Kept in the ephemeral store under a digest of the cookie value.
+//! sign-up in progress. Kept in the ephemeral store under a digest of the cookie value; each
+//! sign-in also has a durable row (see [`registry`]).
+
+pub mod registry;
 
 use std::sync::Arc;
 
@@ -89,6 +92,12 @@ struct SessionData {
     /// Where a confirmed RP-initiated logout goes (already checked against the registration).
     #[serde(default)]
     logout_target: Option<String>,
+    /// The expiry written on the sign-in's durable row (see [`registry::keep_recorded`]).
+    #[serde(default)]
+    recorded_until: Option<DateTime<Utc>>,
+    /// When the durable row last said the sign-in is still live (see [`registry::recheck`]).
+    #[serde(default)]
+    checked_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug)]
@@ -112,6 +121,8 @@ impl Session {
                 signup: None,
                 interaction: None,
                 logout_target: None,
+                recorded_until: None,
+                checked_at: None,
             },
             replaces: None,
             cookie_changed: true,
@@ -152,6 +163,8 @@ impl Session {
     pub fn sign_in(&mut self, account_id: AccountId, now: DateTime<Utc>, amr: &[&str]) {
         self.rotate();
         self.data.signup = None;
+        self.data.recorded_until = None;
+        self.data.checked_at = Some(now);
         let sid = random_token()[..22].to_owned();
         self.data.signed_in = Some(SignedIn {
             account_id,
@@ -177,6 +190,31 @@ impl Session {
 
     pub fn logout_target(&self) -> Option<&str> {
         self.data.logout_target.as_deref()
+    }
+
+    fn recorded_until(&self) -> Option<DateTime<Utc>> {
+        self.data.recorded_until
+    }
+
+    fn checked_at(&self) -> Option<DateTime<Utc>> {
+        self.data.checked_at
+    }
+
+    fn set_recorded(&mut self, until: DateTime<Utc>, now: DateTime<Utc>) {
+        self.data.recorded_until = Some(until);
+        self.data.checked_at = Some(now);
+    }
+
+    fn set_checked(&mut self, now: DateTime<Utc>) {
+        self.data.checked_at = Some(now);
+    }
+
+    /// The sign-in ended elsewhere: this browser is signed out too (the id and CSRF token stay,
+    /// so a form open in another tab still gets a clear answer).
+    fn forget_sign_in(&mut self) {
+        self.data.signed_in = None;
+        self.data.recorded_until = None;
+        self.data.checked_at = None;
     }
 
     fn rotate(&mut self) {
