@@ -19,15 +19,18 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Public base URL; cookies are `Secure` when it is https.
     pub issuer: Url,
-    /// `sqlite://path/to/file.db`; created on first run, folder included.
+    /// `sqlite://path/to/file.db` (created on first run, folder included), or a libpq URL
+    /// `postgres://user[:password]@host[:port]/database[?param=value&...]` (`postgresql://` too).
     pub database_url: String,
-    /// Unset: ephemeral state lives in this process's memory.
+    /// `redis://[[user]:password@]host[:port][/db]`: sessions, codes and counters live in Redis,
+    /// shared by every instance. Unset: they live in this process's memory.
     pub redis_url: Option<String>,
     /// Where the development notifier appends messages, one JSON line each.
     pub outbox: PathBuf,
     /// Region for phone numbers typed without a country code.
     pub default_region: Region,
     pub database: DatabaseSettings,
+    pub redis: RedisSettings,
     pub session: SessionSettings,
     pub codes: CodeSettings,
     pub smtp: Option<SmtpSettings>,
@@ -49,6 +52,20 @@ pub struct DatabaseSettings {
     pub connect_timeout_secs: u64,
     /// Milliseconds SQLite waits on a locked database before giving up.
     pub busy_timeout_ms: u64,
+    /// Milliseconds a PostgreSQL statement may run before the server cancels it.
+    pub statement_timeout_ms: u64,
+}
+
+/// Used only when `redis_url` is set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    /// Put before every key, so several deployments (or test runs) share one Redis safely.
+    pub key_prefix: String,
+    /// Milliseconds to wait for a TCP connection to Redis.
+    pub connect_timeout_ms: u64,
+    /// Milliseconds to wait for Redis to answer a command before answering 503.
+    pub response_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -192,6 +209,12 @@ impl Default for Settings {
                 pool_size: 8,
                 connect_timeout_secs: 5,
                 busy_timeout_ms: 5_000,
+                statement_timeout_ms: 10_000,
+            },
+            redis: RedisSettings {
+                key_prefix: "oneid:".into(),
+                connect_timeout_ms: 1_000,
+                response_timeout_ms: 1_000,
             },
             session: SessionSettings {
                 idle_timeout_secs: 7 * 24 * 3600,
@@ -316,17 +339,31 @@ impl Settings {
             return invalid(
                 "database_url",
                 "ONEID_DATABASE_URL",
-                "must start with sqlite://",
+                "must start with sqlite://, postgres:// or postgresql://",
             );
         }
-        if let Some(url) = &self.redis_url {
-            // The Redis store is the scale-out backend (see docs/ROADMAP.md); refusing it beats
-            // silently keeping state in one process while the operator believes it is shared.
-            let reason = format!(
-                "Redis-backed state is not available in this version (got `{}`); unset it to use in-memory state",
-                redact_url(url)
-            );
+        if let Some(url) = &self.redis_url
+            && let Err(reason) = check_redis_url(url)
+        {
             return invalid("redis_url", "ONEID_REDIS_URL", &reason);
+        }
+        if self.redis.key_prefix.is_empty()
+            || self.redis.key_prefix.chars().any(char::is_whitespace)
+        {
+            return invalid(
+                "redis.key_prefix",
+                "ONEID_REDIS__KEY_PREFIX",
+                "must be non-empty and without spaces, such as `oneid:`",
+            );
+        }
+        if !(1..=60_000).contains(&self.redis.connect_timeout_ms)
+            || !(1..=60_000).contains(&self.redis.response_timeout_ms)
+        {
+            return invalid(
+                "redis",
+                "ONEID_REDIS__*",
+                "connect_timeout_ms and response_timeout_ms must be between 1 and 60000",
+            );
         }
         if !(4..=10).contains(&self.codes.signup_length) {
             return invalid(
@@ -392,6 +429,21 @@ impl Settings {
                 "must be at least 1",
             );
         }
+        if self.database.connect_timeout_secs == 0 {
+            return invalid(
+                "database.connect_timeout_secs",
+                "ONEID_DATABASE__CONNECT_TIMEOUT_SECS",
+                "must be at least 1",
+            );
+        }
+        // PostgreSQL's statement_timeout is a 32-bit count of milliseconds; 0 would disable it.
+        if !(1..=i32::MAX as u64).contains(&self.database.statement_timeout_ms) {
+            return invalid(
+                "database.statement_timeout_ms",
+                "ONEID_DATABASE__STATEMENT_TIMEOUT_MS",
+                "must be between 1 and 2147483647",
+            );
+        }
         if let Some(smtp) = &self.smtp {
             if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
                 return invalid(
@@ -436,7 +488,34 @@ impl Settings {
 
 use crate::domain::is_loopback_host;
 
-fn redact_url(url: &str) -> String {
+/// A Redis URL the store can use: `redis://` with a host. Reasons never echo the password.
+fn check_redis_url(url: &str) -> Result<(), String> {
+    let parsed = Url::parse(url).map_err(|_| {
+        format!(
+            "`{}` is not a URL such as redis://host:6379",
+            redact_url(url)
+        )
+    })?;
+    match parsed.scheme() {
+        "redis" if parsed.host_str().is_some_and(|h| !h.is_empty()) => {}
+        "redis" => return Err(format!("`{}` names no host", redact_url(url))),
+        // The build carries no TLS stack for Redis; failing here beats failing at first use.
+        "rediss" => {
+            return Err(
+                "rediss:// (TLS) is not supported by this build; use redis:// on a private network or a TLS tunnel such as stunnel"
+                    .to_owned(),
+            );
+        }
+        _ => {
+            return Err(format!("`{}` must start with redis://", redact_url(url)));
+        }
+    }
+    redis::Client::open(url)
+        .map(drop)
+        .map_err(|_| format!("`{}` is not a valid Redis URL", redact_url(url)))
+}
+
+pub(crate) fn redact_url(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("***"));
@@ -485,6 +564,32 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn database_urls_name_a_backend_and_timeouts_are_bounded() {
+        for url in ["postgres://oneid:pw@db/oneid", "postgresql://db/oneid"] {
+            let settings = Settings {
+                database_url: url.into(),
+                ..Settings::default()
+            };
+            settings.validate().unwrap();
+        }
+        let mysql = Settings {
+            database_url: "mysql://db/oneid".into(),
+            ..Settings::default()
+        };
+        let err = mysql.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("sqlite://, postgres:// or postgresql://"),
+            "{err}"
+        );
+        for statement_timeout_ms in [0, 1 << 31] {
+            let mut settings = Settings::default();
+            settings.database.statement_timeout_ms = statement_timeout_ms;
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains("statement_timeout_ms"), "{err}");
+        }
     }
 
     #[test]
@@ -578,16 +683,51 @@ mod tests {
     }
 
     #[test]
-    fn redis_url_is_refused_until_supported_without_echoing_its_password() {
-        let settings = Settings {
-            redis_url: Some("redis://:hunter2@cache:6379".into()),
+    fn redis_urls_are_checked_without_echoing_their_password() {
+        let with = |url: &str| Settings {
+            redis_url: Some(url.into()),
             ..Settings::default()
         };
-        let err = settings.validate().unwrap_err().to_string();
-        assert!(
-            err.contains("redis_url") && !err.contains("hunter2"),
-            "{err}"
-        );
+        with("redis://:hunter2@cache:6379/2").validate().unwrap();
+        with("redis://127.0.0.1").validate().unwrap();
+        for bad in [
+            "http://:hunter2@cache:6379",
+            "rediss://:hunter2@cache:6379",
+            "redis://:hunter2@cache:6379/not-a-db",
+            "redis://:hunter2@",
+            "cache:hunter2@6379",
+        ] {
+            let err = with(bad).validate().unwrap_err().to_string();
+            assert!(
+                err.contains("redis_url")
+                    && err.contains("ONEID_REDIS_URL")
+                    && !err.contains("hunter2"),
+                "{bad}: {err}"
+            );
+        }
+        let err = with("rediss://cache:6379")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("TLS"), "{err}");
+    }
+
+    #[test]
+    fn redis_section_is_read_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_REDIS__KEY_PREFIX", "staging:");
+            jail.set_env("ONEID_REDIS__RESPONSE_TIMEOUT_MS", "250");
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.redis.key_prefix, "staging:");
+            assert_eq!(settings.redis.response_timeout_ms, 250);
+            assert_eq!(settings.redis.connect_timeout_ms, 1_000);
+            jail.set_env("ONEID_REDIS__KEY_PREFIX", "");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ONEID_REDIS__KEY_PREFIX"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::{
     notify::Notifier,
     oidc::keys::{self, KeyEncryptionKey, KeyRing},
     session::SessionStore,
-    store::{EphemeralStore, MemoryStore},
+    store::{EphemeralStore, MemoryStore, RedisStore},
 };
 
 pub struct AppState {
@@ -39,7 +39,7 @@ impl AppState {
         let keys = keys::ensure_keys(&db, &kek, clock.now())
             .await
             .context("loading signing keys")?;
-        let store: Arc<dyn EphemeralStore> = Arc::new(MemoryStore::new(clock.clone()));
+        let store = open_store(&settings, clock.clone())?;
         let notifier = Notifier::from_settings(&settings).context("setting up notifications")?;
         let settings = Arc::new(settings);
         Ok(Self {
@@ -72,15 +72,38 @@ impl AppState {
     }
 }
 
+/// Redis when `redis_url` is set, else this process's memory. Never connects: a Redis that is
+/// down at start delays nothing, and requests needing it answer 503 until it is back.
+fn open_store(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Arc<dyn EphemeralStore>> {
+    match &settings.redis_url {
+        Some(url) => {
+            let store = RedisStore::new(url, &settings.redis, clock).context("setting up Redis")?;
+            tracing::info!(
+                store = "redis",
+                url = %store.redacted_url(),
+                prefix = %store.key_prefix(),
+                "ephemeral state (sessions, codes, counters) in Redis"
+            );
+            Ok(Arc::new(store))
+        }
+        None => {
+            tracing::info!(
+                store = "memory",
+                "ephemeral state (sessions, codes, counters) in this process's memory"
+            );
+            Ok(Arc::new(MemoryStore::new(clock)))
+        }
+    }
+}
+
 /// Connects to the configured database and brings its schema up to date.
 pub fn open_database(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(
-        &settings.database_url,
-        settings.database.pool_size,
-        settings.connect_timeout(),
-        settings.database.busy_timeout_ms,
-    )
-    .context("opening the database")?;
+    let db =
+        Db::open(&settings.database_url, &settings.database).context("opening the database")?;
+
     let applied = db.migrate().context("applying migrations")?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");

@@ -1,42 +1,61 @@
 //! Durable storage: the connection enum (one variant per backend), its pool, migrations, and
 //! the one helper that keeps blocking diesel work off the async executor.
 
+mod migrations;
 pub mod models;
 pub mod schema;
+pub mod testing;
+#[cfg(test)]
+mod tests;
 
-use std::{path::Path, time::Duration};
+use std::{fmt, path::Path, time::Duration};
 
 use diesel::{connection::SimpleConnection, prelude::*, r2d2};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+use crate::config::DatabaseSettings;
 
-/// A connection to whichever backend the URL names. PostgreSQL is the next variant; every query
-/// is written once against this enum.
+/// A connection to whichever backend the URL names. Every query is written once against this
+/// enum; SQL that only one backend understands stays inside `db`: connection setup in
+/// `Manager::connect`, migration locking and bookkeeping in `db::migrations`.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
     Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection),
 }
 
 /// The backend a database URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Backend {
     /// A file path; its folder is created on first use.
     Sqlite(String),
+    /// The whole `postgres://` or `postgresql://` URL, as libpq reads it.
+    Postgres(String),
 }
 
 impl Backend {
     pub fn from_url(url: &str) -> Result<Self, DbError> {
         match url.split_once("://") {
             Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.to_owned())),
+            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres(url.to_owned())),
             _ => Err(DbError::UnsupportedUrl),
+        }
+    }
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redacted(url)).finish(),
         }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("unsupported database URL (expected sqlite://PATH)")]
+    #[error(
+        "unsupported database URL (expected sqlite://PATH, postgres://... or postgresql://...)"
+    )]
     UnsupportedUrl,
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -52,12 +71,109 @@ impl From<r2d2::PoolError> for DbError {
     }
 }
 
+/// The URL with its password (in the user part or a `password=` parameter) masked, for logs.
+fn redacted(url: &str) -> String {
+    scrub(crate::config::redact_url(url), url)
+}
+
+/// Masks every form of `url`'s password that occurs in `message`. libpq's own messages name the
+/// host and user, not the password, but a malformed URL can be echoed back in part.
+fn scrub(mut message: String, url: &str) -> String {
+    for secret in passwords_in(url) {
+        message = message.replace(&secret, "***");
+    }
+    message
+}
+
+/// The password of a database URL (in the user part or a `password=` parameter), as written
+/// and percent-decoded. Read from the raw string: libpq accepts URLs a strict parser refuses.
+fn passwords_in(url: &str) -> Vec<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let mut secrets: Vec<String> = authority
+        .rsplit_once('@')
+        .and_then(|(user_info, _)| user_info.split_once(':'))
+        .map(|(_, password)| password.to_owned())
+        .into_iter()
+        .chain(
+            query
+                .split('&')
+                .filter_map(|pair| pair.strip_prefix("password="))
+                .map(str::to_owned),
+        )
+        .collect();
+    let decoded: Vec<String> = secrets.iter().map(|s| percent_decode(s)).collect();
+    secrets.extend(decoded);
+    // Longest first, so no part of a password survives a shorter match.
+    secrets.retain(|s| !s.is_empty());
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    secrets
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Adds libpq's `connect_timeout` (whole seconds, at least 1) unless the URL sets one already.
+pub(crate) fn with_connect_timeout(url: &str, timeout: Duration) -> String {
+    let query = url.split_once('?').map(|(_, q)| q);
+    let already_set = query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some("connect_timeout"))
+    });
+    if already_set {
+        return url.to_owned();
+    }
+    let secs = (timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0)).max(1);
+    let separator = match query {
+        None => "?",
+        Some(q) if q.is_empty() || q.ends_with('&') => "",
+        Some(_) => "&",
+    };
+    format!("{url}{separator}connect_timeout={secs}")
+}
+
+/// How the pool connects, from the `[database]` settings.
+#[derive(Debug, Clone, Copy)]
+struct PoolOptions {
+    pool_size: u32,
+    /// Wait for a pooled connection; also libpq's `connect_timeout`.
+    connect_timeout: Duration,
+    /// SQLite: wait on a locked database.
+    busy_timeout_ms: u64,
+    /// PostgreSQL: longest a statement may run.
+    statement_timeout_ms: u64,
+}
+
 /// Builds each pooled connection explicitly for its backend: `MultiConnection::establish`
 /// would hide the real connection error behind a generic one.
 #[derive(Debug, Clone)]
 struct Manager {
+    /// For PostgreSQL, the URL already carries `connect_timeout`.
     backend: Backend,
     busy_timeout_ms: u64,
+    statement_timeout_ms: u64,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -78,6 +194,23 @@ impl r2d2::ManageConnection for Manager {
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
+            Backend::Postgres(url) => {
+                let mut conn = diesel::PgConnection::establish(url).map_err(|e| {
+                    use diesel::ConnectionError as E;
+                    r2d2::Error::ConnectionError(match e {
+                        E::BadConnection(m) => E::BadConnection(scrub(m, url)),
+                        E::InvalidConnectionUrl(m) => E::InvalidConnectionUrl(scrub(m, url)),
+                        other => other,
+                    })
+                })?;
+                // A runaway query gives its pooled connection back instead of holding it.
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}",
+                    self.statement_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Postgres(conn))
+            }
         }
     }
 
@@ -95,45 +228,94 @@ impl r2d2::ManageConnection for Manager {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<Manager>,
+    /// Opens the dedicated connection migrations run on.
+    manager: Manager,
 }
 
 impl Db {
-    /// Opens the pool (creating a SQLite file's folder if needed). Does not migrate.
+    /// Opens the pool as `[database]` says. Does not migrate.
+    ///
+    /// SQLite: creates the file's folder, and fails now if the file cannot be opened (a
+    /// configuration error). PostgreSQL: never waits for the server, so a process started
+    /// during an outage comes up, reports not ready, and recovers by itself; until then each
+    /// query fails with [`DbError::Unavailable`] after `connect_timeout_secs`.
+    pub fn open(url: &str, settings: &DatabaseSettings) -> Result<Self, DbError> {
+        Self::open_with(
+            url,
+            PoolOptions {
+                pool_size: settings.pool_size,
+                connect_timeout: Duration::from_secs(settings.connect_timeout_secs),
+                busy_timeout_ms: settings.busy_timeout_ms,
+                statement_timeout_ms: settings.statement_timeout_ms,
+            },
+        )
+    }
+
+    /// [`Db::open`] with the default statement timeout. Prefer `open`, which takes every
+    /// `[database]` setting.
     pub fn connect(
         url: &str,
         pool_size: u32,
         connect_timeout: Duration,
         busy_timeout_ms: u64,
     ) -> Result<Self, DbError> {
-        let backend = Backend::from_url(url)?;
-        let Backend::Sqlite(path) = &backend;
-        if let Some(folder) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(folder).map_err(|e| {
-                DbError::Unavailable(format!("cannot create {}: {e}", folder.display()))
-            })?;
-        }
-        let pool = r2d2::Pool::builder()
-            .max_size(pool_size)
-            .connection_timeout(connect_timeout)
-            .build(Manager {
-                backend,
+        Self::open_with(
+            url,
+            PoolOptions {
+                pool_size,
+                connect_timeout,
                 busy_timeout_ms,
-            })?;
-        Ok(Self { pool })
+                statement_timeout_ms: crate::config::Settings::default()
+                    .database
+                    .statement_timeout_ms,
+            },
+        )
     }
 
-    /// Applies pending migrations; returns how many ran.
-    pub fn migrate(&self) -> Result<usize, DbError> {
-        let mut conn = self.pool.get()?;
-        let applied = match &mut *conn {
-            DbConn::Sqlite(conn) => conn
-                .run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(|e| DbError::Migration(e.to_string()))?,
+    fn open_with(url: &str, options: PoolOptions) -> Result<Self, DbError> {
+        let backend = match Backend::from_url(url)? {
+            Backend::Sqlite(path) => {
+                create_parent_folder(&path)?;
+                Backend::Sqlite(path)
+            }
+            Backend::Postgres(url) => {
+                Backend::Postgres(with_connect_timeout(&url, options.connect_timeout))
+            }
         };
-        Ok(applied.len())
+        let manager = Manager {
+            backend,
+            busy_timeout_ms: options.busy_timeout_ms,
+            statement_timeout_ms: options.statement_timeout_ms,
+        };
+        let builder = r2d2::Pool::builder()
+            .max_size(options.pool_size)
+            .connection_timeout(options.connect_timeout);
+        let pool = match manager.backend {
+            Backend::Sqlite(_) => builder.build(manager.clone())?,
+            Backend::Postgres(_) => builder.build_unchecked(manager.clone()),
+        };
+        tracing::debug!(backend = ?manager.backend, "database pool opened");
+        Ok(Self { pool, manager })
+    }
+
+    /// Applies pending migrations; returns how many ran. Safe when several instances start
+    /// at once: each migration is applied exactly once (see `db::migrations::apply`).
+    pub fn migrate(&self) -> Result<usize, DbError> {
+        // A connection of its own, closed afterwards: a migration may outlast the pool's
+        // statement timeout, and closing it releases the migration lock whatever happened.
+        let mut conn = r2d2::ManageConnection::connect(&self.manager)
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
+        migrations::apply(&mut conn)
+    }
+
+    /// How many known migrations the database lacks (0: the schema is current). Read only.
+    pub fn pending_migrations(&self) -> Result<usize, DbError> {
+        self.with_conn(migrations::pending)
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
     }
 
     /// Runs diesel work on the calling thread. Only for code already on the blocking pool, such
@@ -162,28 +344,14 @@ impl Db {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_choose_the_backend() {
-        assert_eq!(
-            Backend::from_url("sqlite://data/x.db").unwrap(),
-            Backend::Sqlite("data/x.db".into())
-        );
-        assert!(Backend::from_url("sqlite://").is_err());
-        assert!(Backend::from_url("mysql://localhost/x").is_err());
-        assert!(Backend::from_url("x.db").is_err());
+fn create_parent_folder(path: &str) -> Result<(), DbError> {
+    if let Some(folder) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(|e| {
+            DbError::Unavailable(format!("cannot create {}: {e}", folder.display()))
+        })?;
     }
-
-    #[test]
-    fn migrations_run_once_and_create_the_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/nested/oneid.db", dir.path().display());
-        let db = Db::connect(&url, 2, Duration::from_secs(5), 1000).unwrap();
-        assert!(db.migrate().unwrap() >= 1);
-        assert_eq!(db.migrate().unwrap(), 0);
-        assert!(dir.path().join("nested/oneid.db").exists());
-    }
+    Ok(())
 }

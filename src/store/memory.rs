@@ -175,67 +175,26 @@ impl EphemeralStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::MockClock;
+    use crate::{
+        clock::MockClock,
+        store::contract::{self, Harness, MINUTE},
+    };
 
     fn store() -> (MockClock, Arc<MemoryStore>) {
         let clock = MockClock::starting_now();
         (clock.clone(), Arc::new(MemoryStore::new(Arc::new(clock))))
     }
 
-    const MINUTE: Duration = Duration::from_secs(60);
-
-    #[tokio::test]
-    async fn values_expire_after_their_ttl() {
+    async fn harness() -> Option<Harness> {
         let (clock, store) = store();
-        store.put("k", b"v".to_vec(), MINUTE).await.unwrap();
-        clock.advance(chrono::Duration::seconds(59));
-        assert_eq!(store.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
-        clock.advance(chrono::Duration::seconds(1));
-        assert_eq!(store.get("k").await.unwrap(), None);
-        assert_eq!(store.take("k").await.unwrap(), None);
+        Some(Harness {
+            store,
+            clock,
+            _guard: Box::new(()),
+        })
     }
 
-    #[tokio::test]
-    async fn take_hands_the_value_to_exactly_one_caller() {
-        let (_, store) = store();
-        store.put("code", b"x".to_vec(), MINUTE).await.unwrap();
-        let takers = (0..16).map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.take("code").await.unwrap() })
-        });
-        let results = futures_util::future::join_all(takers).await;
-        assert_eq!(
-            results
-                .into_iter()
-                .filter(|r| r.as_ref().unwrap().is_some())
-                .count(),
-            1
-        );
-    }
-
-    #[tokio::test]
-    async fn counters_are_atomic_and_keep_their_first_expiry() {
-        let (clock, store) = store();
-        let bumps = (0..50).map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.increment("n", MINUTE).await.unwrap() })
-        });
-        let mut seen: Vec<i64> = futures_util::future::join_all(bumps)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (1..=50).collect::<Vec<_>>());
-        clock.advance(chrono::Duration::seconds(30));
-        assert_eq!(store.increment("n", MINUTE).await.unwrap(), 51);
-        clock.advance(chrono::Duration::seconds(30));
-        assert_eq!(
-            store.increment("n", MINUTE).await.unwrap(),
-            1,
-            "window restarts after the first hit's TTL"
-        );
-    }
+    contract::contract_tests!(harness);
 
     #[tokio::test]
     async fn expired_entries_are_swept_so_memory_stays_bounded() {
@@ -259,21 +218,5 @@ mod tests {
             store.held()
         );
         assert_eq!(store.len(), MemoryStore::SWEEP_EVERY);
-    }
-
-    #[tokio::test]
-    async fn typed_helpers_round_trip_json() {
-        let (_, store) = store();
-        let store: Arc<dyn EphemeralStore> = store;
-        store.put_json("j", &vec![1, 2, 3], MINUTE).await.unwrap();
-        assert_eq!(
-            store.get_json::<Vec<i32>>("j").await.unwrap(),
-            Some(vec![1, 2, 3])
-        );
-        assert_eq!(
-            store.take_json::<Vec<i32>>("j").await.unwrap(),
-            Some(vec![1, 2, 3])
-        );
-        assert_eq!(store.get_json::<Vec<i32>>("j").await.unwrap(), None);
     }
 }

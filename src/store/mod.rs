@@ -1,8 +1,11 @@
 //! Short-lived state with a time to live: browser sessions, pending verification codes,
-//! attempt counters. One small contract, so a shared Redis store drops in beside the
-//! in-process one.
+//! attempt counters. One small contract, two implementations: in this process's memory, or in
+//! a Redis shared by every instance. Both take time from the injected clock.
 
+#[cfg(test)]
+mod contract;
 mod memory;
+mod redis;
 
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +39,11 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Adds one and returns the new count. A missing key starts at 0 and gets `ttl`; an existing
     /// counter keeps its expiry, so a counter is a fixed window that opened at its first hit.
     async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+
+    /// Checks that the store answers; for readiness probes. In-process stores always do.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 impl dyn EphemeralStore {

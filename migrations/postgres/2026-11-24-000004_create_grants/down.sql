@@ -1,0 +1,3 @@
+DROP TABLE consents;
+DROP TABLE refresh_tokens;
+DROP TABLE grants;

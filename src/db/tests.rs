@@ -1,0 +1,400 @@
+//! The pool, the migrations and every model table, on SQLite always and on PostgreSQL when
+//! `ONEID_TEST_DATABASE_URL` is set (see [`super::testing`]); the same checks run on both.
+
+use std::{
+    sync::{Arc, Barrier},
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use url::Url;
+
+use super::{
+    Backend, Db, DbError,
+    models::{account, backchannel, client, grant, signing_key},
+    testing::PgTestSchema,
+    with_connect_timeout,
+};
+use crate::{
+    config::Settings,
+    domain::{
+        ClientAuth, ClientId, ClientSecret, DisplayName, Email, GrantType, PasswordHash,
+        RedirectUri, Scopes,
+    },
+};
+
+/// How many migration folders there are (each backend has the same).
+fn migration_count() -> usize {
+    std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .unwrap()
+        .count()
+}
+
+fn sqlite_db(dir: &tempfile::TempDir) -> Db {
+    let url = format!("sqlite://{}/oneid.db", dir.path().display());
+    Db::connect(&url, 2, Duration::from_secs(5), 5_000).unwrap()
+}
+
+fn postgres_db(schema: &PgTestSchema) -> Db {
+    Db::open(schema.url(), &Settings::default().database).unwrap()
+}
+
+/// A time with microseconds (PostgreSQL keeps no finer), so round trips compare exactly.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap() + chrono::Duration::microseconds(123_456)
+}
+
+#[test]
+fn urls_choose_the_backend() {
+    assert_eq!(
+        Backend::from_url("sqlite://data/x.db").unwrap(),
+        Backend::Sqlite("data/x.db".into())
+    );
+    for url in [
+        "postgres://oneid@db:5432/oneid",
+        "postgresql://oneid:pw@db/oneid?sslmode=require",
+        "postgresql:///oneid?host=/run/postgresql",
+    ] {
+        assert_eq!(
+            Backend::from_url(url).unwrap(),
+            Backend::Postgres(url.into())
+        );
+    }
+    assert!(Backend::from_url("sqlite://").is_err());
+    assert!(Backend::from_url("mysql://localhost/x").is_err());
+    assert!(Backend::from_url("x.db").is_err());
+}
+
+#[test]
+fn connect_timeout_is_added_unless_the_url_sets_one() {
+    let five = Duration::from_secs(5);
+    assert_eq!(
+        with_connect_timeout("postgres://db/oneid", five),
+        "postgres://db/oneid?connect_timeout=5"
+    );
+    assert_eq!(
+        with_connect_timeout("postgres://db/oneid?sslmode=require", five),
+        "postgres://db/oneid?sslmode=require&connect_timeout=5"
+    );
+    assert_eq!(
+        with_connect_timeout("postgres://db/oneid?connect_timeout=30", five),
+        "postgres://db/oneid?connect_timeout=30"
+    );
+    assert_eq!(
+        with_connect_timeout("postgres://db/x", Duration::from_millis(1_500)),
+        "postgres://db/x?connect_timeout=2"
+    );
+}
+
+#[test]
+fn the_password_never_shows_in_debug_output() {
+    for url in [
+        "postgres://oneid:hunter2@db:5432/oneid",
+        "postgres://oneid@db/oneid?password=hunter2&sslmode=require",
+        "postgres://oneid:hunter%32@db/oneid",
+    ] {
+        let shown = format!("{:?}", Backend::from_url(url).unwrap());
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("db"), "{shown}");
+    }
+    let message = super::scrub(
+        "invalid percent-encoded token: \"hunter%32\", i.e. hunter2".into(),
+        "postgres://oneid:hunter%32@db/oneid",
+    );
+    assert!(!message.contains("hunter"), "{message}");
+}
+
+#[test]
+fn migrations_run_once_and_create_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/nested/oneid.db", dir.path().display());
+    let db = Db::connect(&url, 2, Duration::from_secs(5), 1000).unwrap();
+    assert_eq!(db.pending_migrations().unwrap(), migration_count());
+    assert_eq!(db.migrate().unwrap(), migration_count());
+    assert_eq!(db.migrate().unwrap(), 0);
+    assert_eq!(db.pending_migrations().unwrap(), 0);
+    assert!(dir.path().join("nested/oneid.db").exists());
+}
+
+/// Four pools migrating one database at the same moment, as instances starting together
+/// would: every migration is applied once, and none fails. (Without the lock, SQLite reports
+/// "table accounts already exists" and PostgreSQL a duplicate key within a few rounds.)
+fn migrate_concurrently(open: impl Fn() -> Db) {
+    let dbs: Vec<Db> = (0..4).map(|_| open()).collect();
+    let barrier = Arc::new(Barrier::new(dbs.len()));
+    let runs: Vec<_> = dbs
+        .iter()
+        .cloned()
+        .map(|db| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                db.migrate()
+            })
+        })
+        .collect();
+    let applied: Vec<usize> = runs
+        .into_iter()
+        .map(|run| run.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        migration_count(),
+        "{applied:?}"
+    );
+    assert_eq!(dbs[0].pending_migrations().unwrap(), 0);
+    assert_eq!(dbs[1].migrate().unwrap(), 0);
+}
+
+#[test]
+fn concurrent_sqlite_migrations_apply_each_migration_once() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        migrate_concurrently(|| sqlite_db(&dir));
+    }
+}
+
+/// One row through every model function that writes or reads it.
+fn round_trip_every_model(db: &Db) {
+    let now = t0();
+    db.with_conn(|conn| {
+        // accounts
+        let new = account::NewAccount {
+            phone: None,
+            email: Some(Email::parse("ravi@example.com").unwrap()),
+            display_name: DisplayName::parse("Ravi").unwrap(),
+            password_hash: PasswordHash::from_stored("$argon2id$v=19$stub".into()),
+        };
+        let created = account::create(conn, &new, now).unwrap();
+        assert_eq!(created.created_at, now);
+        assert_eq!(created.status, account::AccountStatus::Active);
+        let found = account::find_by_email(conn, new.email.as_ref().unwrap())?.unwrap();
+        assert_eq!(found.id, created.id);
+        assert_eq!(found.sub.as_str(), created.sub.as_str());
+        assert!(matches!(
+            account::create(conn, &new, now),
+            Err(account::CreateError::EmailTaken)
+        ));
+        assert_eq!(account::list(conn)?.len(), 1);
+
+        // clients
+        let mut registered = client::Client {
+            id: ClientId::generate(),
+            name: "Talk".into(),
+            logo_url: None,
+            auth: ClientAuth::SecretBasic(ClientSecret::generate().digest()),
+            redirect_uris: vec![RedirectUri::parse("https://talk.example.com/cb").unwrap()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: Some(Url::parse("https://talk.example.com/bcl").unwrap()),
+            scopes: Scopes::parse_strict("openid profile").unwrap(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            first_party: true,
+            id_token_alg: "RS256".into(),
+            created_at: now,
+        };
+        client::insert(conn, &registered)?;
+        let loaded = client::find(conn, &registered.id)?.unwrap();
+        assert_eq!(loaded.auth, registered.auth);
+        assert_eq!(loaded.redirect_uris, registered.redirect_uris);
+        assert_eq!(loaded.scopes, registered.scopes);
+        assert_eq!(loaded.grant_types, registered.grant_types);
+        assert!(loaded.first_party);
+        assert_eq!(loaded.created_at, now);
+        registered.name = "Talk 2".into();
+        assert!(client::update(conn, &registered, now)?);
+        assert_eq!(client::list(conn)?[0].name, "Talk 2");
+
+        // signing_keys: bytes that are not text survive
+        let sealed = [0u8, 1, 0x7f, 0x80, 0xff, 0];
+        let key = signing_key::NewSigningKey {
+            kid: "k1",
+            alg: "ES256",
+            public_jwk: "{}",
+            sealed_private: &sealed,
+            created_at: now,
+        };
+        signing_key::insert(conn, &key)?;
+        signing_key::insert(
+            conn,
+            &signing_key::NewSigningKey {
+                kid: "k2",
+                created_at: now + chrono::Duration::seconds(1),
+                ..key
+            },
+        )?;
+        let stored = signing_key::find(conn, "k1")?.unwrap();
+        assert_eq!(stored.sealed_private, sealed);
+        assert_eq!(stored.created_at, now);
+        let day = chrono::Duration::days(1);
+        assert_eq!(
+            signing_key::retire_previous(conn, "ES256", "k2", now, day)?,
+            1
+        );
+        assert_eq!(signing_key::load_published(conn, now)?.len(), 2);
+        assert_eq!(signing_key::load_published(conn, now + day)?.len(), 1);
+
+        // grants, refresh_tokens, consents
+        let issued = grant::Grant {
+            id: "g1".into(),
+            client_id: registered.id.clone(),
+            account_id: Some(created.id),
+            scope: Scopes::parse_strict("openid").unwrap(),
+            created_at: now,
+            expires_at: now + day,
+            revoked_at: None,
+            sid: Some("sid-1".into()),
+        };
+        grant::insert(conn, &issued)?;
+        let loaded = grant::find(conn, "g1")?.unwrap();
+        assert_eq!(loaded.expires_at, issued.expires_at);
+        assert_eq!(loaded.account_id, Some(created.id));
+        assert_eq!(grant::live_for_session(conn, "sid-1", now)?.len(), 1);
+        grant::insert_refresh_token(conn, "rt1", "g1", now)?;
+        assert!(matches!(
+            grant::use_refresh_token(conn, "rt1", now)?,
+            grant::RefreshUse::Fresh(_)
+        ));
+        assert!(matches!(
+            grant::use_refresh_token(conn, "rt1", now)?,
+            grant::RefreshUse::Reused(_)
+        ));
+        assert!(grant::grant_of_refresh_token(conn, "rt1")?.unwrap().1);
+        let scopes = Scopes::parse_strict("openid email").unwrap();
+        grant::save_consent(conn, created.id, &registered.id, &scopes, now)?;
+        grant::save_consent(conn, created.id, &registered.id, &scopes, now)?;
+        assert_eq!(
+            grant::consent(conn, created.id, &registered.id)?,
+            Some(scopes)
+        );
+        assert!(grant::revoke(conn, "g1", now)?);
+        assert_eq!(grant::revoke_all_for_account(conn, created.id, now)?, 0);
+        assert_eq!(grant::find(conn, "g1")?.unwrap().revoked_at, Some(now));
+
+        // backchannel_deliveries
+        backchannel::enqueue(
+            conn,
+            "d1",
+            registered.id.as_str(),
+            "https://talk.example.com/bcl",
+            "token",
+            now,
+        )?;
+        let claimed = backchannel::claim_due(conn, now, chrono::Duration::seconds(30), 10)?;
+        assert_eq!(claimed.len(), 1);
+        assert!(backchannel::claim_due(conn, now, chrono::Duration::seconds(30), 10)?.is_empty());
+        backchannel::failed(conn, "d1", "503", Some(now), now)?;
+        assert_eq!(backchannel::claim_due(conn, now, day, 10)?[0].attempts, 1);
+        backchannel::delivered(conn, "d1", now)?;
+        assert_eq!(backchannel::counts(conn)?, (0, 1, 0));
+
+        // Removing the client cascades to its grants (and their tokens), consents, deliveries.
+        assert!(client::remove(conn, &registered.id)?);
+        assert!(grant::find(conn, "g1")?.is_none());
+        assert!(grant::grant_of_refresh_token(conn, "rt1")?.is_none());
+        assert_eq!(grant::consent(conn, created.id, &registered.id)?, None);
+        assert_eq!(backchannel::counts(conn)?, (0, 0, 0));
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn sqlite_round_trips_every_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir);
+    db.migrate().unwrap();
+    round_trip_every_model(&db);
+}
+
+#[actix_web::test]
+async fn an_unreachable_postgres_does_not_stop_the_start_and_hides_the_password() {
+    // Port 1 refuses at once; the password must appear in no error.
+    let url = "postgres://oneid:hunter2@127.0.0.1:1/oneid";
+    let started = Instant::now();
+    let db = Db::connect(url, 2, Duration::from_secs(1), 1000).unwrap();
+    let errors = [
+        db.ping().await.unwrap_err(),
+        db.pending_migrations().unwrap_err(),
+        db.migrate().unwrap_err(),
+    ];
+    for error in &errors {
+        assert!(matches!(error, DbError::Unavailable(_)), "{error:?}");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn postgres_migrations_run_once() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let db = postgres_db(&schema);
+    assert_eq!(db.pending_migrations().unwrap(), migration_count());
+    let started = Instant::now();
+    assert_eq!(db.migrate().unwrap(), migration_count());
+    eprintln!(
+        "migrating a fresh PostgreSQL schema took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(db.migrate().unwrap(), 0);
+    assert_eq!(db.pending_migrations().unwrap(), 0);
+    // Everything landed in the test's own schema, diesel's bookkeeping included.
+    let in_schema: i64 = db
+        .with_conn(|conn| {
+            use diesel::prelude::*;
+            Ok(
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                    "(SELECT count(*) FROM information_schema.tables WHERE table_schema = '{}')",
+                    schema.name()
+                )))
+                .get_result(conn)?,
+            )
+        })
+        .unwrap();
+    assert!(in_schema >= 8, "{in_schema} tables in {}", schema.name());
+}
+
+#[test]
+fn concurrent_postgres_migrations_apply_each_migration_once() {
+    for _ in 0..3 {
+        let Some(schema) = PgTestSchema::from_env() else {
+            return;
+        };
+        migrate_concurrently(|| postgres_db(&schema));
+    }
+}
+
+#[test]
+fn postgres_round_trips_every_model() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let db = postgres_db(&schema);
+    db.migrate().unwrap();
+    round_trip_every_model(&db);
+}
+
+#[actix_web::test]
+async fn postgres_answers_ping_and_cancels_slow_statements() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let mut settings = Settings::default().database;
+    settings.statement_timeout_ms = 200;
+    let db = Db::open(schema.url(), &settings).unwrap();
+    db.ping().await.unwrap();
+    let slow = db
+        .run(|conn| Ok(conn.batch_execute("SELECT pg_sleep(2)")?))
+        .await
+        .unwrap_err();
+    assert!(slow.to_string().contains("statement timeout"), "{slow}");
+    // The migration connection is exempt: waiting for another instance is not a runaway query.
+    db.migrate().unwrap();
+}
