@@ -202,11 +202,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Healthcheck { .. } => unreachable!("handled before settings are loaded"),
         Command::Migrate => {
-            let db = crate::db::Db::connect(
+            let db = crate::db::Db::open(
                 &settings.database_url,
-                1,
-                settings.connect_timeout(),
-                settings.database.busy_timeout_ms,
+                &crate::config::DatabaseSettings {
+                    pool_size: 1,
+                    ..settings.database.clone()
+                },
             )?;
             let applied = db.migrate()?;
             println!("{applied} migration(s) applied");
@@ -224,6 +225,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer.clone();
+    wait_for_database(&settings).await;
+
     let app = Application::build(settings, Arc::new(SystemClock)).await?;
     tracing::info!(port = app.port(), %issuer, "OneID is serving");
     app.run_until_stopped().await.context("serving")
@@ -525,4 +528,32 @@ fn write_env_file(
         writeln!(file, "ONEID_APP_CLIENT_SECRET={secret}")?;
     }
     Ok(())
+}
+
+/// Waits until the database answers and is migrated, so that `oneid serve` started beside its
+/// database (compose, a reboot) waits for it instead of failing in a restart loop. Settings
+/// errors are not retried: they stop the start as before, from `Application::build`.
+async fn wait_for_database(settings: &Settings) {
+    let mut delay = std::time::Duration::from_secs(1);
+    loop {
+        match open_database(settings) {
+            Ok(_) => return,
+            // A SQLite file that cannot be opened is a settings problem; a server may come up.
+            Err(e) if is_unreachable(&e) && !settings.database_url.starts_with("sqlite:") => {
+                tracing::warn!(error = %format!("{e:#}"), retry_in_secs = delay.as_secs(), "database not reachable yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+fn is_unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::db::DbError>(),
+            Some(crate::db::DbError::Unavailable(_))
+        )
+    })
 }

@@ -103,7 +103,6 @@ async fn end_expired_sessions(state: web::Data<AppState>) {
 const SESSION_SWEEP: chrono::Duration = chrono::Duration::seconds(60);
 
 /// The key schedule: rotate what is due, and pick up rotations made elsewhere.
-
 async fn refresh_keys(state: web::Data<AppState>) {
     let mut ticks = tokio::time::interval(KEY_REFRESH);
     ticks.tick().await;

@@ -2,6 +2,7 @@
 //! parse the input, call one function of the account logic, render the answer.
 
 mod error;
+mod health;
 mod middleware;
 mod oauth;
 mod page;
@@ -41,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/logout").post(pages::login::post_logout))
         .service(web::resource("/lang/{code}").get(pages::lang::get_lang))
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
-        .service(web::resource("/healthz").get(pages::assets::get_healthz))
+        .service(web::resource("/healthz").get(health::get_healthz))
+        .service(web::resource("/readyz").get(health::get_readyz))
         .service(web::resource("/.well-known/openid-configuration").get(oauth::get_discovery))
         .service(web::resource("/jwks.json").get(oauth::get_jwks))
         .service(

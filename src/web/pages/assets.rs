@@ -1,4 +1,4 @@
-//! The stylesheet (compiled into the binary) and the liveness probe.
+//! The stylesheet (compiled into the binary).
 
 use actix_web::{HttpResponse, http::header};
 
@@ -9,11 +9,4 @@ pub async fn get_stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(STYLESHEET)
-}
-
-/// The process is up and serving.
-pub async fn get_healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body("ok")
 }
