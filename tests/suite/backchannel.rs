@@ -16,7 +16,7 @@ use tokio::{
     net::TcpListener,
 };
 
-use crate::{
+use super::{
     helpers::{Browser, TestApp},
     oidc::{RelyingParty, callback, jwt_part, registration},
 };

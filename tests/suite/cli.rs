@@ -9,16 +9,40 @@ use std::{
 
 use tempfile::TempDir;
 
-use crate::helpers::{Browser, OutboxLine};
+use super::helpers::{Browser, OutboxLine, ScaleBackends, on_scale_pair};
 
-fn oneid(dir: &TempDir) -> Command {
+/// A folder for one test's files and, on the scale pair, its own schema and key prefix.
+struct CliEnv {
+    dir: TempDir,
+    scale: Option<ScaleBackends>,
+}
+
+impl CliEnv {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            scale: on_scale_pair().then(ScaleBackends::create),
+        }
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+fn oneid(dir: &CliEnv) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_oneid"));
+    command.env_clear().env(
+        "ONEID_DATABASE_URL",
+        format!("sqlite://{}", dir.path().join("oneid.db").display()),
+    );
+    if let Some(scale) = &dir.scale {
+        command
+            .env("ONEID_DATABASE_URL", scale.schema.url())
+            .env("ONEID_REDIS_URL", &scale.redis_url)
+            .env("ONEID_REDIS__KEY_PREFIX", &scale.redis_prefix);
+    }
     command
-        .env_clear()
-        .env(
-            "ONEID_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("oneid.db").display()),
-        )
         .env("ONEID_OUTBOX", dir.path().join("outbox.jsonl"))
         .env(
             "ONEID_KEYS__ENCRYPTION_KEY_FILE",
@@ -50,7 +74,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn user_add_and_list_with_json() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let mut add = oneid(&dir);
     add.args([
         "user",
@@ -109,7 +133,7 @@ fn user_add_and_list_with_json() {
 
 #[test]
 fn user_add_refuses_duplicates_and_bad_input_with_a_message() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let add = |contact: &[&str], password: &str| {
         let mut command = oneid(&dir);
         command
@@ -148,7 +172,7 @@ fn user_add_refuses_duplicates_and_bad_input_with_a_message() {
 
 #[test]
 fn migrate_applies_once_and_bad_settings_name_the_variable() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let mut migrate = oneid(&dir);
     migrate.arg("migrate");
     let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
@@ -191,7 +215,7 @@ async fn wait_until_serving(base: &str) {
     panic!("oneid did not start at {base}");
 }
 
-fn serve(dir: &TempDir, port: u16, log: &std::path::Path) -> std::process::Child {
+fn serve(dir: &CliEnv, port: u16, log: &std::path::Path) -> std::process::Child {
     let mut command = oneid(dir);
     command
         .env("ONEID_LISTEN", format!("127.0.0.1:{port}"))
@@ -210,7 +234,7 @@ fn serve(dir: &TempDir, port: u16, log: &std::path::Path) -> std::process::Child
 
 #[tokio::test]
 async fn the_server_logs_requests_but_never_secrets_and_keeps_accounts_across_restarts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let log = dir.path().join("server.log");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -296,7 +320,7 @@ async fn the_server_logs_requests_but_never_secrets_and_keeps_accounts_across_re
 
 #[test]
 fn keys_are_rotated_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let cli = |args: &[&str]| {
         let mut command = oneid(&dir);
         command.args(args);
@@ -325,7 +349,7 @@ fn keys_are_rotated_from_the_command_line() {
 
 #[test]
 fn clients_are_registered_listed_rotated_and_removed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let cli = |args: &[&str]| {
         let mut command = oneid(&dir);
         command.args(args);
@@ -450,7 +474,7 @@ fn clients_are_registered_listed_rotated_and_removed() {
 
 #[test]
 fn client_registrations_that_break_the_rules_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = CliEnv::new();
     let cli = |args: &[&str]| {
         let mut command = oneid(&dir);
         command.args(["client", "add", "--name", "X"]).args(args);
@@ -504,4 +528,107 @@ fn client_registrations_that_break_the_rules_are_refused() {
         "[]",
         "nothing half-registered"
     );
+}
+
+/// A fresh cookie jar at `base`.
+fn new_browser(base: &str) -> Browser {
+    Browser {
+        client: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: base.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_flow_loses_nothing_it_acknowledged() {
+    let dir = CliEnv::new();
+    let log = dir.path().join("server.log");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut add = oneid(&dir);
+    add.args([
+        "client",
+        "add",
+        "--name",
+        "Forum of a third party",
+        "--redirect-uri",
+        "http://127.0.0.1:9/callback",
+        "--json",
+    ]);
+    let added = run(add, "");
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let client: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    // RFC 7636 Appendix B's verifier and challenge.
+    let authorize = format!(
+        "/authorize?response_type=code&scope=openid&state=s&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&client_id={}",
+        client["client_id"].as_str().unwrap()
+    );
+
+    let mut server = serve(&dir, port, &log);
+    wait_until_serving(&base).await;
+    let jwks_before = reqwest::get(format!("{base}/jwks.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let browser = new_browser(&base);
+    browser
+        .request_signup_code("9812345678")
+        .await
+        .assert_redirect("/signup/verify");
+    let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+    let message: OutboxLine = serde_json::from_str(outbox.lines().last().unwrap()).unwrap();
+    browser
+        .enter_signup_code(&message.code, "correct horse", "Asha")
+        .await
+        .assert_redirect("/account");
+    let account_id = browser.account_id().await.unwrap();
+    let consent = browser.follow(browser.get(&authorize).await).await;
+    let allowed = browser
+        .post(
+            "/consent",
+            &[("csrf", &consent.csrf()), ("decision", "allow")],
+        )
+        .await;
+    assert!(
+        allowed
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("code=")),
+        "consent given: {:?}",
+        allowed.location
+    );
+
+    // SIGKILL: no chance to flush or finish anything.
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let mut server = serve(&dir, port, &log);
+    wait_until_serving(&base).await;
+    let again = new_browser(&base);
+    again
+        .sign_in(&account_id, "correct horse")
+        .await
+        .assert_redirect("/account");
+    let back = again.get(&authorize).await;
+    assert!(
+        back.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("http://127.0.0.1:9/callback?code=")),
+        "the consent survived: {:?}",
+        back.location
+    );
+    let jwks_after = reqwest::get(format!("{base}/jwks.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(jwks_before, jwks_after, "the signing keys survived");
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -2,12 +2,12 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, wrong};
+use super::helpers::{TestApp, wrong};
 
 const PHONE: &str = "9812345678";
 const E164: &str = "+919812345678";
 
-async fn pending_signup(app: &TestApp) -> (crate::helpers::Browser, String) {
+async fn pending_signup(app: &TestApp) -> (super::helpers::Browser, String) {
     let browser = app.browser();
     browser
         .request_signup_code(PHONE)

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::{
+use super::{
     helpers::{Browser, Page, TestApp, sign_up},
     oidc::{RelyingParty, callback, registration, sign_up_during},
 };

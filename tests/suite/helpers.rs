@@ -17,6 +17,78 @@ pub struct TestApp {
     pub settings: Settings,
     pub state: actix_web::web::Data<oneid::state::AppState>,
     handle: actix_web::dev::ServerHandle,
+    /// On the scale pair: this test's PostgreSQL schema and Redis prefix, removed on drop.
+    _scale: Option<Arc<ScaleBackends>>,
+}
+
+/// The storage pair the suite runs on. The `api` test binary runs every test on the embedded
+/// pair (SQLite + memory); the `scale` binary compiles the very same tests and runs them on
+/// PostgreSQL + Redis, each test in its own schema and under its own key prefix.
+pub fn on_scale_pair() -> bool {
+    env!("CARGO_CRATE_NAME") == "scale"
+}
+
+/// One test's share of PostgreSQL and Redis.
+pub struct ScaleBackends {
+    pub schema: oneid::db::testing::PgTestSchema,
+    pub redis_url: String,
+    pub redis_prefix: String,
+}
+
+impl ScaleBackends {
+    /// A fresh schema and prefix; on the scale binary without the two variables, says the run
+    /// is skipped and ends the process (the embedded `api` run has already covered the tests).
+    pub fn create() -> Self {
+        const REDIS: &str = "ONEID_TEST_REDIS_URL";
+        let database = std::env::var(oneid::db::testing::TEST_DATABASE_URL).ok();
+        let redis = std::env::var(REDIS).ok();
+        let (Some(database), Some(redis_url)) = (database, redis) else {
+            use std::io::Write;
+            // Written past the test harness's capture, so `cargo test` shows it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nSKIPPED: the suite on PostgreSQL + Redis (the `scale` test binary). Set \
+                 ONEID_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test and \
+                 {REDIS}=redis://127.0.0.1:6379 to run it.\n"
+            );
+            std::process::exit(0);
+        };
+        let schema = oneid::db::testing::PgTestSchema::create(&database)
+            .unwrap_or_else(|e| panic!("ONEID_TEST_DATABASE_URL is set but unusable: {e}"));
+        let redis_prefix = format!("oneid-test-{:016x}:", rand::random::<u64>());
+        Self {
+            schema,
+            redis_url,
+            redis_prefix,
+        }
+    }
+
+    /// Points settings at this test's schema and prefix.
+    pub fn apply(&self, settings: &mut Settings) {
+        settings.database_url = self.schema.url().to_owned();
+        settings.redis_url = Some(self.redis_url.clone());
+        settings.redis.key_prefix = self.redis_prefix.clone();
+    }
+}
+
+impl Drop for ScaleBackends {
+    /// Deletes the test's Redis keys (the schema drops itself).
+    fn drop(&mut self) {
+        let Ok(client) = redis::Client::open(self.redis_url.as_str()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection_with_timeout(std::time::Duration::from_secs(2))
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.redis_prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        }
+    }
 }
 
 /// One line of the development outbox.
@@ -47,14 +119,37 @@ impl TestApp {
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(&dir);
+        let scale = on_scale_pair().then(|| Arc::new(ScaleBackends::create()));
+        if let Some(scale) = &scale {
+            scale.apply(&mut settings);
+        }
         tweak(&mut settings);
-        Self::start(dir, settings, MockClock::starting_now()).await
+        Self::start(dir, settings, MockClock::starting_now(), scale).await
     }
 
-    async fn start(dir: TempDir, mut settings: Settings, clock: MockClock) -> Self {
+    async fn start(
+        dir: TempDir,
+        settings: Settings,
+        clock: MockClock,
+        scale: Option<Arc<ScaleBackends>>,
+    ) -> Self {
+        Self::launch(dir, settings, clock, scale, true).await
+    }
+
+    /// Serves on a new port; `own_issuer`: the new base URL becomes the issuer (a lone
+    /// instance), else the issuer stays (one more instance behind the same public URL).
+    async fn launch(
+        dir: TempDir,
+        mut settings: Settings,
+        clock: MockClock,
+        scale: Option<Arc<ScaleBackends>>,
+        own_issuer: bool,
+    ) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        settings.issuer = base.parse().unwrap();
+        if own_issuer {
+            settings.issuer = base.parse().unwrap();
+        }
         let app =
             Application::build_with_listener(settings.clone(), Arc::new(clock.clone()), listener)
                 .await
@@ -69,6 +164,7 @@ impl TestApp {
             settings,
             handle,
             state,
+            _scale: scale,
         }
     }
 
@@ -84,12 +180,32 @@ impl TestApp {
         (client.id.to_string(), secret.map(|s| s.expose().to_owned()))
     }
 
+    /// Another instance over the same database, ephemeral store, keys, outbox and clock, with
+    /// the same issuer (as behind a load balancer), on a port of its own.
+    pub async fn another_instance(&self) -> Self {
+        self.another_instance_with(|_| {}).await
+    }
+
+    pub async fn another_instance_with(&self, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = self.settings.clone();
+        tweak(&mut settings);
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::launch(
+            dir,
+            settings,
+            self.clock.clone(),
+            self._scale.clone(),
+            false,
+        )
+        .await
+    }
+
     /// Stops the server and starts a new one over the same database and outbox.
     pub async fn restart(self) -> Self {
         self.handle.stop(true).await;
         let mut settings = self.settings.clone();
         settings.listen = "127.0.0.1:0".parse().unwrap();
-        Self::start(self.dir, settings, self.clock).await
+        Self::start(self.dir, settings, self.clock, self._scale).await
     }
 
     pub fn browser(&self) -> Browser {
@@ -157,6 +273,11 @@ impl TestApp {
             )
             .env("ONEID_ISSUER", &self.base)
             .env("RUST_LOG", "warn");
+        if let Some(url) = &self.settings.redis_url {
+            command
+                .env("ONEID_REDIS_URL", url)
+                .env("ONEID_REDIS__KEY_PREFIX", &self.settings.redis.key_prefix);
+        }
         command
     }
 }
@@ -235,6 +356,14 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The same browser (cookie jar) talking to another instance.
+    pub fn at(&self, app: &TestApp) -> Self {
+        Self {
+            client: self.client.clone(),
+            base: app.base.clone(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Page {
         self.get_url(&format!("{}{path}", self.base)).await
     }

@@ -6,7 +6,7 @@ use openidconnect::{
 };
 use reqwest::StatusCode;
 
-use crate::{
+use super::{
     helpers::{Browser, TestApp},
     oidc::{RelyingParty, callback, registration},
 };
@@ -221,7 +221,7 @@ async fn revoking_an_access_token_ends_its_grant() {
 #[tokio::test]
 async fn rp_initiated_logout_with_a_hint_signs_out_and_returns_to_the_app() {
     let app = TestApp::spawn().await;
-    let registration = crate::oidc::registration("Cloud", true);
+    let registration = super::oidc::registration("Cloud", true);
     let (id, secret) = app
         .register(oneid::oauth::registry::Registration {
             post_logout_redirect_uris: vec!["http://127.0.0.1:9/signed-out".into()],
@@ -309,7 +309,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_sign_new_ones() {
     // ...and new tokens carry the new key's kid.
     let after = signed_in_tokens(&app, &fresh_rp, &browser, &["profile"]).await;
     let kid = |token: &str| {
-        crate::oidc::jwt_header(token)["kid"]
+        super::oidc::jwt_header(token)["kid"]
             .as_str()
             .unwrap()
             .to_owned()

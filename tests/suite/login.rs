@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, sign_up};
+use super::helpers::{TestApp, sign_up};
 
 #[tokio::test]
 async fn sign_in_by_phone_email_or_account_id() {
@@ -176,7 +176,7 @@ async fn idle_sessions_end() {
     browser.get("/account").await.assert_redirect("/login");
 }
 
-fn session_cookie(page: &crate::helpers::Page) -> Option<String> {
+fn session_cookie(page: &super::helpers::Page) -> Option<String> {
     page.headers
         .get_all("set-cookie")
         .iter()

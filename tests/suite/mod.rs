@@ -1,4 +1,6 @@
-//! Integration tests: the real app over real HTTP on a random port, one database per test.
+//! The integration suite: the real app over real HTTP on a random port, one database per test.
+//! Two test binaries run it: `api` (tests/api) on SQLite + memory, `scale` (tests/scale) on
+//! PostgreSQL + Redis; `helpers::on_scale_pair` tells them apart.
 
 mod helpers;
 
@@ -12,4 +14,5 @@ mod notify;
 mod oidc;
 mod oidc_errors;
 mod pages;
+mod scale_out;
 mod signup;

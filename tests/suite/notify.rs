@@ -9,7 +9,7 @@ use tokio::{
     net::TcpListener,
 };
 
-use crate::helpers::TestApp;
+use super::helpers::TestApp;
 
 /// A minimal SMTP server that accepts every message and keeps its DATA.
 async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {

@@ -12,7 +12,7 @@ use openidconnect::{
 };
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, Page, TestApp, sign_up};
+use super::helpers::{Browser, Page, TestApp, sign_up};
 
 pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
@@ -32,7 +32,7 @@ pub fn registration(name: &str, first_party: bool) -> Registration {
     }
 }
 
-fn http() -> openidconnect::reqwest::Client {
+pub fn http() -> openidconnect::reqwest::Client {
     // No redirects: an OIDC client must not follow them (SSRF), and our tests look at them.
     openidconnect::reqwest::ClientBuilder::new()
         .redirect(openidconnect::reqwest::redirect::Policy::none())

@@ -19,7 +19,7 @@ use reqwest::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{
+use super::{
     helpers::{Browser, TestApp},
     oidc::{CALLBACK, RelyingParty, callback, jwt_part, registration, sign_up_during},
 };

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, csrf_in};
+use super::helpers::{TestApp, csrf_in};
 
 #[tokio::test]
 async fn hindi_pages_render_with_hindi_text() {

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, sign_up};
+use super::helpers::{TestApp, sign_up};
 
 #[tokio::test]
 async fn sign_up_by_phone_through_the_outbox() {
