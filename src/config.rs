@@ -29,6 +29,9 @@ pub struct Settings {
     pub outbox: PathBuf,
     /// Region for phone numbers typed without a country code.
     pub default_region: Region,
+    /// Proxies (CIDR ranges) whose `X-Forwarded-For` is believed: the client's address is the
+    /// nearest one in that header not itself a trusted proxy. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
     pub session: SessionSettings,
@@ -205,6 +208,8 @@ impl Default for Settings {
             redis_url: None,
             outbox: PathBuf::from("oneid-data/outbox.jsonl"),
             default_region: Region::default(),
+            trusted_proxies: Vec::new(),
+
             database: DatabaseSettings {
                 pool_size: 8,
                 connect_timeout_secs: 5,
@@ -608,6 +613,22 @@ mod tests {
             assert_eq!(settings.default_region.to_string(), "US");
             assert_eq!(settings.session.idle_timeout_secs, 600);
             assert_eq!(settings.database_url, "sqlite://from-flag.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_from_the_environment_as_a_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_TRUSTED_PROXIES", r#"["10.0.0.0/8", "fd00::/8"]"#);
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.trusted_proxies.len(), 2);
+            assert!(
+                settings.trusted_proxies[0]
+                    .contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap())
+            );
+            jail.set_env("ONEID_TRUSTED_PROXIES", r#"["not-a-network"]"#);
+            assert!(Settings::load(None, &FlagOverrides::default()).is_err());
             Ok(())
         });
     }

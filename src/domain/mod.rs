@@ -2,6 +2,7 @@
 
 mod account_id;
 mod client;
+mod client_info;
 mod code;
 mod display_name;
 mod email;
@@ -15,6 +16,8 @@ mod subject;
 
 pub use account_id::AccountId;
 pub use client::{ClientAuth, ClientId, ClientSecret, GrantType, SecretDigest};
+pub use client_info::ClientInfo;
+
 pub use code::{CodeDigest, CodePurpose, VerificationCode};
 pub use display_name::DisplayName;
 pub use email::Email;

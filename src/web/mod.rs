@@ -1,6 +1,7 @@
 //! HTTP: routes, extractors, middleware, and one handler module per page. Handlers are thin:
 //! parse the input, call one function of the account logic, render the answer.
 
+mod client;
 mod error;
 mod health;
 mod middleware;
@@ -11,6 +12,7 @@ mod session;
 
 use actix_web::web;
 
+pub use client::Client;
 pub use error::{WebError, render_error_page};
 pub use middleware::{log_request, security_headers};
 pub use page::{Page, RequestLang};
