@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     account::create_account,
+    audit::{self, AuditEvent},
     clock::SystemClock,
     config::{FlagOverrides, Settings},
     db::models::account::{self, Account, CreateError},
@@ -56,6 +57,8 @@ pub enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Show the audit log, newest first.
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,6 +154,16 @@ pub enum UserCommand {
         /// The account ID.
         account_id: crate::domain::AccountId,
     },
+    /// Lock the account until it is unlocked (and sign it out everywhere).
+    Lock {
+        /// The account ID.
+        account_id: crate::domain::AccountId,
+    },
+    /// Unlock the account, forgetting its failed sign-ins.
+    Unlock {
+        /// The account ID.
+        account_id: crate::domain::AccountId,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +182,23 @@ pub struct UserAdd {
     #[arg(long, required = true)]
     pub password_stdin: bool,
     /// Print `{"account_id": ..., "sub": ...}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this account's events.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<crate::domain::AccountId>,
+    /// Only events since then: an RFC 3339 instant (2026-11-24T09:30:00Z) or a span back from
+    /// now (30m, 24h, 7d).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<crate::audit::Since>,
+    /// At most this many events (the newest).
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -218,8 +248,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::SignOut { account_id }) => {
             user_sign_out(settings, account_id).await
         }
+        Command::User(UserCommand::Lock { account_id }) => {
+            user_set_lock(settings, account_id, true).await
+        }
+        Command::User(UserCommand::Unlock { account_id }) => {
+            user_set_lock(settings, account_id, false).await
+        }
         Command::Client(command) => client_command(settings, command).await,
         Command::Keys(command) => keys_command(settings, command).await,
+        Command::Audit(args) => audit_list(settings, args).await,
     }
 }
 
@@ -265,6 +302,8 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         Err(CreateError::EmailTaken) => bail!("that email address already belongs to an account"),
         Err(CreateError::Db(e)) => return Err(e.into()),
     };
+    let added = AuditEvent::admin_action("user add").account(account.id);
+    audit::record(&state, added).await;
     if args.json {
         println!(
             "{}",
@@ -303,9 +342,45 @@ async fn user_sign_out(settings: Settings, id: crate::domain::AccountId) -> anyh
     }
     let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
     tracing::info!(account_id = %id, sessions = ended, "admin signed the account out everywhere");
+    let signed_out = AuditEvent::admin_action("user sign-out").account(id);
+    audit::record(&state, signed_out).await;
     println!(
         "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
     );
+    Ok(())
+}
+
+async fn user_set_lock(
+    settings: Settings,
+    id: crate::domain::AccountId,
+    lock: bool,
+) -> anyhow::Result<()> {
+    use crate::{
+        db::models::{account::AccountStatus, session::EndReason},
+        session::registry,
+    };
+    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    let status = if lock {
+        AccountStatus::Locked
+    } else {
+        AccountStatus::Active
+    };
+    let now = state.clock.now();
+    if !state
+        .db
+        .run(move |conn| account::set_status(conn, id, status, now))
+        .await?
+    {
+        bail!("no account {id}");
+    }
+    if lock {
+        let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
+        tracing::info!(account_id = %id, sessions = ended, "admin locked the account");
+        println!("account {id} locked; {ended} session(s) ended");
+    } else {
+        tracing::info!(account_id = %id, "admin unlocked the account");
+        println!("account {id} unlocked");
+    }
     Ok(())
 }
 
@@ -380,6 +455,8 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                 );
             }
             let (client, secret) = registry::register(&db, registration, now).await?;
+            let added = AuditEvent::admin_action(format!("client add {}", client.id));
+            audit::record_at(&db, now, added.client(&client.id)).await;
             if let Some(path) = &args.env_file {
                 write_env_file(
                     path,
@@ -444,10 +521,14 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
             if !db.run(move |conn| client::remove(conn, &id)).await? {
                 bail!("no such client: {client_id}");
             }
+            let removed = AuditEvent::admin_action(format!("client remove {client_id}"));
+            audit::record_at(&db, now, removed.client(&parse_id(&client_id)?)).await;
             println!("removed client {client_id}");
         }
         ClientCommand::RotateSecret { client_id, json } => {
             let secret = registry::rotate_secret(&db, parse_id(&client_id)?, now).await?;
+            let rotated = AuditEvent::admin_action(format!("client rotate-secret {client_id}"));
+            audit::record_at(&db, now, rotated.client(&parse_id(&client_id)?)).await;
             if json {
                 println!(
                     "{}",
@@ -492,6 +573,7 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
             let alg = alg.as_deref().map(Algorithm::parse).transpose()?;
             keys::ensure_keys(&db, &kek, now).await?;
             let ring = keys::rotate(&db, &kek, &settings.keys, now, alg).await?;
+            audit::record_at(&db, now, AuditEvent::admin_action("keys rotate")).await;
             println!(
                 "rotated; running instances pick the new keys up within {} minutes",
                 crate::startup::KEY_REFRESH.as_secs() / 60
@@ -507,6 +589,54 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
     }
     println!("published in the JWKS: {} keys", ring.jwks().keys().len());
     Ok(())
+}
+
+async fn audit_list(settings: Settings, args: AuditArgs) -> anyhow::Result<()> {
+    use crate::db::models::audit::{AuditFilter, query};
+    let db = open_database(&settings)?;
+    let filter = AuditFilter {
+        account: args.account,
+        since: args.since.map(|since| since.resolve(chrono::Utc::now())),
+        limit: i64::from(args.limit),
+    };
+    let events = db.run(move |conn| query(conn, &filter)).await?;
+    if args.json {
+        let rows: Vec<_> = events.iter().map(audit_json).collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        println!(
+            "{:<20} {:<15} {:<7} {:<11} {:<24} {:<15} DETAIL",
+            "AT (UTC)", "KIND", "OUTCOME", "ACCOUNT", "CLIENT", "IP"
+        );
+        for e in &events {
+            let account = e.account_id.map(|a| a.to_string());
+            println!(
+                "{:<20} {:<15} {:<7} {:<11} {:<24} {:<15} {}",
+                e.at.format("%Y-%m-%d %H:%M:%S"),
+                e.kind,
+                e.outcome,
+                account.as_deref().unwrap_or("-"),
+                e.client_id.as_deref().unwrap_or("-"),
+                e.ip.as_deref().unwrap_or("-"),
+                e.detail.as_deref().unwrap_or("-"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn audit_json(e: &crate::db::models::audit::AuditRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": e.id,
+        "at": e.at.to_rfc3339(),
+        "kind": e.kind,
+        "outcome": e.outcome,
+        "account_id": e.account_id,
+        "client_id": e.client_id,
+        "ip": e.ip,
+        "user_agent": e.user_agent,
+        "detail": e.detail,
+    })
 }
 
 /// Credentials for a service, readable by its owner only.

@@ -36,10 +36,13 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub session: SessionSettings,
     pub codes: CodeSettings,
+    pub lockout: LockoutSettings,
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsGatewaySettings>,
+    pub limits: LimitSettings,
     pub oauth: OAuthSettings,
     pub keys: KeySettings,
+    pub audit: AuditSettings,
     /// Worker threads for the HTTP server (0: one per core).
     pub workers: usize,
     /// Demo only: also print each verification code on standard output. Refused unless the
@@ -96,6 +99,47 @@ pub struct CodeSettings {
     pub resend_cooldown_secs: i64,
 }
 
+/// Failed password sign-ins per account (see `account::lockout`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutSettings {
+    /// Every this many failures in a run, the account is locked for a while.
+    pub max_failures: i32,
+    /// After this many failures in a run, it stays locked until unlocked.
+    pub lock_forever_after: i32,
+    /// The first temporary lock; each next one doubles, up to `max_lock_secs`.
+    pub first_lock_secs: i64,
+    pub max_lock_secs: i64,
+    /// A run of failures is forgotten when its last failure is older than this.
+    pub window_secs: i64,
+}
+
+/// Abuse limits (see `account::limits`). Counters are fixed windows opened by their first hit;
+/// IPv6 addresses count per /64.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Codes sent to one phone number or email address per hour.
+    pub codes_per_hour: u32,
+    /// Codes sent to one phone number or email address per 24 hours.
+    pub codes_per_day: u32,
+    /// Wrong codes typed for one phone number or email address per 24 hours; then no code is
+    /// sent to it or checked for it until those 24 hours end.
+    pub code_failures_per_day: u32,
+    /// Code requests per hour from one address, refused ones included.
+    pub ip_codes_per_hour: u32,
+    /// Password sign-in attempts from one address per `ip_sign_in_window_secs`.
+    pub ip_sign_in_attempts: u32,
+    /// At most a day.
+    pub ip_sign_in_window_secs: u64,
+    /// SMS codes per hour across every instance; reaching it alerts the operator once per hour.
+    pub sms_per_hour: u32,
+    /// Distinct destination country calling codes one address may send SMS codes to per 24 hours.
+    pub ip_sms_countries_per_day: u32,
+    /// Regions (ISO 3166 alpha-2) whose mobile numbers may receive codes; empty: email only.
+    pub sms_countries: Vec<Region>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthSettings {
@@ -136,6 +180,14 @@ impl std::fmt::Debug for KeySettings {
             .field("publish_retired_for_secs", &self.publish_retired_for_secs)
             .finish()
     }
+}
+
+/// The audit log (see `audit`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Events older than this many days are deleted (hourly); 0 keeps them forever.
+    pub retention_days: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -233,8 +285,26 @@ impl Default for Settings {
                 max_tries: 5,
                 resend_cooldown_secs: 60,
             },
+            lockout: LockoutSettings {
+                max_failures: 10,
+                lock_forever_after: 30,
+                first_lock_secs: 60,
+                max_lock_secs: 3600,
+                window_secs: 24 * 3600,
+            },
             smtp: None,
             sms: None,
+            limits: LimitSettings {
+                codes_per_hour: 5,
+                codes_per_day: 10,
+                code_failures_per_day: 20,
+                ip_codes_per_hour: 20,
+                ip_sign_in_attempts: 100,
+                ip_sign_in_window_secs: 600,
+                sms_per_hour: 1000,
+                ip_sms_countries_per_day: 3,
+                sms_countries: vec![Region::default()],
+            },
             oauth: OAuthSettings {
                 authorization_code_ttl_secs: 60,
                 access_token_ttl_secs: 600,
@@ -248,6 +318,9 @@ impl Default for Settings {
                 encryption_key_file: PathBuf::from("oneid-data/keys.secret"),
                 rotate_after_days: 90,
                 publish_retired_for_secs: 24 * 3600,
+            },
+            audit: AuditSettings {
+                retention_days: 365,
             },
             workers: 0,
             demo_echo_codes: false,
@@ -370,6 +443,19 @@ impl Settings {
                 "connect_timeout_ms and response_timeout_ms must be between 1 and 60000",
             );
         }
+        let l = &self.lockout;
+        if l.max_failures < 1
+            || l.lock_forever_after < l.max_failures
+            || l.first_lock_secs < 1
+            || l.max_lock_secs < l.first_lock_secs
+            || l.window_secs < 60
+        {
+            return invalid(
+                "lockout",
+                "ONEID_LOCKOUT__*",
+                "max_failures >= 1, lock_forever_after >= max_failures, 1 <= first_lock_secs <= max_lock_secs, window_secs >= 60",
+            );
+        }
         if !(4..=10).contains(&self.codes.signup_length) {
             return invalid(
                 "codes.signup_length",
@@ -403,6 +489,25 @@ impl Settings {
                 "timeouts must be at least 60 seconds",
             );
         }
+        let lim = &self.limits;
+        if [
+            lim.codes_per_hour,
+            lim.codes_per_day,
+            lim.code_failures_per_day,
+            lim.ip_codes_per_hour,
+            lim.ip_sign_in_attempts,
+            lim.sms_per_hour,
+            lim.ip_sms_countries_per_day,
+        ]
+        .contains(&0)
+            || !(1..=86_400).contains(&lim.ip_sign_in_window_secs)
+        {
+            return invalid(
+                "limits",
+                "ONEID_LIMITS__*",
+                "every limit must be at least 1, ip_sign_in_window_secs between 1 and 86400",
+            );
+        }
         let o = &self.oauth;
         if !(1..=600).contains(&o.authorization_code_ttl_secs) {
             return invalid(
@@ -425,6 +530,13 @@ impl Settings {
                 "keys",
                 "ONEID_KEYS__*",
                 "rotate_after_days must be positive and publish_retired_for_secs at least the longest token lifetime",
+            );
+        }
+        if self.audit.retention_days > 36_500 {
+            return invalid(
+                "audit.retention_days",
+                "ONEID_AUDIT__RETENTION_DAYS",
+                "must be between 0 (keep forever) and 36500",
             );
         }
         if self.database.pool_size == 0 {

@@ -4,6 +4,7 @@
 //! types shared by all.
 
 pub mod account;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -55,6 +55,7 @@ impl Application {
         tokio::spawn(refresh_keys(state.clone()));
         tokio::spawn(crate::oauth::backchannel::run_deliveries(state.clone()));
         tokio::spawn(end_expired_sessions(state.clone()));
+        tokio::spawn(expire_audit_events(state.clone()));
         Ok(Self {
             port,
             server,
@@ -101,6 +102,28 @@ async fn end_expired_sessions(state: web::Data<AppState>) {
 }
 
 const SESSION_SWEEP: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Deletes audit events past `[audit] retention_days`, about once an hour of (injected) clock
+/// time. Each instance sweeps; deleting what is already gone costs one indexed query.
+async fn expire_audit_events(state: web::Data<AppState>) {
+    let mut last = None;
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        ticks.tick().await;
+        let now = state.clock.now();
+        if last.is_some_and(|at| now - at < AUDIT_SWEEP) {
+            continue;
+        }
+        last = Some(now);
+        match crate::audit::cleanup(&state).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
+        }
+    }
+}
+
+const AUDIT_SWEEP: chrono::Duration = chrono::Duration::seconds(3600);
 
 /// The key schedule: rotate what is due, and pick up rotations made elsewhere.
 async fn refresh_keys(state: web::Data<AppState>) {

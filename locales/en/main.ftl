@@ -38,7 +38,7 @@ field-password = Password
 signin-submit = Sign in
 signin-no-account = New to OneID?
 login-invalid = That account and password do not match. Check them and try again.
-login-locked = This account is locked. Try again later.
+login-locked = This account is locked after too many failed sign-ins. Unlock it with a code, or try again later.
 login-disabled = This account has been disabled.
 
 ## Account
@@ -85,6 +85,7 @@ error-too-large-title = That was too much to send
 error-too-large-text = The form was larger than we accept. Shorten what you typed and try again.
 error-too-many-title = Too many attempts
 error-too-many-text = Please wait a little and try again.
+error-too-many-wait = Please try again in { $minutes } min.
 error-unavailable-title = OneID is briefly unavailable
 error-unavailable-text = We could not complete this just now. Nothing was lost; wait a few seconds and try again.
 error-internal-title = Something went wrong on our side
@@ -112,3 +113,34 @@ logout-confirm-text = An app asked to sign you out. You will be signed out of On
 logout-stay = Stay signed in
 signed-out-title = You are signed out
 signed-out-text = You are no longer signed in to OneID in this browser.
+
+## Sign-in with a code, password reset, unlock
+login-forgot = Forgot password?
+login-with-code = Sign in with a code instead
+login-unlock = Unlock with a code
+code-login-title = Sign in with a code
+code-login-lead = Enter the mobile number or email address of your account. We’ll send it a 6-digit code.
+code-login-submit = Sign in
+reset-title = Reset your password
+reset-lead = Enter the mobile number or email address of your account. We’ll send it a 6-digit code, then you choose a new password.
+reset-submit = Save the new password and sign in
+unlock-title = Unlock your account
+unlock-lead = Enter the mobile number or email address of your account. We’ll send it a 6-digit code that unlocks it.
+unlock-submit = Unlock and sign in
+unlock-new-password-optional = New password (optional)
+unlock-new-password-hint = Leave both empty to keep your password.
+recover-send-code = Send the code
+recover-back-to-signin = Back to sign-in
+recover-sent-to = If an account uses { $to }, a code is on its way to it. It works for 10 minutes.
+recover-change-contact = Use a different number or email
+
+## Limits
+limit-identifier-hourly = Too many codes were requested for this number or email. Please try again in { $minutes } minutes.
+limit-identifier-daily = Too many codes were requested for this number or email today. Please try again in { $minutes } minutes.
+limit-identifier-frozen = Too many wrong codes were entered for this number or email, so codes are paused for your security. Please try again in { $minutes } minutes.
+limit-ip-codes-hourly = Too many codes were requested from your network. Please try again in { $minutes } minutes.
+limit-ip-sign-in-attempts = Too many sign-in attempts came from your network. Please try again in { $minutes } minutes.
+limit-sms-global-hourly = We cannot send text messages right now. Please try again in { $minutes } minutes, or use an email address.
+limit-ip-sms-countries = Codes cannot be sent to numbers in any more countries from your network today. Please try again in { $minutes } minutes.
+phone-country-not-served = We do not send codes to numbers in this country yet. Please use an email address instead.
+phone-type-not-served = This number cannot receive our text messages. Please use a mobile number or an email address.

@@ -73,6 +73,19 @@ fn code_length(state: &AppState, purpose: CodePurpose) -> u8 {
     }
 }
 
+/// How a code reaches the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Delivered before answering; a failure is reported (sign-up shows it).
+    Now,
+    /// Delivered after answering, so the answer takes the same time whether or not there is
+    /// an account to send to; a failure is logged and frees the cooldown.
+    Background,
+    /// Never delivered: a pending code nobody knows, for a contact without an account, so that
+    /// every later step (cooldown, wrong code, tries left) looks exactly as for a real one.
+    Decoy,
+}
+
 /// Sends a fresh code for `purpose` to `to`, replacing any earlier one, unless one went to the
 /// same place within the resend cooldown.
 pub async fn send(
@@ -80,6 +93,7 @@ pub async fn send(
     purpose: CodePurpose,
     to: &ContactIdentifier,
     lang: Lang,
+    delivery: Delivery,
 ) -> Result<Sent, ServiceError> {
     let settings = &state.settings.codes;
     let now = state.clock.now();
@@ -132,15 +146,30 @@ pub async fn send(
         .await?;
 
     let minutes = state.settings.codes.ttl_secs / 60;
-    if let Err(e) = state
-        .notifier
-        .send_code(to, purpose, &code, minutes, lang)
-        .await
-    {
-        // Nothing was delivered: forget the code and let the person ask again straight away.
-        state.store.delete(&key).await?;
-        state.store.delete(&gate_key).await?;
-        return Err(e.into());
+    match delivery {
+        Delivery::Decoy => {}
+        Delivery::Now => {
+            if let Err(e) = state
+                .notifier
+                .send_code(to, purpose, &code, minutes, lang)
+                .await
+            {
+                // Nothing was delivered: forget the code and let the person ask again now.
+                state.store.delete(&key).await?;
+                state.store.delete(&gate_key).await?;
+                return Err(e.into());
+            }
+        }
+        Delivery::Background => {
+            let (notifier, store, to) = (state.notifier.clone(), state.store.clone(), to.clone());
+            tokio::spawn(async move {
+                if let Err(e) = notifier.send_code(&to, purpose, &code, minutes, lang).await {
+                    tracing::warn!(error = %e, purpose = purpose.as_str(), "code not delivered");
+                    let _ = store.delete(&key).await;
+                    let _ = store.delete(&gate_key).await;
+                }
+            });
+        }
     }
     Ok(Sent::Sent { resend_after })
 }

@@ -1,6 +1,9 @@
 //! Sign-in with a password.
 
-use super::{ServiceError, blocking};
+use super::{
+    ServiceError, blocking,
+    lockout::{self, LockState},
+};
 use crate::{
     db::models::account::{self, Account, AccountStatus},
     domain::{LoginIdentifier, Password},
@@ -12,9 +15,13 @@ pub enum LoginOutcome {
     SignedIn(Box<Account>),
     /// No such account, or the wrong password: deliberately indistinguishable.
     InvalidCredentials,
-    /// The password was right but the account may not sign in. Said only after the password
-    /// proved who is asking.
-    Unavailable(AccountStatus),
+    /// Locked after too many failures (for a while, or until unlocked). Said whatever the
+    /// password was, so a lock never tells whether it was right; the account may be unlocked
+    /// with a code.
+    Locked,
+    /// The password was right but an operator disabled the account. Said only after the
+    /// password proved who is asking.
+    Disabled,
 }
 
 /// Finds the account(s) the identifier may name and checks the password. Always runs exactly
@@ -45,23 +52,44 @@ pub async fn authenticate(
         })
         .await?;
 
+    // A locked account's password is not checked (its hash is not even compared), but a
+    // dummy hash is, so a locked account costs the same time as any other.
+    let now = state.clock.now();
+    let (open, locked): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .partition(|a| lockout::state_of(a, now) == LockState::Open);
+    let any_locked = !locked.is_empty();
     let hasher = state.passwords.clone();
-    let matched = blocking(move || {
-        if candidates.is_empty() {
+    let (matched, tried) = blocking(move || {
+        for _ in &locked {
             hasher.verify(&password, None);
-            return None;
         }
-        candidates
+        if open.is_empty() && !any_locked {
+            hasher.verify(&password, None);
+        }
+        let tried: Vec<_> = open.iter().map(|a| a.id).collect();
+        let matched = open
             .into_iter()
-            .find(|account| hasher.verify(&password, Some(&account.password_hash)))
+            .find(|account| hasher.verify(&password, Some(&account.password_hash)));
+        (matched, tried)
     })
     .await?;
 
-    Ok(match matched {
-        None => LoginOutcome::InvalidCredentials,
-        Some(account) if account.status == AccountStatus::Active => {
+    if let Some(account) = matched {
+        lockout::succeeded(state, account.id).await?;
+        return Ok(if account.status == AccountStatus::Disabled {
+            LoginOutcome::Disabled
+        } else {
             LoginOutcome::SignedIn(Box::new(account))
-        }
-        Some(account) => LoginOutcome::Unavailable(account.status),
+        });
+    }
+    let mut now_locked = any_locked;
+    for id in tried {
+        now_locked |= lockout::failed(state, id).await? != LockState::Open;
+    }
+    Ok(if now_locked {
+        LoginOutcome::Locked
+    } else {
+        LoginOutcome::InvalidCredentials
     })
 }

@@ -1,7 +1,10 @@
 //! Account logic: verification codes, sign-up, sign-in. Takes typed values, never HTTP types.
 
 pub mod codes;
+pub mod limits;
+pub mod lockout;
 pub mod login;
+pub mod recovery;
 pub mod signup;
 
 use crate::{
@@ -26,6 +29,15 @@ pub enum ServiceError {
     Notify(#[from] NotifyError),
     #[error("background task failed: {0}")]
     Task(String),
+}
+
+impl From<crate::oauth::backchannel::BackchannelError> for ServiceError {
+    fn from(e: crate::oauth::backchannel::BackchannelError) -> Self {
+        match e {
+            crate::oauth::backchannel::BackchannelError::Db(e) => Self::Db(e),
+            other => Self::Task(other.to_string()),
+        }
+    }
 }
 
 /// Runs CPU-heavy work (password hashing) on the blocking pool.

@@ -16,7 +16,7 @@ pub async fn request_code(
     to: &ContactIdentifier,
     lang: Lang,
 ) -> Result<codes::Sent, ServiceError> {
-    codes::send(state, CodePurpose::Signup, to, lang).await
+    codes::send(state, CodePurpose::Signup, to, lang, codes::Delivery::Now).await
 }
 
 #[derive(Debug)]

@@ -11,6 +11,9 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        failed_logins -> Integer,
+        last_failed_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -102,6 +105,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        account_id -> Nullable<BigInt>,
+        client_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -111,5 +128,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     consents,
     signing_keys,
     backchannel_deliveries,
-    sessions
+    sessions,
+    audit_events
 );

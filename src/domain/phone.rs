@@ -56,6 +56,27 @@ impl PhoneNumber {
         &self.e164
     }
 
+    /// The country calling code: `91` for `+919812345678`.
+    pub fn country_code(&self) -> u16 {
+        self.country_code
+    }
+
+    /// The region the number belongs to (`US` or `CA` for `+1`), if the metadata knows it.
+    pub fn region(&self) -> Option<Region> {
+        let id = self.parsed()?.country().id()?;
+        id.as_ref().parse().ok()
+    }
+
+    /// What kind of line the number is, by libphonenumber's metadata (`Unknown` if unreadable).
+    pub fn number_type(&self) -> Type {
+        self.parsed()
+            .map_or(Type::Unknown, |n| n.number_type(&DATABASE))
+    }
+
+    fn parsed(&self) -> Option<phonenumber::PhoneNumber> {
+        phonenumber::parse(None, &self.e164).ok()
+    }
+
     /// `+91 ******5678`: enough for its owner to recognise, not enough to be useful to anyone else.
     pub fn masked(&self) -> String {
         let prefix = format!("+{}", self.country_code);

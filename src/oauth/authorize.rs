@@ -14,8 +14,9 @@ use super::{
     params::Params,
 };
 use crate::{
+    audit::{self, AuditEvent, AuditKind},
     db::models::{account, client::Client, grant},
-    domain::{ClientId, Scopes},
+    domain::{AccountId, ClientId, Scopes},
     session::SignedIn,
     state::AppState,
 };
@@ -33,6 +34,8 @@ pub struct ClientResponse {
     pub redirect_uri: String,
     pub params: Vec<(String, String)>,
     pub mode: ResponseMode,
+    /// The consent decision this answer carries out, for the caller to complete and record.
+    pub audit: Option<AuditEvent>,
 }
 
 impl ClientResponse {
@@ -184,12 +187,20 @@ pub async fn authorize(
     };
     let decided =
         run_oxide_authorization(state, &params, &client, sign_in, prompts, decisions).await?;
+    let decision = |scopes: &Scopes, outcome| consent_event(&client, account_id, scopes, outcome);
     match decided {
-        Decided::Code(params) => Ok(Outcome::Respond(ClientResponse {
+        Decided::Code { params, consented } => Ok(Outcome::Respond(ClientResponse {
             redirect_uri,
             params,
             mode,
+            audit: consented.map(|scopes| decision(&scopes, audit::Outcome::Ok)),
         })),
+        Decided::Refused(scopes) => {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the person did not allow access");
+            let mut response = error_response(state, &params, &redirect_uri, mode, error);
+            response.audit = Some(decision(&scopes, audit::Outcome::Refused));
+            Ok(Outcome::Respond(response))
+        }
         Decided::Error(e) => reply(e),
         Decided::AskConsent(scopes) => Ok(Outcome::Consent {
             client: Box::new(client),
@@ -199,9 +210,29 @@ pub async fn authorize(
 }
 
 enum Decided {
-    Code(Vec<(String, String)>),
+    /// A code, in the response parameters; `consented`: the scopes just allowed on the page.
+    Code {
+        params: Vec<(String, String)>,
+        consented: Option<Scopes>,
+    },
+    /// The person refused these scopes on the consent page just now.
+    Refused(Scopes),
     Error(OAuthError),
     AskConsent(Scopes),
+}
+
+/// `consent_given` for the decision just made on the consent page (`Refused` when the person
+/// said no), with the scopes it was about.
+fn consent_event(
+    client: &Client,
+    account: AccountId,
+    scopes: &Scopes,
+    outcome: audit::Outcome,
+) -> AuditEvent {
+    AuditEvent::new(AuditKind::ConsentGiven, outcome)
+        .account(account)
+        .client(&client.id)
+        .detail(scopes.to_string())
 }
 
 /// oxide-auth's authorization state machine binds the client and redirect URI, runs the PKCE
@@ -238,12 +269,7 @@ async fn run_oxide_authorization(
         })?;
         match consent {
             ConsentState::Given => {}
-            ConsentState::Refused => {
-                return Ok(Decided::Error(OAuthError::new(
-                    ErrorCode::AccessDenied,
-                    "the person did not allow access",
-                )));
-            }
+            ConsentState::Refused => return Ok(Decided::Refused(scopes)),
             ConsentState::Needed if prompts.none => {
                 return Ok(Decided::Error(OAuthError::new(
                     ErrorCode::ConsentRequired,
@@ -267,7 +293,10 @@ async fn run_oxide_authorization(
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         response.push(("iss".into(), issuer(&state)));
-        Ok(Decided::Code(response))
+        Ok(Decided::Code {
+            params: response,
+            consented: decisions.consent.is_some().then_some(scopes),
+        })
     })
     .await
     .map_err(OAuthError::server)?
@@ -523,5 +552,6 @@ fn error_response(
         redirect_uri: redirect_uri.to_owned(),
         params: response,
         mode,
+        audit: None,
     }
 }

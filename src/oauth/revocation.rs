@@ -8,6 +8,7 @@ use super::{
     resource::{self, BearerError},
 };
 use crate::{
+    audit::{self, AuditEvent, AuditKind},
     db::models::{
         client::Client,
         grant::{self, Grant},
@@ -79,29 +80,37 @@ fn hint(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
 /// Revokes the token's whole grant: its refresh tokens and every access token issued from it
 /// (RFC 7009 §2.1 allows, and for refresh tokens asks for, exactly that). Unknown tokens and
 /// other clients' tokens are answered the same as success (§2.2), and left alone.
+///
+/// When a live grant was revoked: the `token_revoked` audit event (client, account, the kind
+/// of token presented; never the token), for the caller to complete and record.
 pub async fn revoke(
     state: &AppState,
     client: &Client,
     token: &str,
     token_type_hint: Option<&str>,
-) -> Result<(), OAuthError> {
-    let grant = match find(state, token, hint(token_type_hint)?).await? {
-        Found::Access { grant, .. } | Found::Refresh { grant, .. }
-            if grant.client_id == client.id =>
-        {
-            grant
-        }
-        _ => return Ok(()),
+) -> Result<Option<AuditEvent>, OAuthError> {
+    let (grant, presented) = match find(state, token, hint(token_type_hint)?).await? {
+        Found::Access { grant, .. } if grant.client_id == client.id => (grant, "access_token"),
+        Found::Refresh { grant, .. } if grant.client_id == client.id => (grant, "refresh_token"),
+        _ => return Ok(None),
     };
     let now = state.clock.now();
-    if state
+    let grant_id = grant.id.clone();
+    if !state
         .db
-        .run(move |conn| grant::revoke(conn, &grant.id, now))
+        .run(move |conn| grant::revoke(conn, &grant_id, now))
         .await?
     {
-        tracing::info!(client_id = %client.id, "grant revoked by its client");
+        return Ok(None);
     }
-    Ok(())
+    tracing::info!(client_id = %client.id, "grant revoked by its client");
+    let event = AuditEvent::new(AuditKind::TokenRevoked, audit::Outcome::Ok)
+        .client(&client.id)
+        .detail(presented);
+    Ok(Some(match grant.account_id {
+        Some(account) => event.account(account),
+        None => event,
+    }))
 }
 
 /// An introspection response (RFC 7662 §2.2).

@@ -13,7 +13,8 @@ use super::{
     params::Params,
 };
 use crate::{
-    db::models::account,
+    audit::{self, AuditEvent, AuditKind},
+    db::models::{account, grant::Grant},
     domain::ScopeToken,
     oidc::{
         keys::Algorithm,
@@ -43,8 +44,22 @@ enum Kind {
     ClientCredentials,
 }
 
-/// Runs a token request.
-pub async fn token(state: &Arc<AppState>, params: Params) -> Result<TokenResponse, OAuthError> {
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
+/// Runs a token request. Besides the response: the audit event that records the issuance
+/// (client, account, grant type; never a token), for the caller to complete and record.
+pub async fn token(
+    state: &Arc<AppState>,
+    params: Params,
+) -> Result<(TokenResponse, AuditEvent), OAuthError> {
     let kind = match params.get("grant_type") {
         Some("authorization_code") => Kind::AuthorizationCode,
         Some("refresh_token") => Kind::RefreshToken,
@@ -95,14 +110,26 @@ pub async fn token(state: &Arc<AppState>, params: Params) -> Result<TokenRespons
         }
         _ => None,
     };
-    Ok(TokenResponse {
+    let response = TokenResponse {
         access_token: issued.access_token.clone(),
         token_type: "Bearer",
         expires_in: issued.expires_in,
         refresh_token: issued.refresh_token.clone(),
         id_token,
         scope: issued.grant.scope.to_string(),
-    })
+    };
+    Ok((response, issued_event(kind, &issued.grant)))
+}
+
+/// `token_issued`: to which client, for whom, by which grant type.
+fn issued_event(kind: Kind, grant: &Grant) -> AuditEvent {
+    let event = AuditEvent::new(AuditKind::TokenIssued, audit::Outcome::Ok)
+        .client(&grant.client_id)
+        .detail(kind.as_str());
+    match grant.account_id {
+        Some(account) => event.account(account),
+        None => event,
+    }
 }
 
 /// client_credentials (RFC 6749 §4.4). Clients not registered for it are refused by the

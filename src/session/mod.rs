@@ -73,6 +73,15 @@ pub struct SignedIn {
     pub amr: Vec<String>,
 }
 
+/// A code sign-in, password reset or unlock between "code sent" and "code typed".
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingRecovery {
+    pub purpose: crate::domain::CodePurpose,
+    /// Canonical phone (E.164) or email the code went to (or would have, without an account).
+    pub to: String,
+    pub resend_after: DateTime<Utc>,
+}
+
 /// A sign-up between "code sent" and "account created".
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingSignup {
@@ -98,6 +107,8 @@ struct SessionData {
     /// When the durable row last said the sign-in is still live (see [`registry::recheck`]).
     #[serde(default)]
     checked_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    recovery: Option<PendingRecovery>,
 }
 
 #[derive(Debug)]
@@ -123,6 +134,7 @@ impl Session {
                 logout_target: None,
                 recorded_until: None,
                 checked_at: None,
+                recovery: None,
             },
             replaces: None,
             cookie_changed: true,
@@ -154,6 +166,14 @@ impl Session {
         self.data.signup = signup;
     }
 
+    pub fn recovery(&self) -> Option<&PendingRecovery> {
+        self.data.recovery.as_ref()
+    }
+
+    pub fn set_recovery(&mut self, recovery: Option<PendingRecovery>) {
+        self.data.recovery = recovery;
+    }
+
     pub fn cookie_changed(&self) -> bool {
         self.cookie_changed
     }
@@ -163,7 +183,9 @@ impl Session {
     pub fn sign_in(&mut self, account_id: AccountId, now: DateTime<Utc>, amr: &[&str]) {
         self.rotate();
         self.data.signup = None;
+        self.data.recovery = None;
         self.data.recorded_until = None;
+
         self.data.checked_at = Some(now);
         let sid = random_token()[..22].to_owned();
         self.data.signed_in = Some(SignedIn {

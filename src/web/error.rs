@@ -21,6 +21,13 @@ pub enum WebError {
     /// A dependency (database, ephemeral store, message gateway) is down. Detail is logged only.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// An abuse limit tripped: 429 with `Retry-After`; the page says when to come back and
+    /// nothing about which limit or whether an account exists.
+    #[error("limit reached: {limit}")]
+    Limited {
+        limit: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// A bug. Detail is logged only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -52,6 +59,7 @@ impl ResponseError for WebError {
         match self {
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,13 +70,22 @@ impl ResponseError for WebError {
         match self {
             Self::Csrf => tracing::info!("form refused: CSRF token mismatch"),
             Self::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
+            Self::Limited { limit, .. } => tracing::info!(limit, "request refused by a limit"),
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
         }
         let mut response = HttpResponse::new(self.status_code());
-        if matches!(self, Self::Unavailable(_)) {
+        let retry_after = match self {
+            Self::Unavailable(_) => Some(5),
+            // Rounded up, so a client that waits exactly this long is let in.
+            Self::Limited { retry_after, .. } => {
+                Some(retry_after.as_secs().max(1) + u64::from(retry_after.subsec_nanos() > 0))
+            }
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         response
     }
@@ -115,12 +132,26 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     let status = res.status();
     let lang = RequestLang::from_request_head(res.request()).0;
     let (title, message) = message_keys(status);
+    // A 429 says when to come back (in whole minutes, rounded up) when it knows.
+    let wait_minutes = res
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|_| status == StatusCode::TOO_MANY_REQUESTS)
+        .map(|secs| secs.div_ceil(60).max(1));
     let view = ErrorView {
         page: Page::without_form(lang, res.request().path()),
         status: status.as_u16(),
         title: lang.t(title),
-        message: lang.t(message),
+        message: match wait_minutes {
+            Some(minutes) => {
+                lang.t_args("error-too-many-wait", &[("minutes", minutes.to_string())])
+            }
+            None => lang.t(message),
+        },
     };
+
     let (req, old) = res.into_parts();
     let mut rendered: HttpResponse<BoxBody> = actix_web::Responder::respond_to(view, &req);
     *rendered.status_mut() = status;

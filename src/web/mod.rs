@@ -42,6 +42,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(pages::login::post_login),
         )
         .service(web::resource("/logout").post(pages::login::post_logout))
+        .service(
+            web::resource("/login/code")
+                .get(pages::recover::get_code_login)
+                .post(pages::recover::post_code_login),
+        )
+        .service(
+            web::resource("/reset")
+                .get(pages::recover::get_reset)
+                .post(pages::recover::post_reset),
+        )
+        .service(
+            web::resource("/unlock")
+                .get(pages::recover::get_unlock)
+                .post(pages::recover::post_unlock),
+        )
+        .service(
+            web::resource("/recover/verify")
+                .get(pages::recover::get_verify)
+                .post(pages::recover::post_verify),
+        )
+        .service(web::resource("/recover/resend").post(pages::recover::post_resend))
         .service(web::resource("/lang/{code}").get(pages::lang::get_lang))
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
         .service(web::resource("/healthz").get(health::get_healthz))

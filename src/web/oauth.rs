@@ -15,9 +15,11 @@ use sha2::{Digest, Sha256};
 
 use super::{
     BrowserSession, Page, RequestLang, WebError,
+    client::client_info,
     page::{render, see_other},
 };
 use crate::{
+    audit::{self, AuditEvent},
     domain::ScopeToken,
     i18n::Lang,
     oauth::{
@@ -222,7 +224,8 @@ async fn run(
             };
             Ok(render(req, StatusCode::BAD_REQUEST, view))
         }
-        Outcome::Respond(response) => {
+        Outcome::Respond(mut response) => {
+            record_audit(req, &state, response.audit.take()).await;
             if let Some(id) = interaction_id {
                 state.store.delete(&interaction_key(&id)).await?;
             }
@@ -325,12 +328,23 @@ pub async fn post_token(
         Ok(params) => params,
         Err(e) => return json_error(&e),
     };
-    match token::token(&state.into_inner(), params).await {
-        Ok(response) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(response),
+    let state = state.into_inner();
+    match token::token(&state, params).await {
+        Ok((response, issued)) => {
+            record_audit(&req, &state, Some(issued)).await;
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::PRAGMA, "no-cache"))
+                .json(response)
+        }
         Err(e) => json_error(&e),
+    }
+}
+
+/// Records what the protocol core reported, with the address and user agent of the request.
+async fn record_audit(req: &HttpRequest, state: &AppState, event: Option<AuditEvent>) {
+    if let Some(event) = event {
+        audit::record(state, event.from(&client_info(req))).await;
     }
 }
 
@@ -483,9 +497,12 @@ pub async fn post_revoke(
         revocation::revoke(&state, &client, token, params.get("token_type_hint")).await
     };
     match outcome.await {
-        Ok(()) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish(),
+        Ok(revoked) => {
+            record_audit(&req, &state, revoked).await;
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
         Err(e) => json_error(&e),
     }
 }

@@ -23,7 +23,7 @@ use super::{
 
 /// An app's back-channel logout endpoint: answers with the next status of `statuses` (the last
 /// repeats) and keeps each logout_token it was sent.
-async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
+pub(super) async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://127.0.0.1:{}/backchannel-logout",
@@ -77,7 +77,7 @@ async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
     (url, tokens)
 }
 
-async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, count: usize) -> Vec<String> {
+pub(super) async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, count: usize) -> Vec<String> {
     for _ in 0..100 {
         if tokens.lock().unwrap().len() >= count {
             break;
@@ -95,7 +95,7 @@ async fn sign_in_to(app: &TestApp, rp: &RelyingParty, browser: &Browser) -> Stri
 }
 
 /// As [`sign_in_to`], returning the whole token response.
-async fn tokens_for(
+pub(super) async fn tokens_for(
     app: &TestApp,
     rp: &RelyingParty,
     browser: &Browser,
@@ -130,7 +130,7 @@ async fn sign_out_at_oneid(browser: &Browser) {
         .assert_redirect("/login");
 }
 
-fn with_backchannel(name: &str, uri: &str) -> Registration {
+pub(super) fn with_backchannel(name: &str, uri: &str) -> Registration {
     Registration {
         backchannel_logout_uri: Some(uri.to_owned()),
         ..registration(name, true)

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod audit;
 mod backchannel;
 mod cli;
 mod codes;
@@ -14,5 +15,6 @@ mod notify;
 mod oidc;
 mod oidc_errors;
 mod pages;
+mod recovery;
 mod scale_out;
 mod signup;

@@ -46,6 +46,8 @@ pub struct Account {
     pub status: AccountStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A temporary lock after a run of failed sign-ins (see `account::lockout`).
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// What a new account needs. Holding a `PhoneNumber` or `Email` here means it was verified:
@@ -70,6 +72,7 @@ struct AccountRow {
     status: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    locked_until: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -115,6 +118,7 @@ impl TryFrom<AccountRow> for Account {
             status: AccountStatus::parse(&row.status),
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
+            locked_until: row.locked_until.map(|t| t.and_utc()),
         })
     }
 }
@@ -221,6 +225,106 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Account>, DbError> {
         .into_iter()
         .map(Account::try_from)
         .collect()
+}
+
+/// Counts one failed sign-in, in one transaction so concurrent failures each see their own
+/// count: the run restarts when its last failure is older than `window`. Returns the count.
+pub fn count_failed_login(
+    conn: &mut DbConn,
+    id: AccountId,
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Result<i32, DbError> {
+    let (now, stale) = (now.naive_utc(), (now - window).naive_utc());
+    conn.transaction(|conn| {
+        diesel::update(
+            accounts::table
+                .filter(accounts::account_id.eq(id.get()))
+                .filter(accounts::last_failed_at.lt(stale)),
+        )
+        .set(accounts::failed_logins.eq(0))
+        .execute(conn)?;
+        diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+            .set((
+                accounts::failed_logins.eq(accounts::failed_logins + 1),
+                accounts::last_failed_at.eq(now),
+            ))
+            .execute(conn)?;
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .select(accounts::failed_logins)
+            .first::<i32>(conn)
+    })
+    .map_err(DbError::from)
+}
+
+/// Locks the account until `until` (a temporary lock).
+pub fn lock_until(conn: &mut DbConn, id: AccountId, until: DateTime<Utc>) -> Result<(), DbError> {
+    diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+        .set(accounts::locked_until.eq(until.naive_utc()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sets the lasting status (`locked` until unlocked, `active`), forgetting any run of failures
+/// and temporary lock when it becomes active. True when the account exists.
+pub fn set_status(
+    conn: &mut DbConn,
+    id: AccountId,
+    status: AccountStatus,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let target = accounts::table.filter(accounts::account_id.eq(id.get()));
+    let changed = if status == AccountStatus::Active {
+        diesel::update(target)
+            .set((
+                accounts::status.eq(status.as_str()),
+                accounts::failed_logins.eq(0),
+                accounts::last_failed_at.eq(None::<NaiveDateTime>),
+                accounts::locked_until.eq(None::<NaiveDateTime>),
+                accounts::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                accounts::status.eq(status.as_str()),
+                accounts::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)?
+    };
+    Ok(changed == 1)
+}
+
+/// A successful sign-in ends the run of failures.
+pub fn clear_failed_logins(conn: &mut DbConn, id: AccountId) -> Result<(), DbError> {
+    diesel::update(
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .filter(accounts::failed_logins.ne(0)),
+    )
+    .set((
+        accounts::failed_logins.eq(0),
+        accounts::last_failed_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Replaces the password hash.
+pub fn set_password(
+    conn: &mut DbConn,
+    id: AccountId,
+    hash: &PasswordHash,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+        .set((
+            accounts::password_hash.eq(hash.as_str()),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn first(row: Option<AccountRow>) -> Result<Option<Account>, DbError> {

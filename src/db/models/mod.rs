@@ -1,6 +1,7 @@
 //! Plain data read from and written to tables, and the queries over them.
 
 pub mod account;
+pub mod audit;
 pub mod backchannel;
 pub mod client;
 pub mod grant;

@@ -18,6 +18,8 @@ pub enum EndReason {
     Expired,
     /// An operator ended it.
     Admin,
+    /// The password was reset (or changed at unlock): every session of the account ends.
+    PasswordReset,
 }
 
 impl EndReason {
@@ -26,6 +28,7 @@ impl EndReason {
             Self::SignedOut => "signed_out",
             Self::Expired => "expired",
             Self::Admin => "admin",
+            Self::PasswordReset => "password_reset",
         }
     }
 }

@@ -7,7 +7,6 @@ use serde::Deserialize;
 
 use crate::{
     account::login::{self, LoginOutcome},
-    db::models::account::AccountStatus,
     domain::{LoginIdentifier, Password},
     i18n::Lang,
     state::AppState,
@@ -23,6 +22,8 @@ struct LoginView {
     page: Page,
     identifier: String,
     error: Option<String>,
+    /// The account is locked: offer "Unlock with a code".
+    locked: bool,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +48,7 @@ fn login_view(
         page: Page::new(lang, session.0.csrf_token(), "/login"),
         identifier: identifier.chars().take(254).collect(),
         error,
+        locked: false,
     }
 }
 
@@ -94,16 +96,14 @@ pub async fn post_login(
                     return session.respond(&state, see_other(next)).await;
                 }
                 LoginOutcome::InvalidCredentials => "login-invalid",
-                LoginOutcome::Unavailable(AccountStatus::Locked) => "login-locked",
-                LoginOutcome::Unavailable(_) => "login-disabled",
+                LoginOutcome::Locked => "login-locked",
+                LoginOutcome::Disabled => "login-disabled",
             }
         }
     };
-    let response = render(
-        &req,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        login_view(lang, &session, &form.identifier, Some(lang.t(error_key))),
-    );
+    let mut view = login_view(lang, &session, &form.identifier, Some(lang.t(error_key)));
+    view.locked = error_key == "login-locked";
+    let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
     session.respond(&state, response).await
 }
 

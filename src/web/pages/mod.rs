@@ -4,4 +4,5 @@ pub mod account;
 pub mod assets;
 pub mod lang;
 pub mod login;
+pub mod recover;
 pub mod signup;

@@ -208,13 +208,7 @@ pub async fn post_verify(
             session.respond(&state, response).await
         }
         SignupOutcome::CodeRejected(rejected) => {
-            view.code_error = Some(match rejected {
-                CodeRejected::Wrong { tries_left } if tries_left > 0 => {
-                    lang.t_args("code-wrong", &[("tries", tries_left.to_string())])
-                }
-                CodeRejected::Wrong { .. } | CodeRejected::Unusable => lang.t("code-unusable"),
-                CodeRejected::Expired => lang.t("code-expired"),
-            });
+            view.code_error = Some(code_rejected_message(lang, rejected));
             let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
             session.respond(&state, response).await
         }
@@ -237,4 +231,15 @@ pub async fn post_resend(
         resend_after: sent.resend_after(),
     }));
     session.respond(&state, see_other("/signup/verify")).await
+}
+
+/// Why a typed code was refused, in the person's language.
+pub(super) fn code_rejected_message(lang: Lang, rejected: CodeRejected) -> String {
+    match rejected {
+        CodeRejected::Wrong { tries_left } if tries_left > 0 => {
+            lang.t_args("code-wrong", &[("tries", tries_left.to_string())])
+        }
+        CodeRejected::Wrong { .. } | CodeRejected::Unusable => lang.t("code-unusable"),
+        CodeRejected::Expired => lang.t("code-expired"),
+    }
 }

@@ -1,0 +1,3 @@
+ALTER TABLE accounts DROP COLUMN locked_until;
+ALTER TABLE accounts DROP COLUMN last_failed_at;
+ALTER TABLE accounts DROP COLUMN failed_logins;

@@ -1,0 +1,1126 @@
+//! Abuse limits: how many codes may go to one phone number or email address and from one
+//! network address, how many wrong codes one identifier may collect, how many password sign-ins
+//! one address may try, how many SMS the whole deployment sends, and which phone numbers codes
+//! may go to at all.
+//!
+//! Every limit is a fixed-window counter in the ephemeral store: `increment` opens the window at
+//! its first hit and keeps its expiry, and the window's end is written beside it under
+//! `{key}:until` so a refusal can say how long to wait. Checks read before they count, so a
+//! refused request does not use up budget, with one exception: every code request counts
+//! against its address, so hammering stays refused. After counting, each count is checked again,
+//! so concurrent requests (on any instance, with Redis) never get past a cap together.
+//!
+//! Counters are keyed by the canonical identifier (E.164 or normalised email) and by the
+//! client's address: an IPv4 address, or the /64 an IPv6 address belongs to (one subscriber
+//! line usually gets a whole /64). Nothing here logs a phone number or an email address.
+
+use std::{
+    net::{IpAddr, Ipv6Addr},
+    time::Duration,
+};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use phonenumber::Type;
+
+use crate::{
+    config::LimitSettings,
+    domain::{ContactIdentifier, PhoneNumber},
+    store::{EphemeralStore, StoreError, ttl_until},
+};
+
+const HOUR: TimeDelta = TimeDelta::hours(1);
+const DAY: TimeDelta = TimeDelta::days(1);
+
+/// Which limit tripped; maps to a message key and to the audit log's detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Codes sent to one identifier this hour.
+    IdentifierHourly,
+    /// Codes sent to one identifier these 24 hours.
+    IdentifierDaily,
+    /// Too many wrong codes typed for one identifier these 24 hours.
+    IdentifierFrozen,
+    /// Code requests from one address this hour.
+    IpCodesHourly,
+    /// Password sign-in attempts from one address this window.
+    IpSignInAttempts,
+    /// SMS codes sent by the whole deployment this hour.
+    SmsGlobalHourly,
+    /// Distinct destination countries texted from one address these 24 hours.
+    IpSmsCountries,
+}
+
+impl Limit {
+    /// The message-catalog key that explains the refusal; it takes `$minutes`. None of them
+    /// tells whether an account exists.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Self::IdentifierHourly => "limit-identifier-hourly",
+            Self::IdentifierDaily => "limit-identifier-daily",
+            Self::IdentifierFrozen => "limit-identifier-frozen",
+            Self::IpCodesHourly => "limit-ip-codes-hourly",
+            Self::IpSignInAttempts => "limit-ip-sign-in-attempts",
+            Self::SmsGlobalHourly => "limit-sms-global-hourly",
+            Self::IpSmsCountries => "limit-ip-sms-countries",
+        }
+    }
+
+    /// A stable name for logs and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdentifierHourly => "identifier_hourly",
+            Self::IdentifierDaily => "identifier_daily",
+            Self::IdentifierFrozen => "identifier_frozen",
+            Self::IpCodesHourly => "ip_codes_hourly",
+            Self::IpSignInAttempts => "ip_sign_in_attempts",
+            Self::SmsGlobalHourly => "sms_global_hourly",
+            Self::IpSmsCountries => "ip_sms_countries",
+        }
+    }
+}
+
+/// A request refused by a limit, and how long until the window that refused it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub limit: Limit,
+    pub retry_after: Duration,
+}
+
+impl Refused {
+    /// Whole minutes to wait, rounded up and at least 1: the `$minutes` of the message.
+    pub fn retry_after_minutes(&self) -> u64 {
+        self.retry_after_secs().div_ceil(60).max(1)
+    }
+
+    /// Whole seconds to wait, rounded up: for a `Retry-After` header.
+    pub fn retry_after_secs(&self) -> u64 {
+        let secs = self.retry_after.as_secs();
+        if self.retry_after.subsec_nanos() > 0 {
+            secs + 1
+        } else {
+            secs
+        }
+    }
+}
+
+/// Why codes may not go to a phone number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneRefused {
+    #[error("codes are not sent to this number's country")]
+    Country,
+    #[error("codes are not sent to this kind of number")]
+    NumberType,
+}
+
+impl PhoneRefused {
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Self::Country => "phone-country-not-served",
+            Self::NumberType => "phone-type-not-served",
+        }
+    }
+}
+
+/// Checks, then counts, a request to send a code (sign-up, login, reset, unlock) to `to`, made
+/// from `ip` (`None`: the address is unknown and no address limit applies).
+///
+/// Refused when: the address asked for more than `ip_codes_per_hour` codes this hour (every
+/// request counts, refused or not); `to` is frozen by wrong codes (see [`code_failed`]); `to` got
+/// `codes_per_hour` codes this hour or `codes_per_day` these 24 hours; and for phone numbers,
+/// when the deployment sent `sms_per_hour` SMS this hour, or the address already texted
+/// `ip_sms_countries_per_day` other country calling codes these 24 hours. When several limits
+/// refuse, the one that lasts longest is reported. Check [`phone_allowed`] first: this function
+/// does not look at where a number is.
+pub async fn code_requested(
+    store: &dyn EphemeralStore,
+    settings: &LimitSettings,
+    now: DateTime<Utc>,
+    to: &ContactIdentifier,
+    ip: Option<IpAddr>,
+) -> Result<Result<(), Refused>, StoreError> {
+    let mut refusals = Vec::new();
+
+    // Every request from an address counts, so an address that keeps asking stays refused.
+    if let Some(ip) = ip {
+        let window = Window::ip_codes(ip);
+        if window.hit(store, now).await? > i64::from(settings.ip_codes_per_hour) {
+            refusals.push(window.refused(store, now, Limit::IpCodesHourly).await?);
+        }
+    }
+
+    // Read-only checks: nothing below is counted unless every limit allows the request.
+    let canonical = to.canonical();
+    let frozen = Window::failures(canonical);
+    if frozen.count(store).await? >= i64::from(settings.code_failures_per_day) {
+        refusals.push(frozen.refused(store, now, Limit::IdentifierFrozen).await?);
+    }
+    let budgets = [
+        (
+            Window::identifier_hour(canonical),
+            settings.codes_per_hour,
+            Limit::IdentifierHourly,
+        ),
+        (
+            Window::identifier_day(canonical),
+            settings.codes_per_day,
+            Limit::IdentifierDaily,
+        ),
+    ];
+    for (window, cap, limit) in &budgets {
+        if window.count(store).await? >= i64::from(*cap) {
+            refusals.push(window.refused(store, now, *limit).await?);
+        }
+    }
+    let sms = match to {
+        ContactIdentifier::Phone(phone) => Some(SmsCheck::new(phone, ip)),
+        ContactIdentifier::Email(_) => None,
+    };
+    if let Some(sms) = &sms {
+        refusals.extend(sms.check(store, settings, now).await?);
+    }
+    if let Some(longest) = refusals.into_iter().max_by_key(|r| r.retry_after) {
+        return Ok(Err(longest));
+    }
+
+    // Count. A concurrent request may have counted since the checks above, so each cap is
+    // checked again on the count just taken.
+    for (window, cap, limit) in &budgets {
+        if window.hit(store, now).await? > i64::from(*cap) {
+            return Ok(Err(window.refused(store, now, *limit).await?));
+        }
+    }
+    if let Some(sms) = &sms
+        && let Err(refused) = sms.count(store, settings, now).await?
+    {
+        return Ok(Err(refused));
+    }
+    Ok(Ok(()))
+}
+
+/// Counts a wrong code typed for `to` against its budget of `code_failures_per_day`. When the
+/// budget is spent, `to` is frozen until its 24-hour window ends: [`code_requested`] and
+/// [`code_check_allowed`] refuse it. The budget belongs to the identifier, not to one code, so
+/// asking for new codes does not restore it.
+pub async fn code_failed(
+    store: &dyn EphemeralStore,
+    now: DateTime<Utc>,
+    to: &ContactIdentifier,
+) -> Result<(), StoreError> {
+    Window::failures(to.canonical()).hit(store, now).await?;
+    Ok(())
+}
+
+/// Whether a typed code for `to` may be checked at all: not while `to` is frozen by wrong codes.
+pub async fn code_check_allowed(
+    store: &dyn EphemeralStore,
+    settings: &LimitSettings,
+    now: DateTime<Utc>,
+    to: &ContactIdentifier,
+) -> Result<Result<(), Refused>, StoreError> {
+    let window = Window::failures(to.canonical());
+    if window.count(store).await? >= i64::from(settings.code_failures_per_day) {
+        return Ok(Err(window
+            .refused(store, now, Limit::IdentifierFrozen)
+            .await?));
+    }
+    Ok(Ok(()))
+}
+
+/// Counts a password sign-in attempt from `ip`: at most `ip_sign_in_attempts` per
+/// `ip_sign_in_window_secs`, refused ones included. An unknown address is not limited here
+/// (the per-account lockout still applies).
+pub async fn sign_in_attempt(
+    store: &dyn EphemeralStore,
+    settings: &LimitSettings,
+    now: DateTime<Utc>,
+    ip: Option<IpAddr>,
+) -> Result<Result<(), Refused>, StoreError> {
+    let Some(ip) = ip else { return Ok(Ok(())) };
+    // Settings allow at most a day; the fallback only guards hand-built settings.
+    let length = i64::try_from(settings.ip_sign_in_window_secs)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .unwrap_or(DAY);
+    let window = Window::new(format!("limit:ip-sign-in:{}", ip_bucket(ip)), length);
+    if window.hit(store, now).await? > i64::from(settings.ip_sign_in_attempts) {
+        return Ok(Err(window
+            .refused(store, now, Limit::IpSignInAttempts)
+            .await?));
+    }
+    Ok(Ok(()))
+}
+
+/// Whether codes may go to `phone`: its region is in `sms_countries`, and the metadata says it
+/// is a mobile number (or, where it cannot tell, fixed-line-or-mobile). Premium-rate, toll-free,
+/// shared-cost, VoIP, pager, UAN, voicemail, personal and unknown numbers are refused: a code
+/// would not arrive, or would cost money. [`PhoneNumber::parse`] refuses those already; this
+/// also covers numbers read back from storage.
+pub fn phone_allowed(settings: &LimitSettings, phone: &PhoneNumber) -> Result<(), PhoneRefused> {
+    if !phone
+        .region()
+        .is_some_and(|region| settings.sms_countries.contains(&region))
+    {
+        return Err(PhoneRefused::Country);
+    }
+    match phone.number_type() {
+        Type::Mobile | Type::FixedLineOrMobile => Ok(()),
+        _ => Err(PhoneRefused::NumberType),
+    }
+}
+
+/// The part of an address that is limited: an IPv4 address, or an IPv6 /64. IPv4-mapped IPv6
+/// addresses count as the IPv4 address they carry.
+fn ip_bucket(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{}/64", Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// The SMS limits for one destination number and requesting address.
+struct SmsCheck {
+    global: Window,
+    /// Per-address: the distinct-countries counter and the marker of this country.
+    countries: Option<(Window, String)>,
+}
+
+impl SmsCheck {
+    fn new(phone: &PhoneNumber, ip: Option<IpAddr>) -> Self {
+        Self {
+            global: Window::new("limit:sms-hour".to_owned(), HOUR),
+            countries: ip.map(|ip| {
+                let bucket = ip_bucket(ip);
+                (
+                    Window::new(format!("limit:ip-countries:{bucket}"), DAY),
+                    format!("limit:ip-cc:{bucket}:{}", phone.country_code()),
+                )
+            }),
+        }
+    }
+
+    /// The refusals, without counting anything.
+    async fn check(
+        &self,
+        store: &dyn EphemeralStore,
+        settings: &LimitSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Refused>, StoreError> {
+        let mut refusals = Vec::new();
+        if self.global.count(store).await? >= i64::from(settings.sms_per_hour) {
+            refusals.push(self.sms_cap_reached(store, settings, now).await?);
+        }
+        if let Some((distinct, marker)) = &self.countries
+            && store.get(marker).await?.is_none()
+            && distinct.count(store).await? >= i64::from(settings.ip_sms_countries_per_day)
+        {
+            refusals.push(distinct.refused(store, now, Limit::IpSmsCountries).await?);
+        }
+        Ok(refusals)
+    }
+
+    /// Counts one SMS; refuses (a race lost to concurrent requests) when that passes a cap.
+    async fn count(
+        &self,
+        store: &dyn EphemeralStore,
+        settings: &LimitSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Refused>, StoreError> {
+        if self.global.hit(store, now).await? > i64::from(settings.sms_per_hour) {
+            return Ok(Err(self.sms_cap_reached(store, settings, now).await?));
+        }
+        let Some((distinct, marker)) = &self.countries else {
+            return Ok(Ok(()));
+        };
+        // The marker lives as long as the distinct-countries window it was counted in.
+        let until = if distinct.count(store).await? > 0 {
+            distinct.until(store, now).await?
+        } else {
+            now + distinct.length
+        };
+        if store.increment(marker, ttl_until(now, until)).await? == 1
+            && distinct.hit(store, now).await? > i64::from(settings.ip_sms_countries_per_day)
+        {
+            // Refused: the new country must not count as texted.
+            store.delete(marker).await?;
+            return Ok(Err(distinct
+                .refused(store, now, Limit::IpSmsCountries)
+                .await?));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The refusal for the global cap; the first one of each window alerts the operator.
+    async fn sms_cap_reached(
+        &self,
+        store: &dyn EphemeralStore,
+        settings: &LimitSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Refused, StoreError> {
+        let until = self.global.until(store, now).await?;
+        let alert = format!("{}:alerted", self.global.key);
+        if store.increment(&alert, ttl_until(now, until)).await? == 1 {
+            tracing::error!(
+                cap = settings.sms_per_hour,
+                window = "1 hour",
+                window_ends = %until.to_rfc3339(),
+                "global SMS cap reached: no SMS code is sent until the window ends; \
+                 raise limits.sms_per_hour if this is real traffic"
+            );
+        }
+        Ok(Refused {
+            limit: Limit::SmsGlobalHourly,
+            retry_after: ttl_until(now, until),
+        })
+    }
+}
+
+/// A fixed-window counter and the instant its window ends.
+struct Window {
+    key: String,
+    length: TimeDelta,
+}
+
+impl Window {
+    fn new(key: String, length: TimeDelta) -> Self {
+        Self { key, length }
+    }
+
+    fn identifier_hour(canonical: &str) -> Self {
+        Self::new(format!("limit:ident-hour:{canonical}"), HOUR)
+    }
+
+    fn identifier_day(canonical: &str) -> Self {
+        Self::new(format!("limit:ident-day:{canonical}"), DAY)
+    }
+
+    fn failures(canonical: &str) -> Self {
+        Self::new(format!("limit:ident-fail:{canonical}"), DAY)
+    }
+
+    fn ip_codes(ip: IpAddr) -> Self {
+        Self::new(format!("limit:ip-codes:{}", ip_bucket(ip)), HOUR)
+    }
+
+    fn until_key(&self) -> String {
+        format!("{}:until", self.key)
+    }
+
+    /// Counts one hit and returns the count; the first hit of a window records its end.
+    async fn hit(&self, store: &dyn EphemeralStore, now: DateTime<Utc>) -> Result<i64, StoreError> {
+        let ttl = ttl_until(now, now + self.length);
+        let count = store.increment(&self.key, ttl).await?;
+        if count == 1 {
+            store
+                .put_json(&self.until_key(), &(now + self.length), ttl)
+                .await?;
+        }
+        Ok(count)
+    }
+
+    /// The count so far in the open window (0 when none is open), without counting.
+    ///
+    /// Both stores read a counter back as its count in decimal; the tests below hold both to it.
+    async fn count(&self, store: &dyn EphemeralStore) -> Result<i64, StoreError> {
+        let Some(raw) = store.get(&self.key).await? else {
+            return Ok(0);
+        };
+        std::str::from_utf8(&raw)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt {
+                key: self.key.clone(),
+            })
+    }
+
+    /// When the open window ends. Between a window's first hit and the recording of its end,
+    /// a whole window from now is the safe answer.
+    async fn until(
+        &self,
+        store: &dyn EphemeralStore,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError> {
+        Ok(store
+            .get_json::<DateTime<Utc>>(&self.until_key())
+            .await?
+            .unwrap_or(now + self.length))
+    }
+
+    async fn refused(
+        &self,
+        store: &dyn EphemeralStore,
+        now: DateTime<Utc>,
+        limit: Limit,
+    ) -> Result<Refused, StoreError> {
+        let until = self.until(store, now).await?;
+        Ok(Refused {
+            limit,
+            retry_after: ttl_until(now, until),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each store check runs twice: on the memory store, and on the Redis named by
+    //! `ONEID_TEST_REDIS_URL` (under a random key prefix deleted afterwards) when it is set.
+
+    use std::{
+        io::Write,
+        sync::{Arc, Mutex},
+    };
+
+    use super::*;
+    use crate::{
+        clock::{Clock, MockClock},
+        config::Settings,
+        domain::{Email, Region},
+        i18n::Lang,
+        store::{MemoryStore, RedisStore},
+    };
+
+    struct Harness {
+        store: Arc<dyn EphemeralStore>,
+        clock: MockClock,
+        _guard: Box<dyn Send>,
+    }
+
+    fn memory_store() -> Option<Harness> {
+        let clock = MockClock::starting_now();
+        Some(Harness {
+            store: Arc::new(MemoryStore::new(Arc::new(clock.clone()))),
+            clock,
+            _guard: Box::new(()),
+        })
+    }
+
+    fn redis_store() -> Option<Harness> {
+        let Some(url) = std::env::var("ONEID_TEST_REDIS_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            static ANNOUNCED: std::sync::Once = std::sync::Once::new();
+            ANNOUNCED.call_once(|| {
+                eprintln!("limits on Redis SKIPPED: ONEID_TEST_REDIS_URL is unset");
+            });
+            return None;
+        };
+        let prefix = format!("oneid-test-limits-{:016x}:", rand::random::<u64>());
+        let clock = MockClock::starting_now();
+        let settings = crate::config::RedisSettings {
+            key_prefix: prefix.clone(),
+            connect_timeout_ms: 1_000,
+            response_timeout_ms: 1_000,
+        };
+        let store = RedisStore::new(&url, &settings, Arc::new(clock.clone())).expect("test Redis");
+        Some(Harness {
+            store: Arc::new(store),
+            clock,
+            _guard: Box::new(DeleteKeysOnDrop { url, prefix }),
+        })
+    }
+
+    /// Deletes every key under the test's prefix when the test ends, failed or not.
+    struct DeleteKeysOnDrop {
+        url: String,
+        prefix: String,
+    }
+
+    impl Drop for DeleteKeysOnDrop {
+        fn drop(&mut self) {
+            let result = (|| -> ::redis::RedisResult<()> {
+                let mut conn = ::redis::Client::open(self.url.as_str())?
+                    .get_connection_with_timeout(Duration::from_secs(2))?;
+                let keys: Vec<Vec<u8>> = ::redis::cmd("KEYS")
+                    .arg(format!("{}*", self.prefix))
+                    .query(&mut conn)?;
+                if !keys.is_empty() {
+                    ::redis::cmd("DEL").arg(keys).query::<()>(&mut conn)?;
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                eprintln!("could not delete test keys under {}: {e}", self.prefix);
+            }
+        }
+    }
+
+    /// One `#[tokio::test]` per check and store: `memory::<check>` and `redis::<check>`.
+    macro_rules! store_tests {
+        ($($check:ident),* $(,)?) => {
+            mod memory {
+                $(
+                    #[tokio::test]
+                    async fn $check() {
+                        let h = super::memory_store().expect("memory store");
+                        super::$check(&*h.store, &h.clock).await;
+                    }
+                )*
+            }
+            mod redis {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $check() {
+                        let Some(h) = super::redis_store() else { return };
+                        super::$check(&*h.store, &h.clock).await;
+                    }
+                )*
+            }
+        };
+    }
+
+    store_tests!(
+        counters_read_back_as_their_count,
+        identifier_hourly_cap_trips_at_the_sixth_and_resets_after_the_hour,
+        identifier_daily_cap_trips_at_the_eleventh_across_hours_and_resets_after_a_day,
+        wrong_codes_freeze_the_identifier_for_the_rest_of_the_window_whatever_is_requested,
+        an_address_gets_twenty_code_requests_an_hour_counted_per_ipv6_64,
+        sign_in_attempts_per_address_are_capped_per_window,
+        global_sms_cap_trips_alerts_once_and_leaves_email_alone,
+        an_address_may_text_three_countries_a_day,
+    );
+
+    fn settings() -> LimitSettings {
+        Settings::default().limits
+    }
+
+    fn secs(n: i64) -> TimeDelta {
+        TimeDelta::seconds(n)
+    }
+
+    fn std_secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    fn email(s: &str) -> ContactIdentifier {
+        ContactIdentifier::Email(Email::parse(s).unwrap())
+    }
+
+    fn phone(s: &str) -> ContactIdentifier {
+        ContactIdentifier::Phone(PhoneNumber::parse(s, Region::default()).unwrap())
+    }
+
+    /// Asks for a code at the clock's time.
+    async fn request(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+        settings: &LimitSettings,
+        to: &ContactIdentifier,
+        from: Option<IpAddr>,
+    ) -> Result<(), Refused> {
+        code_requested(store, settings, clock.now(), to, from)
+            .await
+            .unwrap()
+    }
+
+    fn refused(limit: Limit, retry_after: Duration) -> Result<(), Refused> {
+        Err(Refused { limit, retry_after })
+    }
+
+    /// `Window::count` reads counters with `get`; both stores must answer their count.
+    async fn counters_read_back_as_their_count(store: &dyn EphemeralStore, clock: &MockClock) {
+        let window = Window::new("limit:test".into(), HOUR);
+        assert_eq!(window.count(store).await.unwrap(), 0);
+        for expected in 1..=3 {
+            assert_eq!(window.hit(store, clock.now()).await.unwrap(), expected);
+            assert_eq!(window.count(store).await.unwrap(), expected);
+        }
+        clock.advance(HOUR);
+        assert_eq!(window.count(store).await.unwrap(), 0);
+    }
+
+    async fn identifier_hourly_cap_trips_at_the_sixth_and_resets_after_the_hour(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = settings();
+        let to = email("asha@example.com");
+        for n in 0..5 {
+            assert_eq!(request(store, clock, &s, &to, None).await, Ok(()), "#{n}");
+            clock.advance(secs(60));
+        }
+        clock.advance(secs(30));
+        // First code at t0; now t0 + 5 min 30 s: the hour ends in 54 min 30 s.
+        assert_eq!(
+            request(store, clock, &s, &to, None).await,
+            refused(Limit::IdentifierHourly, std_secs(54 * 60 + 30))
+        );
+        // Another identifier is unaffected.
+        assert_eq!(
+            request(store, clock, &s, &email("ravi@example.com"), None).await,
+            Ok(())
+        );
+        clock.advance(secs(54 * 60 + 29));
+        assert_eq!(
+            request(store, clock, &s, &to, None).await,
+            refused(Limit::IdentifierHourly, std_secs(1))
+        );
+        clock.advance(secs(1));
+        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+    }
+
+    async fn identifier_daily_cap_trips_at_the_eleventh_across_hours_and_resets_after_a_day(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = settings();
+        let to = phone("+91 98123 45678");
+        for _ in 0..5 {
+            assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+        }
+        // Refused by the hour: this must not use up the day.
+        assert_eq!(
+            request(store, clock, &s, &to, None)
+                .await
+                .unwrap_err()
+                .limit,
+            Limit::IdentifierHourly
+        );
+        clock.advance(HOUR);
+        for n in 0..5 {
+            assert_eq!(request(store, clock, &s, &to, None).await, Ok(()), "#{n}");
+        }
+        clock.advance(HOUR);
+        // The 11th code of the day, two hours after the first.
+        assert_eq!(
+            request(store, clock, &s, &to, None).await,
+            refused(Limit::IdentifierDaily, std_secs(22 * 3600))
+        );
+        clock.advance(secs(22 * 3600 - 1));
+        assert_eq!(
+            request(store, clock, &s, &to, None)
+                .await
+                .unwrap_err()
+                .limit,
+            Limit::IdentifierDaily
+        );
+        clock.advance(secs(1));
+        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+    }
+
+    async fn wrong_codes_freeze_the_identifier_for_the_rest_of_the_window_whatever_is_requested(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = settings();
+        let to = email("asha@example.com");
+        let check = || async {
+            code_check_allowed(store, &s, clock.now(), &to)
+                .await
+                .unwrap()
+        };
+        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+        for _ in 0..10 {
+            assert_eq!(check().await, Ok(()));
+            code_failed(store, clock.now(), &to).await.unwrap();
+        }
+        clock.advance(HOUR);
+        // A new code does not restore the budget: it belongs to the identifier.
+        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+        for _ in 0..9 {
+            assert_eq!(check().await, Ok(()));
+            code_failed(store, clock.now(), &to).await.unwrap();
+        }
+        assert_eq!(check().await, Ok(()), "the 20th check is still allowed");
+        code_failed(store, clock.now(), &to).await.unwrap();
+        // Frozen until 24 h after the first failure.
+        assert_eq!(
+            check().await,
+            refused(Limit::IdentifierFrozen, std_secs(23 * 3600))
+        );
+        assert_eq!(
+            request(store, clock, &s, &to, None).await,
+            refused(Limit::IdentifierFrozen, std_secs(23 * 3600))
+        );
+        assert_eq!(
+            request(store, clock, &s, &email("ravi@example.com"), None).await,
+            Ok(()),
+            "others are not frozen"
+        );
+        clock.advance(secs(23 * 3600 - 1));
+        assert_eq!(check().await, refused(Limit::IdentifierFrozen, std_secs(1)));
+        clock.advance(secs(1));
+        assert_eq!(check().await, Ok(()));
+        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+    }
+
+    async fn an_address_gets_twenty_code_requests_an_hour_counted_per_ipv6_64(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = settings();
+        let net = ip("2001:db8:aa:bb::1");
+        let same_64 = ip("2001:db8:aa:bb:ffff:1:2:3");
+        let other_64 = ip("2001:db8:aa:bc::1");
+        let to = |n: u32| email(&format!("user{n}@example.com"));
+        for n in 0..20 {
+            assert_eq!(request(store, clock, &s, &to(n), net).await, Ok(()), "#{n}");
+        }
+        clock.advance(secs(600));
+        let victim = email("victim@example.com");
+        assert_eq!(
+            request(store, clock, &s, &victim, same_64).await,
+            refused(Limit::IpCodesHourly, std_secs(3000)),
+            "the 21st from the same /64"
+        );
+        // Hammering stays refused: refused requests count against the address...
+        for _ in 0..50 {
+            assert!(request(store, clock, &s, &victim, net).await.is_err());
+        }
+        // ...but not against the identifiers they named.
+        for n in 0..5 {
+            assert_eq!(
+                request(store, clock, &s, &victim, other_64).await,
+                Ok(()),
+                "#{n}"
+            );
+        }
+        assert_eq!(
+            request(
+                store,
+                clock,
+                &s,
+                &email("x@example.com"),
+                ip("198.51.100.7")
+            )
+            .await,
+            Ok(())
+        );
+        clock.advance(secs(3000));
+        assert_eq!(request(store, clock, &s, &to(99), net).await, Ok(()));
+    }
+
+    async fn sign_in_attempts_per_address_are_capped_per_window(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = &settings();
+        let attempt =
+            |from| async move { sign_in_attempt(store, s, clock.now(), from).await.unwrap() };
+        for n in 0..100 {
+            assert_eq!(attempt(ip("203.0.113.9")).await, Ok(()), "#{n}");
+        }
+        clock.advance(secs(100));
+        assert_eq!(
+            attempt(ip("203.0.113.9")).await,
+            refused(Limit::IpSignInAttempts, std_secs(500))
+        );
+        assert_eq!(attempt(ip("203.0.113.10")).await, Ok(()));
+        assert_eq!(
+            attempt(ip("::ffff:203.0.113.9")).await.unwrap_err().limit,
+            Limit::IpSignInAttempts,
+            "an IPv4-mapped address is the IPv4 address"
+        );
+        assert_eq!(attempt(None).await, Ok(()));
+        clock.advance(secs(500));
+        assert_eq!(attempt(ip("203.0.113.9")).await, Ok(()));
+    }
+
+    async fn global_sms_cap_trips_alerts_once_and_leaves_email_alone(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = LimitSettings {
+            sms_per_hour: 3,
+            ..settings()
+        };
+        let logs = CapturedLogs::default();
+        let _subscriber = logs.install();
+        let numbers = ["9812345678", "9812345679", "9812345670", "9812345671"];
+        for n in &numbers[..3] {
+            assert_eq!(request(store, clock, &s, &phone(n), None).await, Ok(()));
+        }
+        clock.advance(secs(15 * 60));
+        for _ in 0..3 {
+            assert_eq!(
+                request(store, clock, &s, &phone(numbers[3]), ip("192.0.2.1")).await,
+                refused(Limit::SmsGlobalHourly, std_secs(45 * 60))
+            );
+        }
+        assert_eq!(
+            request(store, clock, &s, &email("asha@example.com"), None).await,
+            Ok(())
+        );
+        let text = logs.text();
+        assert_eq!(
+            text.matches("global SMS cap reached").count(),
+            1,
+            "one alert per window: {text}"
+        );
+        assert!(text.contains("ERROR") && text.contains("cap=3"), "{text}");
+        assert!(!text.contains("98123"), "no phone number in logs: {text}");
+        clock.advance(secs(45 * 60));
+        assert_eq!(
+            request(store, clock, &s, &phone(numbers[3]), None).await,
+            Ok(())
+        );
+        for n in &numbers[..2] {
+            assert_eq!(request(store, clock, &s, &phone(n), None).await, Ok(()));
+        }
+        assert!(
+            request(store, clock, &s, &phone(numbers[2]), None)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            logs.text().matches("global SMS cap reached").count(),
+            2,
+            "the next window alerts again"
+        );
+    }
+
+    async fn an_address_may_text_three_countries_a_day(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = settings();
+        let from = ip("198.51.100.20");
+        for n in ["+91 98123 45678", "+44 7400 123456", "+1 201 555 0123"] {
+            assert_eq!(
+                request(store, clock, &s, &phone(n), from).await,
+                Ok(()),
+                "{n}"
+            );
+        }
+        clock.advance(HOUR * 2);
+        let australia = phone("+61 412 345 678");
+        for _ in 0..2 {
+            assert_eq!(
+                request(store, clock, &s, &australia, from).await,
+                refused(Limit::IpSmsCountries, std_secs(22 * 3600)),
+                "a refused country is not counted as texted"
+            );
+        }
+        // A country already texted today is fine, another number in it too.
+        assert_eq!(
+            request(store, clock, &s, &phone("+1 201 555 0124"), from).await,
+            Ok(())
+        );
+        // Email is not texted.
+        assert_eq!(
+            request(store, clock, &s, &email("asha@example.com"), from).await,
+            Ok(())
+        );
+        assert_eq!(
+            request(store, clock, &s, &australia, ip("198.51.100.21")).await,
+            Ok(())
+        );
+        clock.advance(HOUR * 22);
+        assert_eq!(request(store, clock, &s, &australia, from).await, Ok(()));
+    }
+
+    /// Log lines written while installed on this thread.
+    #[derive(Clone, Default)]
+    struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for CapturedLogs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl CapturedLogs {
+        fn install(&self) -> tracing::subscriber::DefaultGuard {
+            let logs = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || logs.clone())
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[test]
+    fn phone_allowed_takes_mobiles_of_served_countries_only() {
+        let s = settings();
+        let indian = PhoneNumber::parse("98123 45678", Region::default()).unwrap();
+        assert_eq!(indian.region(), Some(Region::default()));
+        assert_eq!(indian.country_code(), 91);
+        assert_eq!(phone_allowed(&s, &indian), Ok(()));
+        let us = PhoneNumber::parse("+1 201 555 0123", Region::default()).unwrap();
+        assert_eq!(us.region(), "US".parse().ok());
+        assert_eq!(phone_allowed(&s, &us), Err(PhoneRefused::Country));
+        let canada = PhoneNumber::parse("+1 416 555 0123", Region::default());
+        if let Ok(canada) = canada {
+            assert_eq!(canada.region(), "CA".parse().ok(), "+1 is told apart");
+        }
+        let widened = LimitSettings {
+            sms_countries: vec![Region::default(), "us".parse().unwrap()],
+            ..settings()
+        };
+        assert_eq!(phone_allowed(&widened, &us), Ok(()));
+        let email_only = LimitSettings {
+            sms_countries: Vec::new(),
+            ..settings()
+        };
+        assert_eq!(
+            phone_allowed(&email_only, &indian),
+            Err(PhoneRefused::Country)
+        );
+    }
+
+    #[test]
+    fn phone_allowed_refuses_numbers_that_are_not_mobile() {
+        let s = settings();
+        let widened = LimitSettings {
+            sms_countries: ["IN", "US", "GB"].map(|r| r.parse().unwrap()).to_vec(),
+            ..settings()
+        };
+        // Parsing already refuses these; numbers read back from storage are not re-checked
+        // there, so phone_allowed checks again.
+        for (e164, expected) in [
+            ("+911800123456", Type::TollFree),
+            ("+911861123456789", Type::PremiumRate),
+            ("+9118603451234", Type::SharedCost),
+            ("+911409305260", Type::Uan),
+            ("+912345678901", Type::FixedLine),
+            ("+18002345678", Type::TollFree),
+            ("+19002345678", Type::PremiumRate),
+            ("+15002345678", Type::PersonalNumber),
+            ("+445612345678", Type::Voip),
+            ("+447640123456", Type::Pager),
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(e164, Region::default()).unwrap_err(),
+                crate::domain::ParseError::NotMobile,
+                "{e164}"
+            );
+            let stored = PhoneNumber::from_e164(e164).unwrap();
+            assert_eq!(stored.number_type(), expected, "{e164}");
+            assert_eq!(
+                phone_allowed(&widened, &stored),
+                Err(PhoneRefused::NumberType),
+                "{e164}"
+            );
+        }
+        // An unknown number is refused too (country first when it is not served).
+        let unknown = PhoneNumber::from_e164("+915000000000").unwrap();
+        assert_eq!(unknown.number_type(), Type::Unknown);
+        assert_eq!(phone_allowed(&s, &unknown), Err(PhoneRefused::NumberType));
+        let us_toll_free = PhoneNumber::from_e164("+18002345678").unwrap();
+        assert_eq!(phone_allowed(&s, &us_toll_free), Err(PhoneRefused::Country));
+    }
+
+    #[test]
+    fn addresses_are_bucketed_by_ipv4_address_and_ipv6_64() {
+        let bucket = |s: &str| ip_bucket(s.parse().unwrap());
+        assert_eq!(bucket("203.0.113.9"), "203.0.113.9");
+        assert_eq!(bucket("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(bucket("2001:db8:aa:bb:1:2:3:4"), "2001:db8:aa:bb::/64");
+        assert_eq!(
+            bucket("2001:db8:aa:bb::9"),
+            bucket("2001:db8:aa:bb:ffff::1")
+        );
+        assert_ne!(bucket("2001:db8:aa:bb::9"), bucket("2001:db8:aa:bc::9"));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_for_people_and_headers() {
+        let r = |ms| Refused {
+            limit: Limit::IdentifierHourly,
+            retry_after: Duration::from_millis(ms),
+        };
+        assert_eq!(r(1).retry_after_minutes(), 1);
+        assert_eq!(r(60_000).retry_after_minutes(), 1);
+        assert_eq!(r(60_001).retry_after_minutes(), 2);
+        assert_eq!(r(59_000).retry_after_secs(), 59);
+        assert_eq!(r(59_001).retry_after_secs(), 60);
+    }
+
+    #[test]
+    fn every_refusal_has_a_message_in_every_language() {
+        let limits = [
+            Limit::IdentifierHourly,
+            Limit::IdentifierDaily,
+            Limit::IdentifierFrozen,
+            Limit::IpCodesHourly,
+            Limit::IpSignInAttempts,
+            Limit::SmsGlobalHourly,
+            Limit::IpSmsCountries,
+        ];
+        for lang in Lang::ALL {
+            for limit in limits {
+                let text = lang.t_args(limit.message_key(), &[("minutes", "17".into())]);
+                assert!(text.contains("17"), "{limit:?} in {lang:?}: {text}");
+            }
+            for refusal in [PhoneRefused::Country, PhoneRefused::NumberType] {
+                let text = lang.t(refusal.message_key());
+                assert!(
+                    !text.is_empty() && !text.contains(refusal.message_key()),
+                    "{refusal:?} in {lang:?}: {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn settings_have_the_documented_defaults_and_refuse_zero() {
+        let s = settings();
+        assert_eq!(
+            (
+                s.codes_per_hour,
+                s.codes_per_day,
+                s.code_failures_per_day,
+                s.ip_codes_per_hour,
+                s.ip_sign_in_attempts,
+                s.ip_sign_in_window_secs,
+                s.sms_per_hour,
+                s.ip_sms_countries_per_day,
+            ),
+            (5, 10, 20, 20, 100, 600, 1000, 3)
+        );
+        assert_eq!(s.sms_countries, vec![Region::default()]);
+        let mut zero = Settings::default();
+        zero.limits.ip_sms_countries_per_day = 0;
+        let err = zero.validate().unwrap_err().to_string();
+        assert!(err.contains("ONEID_LIMITS__"), "{err}");
+        let mut zero = Settings::default();
+        for window in [0, 86_401] {
+            zero.limits.ip_sign_in_window_secs = window;
+            assert!(zero.validate().is_err(), "{window}");
+        }
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail's closures return figment::Error"
+    )]
+    fn settings_are_read_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_LIMITS__CODES_PER_HOUR", "7");
+            jail.set_env("ONEID_LIMITS__SMS_COUNTRIES", r#"["in", "NP"]"#);
+            let flags = crate::config::FlagOverrides::default();
+            let settings = Settings::load(None, &flags).unwrap();
+            assert_eq!(settings.limits.codes_per_hour, 7);
+            assert_eq!(settings.limits.codes_per_day, 10);
+            assert_eq!(
+                settings.limits.sms_countries,
+                vec![Region::default(), "NP".parse().unwrap()]
+            );
+            jail.set_env("ONEID_LIMITS__SMS_COUNTRIES", r#"["XX"]"#);
+            let err = Settings::load(None, &flags).unwrap_err().to_string();
+            assert!(err.contains("ONEID_LIMITS__SMS_COUNTRIES"), "{err}");
+            jail.set_env("ONEID_LIMITS__SMS_COUNTRIES", r#"["IN"]"#);
+            jail.set_env("ONEID_LIMITS__SMS_PER_HOUR", "0");
+            let err = Settings::load(None, &flags).unwrap_err().to_string();
+            assert!(err.contains("ONEID_LIMITS__"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,140 @@
+//! Three ways in with a code to the account's phone or email: sign-in without the password,
+//! password reset, and unlocking a locked account. They share their steps:
+//!
+//! 1. `request`: a code goes to the typed phone or email. The answer, its timing and every
+//!    later step are the same whether or not an account uses that contact (a decoy code is
+//!    kept for contacts without one), so these pages cannot tell who has an account.
+//! 2. `verify`: the code, within the same limits as every code; then what the purpose does.
+//!
+//! The code goes to the contact the person typed, never to one chosen from the account: showing
+//! an account's contacts, even masked, before the person proves anything would tell a stranger
+//! that the account exists and how to reach its owner.
+
+use super::{
+    ServiceError, blocking,
+    codes::{self, CodeRejected, Delivery, Sent},
+    lockout::{self, LockState},
+};
+use crate::{
+    db::models::{
+        account::{self, Account, AccountStatus},
+        session::EndReason,
+    },
+    domain::{CodePurpose, ContactIdentifier, NewPassword, VerificationCode},
+    i18n::Lang,
+    session::registry,
+    state::AppState,
+};
+
+/// Step 1. Sends a code for `purpose` to `to` if an account may use it there, else keeps a
+/// decoy; either way the same answer.
+pub async fn request(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    lang: Lang,
+) -> Result<Sent, ServiceError> {
+    let account = find(state, to).await?;
+    let delivery = match account {
+        Some(a) if a.status != AccountStatus::Disabled => Delivery::Background,
+        _ => Delivery::Decoy,
+    };
+    codes::send(state, purpose, to, lang, delivery).await
+}
+
+/// What a right code did.
+#[derive(Debug)]
+pub enum Recovered {
+    /// Sign the person in (with these RFC 8176 methods).
+    SignIn(Box<Account>, &'static [&'static str]),
+    /// Code sign-in on a locked account: it must be unlocked first (which also takes a code).
+    Locked,
+}
+
+/// What the person typed with the code.
+pub enum Completion {
+    SignIn,
+    Reset(NewPassword),
+    /// Unlock, optionally with a new password.
+    Unlock(Option<NewPassword>),
+}
+
+/// Step 2. The new password (if any) was parsed before this is called, so a typo in it does
+/// not spend one of the code's tries.
+pub async fn verify(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    code: &VerificationCode,
+    completion: Completion,
+) -> Result<Result<Recovered, CodeRejected>, ServiceError> {
+    if let Err(rejected) = codes::verify(state, purpose, to, code).await? {
+        return Ok(Err(rejected));
+    }
+    // A right code exists only for an account (decoys match nothing); it may have been
+    // disabled since.
+    let Some(account) = find(state, to)
+        .await?
+        .filter(|a| a.status != AccountStatus::Disabled)
+    else {
+        return Ok(Err(CodeRejected::Unusable));
+    };
+    let methods: &'static [&'static str] = match to {
+        ContactIdentifier::Phone(_) => &["otp", "sms"],
+        ContactIdentifier::Email(_) => &["otp"],
+    };
+    let id = account.id;
+    match completion {
+        Completion::SignIn => {
+            if lockout::state_of(&account, state.clock.now()) != LockState::Open {
+                return Ok(Ok(Recovered::Locked));
+            }
+            lockout::succeeded(state, id).await?;
+        }
+        Completion::Reset(password) => {
+            // A code to the account's own contact proves as much as the password would: the
+            // reset also lifts a lock.
+            lockout::unlock(state, id).await?;
+            set_password(state, &account, password).await?;
+            tracing::info!(account_id = %id, "password reset");
+        }
+        Completion::Unlock(password) => {
+            lockout::unlock(state, id).await?;
+            tracing::info!(account_id = %id, "account unlocked with a code");
+            if let Some(password) = password {
+                set_password(state, &account, password).await?;
+            }
+        }
+    }
+    let account = find(state, to).await?.unwrap_or(account);
+    Ok(Ok(Recovered::SignIn(Box::new(account), methods)))
+}
+
+/// Replaces the password and ends every session and grant of the account: whoever knew the
+/// old password is out, and the apps are told (back-channel logout).
+async fn set_password(
+    state: &AppState,
+    account: &Account,
+    password: NewPassword,
+) -> Result<(), ServiceError> {
+    let hasher = state.passwords.clone();
+    let hash = blocking(move || hasher.hash(&password.into_password())).await?;
+    let (id, now) = (account.id, state.clock.now());
+    state
+        .db
+        .run(move |conn| account::set_password(conn, id, &hash, now))
+        .await?;
+    registry::end_all_for_account(state, id, EndReason::PasswordReset).await?;
+    Ok(())
+}
+
+async fn find(state: &AppState, to: &ContactIdentifier) -> Result<Option<Account>, ServiceError> {
+    let to = to.clone();
+    Ok(state
+        .db
+        .run(move |conn| match &to {
+            ContactIdentifier::Phone(phone) => account::find_by_phone(conn, phone),
+            ContactIdentifier::Email(email) => account::find_by_email(conn, email),
+        })
+        .await?)
+}

@@ -1,0 +1,421 @@
+//! The append-only audit log: what happened to which account, through which app, from where.
+//!
+//! Callers build an [`AuditEvent`] and hand it to [`record`], which never fails the request:
+//! an event the database refuses is logged as a warning and dropped. Events older than
+//! `[audit] retention_days` are deleted by [`cleanup`], which the server runs hourly.
+
+mod since;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use since::{Since, SinceError};
+
+use crate::{
+    db::{
+        Db, DbError,
+        models::audit::{self as rows, NewAuditRecord},
+    },
+    domain::{AccountId, ClientId, ClientInfo},
+    state::AppState,
+};
+
+/// The longest `detail` kept; anything longer is cut. It is a label, not a document.
+const DETAIL_MAX: usize = 200;
+
+/// What happened. Stored as [`AuditKind::as_str`]; never renamed once released, so old rows
+/// stay readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    Signup,
+    LoginOk,
+    LoginFailed,
+    CodeSent,
+    CodeVerified,
+    CodeFailed,
+    PasswordReset,
+    Locked,
+    Unlocked,
+    /// A decision on the consent page; `Outcome::Refused` when the person said no.
+    ConsentGiven,
+    ConsentRevoked,
+    /// The token endpoint issued tokens; `detail` is the grant type.
+    TokenIssued,
+    /// A client revoked a grant through one of its tokens (RFC 7009); `detail` is the kind of
+    /// token presented.
+    TokenRevoked,
+    Logout,
+    /// An operator's command; `detail` names it, such as `client remove <id>`.
+    AdminAction,
+    /// A rate or abuse limit refused a request; `detail` names the limit.
+    LimitTripped,
+}
+
+impl AuditKind {
+    pub const ALL: [Self; 16] = [
+        Self::Signup,
+        Self::LoginOk,
+        Self::LoginFailed,
+        Self::CodeSent,
+        Self::CodeVerified,
+        Self::CodeFailed,
+        Self::PasswordReset,
+        Self::Locked,
+        Self::Unlocked,
+        Self::ConsentGiven,
+        Self::ConsentRevoked,
+        Self::TokenIssued,
+        Self::TokenRevoked,
+        Self::Logout,
+        Self::AdminAction,
+        Self::LimitTripped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signup => "signup",
+            Self::LoginOk => "login_ok",
+            Self::LoginFailed => "login_failed",
+            Self::CodeSent => "code_sent",
+            Self::CodeVerified => "code_verified",
+            Self::CodeFailed => "code_failed",
+            Self::PasswordReset => "password_reset",
+            Self::Locked => "locked",
+            Self::Unlocked => "unlocked",
+            Self::ConsentGiven => "consent_given",
+            Self::ConsentRevoked => "consent_revoked",
+            Self::TokenIssued => "token_issued",
+            Self::TokenRevoked => "token_revoked",
+            Self::Logout => "logout",
+            Self::AdminAction => "admin_action",
+            Self::LimitTripped => "limit_tripped",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Ok,
+    /// The person or client got something wrong (a wrong password, a wrong code).
+    Failed,
+    /// OneID or the person said no (a limit, a locked account, consent denied).
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Failed => "failed",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// One entry of the audit log, built with [`AuditEvent::new`] and the builder methods.
+///
+/// `detail` is a short, machine-written label: the purpose of a code (`reset`), a scope list,
+/// a grant type, a limit's name, an operator's command. It must **never** hold a password, a
+/// verification or authorization code, a token, a cookie or a client secret: the log is kept
+/// for a year and read by operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub kind: AuditKind,
+    pub outcome: Outcome,
+    pub account: Option<AccountId>,
+    pub client: Option<ClientId>,
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(kind: AuditKind, outcome: Outcome) -> Self {
+        Self {
+            kind,
+            outcome,
+            account: None,
+            client: None,
+            ip: None,
+            user_agent: None,
+            detail: None,
+        }
+    }
+
+    /// An operator's command that succeeded, named by `command` (`client add <id>`).
+    pub fn admin_action(command: impl Into<String>) -> Self {
+        Self::new(AuditKind::AdminAction, Outcome::Ok).detail(command)
+    }
+
+    /// The account it concerns.
+    #[must_use]
+    pub fn account(mut self, id: AccountId) -> Self {
+        self.account = Some(id);
+        self
+    }
+
+    /// The relying party it went through.
+    #[must_use]
+    pub fn client(mut self, id: &ClientId) -> Self {
+        self.client = Some(id.clone());
+        self
+    }
+
+    /// Where the request came from (address and user agent).
+    #[must_use]
+    pub fn from(mut self, who: &ClientInfo) -> Self {
+        self.ip = who.ip;
+        self.user_agent.clone_from(&who.user_agent);
+        self
+    }
+
+    /// A short label; never a secret (see the type's documentation). Cut at 200 characters.
+    #[must_use]
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        let detail: String = detail.into();
+        self.detail = Some(if detail.chars().count() > DETAIL_MAX {
+            detail.chars().take(DETAIL_MAX).collect()
+        } else {
+            detail
+        });
+        self
+    }
+
+    fn to_row(&self, at: DateTime<Utc>) -> NewAuditRecord<'_> {
+        NewAuditRecord {
+            at: at.naive_utc(),
+            kind: self.kind.as_str(),
+            account_id: self.account.map(AccountId::get),
+            client_id: self.client.as_ref().map(ClientId::as_str),
+            ip: self.ip.map(|ip| ip.to_string()),
+            user_agent: self.user_agent.as_deref(),
+            outcome: self.outcome.as_str(),
+            detail: self.detail.as_deref(),
+        }
+    }
+}
+
+/// Appends `event` at the injected clock's time. Never fails: a database error is logged as a
+/// warning (with the event's kind) and the event is dropped, so the log never stands between a
+/// person and what they came to do.
+pub async fn record(state: &AppState, event: AuditEvent) {
+    record_at(&state.db, state.clock.now(), event).await;
+}
+
+/// [`record`] for callers without an [`AppState`], such as the operator's command line.
+pub async fn record_at(db: &Db, at: DateTime<Utc>, event: AuditEvent) {
+    let kind = event.kind;
+    let written = db
+        .run(move |conn| rows::insert(conn, &event.to_row(at)))
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(kind = kind.as_str(), error = %e, "audit event dropped");
+    }
+}
+
+/// Deletes the events older than `[audit] retention_days` (none when it is 0); returns how
+/// many went. Safe to run from every instance at once.
+pub async fn cleanup(state: &AppState) -> Result<usize, DbError> {
+    let Some(cutoff) = retention_cutoff(state.settings.audit.retention_days, state.clock.now())
+    else {
+        return Ok(0);
+    };
+    state
+        .db
+        .run(move |conn| rows::delete_older_than(conn, cutoff))
+        .await
+}
+
+/// The instant before which events are deleted; `None` keeps everything.
+fn retention_cutoff(retention_days: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    if retention_days == 0 {
+        return None;
+    }
+    now.checked_sub_signed(Duration::days(i64::from(retention_days)))
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return figment::Error"
+)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        clock::MockClock,
+        config::{FlagOverrides, Settings},
+        db::models::audit::{AuditFilter, query},
+    };
+
+    #[test]
+    fn kinds_are_stored_in_snake_case() {
+        assert_eq!(AuditKind::LoginFailed.as_str(), "login_failed");
+        assert_eq!(AuditKind::TokenIssued.as_str(), "token_issued");
+        for kind in AuditKind::ALL {
+            let stored = kind.as_str();
+            assert!(
+                !stored.is_empty() && stored.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{stored}"
+            );
+            let expected: String = format!("{kind:?}")
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let sep = (i > 0 && c.is_ascii_uppercase()).then_some('_');
+                    sep.into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect();
+            assert_eq!(stored, expected);
+        }
+        let outcomes = [Outcome::Ok, Outcome::Failed, Outcome::Refused].map(Outcome::as_str);
+        assert_eq!(outcomes, ["ok", "failed", "refused"]);
+    }
+
+    #[test]
+    fn the_builder_fills_every_field_and_cuts_long_details() {
+        let client = ClientId::parse("forum").unwrap();
+        let who = ClientInfo {
+            ip: Some("203.0.113.7".parse().unwrap()),
+            user_agent: Some("Mozilla/5.0".into()),
+        };
+        let event = AuditEvent::new(AuditKind::ConsentGiven, Outcome::Ok)
+            .account(AccountId::from_stored(123_456_789))
+            .client(&client)
+            .from(&who)
+            .detail("openid profile");
+        assert_eq!(
+            event,
+            AuditEvent {
+                kind: AuditKind::ConsentGiven,
+                outcome: Outcome::Ok,
+                account: Some(AccountId::from_stored(123_456_789)),
+                client: Some(client),
+                ip: who.ip,
+                user_agent: who.user_agent.clone(),
+                detail: Some("openid profile".into()),
+            }
+        );
+        let long = AuditEvent::admin_action("é".repeat(500));
+        assert_eq!(long.kind, AuditKind::AdminAction);
+        assert_eq!(long.detail.unwrap().chars().count(), DETAIL_MAX);
+    }
+
+    #[test]
+    fn retention_zero_keeps_everything() {
+        let now = Utc::now();
+        assert_eq!(retention_cutoff(0, now), None);
+        assert_eq!(retention_cutoff(365, now), Some(now - Duration::days(365)));
+        assert_eq!(
+            retention_cutoff(36_500, now),
+            Some(now - Duration::days(36_500))
+        );
+    }
+
+    #[test]
+    fn retention_is_a_setting_with_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(
+                Settings::load(None, &FlagOverrides::default())
+                    .unwrap()
+                    .audit
+                    .retention_days,
+                365
+            );
+            jail.set_env("ONEID_AUDIT__RETENTION_DAYS", "0");
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.audit.retention_days, 0);
+            jail.set_env("ONEID_AUDIT__RETENTION_DAYS", "99999");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ONEID_AUDIT__RETENTION_DAYS"), "{err}");
+            Ok(())
+        });
+    }
+
+    async fn state_with(retention_days: u32, clock: &MockClock) -> (tempfile::TempDir, AppState) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings {
+            database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()),
+            outbox: dir.path().join("outbox.jsonl"),
+            ..Settings::default()
+        };
+        settings.keys.encryption_key_file = dir.path().join("keys.secret");
+        settings.audit.retention_days = retention_days;
+        let state = AppState::build(settings, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        (dir, state)
+    }
+
+    async fn kinds(state: &AppState) -> Vec<String> {
+        state
+            .db
+            .run(|conn| {
+                query(
+                    conn,
+                    &AuditFilter {
+                        account: None,
+                        since: None,
+                        limit: 100,
+                    },
+                )
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect()
+    }
+
+    #[actix_web::test]
+    async fn cleanup_deletes_what_the_clock_says_is_past_retention() {
+        let clock = MockClock::starting_now();
+        let (_dir, state) = state_with(30, &clock).await;
+        record(&state, AuditEvent::new(AuditKind::LoginOk, Outcome::Ok)).await;
+        clock.advance(Duration::days(20));
+        record(&state, AuditEvent::new(AuditKind::Logout, Outcome::Ok)).await;
+
+        clock.advance(Duration::days(9));
+        assert_eq!(cleanup(&state).await.unwrap(), 0, "29 days old: kept");
+        clock.advance(Duration::days(1) + Duration::seconds(1));
+        assert_eq!(cleanup(&state).await.unwrap(), 1);
+        assert_eq!(kinds(&state).await, ["logout"]);
+        assert_eq!(cleanup(&state).await.unwrap(), 0, "nothing left to do");
+        clock.advance(Duration::days(20));
+        assert_eq!(cleanup(&state).await.unwrap(), 1);
+        assert!(kinds(&state).await.is_empty());
+    }
+
+    #[actix_web::test]
+    async fn cleanup_keeps_everything_when_retention_is_zero() {
+        let clock = MockClock::starting_now();
+        let (_dir, state) = state_with(0, &clock).await;
+        record(&state, AuditEvent::admin_action("keys rotate")).await;
+        clock.advance(Duration::days(100 * 365));
+        assert_eq!(cleanup(&state).await.unwrap(), 0);
+        assert_eq!(kinds(&state).await, ["admin_action"]);
+    }
+
+    #[actix_web::test]
+    async fn a_database_error_drops_the_event_without_failing() {
+        let clock = MockClock::starting_now();
+        let (_dir, state) = state_with(30, &clock).await;
+        state
+            .db
+            .run(|conn| {
+                use diesel::connection::SimpleConnection;
+                Ok(conn.batch_execute("DROP TABLE audit_events")?)
+            })
+            .await
+            .unwrap();
+        // Returns (after a warning) instead of panicking or erroring.
+        record(&state, AuditEvent::new(AuditKind::LoginOk, Outcome::Ok)).await;
+        assert!(cleanup(&state).await.is_err());
+    }
+}
