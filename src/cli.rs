@@ -373,8 +373,11 @@ async fn user_set_lock(
     {
         bail!("no account {id}");
     }
+    let command = if lock { "user lock" } else { "user unlock" };
+    audit::record(&state, AuditEvent::admin_action(command).account(id)).await;
     if lock {
         let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
+
         tracing::info!(account_id = %id, sessions = ended, "admin locked the account");
         println!("account {id} locked; {ended} session(s) ended");
     } else {

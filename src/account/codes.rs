@@ -9,9 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
 
-use super::ServiceError;
+use super::{ServiceError, limits};
 use crate::{
-    domain::{CodeDigest, CodePurpose, ContactIdentifier, VerificationCode},
+    audit::{self, AuditEvent, AuditKind, Outcome},
+    domain::{ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode},
     i18n::Lang,
     state::AppState,
     store::ttl_until,
@@ -94,6 +95,7 @@ pub async fn send(
     to: &ContactIdentifier,
     lang: Lang,
     delivery: Delivery,
+    client: &ClientInfo,
 ) -> Result<Sent, ServiceError> {
     let settings = &state.settings.codes;
     let now = state.clock.now();
@@ -124,6 +126,21 @@ pub async fn send(
                 cooldown.to_std().unwrap_or_default(),
             )
             .await?;
+    }
+
+    // Past the cooldown, the abuse limits decide (and count); a refusal frees the cooldown so
+    // the next request is told about the limit again rather than "wait a minute".
+    if let Err(refused) = limits::code_requested(
+        state.store.as_ref(),
+        &state.settings.limits,
+        now,
+        to,
+        client.ip,
+    )
+    .await?
+    {
+        state.store.delete(&gate_key).await?;
+        return Err(limit_tripped(state, refused, client).await);
     }
 
     let code = VerificationCode::generate(code_length(state, purpose));
@@ -171,7 +188,32 @@ pub async fn send(
             });
         }
     }
+    // A decoy is recorded like a real code: the log is read by operators, not strangers, but
+    // it must not become a list of which contacts have accounts either.
+    audit::record(
+        state,
+        AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
+            .from(client)
+            .detail(purpose.as_str()),
+    )
+    .await;
     Ok(Sent::Sent { resend_after })
+}
+
+/// Logs and audits a tripped limit, and turns it into the error the pages answer 429 with.
+pub(super) async fn limit_tripped(
+    state: &AppState,
+    refused: limits::Refused,
+    client: &ClientInfo,
+) -> ServiceError {
+    audit::record(
+        state,
+        AuditEvent::new(AuditKind::LimitTripped, Outcome::Refused)
+            .from(client)
+            .detail(refused.limit.as_str()),
+    )
+    .await;
+    ServiceError::Limited(refused)
 }
 
 /// Checks a typed code and, when right, uses it up.
@@ -180,8 +222,43 @@ pub async fn verify(
     purpose: CodePurpose,
     to: &ContactIdentifier,
     submitted: &VerificationCode,
+    client: &ClientInfo,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
     let now = state.clock.now();
+    // An identifier that used up its daily budget of wrong codes is frozen, whatever code it
+    // asked for since: a fresh code must not buy fresh guesses.
+    if let Err(refused) =
+        limits::code_check_allowed(state.store.as_ref(), &state.settings.limits, now, to).await?
+    {
+        return Err(limit_tripped(state, refused, client).await);
+    }
+    let outcome = check(state, purpose, to, submitted, now).await?;
+    let (kind, result) = match outcome {
+        Ok(()) => (AuditKind::CodeVerified, Outcome::Ok),
+        Err(CodeRejected::Wrong { .. }) => {
+            limits::code_failed(state.store.as_ref(), now, to).await?;
+            (AuditKind::CodeFailed, Outcome::Failed)
+        }
+        Err(_) => (AuditKind::CodeFailed, Outcome::Refused),
+    };
+    audit::record(
+        state,
+        AuditEvent::new(kind, result)
+            .from(client)
+            .detail(purpose.as_str()),
+    )
+    .await;
+    Ok(outcome)
+}
+
+/// The code check itself: expiry, tries, digest, and the one atomic take.
+async fn check(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    submitted: &VerificationCode,
+    now: DateTime<Utc>,
+) -> Result<Result<(), CodeRejected>, ServiceError> {
     let key = code_key(purpose, to);
     let Some(pending) = state.store.get_json::<PendingCode>(&key).await? else {
         return Ok(Err(CodeRejected::Unusable));

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
+    audit::{self, AuditEvent, AuditKind, Outcome},
     config::LockoutSettings,
     db::{
         DbError,
@@ -62,7 +63,7 @@ fn schedule(rules: &LockoutSettings, failures: i32) -> Step {
 pub async fn failed(state: &AppState, id: AccountId) -> Result<LockState, DbError> {
     let now = state.clock.now();
     let rules = state.settings.lockout.clone();
-    state
+    let lock = state
         .db
         .run(move |conn| {
             let failures = account::count_failed_login(
@@ -86,7 +87,20 @@ pub async fn failed(state: &AppState, id: AccountId) -> Result<LockState, DbErro
                 }
             })
         })
-        .await
+        .await?;
+    let detail = match lock {
+        LockState::Open => return Ok(lock),
+        LockState::LockedFor(until) => format!("until {}", until.to_rfc3339()),
+        LockState::Locked => "until unlocked".to_owned(),
+    };
+    audit::record(
+        state,
+        AuditEvent::new(AuditKind::Locked, Outcome::Ok)
+            .account(id)
+            .detail(detail),
+    )
+    .await;
+    Ok(lock)
 }
 
 /// A successful sign-in ends the run of failures.

@@ -1,12 +1,13 @@
 //! Sign-in with a password.
 
 use super::{
-    ServiceError, blocking,
+    ServiceError, blocking, codes, limits,
     lockout::{self, LockState},
 };
 use crate::{
+    audit::{self, AuditEvent, AuditKind, Outcome},
     db::models::account::{self, Account, AccountStatus},
-    domain::{LoginIdentifier, Password},
+    domain::{AccountId, ClientInfo, LoginIdentifier, Password},
     state::AppState,
 };
 
@@ -31,7 +32,66 @@ pub async fn authenticate(
     state: &AppState,
     identifier: LoginIdentifier,
     password: Password,
+    client: &ClientInfo,
 ) -> Result<LoginOutcome, ServiceError> {
+    // Password guessing from one address is capped across accounts, before any work.
+    if let Err(refused) = limits::sign_in_attempt(
+        state.store.as_ref(),
+        &state.settings.limits,
+        state.clock.now(),
+        client.ip,
+    )
+    .await?
+    {
+        return Err(codes::limit_tripped(state, refused, client).await);
+    }
+    let outcome = check(state, identifier, password).await?;
+    let event = |kind, outcome, id: Option<AccountId>| {
+        let event = AuditEvent::new(kind, outcome).from(client);
+        match id {
+            Some(id) => event.account(id),
+            None => event,
+        }
+    };
+    let recorded = match &outcome {
+        Checked::SignedIn(account) => event(AuditKind::LoginOk, Outcome::Ok, Some(account.id)),
+        Checked::Disabled(id) => {
+            event(AuditKind::LoginFailed, Outcome::Refused, Some(*id)).detail("disabled")
+        }
+        Checked::Locked(ids) => event(
+            AuditKind::LoginFailed,
+            Outcome::Refused,
+            ids.first().copied(),
+        )
+        .detail("locked"),
+        Checked::Invalid(ids) => event(
+            AuditKind::LoginFailed,
+            Outcome::Failed,
+            ids.first().copied(),
+        ),
+    };
+    audit::record(state, recorded).await;
+    Ok(match outcome {
+        Checked::SignedIn(account) => LoginOutcome::SignedIn(account),
+        Checked::Disabled(_) => LoginOutcome::Disabled,
+        Checked::Locked(_) => LoginOutcome::Locked,
+        Checked::Invalid(_) => LoginOutcome::InvalidCredentials,
+    })
+}
+
+/// The outcome with the accounts it concerns, for the audit log.
+enum Checked {
+    SignedIn(Box<Account>),
+    Disabled(AccountId),
+    Locked(Vec<AccountId>),
+    Invalid(Vec<AccountId>),
+}
+
+async fn check(
+    state: &AppState,
+    identifier: LoginIdentifier,
+    password: Password,
+) -> Result<Checked, ServiceError> {
     let candidates = state
         .db
         .run(move |conn| {
@@ -59,6 +119,7 @@ pub async fn authenticate(
         .into_iter()
         .partition(|a| lockout::state_of(a, now) == LockState::Open);
     let any_locked = !locked.is_empty();
+    let locked_ids: Vec<_> = locked.iter().map(|a| a.id).collect();
     let hasher = state.passwords.clone();
     let (matched, tried) = blocking(move || {
         for _ in &locked {
@@ -78,18 +139,20 @@ pub async fn authenticate(
     if let Some(account) = matched {
         lockout::succeeded(state, account.id).await?;
         return Ok(if account.status == AccountStatus::Disabled {
-            LoginOutcome::Disabled
+            Checked::Disabled(account.id)
         } else {
-            LoginOutcome::SignedIn(Box::new(account))
+            Checked::SignedIn(Box::new(account))
         });
     }
-    let mut now_locked = any_locked;
-    for id in tried {
-        now_locked |= lockout::failed(state, id).await? != LockState::Open;
+    let mut now_locked = locked_ids;
+    for id in &tried {
+        if lockout::failed(state, *id).await? != LockState::Open {
+            now_locked.push(*id);
+        }
     }
-    Ok(if now_locked {
-        LoginOutcome::Locked
+    Ok(if now_locked.is_empty() {
+        Checked::Invalid(tried)
     } else {
-        LoginOutcome::InvalidCredentials
+        Checked::Locked(now_locked)
     })
 }

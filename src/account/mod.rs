@@ -29,6 +29,9 @@ pub enum ServiceError {
     Notify(#[from] NotifyError),
     #[error("background task failed: {0}")]
     Task(String),
+    /// An abuse limit refused the request (see [`limits`]).
+    #[error("refused by the {} limit", .0.limit.as_str())]
+    Limited(limits::Refused),
 }
 
 impl From<crate::oauth::backchannel::BackchannelError> for ServiceError {

@@ -16,11 +16,12 @@ use super::{
     lockout::{self, LockState},
 };
 use crate::{
+    audit::{self, AuditEvent, AuditKind, Outcome},
     db::models::{
         account::{self, Account, AccountStatus},
         session::EndReason,
     },
-    domain::{CodePurpose, ContactIdentifier, NewPassword, VerificationCode},
+    domain::{ClientInfo, CodePurpose, ContactIdentifier, NewPassword, VerificationCode},
     i18n::Lang,
     session::registry,
     state::AppState,
@@ -33,13 +34,14 @@ pub async fn request(
     purpose: CodePurpose,
     to: &ContactIdentifier,
     lang: Lang,
+    client: &ClientInfo,
 ) -> Result<Sent, ServiceError> {
     let account = find(state, to).await?;
     let delivery = match account {
         Some(a) if a.status != AccountStatus::Disabled => Delivery::Background,
         _ => Delivery::Decoy,
     };
-    codes::send(state, purpose, to, lang, delivery).await
+    codes::send(state, purpose, to, lang, delivery, client).await
 }
 
 /// What a right code did.
@@ -67,8 +69,9 @@ pub async fn verify(
     to: &ContactIdentifier,
     code: &VerificationCode,
     completion: Completion,
+    client: &ClientInfo,
 ) -> Result<Result<Recovered, CodeRejected>, ServiceError> {
-    if let Err(rejected) = codes::verify(state, purpose, to, code).await? {
+    if let Err(rejected) = codes::verify(state, purpose, to, code, client).await? {
         return Ok(Err(rejected));
     }
     // A right code exists only for an account (decoys match nothing); it may have been
@@ -84,12 +87,17 @@ pub async fn verify(
         ContactIdentifier::Email(_) => &["otp"],
     };
     let id = account.id;
+    let event = |kind, outcome| AuditEvent::new(kind, outcome).account(id).from(client);
     match completion {
         Completion::SignIn => {
             if lockout::state_of(&account, state.clock.now()) != LockState::Open {
+                let refused =
+                    event(AuditKind::LoginFailed, Outcome::Refused).detail("code, locked");
+                audit::record(state, refused).await;
                 return Ok(Ok(Recovered::Locked));
             }
             lockout::succeeded(state, id).await?;
+            audit::record(state, event(AuditKind::LoginOk, Outcome::Ok).detail("code")).await;
         }
         Completion::Reset(password) => {
             // A code to the account's own contact proves as much as the password would: the
@@ -97,13 +105,25 @@ pub async fn verify(
             lockout::unlock(state, id).await?;
             set_password(state, &account, password).await?;
             tracing::info!(account_id = %id, "password reset");
+            audit::record(state, event(AuditKind::PasswordReset, Outcome::Ok)).await;
         }
         Completion::Unlock(password) => {
             lockout::unlock(state, id).await?;
             tracing::info!(account_id = %id, "account unlocked with a code");
+            let changed = password.is_some();
             if let Some(password) = password {
                 set_password(state, &account, password).await?;
             }
+            let detail = if changed {
+                "code, new password"
+            } else {
+                "code"
+            };
+            audit::record(
+                state,
+                event(AuditKind::Unlocked, Outcome::Ok).detail(detail),
+            )
+            .await;
         }
     }
     let account = find(state, to).await?.unwrap_or(account);

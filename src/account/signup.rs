@@ -2,8 +2,11 @@
 
 use super::{ServiceError, codes, create_account};
 use crate::{
+    audit::{self, AuditEvent, AuditKind, Outcome},
     db::models::account::{Account, CreateError},
-    domain::{CodePurpose, ContactIdentifier, DisplayName, NewPassword, VerificationCode},
+    domain::{
+        ClientInfo, CodePurpose, ContactIdentifier, DisplayName, NewPassword, VerificationCode,
+    },
     i18n::Lang,
     state::AppState,
 };
@@ -15,8 +18,17 @@ pub async fn request_code(
     state: &AppState,
     to: &ContactIdentifier,
     lang: Lang,
+    client: &ClientInfo,
 ) -> Result<codes::Sent, ServiceError> {
-    codes::send(state, CodePurpose::Signup, to, lang, codes::Delivery::Now).await
+    codes::send(
+        state,
+        CodePurpose::Signup,
+        to,
+        lang,
+        codes::Delivery::Now,
+        client,
+    )
+    .await
 }
 
 #[derive(Debug)]
@@ -35,14 +47,22 @@ pub async fn complete(
     code: &VerificationCode,
     password: NewPassword,
     name: DisplayName,
+    client: &ClientInfo,
 ) -> Result<SignupOutcome, ServiceError> {
-    if let Err(rejected) = codes::verify(state, CodePurpose::Signup, &to, code).await? {
+    if let Err(rejected) = codes::verify(state, CodePurpose::Signup, &to, code, client).await? {
         return Ok(SignupOutcome::CodeRejected(rejected));
     }
     Ok(
         match create_account(state, to, name, password.into_password()).await? {
             Ok(account) => {
                 tracing::info!(account_id = %account.id, "account created");
+                audit::record(
+                    state,
+                    AuditEvent::new(AuditKind::Signup, Outcome::Ok)
+                        .account(account.id)
+                        .from(client),
+                )
+                .await;
                 SignupOutcome::Created(Box::new(account))
             }
             Err(CreateError::PhoneTaken | CreateError::EmailTaken) => {

@@ -37,6 +37,10 @@ impl From<ServiceError> for WebError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Task(detail) => Self::Internal(detail),
+            ServiceError::Limited(refused) => Self::Limited {
+                limit: refused.limit.as_str(),
+                retry_after: refused.retry_after,
+            },
             other => Self::Unavailable(other.to_string()),
         }
     }

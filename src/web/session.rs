@@ -10,7 +10,9 @@ use actix_web::{
 
 use super::WebError;
 use crate::{
+    audit::{self, AuditEvent, AuditKind, Outcome},
     db::models::session::EndReason,
+    domain::ClientInfo,
     session::{Session, registry},
     state::AppState,
 };
@@ -25,8 +27,9 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// The browser's session at OneID, loaded from its cookie or newly started.
-pub struct BrowserSession(pub Session);
+/// The browser's session at OneID, loaded from its cookie or newly started, with who is asking
+/// (address and user agent) for the limits and the audit log.
+pub struct BrowserSession(pub Session, ClientInfo);
 
 impl FromRequest for BrowserSession {
     type Error = actix_web::Error;
@@ -48,12 +51,16 @@ impl FromRequest for BrowserSession {
             registry::recheck(&state, &mut session)
                 .await
                 .map_err(WebError::from)?;
-            Ok(Self(session))
+            Ok(Self(session, super::client::client_info(&req)))
         })
     }
 }
 
 impl BrowserSession {
+    pub fn client(&self) -> &ClientInfo {
+        &self.1
+    }
+
     /// Refuses the form unless its CSRF token is this session's.
     pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
         if self.0.csrf_matches(submitted) {
@@ -91,6 +98,12 @@ impl BrowserSession {
     ) -> Result<HttpResponse, WebError> {
         // Tell the apps that took part (back-channel logout). Queued, so this answer never
         // waits on them; a failure to queue does not keep the person signed in.
+        if let Some(signed_in) = self.0.signed_in() {
+            let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
+                .account(signed_in.account_id)
+                .from(&self.1);
+            audit::record(state, event).await;
+        }
         if let Some(signed_in) = self.0.signed_in()
             && let Err(e) = registry::end(
                 state,

@@ -10,6 +10,7 @@ mod cli;
 mod codes;
 mod consent;
 mod lifecycle;
+mod limits;
 mod login;
 mod notify;
 mod oidc;

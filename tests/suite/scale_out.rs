@@ -383,3 +383,44 @@ async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() 
         .await
         .assert_redirect("/account");
 }
+
+#[tokio::test]
+async fn limits_and_lockout_hold_across_instances() {
+    if !on_scale_pair() {
+        return; // instances of the embedded pair share no memory: nothing to test there
+    }
+    let one = TestApp::spawn().await;
+    let instances = [one.another_instance().await, one.another_instance().await];
+    let all = [&one, &instances[0], &instances[1]];
+
+    // Five codes an hour to one number, whichever instance is asked.
+    let browser = one.browser();
+    for n in 0..5 {
+        browser
+            .at(all[n % 3])
+            .request_signup_code("9812345678")
+            .await
+            .assert_redirect("/signup/verify");
+        one.advance(chrono::Duration::seconds(61));
+    }
+    let refused = browser.at(all[2]).request_signup_code("9812345678").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // Ten failed sign-ins spread over the instances lock the account on all of them.
+    let owner = one.browser();
+    sign_up(&one, &owner, "9812345670", "+919812345670", "correct horse").await;
+    for n in 0..10 {
+        all[n % 3]
+            .browser()
+            .sign_in("9812345670", "wrong password")
+            .await;
+    }
+    for app in all {
+        assert!(
+            app.browser()
+                .sign_in("9812345670", "correct horse")
+                .await
+                .has("locked")
+        );
+    }
+}

@@ -88,7 +88,7 @@ pub async fn post_login(
     let error_key = match parsed {
         Err(e) => e.message_key(),
         Ok((identifier, password)) => {
-            match login::authenticate(&state, identifier, password).await? {
+            match login::authenticate(&state, identifier, password, session.client()).await? {
                 LoginOutcome::SignedIn(account) => {
                     tracing::info!(account_id = %account.id, "signed in");
                     session.0.sign_in(account.id, state.clock.now(), &["pwd"]);

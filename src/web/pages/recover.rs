@@ -142,16 +142,10 @@ async fn submit_start(
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let to = match ContactIdentifier::parse(&form.identifier, state.settings.default_region) {
+    let to = match super::parse_contact(&state, &form.identifier) {
         Ok(to) => to,
-        Err(e) => {
-            let view = start_view(
-                flow,
-                lang,
-                &session,
-                &form.identifier,
-                Some(lang.t(e.message_key())),
-            );
+        Err(key) => {
+            let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
             let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
             return session.respond(&state, response).await;
         }
@@ -167,7 +161,7 @@ async fn send_code(
     session: &mut BrowserSession,
     to: &ContactIdentifier,
 ) -> Result<(), WebError> {
-    let sent = recovery::request(state, flow.0, to, lang).await?;
+    let sent = recovery::request(state, flow.0, to, lang, session.client()).await?;
     session.0.set_recovery(Some(PendingRecovery {
         purpose: flow.0,
         to: to.canonical().to_owned(),
@@ -285,7 +279,7 @@ pub async fn post_verify(
         return session.respond(&state, response).await;
     };
 
-    match recovery::verify(&state, flow.0, &to, &code, completion).await? {
+    match recovery::verify(&state, flow.0, &to, &code, completion, session.client()).await? {
         Ok(Recovered::SignIn(account, methods)) => {
             session.0.sign_in(account.id, state.clock.now(), methods);
             let next = super::login::after_sign_in(&session);

@@ -95,19 +95,19 @@ pub async fn post_signup(
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let to = match ContactIdentifier::parse(&form.identifier, state.settings.default_region) {
+    let to = match super::parse_contact(&state, &form.identifier) {
         Ok(to) => to,
-        Err(e) => {
+        Err(key) => {
             let view = SignupView {
                 page: Page::new(lang, session.0.csrf_token(), "/signup"),
                 identifier: form.identifier.chars().take(254).collect(),
-                error: Some(lang.t(e.message_key())),
+                error: Some(lang.t(key)),
             };
             let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
             return session.respond(&state, response).await;
         }
     };
-    let sent = signup::request_code(&state, &to, lang).await?;
+    let sent = signup::request_code(&state, &to, lang, session.client()).await?;
     session.0.set_signup(Some(PendingSignup {
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
@@ -184,7 +184,7 @@ pub async fn post_verify(
         return session.respond(&state, response).await;
     };
 
-    match signup::complete(&state, to, &code, password, name).await? {
+    match signup::complete(&state, to, &code, password, name, session.client()).await? {
         SignupOutcome::Created(account) => {
             // The person proved the phone (SMS) or mailbox (one-time code) and chose a password.
             let method = if account.phone.is_some() {
@@ -225,7 +225,7 @@ pub async fn post_resend(
     let Some((to, _)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
-    let sent = signup::request_code(&state, &to, lang).await?;
+    let sent = signup::request_code(&state, &to, lang, session.client()).await?;
     session.0.set_signup(Some(PendingSignup {
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
