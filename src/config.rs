@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::domain::Region;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Address to bind.
@@ -200,6 +200,35 @@ pub struct SmtpSettings {
     pub password: Option<String>,
     pub from: String,
     pub timeout_secs: u64,
+}
+
+/// By hand so the database and Redis URLs show without their passwords (the SMTP, SMS and
+/// key sections redact their own secrets).
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("issuer", &self.issuer.as_str())
+            .field("database_url", &redact_url(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("outbox", &self.outbox)
+            .field("default_region", &self.default_region)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("database", &self.database)
+            .field("redis", &self.redis)
+            .field("session", &self.session)
+            .field("codes", &self.codes)
+            .field("lockout", &self.lockout)
+            .field("smtp", &self.smtp)
+            .field("sms", &self.sms)
+            .field("limits", &self.limits)
+            .field("oauth", &self.oauth)
+            .field("keys", &self.keys)
+            .field("audit", &self.audit)
+            .field("workers", &self.workers)
+            .field("demo_echo_codes", &self.demo_echo_codes)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for SmtpSettings {
@@ -727,6 +756,18 @@ mod tests {
             assert_eq!(settings.database_url, "sqlite://from-flag.db");
             Ok(())
         });
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_url_password() {
+        let settings = Settings {
+            database_url: "postgres://oneid:pg-secret-1@db:5432/oneid".into(),
+            redis_url: Some("redis://:redis-secret-2@cache:6379".into()),
+            ..Settings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("db:5432") && shown.contains("cache:6379"));
+        assert!(!shown.contains("pg-secret-1") && !shown.contains("redis-secret-2"));
     }
 
     #[test]

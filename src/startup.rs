@@ -82,48 +82,49 @@ impl Application {
     }
 }
 
-/// Ends sessions that ran out, about once a minute of (injected) clock time, so their apps hear
-/// of it. Each instance sweeps; ending a session is one conditional UPDATE, so only one of
-/// them tells the apps.
-async fn end_expired_sessions(state: web::Data<AppState>) {
+/// Runs `job` about once per `period` of the injected clock's time. It looks every real
+/// second, so a test that moves its clock forward sees the job run within a second.
+async fn on_clock<F, Fut>(state: web::Data<AppState>, period: chrono::Duration, job: F)
+where
+    F: Fn(web::Data<AppState>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut last = None;
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         ticks.tick().await;
         let now = state.clock.now();
-        if last.is_some_and(|at| now - at < SESSION_SWEEP) {
+        if last.is_some_and(|at| now - at < period) {
             continue;
         }
         last = Some(now);
-        if let Err(e) = crate::session::registry::sweep_expired(&state).await {
-            tracing::warn!(error = %e, "expired sessions not ended");
-        }
+        job(state.clone()).await;
     }
 }
 
-const SESSION_SWEEP: chrono::Duration = chrono::Duration::seconds(60);
-
-/// Deletes audit events past `[audit] retention_days`, about once an hour of (injected) clock
-/// time. Each instance sweeps; deleting what is already gone costs one indexed query.
-async fn expire_audit_events(state: web::Data<AppState>) {
-    let mut last = None;
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        ticks.tick().await;
-        let now = state.clock.now();
-        if last.is_some_and(|at| now - at < AUDIT_SWEEP) {
-            continue;
+/// Ends sessions that ran out, about once a minute, so their apps hear of it. Each instance
+/// sweeps; ending a session is one conditional UPDATE, so only one of them tells the apps.
+async fn end_expired_sessions(state: web::Data<AppState>) {
+    on_clock(state, chrono::Duration::seconds(60), |state| async move {
+        if let Err(e) = crate::session::registry::sweep_expired(&state).await {
+            tracing::warn!(error = %e, "expired sessions not ended");
         }
-        last = Some(now);
+    })
+    .await;
+}
+
+/// Deletes audit events past `[audit] retention_days`, about once an hour. Each instance
+/// sweeps; deleting what is already gone costs one indexed query.
+async fn expire_audit_events(state: web::Data<AppState>) {
+    on_clock(state, chrono::Duration::hours(1), |state| async move {
         match crate::audit::cleanup(&state).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
         }
-    }
+    })
+    .await;
 }
-
-const AUDIT_SWEEP: chrono::Duration = chrono::Duration::seconds(3600);
 
 /// The key schedule: rotate what is due, and pick up rotations made elsewhere.
 async fn refresh_keys(state: web::Data<AppState>) {

@@ -503,7 +503,9 @@ mod tests {
         else {
             static ANNOUNCED: std::sync::Once = std::sync::Once::new();
             ANNOUNCED.call_once(|| {
-                eprintln!("limits on Redis SKIPPED: ONEID_TEST_REDIS_URL is unset");
+                crate::db::testing::say_skipped(
+                    "limits on Redis SKIPPED: set ONEID_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run them",
+                );
             });
             return None;
         };

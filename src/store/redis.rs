@@ -387,10 +387,10 @@ mod tests {
             Ok(url) if !url.is_empty() => Some(url),
             _ => {
                 ANNOUNCED.call_once(|| {
-                    eprintln!(
+                    crate::db::testing::say_skipped(&format!(
                         "Redis contract tests SKIPPED: {URL_VAR} is unset; run them with \
                          `{URL_VAR}=redis://127.0.0.1:6379 cargo test -p oneid --lib store`"
-                    );
+                    ));
                 });
                 None
             }

@@ -43,16 +43,14 @@ impl ScaleBackends {
         let database = std::env::var(oneid::db::testing::TEST_DATABASE_URL).ok();
         let redis = std::env::var(REDIS).ok();
         let (Some(database), Some(redis_url)) = (database, redis) else {
-            use std::io::Write;
-            // Written past the test harness's capture, so `cargo test` shows it.
-            let _ = writeln!(
-                std::io::stderr(),
+            oneid::db::testing::say_skipped(&format!(
                 "\nSKIPPED: the suite on PostgreSQL + Redis (the `scale` test binary). Set \
                  ONEID_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test and \
                  {REDIS}=redis://127.0.0.1:6379 to run it.\n"
-            );
+            ));
             std::process::exit(0);
         };
+
         let schema = oneid::db::testing::PgTestSchema::create(&database)
             .unwrap_or_else(|e| panic!("ONEID_TEST_DATABASE_URL is set but unusable: {e}"));
         let redis_prefix = format!("oneid-test-{:016x}:", rand::random::<u64>());
