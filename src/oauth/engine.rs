@@ -438,6 +438,22 @@ impl Authorizer for Engine<'_> {
     /// redemption by the code's own (authenticated) client revokes everything issued from the
     /// code (RFC 6749 §4.1.2).
     fn extract(&mut self, code: &str) -> Result<Option<OxideGrant>, ()> {
+        // RFC 6749 §4.1.3: the code must have been issued to the authenticated client. Checked
+        // before the take, so another client presenting it cannot burn a code not its own.
+        let authenticated = self
+            .trace
+            .borrow()
+            .client
+            .as_ref()
+            .map(|c| c.id.to_string());
+        let store = self.state.store.clone();
+        let key = code_key(code);
+        if let Some(record) = self.block(async move { store.get_json::<CodeRecord>(&key).await })?
+            && authenticated.as_deref() != Some(record.client_id.as_str())
+        {
+            tracing::warn!(issued_to = %record.client_id, "authorization code presented by another client");
+            return Ok(None);
+        }
         let store = self.state.store.clone();
         let key = code_key(code);
         let Some(record) = self.block(async move { store.take_json::<CodeRecord>(&key).await })?

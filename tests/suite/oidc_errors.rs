@@ -789,3 +789,29 @@ async fn each_client_gets_id_tokens_signed_with_its_registered_algorithm() {
         );
     }
 }
+
+#[tokio::test]
+async fn another_client_cannot_redeem_or_burn_an_authorization_code() {
+    let app = TestApp::spawn().await;
+    let (_, _, cloud) = client(&app, registration("Cloud", true)).await;
+    let (talk_id, talk_secret, _) = client(&app, registration("Talk", true)).await;
+    let person = authorized(&app, &cloud, &[]).await;
+
+    // RFC 6749 §4.1.3 / §5.2: a code issued to another client is invalid_grant.
+    let stolen = [
+        ("grant_type", "authorization_code"),
+        ("code", person.code.as_str()),
+        ("redirect_uri", super::oidc::CALLBACK),
+        ("code_verifier", person.verifier.as_str()),
+    ];
+    post_token(
+        &app.base,
+        Credentials::Basic(&talk_id, &talk_secret),
+        &stolen,
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+
+    // The attempt did not use the code up: its own client still redeems it.
+    exchange(&cloud, &person).await;
+}
