@@ -49,3 +49,21 @@ pub async fn log_request(
     tracing::info!(%method, path, status, latency_ms = format_args!("{latency_ms:.1}"), "request");
     Ok(response)
 }
+
+/// Cross-origin access for the endpoints a browser-based app (a public client running in the
+/// page) calls directly: discovery, JWKS, token, UserInfo and revocation. Any origin, and never
+/// with credentials: these endpoints trust only what a request carries (code and PKCE
+/// verifier, client credentials, bearer token), never cookies, so a page on another origin
+/// gains nothing it did not already hold. The pages themselves get no CORS at all.
+pub fn protocol_cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .send_wildcard()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::ACCEPT,
+        ])
+        .max_age(86_400)
+}

@@ -14,6 +14,7 @@ use actix_web::web;
 
 pub use client::Client;
 pub use error::{WebError, render_error_page};
+use middleware::protocol_cors;
 pub use middleware::{log_request, security_headers};
 pub use page::{Page, RequestLang};
 pub use session::BrowserSession;
@@ -67,8 +68,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
         .service(web::resource("/healthz").get(health::get_healthz))
         .service(web::resource("/readyz").get(health::get_readyz))
-        .service(web::resource("/.well-known/openid-configuration").get(oauth::get_discovery))
-        .service(web::resource("/jwks.json").get(oauth::get_jwks))
+        .service(
+            web::resource("/.well-known/openid-configuration")
+                .wrap(protocol_cors())
+                .get(oauth::get_discovery),
+        )
+        .service(
+            web::resource("/jwks.json")
+                .wrap(protocol_cors())
+                .get(oauth::get_jwks),
+        )
         .service(
             web::resource("/authorize")
                 .get(oauth::authorize)
@@ -80,13 +89,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .get(oauth::get_consent)
                 .post(oauth::post_consent),
         )
-        .service(web::resource("/token").post(oauth::post_token))
+        .service(
+            web::resource("/token")
+                .wrap(protocol_cors())
+                .post(oauth::post_token),
+        )
         .service(
             web::resource("/userinfo")
+                .wrap(protocol_cors())
                 .get(oauth::userinfo)
                 .post(oauth::userinfo),
         )
-        .service(web::resource("/revoke").post(oauth::post_revoke))
+        .service(
+            web::resource("/revoke")
+                .wrap(protocol_cors())
+                .post(oauth::post_revoke),
+        )
         .service(web::resource("/introspect").post(oauth::post_introspect))
         .service(
             web::resource("/end-session")

@@ -538,3 +538,43 @@ async fn an_id_token_hint_for_someone_else_means_signing_in_again() {
     );
     assert_eq!(forged["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn browser_apps_may_call_the_protocol_endpoints_across_origins_but_not_the_pages() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let origin = "https://spa.example.com";
+    for path in ["/.well-known/openid-configuration", "/jwks.json"] {
+        let response = http
+            .get(format!("{}{path}", app.base))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["access-control-allow-origin"], "*", "{path}");
+    }
+    for path in ["/token", "/userinfo", "/revoke"] {
+        let preflight = http
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(preflight.status().is_success(), "{path}: {}", preflight.status());
+        let headers = preflight.headers();
+        assert_eq!(headers["access-control-allow-origin"], "*", "{path}");
+        assert!(
+            !headers.contains_key("access-control-allow-credentials"),
+            "{path}: never with cookies"
+        );
+    }
+    let page = http
+        .get(format!("{}/login", app.base))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert!(!page.headers().contains_key("access-control-allow-origin"));
+}
