@@ -23,6 +23,7 @@ pub struct AppState {
     pub notifier: Notifier,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
+    pub password_pool: crate::account::password_pool::PasswordPool,
     pub kek: KeyEncryptionKey,
     /// The signing keys; replaced whole after a rotation.
     keys: RwLock<KeyRing>,
@@ -50,6 +51,8 @@ impl AppState {
             notifier,
             clock,
             passwords: PasswordHasher::new(),
+            password_pool: crate::account::password_pool::PasswordPool::per_core()
+                .context("starting the password threads")?,
             kek,
             keys: RwLock::new(keys),
             backchannel_wake: tokio::sync::Notify::new(),

@@ -1,8 +1,9 @@
 //! Sign-in with a password.
 
 use super::{
-    ServiceError, blocking, codes, limits,
+    ServiceError, codes, limits,
     lockout::{self, LockState},
+    on_password_threads,
 };
 use crate::{
     audit::{self, AuditEvent, AuditKind, Outcome},
@@ -121,7 +122,7 @@ async fn check(
     let any_locked = !locked.is_empty();
     let locked_ids: Vec<_> = locked.iter().map(|a| a.id).collect();
     let hasher = state.passwords.clone();
-    let (matched, tried) = blocking(move || {
+    let (matched, tried) = on_password_threads(state, move || {
         for _ in &locked {
             hasher.verify(&password, None);
         }

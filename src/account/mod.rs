@@ -4,6 +4,7 @@ pub mod codes;
 pub mod limits;
 pub mod lockout;
 pub mod login;
+pub mod password_pool;
 pub mod recovery;
 pub mod signup;
 
@@ -43,11 +44,14 @@ impl From<crate::oauth::backchannel::BackchannelError> for ServiceError {
     }
 }
 
-/// Runs CPU-heavy work (password hashing) on the blocking pool.
-async fn blocking<T: Send + 'static>(
+/// Runs password hashing or verification on the password threads (see [`password_pool`]).
+async fn on_password_threads<T: Send + 'static>(
+    state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
-    tokio::task::spawn_blocking(work)
+    state
+        .password_pool
+        .run(work)
         .await
         .map_err(|e| ServiceError::Task(e.to_string()))
 }
@@ -60,7 +64,7 @@ pub async fn create_account(
     password: Password,
 ) -> Result<Result<Account, CreateError>, ServiceError> {
     let hasher = state.passwords.clone();
-    let password_hash = blocking(move || hasher.hash(&password)).await?;
+    let password_hash = on_password_threads(state, move || hasher.hash(&password)).await?;
     let (phone, email) = match contact {
         ContactIdentifier::Phone(p) => (Some(p), None),
         ContactIdentifier::Email(e) => (None, Some(e)),

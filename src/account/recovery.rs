@@ -11,9 +11,10 @@
 //! that the account exists and how to reach its owner.
 
 use super::{
-    ServiceError, blocking,
+    ServiceError,
     codes::{self, CodeRejected, Delivery, Sent},
     lockout::{self, LockState},
+    on_password_threads,
 };
 use crate::{
     audit::{self, AuditEvent, AuditKind, Outcome},
@@ -138,7 +139,7 @@ async fn set_password(
     password: NewPassword,
 ) -> Result<(), ServiceError> {
     let hasher = state.passwords.clone();
-    let hash = blocking(move || hasher.hash(&password.into_password())).await?;
+    let hash = on_password_threads(state, move || hasher.hash(&password.into_password())).await?;
     let (id, now) = (account.id, state.clock.now());
     state
         .db
