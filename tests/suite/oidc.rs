@@ -551,18 +551,29 @@ async fn browser_apps_may_call_the_protocol_endpoints_across_origins_but_not_the
             .send()
             .await
             .unwrap();
-        assert_eq!(response.headers()["access-control-allow-origin"], "*", "{path}");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "*",
+            "{path}"
+        );
     }
     for path in ["/token", "/userinfo", "/revoke"] {
         let preflight = http
             .request(reqwest::Method::OPTIONS, format!("{}{path}", app.base))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
             .send()
             .await
             .unwrap();
-        assert!(preflight.status().is_success(), "{path}: {}", preflight.status());
+        assert!(
+            preflight.status().is_success(),
+            "{path}: {}",
+            preflight.status()
+        );
         let headers = preflight.headers();
         assert_eq!(headers["access-control-allow-origin"], "*", "{path}");
         assert!(

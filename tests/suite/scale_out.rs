@@ -303,9 +303,9 @@ async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
     assert_eq!(token.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = token.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
-    // No session, no attempt counters: the sign-in page itself fails closed.
-
-    let login = app.browser().get("/login").await;
+    // The sign-in page still shows (it needs no store), but a sign-in cannot be counted
+    // against the attempt limits: it fails closed.
+    let login = app.browser().sign_in("9812345678", "correct horse").await;
     assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(login.has("briefly unavailable"));
 
