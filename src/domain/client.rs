@@ -3,24 +3,29 @@
 use std::fmt;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::{RngCore, rngs::OsRng};
+use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-fn random_url_safe(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    OsRng.fill_bytes(&mut buffer);
-    URL_SAFE_NO_PAD.encode(buffer)
-}
-
-/// A client identifier: 128 random bits, URL-safe.
+/// A client identifier: 131 random bits in 22 letters and digits.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct ClientId(String);
 
+/// Letters and digits only: an id starting with `-` (1 in 32 with base64url) reads as an
+/// option to every command line, `oneid client show` included.
+fn random_alphanumeric(len: usize) -> String {
+    use rand::{Rng, distributions::Alphanumeric};
+    OsRng
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
 impl ClientId {
     pub fn generate() -> Self {
-        Self(random_url_safe(16))
+        Self(random_alphanumeric(22))
     }
 
     /// Any printable client_id as received in a request; whether it exists is the registry's call.
@@ -50,9 +55,9 @@ impl fmt::Debug for ClientId {
 pub struct ClientSecret(String);
 
 impl ClientSecret {
-    /// 256 random bits, URL-safe.
+    /// 256 random bits in 43 letters and digits (safe as a command-line value too).
     pub fn generate() -> Self {
-        Self(random_url_safe(32))
+        Self(random_alphanumeric(43))
     }
 
     pub fn expose(&self) -> &str {
@@ -171,6 +176,19 @@ impl GrantType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_client_ids_are_letters_and_digits_so_no_command_line_mistakes_them_for_options() {
+        for _ in 0..2000 {
+            let id = ClientId::generate();
+            assert_eq!(id.as_str().len(), 22);
+            assert!(
+                id.as_str().bytes().all(|b| b.is_ascii_alphanumeric()),
+                "{id}"
+            );
+        }
+        assert_ne!(ClientId::generate(), ClientId::generate());
+    }
 
     #[test]
     fn secrets_are_256_bit_url_safe_and_verify_only_themselves() {

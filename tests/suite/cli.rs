@@ -465,7 +465,10 @@ fn clients_are_registered_listed_rotated_and_removed() {
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
     let public_id = public["client_id"].as_str().unwrap();
     let refused = cli(&["client", "rotate-secret", public_id]);
-    assert!(!refused.status.success() && text(&refused.stderr).contains("public client"));
+    assert!(
+        !refused.status.success() && text(&refused.stderr).contains("public client"),
+        "{refused:?}"
+    );
 
     assert!(cli(&["client", "remove", &id]).status.success());
     let gone = cli(&["client", "show", &id]);
