@@ -11,7 +11,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::page::{Page, RequestLang};
-use crate::account::ServiceError;
+use crate::account::{ServiceError, limits::Refused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -21,13 +21,10 @@ pub enum WebError {
     /// A dependency (database, ephemeral store, message gateway) is down. Detail is logged only.
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// An abuse limit tripped: 429 with `Retry-After`; the page says when to come back and
-    /// nothing about which limit or whether an account exists.
-    #[error("limit reached: {limit}")]
-    Limited {
-        limit: &'static str,
-        retry_after: std::time::Duration,
-    },
+    /// An abuse limit tripped: 429 with `Retry-After`; the page says which kind of limit and
+    /// when to come back, never whether an account exists.
+    #[error("limit reached: {}", .0.limit.as_str())]
+    Limited(Refused),
     /// A bug. Detail is logged only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -37,10 +34,7 @@ impl From<ServiceError> for WebError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Task(detail) => Self::Internal(detail),
-            ServiceError::Limited(refused) => Self::Limited {
-                limit: refused.limit.as_str(),
-                retry_after: refused.retry_after,
-            },
+            ServiceError::Limited(refused) => Self::Limited(refused),
             other => Self::Unavailable(other.to_string()),
         }
     }
@@ -63,7 +57,7 @@ impl ResponseError for WebError {
         match self {
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Limited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,15 +68,20 @@ impl ResponseError for WebError {
         match self {
             Self::Csrf => tracing::info!("form refused: CSRF token mismatch"),
             Self::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
-            Self::Limited { limit, .. } => tracing::info!(limit, "request refused by a limit"),
+            Self::Limited(refused) => {
+                tracing::info!(limit = refused.limit.as_str(), "request refused by a limit");
+            }
             Self::Internal(detail) => tracing::error!(%detail, "internal error"),
         }
         let mut response = HttpResponse::new(self.status_code());
         let retry_after = match self {
             Self::Unavailable(_) => Some(5),
-            // Rounded up, so a client that waits exactly this long is let in.
-            Self::Limited { retry_after, .. } => {
-                Some(retry_after.as_secs().max(1) + u64::from(retry_after.subsec_nanos() > 0))
+            Self::Limited(refused) => {
+                // The page (rendered later, in the person's language) says which limit.
+                response
+                    .extensions_mut()
+                    .insert(LimitMessage(refused.limit.message_key()));
+                Some(refused.retry_after_secs())
             }
             _ => None,
         };
@@ -94,6 +93,11 @@ impl ResponseError for WebError {
         response
     }
 }
+
+/// Which limit's message the 429 page shows; travels on the response from [`WebError`] to
+/// [`render_error_page`], never to the client.
+#[derive(Clone, Copy)]
+struct LimitMessage(&'static str);
 
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
@@ -150,7 +154,12 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
         title: lang.t(title),
         message: match wait_minutes {
             Some(minutes) => {
-                lang.t_args("error-too-many-wait", &[("minutes", minutes.to_string())])
+                let key = res
+                    .response()
+                    .extensions()
+                    .get::<LimitMessage>()
+                    .map_or("error-too-many-wait", |m| m.0);
+                lang.t_args(key, &[("minutes", minutes.to_string())])
             }
             None => lang.t(message),
         },

@@ -48,7 +48,13 @@ async fn five_codes_an_hour_per_number_then_429_until_the_hour_is_over() {
             .assert_redirect("/signup/verify");
         past_cooldown(&app);
     }
-    let retry_after = assert_limited(&browser.request_signup_code("9812345678").await);
+    let refused = browser.request_signup_code("9812345678").await;
+    let retry_after = assert_limited(&refused);
+    assert!(
+        refused.has("Too many codes were requested for this number or email"),
+        "the page names the kind of limit: {}",
+        refused.body
+    );
     assert_eq!(
         retry_after,
         3600 - 5 * 61,
@@ -126,7 +132,9 @@ async fn password_guessing_from_one_address_is_capped_but_other_addresses_are_no
         let page = attacker.sign_in(&format!("98123456{n:02}"), "guess").await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let retry_after = assert_limited(&attacker.sign_in("9812345699", "guess").await);
+    let refused = attacker.sign_in("9812345699", "guess").await;
+    let retry_after = assert_limited(&refused);
+    assert!(refused.has("Too many sign-in attempts came from your network"));
     assert!(retry_after <= 600);
     // Someone else behind the same proxy is a different address.
     let neighbour = browser_behind_proxy(&app, "203.0.113.8");
