@@ -5,7 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::{Deserialize, de::DeserializeOwned};
 
-use super::keys::KeyRing;
+use super::keys::{Algorithm, KeyRing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
@@ -17,6 +17,12 @@ pub enum JwtError {
     UnknownKey,
     #[error("bad signature")]
     BadSignature,
+    /// `none`, an HMAC, or anything else OneID never signs with.
+    #[error("unsupported signing algorithm")]
+    UnsupportedAlgorithm,
+    /// The header's `alg` is not the algorithm of the key its `kid` names.
+    #[error("the algorithm does not match the key")]
+    AlgorithmMismatch,
 }
 
 #[derive(Deserialize)]
@@ -30,6 +36,9 @@ struct Header {
 #[derive(Deserialize)]
 struct PublicJwk {
     kid: Option<String>,
+    kty: String,
+    crv: Option<String>,
+    alg: Option<String>,
     n: Option<String>,
     e: Option<String>,
     x: Option<String>,
@@ -77,6 +86,8 @@ fn verify_signature<T: DeserializeOwned>(
     };
     let header: Header =
         serde_json::from_slice(&b64(header_b64)?).map_err(|_| JwtError::Malformed)?;
+    // RFC 8725 §3.1: only the algorithms OneID signs with; `none` and HMACs never verify.
+    let alg = Algorithm::parse(&header.alg).map_err(|_| JwtError::UnsupportedAlgorithm)?;
     let kid = header.kid.ok_or(JwtError::UnknownKey)?;
     let jwk = keys
         .jwks()
@@ -89,17 +100,18 @@ fn verify_signature<T: DeserializeOwned>(
         })
         .find(|k| k.kid.as_deref() == Some(kid.as_str()))
         .ok_or(JwtError::UnknownKey)?;
+    check_key_type(alg, &jwk)?;
     let message = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
     let signature = b64(signature_b64)?;
     let missing = || JwtError::UnknownKey;
-    let verified = match header.alg.as_str() {
-        "RS256" => RsaPublicKeyComponents {
+    let verified = match alg {
+        Algorithm::Rs256 => RsaPublicKeyComponents {
             n: b64(jwk.n.as_deref().ok_or_else(missing)?)?,
             e: b64(jwk.e.as_deref().ok_or_else(missing)?)?,
         }
         .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, &signature)
         .is_ok(),
-        "ES256" => {
+        Algorithm::Es256 => {
             let mut point = vec![0x04];
             point.extend(b64(jwk.x.as_deref().ok_or_else(missing)?)?);
             point.extend(b64(jwk.y.as_deref().ok_or_else(missing)?)?);
@@ -107,17 +119,158 @@ fn verify_signature<T: DeserializeOwned>(
                 .verify(message, &signature)
                 .is_ok()
         }
-        "EdDSA" => UnparsedPublicKey::new(
+        Algorithm::EdDsa => UnparsedPublicKey::new(
             &signature::ED25519,
             b64(jwk.x.as_deref().ok_or_else(missing)?)?,
         )
         .verify(message, &signature)
         .is_ok(),
-        _ => false,
     };
     if !verified {
         return Err(JwtError::BadSignature);
     }
     let claims = serde_json::from_slice(&b64(payload_b64)?).map_err(|_| JwtError::Malformed)?;
     Ok((header.typ, claims))
+}
+
+/// The key decides the algorithm, not the token (RFC 8725 §2.1, §3.1): the `alg` a token claims
+/// must be the one its key is for (RFC 7518 §6.1: `kty`, and `crv` for EC and OKP keys; the
+/// JWK's own `alg`, which OneID always publishes, RFC 7517 §4.4).
+fn check_key_type(alg: Algorithm, jwk: &PublicJwk) -> Result<(), JwtError> {
+    let (kty, crv) = match alg {
+        Algorithm::Rs256 => ("RSA", None),
+        Algorithm::Es256 => ("EC", Some("P-256")),
+        Algorithm::EdDsa => ("OKP", Some("Ed25519")),
+    };
+    let matches = jwk.kty == kty
+        && jwk.crv.as_deref() == crv
+        && jwk.alg.as_deref().is_none_or(|a| a == alg.as_str());
+    if matches {
+        Ok(())
+    } else {
+        Err(JwtError::AlgorithmMismatch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration as StdDuration;
+
+    use chrono::Utc;
+    use ring::hmac;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{
+        db::Db,
+        oidc::keys::{KeyEncryptionKey, ensure_keys},
+    };
+
+    /// A ring with one active key per algorithm, over a temporary SQLite database.
+    async fn key_ring() -> (tempfile::TempDir, KeyRing) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(
+            &format!("sqlite://{}/k.db", dir.path().display()),
+            2,
+            StdDuration::from_secs(5),
+            1000,
+        )
+        .unwrap();
+        db.migrate().unwrap();
+        let ring = ensure_keys(&db, &KeyEncryptionKey::from_bytes([7; 32]), Utc::now())
+            .await
+            .unwrap();
+        (dir, ring)
+    }
+
+    fn token(ring: &KeyRing, alg: Algorithm) -> String {
+        ring.active(alg)
+            .unwrap()
+            .sign_jwt("at+jwt", &json!({ "sub": "s" }))
+            .unwrap()
+    }
+
+    /// `token` with its header replaced by `header` and its signature by `signature`.
+    fn reforged(token: &str, header: &Value, signature: Option<&[u8]>) -> String {
+        let mut parts = token.split('.');
+        let (_, payload, original) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+        let header = URL_SAFE_NO_PAD.encode(header.to_string());
+        let signature =
+            signature.map_or_else(|| original.to_owned(), |s| URL_SAFE_NO_PAD.encode(s));
+        format!("{header}.{payload}.{signature}")
+    }
+
+    fn kid(ring: &KeyRing, alg: Algorithm) -> String {
+        ring.active(alg).unwrap().kid().as_str().to_owned()
+    }
+
+    #[tokio::test]
+    async fn each_algorithm_verifies_with_its_own_key() {
+        let (_dir, ring) = key_ring().await;
+        for alg in Algorithm::ALL {
+            let claims: Value = verify(&ring, &token(&ring, alg), "at+jwt").unwrap();
+            assert_eq!(claims["sub"], "s", "{alg}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_alg_that_is_not_the_key_type_of_its_kid_is_refused() {
+        let (_dir, ring) = key_ring().await;
+        for (signed_by, claimed) in [
+            (Algorithm::Rs256, Algorithm::Es256),
+            (Algorithm::Rs256, Algorithm::EdDsa),
+            (Algorithm::Es256, Algorithm::EdDsa),
+            (Algorithm::Es256, Algorithm::Rs256),
+            (Algorithm::EdDsa, Algorithm::Es256),
+            (Algorithm::EdDsa, Algorithm::Rs256),
+        ] {
+            let header =
+                json!({ "alg": claimed.as_str(), "typ": "at+jwt", "kid": kid(&ring, signed_by) });
+            let forged = reforged(&token(&ring, signed_by), &header, None);
+            assert_eq!(
+                verify::<Value>(&ring, &forged, "at+jwt").unwrap_err(),
+                JwtError::AlgorithmMismatch,
+                "{claimed} with the kid of a {signed_by} key"
+            );
+            assert_eq!(
+                verify_id_token::<Value>(&ring, &forged).unwrap_err(),
+                JwtError::AlgorithmMismatch
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn none_and_hmac_are_refused_whatever_the_kid() {
+        let (_dir, ring) = key_ring().await;
+        let rsa = token(&ring, Algorithm::Rs256);
+        let rsa_kid = kid(&ring, Algorithm::Rs256);
+        // The classic confusion: an HMAC keyed with the public key the JWKS publishes.
+        let jwk =
+            serde_json::to_string(ring.active(Algorithm::Rs256).unwrap().public_jwk()).unwrap();
+        for alg in [
+            "none", "HS256", "HS512", "RS512", "PS256", "ES384", "rs256", "",
+        ] {
+            let header = json!({ "alg": alg, "typ": "at+jwt", "kid": rsa_kid });
+            let unsigned = reforged(&rsa, &header, Some(b""));
+            assert_eq!(
+                verify::<Value>(&ring, &unsigned, "at+jwt").unwrap_err(),
+                JwtError::UnsupportedAlgorithm,
+                "{alg}"
+            );
+            let message = unsigned.rsplit_once('.').unwrap().0.to_owned();
+            let key = hmac::Key::new(hmac::HMAC_SHA256, jwk.as_bytes());
+            let mac = hmac::sign(&key, message.as_bytes());
+            let keyed = reforged(&rsa, &header, Some(mac.as_ref()));
+            assert_eq!(
+                verify_id_token::<Value>(&ring, &keyed).unwrap_err(),
+                JwtError::UnsupportedAlgorithm,
+                "{alg}"
+            );
+        }
+        let without_kid = reforged(&rsa, &json!({ "alg": "none" }), Some(b""));
+        assert_eq!(
+            verify_id_token::<Value>(&ring, &without_kid).unwrap_err(),
+            JwtError::UnsupportedAlgorithm
+        );
+    }
 }
