@@ -14,6 +14,7 @@ diesel::table! {
         failed_logins -> Integer,
         last_failed_at -> Nullable<Timestamp>,
         locked_until -> Nullable<Timestamp>,
+        password_changed_at -> Nullable<Timestamp>,
     }
 }
 

@@ -34,7 +34,7 @@ use crate::{
         DbError,
         models::{
             client::{self, Client},
-            grant::{self, Grant, RefreshUse},
+            grant::{self, Grant, Outlived, RefreshUse},
         },
     },
     domain::{AccountId, ClientId, GrantType, ScopeToken, Scopes},
@@ -62,6 +62,8 @@ pub struct SignInContext {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodeRecord {
     pub client_id: String,
+    /// The `redirect_uri` exactly as the authorization request sent it: the token request must
+    /// send the identical string (RFC 6749 §4.1.3), not merely one that parses the same.
     pub redirect_uri: String,
     pub scope: String,
     pub expires_at: DateTime<Utc>,
@@ -69,11 +71,16 @@ pub struct CodeRecord {
     pub sign_in: SignInContext,
 }
 
-/// Left behind when a code is redeemed: a second redemption finds it and revokes the grant.
+/// Left behind when a code is redeemed: a second redemption finds it and revokes the grant,
+/// but only one that would have succeeded had the code been fresh (same client, identical
+/// `redirect_uri`, matching PKCE verifier), so that a stranger holding a stolen code cannot
+/// revoke the rightful client's tokens (OAuth 2.1 §4.1.3, RFC 9700 §4.5).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RedeemedCode {
     client_id: String,
     grant_id: String,
+    redirect_uri: String,
+    pkce: Option<Challenge>,
 }
 
 /// Tokens issued by this request.
@@ -99,6 +106,11 @@ pub struct Trace {
     pub code_expired: bool,
     /// The code had been redeemed before; its grant was revoked.
     pub code_replayed: bool,
+    /// The token request's `redirect_uri` is not the authorization request's, character for
+    /// character.
+    pub redirect_uri_mismatch: bool,
+    /// The code's or refresh token's sign-in no longer stands (session ended, new password).
+    pub outlived: Option<Outlived>,
     /// The client authenticated but is not registered for the requested grant type.
     pub grant_not_allowed: bool,
     /// A refresh token was presented a second time; its grant was revoked.
@@ -121,6 +133,12 @@ pub struct Engine<'a> {
     grant_type: Option<GrantType>,
     /// The person the authorization request is for, once signed in.
     sign_in: Option<SignInContext>,
+    /// The client the request names (`client_id` or the Basic user name), authenticated or not.
+    requesting_client: Option<String>,
+    /// The request's `redirect_uri`, as sent.
+    redirect_uri: Option<String>,
+    /// The token request's `code_verifier`, as sent.
+    code_verifier: Option<String>,
     /// Where to note that the code being redeemed was used (set by `extract`).
     redeemed_marker: Option<String>,
     trace: RefCell<Trace>,
@@ -142,6 +160,9 @@ impl<'a> Engine<'a> {
             auth_method: params.client().map(|(_, m)| m),
             grant_type: params.get("grant_type").and_then(GrantType::parse),
             sign_in: None,
+            requesting_client: params.client().map(|(id, _)| id.to_owned()),
+            redirect_uri: params.get("redirect_uri").map(str::to_owned),
+            code_verifier: params.get("code_verifier").map(str::to_owned),
             redeemed_marker: None,
             trace: RefCell::new(Trace::default()),
         }
@@ -419,9 +440,15 @@ impl Authorizer for Engine<'_> {
         let code = random_token();
         let expires_at =
             self.now + Duration::seconds(self.state.settings.oauth.authorization_code_ttl_secs);
+        // The string the request sent, which the registrar matched against the registration;
+        // `grant.redirect_uri` is its parsed (normalised) form.
+        let redirect_uri = self
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| grant.redirect_uri.to_string());
         let record = CodeRecord {
             client_id: grant.client_id,
-            redirect_uri: grant.redirect_uri.to_string(),
+            redirect_uri,
             scope: grant.scope.to_string(),
             expires_at,
             pkce: self.trace.borrow().pkce_challenge.clone(),
@@ -434,9 +461,10 @@ impl Authorizer for Engine<'_> {
         Ok(code)
     }
 
-    /// One atomic take: of two concurrent redemptions exactly one finds the code. A second
-    /// redemption by the code's own (authenticated) client revokes everything issued from the
-    /// code (RFC 6749 §4.1.2).
+    /// One atomic take: of two concurrent redemptions exactly one finds the code. Then, in
+    /// order: the code is unexpired, the `redirect_uri` is the identical string, and the
+    /// sign-in behind the code still stands. A second redemption that would otherwise have
+    /// succeeded revokes everything issued from the code (RFC 6749 §4.1.2).
     fn extract(&mut self, code: &str) -> Result<Option<OxideGrant>, ()> {
         // RFC 6749 §4.1.3: the code must have been issued to the authenticated client. Checked
         // before the take, so another client presenting it cannot burn a code not its own.
@@ -458,28 +486,17 @@ impl Authorizer for Engine<'_> {
         let key = code_key(code);
         let Some(record) = self.block(async move { store.take_json::<CodeRecord>(&key).await })?
         else {
-            let store = self.state.store.clone();
-            let key = redeemed_key(code);
-            if let Some(redeemed) =
-                self.block(async move { store.get_json::<RedeemedCode>(&key).await })?
-            {
-                let same_client = self
-                    .trace
-                    .borrow()
-                    .client
-                    .as_ref()
-                    .is_some_and(|c| c.id.as_str() == redeemed.client_id);
-                if same_client {
-                    let now = self.now;
-                    self.db(move |conn| grant::revoke(conn, &redeemed.grant_id, now))?;
-                    self.trace.borrow_mut().code_replayed = true;
-                    tracing::warn!(client_id = %redeemed.client_id, "authorization code replayed: its grant is revoked");
-                }
-            }
+            self.check_replay(code)?;
             return Ok(None);
         };
         if self.now >= record.expires_at {
             self.trace.borrow_mut().code_expired = true;
+            return Ok(None);
+        }
+        if !self.check_redirect_uri(&record.redirect_uri) {
+            return Ok(None);
+        }
+        if !self.check_sign_in_stands(&record.sign_in)? {
             return Ok(None);
         }
         let grant = self.oxide_grant(
@@ -491,6 +508,90 @@ impl Authorizer for Engine<'_> {
         self.redeemed_marker = Some(redeemed_key(code));
         self.trace.borrow_mut().code = Some(record);
         Ok(Some(grant))
+    }
+}
+
+impl Engine<'_> {
+    /// RFC 6749 §4.1.3: the token request's `redirect_uri` must be "identical" to the
+    /// authorization request's. Compared as strings: oxide-auth compares parsed URLs, which
+    /// would take `HTTPS://RP.EXAMPLE:443/cb` for `https://rp.example/cb`.
+    fn check_redirect_uri(&self, issued_for: &str) -> bool {
+        let identical = self.redirect_uri.as_deref() == Some(issued_for);
+        if !identical {
+            self.trace.borrow_mut().redirect_uri_mismatch = true;
+        }
+        identical
+    }
+
+    /// Issue 10, point 5: a code gives nothing once the session it was issued in has ended
+    /// (the person signed out before the client redeemed it), whether or not it asked for
+    /// `offline_access`, nor once the password changed after the sign-in.
+    fn check_sign_in_stands(&self, sign_in: &SignInContext) -> Result<bool, ()> {
+        let (account, sid, since) = (sign_in.account_id, sign_in.sid.clone(), sign_in.auth_time);
+        let outlived = self.db(move |conn| grant::outlived(conn, account, Some(&sid), since))?;
+        if let Some(why) = outlived {
+            tracing::info!(
+                ?why,
+                "authorization code refused: its sign-in no longer stands"
+            );
+            self.trace.borrow_mut().outlived = Some(why);
+        }
+        Ok(outlived.is_none())
+    }
+
+    /// A code redeemed before: revokes its grant, but only when this request would have
+    /// succeeded with a fresh code (the same client, the identical `redirect_uri`, a verifier
+    /// that matches). Anything less is an invalid request by someone who holds the code
+    /// without the rest, and must not cost the rightful client its tokens (OAuth 2.1 §4.1.3,
+    /// RFC 9700 §4.5).
+    fn check_replay(&self, code: &str) -> Result<(), ()> {
+        let store = self.state.store.clone();
+        let key = redeemed_key(code);
+        let Some(redeemed) =
+            self.block(async move { store.get_json::<RedeemedCode>(&key).await })?
+        else {
+            return Ok(());
+        };
+        let same_client = self
+            .trace
+            .borrow()
+            .client
+            .as_ref()
+            .is_some_and(|c| c.id.as_str() == redeemed.client_id);
+        let would_succeed = same_client
+            && self.redirect_uri.as_deref() == Some(redeemed.redirect_uri.as_str())
+            && pkce::verify(redeemed.pkce.as_ref(), self.code_verifier.as_deref()).is_ok();
+        if !would_succeed {
+            tracing::warn!(client_id = %redeemed.client_id, "a redeemed authorization code was presented without its client's proof: nothing revoked");
+            return Ok(());
+        }
+        let now = self.now;
+        self.db(move |conn| grant::revoke(conn, &redeemed.grant_id, now))?;
+        self.trace.borrow_mut().code_replayed = true;
+        tracing::warn!(client_id = %redeemed.client_id, "authorization code replayed: its grant is revoked");
+        Ok(())
+    }
+
+    /// Issue 10, point 5: a refresh token gives nothing once its grant's session has ended
+    /// (unless it is `offline_access`) or the password changed after the grant was made. The
+    /// grant is then revoked, as sign-out or the reset would have done had it existed then.
+    fn check_grant_stands(&self, grant: &Grant) -> Result<bool, ()> {
+        let Some(account) = grant.account_id else {
+            return Ok(true);
+        };
+        let (sid, since) = (grant.bound_session().map(str::to_owned), grant.created_at);
+        let outlived =
+            self.db(move |conn| grant::outlived(conn, account, sid.as_deref(), since))?;
+        let Some(why) = outlived else {
+            return Ok(true);
+        };
+        let (id, now) = (grant.id.clone(), self.now);
+        self.db(move |conn| grant::revoke(conn, &id, now))?;
+        tracing::info!(?why, client_id = %grant.client_id, "refresh refused: the grant's sign-in no longer stands; grant revoked");
+        let mut trace = self.trace.borrow_mut();
+        trace.outlived = Some(why);
+        trace.refresh_dead = true;
+        Ok(false)
     }
 }
 
@@ -568,6 +669,8 @@ impl Issuer for Engine<'_> {
                 let marker = RedeemedCode {
                     client_id: client.id.to_string(),
                     grant_id: issued.grant.id.clone(),
+                    redirect_uri: record.redirect_uri.clone(),
+                    pkce: record.pkce.clone(),
                 };
                 let ttl = StdDuration::from_secs(
                     self.state
@@ -659,6 +762,16 @@ impl Issuer for Engine<'_> {
         };
         if grant.revoked_at.is_some() || self.now >= grant.expires_at {
             self.trace.borrow_mut().refresh_dead = true;
+            return Ok(None);
+        }
+        // RFC 6749 §6: the refresh token is bound to the client it was issued to. oxide-auth
+        // checks that for a client that authenticated; a public client sends only its
+        // `client_id`, which oxide-auth never compares, so it is compared here.
+        if self.requesting_client.as_deref() != Some(grant.client_id.as_str()) {
+            self.trace.borrow_mut().refresh_dead = true;
+            return Ok(None);
+        }
+        if !self.check_grant_stands(&grant)? {
             return Ok(None);
         }
         let issuer = issuer(self.state);

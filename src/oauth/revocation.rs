@@ -142,7 +142,22 @@ pub async fn introspect(
     token_type_hint: Option<&str>,
 ) -> Result<Introspection, OAuthError> {
     let now = state.clock.now();
-    Ok(match find(state, token, hint(token_type_hint)?).await? {
+    let mut found = find(state, token, hint(token_type_hint)?).await?;
+    // A refresh token whose sign-in no longer stands would be refused at /token: not active.
+    if let Found::Refresh { grant, .. } = &found
+        && let Some(account) = grant.account_id
+    {
+        let (sid, since) = (grant.bound_session().map(str::to_owned), grant.created_at);
+        if state
+            .db
+            .run(move |conn| grant::outlived(conn, account, sid.as_deref(), since))
+            .await?
+            .is_some()
+        {
+            found = Found::Nothing;
+        }
+    }
+    Ok(match found {
         Found::Access { grant, claims } if grant.client_id == client.id => {
             let claims = *claims;
             Introspection {

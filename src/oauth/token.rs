@@ -14,7 +14,10 @@ use super::{
 };
 use crate::{
     audit::{self, AuditEvent, AuditKind},
-    db::models::{account, grant::Grant},
+    db::models::{
+        account,
+        grant::{Grant, Outlived},
+    },
     domain::ScopeToken,
     oidc::{
         keys::Algorithm,
@@ -210,6 +213,18 @@ fn check_outcome(
     }
     if trace.code_expired {
         return grant_error("the authorization code has expired");
+    }
+    if trace.redirect_uri_mismatch {
+        return grant_error("redirect_uri is not identical to the authorization request's");
+    }
+    match trace.outlived {
+        Some(Outlived::SessionEnded) => {
+            return grant_error("the session this grant was issued in has ended");
+        }
+        Some(Outlived::PasswordChanged) => {
+            return grant_error("the password changed after this grant was issued");
+        }
+        None => {}
     }
     if let Some(pkce) = trace.pkce_error {
         return Err(OAuthError::new(ErrorCode::InvalidGrant, pkce.to_string()));

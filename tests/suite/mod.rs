@@ -19,3 +19,4 @@ mod pages;
 mod recovery;
 mod scale_out;
 mod signup;
+mod token_grants;

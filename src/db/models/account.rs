@@ -311,7 +311,9 @@ pub fn clear_failed_logins(conn: &mut DbConn, id: AccountId) -> Result<(), DbErr
     Ok(())
 }
 
-/// Replaces the password hash.
+/// Replaces the password hash and stamps `password_changed_at`: the one place a hash is
+/// written after sign-up, so no path can change the password without moving the epoch that
+/// codes and refresh tokens are checked against (see `grant::outlived`).
 pub fn set_password(
     conn: &mut DbConn,
     id: AccountId,
@@ -322,9 +324,24 @@ pub fn set_password(
         .set((
             accounts::password_hash.eq(hash.as_str()),
             accounts::updated_at.eq(now.naive_utc()),
+            accounts::password_changed_at.eq(now.naive_utc()),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// When the account's password was last replaced; `None` when never (or no such account).
+pub fn password_changed_at(
+    conn: &mut DbConn,
+    id: AccountId,
+) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(accounts::table
+        .filter(accounts::account_id.eq(id.get()))
+        .select(accounts::password_changed_at)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten()
+        .map(|t| t.and_utc()))
 }
 
 fn first(row: Option<AccountRow>) -> Result<Option<Account>, DbError> {

@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use crate::{
     db::{
         DbConn, DbError,
+        models::{account, session},
         schema::{consents, grants, refresh_tokens},
     },
-    domain::{AccountId, ClientId, Scopes},
+    domain::{AccountId, ClientId, ScopeToken, Scopes},
 };
 
 /// One authorization: the family every token issued from it belongs to.
@@ -30,6 +31,48 @@ impl Grant {
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && now < self.expires_at
     }
+
+    /// The session this grant lives and dies with: its `sid`, unless the person asked for
+    /// `offline_access`, which OIDC Core §11 defines as access that outlives the session.
+    pub fn bound_session(&self) -> Option<&str> {
+        if self.scope.contains(ScopeToken::OfflineAccess) {
+            None
+        } else {
+            self.sid.as_deref()
+        }
+    }
+}
+
+/// Why a code or a grant that is neither revoked nor expired may give nothing more: the
+/// sign-in it came from no longer stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outlived {
+    /// The OneID session it was bound to has ended (sign-out, expiry, operator, reset).
+    SessionEnded,
+    /// The account's password was replaced after the sign-in (or grant) it came from.
+    PasswordChanged,
+}
+
+/// Whether the sign-in behind a code or grant still stands: the session `sid` (when the code
+/// or grant is bound to one) has not ended, and the password has not changed after `since`
+/// (the sign-in's `auth_time` for a code, the grant's creation for a refresh token).
+pub fn outlived(
+    conn: &mut DbConn,
+    account: AccountId,
+    sid: Option<&str>,
+    since: DateTime<Utc>,
+) -> Result<Option<Outlived>, DbError> {
+    if let Some(sid) = sid
+        && session::has_ended(conn, sid)?
+    {
+        return Ok(Some(Outlived::SessionEnded));
+    }
+    // Strictly later: the reset flow signs the person in at the very moment it sets the
+    // password, and that fresh sign-in must count.
+    if account::password_changed_at(conn, account)?.is_some_and(|changed| changed > since) {
+        return Ok(Some(Outlived::PasswordChanged));
+    }
+    Ok(None)
 }
 
 #[derive(Queryable, Selectable, Insertable)]
