@@ -192,9 +192,7 @@ pub async fn post_verify(
             } else {
                 "otp"
             };
-            session
-                .0
-                .sign_in(account.id, state.clock.now(), &[method, "pwd"]);
+            session.sign_in(&state, account.id, &[method, "pwd"]).await?;
             let next = super::login::after_sign_in(&session);
             session.respond(&state, see_other(next)).await
         }
