@@ -84,7 +84,10 @@ async fn sign_in_at_cloud_reauthenticate_at_talk_sign_out_at_talk_and_cloud_is_t
     let verify = person
         .post(
             &format!("{}/signup", demo.issuer),
-            &[("csrf", &csrf_in(&signup.body)), ("identifier", "9812345678")],
+            &[
+                ("csrf", &csrf_in(&signup.body)),
+                ("identifier", "9812345678"),
+            ],
         )
         .await;
     let code = last_code(&demo.outbox, "+919812345678");
@@ -101,12 +104,20 @@ async fn sign_in_at_cloud_reauthenticate_at_talk_sign_out_at_talk_and_cloud_is_t
         )
         .await;
     assert!(home.url.starts_with(cloud), "{}", home.url);
-    assert!(home.body.contains("Asha"), "signed in at Cloud: {}", home.body);
+    assert!(
+        home.body.contains("Asha"),
+        "signed in at Cloud: {}",
+        home.body
+    );
 
     // Talk asks for a fresh sign-in: OneID shows its sign-in page although the person is
     // signed in there, and the password is typed again.
     let login = person.get(&format!("{talk}/login?prompt=login")).await;
-    assert!(login.url.starts_with(&format!("{}/login", demo.issuer)), "{}", login.url);
+    assert!(
+        login.url.starts_with(&format!("{}/login", demo.issuer)),
+        "{}",
+        login.url
+    );
     let talk_home = person
         .post(
             &format!("{}/login", demo.issuer),
@@ -119,11 +130,17 @@ async fn sign_in_at_cloud_reauthenticate_at_talk_sign_out_at_talk_and_cloud_is_t
         .await;
     assert!(talk_home.url.starts_with(talk), "{}", talk_home.url);
     assert!(talk_home.body.contains("Asha"), "signed in at Talk");
-    assert!(person.get(cloud).await.body.contains("Asha"), "still at Cloud");
+    assert!(
+        person.get(cloud).await.body.contains("Asha"),
+        "still at Cloud"
+    );
 
     // Sign out at Talk (RP-initiated logout at OneID, then back to Talk).
     let after = person
-        .post(&format!("{talk}/logout"), &[("csrf", &csrf_in(&talk_home.body))])
+        .post(
+            &format!("{talk}/logout"),
+            &[("csrf", &csrf_in(&talk_home.body))],
+        )
         .await;
     assert!(after.body.contains("Sign in with OneID"), "{}", after.body);
 

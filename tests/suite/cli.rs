@@ -352,11 +352,15 @@ fn keys_are_rotated_from_the_command_line() {
         "the current ES256 key and the next:\n{listed}"
     );
     assert!(
-        listed.lines().any(|l| l.starts_with("ES256") && l.contains("next     signs from")),
+        listed
+            .lines()
+            .any(|l| l.starts_with("ES256") && l.contains("next     signs from")),
         "{listed}"
     );
     assert!(
-        listed.lines().any(|l| l.starts_with("ES256") && l.contains("current  until")),
+        listed
+            .lines()
+            .any(|l| l.starts_with("ES256") && l.contains("current  until")),
         "{listed}"
     );
     assert_eq!(listed.matches("current").count(), 3, "{listed}");

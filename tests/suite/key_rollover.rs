@@ -143,7 +143,10 @@ async fn a_rotated_key_is_published_by_every_instance_before_any_signs_with_it()
         }
     );
     let new = next.kid.to_string();
-    assert!(kids(&jwks_of(&one).await).contains(&new), "published at once");
+    assert!(
+        kids(&jwks_of(&one).await).contains(&new),
+        "published at once"
+    );
     // Instance 2 has not reloaded yet, so a relying party that asks it does not know the new
     // key: neither instance may sign with it.
     assert!(!kids(&jwks_of(&two).await).contains(&new));

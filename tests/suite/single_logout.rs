@@ -68,10 +68,7 @@ async fn signing_out_after_a_prompt_login_at_another_app_tells_the_first_app_too
         30,
         "auth_time is the new sign-in's"
     );
-    assert!(
-        cloud_tokens.lock().unwrap().is_empty(),
-        "nothing ended yet"
-    );
+    assert!(cloud_tokens.lock().unwrap().is_empty(), "nothing ended yet");
 
     // Signing out at Talk (RP-initiated) reaches Cloud, with the sid of Cloud's ID token.
     let done = browser
@@ -108,7 +105,10 @@ async fn another_account_signing_in_ends_the_previous_accounts_session_and_tells
     let ravi_talk = sign_in_again_for(&talk_rp, &browser, "9812345679", "ravi's secret").await;
     let ravi_claims = jwt_part(&id_token_of(&ravi_talk), 1);
     assert_ne!(ravi_claims["sub"], asha_claims["sub"]);
-    assert_ne!(ravi_claims["sid"], asha_claims["sid"], "a session of Ravi's own");
+    assert_ne!(
+        ravi_claims["sid"], asha_claims["sid"],
+        "a session of Ravi's own"
+    );
 
     // Asha's session ended as a sign-out would end it: Cloud is told, her grant is revoked,
     // her row is ended.
@@ -117,10 +117,7 @@ async fn another_account_signing_in_ends_the_previous_accounts_session_and_tells
     assert_eq!(jwt_part(&to_cloud[0], 1)["sid"], asha_claims["sid"]);
     assert_eq!(jwt_part(&to_cloud[0], 1)["sub"], asha_claims["sub"]);
     assert!(
-        cloud_rp
-            .userinfo(asha_cloud.access_token())
-            .await
-            .is_err(),
+        cloud_rp.userinfo(asha_cloud.access_token()).await.is_err(),
         "the grant of Asha's session is revoked"
     );
     let sid = asha_claims["sid"].as_str().unwrap().to_owned();
@@ -131,7 +128,10 @@ async fn another_account_signing_in_ends_the_previous_accounts_session_and_tells
         .await
         .unwrap();
     assert!(ended, "Asha's session is recorded as ended");
-    assert!(talk_tokens.lock().unwrap().is_empty(), "Talk never saw Asha");
+    assert!(
+        talk_tokens.lock().unwrap().is_empty(),
+        "Talk never saw Asha"
+    );
 
     // Ravi's sign-out at Talk reaches Talk, and Cloud is not told a second time.
     let done = browser

@@ -68,9 +68,16 @@ async fn the_app_can_ask_oneid_for_a_fresh_sign_in() {
                 .map(|(_, v)| v.into_owned())
         }
     };
-    assert_eq!(prompt("/login?prompt=login").await.as_deref(), Some("login"));
+    assert_eq!(
+        prompt("/login?prompt=login").await.as_deref(),
+        Some("login")
+    );
     assert_eq!(prompt("/login").await, None);
-    assert_eq!(prompt("/login?prompt=none").await, None, "only login is passed on");
+    assert_eq!(
+        prompt("/login?prompt=none").await,
+        None,
+        "only login is passed on"
+    );
 }
 
 #[tokio::test]

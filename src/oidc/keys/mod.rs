@@ -198,10 +198,7 @@ impl KeyRing {
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
-            .field(
-                "active",
-                &self.0.active.values().collect::<Vec<_>>(),
-            )
+            .field("active", &self.0.active.values().collect::<Vec<_>>())
             .field("published", &self.0.published.len())
             .finish()
     }

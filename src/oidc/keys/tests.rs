@@ -95,17 +95,29 @@ async fn rotation_publishes_the_next_key_first_and_switches_at_its_activation() 
     assert_eq!(published(&after).len(), 4);
     let new = KeyId::from_stored(published(&after)[0].clone());
     assert_ne!(new, old);
-    assert_eq!(kid(&after, Algorithm::Rs256), old, "the next key signs early");
+    assert_eq!(
+        kid(&after, Algorithm::Rs256),
+        old,
+        "the next key signs early"
+    );
     for alg in [Algorithm::Es256, Algorithm::EdDsa] {
         assert_eq!(kid(&after, alg), kid(&before, alg), "{alg} rotated too");
     }
     let switch = t1 + ACTIVATION_DELAY;
     assert_eq!(ACTIVATION_DELAY, Duration::minutes(10));
-    assert_eq!(after.changes_at(), Some(switch), "the ring knows when to reload");
+    assert_eq!(
+        after.changes_at(),
+        Some(switch),
+        "the ring knows when to reload"
+    );
     let (old_row, new_row) = (row(&db, &old).await, row(&db, &new).await);
     assert_eq!(new_row.activates_at, Some(switch));
     assert_eq!(new_row.retired_at, None);
-    assert_eq!(old_row.retired_at, Some(switch), "retires as the successor starts");
+    assert_eq!(
+        old_row.retired_at,
+        Some(switch),
+        "retires as the successor starts"
+    );
     let unpublish_at = switch + Duration::seconds(settings.publish_retired_for_secs);
     assert_eq!(old_row.unpublish_at, Some(unpublish_at));
     let states = list(&db, t1).await.unwrap();
@@ -126,7 +138,11 @@ async fn rotation_publishes_the_next_key_first_and_switches_at_its_activation() 
         .unwrap();
     assert_eq!(kid(&just_before, Algorithm::Rs256), old);
     let at_switch = ensure_keys(&db, &kek(), switch).await.unwrap();
-    assert_eq!(kid(&at_switch, Algorithm::Rs256), new, "promoted by the clock alone");
+    assert_eq!(
+        kid(&at_switch, Algorithm::Rs256),
+        new,
+        "promoted by the clock alone"
+    );
     assert_eq!(
         at_switch.active(Algorithm::Rs256).unwrap().alg(),
         Algorithm::Rs256
@@ -240,9 +256,7 @@ async fn rotate_if_due_honours_rotate_after_days() {
     assert_eq!(kid(&ring, Algorithm::Es256), kid(&first, Algorithm::Es256));
 
     let day_90 = t0() + Duration::days(90);
-    let (ring, rotated) = rotate_if_due(&db, &kek(), &settings, day_90)
-        .await
-        .unwrap();
+    let (ring, rotated) = rotate_if_due(&db, &kek(), &settings, day_90).await.unwrap();
     assert_eq!(rotated, [Algorithm::Es256, Algorithm::EdDsa]);
     assert_eq!(kid(&ring, Algorithm::Es256), kid(&first, Algorithm::Es256));
     // The schedule's next reloads, while the next keys wait to sign, rotate nothing more.

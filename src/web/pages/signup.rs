@@ -192,7 +192,9 @@ pub async fn post_verify(
             } else {
                 "otp"
             };
-            session.sign_in(&state, account.id, &[method, "pwd"]).await?;
+            session
+                .sign_in(&state, account.id, &[method, "pwd"])
+                .await?;
             let next = super::login::after_sign_in(&session);
             session.respond(&state, see_other(next)).await
         }
