@@ -13,7 +13,10 @@ use super::{
     helpers::{TestApp, sign_up},
     oidc::{RelyingParty, callback, jwt_header, registration},
 };
-use oneid::oidc::keys::{self, ACTIVATION_DELAY, Algorithm, KeyState, RELOAD_INTERVAL_SECS};
+use oneid::{
+    clock::Clock,
+    oidc::keys::{self, ACTIVATION_DELAY, Algorithm, KeyState, RELOAD_INTERVAL_SECS},
+};
 
 const PHONE: &str = "9812345678";
 const PASSWORD: &str = "correct horse";

@@ -102,6 +102,8 @@ async fn another_account_signing_in_ends_the_previous_accounts_session_and_tells
     let browser = app.browser();
     let asha_cloud = tokens_for(&app, &cloud_rp, &browser).await;
     let asha_claims = jwt_part(&id_token_of(&asha_cloud), 1);
+    // (A sign-in of this very second would already satisfy prompt=login.)
+    app.advance(chrono::Duration::seconds(30));
     let ravi_talk = sign_in_again_for(&talk_rp, &browser, "9812345679", "ravi's secret").await;
     let ravi_claims = jwt_part(&id_token_of(&ravi_talk), 1);
     assert_ne!(ravi_claims["sub"], asha_claims["sub"]);
