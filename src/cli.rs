@@ -63,14 +63,15 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Add a new signing key (per algorithm, or only --alg) and retire the previous one; the
-    /// old key stays in the JWKS until the tokens it signed have expired.
+    /// Add a new signing key (per algorithm, or only --alg): published at once, signing 10
+    /// minutes later, when the previous one retires; the old key stays in the JWKS until the
+    /// tokens it signed have expired.
     Rotate {
         /// RS256, ES256 or EdDSA (default: all).
         #[arg(long)]
         alg: Option<String>,
     },
-    /// List published keys.
+    /// List published keys: next (published, not yet signing), current, retired (until).
     List,
 }
 
@@ -567,7 +568,7 @@ fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
 }
 
 async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
-    use crate::oidc::keys::{self, Algorithm, KeyEncryptionKey};
+    use crate::oidc::keys::{self, Algorithm, KeyEncryptionKey, KeyState};
     let db = open_database(&settings)?;
     let kek = KeyEncryptionKey::load_or_create(&settings.keys)?;
     let now = chrono::Utc::now();
@@ -578,17 +579,32 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
             let ring = keys::rotate(&db, &kek, &settings.keys, now, alg).await?;
             audit::record_at(&db, now, AuditEvent::admin_action("keys rotate")).await;
             println!(
-                "rotated; running instances pick the new keys up within {} minutes",
-                crate::startup::KEY_REFRESH.as_secs() / 60
+                "rotated: the new keys are published now and start signing at {} ({} minutes: \
+                 every instance reloads keys within {} minutes, and relying parties cache the \
+                 JWKS for {} minutes)",
+                (now + keys::ACTIVATION_DELAY).format("%Y-%m-%d %H:%M:%S UTC"),
+                keys::ACTIVATION_DELAY.num_minutes(),
+                keys::RELOAD_INTERVAL_SECS / 60,
+                keys::JWKS_MAX_AGE_SECS / 60,
             );
             ring
         }
         KeysCommand::List => keys::ensure_keys(&db, &kek, now).await?,
     };
-    for alg in ring.algorithms() {
-        if let Some(key) = ring.active(alg) {
-            println!("active  {:<6} {}", alg, key.kid());
-        }
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    for key in keys::list(&db, now).await? {
+        let state = match key.state {
+            KeyState::Next { activates_at } => format!("next     signs from {}", at(activates_at)),
+            KeyState::Current { retires_at: None } => "current".to_owned(),
+            KeyState::Current {
+                retires_at: Some(until),
+            } => format!("current  until {}", at(until)),
+            KeyState::Retired {
+                unpublish_at: Some(until),
+            } => format!("retired  published until {}", at(until)),
+            KeyState::Retired { unpublish_at: None } => "retired".to_owned(),
+        };
+        println!("{:<6} {}  {}", key.alg, key.kid, state);
     }
     println!("published in the JWKS: {} keys", ring.jwks().keys().len());
     Ok(())

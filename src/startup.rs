@@ -9,8 +9,10 @@ use crate::{clock::Clock, config::Settings, state::AppState, web as routes};
 
 /// How often each instance reloads the signing keys and rotates any that are due. Several
 /// instances share the database, so a rotation by one (or by `oneid keys rotate`) reaches the
-/// others within this interval.
-pub const KEY_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+/// others within this interval; a new key waits for it before signing (see
+/// [`crate::oidc::keys::ACTIVATION_DELAY`]).
+pub const KEY_REFRESH: std::time::Duration =
+    std::time::Duration::from_secs(crate::oidc::keys::RELOAD_INTERVAL_SECS.unsigned_abs());
 
 /// A bound, not yet running, server.
 pub struct Application {
@@ -126,12 +128,25 @@ async fn expire_audit_events(state: web::Data<AppState>) {
     .await;
 }
 
-/// The key schedule: rotate what is due, and pick up rotations made elsewhere.
+/// The key schedule: rotate what is due, and pick up rotations made elsewhere, every
+/// [`KEY_REFRESH`] of the injected clock; and reload as soon as the ring goes stale (a next key
+/// becomes current, a retired one leaves the JWKS), so every instance switches keys within a
+/// second of the moment the database names. Looks every real second, so a test that moves its
+/// clock sees the reload within a second.
 async fn refresh_keys(state: web::Data<AppState>) {
-    let mut ticks = tokio::time::interval(KEY_REFRESH);
-    ticks.tick().await;
+    let period = chrono::Duration::seconds(crate::oidc::keys::RELOAD_INTERVAL_SECS);
+    // After a failure, the next attempt waits this long even when the ring is stale.
+    let retry = chrono::Duration::seconds(10);
+    let mut last = state.clock.now();
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         ticks.tick().await;
+        let now = state.clock.now();
+        let stale = state.keys().changes_at().is_some_and(|at| at <= now);
+        if now - last < period && !(stale && now - last >= retry) {
+            continue;
+        }
+        last = now;
         match crate::oidc::keys::rotate_if_due(
             &state.db,
             &state.kek,

@@ -19,9 +19,14 @@ pub struct LoginRedirect {
 }
 
 /// Starts a sign-in for the browser bound by `browser` (a new binding when it has none).
-pub fn begin_login(state: &AppState, browser: Option<&str>, now: i64) -> LoginRedirect {
+pub fn begin_login(
+    state: &AppState,
+    browser: Option<&str>,
+    prompt: Option<login::Prompt>,
+    now: i64,
+) -> LoginRedirect {
     let browser = browser.map_or_else(random_token, str::to_owned);
-    let (url, pending) = login::start(&state.provider, state.app.scopes());
+    let (url, pending) = login::start(&state.provider, state.app.scopes(), prompt);
     state.sessions.add_pending(pending, &browser, now);
     LoginRedirect { url, browser }
 }

@@ -46,6 +46,7 @@ diesel::table! {
         created_at -> Timestamp,
         retired_at -> Nullable<Timestamp>,
         unpublish_at -> Nullable<Timestamp>,
+        activates_at -> Nullable<Timestamp>,
     }
 }
 

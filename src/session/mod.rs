@@ -199,15 +199,25 @@ impl Session {
     }
 
     /// Signs the account in under a new session id and CSRF token, so that an id planted before
-    /// sign-in (session fixation) is worth nothing after it.
-    pub fn sign_in(&mut self, account_id: AccountId, now: DateTime<Utc>, amr: &[&str]) {
+    /// sign-in (session fixation) is worth nothing after it. `keep_sid` is the OIDC session a
+    /// re-authentication continues; without it the sign-in is a new OIDC session. Only
+    /// [`registry::sign_in`] calls this: it decides what happens to the session replaced.
+    fn sign_in(
+        &mut self,
+        account_id: AccountId,
+        now: DateTime<Utc>,
+        amr: &[&str],
+        keep_sid: Option<String>,
+    ) {
         self.rotate();
         self.data.signup = None;
         self.data.recovery = None;
+        // Re-recorded on the way out: a kept session's durable row gets its expiry pushed from
+        // the new auth_time, a new one gets its row.
         self.data.recorded_until = None;
 
         self.data.checked_at = Some(now);
-        let sid = random_token()[..22].to_owned();
+        let sid = keep_sid.unwrap_or_else(|| random_token()[..22].to_owned());
         self.data.signed_in = Some(SignedIn {
             account_id,
             auth_time: now,
@@ -433,7 +443,7 @@ mod tests {
         let mut session = sessions.load_or_start(None).await.unwrap();
         sessions.save(&mut session).await.unwrap();
         let (old_id, old_csrf) = (session.id().clone(), session.csrf_token().to_owned());
-        session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
+        session.sign_in(AccountId::generate(), clock.now(), &["pwd"], None);
         sessions.save(&mut session).await.unwrap();
         assert_ne!(session.id(), &old_id);
         assert_ne!(session.csrf_token(), old_csrf);
@@ -454,7 +464,7 @@ mod tests {
         let (clock, sessions) = sessions();
         let settings = Settings::default().session;
         let mut session = sessions.load_or_start(None).await.unwrap();
-        session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
+        session.sign_in(AccountId::generate(), clock.now(), &["pwd"], None);
         sessions.save(&mut session).await.unwrap();
         let cookie = session.id().cookie_value().to_owned();
 
@@ -484,7 +494,7 @@ mod tests {
 
         // Idle past the idle timeout: gone.
         let mut session = sessions.load_or_start(None).await.unwrap();
-        session.sign_in(AccountId::generate(), clock.now(), &["pwd"]);
+        session.sign_in(AccountId::generate(), clock.now(), &["pwd"], None);
         sessions.save(&mut session).await.unwrap();
         clock.advance(Duration::seconds(settings.idle_timeout_secs + 1));
         assert!(

@@ -89,6 +89,63 @@ pub async fn recheck(state: &AppState, session: &mut Session) -> Result<(), DbEr
     Ok(())
 }
 
+/// What a sign-in did to the session the browser already had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignIn {
+    /// The browser had no live sign-in: a new OIDC session (`sid`) starts.
+    New,
+    /// The same account proved itself again (`prompt=login`, `max_age`, a step-up): the OIDC
+    /// session goes on under its `sid`, with the new `auth_time` and `amr`.
+    Reauthenticated,
+    /// Another account signed in: the previous account's session ended (its apps are told) and
+    /// a new one starts.
+    Replaced { previous: AccountId },
+}
+
+/// Signs `account` in to the browser's `session`, replacing what it had. Every sign-in path
+/// (password, code, sign-up) goes through here, so that one browser never holds two OIDC
+/// sessions of which only the newer can be signed out:
+///
+/// - the same account re-authenticating keeps the `sid` its apps' ID tokens name, so a later
+///   sign-out reaches them (Back-Channel Logout 1.0 §2.1; OIDC Core §2: `auth_time` is the
+///   time of the latest authentication);
+/// - a different account ends the previous account's session as a sign-out does: row ended,
+///   session-bound grants revoked, logout tokens queued for its apps.
+///
+/// A kept session whose row ended meanwhile (a password reset, an operator) is not revived:
+/// the sign-in starts a new one.
+pub async fn sign_in(
+    state: &AppState,
+    session: &mut Session,
+    account: AccountId,
+    amr: &[&str],
+) -> Result<SignIn, BackchannelError> {
+    let previous = session
+        .signed_in()
+        .map(|signed_in| (signed_in.sid.clone(), signed_in.account_id));
+    let (keep_sid, outcome) = match previous {
+        None => (None, SignIn::New),
+        Some((sid, previous)) if previous == account => {
+            let looked_up = sid.clone();
+            let ended = state
+                .db
+                .run(move |conn| rows::has_ended(conn, &looked_up))
+                .await?;
+            if ended {
+                (None, SignIn::New)
+            } else {
+                (Some(sid), SignIn::Reauthenticated)
+            }
+        }
+        Some((sid, previous)) => {
+            end(state, &sid, previous, EndReason::Replaced).await?;
+            (None, SignIn::Replaced { previous })
+        }
+    };
+    session.sign_in(account, state.clock.now(), amr, keep_sid);
+    Ok(outcome)
+}
+
 /// Ends one session: marks its row and, if this call is the one that ended it, queues the
 /// logout tokens for its apps.
 pub async fn end(

@@ -450,8 +450,10 @@ pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
 
 /// GET /jwks.json: current and recently retired public keys.
 pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
+    // The lifetime that a new key's activation delay waits out (oidc::keys::ACTIVATION_DELAY).
+    let max_age = crate::oidc::keys::JWKS_MAX_AGE_SECS;
     HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
         .content_type("application/jwk-set+json")
         .body(serde_json::to_string(&state.keys().jwks()).unwrap_or_default())
 }

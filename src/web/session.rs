@@ -12,8 +12,11 @@ use super::WebError;
 use crate::{
     audit::{self, AuditEvent, AuditKind, Outcome},
     db::models::session::EndReason,
-    domain::ClientInfo,
-    session::{Session, registry},
+    domain::{AccountId, ClientInfo},
+    session::{
+        Session,
+        registry::{self, SignIn},
+    },
     state::AppState,
 };
 
@@ -68,6 +71,29 @@ impl BrowserSession {
         } else {
             Err(WebError::Csrf)
         }
+    }
+
+    /// Signs `account` in to this browser, replacing the sign-in it had (see
+    /// [`registry::sign_in`]: a re-authentication keeps the OIDC session, another account ends
+    /// the previous one and its apps are told).
+    pub async fn sign_in(
+        &mut self,
+        state: &AppState,
+        account: AccountId,
+        amr: &[&str],
+    ) -> Result<(), WebError> {
+        let outcome = registry::sign_in(state, &mut self.0, account, amr)
+            .await
+            .map_err(|e| WebError::Unavailable(e.to_string()))?;
+        if let SignIn::Replaced { previous } = outcome {
+            tracing::info!(account_id = %previous, "signed out: another account signed in");
+            let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
+                .account(previous)
+                .from(&self.1)
+                .detail("replaced by another account's sign-in");
+            audit::record(state, event).await;
+        }
+        Ok(())
     }
 
     /// Saves the session (restarting its idle timer) and attaches the cookie when it changed.

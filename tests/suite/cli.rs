@@ -328,17 +328,42 @@ fn keys_are_rotated_from_the_command_line() {
     };
     let listed = text(&cli(&["keys", "list"]).stdout);
     assert_eq!(
-        listed.matches("active").count(),
+        listed.matches("current").count(),
         3,
-        "one active key per algorithm:\n{listed}"
+        "one current key per algorithm:\n{listed}"
     );
     assert!(listed.contains("published in the JWKS: 3 keys"), "{listed}");
     let rotated = cli(&["keys", "rotate", "--alg", "ES256"]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let rotated = text(&rotated.stdout);
     assert!(
-        text(&rotated.stdout).contains("published in the JWKS: 4 keys"),
-        "the retired key stays published"
+        rotated.contains("published in the JWKS: 4 keys"),
+        "the next key is published at once, the current one stays: {rotated}"
     );
+    // The new key is announced before it signs: it starts 10 minutes later.
+    assert!(
+        rotated.contains("start signing at") && rotated.contains("(10 minutes"),
+        "{rotated}"
+    );
+    let listed = text(&cli(&["keys", "list"]).stdout);
+    assert_eq!(
+        listed.matches("ES256").count(),
+        2,
+        "the current ES256 key and the next:\n{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("ES256") && l.contains("next     signs from")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("ES256") && l.contains("current  until")),
+        "{listed}"
+    );
+    assert_eq!(listed.matches("current").count(), 3, "{listed}");
     let refused = cli(&["keys", "rotate", "--alg", "HS256"]);
     assert!(!refused.status.success() && text(&refused.stderr).contains("HS256"));
     assert!(

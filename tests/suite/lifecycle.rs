@@ -306,7 +306,13 @@ async fn rotated_keys_keep_old_tokens_valid_and_sign_new_ones() {
         .await
         .expect("old access token still accepted");
 
-    // ...and new tokens carry the new key's kid.
+    // ...and once the new key has been published for the activation delay, new tokens carry
+    // its kid (until then the old key signs: see key_rollover.rs).
+    app.advance(oneid::oidc::keys::ACTIVATION_DELAY);
+    let ring = oneid::oidc::keys::ensure_keys(&app.state.db, &app.state.kek, app.clock.now())
+        .await
+        .unwrap();
+    app.state.replace_keys(ring);
     let after = signed_in_tokens(&app, &fresh_rp, &browser, &["profile"]).await;
     let kid = |token: &str| {
         super::oidc::jwt_header(token)["kid"]

@@ -101,9 +101,24 @@ pub enum RefreshError {
     Unavailable(String),
 }
 
+/// What the app may ask OneID for about the person's sign-in (Core §3.1.2.1 `prompt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    /// `prompt=login`: the person must prove who they are again, even if signed in at OneID.
+    Login,
+}
+
+impl Prompt {
+    /// The app's own `/login?prompt=…` value; anything else is ignored (an ordinary sign-in).
+    pub fn parse(value: &str) -> Option<Self> {
+        (value == "login").then_some(Self::Login)
+    }
+}
+
 /// Step 1 (§3.1.2.1): the authorization request, with a fresh `state`, `nonce` and PKCE
-/// challenge (RFC 7636, S256). The browser goes to the URL; the rest stays here.
-pub fn start(provider: &Provider, scopes: &[&str]) -> (Url, PendingLogin) {
+/// challenge (RFC 7636, S256), and the `prompt` asked for. The browser goes to the URL; the
+/// rest stays here.
+pub fn start(provider: &Provider, scopes: &[&str], prompt: Option<Prompt>) -> (Url, PendingLogin) {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let current = provider.current();
     let mut request = current.client.authorize_url(
@@ -113,6 +128,9 @@ pub fn start(provider: &Provider, scopes: &[&str]) -> (Url, PendingLogin) {
     );
     for scope in scopes {
         request = request.add_scope(Scope::new((*scope).to_owned()));
+    }
+    if prompt == Some(Prompt::Login) {
+        request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
     }
     let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
     (

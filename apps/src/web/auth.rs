@@ -12,7 +12,7 @@ use super::{login_cookie, login_cookie_name, pages, removal, session_cookie, ses
 use crate::{
     auth::{self, CallbackError},
     clock,
-    oidc::login::{Callback, LoginError},
+    oidc::login::{Callback, LoginError, Prompt},
     state::AppState,
 };
 
@@ -22,10 +22,27 @@ fn see_other(location: &str) -> actix_web::HttpResponseBuilder {
     builder
 }
 
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    /// `login` asks OneID for a fresh sign-in (`prompt=login`), as an app does before
+    /// something sensitive; other values are ignored.
+    prompt: Option<String>,
+}
+
 /// "Sign in with OneID": off to OneID's authorization endpoint.
-pub async fn get_login(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+pub async fn get_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
     let browser = req.cookie(&login_cookie_name(&state));
-    let redirect = auth::begin_login(&state, browser.as_ref().map(|c| c.value()), clock::now());
+    let prompt = query.prompt.as_deref().and_then(Prompt::parse);
+    let redirect = auth::begin_login(
+        &state,
+        browser.as_ref().map(|c| c.value()),
+        prompt,
+        clock::now(),
+    );
     see_other(redirect.url.as_str())
         .cookie(login_cookie(&state, &redirect.browser))
         .insert_header((header::CACHE_CONTROL, "no-store"))

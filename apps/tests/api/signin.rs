@@ -56,6 +56,31 @@ async fn the_authorization_request_asks_for_what_the_app_needs() {
 }
 
 #[tokio::test]
+async fn the_app_can_ask_oneid_for_a_fresh_sign_in() {
+    let app = spawn_app(AppKind::Talk).await;
+    let prompt = |path: &'static str| {
+        let app = &app;
+        async move {
+            let login = app.get(path).await;
+            let url = reqwest::Url::parse(login.location()).unwrap();
+            url.query_pairs()
+                .find(|(k, _)| k == "prompt")
+                .map(|(_, v)| v.into_owned())
+        }
+    };
+    assert_eq!(
+        prompt("/login?prompt=login").await.as_deref(),
+        Some("login")
+    );
+    assert_eq!(prompt("/login").await, None);
+    assert_eq!(
+        prompt("/login?prompt=none").await,
+        None,
+        "only login is passed on"
+    );
+}
+
+#[tokio::test]
 async fn a_callback_from_another_browser_or_with_a_wrong_state_is_refused() {
     let app = spawn_app(AppKind::Talk).await;
     let (authorize, state) = app.start_login().await;

@@ -20,6 +20,8 @@ pub enum EndReason {
     Admin,
     /// The password was reset (or changed at unlock): every session of the account ends.
     PasswordReset,
+    /// Another account signed in in the same browser, replacing this one.
+    Replaced,
 }
 
 impl EndReason {
@@ -29,6 +31,7 @@ impl EndReason {
             Self::Expired => "expired",
             Self::Admin => "admin",
             Self::PasswordReset => "password_reset",
+            Self::Replaced => "replaced",
         }
     }
 }

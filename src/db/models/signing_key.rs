@@ -20,7 +20,11 @@ pub struct StoredSigningKey {
     pub public_jwk: String,
     pub sealed_private: Vec<u8>,
     pub created_at: DateTime<Utc>,
-    /// Set once a newer key of the same algorithm signs instead.
+    /// From this moment the key signs (published before it, so that verifiers know it first).
+    /// `None` on rows older than the column: they signed from `created_at`.
+    pub activates_at: Option<DateTime<Utc>>,
+    /// From this moment a newer key of the same algorithm signs instead; set when the successor
+    /// is introduced, so it may lie in the future.
     pub retired_at: Option<DateTime<Utc>>,
     /// From this moment the key leaves the JWKS.
     pub unpublish_at: Option<DateTime<Utc>>,
@@ -37,13 +41,14 @@ impl fmt::Debug for StoredSigningKey {
                 &format_args!("<{} bytes>", self.sealed_private.len()),
             )
             .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
             .field("retired_at", &self.retired_at)
             .field("unpublish_at", &self.unpublish_at)
             .finish_non_exhaustive()
     }
 }
 
-/// What a new signing key row needs; it starts active (not retired, published).
+/// What a new signing key row needs; it is published at once and signs from `activates_at`.
 #[derive(Debug, Clone, Copy)]
 pub struct NewSigningKey<'a> {
     pub kid: &'a str,
@@ -51,6 +56,7 @@ pub struct NewSigningKey<'a> {
     pub public_jwk: &'a str,
     pub sealed_private: &'a [u8],
     pub created_at: DateTime<Utc>,
+    pub activates_at: DateTime<Utc>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -63,6 +69,7 @@ struct SigningKeyRow {
     created_at: NaiveDateTime,
     retired_at: Option<NaiveDateTime>,
     unpublish_at: Option<NaiveDateTime>,
+    activates_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable)]
@@ -73,6 +80,7 @@ struct SigningKeyInsert<'a> {
     public_jwk: &'a str,
     sealed_private: &'a [u8],
     created_at: NaiveDateTime,
+    activates_at: NaiveDateTime,
 }
 
 impl From<SigningKeyRow> for StoredSigningKey {
@@ -83,6 +91,7 @@ impl From<SigningKeyRow> for StoredSigningKey {
             public_jwk: row.public_jwk,
             sealed_private: row.sealed_private,
             created_at: row.created_at.and_utc(),
+            activates_at: row.activates_at.map(|t| t.and_utc()),
             retired_at: row.retired_at.map(|t| t.and_utc()),
             unpublish_at: row.unpublish_at.map(|t| t.and_utc()),
         }
@@ -96,6 +105,7 @@ pub fn insert(conn: &mut DbConn, new: &NewSigningKey<'_>) -> Result<(), DbError>
         public_jwk: new.public_jwk,
         sealed_private: new.sealed_private,
         created_at: new.created_at.naive_utc(),
+        activates_at: new.activates_at.naive_utc(),
     };
     diesel::insert_into(signing_keys::table)
         .values(&row)
@@ -121,14 +131,15 @@ pub fn load_published(
     Ok(rows.into_iter().map(StoredSigningKey::from).collect())
 }
 
-/// Retires every still-active key of `alg` except `successor`: it stops signing now and stays
-/// published for `publish_for`, so tokens it signed keep verifying until they expire.
-/// Returns how many keys retired.
+/// Retires every key of `alg` not yet retired, except `successor`: it stops signing at `at`
+/// (when the successor starts) and stays published for `publish_for` after that, so tokens it
+/// signed keep verifying until they expire. A key already given a retirement time (by an
+/// earlier successor) keeps it. Returns how many keys were retired.
 pub fn retire_previous(
     conn: &mut DbConn,
     alg: &str,
     successor: &str,
-    now: DateTime<Utc>,
+    at: DateTime<Utc>,
     publish_for: Duration,
 ) -> Result<usize, DbError> {
     let previous = signing_keys::table
@@ -137,8 +148,8 @@ pub fn retire_previous(
         .filter(signing_keys::retired_at.is_null());
     Ok(diesel::update(previous)
         .set((
-            signing_keys::retired_at.eq(Some(now.naive_utc())),
-            signing_keys::unpublish_at.eq(Some((now + publish_for).naive_utc())),
+            signing_keys::retired_at.eq(Some(at.naive_utc())),
+            signing_keys::unpublish_at.eq(Some((at + publish_for).naive_utc())),
         ))
         .execute(conn)?)
 }

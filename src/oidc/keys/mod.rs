@@ -1,9 +1,14 @@
 //! Token signing keys: one active key per algorithm, sealed at rest, rotated on a schedule, and
 //! the JWKS that publishes the current and recently retired public keys.
 //!
-//! A key's life: generated and stored active; retired when a newer key of its algorithm takes
-//! over (it stops signing, stays published for `keys.publish_retired_for_secs` so tokens it
-//! signed still verify); then no longer published. Only active keys are ever unsealed.
+//! A key's life: generated and published as the *next* key of its algorithm, not yet signing;
+//! *current* from its `activates_at`, [`ACTIVATION_DELAY`] later, once every instance and every
+//! relying party's cached JWKS know it; *retired* when its successor becomes current (it stops
+//! signing, stays published for `keys.publish_retired_for_secs` so tokens it signed still
+//! verify); then no longer published. The very first key of an algorithm signs at once (nothing
+//! else could). Which key signs is computed from the stored timestamps alone, so any number of
+//! instances agree on it without coordinating, and nothing needs to be "promoted". Only
+//! current keys are ever unsealed.
 
 mod kek;
 mod signing;
@@ -25,6 +30,54 @@ use crate::{
         models::signing_key::{self, NewSigningKey, StoredSigningKey},
     },
 };
+
+/// How often every instance reloads the keys from the database (and rotates any that are due):
+/// a key introduced at one instance is in every instance's JWKS within this.
+pub const RELOAD_INTERVAL_SECS: i64 = 300;
+/// How long relying parties may cache the JWKS (`Cache-Control: max-age` of `/jwks.json`).
+pub const JWKS_MAX_AGE_SECS: i64 = 300;
+/// How long a new key is published before it signs: every instance serves it after one reload
+/// interval, and a JWKS cached just before that has expired one cache lifetime later. Before
+/// that, a relying party holding another instance's JWKS could not verify the new key's tokens.
+pub const ACTIVATION_DELAY: Duration = Duration::seconds(RELOAD_INTERVAL_SECS + JWKS_MAX_AGE_SECS);
+
+/// Where a published key is in its life at a given moment (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, signing from `activates_at`.
+    Next { activates_at: DateTime<Utc> },
+    /// Signing; until `retires_at` when a successor is already introduced.
+    Current { retires_at: Option<DateTime<Utc>> },
+    /// No longer signing; published until `unpublish_at`.
+    Retired { unpublish_at: Option<DateTime<Utc>> },
+}
+
+impl KeyState {
+    /// The rule, from the stored timestamps: a key signs from its activation until its
+    /// successor's (which is its `retired_at`).
+    fn of(row: &StoredSigningKey, now: DateTime<Utc>) -> Self {
+        let activates_at = row.activates_at.unwrap_or(row.created_at);
+        if activates_at > now {
+            Self::Next { activates_at }
+        } else if row.retired_at.is_some_and(|at| at <= now) {
+            Self::Retired {
+                unpublish_at: row.unpublish_at,
+            }
+        } else {
+            Self::Current {
+                retires_at: row.retired_at,
+            }
+        }
+    }
+}
+
+/// A published key and its state, for `oneid keys list`.
+#[derive(Debug, Clone)]
+pub struct KeyStatus {
+    pub kid: KeyId,
+    pub alg: Algorithm,
+    pub state: KeyState,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -50,26 +103,28 @@ pub enum KeyError {
     Db(#[from] DbError),
 }
 
-/// The keys loaded from the database at one moment: the active key of each algorithm, and
-/// every published public key. Cheap to clone; replace it whole after a rotation.
+/// The keys loaded from the database at one moment: the current key of each algorithm, and
+/// every published public key (next, current and retired). Cheap to clone; replace it whole
+/// after a rotation, and reload it at [`KeyRing::changes_at`].
 #[derive(Clone)]
 pub struct KeyRing(Arc<Ring>);
 
 struct Ring {
-    active: BTreeMap<Algorithm, ActiveKey>,
+    active: BTreeMap<Algorithm, SigningKey>,
     /// Newest first.
     published: Vec<CoreJsonWebKey>,
-}
-
-struct ActiveKey {
-    key: SigningKey,
-    created_at: DateTime<Utc>,
+    /// When the newest key of each algorithm (current or next) was made: what the schedule
+    /// rotates by, so a next key waiting to sign is not followed by yet another.
+    newest: BTreeMap<Algorithm, DateTime<Utc>>,
+    /// The first moment after loading at which a key starts or stops signing or leaves the
+    /// JWKS: the ring is stale from then on.
+    changes_at: Option<DateTime<Utc>>,
 }
 
 impl KeyRing {
-    /// The key that signs new tokens of `alg`: the newest not retired.
+    /// The key that signs new tokens of `alg`: the current one (never a next key).
     pub fn active(&self, alg: Algorithm) -> Option<&SigningKey> {
-        self.0.active.get(&alg).map(|active| &active.key)
+        self.0.active.get(&alg)
     }
 
     /// Algorithms with an active key, for discovery's `id_token_signing_alg_values_supported`.
@@ -77,18 +132,38 @@ impl KeyRing {
         self.0.active.keys().copied()
     }
 
-    /// The JWKS (RFC 7517 §5): active keys and retired ones not yet past `unpublish_at`
-    /// as of when this ring was loaded.
+    /// The JWKS (RFC 7517 §5): next and current keys, and retired ones not yet past
+    /// `unpublish_at`, as of when this ring was loaded.
     pub fn jwks(&self) -> CoreJsonWebKeySet {
         CoreJsonWebKeySet::new(self.0.published.clone())
     }
 
-    /// Builds the ring from published rows (newest first), unsealing only the active keys:
-    /// a retired key's private half is never needed again.
-    fn from_rows(kek: &KeyEncryptionKey, rows: Vec<StoredSigningKey>) -> Result<Self, KeyError> {
+    /// When this ring goes stale: a key starts or stops signing, or leaves the JWKS.
+    pub fn changes_at(&self) -> Option<DateTime<Utc>> {
+        self.0.changes_at
+    }
+
+    /// Builds the ring as of `now` from published rows (newest first), unsealing only the
+    /// current keys: a next key's private half is opened when it becomes current (on the
+    /// reload at [`KeyRing::changes_at`]), a retired key's is never needed again.
+    fn from_rows(
+        kek: &KeyEncryptionKey,
+        rows: Vec<StoredSigningKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, KeyError> {
         let mut active = BTreeMap::new();
         let mut published = Vec::with_capacity(rows.len());
+        let mut newest = BTreeMap::new();
+        let mut changes_at: Option<DateTime<Utc>> = None;
         for row in rows {
+            for at in [row.activates_at, row.retired_at, row.unpublish_at]
+                .into_iter()
+                .flatten()
+                .filter(|at| *at > now)
+            {
+                changes_at = Some(changes_at.map_or(at, |c| c.min(at)));
+            }
+            let current = matches!(KeyState::of(&row, now), KeyState::Current { .. });
             let kid = KeyId::from_stored(row.kid);
             let alg = Algorithm::parse(&row.alg)?;
             let jwk: CoreJsonWebKey =
@@ -96,7 +171,8 @@ impl KeyRing {
                     kid: kid.clone(),
                     reason: format!("stored public JWK: {e}"),
                 })?;
-            if row.retired_at.is_none() && !active.contains_key(&alg) {
+            newest.entry(alg).or_insert(row.created_at);
+            if current && !active.contains_key(&alg) {
                 let pkcs8 = kek.open(&kid, &row.sealed_private)?;
                 let key = SigningKey::from_pkcs8(kid.clone(), alg, &pkcs8)?;
                 // Relying parties verify with the stored JWK: it must be this key's.
@@ -106,27 +182,23 @@ impl KeyRing {
                         reason: "the private key does not match the published JWK".into(),
                     });
                 }
-                active.insert(
-                    alg,
-                    ActiveKey {
-                        key,
-                        created_at: row.created_at,
-                    },
-                );
+                active.insert(alg, key);
             }
             published.push(jwk);
         }
-        Ok(Self(Arc::new(Ring { active, published })))
+        Ok(Self(Arc::new(Ring {
+            active,
+            published,
+            newest,
+            changes_at,
+        })))
     }
 }
 
 impl fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyRing")
-            .field(
-                "active",
-                &self.0.active.values().map(|a| &a.key).collect::<Vec<_>>(),
-            )
+            .field("active", &self.0.active.values().collect::<Vec<_>>())
             .field("published", &self.0.published.len())
             .finish()
     }
@@ -148,13 +220,16 @@ pub async fn ensure_keys(
         return Ok(ring);
     }
     for alg in missing {
+        // Nothing signs this algorithm yet: the first key signs at once.
         let kid = add_key(db, kek, alg, now, None).await?;
         tracing::info!(%alg, %kid, "generated a signing key");
     }
     load_ring(db, kek, now).await
 }
 
-/// Puts a new key in charge of `alg` (or of every algorithm) and retires the previous one.
+/// Introduces a next key for `alg` (or for every algorithm): published now, signing from
+/// [`ACTIVATION_DELAY`] later, when the current key retires. Returns the ring as of `now`
+/// (still signing with the current keys).
 pub async fn rotate(
     db: &Db,
     kek: &KeyEncryptionKey,
@@ -163,13 +238,30 @@ pub async fn rotate(
     alg: Option<Algorithm>,
 ) -> Result<KeyRing, KeyError> {
     let algorithms = alg.map_or_else(|| Algorithm::ALL.to_vec(), |alg| vec![alg]);
-    rotate_algorithms(db, kek, settings, now, &algorithms).await?;
+    let ring = load_ring(db, kek, now).await?;
+    rotate_algorithms(db, kek, settings, &ring, now, &algorithms).await?;
     load_ring(db, kek, now).await
 }
 
-/// The scheduled rotation: rotates every algorithm whose active key is at least
-/// `keys.rotate_after_days` old (or that has none). Returns the reloaded ring and the
-/// algorithms that rotated.
+/// Every published key and where it is in its life at `now`, newest first.
+pub async fn list(db: &Db, now: DateTime<Utc>) -> Result<Vec<KeyStatus>, KeyError> {
+    let rows = db
+        .run(move |conn| signing_key::load_published(conn, now))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(KeyStatus {
+                kid: KeyId::from_stored(row.kid.clone()),
+                alg: Algorithm::parse(&row.alg)?,
+                state: KeyState::of(row, now),
+            })
+        })
+        .collect()
+}
+
+/// The scheduled rotation: introduces a next key for every algorithm whose newest key (current
+/// or already next) is at least `keys.rotate_after_days` old, or that has no current key.
+/// Returns the reloaded ring and the algorithms that rotated.
 pub async fn rotate_if_due(
     db: &Db,
     kek: &KeyEncryptionKey,
@@ -182,16 +274,18 @@ pub async fn rotate_if_due(
     let due: Vec<Algorithm> = Algorithm::ALL
         .into_iter()
         .filter(|alg| {
-            ring.0
-                .active
-                .get(alg)
-                .is_none_or(|active| now - active.created_at >= max_age)
+            ring.active(*alg).is_none()
+                || ring
+                    .0
+                    .newest
+                    .get(alg)
+                    .is_none_or(|created_at| now - *created_at >= max_age)
         })
         .collect();
     if due.is_empty() {
         return Ok((ring, due));
     }
-    rotate_algorithms(db, kek, settings, now, &due).await?;
+    rotate_algorithms(db, kek, settings, &ring, now, &due).await?;
     Ok((load_ring(db, kek, now).await?, due))
 }
 
@@ -199,13 +293,20 @@ async fn rotate_algorithms(
     db: &Db,
     kek: &KeyEncryptionKey,
     settings: &KeySettings,
+    ring: &KeyRing,
     now: DateTime<Utc>,
     algorithms: &[Algorithm],
 ) -> Result<(), KeyError> {
     let publish_for = Duration::seconds(settings.publish_retired_for_secs);
     for &alg in algorithms {
-        let kid = add_key(db, kek, alg, now, Some(publish_for)).await?;
-        tracing::info!(%alg, %kid, "rotated the signing key");
+        // With no current key there is nobody to wait for: the new key signs at once.
+        let delay = if ring.active(alg).is_some() {
+            ACTIVATION_DELAY
+        } else {
+            Duration::zero()
+        };
+        let kid = add_key(db, kek, alg, now, Some((delay, publish_for))).await?;
+        tracing::info!(%alg, %kid, activates_at = %(now + delay), "introduced the next signing key");
     }
     Ok(())
 }
@@ -218,18 +319,21 @@ async fn load_ring(
     let rows = db
         .run(move |conn| signing_key::load_published(conn, now))
         .await?;
-    KeyRing::from_rows(kek, rows)
+    KeyRing::from_rows(kek, rows, now)
 }
 
-/// Generates, seals and stores a key of `alg`. With `retire_previous`, the keys it replaces
-/// retire in the same transaction, so there is never a moment without an active key.
+/// Generates, seals and stores a key of `alg`. With `succeed` = (delay, publish_for), it
+/// signs from `now + delay` and the keys it replaces retire at that same moment, written in the
+/// same transaction, so there is never a moment with no signing key or with two. Without it,
+/// it signs at once and retires nothing (the first key of an algorithm).
 async fn add_key(
     db: &Db,
     kek: &KeyEncryptionKey,
     alg: Algorithm,
     now: DateTime<Utc>,
-    retire_previous: Option<Duration>,
+    succeed: Option<(Duration, Duration)>,
 ) -> Result<KeyId, KeyError> {
+    let activates_at = now + succeed.map_or_else(Duration::zero, |(delay, _)| delay);
     // RSA generation is CPU-bound for a good fraction of a second: keep it off the executor.
     let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
         .await
@@ -250,14 +354,15 @@ async fn add_key(
                 public_jwk: &public_jwk,
                 sealed_private: &sealed,
                 created_at: now,
+                activates_at,
             };
             signing_key::insert(conn, &new)?;
-            if let Some(publish_for) = retire_previous {
+            if let Some((_, publish_for)) = succeed {
                 signing_key::retire_previous(
                     conn,
                     alg.as_str(),
                     stored_kid.as_str(),
-                    now,
+                    activates_at,
                     publish_for,
                 )?;
             }

@@ -79,40 +79,86 @@ async fn first_start_generates_one_key_per_algorithm_and_later_starts_reuse_them
 }
 
 #[tokio::test]
-async fn rotation_activates_the_new_key_and_publishes_the_old_one_until_unpublish_at() {
+async fn rotation_publishes_the_next_key_first_and_switches_at_its_activation() {
     let (_dir, db) = database();
     let settings = settings();
     let before = ensure_keys(&db, &kek(), t0()).await.unwrap();
     let old = kid(&before, Algorithm::Rs256);
+    assert_eq!(before.changes_at(), None, "nothing scheduled");
 
     let t1 = t0() + Duration::days(3);
     let after = rotate(&db, &kek(), &settings, t1, Some(Algorithm::Rs256))
         .await
         .unwrap();
-    let new = kid(&after, Algorithm::Rs256);
+    // Published at once, newest first, but the old key still signs: instances that have not
+    // reloaded, and relying parties holding an older JWKS, do not know the new key yet.
+    assert_eq!(published(&after).len(), 4);
+    let new = KeyId::from_stored(published(&after)[0].clone());
     assert_ne!(new, old);
     assert_eq!(
-        after.active(Algorithm::Rs256).unwrap().alg(),
-        Algorithm::Rs256
+        kid(&after, Algorithm::Rs256),
+        old,
+        "the next key signs early"
     );
     for alg in [Algorithm::Es256, Algorithm::EdDsa] {
         assert_eq!(kid(&after, alg), kid(&before, alg), "{alg} rotated too");
     }
+    let switch = t1 + ACTIVATION_DELAY;
+    assert_eq!(ACTIVATION_DELAY, Duration::minutes(10));
+    assert_eq!(
+        after.changes_at(),
+        Some(switch),
+        "the ring knows when to reload"
+    );
+    let (old_row, new_row) = (row(&db, &old).await, row(&db, &new).await);
+    assert_eq!(new_row.activates_at, Some(switch));
+    assert_eq!(new_row.retired_at, None);
+    assert_eq!(
+        old_row.retired_at,
+        Some(switch),
+        "retires as the successor starts"
+    );
+    let unpublish_at = switch + Duration::seconds(settings.publish_retired_for_secs);
+    assert_eq!(old_row.unpublish_at, Some(unpublish_at));
+    let states = list(&db, t1).await.unwrap();
+    assert_eq!(
+        states[0].state,
+        KeyState::Next {
+            activates_at: switch
+        }
+    );
+    assert!(states.iter().any(|k| k.kid == old
+        && k.state
+            == KeyState::Current {
+                retires_at: Some(switch)
+            }));
+
+    let just_before = ensure_keys(&db, &kek(), switch - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(kid(&just_before, Algorithm::Rs256), old);
+    let at_switch = ensure_keys(&db, &kek(), switch).await.unwrap();
+    assert_eq!(
+        kid(&at_switch, Algorithm::Rs256),
+        new,
+        "promoted by the clock alone"
+    );
+    assert_eq!(
+        at_switch.active(Algorithm::Rs256).unwrap().alg(),
+        Algorithm::Rs256
+    );
     // Tokens the old key signed still verify: its exact JWK is still published.
     assert!(
-        after
+        at_switch
             .jwks()
             .keys()
             .contains(before.active(Algorithm::Rs256).unwrap().public_jwk())
     );
-    assert_eq!(published(&after).len(), 4);
-    assert_eq!(published(&after)[0], new.as_str(), "newest first");
-
-    let retired = row(&db, &old).await;
-    let unpublish_at = t1 + Duration::seconds(settings.publish_retired_for_secs);
-    assert_eq!(retired.retired_at, Some(t1));
-    assert_eq!(retired.unpublish_at, Some(unpublish_at));
-    assert_eq!(row(&db, &new).await.retired_at, None);
+    assert!(list(&db, switch).await.unwrap().iter().any(|k| k.kid == old
+        && k.state
+            == KeyState::Retired {
+                unpublish_at: Some(unpublish_at)
+            }));
 
     let just_before = ensure_keys(&db, &kek(), unpublish_at - Duration::seconds(1))
         .await
@@ -132,10 +178,43 @@ async fn rotation_activates_the_new_key_and_publishes_the_old_one_until_unpublis
 }
 
 #[tokio::test]
+async fn two_rotations_in_a_row_never_leave_two_keys_signing() {
+    let (_dir, db) = database();
+    let before = ensure_keys(&db, &kek(), t0()).await.unwrap();
+    let a = kid(&before, Algorithm::EdDsa);
+    let one = Some(Algorithm::EdDsa);
+    let first = t0() + Duration::seconds(1);
+    let ring = rotate(&db, &kek(), &settings(), first, one).await.unwrap();
+    let b = KeyId::from_stored(published(&ring)[0].clone());
+    let later = first + Duration::minutes(1);
+    let ring = rotate(&db, &kek(), &settings(), later, one).await.unwrap();
+    let c = KeyId::from_stored(published(&ring)[0].clone());
+    for (at, signer) in [
+        (first + ACTIVATION_DELAY - Duration::seconds(1), &a),
+        (first + ACTIVATION_DELAY, &b),
+        (later + ACTIVATION_DELAY - Duration::seconds(1), &b),
+        (later + ACTIVATION_DELAY, &c),
+    ] {
+        let ring = ensure_keys(&db, &kek(), at).await.unwrap();
+        assert_eq!(&kid(&ring, Algorithm::EdDsa), signer, "at {at}");
+        let current = list(&db, at)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.alg == Algorithm::EdDsa)
+            .filter(|k| matches!(k.state, KeyState::Current { .. }))
+            .count();
+        assert_eq!(current, 1, "at {at}");
+    }
+}
+
+#[tokio::test]
 async fn rotating_without_an_algorithm_rotates_them_all() {
     let (_dir, db) = database();
     let before = ensure_keys(&db, &kek(), t0()).await.unwrap();
-    let after = rotate(&db, &kek(), &settings(), t0() + Duration::minutes(1), None)
+    let at = t0() + Duration::minutes(1);
+    rotate(&db, &kek(), &settings(), at, None).await.unwrap();
+    let after = ensure_keys(&db, &kek(), at + ACTIVATION_DELAY)
         .await
         .unwrap();
     for alg in Algorithm::ALL {
@@ -163,6 +242,7 @@ async fn rotate_if_due_honours_rotate_after_days() {
     )
     .await
     .unwrap();
+    let manual = KeyId::from_stored(published(&manual)[0].clone());
 
     let (ring, rotated) = rotate_if_due(
         &db,
@@ -175,23 +255,35 @@ async fn rotate_if_due_honours_rotate_after_days() {
     assert!(rotated.is_empty(), "rotated early: {rotated:?}");
     assert_eq!(kid(&ring, Algorithm::Es256), kid(&first, Algorithm::Es256));
 
-    let (ring, rotated) = rotate_if_due(&db, &kek(), &settings, t0() + Duration::days(90))
+    let day_90 = t0() + Duration::days(90);
+    let (ring, rotated) = rotate_if_due(&db, &kek(), &settings, day_90).await.unwrap();
+    assert_eq!(rotated, [Algorithm::Es256, Algorithm::EdDsa]);
+    assert_eq!(kid(&ring, Algorithm::Es256), kid(&first, Algorithm::Es256));
+    // The schedule's next reloads, while the next keys wait to sign, rotate nothing more.
+    let (_, rotated) = rotate_if_due(&db, &kek(), &settings, day_90 + Duration::minutes(5))
         .await
         .unwrap();
-    assert_eq!(rotated, [Algorithm::Es256, Algorithm::EdDsa]);
+    assert!(rotated.is_empty(), "rotated a pending key: {rotated:?}");
+    let (ring, rotated) = rotate_if_due(&db, &kek(), &settings, day_90 + ACTIVATION_DELAY)
+        .await
+        .unwrap();
+    assert!(rotated.is_empty(), "rotated again: {rotated:?}");
     assert_ne!(kid(&ring, Algorithm::Es256), kid(&first, Algorithm::Es256));
     assert_ne!(kid(&ring, Algorithm::EdDsa), kid(&first, Algorithm::EdDsa));
-    assert_eq!(kid(&ring, Algorithm::Rs256), kid(&manual, Algorithm::Rs256));
+    assert_eq!(kid(&ring, Algorithm::Rs256), manual);
 
     let (_, rotated) = rotate_if_due(&db, &kek(), &settings, t0() + Duration::days(119))
         .await
         .unwrap();
     assert!(rotated.is_empty(), "rotated again: {rotated:?}");
-    let (ring, rotated) = rotate_if_due(&db, &kek(), &settings, t0() + Duration::days(120))
+    let (_, rotated) = rotate_if_due(&db, &kek(), &settings, t0() + Duration::days(120))
         .await
         .unwrap();
     assert_eq!(rotated, [Algorithm::Rs256]);
-    assert_ne!(kid(&ring, Algorithm::Rs256), kid(&manual, Algorithm::Rs256));
+    let ring = ensure_keys(&db, &kek(), t0() + Duration::days(120) + ACTIVATION_DELAY)
+        .await
+        .unwrap();
+    assert_ne!(kid(&ring, Algorithm::Rs256), manual);
 }
 
 #[tokio::test]
@@ -269,7 +361,7 @@ async fn retired_keys_are_never_unsealed() {
     })
     .await
     .unwrap();
-    let ring = ensure_keys(&db, &kek(), t0() + Duration::days(1))
+    let ring = ensure_keys(&db, &kek(), t0() + Duration::days(1) + ACTIVATION_DELAY)
         .await
         .unwrap();
     assert!(published(&ring).contains(&old.as_str().to_owned()));

@@ -91,7 +91,7 @@ pub async fn post_login(
             match login::authenticate(&state, identifier, password, session.client()).await? {
                 LoginOutcome::SignedIn(account) => {
                     tracing::info!(account_id = %account.id, "signed in");
-                    session.0.sign_in(account.id, state.clock.now(), &["pwd"]);
+                    session.sign_in(&state, account.id, &["pwd"]).await?;
                     let next = after_sign_in(&session);
                     return session.respond(&state, see_other(next)).await;
                 }

@@ -281,7 +281,7 @@ pub async fn post_verify(
 
     match recovery::verify(&state, flow.0, &to, &code, completion, session.client()).await? {
         Ok(Recovered::SignIn(account, methods)) => {
-            session.0.sign_in(account.id, state.clock.now(), methods);
+            session.sign_in(&state, account.id, methods).await?;
             let next = super::login::after_sign_in(&session);
             session.respond(&state, see_other(next)).await
         }

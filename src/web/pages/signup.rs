@@ -193,8 +193,8 @@ pub async fn post_verify(
                 "otp"
             };
             session
-                .0
-                .sign_in(account.id, state.clock.now(), &[method, "pwd"]);
+                .sign_in(&state, account.id, &[method, "pwd"])
+                .await?;
             let next = super::login::after_sign_in(&session);
             session.respond(&state, see_other(next)).await
         }
