@@ -654,7 +654,10 @@ impl Settings {
                 "must be a JSON document",
             );
         }
-        if let Some(header) = self.sms.as_ref().and_then(|s| s.idempotency_header.as_deref())
+        if let Some(header) = self
+            .sms
+            .as_ref()
+            .and_then(|s| s.idempotency_header.as_deref())
             && reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err()
         {
             return invalid(
@@ -676,7 +679,9 @@ impl Settings {
         }
         let mut missing = Vec::new();
         if self.smtp.is_none() {
-            missing.push("ONEID_SMTP__HOST, ONEID_SMTP__PORT, ONEID_SMTP__TLS, ONEID_SMTP__FROM ([smtp])");
+            missing.push(
+                "ONEID_SMTP__HOST, ONEID_SMTP__PORT, ONEID_SMTP__TLS, ONEID_SMTP__FROM ([smtp])",
+            );
         }
         if self.sms.is_none() && !self.limits.sms_countries.is_empty() {
             missing.push(
@@ -1011,7 +1016,12 @@ mod tests {
             ..Settings::default()
         };
         let err = public.validate().unwrap_err().to_string();
-        for name in ["ONEID_SMTP__HOST", "ONEID_SMTP__FROM", "ONEID_SMS__URL", "outbox"] {
+        for name in [
+            "ONEID_SMTP__HOST",
+            "ONEID_SMTP__FROM",
+            "ONEID_SMS__URL",
+            "outbox",
+        ] {
             assert!(err.contains(name), "{name}: {err}");
         }
         let smtp = SmtpSettings {
@@ -1028,7 +1038,10 @@ mod tests {
             ..public.clone()
         };
         let err = email_only_missing_sms.validate().unwrap_err().to_string();
-        assert!(err.contains("ONEID_SMS__URL") && !err.contains("ONEID_SMTP__HOST"), "{err}");
+        assert!(
+            err.contains("ONEID_SMS__URL") && !err.contains("ONEID_SMTP__HOST"),
+            "{err}"
+        );
         let mut email_only = email_only_missing_sms.clone();
         email_only.limits.sms_countries = Vec::new();
         email_only.validate().unwrap();
@@ -1044,7 +1057,11 @@ mod tests {
         };
         both.validate().unwrap();
         // Loopback issuers (development, the demo, *.localhost) keep the outbox.
-        for loopback in ["http://127.0.0.1:8080", "https://oneid.localhost", "http://[::1]:8080"] {
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "https://oneid.localhost",
+            "http://[::1]:8080",
+        ] {
             let dev = Settings {
                 issuer: Url::parse(loopback).unwrap(),
                 ..Settings::default()

@@ -44,8 +44,7 @@ pub async fn purge(
     db.run(move |conn| {
         let grants = in_batches(|| grant::purge_finished(conn, grants, PURGE_BATCH))?;
         let sessions = in_batches(|| session::purge_ended(conn, sessions, PURGE_BATCH))?;
-        let deliveries =
-            in_batches(|| backchannel::purge_finished(conn, deliveries, PURGE_BATCH))?;
+        let deliveries = in_batches(|| backchannel::purge_finished(conn, deliveries, PURGE_BATCH))?;
         Ok(Purged {
             grants,
             sessions,

@@ -195,7 +195,11 @@ mod tests {
     fn the_code_key_is_derived_under_its_own_label() {
         let secret = [3u8; 32];
         assert_ne!(key(&secret).0, secret, "never the KEK itself");
-        assert_eq!(key(&secret).0, key(&secret).0, "every instance derives the same key");
+        assert_eq!(
+            key(&secret).0,
+            key(&secret).0,
+            "every instance derives the same key"
+        );
         assert_ne!(key(&secret).0, key(&[4u8; 32]).0);
         assert_eq!(format!("{:?}", key(&secret)), "CodeMacKey(<redacted>)");
     }

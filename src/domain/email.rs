@@ -28,11 +28,19 @@ impl Email {
     /// An address typed by a person: normalised, and refused when its mailbox name mixes
     /// scripts, uses full-width or other compatibility forms, or hides invisible characters.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        // Before the syntax check, so that a hidden character is named as such rather than
+        // as a malformed address.
+        if let Some((local, _)) = input.trim().rsplit_once('@') {
+            check_not_confusable(&local.to_lowercase())?;
+        }
         let address = canonical(input)?;
-        let (local, domain) = address.0.split_once('@').unwrap_or_default();
-        check_not_confusable(local)?;
+        let (_, domain) = address.0.split_once('@').unwrap_or_default();
         let (unicode_domain, result) = idna::domain_to_unicode(domain);
-        if result.is_err() || !unicode_domain.split('.').all(|label| label.is_single_script()) {
+        if result.is_err()
+            || !unicode_domain
+                .split('.')
+                .all(|label| label.is_single_script())
+        {
             return Err(ParseError::ConfusableEmail);
         }
         Ok(address)
@@ -91,8 +99,8 @@ fn canonical(input: &str) -> Result<Email, ParseError> {
     if normalised.len() > Email::MAX_LEN {
         return Err(ParseError::TooLong);
     }
-    let address = email_address::EmailAddress::from_str(&normalised)
-        .map_err(|_| ParseError::InvalidEmail)?;
+    let address =
+        email_address::EmailAddress::from_str(&normalised).map_err(|_| ParseError::InvalidEmail)?;
     let domain = address.domain();
     // Deliverable addresses on the public internet have a dotted domain name, not an IP literal
     // or a bare host name.
@@ -217,11 +225,11 @@ mod tests {
     #[test]
     fn confusable_mailbox_names_are_refused() {
         for confusable in [
-            "ｒａｖｉ@example.com",         // full-width
-            "rav\u{200b}i@example.com",    // zero-width space
-            "ra\u{ad}vi@example.com",      // soft hyphen
-            "r\u{430}vi@example.com",      // Cyrillic a among Latin letters
-            "asha@p\u{430}ypal.com",       // the same in the domain
+            "ｒａｖｉ@example.com",     // full-width
+            "rav\u{200b}i@example.com", // zero-width space
+            "ra\u{ad}vi@example.com",   // soft hyphen
+            "r\u{430}vi@example.com",   // Cyrillic a among Latin letters
+            "asha@p\u{430}ypal.com",    // the same in the domain
         ] {
             assert_eq!(
                 Email::parse(confusable),

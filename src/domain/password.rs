@@ -369,21 +369,36 @@ mod tests {
         let raw = "p\u{e4}ssw\u{f6}rd \u{ff11}x";
         let old = PasswordHasher::hash_with(&Argon2::default(), raw).unwrap();
         let hasher = PasswordHasher::new();
-        assert!(hasher.verify(&password(raw), Some(&old)), "falls back to the raw form");
+        assert!(
+            hasher.verify(&password(raw), Some(&old)),
+            "falls back to the raw form"
+        );
         assert!(!hasher.verify(&password("p\u{e4}ssw\u{f6}rd 2x"), Some(&old)));
     }
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case_or_width() {
-        for common in ["password1", "PassWord123", "qwertyuiop", "iloveyou1", "\u{ff50}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}1"] {
+        for common in [
+            "password1",
+            "PassWord123",
+            "qwertyuiop",
+            "iloveyou1",
+            "\u{ff50}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}1",
+        ] {
             assert_eq!(
                 NewPassword::parse(common.into(), common).unwrap_err(),
                 ParseError::CommonPassword,
                 "{common}"
             );
         }
-        assert!(NewPassword::parse("mango chutney at noon".into(), "mango chutney at noon").is_ok());
-        assert!(COMMON.len() > 8_000, "the whole list is embedded: {}", COMMON.len());
+        assert!(
+            NewPassword::parse("mango chutney at noon".into(), "mango chutney at noon").is_ok()
+        );
+        assert!(
+            COMMON.len() > 8_000,
+            "the whole list is embedded: {}",
+            COMMON.len()
+        );
     }
 
     #[test]

@@ -114,7 +114,10 @@ mod tests {
     async fn the_outbox_is_created_readable_by_its_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new/outbox.jsonl");
-        Outbox::new(path.clone()).deliver(&envelope()).await.unwrap();
+        Outbox::new(path.clone())
+            .deliver(&envelope())
+            .await
+            .unwrap();
         assert_eq!(mode(&path), 0o600);
     }
 
@@ -124,7 +127,10 @@ mod tests {
         let path = dir.path().join("outbox.jsonl");
         std::fs::write(&path, "").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        Outbox::new(path.clone()).deliver(&envelope()).await.unwrap();
+        Outbox::new(path.clone())
+            .deliver(&envelope())
+            .await
+            .unwrap();
         assert_eq!(mode(&path), 0o600);
         assert!(std::fs::read_to_string(&path).unwrap().contains("1234"));
     }

@@ -67,10 +67,7 @@ pub fn page_csp_with_logo(logo: &url::Url) -> Option<String> {
 /// no injected form for `form-action` to stop; the form_post page sets its own, naming the app.
 pub fn security_headers(https: bool) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            PAGE_CSP,
-        ))
+        .add((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_FRAME_OPTIONS, "DENY"));

@@ -423,7 +423,11 @@ async fn an_app_that_hangs_does_not_delay_the_logout_of_another() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert_eq!(*hanging_hits.lock().unwrap(), 1, "the hanging app was called");
+    assert_eq!(
+        *hanging_hits.lock().unwrap(),
+        1,
+        "the hanging app was called"
+    );
 
     // While it hangs (OneID waits 5 s for it), a second sign-out from another app is told at once.
     browser

@@ -104,13 +104,11 @@ async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayReque
                         .or_else(|| l.strip_prefix("Authorization: "))
                 })
                 .map(str::to_owned);
-            let idempotency_key = head
-                .lines()
-                .find_map(|l| {
-                    let (name, value) = l.split_once(':')?;
-                    name.eq_ignore_ascii_case("idempotency-key")
-                        .then(|| value.trim().to_owned())
-                });
+            let idempotency_key = head.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("idempotency-key")
+                    .then(|| value.trim().to_owned())
+            });
             let body =
                 serde_json::from_slice(&buffer[head_len..head_len + content_length]).unwrap();
             let count = {
@@ -250,12 +248,23 @@ async fn a_retried_sms_carries_the_same_idempotency_key_and_the_next_message_a_n
         .await
         .assert_redirect("/signup/verify");
     let requests = received.lock().unwrap().clone();
-    assert_eq!(requests.len(), 3, "one retry after the 503, then the second message");
+    assert_eq!(
+        requests.len(),
+        3,
+        "one retry after the 503, then the second message"
+    );
     let keys: Vec<&str> = requests
         .iter()
-        .map(|r| r.idempotency_key.as_deref().expect("every attempt carries a key"))
+        .map(|r| {
+            r.idempotency_key
+                .as_deref()
+                .expect("every attempt carries a key")
+        })
         .collect();
-    assert_eq!(keys[0], keys[1], "the retry repeats the first attempt's key");
+    assert_eq!(
+        keys[0], keys[1],
+        "the retry repeats the first attempt's key"
+    );
     assert_ne!(keys[1], keys[2], "another message, another key");
     assert!(keys[0].len() >= 22, "a random key: {}", keys[0]);
 

@@ -34,7 +34,12 @@ async fn a_client_chosen_first_forwarded_line_does_not_decide_the_counted_addres
         let page = browser_with_forged_first_line(&app, &format!("198.51.100.{n}"), "203.0.113.7")
             .sign_in("9812345600", "guess")
             .await;
-        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
     }
     let refused = browser_with_forged_first_line(&app, "198.51.100.4", "203.0.113.7")
         .sign_in("9812345600", "guess")

@@ -19,7 +19,12 @@ async fn rows(app: &TestApp) -> (i64, i64, i64, i64) {
             let (grants, refresh_tokens) = oneid::db::models::grant::counts(conn)?;
             let sessions = oneid::db::models::session::count(conn)?;
             let (pending, delivered, abandoned) = oneid::db::models::backchannel::counts(conn)?;
-            Ok((grants, refresh_tokens, sessions, pending + delivered + abandoned))
+            Ok((
+                grants,
+                refresh_tokens,
+                sessions,
+                pending + delivered + abandoned,
+            ))
         })
         .await
         .unwrap()

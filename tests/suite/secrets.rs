@@ -51,13 +51,19 @@ async fn common_passwords_are_refused_at_sign_up_and_reset_in_english_and_hindi(
         (Some("hi"), "सबसे आम पासवर्डों"),
     ] {
         let browser = app.browser_with_language(lang);
-        let phone = if lang.is_some() { "9812345679" } else { "9812345678" };
+        let phone = if lang.is_some() {
+            "9812345679"
+        } else {
+            "9812345678"
+        };
         browser
             .request_signup_code(phone)
             .await
             .assert_redirect("/signup/verify");
         let code = app.last_code(&format!("+91{phone}"));
-        let refused = browser.enter_signup_code(&code, "Password123", "Asha").await;
+        let refused = browser
+            .enter_signup_code(&code, "Password123", "Asha")
+            .await;
         assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.has(message), "{}", refused.body);
         // Full-width letters are the same common password after NFKC.
@@ -103,7 +109,11 @@ async fn common_passwords_are_refused_at_sign_up_and_reset_in_english_and_hindi(
         )
         .await;
     assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(refused.has("one of the most commonly used"), "{}", refused.body);
+    assert!(
+        refused.has("one of the most commonly used"),
+        "{}",
+        refused.body
+    );
 }
 
 #[tokio::test]
@@ -111,7 +121,14 @@ async fn a_password_typed_with_another_composition_signs_in() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
     // Precomposed é at sign-up…
-    super::helpers::sign_up(&app, &browser, "9812345678", "+919812345678", "caf\u{e9} au lait 42").await;
+    super::helpers::sign_up(
+        &app,
+        &browser,
+        "9812345678",
+        "+919812345678",
+        "caf\u{e9} au lait 42",
+    )
+    .await;
     // …e + combining acute and full-width digits at sign-in, as another keyboard may send it.
     let other = app.browser();
     other
@@ -157,7 +174,11 @@ async fn a_look_alike_mailbox_name_is_refused_with_a_clear_message() {
         // "asha" with a Cyrillic а, and with a zero-width space.
         for address in ["\u{430}sha@example.com", "as\u{200b}ha@example.com"] {
             let page = browser.request_signup_code(address).await;
-            assert_eq!(page.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{address:?}");
+            assert_eq!(
+                page.status,
+                reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+                "{address:?}"
+            );
             assert!(page.has(message), "{address:?}: {}", page.body);
         }
     }

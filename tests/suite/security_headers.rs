@@ -20,13 +20,9 @@ async fn an_https_issuer_sends_hsts_and_coop_and_an_http_one_sends_neither() {
         "max-age=31536000; includeSubDomains"
     );
     assert_eq!(page.headers["cross-origin-opener-policy"], "same-origin");
-    let discovery = tls
-        .browser()
-        .get("/.well-known/openid-configuration")
-        .await;
+    let discovery = tls.browser().get("/.well-known/openid-configuration").await;
     assert_eq!(
-        discovery.headers["strict-transport-security"],
-        "max-age=31536000; includeSubDomains",
+        discovery.headers["strict-transport-security"], "max-age=31536000; includeSubDomains",
         "every response, not only pages"
     );
 }

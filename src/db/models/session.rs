@@ -168,11 +168,7 @@ pub fn expired(
 /// before it; returns how many went. The lifetime matters: a browser may still hold the
 /// session in the ephemeral store until then, and [`has_ended`] answers `false` for a row that
 /// is gone, so the row must outlive every copy of the session.
-pub fn purge_ended(
-    conn: &mut DbConn,
-    cutoff: DateTime<Utc>,
-    batch: i64,
-) -> Result<usize, DbError> {
+pub fn purge_ended(conn: &mut DbConn, cutoff: DateTime<Utc>, batch: i64) -> Result<usize, DbError> {
     let cutoff = cutoff.naive_utc();
     let ids: Vec<String> = sessions::table
         .filter(sessions::ended_at.lt(cutoff))
