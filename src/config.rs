@@ -43,6 +43,7 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     pub keys: KeySettings,
     pub audit: AuditSettings,
+    pub retention: RetentionSettings,
     /// Worker threads for the HTTP server (0: one per core).
     pub workers: usize,
     /// Demo only: also print each verification code on standard output. Refused unless the
@@ -190,6 +191,21 @@ pub struct AuditSettings {
     pub retention_days: u32,
 }
 
+/// How long finished rows are kept before the hourly purge deletes them (see
+/// `db::models::purge`). Every value is at least a day, so a row is never deleted while anything
+/// could still ask about it (an access token lives minutes, a browser session at most
+/// `session.absolute_timeout_secs`, which the session purge also waits out).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Grants (and their refresh tokens) this many days after they expired or were revoked.
+    pub grants_days: u32,
+    /// Ended sessions this many days after they ended (and after their lifetime ran out).
+    pub sessions_days: u32,
+    /// Back-channel logout deliveries this many days after they were delivered or given up.
+    pub backchannel_days: u32,
+}
+
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
@@ -265,6 +281,12 @@ pub struct SmsGatewaySettings {
     /// JSON body; the strings `{to}` and `{text}` inside any string value are replaced.
     pub body_template: String,
     pub timeout_secs: u64,
+    /// The header that carries an idempotency key, for gateways that support one (for example
+    /// `Idempotency-Key`): the retry after a timeout or a 5xx carries the same random key as
+    /// the first attempt, so a gateway that did send the first time does not send twice.
+    /// Unset: no such header.
+    #[serde(default)]
+    pub idempotency_header: Option<String>,
 }
 
 impl std::fmt::Debug for SmsGatewaySettings {
@@ -276,6 +298,7 @@ impl std::fmt::Debug for SmsGatewaySettings {
                 &self.auth_header.as_ref().map(|_| "<redacted>"),
             )
             .field("body_template", &self.body_template)
+            .field("idempotency_header", &self.idempotency_header)
             .finish()
     }
 }
@@ -350,6 +373,11 @@ impl Default for Settings {
             },
             audit: AuditSettings {
                 retention_days: 365,
+            },
+            retention: RetentionSettings {
+                grants_days: 30,
+                sessions_days: 30,
+                backchannel_days: 7,
             },
             workers: 0,
             demo_echo_codes: false,
@@ -568,6 +596,17 @@ impl Settings {
                 "must be between 0 (keep forever) and 36500",
             );
         }
+        let r = &self.retention;
+        if [r.grants_days, r.sessions_days, r.backchannel_days]
+            .iter()
+            .any(|days| !(1..=36_500).contains(days))
+        {
+            return invalid(
+                "retention",
+                "ONEID_RETENTION__*",
+                "grants_days, sessions_days and backchannel_days must be between 1 and 36500",
+            );
+        }
         if self.database.pool_size == 0 {
             return invalid(
                 "database.pool_size",
@@ -615,7 +654,52 @@ impl Settings {
                 "must be a JSON document",
             );
         }
-        Ok(())
+        if let Some(header) = self
+            .sms
+            .as_ref()
+            .and_then(|s| s.idempotency_header.as_deref())
+            && reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err()
+        {
+            return invalid(
+                "sms.idempotency_header",
+                "ONEID_SMS__IDEMPOTENCY_HEADER",
+                "must be an HTTP header name such as Idempotency-Key",
+            );
+        }
+        self.check_production_transports()
+    }
+
+    /// Production never writes codes to a file: with a public (non-loopback) issuer, every
+    /// channel that can carry a code needs its transport. Email is always a channel; SMS is one
+    /// unless `limits.sms_countries` is empty (email only). The outbox stays the default for a
+    /// loopback issuer (development, tests, the demo).
+    fn check_production_transports(&self) -> Result<(), SettingsError> {
+        if self.issuer.host_str().is_some_and(is_loopback_host) {
+            return Ok(());
+        }
+        let mut missing = Vec::new();
+        if self.smtp.is_none() {
+            missing.push(
+                "ONEID_SMTP__HOST, ONEID_SMTP__PORT, ONEID_SMTP__TLS, ONEID_SMTP__FROM ([smtp])",
+            );
+        }
+        if self.sms.is_none() && !self.limits.sms_countries.is_empty() {
+            missing.push(
+                "ONEID_SMS__URL, ONEID_SMS__BODY_TEMPLATE, ONEID_SMS__TIMEOUT_SECS ([sms]), or ONEID_LIMITS__SMS_COUNTRIES='[]' for email only",
+            );
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(SettingsError::Invalid {
+            key: "smtp / sms",
+            env: "ONEID_SMTP__* / ONEID_SMS__*",
+            reason: format!(
+                "the issuer {} is public, so verification codes must not go to the development outbox file; set {}",
+                self.issuer,
+                missing.join("; and ")
+            ),
+        })
     }
 
     /// Cookies carry `Secure` (and the `__Host-` prefix) when the public URL is https.
@@ -923,6 +1007,86 @@ mod tests {
                 .to_string()
                 .contains("demo_echo_codes")
         );
+    }
+
+    #[test]
+    fn a_public_issuer_without_transports_is_refused_and_the_message_names_what_is_missing() {
+        let public = Settings {
+            issuer: Url::parse("https://id.example.com").unwrap(),
+            ..Settings::default()
+        };
+        let err = public.validate().unwrap_err().to_string();
+        for name in [
+            "ONEID_SMTP__HOST",
+            "ONEID_SMTP__FROM",
+            "ONEID_SMS__URL",
+            "outbox",
+        ] {
+            assert!(err.contains(name), "{name}: {err}");
+        }
+        let smtp = SmtpSettings {
+            host: "mail".into(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: None,
+            password: None,
+            from: "OneID <no-reply@example.com>".into(),
+            timeout_secs: 10,
+        };
+        let email_only_missing_sms = Settings {
+            smtp: Some(smtp.clone()),
+            ..public.clone()
+        };
+        let err = email_only_missing_sms.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("ONEID_SMS__URL") && !err.contains("ONEID_SMTP__HOST"),
+            "{err}"
+        );
+        let mut email_only = email_only_missing_sms.clone();
+        email_only.limits.sms_countries = Vec::new();
+        email_only.validate().unwrap();
+        let both = Settings {
+            sms: Some(SmsGatewaySettings {
+                url: Url::parse("https://sms.example.com/send").unwrap(),
+                auth_header: None,
+                body_template: r#"{"to":"{to}","text":"{text}"}"#.into(),
+                timeout_secs: 5,
+                idempotency_header: Some("Idempotency-Key".into()),
+            }),
+            ..email_only_missing_sms
+        };
+        both.validate().unwrap();
+        // Loopback issuers (development, the demo, *.localhost) keep the outbox.
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "https://oneid.localhost",
+            "http://[::1]:8080",
+        ] {
+            let dev = Settings {
+                issuer: Url::parse(loopback).unwrap(),
+                ..Settings::default()
+            };
+            dev.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn from_the_environment_a_public_issuer_without_smtp_does_not_start() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_ISSUER", "https://id.example.com");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ONEID_SMTP__HOST"), "{err}");
+            jail.set_env("ONEID_SMTP__HOST", "mail.example.com");
+            jail.set_env("ONEID_SMTP__PORT", "587");
+            jail.set_env("ONEID_SMTP__TLS", "starttls");
+            jail.set_env("ONEID_SMTP__FROM", "OneID <no-reply@example.com>");
+            jail.set_env("ONEID_SMTP__TIMEOUT_SECS", "10");
+            jail.set_env("ONEID_LIMITS__SMS_COUNTRIES", "[]");
+            Settings::load(None, &FlagOverrides::default()).unwrap();
+            Ok(())
+        });
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
+        let https = settings.issuer.scheme() == "https";
         let state = web::Data::new(AppState::build(settings, clock).await?);
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
@@ -46,7 +47,7 @@ impl Application {
                 .configure(routes::routes)
                 .default_service(web::to(actix_web::HttpResponse::NotFound))
                 .wrap(middleware::ErrorHandlers::new().default_handler(routes::render_error_page))
-                .wrap(routes::security_headers())
+                .wrap(routes::security_headers(https))
                 .wrap(middleware::from_fn(routes::log_request))
         })
         .listen(listener)?;
@@ -58,6 +59,7 @@ impl Application {
         tokio::spawn(crate::oauth::backchannel::run_deliveries(state.clone()));
         tokio::spawn(end_expired_sessions(state.clone()));
         tokio::spawn(expire_audit_events(state.clone()));
+        tokio::spawn(purge_finished_rows(state.clone()));
         Ok(Self {
             port,
             server,
@@ -123,6 +125,25 @@ async fn expire_audit_events(state: web::Data<AppState>) {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
+        }
+    })
+    .await;
+}
+
+/// Deletes finished grants, sessions and back-channel deliveries past `[retention]`, about
+/// once an hour. Each instance purges; deleting what is already gone costs one indexed query.
+async fn purge_finished_rows(state: web::Data<AppState>) {
+    on_clock(state, chrono::Duration::hours(1), |state| async move {
+        match crate::db::purge::purge(&state.db, &state.settings.retention, state.clock.now()).await
+        {
+            Ok(purged) if purged.total() == 0 => {}
+            Ok(purged) => tracing::info!(
+                grants = purged.grants,
+                sessions = purged.sessions,
+                deliveries = purged.deliveries,
+                "finished rows past their retention deleted"
+            ),
+            Err(e) => tracing::warn!(error = %e, "finished rows past their retention not deleted"),
         }
     })
     .await;

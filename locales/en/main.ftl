@@ -63,10 +63,12 @@ error-field-too-long = This is too long.
 error-invalid-phone = That does not look like a valid mobile number.
 error-not-mobile = This number cannot receive text messages. Use a mobile number.
 error-invalid-email = That does not look like a valid email address.
+error-email-confusable = That email address mixes characters from different alphabets, or uses full-width or invisible characters, so it could impersonate another address. Type it in one script, without special characters.
 error-invalid-identifier = Enter a mobile number, an email address or a 9–10 digit account ID.
 error-password-too-short = Use at least 8 characters.
 error-password-too-long = That password is too long.
 error-password-mismatch = The two passwords are not the same.
+error-password-common = That password is one of the most commonly used, so it is among the first an attacker tries. Choose another: a few unrelated words are easy to remember and hard to guess.
 error-invalid-name = The name contains characters that are not allowed.
 error-invalid-code = The code has digits only.
 

@@ -1,6 +1,7 @@
 //! Issuing and checking one-time verification codes.
 //!
-//! A code is stored as a salted digest with its expiry; tries are counted with one atomic
+//! A code is stored as an HMAC under the server's code key (never the code, nor anything a
+//! store dump could search) with its expiry; tries are counted with one atomic
 //! increment per check, so parallel guesses cannot get more checks than allowed; using a code
 //! is one atomic take, so it works once.
 
@@ -147,7 +148,7 @@ pub async fn send(
     let id = random_id();
     let expires_at = now + state.settings.code_ttl();
     let pending = PendingCode {
-        digest: code.digest(&id),
+        digest: code.mac(state.kek.code_mac_key(), &id),
         id,
         expires_at,
     };
@@ -279,7 +280,10 @@ async fn check(
         state.store.delete(&key).await?;
         return Ok(Err(CodeRejected::Unusable));
     }
-    if !pending.digest.matches(submitted, &pending.id) {
+    if !pending
+        .digest
+        .matches(submitted, state.kek.code_mac_key(), &pending.id)
+    {
         return Ok(Err(CodeRejected::Wrong {
             tries_left: max_tries - tries,
         }));

@@ -3,6 +3,7 @@
 
 mod migrations;
 pub mod models;
+pub mod purge;
 pub mod schema;
 pub mod testing;
 #[cfg(test)]

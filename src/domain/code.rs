@@ -2,9 +2,11 @@
 
 use std::fmt;
 
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use rand::{Rng, rngs::OsRng};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::ParseError;
@@ -44,13 +46,45 @@ impl VerificationCode {
         &self.0
     }
 
-    /// The digest stored in place of the code, salted so that equal codes never look alike.
-    pub fn digest(&self, salt: &str) -> CodeDigest {
-        let mut hasher = Sha256::new();
-        hasher.update(salt.as_bytes());
-        hasher.update([0]);
-        hasher.update(self.0.as_bytes());
-        CodeDigest(hasher.finalize().into())
+    /// The MAC stored in place of the code: HMAC-SHA-256 under the server's code key over
+    /// `context` (the pending code's random id, so equal codes never look alike) and the digits.
+    /// A salted hash next to its salt would give a code away to whoever reads the store in at
+    /// most 10^6 hashes; without the key the MAC says nothing.
+    pub fn mac(&self, key: &CodeMacKey, context: &str) -> CodeDigest {
+        let mut mac = key.hmac();
+        mac.update(context.as_bytes());
+        mac.update(&[0]);
+        mac.update(self.0.as_bytes());
+        CodeDigest(mac.finalize().into_bytes().into())
+    }
+}
+
+/// The server key verification codes are MAC'd under. Derived with HKDF-SHA-256 (RFC 5869)
+/// from the key encryption key under its own label, so the KEK itself is never used for two
+/// purposes, and every instance (sharing the KEK) derives the same key. `Debug` never prints it.
+#[derive(Clone)]
+pub struct CodeMacKey([u8; 32]);
+
+impl CodeMacKey {
+    /// RFC 5869 §3.2: `info` binds the output to its use; a new purpose needs a new label.
+    const LABEL: &'static [u8] = b"oneid/verification-code-mac/v1";
+
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut key = [0u8; 32];
+        Hkdf::<Sha256>::new(None, secret)
+            .expand(Self::LABEL, &mut key)
+            .expect("32 bytes is far below HKDF-SHA-256's 8160-byte limit");
+        Self(key)
+    }
+
+    fn hmac(&self) -> Hmac<Sha256> {
+        <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length")
+    }
+}
+
+impl fmt::Debug for CodeMacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeMacKey(<redacted>)")
     }
 }
 
@@ -60,14 +94,14 @@ impl fmt::Debug for VerificationCode {
     }
 }
 
-/// SHA-256 of a salted code.
+/// HMAC-SHA-256 of a code (see [`VerificationCode::mac`]).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct CodeDigest(#[serde(with = "hex32")] [u8; 32]);
 
 impl CodeDigest {
     /// Constant-time comparison: response timing must not hint at how many digits were right.
-    pub fn matches(&self, code: &VerificationCode, salt: &str) -> bool {
-        self.0.ct_eq(&code.digest(salt).0).into()
+    pub fn matches(&self, code: &VerificationCode, key: &CodeMacKey, context: &str) -> bool {
+        self.0.ct_eq(&code.mac(key, context).0).into()
     }
 }
 
@@ -123,21 +157,60 @@ mod tests {
         );
     }
 
-    #[test]
-    fn digest_verifies_only_the_same_code_and_salt() {
-        let code = VerificationCode::parse("1234").unwrap();
-        let digest = code.digest("salt-a");
-        assert!(digest.matches(&VerificationCode::parse("12 34").unwrap(), "salt-a"));
-        assert!(!digest.matches(&VerificationCode::parse("1235").unwrap(), "salt-a"));
-        assert!(!digest.matches(&code, "salt-b"));
+    fn key(secret: &[u8]) -> CodeMacKey {
+        CodeMacKey::derive(secret)
     }
 
     #[test]
-    fn digest_survives_serialisation() {
+    fn mac_verifies_only_the_same_code_context_and_key() {
+        let (k, other) = (key(&[7; 32]), key(&[8; 32]));
+        let code = VerificationCode::parse("1234").unwrap();
+        let mac = code.mac(&k, "id-a");
+        assert!(mac.matches(&VerificationCode::parse("12 34").unwrap(), &k, "id-a"));
+        assert!(!mac.matches(&VerificationCode::parse("1235").unwrap(), &k, "id-a"));
+        assert!(!mac.matches(&code, &k, "id-b"));
+        assert!(!mac.matches(&code, &other, "id-a"), "another server key");
+    }
+
+    #[test]
+    fn a_store_dump_without_the_key_cannot_find_the_code() {
+        use sha2::Digest as _;
+        // What the store held before: SHA-256(salt || 0 || code) next to its salt. Trying all
+        // 10^4 sign-up codes found the code; against the MAC the same search finds nothing.
+        let k = key(&[7; 32]);
+        let code = VerificationCode::parse("4821").unwrap();
+        let stored = code.mac(&k, "pending-id");
+        let found = (0..10_000).map(|n| format!("{n:04}")).find(|guess| {
+            let mut hasher = Sha256::new();
+            hasher.update(b"pending-id");
+            hasher.update([0]);
+            hasher.update(guess.as_bytes());
+            let digest: [u8; 32] = hasher.finalize().into();
+            digest == stored.0
+        });
+        assert_eq!(found, None);
+    }
+
+    #[test]
+    fn the_code_key_is_derived_under_its_own_label() {
+        let secret = [3u8; 32];
+        assert_ne!(key(&secret).0, secret, "never the KEK itself");
+        assert_eq!(
+            key(&secret).0,
+            key(&secret).0,
+            "every instance derives the same key"
+        );
+        assert_ne!(key(&secret).0, key(&[4u8; 32]).0);
+        assert_eq!(format!("{:?}", key(&secret)), "CodeMacKey(<redacted>)");
+    }
+
+    #[test]
+    fn mac_survives_serialisation() {
+        let k = key(&[1; 32]);
         let code = VerificationCode::parse("987654").unwrap();
-        let json = serde_json::to_string(&code.digest("s")).unwrap();
+        let json = serde_json::to_string(&code.mac(&k, "s")).unwrap();
         let back: CodeDigest = serde_json::from_str(&json).unwrap();
-        assert!(back.matches(&code, "s"));
+        assert!(back.matches(&code, &k, "s"));
         assert!(!json.contains("987654"));
     }
 

@@ -41,7 +41,7 @@ impl ContactIdentifier {
     /// Reads back a canonical form written by [`ContactIdentifier::canonical`].
     pub fn from_canonical(stored: &str) -> Result<Self, ParseError> {
         if stored.contains('@') {
-            Email::parse(stored).map(Self::Email)
+            Email::from_stored(stored).map(Self::Email)
         } else {
             PhoneNumber::from_e164(stored).map(Self::Phone)
         }
@@ -69,7 +69,9 @@ impl LoginIdentifier {
             return Err(ParseError::TooLong);
         }
         if input.contains('@') {
-            return Email::parse(input).map(Self::Email);
+            // Signing in only looks an address up: one stored before look-alike mailbox names
+            // were refused must still sign in, and no new one can be created.
+            return Email::for_lookup(input).map(Self::Email);
         }
         let phone = PhoneNumber::parse(input, region).ok();
         let account_id = if input.starts_with('+') {

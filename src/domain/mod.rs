@@ -18,7 +18,7 @@ pub use account_id::AccountId;
 pub use client::{ClientAuth, ClientId, ClientSecret, GrantType, SecretDigest};
 pub use client_info::ClientInfo;
 
-pub use code::{CodeDigest, CodePurpose, VerificationCode};
+pub use code::{CodeDigest, CodeMacKey, CodePurpose, VerificationCode};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use identifier::{ContactIdentifier, LoginIdentifier};
@@ -51,6 +51,10 @@ pub enum ParseError {
     PasswordTooLong,
     #[error("the passwords do not match")]
     PasswordMismatch,
+    #[error("the password is one of the most commonly used")]
+    CommonPassword,
+    #[error("the email address mixes look-alike characters")]
+    ConfusableEmail,
     #[error("the name contains characters that are not allowed")]
     InvalidName,
     #[error("the code must be digits only")]
@@ -70,6 +74,8 @@ impl ParseError {
             Self::PasswordTooShort => "error-password-too-short",
             Self::PasswordTooLong => "error-password-too-long",
             Self::PasswordMismatch => "error-password-mismatch",
+            Self::CommonPassword => "error-password-common",
+            Self::ConfusableEmail => "error-email-confusable",
             Self::InvalidName => "error-invalid-name",
             Self::InvalidCode => "error-invalid-code",
         }

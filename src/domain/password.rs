@@ -1,13 +1,34 @@
-//! Passwords: held as secrets, stored only as argon2id hashes.
+//! Passwords: held as secrets, Unicode-normalised (NFKC), stored only as argon2id hashes; new
+//! ones checked against a list of common passwords shipped with the code.
 
-use std::fmt;
+use std::{borrow::Cow, collections::HashSet, fmt, sync::LazyLock};
 
 use argon2::{
     Argon2,
     password_hash::{self, PasswordHasher as _, SaltString, rand_core::OsRng},
 };
 
+use unicode_normalization::{UnicodeNormalization as _, is_nfkc};
+
 use super::ParseError;
+
+/// Passwords of 8 or more characters from Django's list of 20,000 common passwords (source and
+/// licence in `data/README.md`), most common first.
+const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
+
+/// The list as a set of NFKC, lower-cased entries, built on first use (about 8,400 entries).
+static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    COMMON_PASSWORDS
+        .lines()
+        .filter(|line| !line.is_empty())
+        .map(|line| line.nfkc().collect::<String>().to_lowercase())
+        .collect()
+});
+
+/// True when `password` (already NFKC) is on the common-password list, ignoring case.
+fn is_common(nfkc: &str) -> bool {
+    COMMON.contains(&nfkc.to_lowercase())
+}
 
 /// A password as typed. `Debug` never prints it.
 #[derive(Clone)]
@@ -32,6 +53,19 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The password in Unicode Normalization Form KC (UAX #15), which is what is hashed: the
+    /// same password typed on another keyboard or system may arrive composed differently
+    /// (`é` as one code point or as `e` + combining accent, full-width digits from an IME), and
+    /// must still match. NIST SP 800-63B §5.1.1.2 recommends NFKC or NFKD. ASCII is NFKC
+    /// already, so every ASCII password hashes exactly as before this normalisation existed.
+    pub fn normalized(&self) -> Cow<'_, str> {
+        if is_nfkc(&self.0) {
+            Cow::Borrowed(&self.0)
+        } else {
+            Cow::Owned(self.0.nfkc().collect())
+        }
+    }
 }
 
 impl fmt::Debug for Password {
@@ -46,17 +80,25 @@ pub struct NewPassword(Password);
 
 impl NewPassword {
     /// NIST SP 800-63B §3.1.1.2: at least 8 characters, every printable character and space
-    /// allowed, no composition rules.
+    /// allowed, no composition rules, and none of the commonly used passwords.
     const MIN_CHARS: usize = 8;
 
+    /// Counted and compared after NFKC, as the password will be hashed: the confirmation may be
+    /// typed with another composition, and a common password in full-width letters is still
+    /// the common password.
     pub fn parse(input: String, confirmation: &str) -> Result<Self, ParseError> {
         let password = Password::parse(input)?;
-        if password.0.chars().count() < Self::MIN_CHARS {
+        let normalized = password.normalized();
+        if normalized.chars().count() < Self::MIN_CHARS {
             return Err(ParseError::PasswordTooShort);
         }
-        if password.0 != confirmation {
+        if *normalized != *confirmation.nfkc().collect::<String>() {
             return Err(ParseError::PasswordMismatch);
         }
+        if is_common(&normalized) {
+            return Err(ParseError::CommonPassword);
+        }
+        drop(normalized);
         Ok(Self(password))
     }
 
@@ -101,9 +143,10 @@ impl PasswordHasher {
         Self { dummy }
     }
 
-    /// argon2id with the OWASP parameters m=19456 KiB, t=2, p=1 (argon2's defaults).
+    /// argon2id with the OWASP parameters m=19456 KiB, t=2, p=1 (argon2's defaults), over the
+    /// NFKC form of the password.
     pub fn hash(&self, password: &Password) -> PasswordHash {
-        Self::hash_with(&Argon2::default(), password.expose())
+        Self::hash_with(&Argon2::default(), &password.normalized())
             .expect("argon2 accepts any password under 1 KiB")
     }
 
@@ -121,10 +164,22 @@ impl PasswordHasher {
 
     /// Checks `password` against `stored`, or against the dummy hash when there is no account,
     /// always doing the same work. A stored hash that cannot be parsed never verifies.
+    ///
+    /// The NFKC form is checked first (every hash made since normalisation was introduced, and
+    /// every ASCII password ever). A password that NFKC changes may have been hashed raw before
+    /// that, so it gets one more check in its raw form; whether that second check happens
+    /// depends only on the typed password, never on the account, so timing still tells nothing
+    /// about whether the account exists.
     pub fn verify(&self, password: &Password, stored: Option<&PasswordHash>) -> bool {
         let target = stored.unwrap_or(&self.dummy);
-        let ok = password_hash::PasswordHash::new(&target.0)
-            .is_ok_and(|parsed| verify_in_reused_memory(password.expose().as_bytes(), &parsed));
+        let Ok(parsed) = password_hash::PasswordHash::new(&target.0) else {
+            return false;
+        };
+        let normalized = password.normalized();
+        let mut ok = verify_in_reused_memory(normalized.as_bytes(), &parsed);
+        if !ok && *normalized != *password.expose() {
+            ok = verify_in_reused_memory(password.expose().as_bytes(), &parsed);
+        }
         ok && stored.is_some()
     }
 }
@@ -286,6 +341,69 @@ mod tests {
             Password::parse(String::new()).unwrap_err(),
             ParseError::Empty
         );
+    }
+
+    #[test]
+    fn passwords_are_hashed_in_nfkc_so_another_composition_still_matches() {
+        let hasher = PasswordHasher::new();
+        // "café 2024": precomposed é (U+00E9) at sign-up, e + combining acute (U+0301) and
+        // full-width digits at sign-in, as another keyboard or IME may send it.
+        let composed = password("caf\u{e9} 2024 ok");
+        let decomposed = password("cafe\u{301} \u{ff12}\u{ff10}\u{ff12}\u{ff14} ok");
+        let hash = hasher.hash(&composed);
+        assert!(hasher.verify(&decomposed, Some(&hash)));
+        assert!(hasher.verify(&composed, Some(&hash)));
+        assert!(!hasher.verify(&password("cafe 2024 ok"), Some(&hash)));
+    }
+
+    #[test]
+    fn an_ascii_password_hashed_before_normalisation_still_verifies() {
+        // ASCII is NFKC already: an existing hash of an ASCII password is unchanged.
+        let old = PasswordHasher::hash_with(&Argon2::default(), "correct horse battery").unwrap();
+        assert!(PasswordHasher::new().verify(&password("correct horse battery"), Some(&old)));
+    }
+
+    #[test]
+    fn a_non_nfkc_password_hashed_raw_before_normalisation_still_verifies() {
+        // Hashed raw (as before), with a full-width digit that NFKC turns into "1".
+        let raw = "p\u{e4}ssw\u{f6}rd \u{ff11}x";
+        let old = PasswordHasher::hash_with(&Argon2::default(), raw).unwrap();
+        let hasher = PasswordHasher::new();
+        assert!(
+            hasher.verify(&password(raw), Some(&old)),
+            "falls back to the raw form"
+        );
+        assert!(!hasher.verify(&password("p\u{e4}ssw\u{f6}rd 2x"), Some(&old)));
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case_or_width() {
+        for common in [
+            "password1",
+            "PassWord123",
+            "qwertyuiop",
+            "iloveyou1",
+            "\u{ff50}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}1",
+        ] {
+            assert_eq!(
+                NewPassword::parse(common.into(), common).unwrap_err(),
+                ParseError::CommonPassword,
+                "{common}"
+            );
+        }
+        assert!(
+            NewPassword::parse("mango chutney at noon".into(), "mango chutney at noon").is_ok()
+        );
+        assert!(
+            COMMON.len() > 8_000,
+            "the whole list is embedded: {}",
+            COMMON.len()
+        );
+    }
+
+    #[test]
+    fn the_confirmation_is_compared_after_normalisation() {
+        assert!(NewPassword::parse("caf\u{e9} au lait".into(), "cafe\u{301} au lait").is_ok());
     }
 
     #[test]

@@ -24,6 +24,21 @@ impl Outbox {
     }
 }
 
+/// A file made before OneID created it 0600 (or by someone else's umask) may be readable by
+/// other users of the machine: it is tightened to 0600 before a code is written, rather than
+/// refused, so development keeps working and no code lands in a readable file.
+#[cfg(unix)]
+async fn tighten(file: &tokio::fs::File, path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = file.metadata().await?.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .await?;
+        tracing::warn!(outbox = %path.display(), mode = format_args!("{:o}", mode & 0o777), "outbox was readable by others; now 0600");
+    }
+    Ok(())
+}
+
 #[derive(serde::Serialize)]
 struct Line<'a> {
     channel: super::Channel,
@@ -60,13 +75,63 @@ impl Sender for Outbox {
         if let Some(folder) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(folder).await.map_err(failed)?;
         }
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .await
-            .map_err(failed)?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.create(true).append(true);
+        // The outbox holds live codes: readable by OneID's own user only.
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(&self.path).await.map_err(failed)?;
+        #[cfg(unix)]
+        tighten(&file, &self.path).await.map_err(failed)?;
         file.write_all(&bytes).await.map_err(failed)?;
         file.flush().await.map_err(failed)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+    use crate::{domain::CodePurpose, domain::VerificationCode, notify::Channel};
+
+    fn envelope() -> Envelope {
+        Envelope {
+            channel: Channel::Sms,
+            to: "+919812345678".into(),
+            purpose: CodePurpose::Signup,
+            code: VerificationCode::parse("1234").unwrap(),
+            subject: "s".into(),
+            text: "t".into(),
+        }
+    }
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn the_outbox_is_created_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/outbox.jsonl");
+        Outbox::new(path.clone())
+            .deliver(&envelope())
+            .await
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[tokio::test]
+    async fn an_existing_outbox_readable_by_others_is_tightened_before_a_code_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.jsonl");
+        std::fs::write(&path, "").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Outbox::new(path.clone())
+            .deliver(&envelope())
+            .await
+            .unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("1234"));
     }
 }

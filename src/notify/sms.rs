@@ -12,6 +12,8 @@ pub struct SmsGateway {
     client: reqwest::Client,
     url: url::Url,
     auth_header: Option<String>,
+    /// The gateway's idempotency header, if it has one (`Idempotency-Key`).
+    idempotency_header: Option<reqwest::header::HeaderName>,
     template: Value,
 }
 
@@ -23,18 +25,30 @@ impl SmsGateway {
             .timeout(Duration::from_secs(settings.timeout_secs))
             .build()
             .map_err(|e| NotifyError::Failed(e.to_string()))?;
+        let idempotency_header = settings
+            .idempotency_header
+            .as_deref()
+            .map(|name| {
+                reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|e| NotifyError::Failed(format!("SMS idempotency header: {e}")))
+            })
+            .transpose()?;
         Ok(Self {
             client,
             url: settings.url.clone(),
             auth_header: settings.auth_header.clone(),
+            idempotency_header,
             template,
         })
     }
 
-    async fn post_once(&self, body: &Value) -> Result<(), Attempt> {
+    async fn post_once(&self, body: &Value, idempotency_key: &str) -> Result<(), Attempt> {
         let mut request = self.client.post(self.url.clone()).json(body);
         if let Some(auth) = &self.auth_header {
             request = request.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        if let Some(name) = &self.idempotency_header {
+            request = request.header(name.clone(), idempotency_key);
         }
         let response = request
             .send()
@@ -56,6 +70,15 @@ impl SmsGateway {
 enum Attempt {
     Retry(String),
     GiveUp(String),
+}
+
+/// 128 random bits, base64url: unique per message, the same for its retry.
+fn idempotency_key() -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Replaces `{to}` and `{text}` inside every string of the template. Substituting into parsed
@@ -80,16 +103,20 @@ impl Sender for SmsGateway {
     }
 
     /// One retry after a short pause, for transport errors and 5xx/429 only: a 4xx means the
-    /// gateway understood and refused, and asking again would be refused again.
+    /// gateway understood and refused, and asking again would be refused again. A timeout or a
+    /// 5xx does not say whether the first attempt was sent, so both attempts carry the same
+    /// idempotency key (when the gateway takes one): the person gets one SMS, not two, and we
+    /// pay for one.
     async fn deliver(&self, envelope: &Envelope) -> Result<(), NotifyError> {
         let body = fill(&self.template, &envelope.to, &envelope.text);
-        match self.post_once(&body).await {
+        let key = idempotency_key();
+        match self.post_once(&body, &key).await {
             Ok(()) => Ok(()),
             Err(Attempt::GiveUp(reason)) => Err(NotifyError::Failed(reason)),
             Err(Attempt::Retry(reason)) => {
                 tracing::info!(%reason, "retrying SMS delivery once");
                 tokio::time::sleep(Duration::from_millis(250)).await;
-                self.post_once(&body)
+                self.post_once(&body, &key)
                     .await
                     .map_err(|(Attempt::Retry(r) | Attempt::GiveUp(r))| NotifyError::Failed(r))
             }

@@ -2,9 +2,10 @@
 //! client that took part and registered a back-channel logout URI gets a signed logout token,
 //! delivered from a queue with retries so the person's sign-out never waits on an app.
 
-use std::{collections::BTreeMap, time::Duration as StdDuration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration as StdDuration};
 
 use chrono::{DateTime, Duration, Utc};
+use tokio::sync::Semaphore;
 
 use super::engine::issuer;
 use crate::{
@@ -25,6 +26,9 @@ const MAX_ATTEMPTS: i32 = 8;
 /// A claimed delivery is someone else's to retry if its sender vanished for this long.
 const LEASE: i64 = 30;
 const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+/// Deliveries in flight at once per instance. Each waits at most [`REQUEST_TIMEOUT`], so this
+/// many hanging apps delay the rest by at most that long; the lease stays far longer.
+const CONCURRENCY: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackchannelError {
@@ -117,7 +121,13 @@ fn backoff(attempts: i32) -> Duration {
     Duration::seconds((1i64 << attempts.clamp(1, 9)).min(300))
 }
 
-/// Delivers due logout tokens until the process ends. Wakes on new work or every second.
+/// Delivers due logout tokens until the process ends. Wakes on new work, when a delivery
+/// finishes, or every second.
+///
+/// Each delivery runs as its own task, at most [`CONCURRENCY`] at once per instance: an app
+/// that hangs until [`REQUEST_TIMEOUT`] holds one slot, not the queue, so every other app hears
+/// of the sign-out at once. The loop claims only as many as there are free slots, so nothing
+/// claimed waits in this process while another instance could deliver it.
 pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
     let http = match reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -130,8 +140,9 @@ pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
             return;
         }
     };
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
     loop {
-        if let Err(e) = deliver_due(&state, &http).await {
+        if let Err(e) = dispatch_due(&state, &http, &slots).await {
             tracing::warn!(error = %e, "back-channel logout deliveries not processed");
         }
         tokio::select! {
@@ -141,56 +152,87 @@ pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
     }
 }
 
-/// One pass over the due deliveries.
-pub async fn deliver_due(state: &AppState, http: &reqwest::Client) -> Result<usize, DbError> {
+/// Claims as many due deliveries as there are free slots and starts each on its own task.
+async fn dispatch_due(
+    state: &actix_web::web::Data<AppState>,
+    http: &reqwest::Client,
+    slots: &Arc<Semaphore>,
+) -> Result<usize, DbError> {
+    let free = slots.available_permits();
+    if free == 0 {
+        return Ok(0);
+    }
     let now = state.clock.now();
+    let limit = i64::try_from(free).unwrap_or(i64::MAX);
     let due = state
         .db
-        .run(move |conn| backchannel::claim_due(conn, now, Duration::seconds(LEASE), 32))
+        .run(move |conn| backchannel::claim_due(conn, now, Duration::seconds(LEASE), limit))
         .await?;
     let count = due.len();
     for delivery in due {
-        let outcome = http
-            .post(&delivery.logout_uri)
-            .form(&[("logout_token", delivery.logout_token.as_str())])
-            .send()
-            .await;
-        let error = match outcome {
-            // §2.8: 200 (or 204) means the session was logged out at the client.
-            Ok(response) if response.status().is_success() => None,
-            Ok(response) => Some(format!("answered {}", response.status())),
-            Err(e) => Some(format!("unreachable: {}", e.without_url())),
+        // Only this loop takes permits, and it claimed no more than were free.
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
         };
-        let now = state.clock.now();
-        let attempts = delivery.attempts + 1;
-        let (id, client_id) = (delivery.id.clone(), delivery.client_id.clone());
-        match error {
-            None => {
-                tracing::info!(%client_id, attempts, "back-channel logout delivered");
-                state
-                    .db
-                    .run(move |conn| backchannel::delivered(conn, &id, now))
-                    .await?;
+        let (state, http) = (state.clone(), http.clone());
+        tokio::spawn(async move {
+            if let Err(e) = deliver_one(&state, &http, delivery).await {
+                tracing::warn!(error = %e, "back-channel logout outcome not recorded");
             }
-            Some(error) => {
-                let retry_at: Option<DateTime<Utc>> =
-                    (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
-                match retry_at {
-                    Some(at) => {
-                        tracing::warn!(%client_id, attempts, %error, retry_in_secs = (at - now).num_seconds(), "back-channel logout failed; will retry")
-                    }
-                    None => {
-                        tracing::error!(%client_id, attempts, %error, "back-channel logout abandoned")
-                    }
-                }
-                state
-                    .db
-                    .run(move |conn| backchannel::failed(conn, &id, &error, retry_at, now))
-                    .await?;
-            }
-        }
+            drop(permit);
+            // A slot is free: look for more work now rather than at the next tick.
+            state.backchannel_wake.notify_one();
+        });
     }
     Ok(count)
+}
+
+/// POSTs one logout token and records the outcome: delivered, or failed with a retry time
+/// (or given up after [`MAX_ATTEMPTS`]).
+async fn deliver_one(
+    state: &AppState,
+    http: &reqwest::Client,
+    delivery: backchannel::Delivery,
+) -> Result<(), DbError> {
+    let outcome = http
+        .post(&delivery.logout_uri)
+        .form(&[("logout_token", delivery.logout_token.as_str())])
+        .send()
+        .await;
+    let error = match outcome {
+        // §2.8: 200 (or 204) means the session was logged out at the client.
+        Ok(response) if response.status().is_success() => None,
+        Ok(response) => Some(format!("answered {}", response.status())),
+        Err(e) => Some(format!("unreachable: {}", e.without_url())),
+    };
+    let now = state.clock.now();
+    let attempts = delivery.attempts + 1;
+    let (id, client_id) = (delivery.id, delivery.client_id);
+    match error {
+        None => {
+            tracing::info!(%client_id, attempts, "back-channel logout delivered");
+            state
+                .db
+                .run(move |conn| backchannel::delivered(conn, &id, now))
+                .await
+        }
+        Some(error) => {
+            let retry_at: Option<DateTime<Utc>> =
+                (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
+            match retry_at {
+                Some(at) => {
+                    tracing::warn!(%client_id, attempts, %error, retry_in_secs = (at - now).num_seconds(), "back-channel logout failed; will retry")
+                }
+                None => {
+                    tracing::error!(%client_id, attempts, %error, "back-channel logout abandoned")
+                }
+            }
+            state
+                .db
+                .run(move |conn| backchannel::failed(conn, &id, &error, retry_at, now))
+                .await
+        }
+    }
 }
 
 #[cfg(test)]

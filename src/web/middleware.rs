@@ -9,23 +9,81 @@ use actix_web::{
     middleware::{DefaultHeaders, Next},
 };
 
+/// The Content-Security-Policy of every page (the consent page and the form_post page add to
+/// it for what they alone show or run).
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
+
+/// The page CSP with one more image source: exactly `logo`, for the consent page that shows
+/// the app's registered logo. `None` when the logo cannot be allowed on its own (not https,
+/// user information in it, or a path ending in `/`, which CSP reads as a whole folder); the
+/// page then shows no logo rather than a broken one.
+///
+/// A CSP source expression may be a full URL with a path (CSP Level 3 §2.3.1, host-source with
+/// path-part); the browser then loads that one image and nothing else from the app's host (the
+/// query is not part of the match, §6.7.2.10). `;` and `,` would end the directive or the
+/// policy, so they are percent-encoded, as §2.3.1 asks.
+pub fn page_csp_with_logo(logo: &url::Url) -> Option<String> {
+    let host = logo.host_str()?;
+    let path = logo.path();
+    if logo.scheme() != "https"
+        || !logo.username().is_empty()
+        || logo.password().is_some()
+        || path.ends_with('/')
+        || !path
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'\\' && b != b'\'' && b != b'"')
+    {
+        return None;
+    }
+    let port = logo.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let path = path.replace(';', "%3B").replace(',', "%2C");
+    Some(PAGE_CSP.replacen(
+        "img-src 'self' data:",
+        &format!("img-src 'self' data: https://{host}{port}{path}"),
+        1,
+    ))
+}
+
 /// No script at all, styles from our own origin, no framing (clickjacking), and no referrer
 /// that could carry a code or token to another site.
+///
+/// When the issuer is https (`https`), also HSTS and COOP:
+/// - `Strict-Transport-Security: max-age=31536000; includeSubDomains` (RFC 6797): a browser
+///   that has seen OneID once never again sends a request (and its session cookie) over plain
+///   http, which a network attacker could otherwise strip. `includeSubDomains` covers only
+///   names *below* the issuer's host (for `id.example.com`: `*.id.example.com`, not
+///   `example.com` or its other subdomains), where no plain-http service of the identity
+///   provider should live; it also stops a sibling cookie planted over http on such a name.
+///   No `preload`: that is a decision for the domain's owner, hard to undo.
+/// - `Cross-Origin-Opener-Policy: same-origin`: a page on another origin that opens OneID in
+///   a window gets no handle to it (no `window.opener` tricks, no cross-window probing).
+///
+/// With an http issuer (loopback development only) neither is sent: HSTS on `localhost`
+/// would pin every other local development server of that browser to https.
 ///
 /// No `form-action`: browsers apply it to every redirect that follows a form submission, and
 /// OneID's sign-in, sign-up and consent forms rightly end at an app's registered redirect URI
 /// (found by the headless-browser test). Pages have no script and escape all output, so there is
 /// no injected form for `form-action` to stop; the form_post page sets its own, naming the app.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-
-        ))
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_FRAME_OPTIONS, "DENY"));
+    if https {
+        headers
+            .add((
+                header::STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            ))
+            .add((
+                header::HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin",
+            ))
+    } else {
+        headers
+    }
 }
 
 /// One line per request: method, path, status, latency. The path only: query strings can
@@ -66,4 +124,38 @@ pub fn protocol_cors() -> actix_cors::Cors {
             actix_web::http::header::ACCEPT,
         ])
         .max_age(86_400)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csp(url: &str) -> Option<String> {
+        page_csp_with_logo(&url.parse().unwrap())
+    }
+
+    #[test]
+    fn a_logo_is_allowed_exactly_and_only_over_https() {
+        let policy = csp("https://forum.example:8443/img/logo.png?v=2").unwrap();
+        assert!(
+            policy.contains("img-src 'self' data: https://forum.example:8443/img/logo.png;"),
+            "{policy}"
+        );
+        assert!(policy.starts_with("default-src 'none';"));
+        assert_eq!(
+            csp("https://cdn.example/a;b,c.png").unwrap(),
+            PAGE_CSP.replace(
+                "img-src 'self' data:",
+                "img-src 'self' data: https://cdn.example/a%3Bb%2Cc.png"
+            )
+        );
+        for refused in [
+            "http://forum.example/logo.png",
+            "https://user:pw@forum.example/logo.png",
+            "https://forum.example/",
+            "https://forum.example/img/",
+        ] {
+            assert_eq!(csp(refused), None, "{refused}");
+        }
+    }
 }

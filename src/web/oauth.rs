@@ -249,16 +249,26 @@ async fn run(
                 park(&state, &mut session, interaction_id, &interaction).await?;
                 return session.respond(&state, see_other("/consent")).await;
             }
+            // The page's CSP allows exactly the registered logo (only https ones can be).
+            let logo = client
+                .logo_url
+                .as_ref()
+                .and_then(|u| Some((u.to_string(), super::page_csp_with_logo(u)?)));
             let view = ConsentView {
                 page: Page::new(lang, session.0.csrf_token(), "/consent"),
                 client_name: client.name.clone(),
-                logo_url: client.logo_url.as_ref().map(|u| u.to_string()),
+                logo_url: logo.as_ref().map(|(url, _)| url.clone()),
                 scopes: scopes
                     .iter()
                     .map(|s| lang.t(scope_message_key(s)))
                     .collect(),
             };
-            let response = render(req, StatusCode::OK, view);
+            let mut response = render(req, StatusCode::OK, view);
+            if let Some(csp) = logo.and_then(|(_, csp)| header::HeaderValue::from_str(&csp).ok()) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
             session.respond(&state, response).await
         }
     }

@@ -377,3 +377,78 @@ async fn signing_out_of_an_unknown_account_is_a_clear_error() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no account 123456789"));
 }
+
+/// An app's back-channel endpoint that reads each request and never answers (until OneID's
+/// request timeout gives up on it); counts the requests that reached it.
+async fn hanging_receiver() -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/backchannel-logout",
+        listener.local_addr().unwrap().port()
+    );
+    let hits = Arc::new(Mutex::new(0usize));
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            *seen.lock().unwrap() += 1;
+            tokio::spawn(async move {
+                let mut chunk = [0u8; 8192];
+                while matches!(socket.read(&mut chunk).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn an_app_that_hangs_does_not_delay_the_logout_of_another() {
+    let app = TestApp::spawn().await;
+    let (hanging_uri, hanging_hits) = hanging_receiver().await;
+    let (forum_uri, forum_tokens) = receiver(vec![200]).await;
+    let (slow, slow_secret) = app.register(with_backchannel("Slow", &hanging_uri)).await;
+    let (forum, forum_secret) = app.register(with_backchannel("Forum", &forum_uri)).await;
+    let browser = app.browser();
+
+    // The first sign-out queues a token for the app that hangs, and its delivery starts.
+    sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &slow, slow_secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+    sign_out_at_oneid(&browser).await;
+    for _ in 0..40 {
+        if *hanging_hits.lock().unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        *hanging_hits.lock().unwrap(),
+        1,
+        "the hanging app was called"
+    );
+
+    // While it hangs (OneID waits 5 s for it), a second sign-out from another app is told at once.
+    browser
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect("/account");
+    sign_in_to(
+        &app,
+        &RelyingParty::discover(&app, &forum, forum_secret.as_deref()).await,
+        &browser,
+    )
+    .await;
+    let started = std::time::Instant::now();
+    sign_out_at_oneid(&browser).await;
+    while forum_tokens.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(6) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let waited = started.elapsed();
+    assert_eq!(forum_tokens.lock().unwrap().len(), 1, "Forum was told");
+    assert!(
+        waited < Duration::from_millis(2000),
+        "Forum waited {waited:?} behind the hanging app"
+    );
+}

@@ -208,3 +208,47 @@ async fn a_consent_decision_with_another_sessions_csrf_token_is_forbidden() {
     assert_consent_page(&browser.get("/consent").await);
     assert!(callback(&decide(&browser, &page, "allow").await).contains_key("code"));
 }
+
+#[tokio::test]
+async fn the_consent_page_csp_allows_the_registered_logo_and_nothing_else() {
+    let app = TestApp::spawn().await;
+    let logo = "https://forum.example/static/logo.png";
+    let (id, secret) = app
+        .register(oneid::oauth::registry::Registration {
+            logo_url: Some(logo.into()),
+            ..registration("Forum ext", false)
+        })
+        .await;
+    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let (browser, page) = asked_for_consent(&app, &rp, &["profile"]).await;
+    assert!(page.has(&format!(r#"src="{logo}""#)), "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    let img_src = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("img-src"))
+        .unwrap();
+    assert_eq!(img_src, format!("img-src 'self' data: {logo}"), "{csp}");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+
+    // Other pages keep the plain policy: the logo's host is allowed on the consent page alone.
+    let login = app.browser().get("/login").await;
+    let plain = login.headers["content-security-policy"].to_str().unwrap();
+    assert!(!plain.contains("forum.example"), "{plain}");
+
+    // A plain-http logo (registration allows them on loopback hosts only) cannot be allowed
+    // without mixed content: no logo, no hole in the CSP.
+    let (id, secret) = app
+        .register(oneid::oauth::registry::Registration {
+            logo_url: Some("http://127.0.0.1:9/logo.png".into()),
+            ..registration("Forum plain", false)
+        })
+        .await;
+    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let (url, ..) = rp.authorize_url(&["profile"]);
+    let page = browser.follow(browser.get_url(&url).await).await;
+    assert_consent_page(&page);
+    assert!(!page.has("app-logo"), "{}", page.body);
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(!csp.contains("127.0.0.1"), "{csp}");
+}

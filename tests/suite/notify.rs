@@ -62,6 +62,7 @@ async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
 #[derive(Debug, Clone)]
 struct GatewayRequest {
     authorization: Option<String>,
+    idempotency_key: Option<String>,
     body: serde_json::Value,
 }
 
@@ -103,12 +104,18 @@ async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayReque
                         .or_else(|| l.strip_prefix("Authorization: "))
                 })
                 .map(str::to_owned);
+            let idempotency_key = head.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("idempotency-key")
+                    .then(|| value.trim().to_owned())
+            });
             let body =
                 serde_json::from_slice(&buffer[head_len..head_len + content_length]).unwrap();
             let count = {
                 let mut requests = store.lock().unwrap();
                 requests.push(GatewayRequest {
                     authorization,
+                    idempotency_key,
                     body,
                 });
                 requests.len()
@@ -130,6 +137,7 @@ fn gateway_settings(url: &str) -> SmsGatewaySettings {
         body_template: r#"{"recipient":"{to}","message":{"text":"{text}"},"sender":"ONEID"}"#
             .into(),
         timeout_secs: 2,
+        idempotency_header: None,
     }
 }
 
@@ -219,4 +227,54 @@ async fn a_refusing_gateway_gives_a_friendly_page_and_no_cooldown() {
     // Nothing was delivered, so the person may ask again at once.
     browser.request_signup_code("9812345678").await;
     assert_eq!(received.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_retried_sms_carries_the_same_idempotency_key_and_the_next_message_a_new_one() {
+    let (url, received) = fake_gateway(vec![503, 200, 200]).await;
+    let app = TestApp::spawn_with(|s| {
+        s.sms = Some(SmsGatewaySettings {
+            idempotency_header: Some("Idempotency-Key".into()),
+            ..gateway_settings(&url)
+        })
+    })
+    .await;
+    app.browser()
+        .request_signup_code("9812345678")
+        .await
+        .assert_redirect("/signup/verify");
+    app.browser()
+        .request_signup_code("9812345679")
+        .await
+        .assert_redirect("/signup/verify");
+    let requests = received.lock().unwrap().clone();
+    assert_eq!(
+        requests.len(),
+        3,
+        "one retry after the 503, then the second message"
+    );
+    let keys: Vec<&str> = requests
+        .iter()
+        .map(|r| {
+            r.idempotency_key
+                .as_deref()
+                .expect("every attempt carries a key")
+        })
+        .collect();
+    assert_eq!(
+        keys[0], keys[1],
+        "the retry repeats the first attempt's key"
+    );
+    assert_ne!(keys[1], keys[2], "another message, another key");
+    assert!(keys[0].len() >= 22, "a random key: {}", keys[0]);
+
+    // Without the setting no such header is sent.
+    let (url, received) = fake_gateway(vec![200]).await;
+    let plain = TestApp::spawn_with(|s| s.sms = Some(gateway_settings(&url))).await;
+    plain
+        .browser()
+        .request_signup_code("9812345678")
+        .await
+        .assert_redirect("/signup/verify");
+    assert_eq!(received.lock().unwrap()[0].idempotency_key, None);
 }

@@ -110,7 +110,7 @@ impl TryFrom<AccountRow> for Account {
             email: row
                 .email
                 .as_deref()
-                .map(Email::parse)
+                .map(Email::from_stored)
                 .transpose()
                 .map_err(|_| corrupt("email"))?,
             display_name: DisplayName::from_stored(row.display_name),
@@ -209,7 +209,15 @@ pub fn find_by_phone(conn: &mut DbConn, phone: &PhoneNumber) -> Result<Option<Ac
 pub fn find_by_email(conn: &mut DbConn, email: &Email) -> Result<Option<Account>, DbError> {
     first(
         accounts::table
-            .filter(accounts::email.eq(email.as_str()))
+            // An internationalised domain may still be stored in its U-label form (before
+            // domains were kept as A-labels); that row is the same address.
+            .filter(
+                accounts::email.eq_any(
+                    std::iter::once(email.as_str().to_owned())
+                        .chain(email.legacy_form())
+                        .collect::<Vec<_>>(),
+                ),
+            )
             .select(AccountRow::as_select())
             .first(conn)
             .optional()?,

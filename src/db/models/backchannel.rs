@@ -113,6 +113,35 @@ pub fn failed(
     Ok(())
 }
 
+/// Deletes up to `batch` deliveries that were delivered or given up before `cutoff`; returns
+/// how many went. Pending ones stay whatever their age: they are still being tried.
+pub fn purge_finished(
+    conn: &mut DbConn,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<usize, DbError> {
+    let cutoff = cutoff.naive_utc();
+    let mut ids: Vec<String> = deliveries::table
+        .filter(deliveries::delivered_at.lt(cutoff))
+        .select(deliveries::id)
+        .limit(batch)
+        .load(conn)?;
+    let room = batch - i64::try_from(ids.len()).unwrap_or(batch);
+    if room > 0 {
+        ids.extend(
+            deliveries::table
+                .filter(deliveries::abandoned_at.lt(cutoff))
+                .select(deliveries::id)
+                .limit(room)
+                .load::<String>(conn)?,
+        );
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&ids))).execute(conn)?)
+}
+
 /// (pending, delivered, abandoned) counts; for tests and operators.
 pub fn counts(conn: &mut DbConn) -> Result<(i64, i64, i64), DbError> {
     let pending = deliveries::table

@@ -281,3 +281,44 @@ pub fn live_for_session(
         .map(GrantRow::into_grant)
         .collect()
 }
+
+/// Deletes up to `batch` grants that expired or were revoked before `cutoff`, with their refresh
+/// tokens (first, so no token is left pointing at nothing); returns how many grants went. The
+/// purge calls it until it returns less than `batch`, so each statement stays short.
+pub fn purge_finished(
+    conn: &mut DbConn,
+    cutoff: DateTime<Utc>,
+    batch: i64,
+) -> Result<usize, DbError> {
+    let cutoff = cutoff.naive_utc();
+    let mut ids: Vec<String> = grants::table
+        .filter(grants::expires_at.lt(cutoff))
+        .select(grants::grant_id)
+        .limit(batch)
+        .load(conn)?;
+    let room = batch - i64::try_from(ids.len()).unwrap_or(batch);
+    if room > 0 {
+        ids.extend(
+            grants::table
+                .filter(grants::revoked_at.lt(cutoff))
+                .filter(grants::expires_at.ge(cutoff))
+                .select(grants::grant_id)
+                .limit(room)
+                .load::<String>(conn)?,
+        );
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::grant_id.eq_any(&ids)))
+        .execute(conn)?;
+    Ok(diesel::delete(grants::table.filter(grants::grant_id.eq_any(&ids))).execute(conn)?)
+}
+
+/// How many grants and refresh tokens are stored; for tests and operators.
+pub fn counts(conn: &mut DbConn) -> Result<(i64, i64), DbError> {
+    Ok((
+        grants::table.count().get_result(conn)?,
+        refresh_tokens::table.count().get_result(conn)?,
+    ))
+}

@@ -166,3 +166,26 @@ pub fn expired(
         .map(LiveSession::from_row)
         .collect())
 }
+
+/// Deletes up to `batch` sessions that ended before `cutoff` and whose lifetime also ran out
+/// before it; returns how many went. The lifetime matters: a browser may still hold the
+/// session in the ephemeral store until then, and [`has_ended`] answers `false` for a row that
+/// is gone, so the row must outlive every copy of the session.
+pub fn purge_ended(conn: &mut DbConn, cutoff: DateTime<Utc>, batch: i64) -> Result<usize, DbError> {
+    let cutoff = cutoff.naive_utc();
+    let ids: Vec<String> = sessions::table
+        .filter(sessions::ended_at.lt(cutoff))
+        .filter(sessions::expires_at.lt(cutoff))
+        .select(sessions::sid)
+        .limit(batch)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(sessions::table.filter(sessions::sid.eq_any(&ids))).execute(conn)?)
+}
+
+/// How many session rows are stored; for tests and operators.
+pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
+    Ok(sessions::table.count().get_result(conn)?)
+}

@@ -13,7 +13,7 @@ use ring::{
 };
 
 use super::{KeyError, KeyId};
-use crate::config::KeySettings;
+use crate::{config::KeySettings, domain::CodeMacKey};
 
 const KEY_LEN: usize = 32;
 
@@ -22,7 +22,10 @@ const KEY_LEN: usize = 32;
 /// Each seal draws a fresh random 96-bit nonce: safe for up to 2^32 seals under one key
 /// (NIST SP 800-38D §8.3), and a deployment seals a handful of keys a year. That is why ring's
 /// `LessSafeKey` (the caller manages nonces) is the right tool here.
-pub struct KeyEncryptionKey(LessSafeKey);
+///
+/// It also yields the key verification codes are MAC'd under, derived from it with HKDF under
+/// its own label ([`CodeMacKey::derive`]), so codes need no second secret to back up.
+pub struct KeyEncryptionKey(LessSafeKey, CodeMacKey);
 
 impl KeyEncryptionKey {
     /// The KEK from `keys.encryption_key` if set, otherwise from `keys.encryption_key_file`,
@@ -37,9 +40,17 @@ impl KeyEncryptionKey {
     }
 
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        Self(LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key"),
-        ))
+        Self(
+            LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key"),
+            ),
+            CodeMacKey::derive(&bytes),
+        )
+    }
+
+    /// The key verification codes are MAC'd under (see `account::codes`).
+    pub fn code_mac_key(&self) -> &CodeMacKey {
+        &self.1
     }
 
     /// `nonce || ciphertext || tag`. The kid is associated data: a sealed key copied into
