@@ -11,6 +11,7 @@ mod codes;
 mod consent;
 mod lifecycle;
 mod limits;
+mod lockout;
 mod login;
 mod notify;
 mod oidc;
