@@ -37,6 +37,7 @@ pub struct Settings {
     pub session: SessionSettings,
     pub codes: CodeSettings,
     pub lockout: LockoutSettings,
+    pub passwords: PasswordSettings,
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsGatewaySettings>,
     pub limits: LimitSettings,
@@ -113,6 +114,22 @@ pub struct LockoutSettings {
     pub max_lock_secs: i64,
     /// A run of failures is forgotten when its last failure is older than this.
     pub window_secs: i64,
+    /// How long one password check holds its account's lease (only one check per account is
+    /// in flight, across every instance); an instance that dies mid-check frees it after this.
+    pub check_lease_secs: u64,
+    /// How long a sign-in waits for the account's check in flight before answering 503.
+    pub check_wait_ms: u64,
+}
+
+/// The password threads (see `account::password_pool`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// Threads that hash and verify passwords (0: one per core).
+    pub threads: usize,
+    /// Password jobs that may wait for a thread; when that many wait, sign-ins answer 503 with
+    /// `Retry-After` at once.
+    pub queue: usize,
 }
 
 /// Abuse limits (see `account::limits`). Counters are fixed windows opened by their first hit;
@@ -120,13 +137,24 @@ pub struct LockoutSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
-    /// Codes sent to one phone number or email address per hour.
+    /// Codes sent to one phone number or email address, asked for from one address, per hour.
     pub codes_per_hour: u32,
-    /// Codes sent to one phone number or email address per 24 hours.
+    /// The same per 24 hours.
     pub codes_per_day: u32,
-    /// Wrong codes typed for one phone number or email address per 24 hours; then no code is
-    /// sent to it or checked for it until those 24 hours end.
+    /// Codes sent to one phone number or email address per 24 hours, whoever asks: the ceiling
+    /// that keeps one person from being flooded.
+    pub contact_codes_per_day: u32,
+    /// Wrong codes typed for one phone number or email address from one address per 24 hours
+    /// before that address must wait (a backoff that doubles with each further wrong code).
+    pub code_failures_per_requester: u32,
+    /// Wrong codes for one phone number or email address per 24 hours, whoever typed them;
+    /// beyond it, every address that already typed a wrong code backs off. An address without
+    /// a wrong code may still try the code it was sent, so strangers cannot freeze the owner.
     pub code_failures_per_day: u32,
+    /// The first backoff after the budget above is spent; each next wrong code doubles it.
+    pub code_backoff_first_secs: u64,
+    /// The longest backoff.
+    pub code_backoff_max_secs: u64,
     /// Code requests per hour from one address, refused ones included.
     pub ip_codes_per_hour: u32,
     /// Password sign-in attempts from one address per `ip_sign_in_window_secs`.
@@ -235,6 +263,7 @@ impl std::fmt::Debug for Settings {
             .field("session", &self.session)
             .field("codes", &self.codes)
             .field("lockout", &self.lockout)
+            .field("passwords", &self.passwords)
             .field("smtp", &self.smtp)
             .field("sms", &self.sms)
             .field("limits", &self.limits)
@@ -343,13 +372,23 @@ impl Default for Settings {
                 first_lock_secs: 60,
                 max_lock_secs: 3600,
                 window_secs: 24 * 3600,
+                check_lease_secs: 30,
+                check_wait_ms: 5_000,
+            },
+            passwords: PasswordSettings {
+                threads: 0,
+                queue: 64,
             },
             smtp: None,
             sms: None,
             limits: LimitSettings {
                 codes_per_hour: 5,
                 codes_per_day: 10,
-                code_failures_per_day: 20,
+                contact_codes_per_day: 50,
+                code_failures_per_requester: 10,
+                code_failures_per_day: 100,
+                code_backoff_first_secs: 60,
+                code_backoff_max_secs: 3600,
                 ip_codes_per_hour: 20,
                 ip_sign_in_attempts: 100,
                 ip_sign_in_window_secs: 600,
@@ -506,11 +545,13 @@ impl Settings {
             || l.first_lock_secs < 1
             || l.max_lock_secs < l.first_lock_secs
             || l.window_secs < 60
+            || !(1..=3600).contains(&l.check_lease_secs)
+            || l.check_wait_ms > 60_000
         {
             return invalid(
                 "lockout",
                 "ONEID_LOCKOUT__*",
-                "max_failures >= 1, lock_forever_after >= max_failures, 1 <= first_lock_secs <= max_lock_secs, window_secs >= 60",
+                "max_failures >= 1, lock_forever_after >= max_failures, 1 <= first_lock_secs <= max_lock_secs, window_secs >= 60, check_lease_secs between 1 and 3600, check_wait_ms at most 60000",
             );
         }
         if !(4..=10).contains(&self.codes.signup_length) {
@@ -551,6 +592,8 @@ impl Settings {
             lim.codes_per_hour,
             lim.codes_per_day,
             lim.code_failures_per_day,
+            lim.contact_codes_per_day,
+            lim.code_failures_per_requester,
             lim.ip_codes_per_hour,
             lim.ip_sign_in_attempts,
             lim.sms_per_hour,
@@ -558,11 +601,14 @@ impl Settings {
         ]
         .contains(&0)
             || !(1..=86_400).contains(&lim.ip_sign_in_window_secs)
+            || lim.code_backoff_first_secs < 1
+            || lim.code_backoff_max_secs < lim.code_backoff_first_secs
+            || lim.code_backoff_max_secs > 86_400
         {
             return invalid(
                 "limits",
                 "ONEID_LIMITS__*",
-                "every limit must be at least 1, ip_sign_in_window_secs between 1 and 86400",
+                "every limit must be at least 1, ip_sign_in_window_secs between 1 and 86400, 1 <= code_backoff_first_secs <= code_backoff_max_secs <= 86400",
             );
         }
         let o = &self.oauth;

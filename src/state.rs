@@ -51,7 +51,10 @@ impl AppState {
             notifier,
             clock,
             passwords: PasswordHasher::new(),
-            password_pool: crate::account::password_pool::PasswordPool::per_core()
+            password_pool: crate::account::password_pool::PasswordPool::with_settings(
+                settings.passwords.threads,
+                settings.passwords.queue,
+            )
                 .context("starting the password threads")?,
             kek,
             keys: RwLock::new(keys),

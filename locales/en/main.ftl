@@ -56,6 +56,8 @@ code-unusable = This code can no longer be used. Ask for a new code.
 code-expired = This code has expired. Ask for a new code.
 code-message-subject = Your OneID code: { $code }
 code-message-text = { $code } is your OneID verification code. It expires in { $minutes } minutes. Never share it with anyone.
+lock-notice-subject = Your OneID account is locked
+lock-notice-text = Your OneID account was locked after many failed sign-in attempts. Your password was not accepted during these attempts. To unlock it, open { $host } yourself, choose “Unlock with a code” on the sign-in page and enter this mobile number or email address; we will send a code there. We never send links; do not share any code with anyone.
 
 ## Field errors
 error-field-empty = Please fill in this field.

@@ -9,6 +9,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{ServiceError, limits};
 use crate::{
@@ -56,12 +57,36 @@ pub enum CodeRejected {
     Unusable,
 }
 
-fn code_key(purpose: CodePurpose, to: &ContactIdentifier) -> String {
-    format!("code:{}:{}", purpose.as_str(), to.canonical())
+/// Where the pending code lives: one per purpose and contact, or, for a code bound to the
+/// browser that asked for it, one per purpose, contact and browser.
+fn code_key(purpose: CodePurpose, to: &ContactIdentifier, browser: Option<&BrowserTag>) -> String {
+    match browser {
+        None => format!("code:{}:{}", purpose.as_str(), to.canonical()),
+        Some(tag) => format!("code:{}:{}:{}", purpose.as_str(), to.canonical(), tag.0),
+    }
 }
 
-fn cooldown_key(to: &ContactIdentifier) -> String {
-    format!("code-cooldown:{}", to.canonical())
+fn cooldown_key(to: &ContactIdentifier, browser: Option<&BrowserTag>) -> String {
+    match browser {
+        None => format!("code-cooldown:{}", to.canonical()),
+        Some(tag) => format!("code-cooldown:{}:{}", to.canonical(), tag.0),
+    }
+}
+
+/// The browser a code is bound to: a digest of a value only that browser's session has (its
+/// form token). A code bound to a browser can be typed only there, so a stranger asking for
+/// codes to someone else's contact, or typing wrong ones, neither replaces nor uses up the
+/// code the owner's browser is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserTag(String);
+
+impl BrowserTag {
+    pub fn new(session_secret: &str) -> Self {
+        let mut digest = Sha256::new();
+        digest.update(b"oneid-code-browser\0");
+        digest.update(session_secret.as_bytes());
+        Self(URL_SAFE_NO_PAD.encode(digest.finalize()))
+    }
 }
 
 fn code_length(state: &AppState, purpose: CodePurpose) -> u8 {
@@ -98,11 +123,25 @@ pub async fn send(
     delivery: Delivery,
     client: &ClientInfo,
 ) -> Result<Sent, ServiceError> {
+    send_bound(state, purpose, to, lang, delivery, client, None).await
+}
+
+/// [`send`], the code bound to `browser` when given: only that browser can use it, and it
+/// replaces only that browser's earlier code.
+pub async fn send_bound(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    lang: Lang,
+    delivery: Delivery,
+    client: &ClientInfo,
+    browser: Option<&BrowserTag>,
+) -> Result<Sent, ServiceError> {
     let settings = &state.settings.codes;
     let now = state.clock.now();
     let cooldown = Duration::seconds(settings.resend_cooldown_secs);
     let resend_after = now + cooldown;
-    let gate_key = cooldown_key(to);
+    let gate_key = cooldown_key(to, browser);
     if settings.resend_cooldown_secs > 0 {
         // One atomic increment decides between concurrent requests: only the first sends.
         let hits = state
@@ -153,7 +192,7 @@ pub async fn send(
         expires_at,
     };
     // Kept a minute past expiry so a late try can be told "expired" rather than "unknown".
-    let key = code_key(purpose, to);
+    let key = code_key(purpose, to, browser);
     state
         .store
         .put_json(
@@ -225,19 +264,38 @@ pub async fn verify(
     submitted: &VerificationCode,
     client: &ClientInfo,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
+    verify_bound(state, purpose, to, submitted, client, None).await
+}
+
+/// [`verify`] for a code sent with [`send_bound`] to `browser`.
+pub async fn verify_bound(
+    state: &AppState,
+    purpose: CodePurpose,
+    to: &ContactIdentifier,
+    submitted: &VerificationCode,
+    client: &ClientInfo,
+    browser: Option<&BrowserTag>,
+) -> Result<Result<(), CodeRejected>, ServiceError> {
     let now = state.clock.now();
-    // An identifier that used up its daily budget of wrong codes is frozen, whatever code it
-    // asked for since: a fresh code must not buy fresh guesses.
+    // An address backing off after its wrong codes for this contact waits, whatever code it
+    // asked for since: a fresh code must not buy fresh guesses. Others are not held back.
     if let Err(refused) =
-        limits::code_check_allowed(state.store.as_ref(), &state.settings.limits, now, to).await?
+        limits::code_check_allowed(state.store.as_ref(), now, to, client.ip).await?
     {
         return Err(limit_tripped(state, refused, client).await);
     }
-    let outcome = check(state, purpose, to, submitted, now).await?;
+    let outcome = check(state, &code_key(purpose, to, browser), submitted, now).await?;
     let (kind, result) = match outcome {
         Ok(()) => (AuditKind::CodeVerified, Outcome::Ok),
         Err(CodeRejected::Wrong { .. }) => {
-            limits::code_failed(state.store.as_ref(), now, to).await?;
+            limits::code_failed(
+                state.store.as_ref(),
+                &state.settings.limits,
+                now,
+                to,
+                client.ip,
+            )
+            .await?;
             (AuditKind::CodeFailed, Outcome::Failed)
         }
         Err(_) => (AuditKind::CodeFailed, Outcome::Refused),
@@ -255,12 +313,11 @@ pub async fn verify(
 /// The code check itself: expiry, tries, digest, and the one atomic take.
 async fn check(
     state: &AppState,
-    purpose: CodePurpose,
-    to: &ContactIdentifier,
+    key: &str,
     submitted: &VerificationCode,
     now: DateTime<Utc>,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
-    let key = code_key(purpose, to);
+    let key = key.to_owned();
     let Some(pending) = state.store.get_json::<PendingCode>(&key).await? else {
         return Ok(Err(CodeRejected::Unusable));
     };

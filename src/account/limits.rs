@@ -1,5 +1,6 @@
 //! Abuse limits: how many codes may go to one phone number or email address and from one
-//! network address, how many wrong codes one identifier may collect, how many password sign-ins
+//! network address, how many wrong codes one identifier may collect from one address and from
+//! everyone (then backoff, never a freeze that strangers could impose), how many password sign-ins
 //! one address may try, how many SMS the whole deployment sends, and which phone numbers codes
 //! may go to at all.
 //!
@@ -38,7 +39,7 @@ pub enum Limit {
     IdentifierHourly,
     /// Codes sent to one identifier these 24 hours.
     IdentifierDaily,
-    /// Too many wrong codes typed for one identifier these 24 hours.
+    /// Too many wrong codes typed for one identifier from this address: backing off.
     IdentifierFrozen,
     /// Code requests from one address this hour.
     IpCodesHourly,
@@ -125,8 +126,9 @@ impl PhoneRefused {
 /// from `ip` (`None`: the address is unknown and no address limit applies).
 ///
 /// Refused when: the address asked for more than `ip_codes_per_hour` codes this hour (every
-/// request counts, refused or not); `to` is frozen by wrong codes (see [`code_failed`]); `to` got
-/// `codes_per_hour` codes this hour or `codes_per_day` these 24 hours; and for phone numbers,
+/// request counts, refused or not); the address backs off after wrong codes for `to` (see
+/// [`code_failed`]); `to` got `codes_per_hour` codes this hour or `codes_per_day` these 24
+/// hours asked for from this address, or `contact_codes_per_day` from anyone; and for phone numbers,
 /// when the deployment sent `sms_per_hour` SMS this hour, or the address already texted
 /// `ip_sms_countries_per_day` other country calling codes these 24 hours. When several limits
 /// refuse, the one that lasts longest is reported. Check [`phone_allowed`] first: this function
@@ -150,19 +152,26 @@ pub async fn code_requested(
 
     // Read-only checks: nothing below is counted unless every limit allows the request.
     let canonical = to.canonical();
-    let frozen = Window::failures(canonical);
-    if frozen.count(store).await? >= i64::from(settings.code_failures_per_day) {
-        refusals.push(frozen.refused(store, now, Limit::IdentifierFrozen).await?);
+    let requester = requester_bucket(ip);
+    if let Some(waiting) = code_backoff(store, now, canonical, &requester).await? {
+        refusals.push(waiting);
     }
+    // The budgets of one contact asked for from one address, and the much larger ceiling of
+    // the contact whoever asks: strangers spending their budget leave the owner's alone.
     let budgets = [
         (
-            Window::identifier_hour(canonical),
+            Window::identifier_hour(&format!("{canonical}:{requester}")),
             settings.codes_per_hour,
             Limit::IdentifierHourly,
         ),
         (
-            Window::identifier_day(canonical),
+            Window::identifier_day(&format!("{canonical}:{requester}")),
             settings.codes_per_day,
+            Limit::IdentifierDaily,
+        ),
+        (
+            Window::identifier_day(canonical),
+            settings.contact_codes_per_day,
             Limit::IdentifierDaily,
         ),
     ];
@@ -197,33 +206,92 @@ pub async fn code_requested(
     Ok(Ok(()))
 }
 
-/// Counts a wrong code typed for `to` against its budget of `code_failures_per_day`. When the
-/// budget is spent, `to` is frozen until its 24-hour window ends: [`code_requested`] and
-/// [`code_check_allowed`] refuse it. The budget belongs to the identifier, not to one code, so
-/// asking for new codes does not restore it.
+/// Counts a wrong code typed for `to` from `ip`, per requester (the address) and per contact.
+/// Past `code_failures_per_requester` wrong codes in 24 hours from one address, or past the
+/// contact's ceiling of `code_failures_per_day` from anyone, the address that typed it must
+/// wait before its next code is sent or checked: `code_backoff_first_secs`, doubling with each
+/// further wrong code, up to `code_backoff_max_secs`. Only addresses that typed wrong codes
+/// wait, so strangers guessing cannot freeze the owner out of recovery, and the budget belongs
+/// to the contact and the address, not to one code, so new codes do not restore it.
 pub async fn code_failed(
-    store: &dyn EphemeralStore,
-    now: DateTime<Utc>,
-    to: &ContactIdentifier,
-) -> Result<(), StoreError> {
-    Window::failures(to.canonical()).hit(store, now).await?;
-    Ok(())
-}
-
-/// Whether a typed code for `to` may be checked at all: not while `to` is frozen by wrong codes.
-pub async fn code_check_allowed(
     store: &dyn EphemeralStore,
     settings: &LimitSettings,
     now: DateTime<Utc>,
     to: &ContactIdentifier,
-) -> Result<Result<(), Refused>, StoreError> {
-    let window = Window::failures(to.canonical());
-    if window.count(store).await? >= i64::from(settings.code_failures_per_day) {
-        return Ok(Err(window
-            .refused(store, now, Limit::IdentifierFrozen)
-            .await?));
+    ip: Option<IpAddr>,
+) -> Result<(), StoreError> {
+    let canonical = to.canonical();
+    let requester = requester_bucket(ip);
+    let mine = Window::failures(&format!("{canonical}:{requester}"))
+        .hit(store, now)
+        .await?;
+    let everyone = Window::failures(canonical).hit(store, now).await?;
+    let over = (mine - i64::from(settings.code_failures_per_requester))
+        .max(everyone - i64::from(settings.code_failures_per_day));
+    if over <= 0 {
+        return Ok(());
     }
-    Ok(Ok(()))
+    // The shift is capped so it cannot overflow whatever the counts; the cap ends it anyway.
+    let shift = u32::try_from((over - 1).clamp(0, 30)).unwrap_or(30);
+    let wait = settings
+        .code_backoff_first_secs
+        .saturating_mul(1u64 << shift)
+        .min(settings.code_backoff_max_secs);
+    // Settings allow at most a day; the fallback only guards hand-built settings.
+    let until = now
+        + i64::try_from(wait)
+            .ok()
+            .and_then(TimeDelta::try_seconds)
+            .unwrap_or(DAY);
+    store
+        .put_json(
+            &backoff_key(canonical, &requester),
+            &until,
+            ttl_until(now, until),
+        )
+        .await
+}
+
+/// Whether a typed code for `to` from `ip` may be checked: not while that address backs off
+/// after its wrong codes (see [`code_failed`]). An address without wrong codes is never held
+/// back, whatever others typed.
+pub async fn code_check_allowed(
+    store: &dyn EphemeralStore,
+    now: DateTime<Utc>,
+    to: &ContactIdentifier,
+    ip: Option<IpAddr>,
+) -> Result<Result<(), Refused>, StoreError> {
+    Ok(
+        match code_backoff(store, now, to.canonical(), &requester_bucket(ip)).await? {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        },
+    )
+}
+
+fn backoff_key(canonical: &str, requester: &str) -> String {
+    format!("limit:code-wait:{canonical}:{requester}")
+}
+
+/// The refusal while `requester` backs off for `canonical`, if it does.
+async fn code_backoff(
+    store: &dyn EphemeralStore,
+    now: DateTime<Utc>,
+    canonical: &str,
+    requester: &str,
+) -> Result<Option<Refused>, StoreError> {
+    let until = store
+        .get_json::<DateTime<Utc>>(&backoff_key(canonical, requester))
+        .await?;
+    Ok(until.filter(|until| *until > now).map(|until| Refused {
+        limit: Limit::IdentifierFrozen,
+        retry_after: ttl_until(now, until),
+    }))
+}
+
+/// Who asks, for the per-requester budgets: the address bucket, or `unknown`.
+fn requester_bucket(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_owned(), ip_bucket)
 }
 
 /// Counts a password sign-in attempt from `ip`: at most `ip_sign_in_attempts` per
@@ -577,7 +645,9 @@ mod tests {
         counters_read_back_as_their_count,
         identifier_hourly_cap_trips_at_the_sixth_and_resets_after_the_hour,
         identifier_daily_cap_trips_at_the_eleventh_across_hours_and_resets_after_a_day,
-        wrong_codes_freeze_the_identifier_for_the_rest_of_the_window_whatever_is_requested,
+        wrong_codes_make_their_address_back_off_doubling_and_leave_others_alone,
+        past_the_contact_ceiling_every_failing_address_backs_off_but_a_clean_one_does_not,
+        code_budgets_are_per_contact_and_address_under_a_larger_contact_ceiling,
         an_address_gets_twenty_code_requests_an_hour_counted_per_ipv6_64,
         sign_in_attempts_per_address_are_capped_per_window,
         global_sms_cap_trips_alerts_once_and_leaves_email_alone,
@@ -706,50 +776,164 @@ mod tests {
         assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
     }
 
-    async fn wrong_codes_freeze_the_identifier_for_the_rest_of_the_window_whatever_is_requested(
+    /// Replaces the old "20 wrong codes freeze the identifier for 24 hours": that freeze let
+    /// strangers keep the owner out. Now the address that typed the wrong codes backs off.
+    async fn wrong_codes_make_their_address_back_off_doubling_and_leave_others_alone(
         store: &dyn EphemeralStore,
         clock: &MockClock,
     ) {
         let s = settings();
         let to = email("asha@example.com");
-        let check = || async {
-            code_check_allowed(store, &s, clock.now(), &to)
+        let (stranger, owner) = (ip("203.0.113.66"), ip("198.51.100.9"));
+        let check = |from| async move {
+            code_check_allowed(store, clock.now(), &email("asha@example.com"), from)
                 .await
                 .unwrap()
         };
-        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+        let fail = |from| async move {
+            code_failed(store, &s, clock.now(), &email("asha@example.com"), from)
+                .await
+                .unwrap()
+        };
+        assert_eq!(request(store, clock, &s, &to, stranger).await, Ok(()));
         for _ in 0..10 {
-            assert_eq!(check().await, Ok(()));
-            code_failed(store, clock.now(), &to).await.unwrap();
+            assert_eq!(check(stranger).await, Ok(()));
+            fail(stranger).await;
         }
-        clock.advance(HOUR);
-        // A new code does not restore the budget: it belongs to the identifier.
-        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
-        for _ in 0..9 {
-            assert_eq!(check().await, Ok(()));
-            code_failed(store, clock.now(), &to).await.unwrap();
-        }
-        assert_eq!(check().await, Ok(()), "the 20th check is still allowed");
-        code_failed(store, clock.now(), &to).await.unwrap();
-        // Frozen until 24 h after the first failure.
+        assert_eq!(check(stranger).await, Ok(()), "ten wrong codes are free");
+        fail(stranger).await;
         assert_eq!(
-            check().await,
-            refused(Limit::IdentifierFrozen, std_secs(23 * 3600))
+            check(stranger).await,
+            refused(Limit::IdentifierFrozen, std_secs(60))
         );
         assert_eq!(
-            request(store, clock, &s, &to, None).await,
-            refused(Limit::IdentifierFrozen, std_secs(23 * 3600))
+            request(store, clock, &s, &to, stranger).await,
+            refused(Limit::IdentifierFrozen, std_secs(60)),
+            "a fresh code does not buy fresh guesses"
+        );
+        // The owner, at another address, is not held back by the stranger's failures.
+        assert_eq!(check(owner).await, Ok(()));
+        assert_eq!(request(store, clock, &s, &to, owner).await, Ok(()));
+        clock.advance(secs(60));
+        assert_eq!(check(stranger).await, Ok(()));
+        fail(stranger).await;
+        assert_eq!(
+            check(stranger).await,
+            refused(Limit::IdentifierFrozen, std_secs(120)),
+            "each further wrong code doubles the wait"
+        );
+        for _ in 0..10 {
+            clock.advance(secs(3600));
+            fail(stranger).await;
+        }
+        assert_eq!(
+            check(stranger).await,
+            refused(Limit::IdentifierFrozen, std_secs(3600)),
+            "capped at an hour, never a day"
+        );
+        assert_eq!(check(owner).await, Ok(()));
+        clock.advance(secs(3600));
+        assert_eq!(check(stranger).await, Ok(()));
+    }
+
+    /// Many addresses together: beyond the contact's ceiling, every address that typed a
+    /// wrong code backs off, so the guesses for one contact stay bounded; an address without
+    /// a wrong code (the owner's) may still try the code it was sent.
+    async fn past_the_contact_ceiling_every_failing_address_backs_off_but_a_clean_one_does_not(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = LimitSettings {
+            code_failures_per_day: 5,
+            ..settings()
+        };
+        let to = phone("+91 98123 45678");
+        let from = |n: u8| ip(&format!("203.0.113.{n}"));
+        for n in 1..=5 {
+            code_failed(store, &s, clock.now(), &to, from(n)).await.unwrap();
+            assert_eq!(
+                code_check_allowed(store, clock.now(), &to, from(n))
+                    .await
+                    .unwrap(),
+                Ok(())
+            );
+        }
+        code_failed(store, &s, clock.now(), &to, from(6)).await.unwrap();
+        assert_eq!(
+            code_check_allowed(store, clock.now(), &to, from(6))
+                .await
+                .unwrap(),
+            refused(Limit::IdentifierFrozen, std_secs(60))
+        );
+        code_failed(store, &s, clock.now(), &to, from(7)).await.unwrap();
+        assert_eq!(
+            code_check_allowed(store, clock.now(), &to, from(7))
+                .await
+                .unwrap(),
+            refused(Limit::IdentifierFrozen, std_secs(120))
         );
         assert_eq!(
-            request(store, clock, &s, &email("ravi@example.com"), None).await,
+            code_check_allowed(store, clock.now(), &to, from(8))
+                .await
+                .unwrap(),
             Ok(()),
-            "others are not frozen"
+            "the owner's clean address"
         );
-        clock.advance(secs(23 * 3600 - 1));
-        assert_eq!(check().await, refused(Limit::IdentifierFrozen, std_secs(1)));
-        clock.advance(secs(1));
-        assert_eq!(check().await, Ok(()));
-        assert_eq!(request(store, clock, &s, &to, None).await, Ok(()));
+        clock.advance(DAY);
+        code_failed(store, &s, clock.now(), &to, from(6)).await.unwrap();
+        assert_eq!(
+            code_check_allowed(store, clock.now(), &to, from(6))
+                .await
+                .unwrap(),
+            Ok(()),
+            "the counts end with their 24 hours"
+        );
+    }
+
+    /// Codes asked for from one address use that address's budget for the contact; the
+    /// contact's own ceiling is larger, so strangers cannot spend the owner's.
+    async fn code_budgets_are_per_contact_and_address_under_a_larger_contact_ceiling(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = LimitSettings {
+            contact_codes_per_day: 12,
+            ..settings()
+        };
+        let to = email("asha@example.com");
+        for n in 0..5 {
+            assert_eq!(
+                request(store, clock, &s, &to, ip("203.0.113.66")).await,
+                Ok(()),
+                "#{n}"
+            );
+        }
+        assert_eq!(
+            request(store, clock, &s, &to, ip("203.0.113.66"))
+                .await
+                .unwrap_err()
+                .limit,
+            Limit::IdentifierHourly
+        );
+        for n in 0..5 {
+            assert_eq!(
+                request(store, clock, &s, &to, ip("198.51.100.9")).await,
+                Ok(()),
+                "the owner's address has its own budget #{n}"
+            );
+        }
+        for n in 0..2 {
+            assert_eq!(
+                request(store, clock, &s, &to, ip("192.0.2.1")).await,
+                Ok(()),
+                "#{n}"
+            );
+        }
+        assert_eq!(
+            request(store, clock, &s, &to, ip("192.0.2.2")).await,
+            refused(Limit::IdentifierDaily, std_secs(24 * 3600)),
+            "the contact's ceiling holds whoever asks"
+        );
     }
 
     async fn an_address_gets_twenty_code_requests_an_hour_counted_per_ipv6_64(
@@ -1084,9 +1268,18 @@ mod tests {
                 s.sms_per_hour,
                 s.ip_sms_countries_per_day,
             ),
-            (5, 10, 20, 20, 100, 600, 1000, 3)
+            (5, 10, 100, 20, 100, 600, 1000, 3)
         );
         assert_eq!(s.sms_countries, vec![Region::default()]);
+        assert_eq!(
+            (
+                s.contact_codes_per_day,
+                s.code_failures_per_requester,
+                s.code_backoff_first_secs,
+                s.code_backoff_max_secs,
+            ),
+            (50, 10, 60, 3600)
+        );
         let mut zero = Settings::default();
         zero.limits.ip_sms_countries_per_day = 0;
         let err = zero.validate().unwrap_err().to_string();

@@ -1,7 +1,12 @@
 //! Locking an account after a run of failed password sign-ins. The count lives on the account
 //! row (durable, shared by every instance); each `max_failures`-th failure locks the account for
 //! a while, doubling each time; `lock_forever_after` failures lock it until it is unlocked with
-//! a code or by an operator. A success ends the run.
+//! a code or by an operator (and the owner is told, with how to unlock). A success ends the run.
+//!
+//! Every attempt is reserved on the row before its password is checked (counted as a failure
+//! then, cleared by a success), so concurrent attempts on any instance each get their own
+//! number and none gets past a lock that an earlier one is about to cause; [`super::login`]
+//! also keeps at most one check per account in flight.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -12,7 +17,8 @@ use crate::{
         DbError,
         models::account::{self, Account, AccountStatus},
     },
-    domain::AccountId,
+    domain::{AccountId, ContactIdentifier},
+    i18n::Lang,
     state::AppState,
 };
 
@@ -36,13 +42,13 @@ pub fn state_of(account: &Account, now: DateTime<Utc>) -> LockState {
 
 /// What the `failures`-th failure in a run does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     Nothing,
     LockFor(Duration),
     LockForGood,
 }
 
-fn schedule(rules: &LockoutSettings, failures: i32) -> Step {
+pub(super) fn schedule(rules: &LockoutSettings, failures: i32) -> Step {
     if failures >= rules.lock_forever_after {
         return Step::LockForGood;
     }
@@ -59,35 +65,46 @@ fn schedule(rules: &LockoutSettings, failures: i32) -> Step {
     Step::LockFor(Duration::seconds(secs))
 }
 
-/// Counts a failed sign-in; returns the lock it caused, if any.
-pub async fn failed(state: &AppState, id: AccountId) -> Result<LockState, DbError> {
+/// Reserves a password attempt on the account before its password is checked (see
+/// [`account::reserve_login_attempt`]): the attempt's number in the run, or `None` when the
+/// account is locked and no password may be checked.
+pub async fn reserve(state: &AppState, id: AccountId) -> Result<Option<i32>, DbError> {
     let now = state.clock.now();
-    let rules = state.settings.lockout.clone();
+    let window = Duration::seconds(state.settings.lockout.window_secs);
+    state
+        .db
+        .run(move |conn| account::reserve_login_attempt(conn, id, now, window))
+        .await
+}
+
+/// The reserved attempt number `failures` turned out wrong: applies the lock it causes, if
+/// any, and returns it. A lock for good sends the owner a notice (see [`notify_locked`]).
+pub async fn failed(state: &AppState, id: AccountId, failures: i32) -> Result<LockState, DbError> {
+    let now = state.clock.now();
+    let step = schedule(&state.settings.lockout, failures);
     let lock = state
         .db
         .run(move |conn| {
-            let failures = account::count_failed_login(
-                conn,
-                id,
-                now,
-                Duration::seconds(rules.window_secs),
-            )?;
-            Ok(match schedule(&rules, failures) {
-                Step::Nothing => LockState::Open,
+            Ok(match step {
+                Step::Nothing => (LockState::Open, None),
                 Step::LockForGood => {
+                    let was = account::find_by_id(conn, id)?;
                     account::set_status(conn, id, AccountStatus::Locked, now)?;
                     tracing::warn!(account_id = %id, failures, "account locked until unlocked");
-                    LockState::Locked
+                    // Only the change to "locked" tells the owner, not every later failure.
+                    let newly = was.filter(|a| a.status == AccountStatus::Active);
+                    (LockState::Locked, newly)
                 }
                 Step::LockFor(duration) => {
                     let until = now + duration;
                     account::lock_until(conn, id, until)?;
                     tracing::info!(account_id = %id, failures, %until, "account locked for a while");
-                    LockState::LockedFor(until)
+                    (LockState::LockedFor(until), None)
                 }
             })
         })
         .await?;
+    let (lock, newly_locked) = lock;
     let detail = match lock {
         LockState::Open => return Ok(lock),
         LockState::LockedFor(until) => format!("until {}", until.to_rfc3339()),
@@ -100,7 +117,40 @@ pub async fn failed(state: &AppState, id: AccountId) -> Result<LockState, DbErro
             .detail(detail),
     )
     .await;
+    if let Some(account) = newly_locked {
+        notify_locked(state, &account);
+    }
     Ok(lock)
+}
+
+/// Tells the owner, at every contact of the account, that it is locked until unlocked and how
+/// to unlock it. The notice carries no code and no link (a message with a link is what a
+/// phishing message looks like); it names the page to open. Sent after answering, so the
+/// answer takes the same time whether or not an account was locked.
+fn notify_locked(state: &AppState, account: &Account) {
+    let contacts: Vec<ContactIdentifier> = account
+        .phone
+        .clone()
+        .map(ContactIdentifier::Phone)
+        .into_iter()
+        .chain(account.email.clone().map(ContactIdentifier::Email))
+        .collect();
+    let notifier = state.notifier.clone();
+    let host = state
+        .settings
+        .issuer
+        .host_str()
+        .unwrap_or("localhost")
+        .to_owned();
+    let id = account.id;
+    tokio::spawn(async move {
+        for to in contacts {
+            // The account keeps no language; the deployment's default is used.
+            if let Err(e) = notifier.send_lock_notice(&to, &host, Lang::default()).await {
+                tracing::warn!(account_id = %id, error = %e, "lock notice not delivered");
+            }
+        }
+    });
 }
 
 /// A successful sign-in ends the run of failures.

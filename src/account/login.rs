@@ -1,4 +1,13 @@
-//! Sign-in with a password.
+//! Sign-in with a password: at most one check per account in flight (on any instance), each
+//! attempt reserved before its password is checked, and identifiers without an account locked
+//! on the same schedule as accounts.
+
+use std::sync::atomic::Ordering;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::{
     ServiceError, codes, limits,
@@ -7,9 +16,13 @@ use super::{
 };
 use crate::{
     audit::{self, AuditEvent, AuditKind, Outcome},
-    db::models::account::{self, Account, AccountStatus},
+    db::{
+        DbError,
+        models::account::{self, Account, AccountStatus},
+    },
     domain::{AccountId, ClientInfo, LoginIdentifier, Password},
     state::AppState,
+    store::ttl_until,
 };
 
 #[derive(Debug)]
@@ -26,9 +39,10 @@ pub enum LoginOutcome {
     Disabled,
 }
 
-/// Finds the account(s) the identifier may name and checks the password. Always runs exactly
-/// one argon2 verification per candidate, and one against a dummy hash when there is none, so
-/// "no such account" costs the same time as "wrong password".
+/// Finds the account(s) the identifier may name and checks the password. Runs one argon2
+/// verification per open candidate, and one against a dummy hash when there is none, so "no
+/// such account" costs the same time as "wrong password"; a locked account (or an identifier
+/// without an account that failed as often) gets no check at all and answers "locked".
 pub async fn authenticate(
     state: &AppState,
     identifier: LoginIdentifier,
@@ -88,11 +102,15 @@ enum Checked {
     Invalid(Vec<AccountId>),
 }
 
+/// Finds the candidates, then checks the password under their leases (at most one check per
+/// account in flight, on any instance), or counts a failure for an identifier without an
+/// account (so that it locks on the same schedule, see [`check_unknown`]).
 async fn check(
     state: &AppState,
     identifier: LoginIdentifier,
     password: Password,
 ) -> Result<Checked, ServiceError> {
+    let unknown = unknown_digest(&identifier);
     let candidates = state
         .db
         .run(move |conn| {
@@ -112,48 +130,262 @@ async fn check(
             Ok(found)
         })
         .await?;
+    if candidates.is_empty() {
+        let lease = Lease::take(state, format!("login-check:unknown:{unknown}")).await?;
+        let checked = check_unknown(state, &unknown, password, &lease).await;
+        lease.release(state).await;
+        return checked;
+    }
+    // Leases in one order (by account ID), so two sign-ins naming the same two accounts
+    // cannot each hold one and wait for the other.
+    let mut ids: Vec<AccountId> = candidates.iter().map(|a| a.id).collect();
+    ids.sort_by_key(|id| id.get());
+    let mut leases = Vec::with_capacity(ids.len());
+    for id in &ids {
+        match Lease::take(state, format!("login-check:{id}")).await {
+            Ok(lease) => leases.push(lease),
+            Err(e) => {
+                for lease in leases {
+                    lease.release(state).await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    let until = leases.iter().map(|l| l.until).min();
+    let checked = check_accounts(state, ids, password, until).await;
+    for lease in leases {
+        lease.release(state).await;
+    }
+    checked
+}
 
-    // A locked account's password is not checked (its hash is not even compared), but a
-    // dummy hash is, so a locked account costs the same time as any other.
+/// Under the accounts' leases: reserve the attempt on each account (refused while locked),
+/// check the password, then apply what the failure causes or clear the run on success.
+async fn check_accounts(
+    state: &AppState,
+    ids: Vec<AccountId>,
+    password: Password,
+    lease_until: Option<DateTime<Utc>>,
+) -> Result<Checked, ServiceError> {
+    let mut reserved = Vec::with_capacity(ids.len());
+    let mut locked = Vec::new();
+    for id in ids {
+        match lockout::reserve(state, id).await? {
+            Some(failures) => reserved.push((id, failures)),
+            None => locked.push(id),
+        }
+    }
+    // Every candidate is locked: no password is checked at all, so a locked account cannot
+    // be used to test passwords, and no CPU is spent on it.
+    if reserved.is_empty() {
+        return Ok(Checked::Locked(locked));
+    }
+
+    let open: Vec<AccountId> = reserved.iter().map(|(id, _)| *id).collect();
+    let (db, clock, hasher) = (
+        state.db.clone(),
+        state.clock.clone(),
+        state.passwords.clone(),
+    );
+    let counter = state.password_pool.verification_counter();
+    let in_thread = on_password_threads(state, move || -> Result<InThread, DbError> {
+        // The job may have waited in the queue: re-check there, just before argon2 runs, that
+        // the lease is still ours and that each account is still open (an operator or another
+        // path may have locked it meanwhile).
+        let now = clock.now();
+        if lease_until.is_some_and(|until| now >= until) {
+            return Ok(InThread::LeaseLost);
+        }
+        for id in open {
+            let Some(account) = db.with_conn(|conn| account::find_by_id(conn, id))? else {
+                continue;
+            };
+            if account.status == AccountStatus::Locked
+                || account.locked_until.is_some_and(|until| until > now)
+            {
+                continue;
+            }
+            counter.fetch_add(1, Ordering::AcqRel);
+            if hasher.verify(&password, Some(&account.password_hash)) {
+                return Ok(InThread::Matched(Box::new(account)));
+            }
+        }
+        Ok(InThread::NoMatch)
+    })
+    .await??;
+
+    match in_thread {
+        InThread::Matched(account) => {
+            // A success ends the run, including the attempt reserved for it.
+            lockout::succeeded(state, account.id).await?;
+            Ok(if account.status == AccountStatus::Disabled {
+                Checked::Disabled(account.id)
+            } else {
+                Checked::SignedIn(account)
+            })
+        }
+        // The reserved attempts stay counted: an unfinished check counts as a failure.
+        InThread::LeaseLost => Err(ServiceError::Busy("the password check outlived its lease")),
+        InThread::NoMatch => {
+            let mut now_locked = locked;
+            let mut tried = Vec::with_capacity(reserved.len());
+            for (id, failures) in reserved {
+                tried.push(id);
+                if lockout::failed(state, id, failures).await? != LockState::Open {
+                    now_locked.push(id);
+                }
+            }
+            Ok(if now_locked.is_empty() {
+                Checked::Invalid(tried)
+            } else {
+                Checked::Locked(now_locked)
+            })
+        }
+    }
+}
+
+enum InThread {
+    Matched(Box<Account>),
+    NoMatch,
+    LeaseLost,
+}
+
+/// The run of failures of an identifier without an account, kept in the ephemeral store.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct UnknownRun {
+    failures: i32,
+    last_failed_at: Option<DateTime<Utc>>,
+    locked_until: Option<DateTime<Utc>>,
+    locked_for_good: bool,
+}
+
+/// How long an identifier without an account stays "locked until unlocked". A real account
+/// stays locked until its owner unlocks it; this cannot be kept forever without letting anyone
+/// fill the store, so after this a patient prober could tell the two apart (see
+/// docs/security.md, point 8).
+const UNKNOWN_LOCKED_FOR_GOOD: i64 = 30 * 24 * 3600;
+
+/// An identifier that names no account answers exactly as an account would: the same dummy
+/// password check while open, and after the same number of failures the same lock, on the same
+/// schedule ([`lockout::schedule`]), so "locked, unlock with a code" does not tell who has an
+/// account. Runs under the identifier's lease, so the read-modify-write of its run is not raced.
+async fn check_unknown(
+    state: &AppState,
+    digest: &str,
+    password: Password,
+    lease: &Lease,
+) -> Result<Checked, ServiceError> {
+    let rules = &state.settings.lockout;
+    let key = format!("login-unknown:{digest}");
     let now = state.clock.now();
-    let (open, locked): (Vec<_>, Vec<_>) = candidates
-        .into_iter()
-        .partition(|a| lockout::state_of(a, now) == LockState::Open);
-    let any_locked = !locked.is_empty();
-    let locked_ids: Vec<_> = locked.iter().map(|a| a.id).collect();
-    let hasher = state.passwords.clone();
-    let (matched, tried) = on_password_threads(state, move || {
-        for _ in &locked {
-            hasher.verify(&password, None);
+    let mut run: UnknownRun = state.store.get_json(&key).await?.unwrap_or_default();
+    if run.locked_for_good || run.locked_until.is_some_and(|until| until > now) {
+        return Ok(Checked::Locked(Vec::new()));
+    }
+    let window = Duration::seconds(rules.window_secs);
+    if run.last_failed_at.is_some_and(|last| last < now - window) {
+        run.failures = 0;
+    }
+    run.failures = run.failures.saturating_add(1);
+    run.last_failed_at = Some(now);
+    // Reserved before the check, as for an account.
+    let ttl = |run: &UnknownRun| {
+        let keep = if run.locked_for_good {
+            now + Duration::seconds(UNKNOWN_LOCKED_FOR_GOOD)
+        } else {
+            (now + window).max(run.locked_until.unwrap_or(now))
+        };
+        ttl_until(now, keep)
+    };
+    state.store.put_json(&key, &run, ttl(&run)).await?;
+
+    // The same argon2 work as a wrong password, so "no such account" takes as long.
+    let (clock, hasher, until) = (state.clock.clone(), state.passwords.clone(), lease.until);
+    let counter = state.password_pool.verification_counter();
+    let checked = on_password_threads(state, move || {
+        if clock.now() >= until {
+            return false;
         }
-        if open.is_empty() && !any_locked {
-            hasher.verify(&password, None);
-        }
-        let tried: Vec<_> = open.iter().map(|a| a.id).collect();
-        let matched = open
-            .into_iter()
-            .find(|account| hasher.verify(&password, Some(&account.password_hash)));
-        (matched, tried)
+        counter.fetch_add(1, Ordering::AcqRel);
+        hasher.verify(&password, None);
+        true
     })
     .await?;
-
-    if let Some(account) = matched {
-        lockout::succeeded(state, account.id).await?;
-        return Ok(if account.status == AccountStatus::Disabled {
-            Checked::Disabled(account.id)
-        } else {
-            Checked::SignedIn(Box::new(account))
-        });
+    if !checked {
+        return Err(ServiceError::Busy("the password check outlived its lease"));
     }
-    let mut now_locked = locked_ids;
-    for id in &tried {
-        if lockout::failed(state, *id).await? != LockState::Open {
-            now_locked.push(*id);
+    let locked = match lockout::schedule(rules, run.failures) {
+        lockout::Step::Nothing => false,
+        lockout::Step::LockFor(duration) => {
+            run.locked_until = Some(now + duration);
+            true
+        }
+        lockout::Step::LockForGood => {
+            run.locked_for_good = true;
+            true
+        }
+    };
+    if !locked {
+        return Ok(Checked::Invalid(Vec::new()));
+    }
+    state.store.put_json(&key, &run, ttl(&run)).await?;
+    Ok(Checked::Locked(Vec::new()))
+}
+
+/// The store key part for an identifier without an account: a digest, so the store does not
+/// hold a list of the numbers and addresses people tried. Keyed by the phone number whenever
+/// the identifier holds one, as an account would be found by it whichever way it was typed.
+fn unknown_digest(identifier: &LoginIdentifier) -> String {
+    let canonical = match identifier {
+        LoginIdentifier::Email(email) => format!("email:{}", email.as_str()),
+        LoginIdentifier::Phone(phone) | LoginIdentifier::PhoneOrAccountId(phone, _) => {
+            format!("phone:{}", phone.as_e164())
+        }
+        LoginIdentifier::AccountId(id) => format!("id:{id}"),
+    };
+    let mut digest = Sha256::new();
+    digest.update(b"oneid-login-unknown\0");
+    digest.update(canonical.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest.finalize())
+}
+
+/// The right to run the one password check of an account (or unknown identifier) in flight,
+/// shared by every instance through the ephemeral store: the first `increment` of the key
+/// holds it. It ends when released, or by itself after `check_lease_secs` when the instance
+/// holding it dies mid-check.
+struct Lease {
+    key: String,
+    until: DateTime<Utc>,
+}
+
+impl Lease {
+    /// Waits (up to `check_wait_ms`) for the check in flight to finish, then takes the lease.
+    /// Waiting uses real time: it is about how long a person waits, not about expiry.
+    async fn take(state: &AppState, key: String) -> Result<Self, ServiceError> {
+        let rules = &state.settings.lockout;
+        let ttl = std::time::Duration::from_secs(rules.check_lease_secs);
+        let give_up =
+            tokio::time::Instant::now() + std::time::Duration::from_millis(rules.check_wait_ms);
+        let mut pause = std::time::Duration::from_millis(5);
+        loop {
+            let now = state.clock.now();
+            if state.store.increment(&key, ttl).await? == 1 {
+                let until = now + Duration::seconds(i64::try_from(rules.check_lease_secs).unwrap_or(30));
+                return Ok(Self { key, until });
+            }
+            if tokio::time::Instant::now() + pause > give_up {
+                return Err(ServiceError::Busy("a password check for this account is in flight"));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(100));
         }
     }
-    Ok(if now_locked.is_empty() {
-        Checked::Invalid(tried)
-    } else {
-        Checked::Locked(now_locked)
-    })
+
+    /// Frees the lease; a store error only delays the next check until the lease expires.
+    async fn release(self, state: &AppState) {
+        if let Err(e) = state.store.delete(&self.key).await {
+            tracing::warn!(error = %e, "password check lease not released; it expires by itself");
+        }
+    }
 }

@@ -30,6 +30,10 @@ pub enum ServiceError {
     Notify(#[from] NotifyError),
     #[error("background task failed: {0}")]
     Task(String),
+    /// Too busy to take the request now: the password queue is full, or the account's password
+    /// check in flight did not finish in time. Answered 503 with `Retry-After`.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     /// An abuse limit refused the request (see [`limits`]).
     #[error("refused by the {} limit", .0.limit.as_str())]
     Limited(limits::Refused),
@@ -53,7 +57,10 @@ async fn on_password_threads<T: Send + 'static>(
         .password_pool
         .run(work)
         .await
-        .map_err(|e| ServiceError::Task(e.to_string()))
+        .map_err(|e| match e {
+            password_pool::PoolError::Full => ServiceError::Busy("the password queue is full"),
+            password_pool::PoolError::Gone => ServiceError::Task(e.to_string()),
+        })
 }
 
 /// Creates a verified account: the contact was proven by a code, or vouched for by an operator.

@@ -6,13 +6,18 @@
 //!    kept for contacts without one), so these pages cannot tell who has an account.
 //! 2. `verify`: the code, within the same limits as every code; then what the purpose does.
 //!
+//! Each code is bound to the browser that asked for it (see [`codes::BrowserTag`]): a stranger
+//! asking for codes to the owner's contact, or typing wrong ones, neither replaces nor uses up
+//! the code the owner's browser waits for, and the stranger's wrong codes make only the
+//! stranger's address back off (see `limits::code_failed`).
+//!
 //! The code goes to the contact the person typed, never to one chosen from the account: showing
 //! an account's contacts, even masked, before the person proves anything would tell a stranger
 //! that the account exists and how to reach its owner.
 
 use super::{
     ServiceError,
-    codes::{self, CodeRejected, Delivery, Sent},
+    codes::{self, BrowserTag, CodeRejected, Delivery, Sent},
     lockout::{self, LockState},
     on_password_threads,
 };
@@ -36,13 +41,14 @@ pub async fn request(
     to: &ContactIdentifier,
     lang: Lang,
     client: &ClientInfo,
+    browser: &BrowserTag,
 ) -> Result<Sent, ServiceError> {
     let account = find(state, to).await?;
     let delivery = match account {
         Some(a) if a.status != AccountStatus::Disabled => Delivery::Background,
         _ => Delivery::Decoy,
     };
-    codes::send(state, purpose, to, lang, delivery, client).await
+    codes::send_bound(state, purpose, to, lang, delivery, client, Some(browser)).await
 }
 
 /// What a right code did.
@@ -71,8 +77,11 @@ pub async fn verify(
     code: &VerificationCode,
     completion: Completion,
     client: &ClientInfo,
+    browser: &BrowserTag,
 ) -> Result<Result<Recovered, CodeRejected>, ServiceError> {
-    if let Err(rejected) = codes::verify(state, purpose, to, code, client).await? {
+    if let Err(rejected) =
+        codes::verify_bound(state, purpose, to, code, client, Some(browser)).await?
+    {
         return Ok(Err(rejected));
     }
     // A right code exists only for an account (decoys match nothing); it may have been

@@ -33,7 +33,8 @@ pub struct Envelope {
     /// E.164 number or email address.
     pub to: String,
     pub purpose: CodePurpose,
-    pub code: VerificationCode,
+    /// `None` for a notice, which never carries a code (see [`Notifier::send_lock_notice`]).
+    pub code: Option<VerificationCode>,
     pub subject: String,
     pub text: String,
 }
@@ -125,7 +126,7 @@ impl Notifier {
             channel,
             to: to.canonical().to_owned(),
             purpose,
-            code: code.clone(),
+            code: Some(code.clone()),
             subject: lang.t_args("code-message-subject", &args),
             text,
         };
@@ -136,6 +137,54 @@ impl Notifier {
             }
             Err(e) => {
                 tracing::warn!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), error = %e, "verification code not delivered")
+            }
+        }
+        result
+    }
+}
+
+impl Envelope {
+    /// What the message is for, as the outbox and logs name it: the code's purpose, or
+    /// `lock-notice`.
+    pub fn label(&self) -> &'static str {
+        match self.code {
+            Some(_) => self.purpose.as_str(),
+            None => "lock-notice",
+        }
+    }
+}
+
+impl Notifier {
+    /// Tells the owner that their account is locked until unlocked, and how to unlock it: on
+    /// `host`, "Unlock with a code" sends a code to this phone or email. The notice holds no
+    /// code and no link, so it cannot be turned into a way in and does not look like the
+    /// messages phishing sends.
+    pub async fn send_lock_notice(
+        &self,
+        to: &ContactIdentifier,
+        host: &str,
+        lang: Lang,
+    ) -> Result<(), NotifyError> {
+        let args = [("host", host.to_owned())];
+        let (channel, sender) = match to {
+            ContactIdentifier::Phone(_) => (Channel::Sms, &self.sms),
+            ContactIdentifier::Email(_) => (Channel::Email, &self.email),
+        };
+        let envelope = Envelope {
+            channel,
+            to: to.canonical().to_owned(),
+            purpose: CodePurpose::Unlock,
+            code: None,
+            subject: lang.t_args("lock-notice-subject", &args),
+            text: lang.t_args("lock-notice-text", &args),
+        };
+        let result = sender.deliver(&envelope).await;
+        match &result {
+            Ok(()) => {
+                tracing::info!(to = %to.masked(), ?channel, via = sender.name(), "lock notice sent")
+            }
+            Err(e) => {
+                tracing::warn!(to = %to.masked(), ?channel, via = sender.name(), error = %e, "lock notice not delivered")
             }
         }
         result
@@ -155,11 +204,14 @@ impl Sender for EchoToConsole {
 
     async fn deliver(&self, envelope: &Envelope) -> Result<(), NotifyError> {
         self.0.deliver(envelope).await?;
+        let Some(code) = &envelope.code else {
+            return Ok(());
+        };
         println!(
             "[demo] {} code for {}: {}",
             envelope.purpose.as_str(),
             envelope.to,
-            envelope.code.expose()
+            code.expose()
         );
         Ok(())
     }

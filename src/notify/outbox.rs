@@ -60,8 +60,8 @@ impl Sender for Outbox {
         let line = Line {
             channel: envelope.channel,
             to: &envelope.to,
-            purpose: envelope.purpose.as_str(),
-            code: envelope.code.expose(),
+            purpose: envelope.label(),
+            code: envelope.code.as_ref().map_or("", |c| c.expose()),
             subject: &envelope.subject,
             text: &envelope.text,
             sent_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

@@ -12,6 +12,7 @@ mod consent;
 mod key_rollover;
 mod lifecycle;
 mod limits;
+mod lockout;
 mod login;
 mod notify;
 mod oidc;

@@ -355,3 +355,46 @@ pub fn password_changed_at(
 fn first(row: Option<AccountRow>) -> Result<Option<Account>, DbError> {
     row.map(Account::try_from).transpose()
 }
+
+/// Reserves one password attempt before the password is checked: in one transaction, counts
+/// it as a failure (the run restarts when its last failure is older than `window`) unless the
+/// account is locked, for good or until later than `now`. Returns the count including this
+/// attempt, or `None` when the account is locked (or gone) and no password may be checked.
+/// A success clears the count again ([`clear_failed_logins`]), so counting first costs the
+/// owner nothing, and concurrent attempts on any instance each get their own number.
+pub fn reserve_login_attempt(
+    conn: &mut DbConn,
+    id: AccountId,
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> Result<Option<i32>, DbError> {
+    let (now, stale) = (now.naive_utc(), (now - window).naive_utc());
+    conn.transaction(|conn| {
+        let open = accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .filter(accounts::status.ne(AccountStatus::Locked.as_str()))
+            .filter(
+                accounts::locked_until
+                    .is_null()
+                    .or(accounts::locked_until.le(now)),
+            );
+        diesel::update(open.filter(accounts::last_failed_at.lt(stale)))
+            .set(accounts::failed_logins.eq(0))
+            .execute(conn)?;
+        let reserved = diesel::update(open)
+            .set((
+                accounts::failed_logins.eq(accounts::failed_logins + 1),
+                accounts::last_failed_at.eq(now),
+            ))
+            .execute(conn)?;
+        if reserved == 0 {
+            return Ok(None);
+        }
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .select(accounts::failed_logins)
+            .first::<i32>(conn)
+            .map(Some)
+    })
+    .map_err(DbError::from)
+}

@@ -10,7 +10,10 @@ use serde::Deserialize;
 
 use super::signup::code_rejected_message;
 use crate::{
-    account::recovery::{self, Completion, Recovered},
+    account::{
+        codes::BrowserTag,
+        recovery::{self, Completion, Recovered},
+    },
     domain::{CodePurpose, ContactIdentifier, NewPassword, ParseError, VerificationCode},
     i18n::Lang,
     session::PendingRecovery,
@@ -161,7 +164,8 @@ async fn send_code(
     session: &mut BrowserSession,
     to: &ContactIdentifier,
 ) -> Result<(), WebError> {
-    let sent = recovery::request(state, flow.0, to, lang, session.client()).await?;
+    let browser = BrowserTag::new(session.0.csrf_token());
+    let sent = recovery::request(state, flow.0, to, lang, session.client(), &browser).await?;
     session.0.set_recovery(Some(PendingRecovery {
         purpose: flow.0,
         to: to.canonical().to_owned(),
@@ -279,7 +283,18 @@ pub async fn post_verify(
         return session.respond(&state, response).await;
     };
 
-    match recovery::verify(&state, flow.0, &to, &code, completion, session.client()).await? {
+    let browser = BrowserTag::new(session.0.csrf_token());
+    let verified = recovery::verify(
+        &state,
+        flow.0,
+        &to,
+        &code,
+        completion,
+        session.client(),
+        &browser,
+    )
+    .await?;
+    match verified {
         Ok(Recovered::SignIn(account, methods)) => {
             session.sign_in(&state, account.id, methods).await?;
             let next = super::login::after_sign_in(&session);
