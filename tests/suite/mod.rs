@@ -5,10 +5,12 @@
 mod helpers;
 
 mod audit;
+mod authz;
 mod backchannel;
 mod cli;
 mod codes;
 mod consent;
+mod fuzz;
 mod lifecycle;
 mod limits;
 mod login;

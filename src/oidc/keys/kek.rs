@@ -17,12 +17,13 @@ use crate::config::KeySettings;
 
 const KEY_LEN: usize = 32;
 
-/// 32 secret bytes. `Debug` never prints them.
+/// 32 secret bytes. `Debug` never prints them. The second field keeps the raw bytes only to
+/// derive purpose keys from them (see [`KeyEncryptionKey::derive`]).
 ///
 /// Each seal draws a fresh random 96-bit nonce: safe for up to 2^32 seals under one key
 /// (NIST SP 800-38D §8.3), and a deployment seals a handful of keys a year. That is why ring's
 /// `LessSafeKey` (the caller manages nonces) is the right tool here.
-pub struct KeyEncryptionKey(LessSafeKey);
+pub struct KeyEncryptionKey(LessSafeKey, [u8; KEY_LEN]);
 
 impl KeyEncryptionKey {
     /// The KEK from `keys.encryption_key` if set, otherwise from `keys.encryption_key_file`,
@@ -37,9 +38,25 @@ impl KeyEncryptionKey {
     }
 
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        Self(LessSafeKey::new(
-            UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key"),
-        ))
+        Self(
+            LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key"),
+            ),
+            bytes,
+        )
+    }
+
+    /// A 32-byte key for one `purpose`, derived from the KEK with HKDF-Expand (RFC 5869 §2.3,
+    /// one block: HMAC-SHA256(KEK, purpose || 0x01)). The KEK is uniformly random, so it serves
+    /// as the pseudorandom key directly (RFC 5869 §3.3). Every instance holds the same KEK and
+    /// so derives the same keys; a key for one purpose says nothing about another's.
+    pub fn derive(&self, purpose: &str) -> [u8; KEY_LEN] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.1)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[1]);
+        mac.finalize().into_bytes().into()
     }
 
     /// `nonce || ciphertext || tag`. The kid is associated data: a sealed key copied into
