@@ -165,6 +165,11 @@ pub struct LimitSettings {
     pub sms_per_hour: u32,
     /// Distinct destination country calling codes one address may send SMS codes to per 24 hours.
     pub ip_sms_countries_per_day: u32,
+    /// New authorization requests parked (waiting for sign-in or consent) from one address per
+    /// `ip_interactions_window_secs`; a browser that already has one parked does not count.
+    pub ip_interactions: u32,
+    /// At most a day.
+    pub ip_interactions_window_secs: u64,
     /// Regions (ISO 3166 alpha-2) whose mobile numbers may receive codes; empty: email only.
     pub sms_countries: Vec<Region>,
 }
@@ -394,6 +399,9 @@ impl Default for Settings {
                 ip_sign_in_window_secs: 600,
                 sms_per_hour: 1000,
                 ip_sms_countries_per_day: 3,
+                // As many as password sign-ins: each new request usually leads to one.
+                ip_interactions: 100,
+                ip_interactions_window_secs: 600,
                 sms_countries: vec![Region::default()],
             },
             oauth: OAuthSettings {
@@ -609,6 +617,13 @@ impl Settings {
                 "limits",
                 "ONEID_LIMITS__*",
                 "every limit must be at least 1, ip_sign_in_window_secs between 1 and 86400, 1 <= code_backoff_first_secs <= code_backoff_max_secs <= 86400",
+            );
+        }
+        if lim.ip_interactions == 0 || !(1..=86_400).contains(&lim.ip_interactions_window_secs) {
+            return invalid(
+                "limits.ip_interactions",
+                "ONEID_LIMITS__IP_INTERACTIONS",
+                "must be at least 1, ip_interactions_window_secs between 1 and 86400",
             );
         }
         let o = &self.oauth;

@@ -19,3 +19,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod web;
+
+#[cfg(test)]
+mod proptests;

@@ -146,5 +146,6 @@ limit-ip-codes-hourly = Too many codes were requested from your network. Please 
 limit-ip-sign-in-attempts = Too many sign-in attempts came from your network. Please try again in { $minutes } minutes.
 limit-sms-global-hourly = We cannot send text messages right now. Please try again in { $minutes } minutes, or use an email address.
 limit-ip-sms-countries = Codes cannot be sent to numbers in any more countries from your network today. Please try again in { $minutes } minutes.
+limit-ip-interactions = Too many sign-ins to apps were started from your network. Please try again in { $minutes } minutes.
 phone-country-not-served = We do not send codes to numbers in this country yet. Please use an email address instead.
 phone-type-not-served = This number cannot receive our text messages. Please use a mobile number or an email address.

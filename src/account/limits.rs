@@ -49,6 +49,8 @@ pub enum Limit {
     SmsGlobalHourly,
     /// Distinct destination countries texted from one address these 24 hours.
     IpSmsCountries,
+    /// New authorization requests parked from one address this window.
+    IpInteractions,
 }
 
 impl Limit {
@@ -63,6 +65,7 @@ impl Limit {
             Self::IpSignInAttempts => "limit-ip-sign-in-attempts",
             Self::SmsGlobalHourly => "limit-sms-global-hourly",
             Self::IpSmsCountries => "limit-ip-sms-countries",
+            Self::IpInteractions => "limit-ip-interactions",
         }
     }
 
@@ -76,6 +79,7 @@ impl Limit {
             Self::IpSignInAttempts => "ip_sign_in_attempts",
             Self::SmsGlobalHourly => "sms_global_hourly",
             Self::IpSmsCountries => "ip_sms_countries",
+            Self::IpInteractions => "ip_interactions",
         }
     }
 }
@@ -313,6 +317,31 @@ pub async fn sign_in_attempt(
     if window.hit(store, now).await? > i64::from(settings.ip_sign_in_attempts) {
         return Ok(Err(window
             .refused(store, now, Limit::IpSignInAttempts)
+            .await?));
+    }
+    Ok(Ok(()))
+}
+
+/// Counts a new authorization request parked from `ip` (one that waits in the store for the
+/// person to sign in or decide): at most `ip_interactions` per `ip_interactions_window_secs`,
+/// refused ones included, so an address that keeps asking stays refused. Counted before the
+/// request is parked, so a refused one stores nothing. An unknown address is not limited here.
+pub async fn interaction_started(
+    store: &dyn EphemeralStore,
+    settings: &LimitSettings,
+    now: DateTime<Utc>,
+    ip: Option<IpAddr>,
+) -> Result<Result<(), Refused>, StoreError> {
+    let Some(ip) = ip else { return Ok(Ok(())) };
+    // Settings allow at most a day; the fallback only guards hand-built settings.
+    let length = i64::try_from(settings.ip_interactions_window_secs)
+        .ok()
+        .and_then(TimeDelta::try_seconds)
+        .unwrap_or(DAY);
+    let window = Window::new(format!("limit:ip-interactions:{}", ip_bucket(ip)), length);
+    if window.hit(store, now).await? > i64::from(settings.ip_interactions) {
+        return Ok(Err(window
+            .refused(store, now, Limit::IpInteractions)
             .await?));
     }
     Ok(Ok(()))
@@ -650,6 +679,7 @@ mod tests {
         code_budgets_are_per_contact_and_address_under_a_larger_contact_ceiling,
         an_address_gets_twenty_code_requests_an_hour_counted_per_ipv6_64,
         sign_in_attempts_per_address_are_capped_per_window,
+        new_interactions_per_address_are_capped_per_window,
         global_sms_cap_trips_alerts_once_and_leaves_email_alone,
         an_address_may_text_three_countries_a_day,
     );
@@ -1008,6 +1038,34 @@ mod tests {
         assert_eq!(attempt(ip("203.0.113.9")).await, Ok(()));
     }
 
+    async fn new_interactions_per_address_are_capped_per_window(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = &LimitSettings {
+            ip_interactions: 3,
+            ..settings()
+        };
+        let started = |from| async move {
+            interaction_started(store, s, clock.now(), from)
+                .await
+                .unwrap()
+        };
+        for n in 0..3 {
+            assert_eq!(started(ip("2001:db8::1")).await, Ok(()), "#{n}");
+        }
+        clock.advance(secs(60));
+        assert_eq!(
+            started(ip("2001:db8::2")).await,
+            refused(Limit::IpInteractions, std_secs(540)),
+            "one /64 is one address"
+        );
+        assert_eq!(started(ip("2001:db8:0:1::1")).await, Ok(()));
+        assert_eq!(started(None).await, Ok(()));
+        clock.advance(secs(540));
+        assert_eq!(started(ip("2001:db8::1")).await, Ok(()));
+    }
+
     async fn global_sms_cap_trips_alerts_once_and_leaves_email_alone(
         store: &dyn EphemeralStore,
         clock: &MockClock,
@@ -1238,6 +1296,7 @@ mod tests {
             Limit::IpSignInAttempts,
             Limit::SmsGlobalHourly,
             Limit::IpSmsCountries,
+            Limit::IpInteractions,
         ];
         for lang in Lang::ALL {
             for limit in limits {

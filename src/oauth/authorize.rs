@@ -81,7 +81,13 @@ pub async fn authorize(
     signed_in: Option<&SignedIn>,
     decisions: Decisions,
 ) -> Result<Outcome, OAuthError> {
-    let params = Params::from_pairs(interaction.params.clone())?;
+    // A parameter sent twice cannot be read (RFC 6749 §3.1); nothing is verified yet, so the
+    // answer is a page at OneID, never a redirect.
+    let params = match Params::from_pairs(interaction.params.clone()) {
+        Ok(params) => params,
+        Err(e) => return Ok(Outcome::ErrorPage(e)),
+    };
+    let oversize = check_size(&interaction.params).err();
     let client = match load_client(state, &params).await? {
         Ok(client) => client,
         Err(page) => return Ok(Outcome::ErrorPage(page)),
@@ -112,6 +118,12 @@ pub async fn authorize(
             e,
         )))
     };
+    if let Some(e) = oversize {
+        return reply(e);
+    }
+    if let Err(e) = check_request_objects(&params) {
+        return reply(e);
+    }
     if let Err(e) = check_response_type(&params) {
         return reply(e);
     }
@@ -119,15 +131,9 @@ pub async fn authorize(
         Ok(p) => p,
         Err(e) => return reply(e),
     };
-    let max_age = match params.get("max_age").map(str::parse::<i64>) {
-        None => None,
-        Some(Ok(age)) if age >= 0 => Some(age),
-        Some(_) => {
-            return reply(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "max_age must be a non-negative number of seconds",
-            ));
-        }
+    let max_age = match parse_max_age(params.get("max_age")) {
+        Ok(age) => age,
+        Err(e) => return reply(e),
     };
 
     if let Err(e) = check_pkce(state, &client, &params) {
@@ -431,6 +437,117 @@ fn check_pkce(state: &AppState, client: &Client, params: &Params) -> Result<(), 
     .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, e.to_string()))
 }
 
+/// `max_age` (OIDC Core §3.1.2.1): a non-negative number of seconds. A number too large for a
+/// duration (more than about 292 billion years) cannot make any sign-in too old: it means "no
+/// limit", with checked arithmetic instead of chrono's panicking `Duration::seconds`.
+fn parse_max_age(value: Option<&str>) -> Result<Option<Duration>, OAuthError> {
+    let Some(value) = value else { return Ok(None) };
+    let invalid = || {
+        OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "max_age must be a non-negative number of seconds",
+        )
+    };
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    // All digits: a parse failure can only be an overflow, which is "no limit" too.
+    Ok(value
+        .parse::<i64>()
+        .ok()
+        .and_then(Duration::try_seconds)
+        .or(Some(Duration::MAX)))
+}
+
+/// `request` and `request_uri` (OIDC Core §6.1, §6.2) are not supported; ignoring them would
+/// silently drop whatever the client put in the request object, so they are refused with the
+/// codes §6.1 and §6.2 name for that.
+fn check_request_objects(params: &Params) -> Result<(), OAuthError> {
+    if params.get("request").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects (request) are not supported",
+        ));
+    }
+    if params.get("request_uri").is_some() {
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request objects by reference (request_uri) are not supported",
+        ));
+    }
+    Ok(())
+}
+
+/// The most a parameter of an authorization request may carry, in bytes. A request is parked
+/// in the store while the person signs in, so what it carries is what a stranger can make the
+/// server hold; these caps keep that small while leaving room for every real client.
+pub const MAX_PARAMETER_BYTES: &[(&str, usize)] = &[
+    ("state", 2048),
+    ("nonce", 512),
+    ("login_hint", 320),
+    ("id_token_hint", 4096),
+    ("ui_locales", 256),
+    ("claims_locales", 256),
+    ("acr_values", 512),
+    ("claims", 2048),
+    ("scope", 1024),
+    ("redirect_uri", 2048),
+    ("client_id", 128),
+    ("code_challenge", 128),
+];
+/// Any parameter not named in [`MAX_PARAMETER_BYTES`].
+pub const MAX_OTHER_PARAMETER_BYTES: usize = 1024;
+/// The longest parameter name.
+pub const MAX_NAME_BYTES: usize = 64;
+/// Parameters in one request (OIDC Core §3.1.2.1 defines fewer than 20).
+pub const MAX_PARAMETERS: usize = 32;
+/// Names and values of one request together.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+
+/// The cap on one parameter's value.
+pub fn max_parameter_bytes(name: &str) -> usize {
+    MAX_PARAMETER_BYTES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(MAX_OTHER_PARAMETER_BYTES, |(_, max)| *max)
+}
+
+/// Bounds what one authorization request may carry: the number of parameters, each name and
+/// value, their total, and no control characters (none of the protocol's parameters has any;
+/// RFC 6749 Appendix A allows only visible characters and spaces in `state`).
+pub fn check_size(pairs: &[(String, String)]) -> Result<(), OAuthError> {
+    let too_large = |what: String| OAuthError::new(ErrorCode::InvalidRequest, what);
+    if pairs.len() > MAX_PARAMETERS {
+        return Err(too_large(format!(
+            "at most {MAX_PARAMETERS} parameters are accepted"
+        )));
+    }
+    let mut total = 0usize;
+    for (name, value) in pairs {
+        if name.len() > MAX_NAME_BYTES {
+            return Err(too_large("a parameter name is too long".to_owned()));
+        }
+        let max = max_parameter_bytes(name);
+        if value.len() > max {
+            // The name is short and printable here (checked above is only its length).
+            let shown: String = name.chars().filter(|c| c.is_ascii_graphic()).collect();
+            return Err(too_large(format!("`{shown}` is longer than {max} bytes")));
+        }
+        if name.chars().chain(value.chars()).any(char::is_control) {
+            return Err(too_large(
+                "parameters must not contain control characters".to_owned(),
+            ));
+        }
+        total = total.saturating_add(name.len()).saturating_add(value.len());
+    }
+    if total > MAX_REQUEST_BYTES {
+        return Err(too_large(format!(
+            "the request is larger than {MAX_REQUEST_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 /// `prompt` values (OIDC Core §3.1.2.1).
 #[derive(Debug, Default, Clone, Copy)]
 struct Prompts {
@@ -475,15 +592,14 @@ fn check_session(
     signed_in: Option<&SignedIn>,
     interaction: &Interaction,
     prompts: &Prompts,
-    max_age: Option<i64>,
+    max_age: Option<Duration>,
 ) -> Option<SignedIn> {
     let signed_in = signed_in?;
     let fresh = signed_in.auth_time >= interaction.started_at;
     if fresh {
         return Some(signed_in.clone());
     }
-    let too_old =
-        max_age.is_some_and(|age| state.clock.now() - signed_in.auth_time > Duration::seconds(age));
+    let too_old = max_age.is_some_and(|age| state.clock.now() - signed_in.auth_time > age);
     if prompts.login || prompts.select_account || too_old {
         return None;
     }
@@ -544,7 +660,11 @@ fn error_response(
             error.description.into_owned(),
         ),
     ];
-    if let Some(s) = params.get("state") {
+    // An oversized state is not echoed: the error may be about that very state.
+    if let Some(s) = params
+        .get("state")
+        .filter(|s| s.len() <= max_parameter_bytes("state"))
+    {
         response.push(("state".into(), s.to_owned()));
     }
     response.push(("iss".into(), issuer(state)));
@@ -553,5 +673,105 @@ fn error_response(
         params: response,
         mode,
         audit: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn max_age_is_checked_arithmetic_at_the_edges_of_i64() {
+        assert_eq!(parse_max_age(None).unwrap(), None);
+        assert_eq!(
+            parse_max_age(Some("60")).unwrap(),
+            Some(Duration::seconds(60))
+        );
+        // Past what a duration holds (the panic of issue 10): no limit, not a crash.
+        for huge in [
+            "9223372036854776",
+            "9223372036854775807",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                parse_max_age(Some(huge)).unwrap(),
+                Some(Duration::MAX),
+                "{huge}"
+            );
+        }
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1.5",
+            "1e3",
+            "٣",
+            "-9223372036854775808",
+        ] {
+            assert!(parse_max_age(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn request_size_caps_hold_at_their_edges() {
+        let state = |n| pairs(&[("state", &"s".repeat(n))]);
+        assert!(check_size(&state(2048)).is_ok());
+        assert!(check_size(&state(2049)).is_err());
+        let many: Vec<(String, String)> = (0..=MAX_PARAMETERS)
+            .map(|i| (format!("p{i}"), "v".into()))
+            .collect();
+        assert!(check_size(&many[..MAX_PARAMETERS]).is_ok());
+        assert!(check_size(&many).is_err());
+        let wide: Vec<(String, String)> = (0..9)
+            .map(|i| (format!("p{i}"), "v".repeat(1000)))
+            .collect();
+        assert!(check_size(&wide).is_err(), "over the total");
+        assert!(check_size(&pairs(&[("nonce", "a\u{7f}")])).is_err());
+        assert!(check_size(&pairs(&[(&"k".repeat(65), "v")])).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn prompts_parse_or_refuse_without_panicking(value in any::<String>()) {
+            if let Ok(p) = Prompts::parse(Some(&value)) {
+                prop_assert!(!(p.none && (p.login || p.consent || p.select_account)));
+            }
+        }
+
+        #[test]
+        fn max_age_never_panics_and_accepts_exactly_the_digit_strings(value in prop_oneof![any::<String>(), "[0-9]{1,30}", "-?[0-9]{1,20}"]) {
+            let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+            prop_assert_eq!(parse_max_age(Some(&value)).is_ok(), digits);
+        }
+
+        #[test]
+        fn the_size_check_accepts_only_what_fits_every_cap(
+            pairs in prop::collection::vec(("[a-z_]{0,70}", ".{0,3000}"), 0..40)
+        ) {
+            let fits = pairs.len() <= MAX_PARAMETERS
+                && pairs.iter().all(|(k, v)| {
+                    k.len() <= MAX_NAME_BYTES
+                        && v.len() <= max_parameter_bytes(k)
+                        && !k.chars().chain(v.chars()).any(char::is_control)
+                })
+                && pairs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() <= MAX_REQUEST_BYTES;
+            prop_assert_eq!(check_size(&pairs).is_ok(), fits);
+        }
+
+        #[test]
+        fn response_mode_and_type_parse_or_refuse(mode in any::<String>(), kind in any::<String>()) {
+            let params = Params::from_pairs(pairs(&[("response_mode", &mode), ("response_type", &kind)])).unwrap();
+            let _ = check_response_mode(&params);
+            prop_assert_eq!(check_response_type(&params).is_ok(), kind == "code");
+        }
     }
 }

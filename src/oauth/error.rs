@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 /// An error code from RFC 6749 §4.1.2.1 / §5.2, RFC 6750 §3.1, RFC 7009 or OIDC Core §3.1.2.6.
+/// (`request_not_supported` and `request_uri_not_supported` are from OIDC Core §3.1.2.6 too.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -20,6 +21,8 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     InteractionRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -40,6 +43,8 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 

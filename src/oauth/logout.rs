@@ -1,6 +1,10 @@
 //! RP-Initiated Logout 1.0: an app asks OneID to end the person's session.
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
+use sha2::Sha256;
 
 use super::{
     engine::issuer,
@@ -128,4 +132,107 @@ fn with_state(uri: &str, state: Option<&str>) -> String {
         url.query_pairs_mut().append_pair("state", s);
     }
     url.to_string()
+}
+
+/// The purpose under which the confirmation key is derived from the key encryption key.
+pub const CONFIRMATION_KEY_PURPOSE: &str = "oneid end-session confirmation v1";
+
+/// How long a confirmation form stays good.
+pub const CONFIRMATION_TTL_SECS: i64 = 30 * 60;
+
+/// The confirmation page carries its checked destination in the form, signed, instead of
+/// parking it in the store: an end-session request from a stranger then stores nothing. The
+/// signature (HMAC-SHA256 under a key derived from the key encryption key) covers the
+/// destination, when the form was made, and `binding` (the browser session's form token), so
+/// the form can neither be edited into an open redirect nor replayed in another browser.
+/// `then` is the checked redirect, or empty for OneID's own page.
+pub fn sign_confirmation(key: &[u8], binding: &str, issued_at: i64, then: &str) -> String {
+    URL_SAFE_NO_PAD.encode(
+        confirmation_mac(key, binding, issued_at, then)
+            .finalize()
+            .into_bytes(),
+    )
+}
+
+/// Where a submitted confirmation form may go: `then` as signed by [`sign_confirmation`] for
+/// this browser session, no older than [`CONFIRMATION_TTL_SECS`]; `None` for anything else
+/// (edited, another browser's, expired, or not a number at all). The comparison takes
+/// constant time.
+pub fn verify_confirmation(
+    key: &[u8],
+    binding: &str,
+    issued_at: &str,
+    then: &str,
+    signature: &str,
+    now: DateTime<Utc>,
+) -> Option<After> {
+    let issued: i64 = issued_at.parse().ok()?;
+    let age = now.timestamp().checked_sub(issued)?;
+    // A minute of clock skew between instances is fine; a form from the future is not.
+    if !(-60..=CONFIRMATION_TTL_SECS).contains(&age) {
+        return None;
+    }
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    confirmation_mac(key, binding, issued, then)
+        .verify_slice(&signature)
+        .ok()?;
+    Some(if then.is_empty() {
+        After::Page
+    } else {
+        After::Redirect(then.to_owned())
+    })
+}
+
+fn confirmation_mac(key: &[u8], binding: &str, issued_at: i64, then: &str) -> Hmac<Sha256> {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    // NUL separates the fields: the binding is base64url and the time digits, neither has one.
+    mac.update(format!("{binding}\0{issued_at}\0").as_bytes());
+    mac.update(then.as_bytes());
+    mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_confirmation_verifies_only_unchanged_in_its_browser_and_in_time() {
+        let key = [7u8; 32];
+        let now = Utc::now();
+        let issued = now.timestamp();
+        let then = "https://rp.example/bye?state=x";
+        let sig = sign_confirmation(&key, "csrf-a", issued, then);
+        let at = issued.to_string();
+        let ok = verify_confirmation(&key, "csrf-a", &at, then, &sig, now);
+        assert!(matches!(ok, Some(After::Redirect(u)) if u == then));
+        // Edited destination, another browser, another key, a forged or garbled signature.
+        assert!(
+            verify_confirmation(&key, "csrf-a", &at, "https://evil.example/", &sig, now).is_none()
+        );
+        assert!(verify_confirmation(&key, "csrf-b", &at, then, &sig, now).is_none());
+        assert!(verify_confirmation(&[8u8; 32], "csrf-a", &at, then, &sig, now).is_none());
+        assert!(verify_confirmation(&key, "csrf-a", &at, then, "AAAA", now).is_none());
+        assert!(verify_confirmation(&key, "csrf-a", &at, then, "%%%", now).is_none());
+        // Expired, from the future, or a time that is no number (or one at the edge of i64).
+        let late = now + chrono::Duration::seconds(CONFIRMATION_TTL_SECS + 1);
+        assert!(verify_confirmation(&key, "csrf-a", &at, then, &sig, late).is_none());
+        let early = now - chrono::Duration::seconds(120);
+        assert!(verify_confirmation(&key, "csrf-a", &at, then, &sig, early).is_none());
+        for bad in [
+            "",
+            "x",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "99999999999999999999",
+        ] {
+            assert!(verify_confirmation(&key, "csrf-a", bad, then, &sig, now).is_none());
+        }
+        // No destination: OneID's own page.
+        let page = sign_confirmation(&key, "csrf-a", issued, "");
+        assert!(matches!(
+            verify_confirmation(&key, "csrf-a", &at, "", &page, now),
+            Some(After::Page)
+        ));
+    }
 }

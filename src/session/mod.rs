@@ -107,9 +107,6 @@ struct SessionData {
     signup: Option<PendingSignup>,
     #[serde(default)]
     interaction: Option<String>,
-    /// Where a confirmed RP-initiated logout goes (already checked against the registration).
-    #[serde(default)]
-    logout_target: Option<String>,
     /// The expiry written on the sign-in's durable row (see [`registry::keep_recorded`]).
     #[serde(default)]
     recorded_until: Option<DateTime<Utc>>,
@@ -151,7 +148,6 @@ impl Session {
                 signed_in: None,
                 signup: None,
                 interaction: None,
-                logout_target: None,
                 recorded_until: None,
                 checked_at: None,
                 recovery: None,
@@ -227,21 +223,14 @@ impl Session {
     }
 
     /// An interaction (an authorization request waiting for sign-in or consent) to resume after
-    /// the next sign-in.
+    /// the next sign-in. A session has at most one: a new request reuses its id (see `park` in
+    /// the web layer), so one cookie cannot pile requests up in the store.
     pub fn set_interaction(&mut self, id: Option<String>) {
         self.data.interaction = id;
     }
 
     pub fn interaction(&self) -> Option<&str> {
         self.data.interaction.as_deref()
-    }
-
-    pub fn set_logout_target(&mut self, target: Option<String>) {
-        self.data.logout_target = target;
-    }
-
-    pub fn logout_target(&self) -> Option<&str> {
-        self.data.logout_target.as_deref()
     }
 
     fn recorded_until(&self) -> Option<DateTime<Utc>> {
@@ -339,7 +328,6 @@ impl SessionStore {
         let empty = d.signed_in.is_none()
             && d.signup.is_none()
             && d.interaction.is_none()
-            && d.logout_target.is_none()
             && d.recovery.is_none();
         if empty && !session.stored {
             return Ok(());

@@ -9,7 +9,7 @@ use std::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{EphemeralStore, StoreError};
+use super::{EphemeralStore, StoreError, Usage};
 use crate::clock::Clock;
 
 struct Entry {
@@ -169,6 +169,19 @@ impl EphemeralStore for MemoryStore {
         } else {
             Ok(count)
         }
+    }
+
+    async fn usage(&self) -> Result<Usage, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        Ok(inner
+            .entries
+            .iter()
+            .filter(|(_, e)| e.expires_at > now)
+            .fold(Usage::default(), |u, (key, e)| Usage {
+                entries: u.entries + 1,
+                bytes: u.bytes + key.len() + e.value.len(),
+            }))
     }
 }
 

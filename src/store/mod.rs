@@ -44,6 +44,19 @@ pub trait EphemeralStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// What the store holds for this deployment: entries, and the bytes of their keys and
+    /// values (without the store's own overhead). For tests and metrics only: on Redis it walks
+    /// every key under the prefix.
+    async fn usage(&self) -> Result<Usage, StoreError>;
+}
+
+/// See [`EphemeralStore::usage`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub entries: usize,
+    /// Keys (without the deployment's prefix) plus values.
+    pub bytes: usize,
 }
 
 impl dyn EphemeralStore {

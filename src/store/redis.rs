@@ -25,7 +25,7 @@ use redis::{
 };
 use tokio::{sync::OnceCell, task::JoinHandle};
 
-use super::{EphemeralStore, StoreError};
+use super::{EphemeralStore, StoreError, Usage};
 use crate::{clock::Clock, config::RedisSettings};
 
 /// Bytes of logical expiry before every stored value.
@@ -319,6 +319,50 @@ impl EphemeralStore for RedisStore {
         })
         .await
     }
+
+    /// SCAN over the prefix (glob characters in it escaped), then STRLEN of each key found. Keys
+    /// whose logical expiry passed but whose real TTL has not are counted: Redis still holds them.
+    async fn usage(&self) -> Result<Usage, StoreError> {
+        let pattern = format!("{}*", escape_glob(&self.shared.prefix));
+        let prefix_len = self.shared.prefix.len();
+        self.run("SCAN", "", move |_, mut c| async move {
+            let mut usage = Usage::default();
+            let mut cursor = 0u64;
+            loop {
+                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut c)
+                    .await?;
+                for key in keys {
+                    let len: usize = redis::cmd("STRLEN").arg(&key).query_async(&mut c).await?;
+                    usage.entries += 1;
+                    usage.bytes +=
+                        key.len().saturating_sub(prefix_len) + len.saturating_sub(EXPIRY_LEN);
+                }
+                if next == 0 {
+                    return Ok::<_, RedisError>(usage);
+                }
+                cursor = next;
+            }
+        })
+        .await
+    }
+}
+
+/// `prefix` as a literal in a Redis glob pattern.
+fn escape_glob(prefix: &str) -> String {
+    let mut escaped = String::with_capacity(prefix.len());
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// The TTL in whole milliseconds, at least 1 (Redis refuses `PX 0`).

@@ -91,6 +91,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/token")
+                .app_data(oauth::protocol_form_config())
                 .wrap(protocol_cors())
                 .post(oauth::post_token),
         )
@@ -102,10 +103,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(
             web::resource("/revoke")
+                .app_data(oauth::protocol_form_config())
                 .wrap(protocol_cors())
                 .post(oauth::post_revoke),
         )
-        .service(web::resource("/introspect").post(oauth::post_introspect))
+        .service(
+            web::resource("/introspect")
+                .app_data(oauth::protocol_form_config())
+                .post(oauth::post_introspect),
+        )
         .service(
             web::resource("/end-session")
                 .get(oauth::end_session)

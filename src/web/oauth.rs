@@ -19,6 +19,7 @@ use super::{
     page::{render, see_other},
 };
 use crate::{
+    account::limits,
     audit::{self, AuditEvent},
     domain::ScopeToken,
     i18n::Lang,
@@ -226,8 +227,10 @@ async fn run(
         }
         Outcome::Respond(mut response) => {
             record_audit(req, &state, response.audit.take()).await;
-            if let Some(id) = interaction_id {
-                state.store.delete(&interaction_key(&id)).await?;
+            // The request is answered; whatever this browser had parked goes (it had at most
+            // one, and the session stops naming it).
+            if let Some(id) = interaction_id.as_deref().or(session.0.interaction()) {
+                state.store.delete(&interaction_key(id)).await?;
             }
             session.0.set_interaction(None);
             let reply = client_reply(req, lang, response);
@@ -275,13 +278,28 @@ async fn run(
 }
 
 /// Puts the request aside, bound to this browser's session, until sign-in or consent.
+///
+/// A browser has at most one request waiting: a new one overwrites the one before under the
+/// same id, so repeating `/authorize` on one cookie never adds to the store. A request that
+/// needs a new entry (a browser with none waiting) counts against its address's
+/// `ip_interactions` first, so a stranger without cookies cannot fill the store either.
 async fn park(
     state: &AppState,
     session: &mut BrowserSession,
     id: Option<String>,
     interaction: &Interaction,
 ) -> Result<(), WebError> {
-    let id = id.unwrap_or_else(random_token);
+    let id = match id.or_else(|| session.0.interaction().map(str::to_owned)) {
+        Some(id) => id,
+        None => {
+            let now = state.clock.now();
+            let ip = session.client().ip;
+            limits::interaction_started(&*state.store, &state.settings.limits, now, ip)
+                .await?
+                .map_err(WebError::Limited)?;
+            random_token()
+        }
+    };
     state
         .store
         .put_json(&interaction_key(&id), interaction, INTERACTION_TTL)
@@ -388,7 +406,7 @@ pub async fn userinfo(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_token)
         .map(str::to_owned);
     let from_body = form.and_then(|f| {
         f.into_inner()
@@ -437,6 +455,14 @@ pub async fn userinfo(
     }
 }
 
+/// The token of an `Authorization: Bearer` header. The scheme name is case-insensitive
+/// (RFC 7235 §2.1, which RFC 6750 §2.1 builds on): `bearer` and `BEARER` are `Bearer`.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 fn bearer_challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
     let challenge = match error {
         Some((code, description)) => {
@@ -466,6 +492,21 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
         .content_type("application/jwk-set+json")
         .body(serde_json::to_string(&state.keys().jwks()).unwrap_or_default())
+}
+
+/// The body of the token, revocation and introspection endpoints must be a form (RFC 6749
+/// §3.2, RFC 7009 §2.1, RFC 7662 §2.1). Anything else (JSON, no content type, too large) is
+/// the protocol's JSON `invalid_request` (RFC 6749 §5.2), not the HTML error page.
+pub fn protocol_form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(super::FORM_LIMIT_BYTES)
+        .error_handler(|err, _req| {
+            let response = json_error(&OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "the body must be an application/x-www-form-urlencoded form of at most 16 KiB",
+            ));
+            actix_web::error::InternalError::from_response(err, response).into()
+        })
 }
 
 /// Reads a form body and the Basic header into protocol parameters, or answers with the error.
@@ -542,8 +583,11 @@ pub async fn post_introspect(
 #[template(path = "logout_confirm.html")]
 struct LogoutConfirmView {
     page: Page,
-    /// Where to go afterwards, carried through the confirmation form (already checked).
+    /// Where to go afterwards (already checked), carried through the confirmation form and
+    /// signed with `issued` and this browser's session (see `logout::sign_confirmation`).
     then: String,
+    issued: i64,
+    signature: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -613,13 +657,17 @@ pub async fn end_session(
                 After::Redirect(uri) => uri,
                 After::Page => String::new(),
             };
-            // The checked destination waits in the session, not in the form, so the form
-            // cannot be edited into an open redirect.
-            let mut session = session;
-            session.0.set_logout_target(Some(then.clone()));
+            // The checked destination travels in the form, signed and bound to this browser's
+            // session: nothing is stored for a confirmation page, and the form cannot be edited
+            // into an open redirect or replayed in another browser.
+            let issued = state.clock.now().timestamp();
+            let key = state.kek.derive(logout::CONFIRMATION_KEY_PURPOSE);
+            let signature = logout::sign_confirmation(&key, session.0.csrf_token(), issued, &then);
             let view = LogoutConfirmView {
                 page: Page::new(lang, session.0.csrf_token(), "/end-session"),
                 then,
+                issued,
+                signature,
             };
             let response = render(&req, StatusCode::OK, view);
             session.respond(&state, response).await
@@ -630,6 +678,12 @@ pub async fn end_session(
 #[derive(serde::Deserialize)]
 pub struct ConfirmForm {
     csrf: String,
+    #[serde(default)]
+    then: String,
+    #[serde(default)]
+    issued: String,
+    #[serde(default)]
+    signature: String,
 }
 
 /// POST /end-session/confirm: the person confirmed signing out.
@@ -641,10 +695,17 @@ pub async fn post_end_session_confirm(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let then = match session.0.logout_target() {
-        Some(uri) if !uri.is_empty() => After::Redirect(uri.to_owned()),
-        _ => After::Page,
-    };
+    let key = state.kek.derive(logout::CONFIRMATION_KEY_PURPOSE);
+    // A form whose destination does not verify is treated like a stale form.
+    let then = logout::verify_confirmation(
+        &key,
+        session.0.csrf_token(),
+        &form.issued,
+        &form.then,
+        &form.signature,
+        state.clock.now(),
+    )
+    .ok_or(WebError::Csrf)?;
     sign_out_then(&req, &state, lang, session, then).await
 }
 

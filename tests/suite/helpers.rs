@@ -325,6 +325,24 @@ impl Page {
         assert_eq!(self.location.as_deref(), Some(to));
     }
 
+    /// The value of the form field `name` on this page (the first one).
+    pub fn field(&self, name: &str) -> Option<String> {
+        let marker = format!(r#"name="{name}" value=""#);
+        let start = self.body.find(&marker)? + marker.len();
+        let value = &self.body[start..start + self.body[start..].find('"')?];
+        // askama escapes attribute values; these are the escapes a URL can need.
+        Some(
+            value
+                .replace("&#x3d;", "=")
+                .replace("&#x2f;", "/")
+                .replace("&#61;", "=")
+                .replace("&#47;", "/")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&"),
+        )
+    }
+
     pub fn has(&self, text: &str) -> bool {
         self.body.contains(text)
     }

@@ -264,8 +264,17 @@ async fn logout_without_a_hint_asks_first() {
         browser.account_id().await.is_some(),
         "a bare link signs nobody out"
     );
+    let field = |name| confirm.field(name).unwrap_or_default();
     let done = browser
-        .post("/end-session/confirm", &[("csrf", &confirm.csrf())])
+        .post(
+            "/end-session/confirm",
+            &[
+                ("csrf", &confirm.csrf()),
+                ("then", &field("then")),
+                ("issued", &field("issued")),
+                ("signature", &field("signature")),
+            ],
+        )
         .await;
     assert_eq!(done.status, StatusCode::OK);
     assert!(done.has("You are signed out"));

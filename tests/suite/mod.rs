@@ -5,11 +5,13 @@
 mod helpers;
 
 mod audit;
+mod authz;
 mod backchannel;
 mod cli;
 mod codes;
 mod consent;
 mod key_rollover;
+mod fuzz;
 mod lifecycle;
 mod limits;
 mod lockout;

@@ -17,15 +17,17 @@ use crate::{config::KeySettings, domain::CodeMacKey};
 
 const KEY_LEN: usize = 32;
 
-/// 32 secret bytes. `Debug` never prints them.
+/// 32 secret bytes. `Debug` never prints them. The second field keeps the raw bytes only to
+/// derive purpose keys from them (see [`KeyEncryptionKey::derive`]).
 ///
 /// Each seal draws a fresh random 96-bit nonce: safe for up to 2^32 seals under one key
 /// (NIST SP 800-38D §8.3), and a deployment seals a handful of keys a year. That is why ring's
 /// `LessSafeKey` (the caller manages nonces) is the right tool here.
 ///
-/// It also yields the key verification codes are MAC'd under, derived from it with HKDF under
-/// its own label ([`CodeMacKey::derive`]), so codes need no second secret to back up.
-pub struct KeyEncryptionKey(LessSafeKey, CodeMacKey);
+/// It also yields the keys of other server-side MACs, derived from it with HKDF under their own
+/// labels (verification codes: [`CodeMacKey::derive`]; others: [`KeyEncryptionKey::derive`]),
+/// so none of them is a second secret to back up.
+pub struct KeyEncryptionKey(LessSafeKey, [u8; KEY_LEN], CodeMacKey);
 
 impl KeyEncryptionKey {
     /// The KEK from `keys.encryption_key` if set, otherwise from `keys.encryption_key_file`,
@@ -44,13 +46,25 @@ impl KeyEncryptionKey {
             LessSafeKey::new(
                 UnboundKey::new(&AES_256_GCM, &bytes).expect("AES-256-GCM takes a 32-byte key"),
             ),
+            bytes,
             CodeMacKey::derive(&bytes),
         )
     }
 
     /// The key verification codes are MAC'd under (see `account::codes`).
     pub fn code_mac_key(&self) -> &CodeMacKey {
-        &self.1
+        &self.2
+    }
+
+    /// A 32-byte key for one `purpose`: HKDF-SHA-256 over the KEK with the purpose as `info`
+    /// (RFC 5869 §3.2). Every instance holds the same KEK and so derives the same keys; a key
+    /// for one purpose says nothing about another's.
+    pub fn derive(&self, purpose: &str) -> [u8; KEY_LEN] {
+        let mut key = [0u8; KEY_LEN];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, &self.1)
+            .expand(purpose.as_bytes(), &mut key)
+            .expect("32 bytes is far below HKDF-SHA-256's 8160-byte limit");
+        key
     }
 
     /// `nonce || ciphertext || tag`. The kid is associated data: a sealed key copied into
