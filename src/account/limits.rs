@@ -782,7 +782,7 @@ mod tests {
         store: &dyn EphemeralStore,
         clock: &MockClock,
     ) {
-        let s = settings();
+        let s = &settings();
         let to = email("asha@example.com");
         let (stranger, owner) = (ip("203.0.113.66"), ip("198.51.100.9"));
         let check = |from| async move {
@@ -791,7 +791,7 @@ mod tests {
                 .unwrap()
         };
         let fail = |from| async move {
-            code_failed(store, &s, clock.now(), &email("asha@example.com"), from)
+            code_failed(store, s, clock.now(), &email("asha@example.com"), from)
                 .await
                 .unwrap()
         };
