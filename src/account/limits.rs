@@ -850,7 +850,9 @@ mod tests {
         let to = phone("+91 98123 45678");
         let from = |n: u8| ip(&format!("203.0.113.{n}"));
         for n in 1..=5 {
-            code_failed(store, &s, clock.now(), &to, from(n)).await.unwrap();
+            code_failed(store, &s, clock.now(), &to, from(n))
+                .await
+                .unwrap();
             assert_eq!(
                 code_check_allowed(store, clock.now(), &to, from(n))
                     .await
@@ -858,14 +860,18 @@ mod tests {
                 Ok(())
             );
         }
-        code_failed(store, &s, clock.now(), &to, from(6)).await.unwrap();
+        code_failed(store, &s, clock.now(), &to, from(6))
+            .await
+            .unwrap();
         assert_eq!(
             code_check_allowed(store, clock.now(), &to, from(6))
                 .await
                 .unwrap(),
             refused(Limit::IdentifierFrozen, std_secs(60))
         );
-        code_failed(store, &s, clock.now(), &to, from(7)).await.unwrap();
+        code_failed(store, &s, clock.now(), &to, from(7))
+            .await
+            .unwrap();
         assert_eq!(
             code_check_allowed(store, clock.now(), &to, from(7))
                 .await
@@ -880,7 +886,9 @@ mod tests {
             "the owner's clean address"
         );
         clock.advance(DAY);
-        code_failed(store, &s, clock.now(), &to, from(6)).await.unwrap();
+        code_failed(store, &s, clock.now(), &to, from(6))
+            .await
+            .unwrap();
         assert_eq!(
             code_check_allowed(store, clock.now(), &to, from(6))
                 .await
