@@ -42,6 +42,11 @@ impl AppState {
             .context("loading signing keys")?;
         let store = open_store(&settings, clock.clone())?;
         let notifier = Notifier::from_settings(&settings).context("setting up notifications")?;
+        let password_pool = crate::account::password_pool::PasswordPool::with_settings(
+            settings.passwords.threads,
+            settings.passwords.queue,
+        )
+        .context("starting the password threads")?;
         let settings = Arc::new(settings);
         Ok(Self {
             sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
@@ -51,11 +56,7 @@ impl AppState {
             notifier,
             clock,
             passwords: PasswordHasher::new(),
-            password_pool: crate::account::password_pool::PasswordPool::with_settings(
-                settings.passwords.threads,
-                settings.passwords.queue,
-            )
-                .context("starting the password threads")?,
+            password_pool,
             kek,
             keys: RwLock::new(keys),
             backchannel_wake: tokio::sync::Notify::new(),

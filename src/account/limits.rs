@@ -812,7 +812,7 @@ mod tests {
         store: &dyn EphemeralStore,
         clock: &MockClock,
     ) {
-        let s = settings();
+        let s = &settings();
         let to = email("asha@example.com");
         let (stranger, owner) = (ip("203.0.113.66"), ip("198.51.100.9"));
         let check = |from| async move {
@@ -821,7 +821,7 @@ mod tests {
                 .unwrap()
         };
         let fail = |from| async move {
-            code_failed(store, &s, clock.now(), &email("asha@example.com"), from)
+            code_failed(store, s, clock.now(), &email("asha@example.com"), from)
                 .await
                 .unwrap()
         };
@@ -880,7 +880,9 @@ mod tests {
         let to = phone("+91 98123 45678");
         let from = |n: u8| ip(&format!("203.0.113.{n}"));
         for n in 1..=5 {
-            code_failed(store, &s, clock.now(), &to, from(n)).await.unwrap();
+            code_failed(store, &s, clock.now(), &to, from(n))
+                .await
+                .unwrap();
             assert_eq!(
                 code_check_allowed(store, clock.now(), &to, from(n))
                     .await
@@ -888,14 +890,18 @@ mod tests {
                 Ok(())
             );
         }
-        code_failed(store, &s, clock.now(), &to, from(6)).await.unwrap();
+        code_failed(store, &s, clock.now(), &to, from(6))
+            .await
+            .unwrap();
         assert_eq!(
             code_check_allowed(store, clock.now(), &to, from(6))
                 .await
                 .unwrap(),
             refused(Limit::IdentifierFrozen, std_secs(60))
         );
-        code_failed(store, &s, clock.now(), &to, from(7)).await.unwrap();
+        code_failed(store, &s, clock.now(), &to, from(7))
+            .await
+            .unwrap();
         assert_eq!(
             code_check_allowed(store, clock.now(), &to, from(7))
                 .await
@@ -910,7 +916,9 @@ mod tests {
             "the owner's clean address"
         );
         clock.advance(DAY);
-        code_failed(store, &s, clock.now(), &to, from(6)).await.unwrap();
+        code_failed(store, &s, clock.now(), &to, from(6))
+            .await
+            .unwrap();
         assert_eq!(
             code_check_allowed(store, clock.now(), &to, from(6))
                 .await

@@ -371,11 +371,14 @@ impl Lease {
         loop {
             let now = state.clock.now();
             if state.store.increment(&key, ttl).await? == 1 {
-                let until = now + Duration::seconds(i64::try_from(rules.check_lease_secs).unwrap_or(30));
+                let until =
+                    now + Duration::seconds(i64::try_from(rules.check_lease_secs).unwrap_or(30));
                 return Ok(Self { key, until });
             }
             if tokio::time::Instant::now() + pause > give_up {
-                return Err(ServiceError::Busy("a password check for this account is in flight"));
+                return Err(ServiceError::Busy(
+                    "a password check for this account is in flight",
+                ));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(std::time::Duration::from_millis(100));

@@ -53,14 +53,10 @@ async fn on_password_threads<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
-    state
-        .password_pool
-        .run(work)
-        .await
-        .map_err(|e| match e {
-            password_pool::PoolError::Full => ServiceError::Busy("the password queue is full"),
-            password_pool::PoolError::Gone => ServiceError::Task(e.to_string()),
-        })
+    state.password_pool.run(work).await.map_err(|e| match e {
+        password_pool::PoolError::Full => ServiceError::Busy("the password queue is full"),
+        password_pool::PoolError::Gone => ServiceError::Task(e.to_string()),
+    })
 }
 
 /// Creates a verified account: the contact was proven by a code, or vouched for by an operator.

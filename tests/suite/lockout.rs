@@ -153,7 +153,12 @@ async fn stranger_fails_codes(app: &TestApp, ip: &str, times: usize) -> usize {
                 &[("csrf", &page.csrf()), ("code", &wrong(&code))],
             )
             .await;
-        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.body);
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            answer.body
+        );
         wrong_answers += 1;
     }
     wrong_answers
@@ -161,8 +166,8 @@ async fn stranger_fails_codes(app: &TestApp, ip: &str, times: usize) -> usize {
 
 #[tokio::test]
 async fn strangers_cannot_keep_the_owner_out() {
-    let app = TestApp::spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
-        .await;
+    let app =
+        TestApp::spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]).await;
     account(&app).await;
 
     // Thirty wrong passwords lock the account until it is unlocked.
@@ -174,7 +179,12 @@ async fn strangers_cannot_keep_the_owner_out() {
         app.advance(chrono::Duration::seconds(lock_secs + 1));
     }
     app.advance(chrono::Duration::hours(5));
-    assert!(app.browser().sign_in(PHONE, PASSWORD).await.has("is locked"));
+    assert!(
+        app.browser()
+            .sign_in(PHONE, PASSWORD)
+            .await
+            .has("is locked")
+    );
 
     // The owner is told, with how to unlock, and the notice holds no code and no link.
     let mut notices = Vec::new();
@@ -192,8 +202,16 @@ async fn strangers_cannot_keep_the_owner_out() {
     assert_eq!(notices.len(), 1, "one notice for the lasting lock");
     let notice = &notices[0];
     assert_eq!(notice.code, "");
-    assert!(notice.text.contains("Unlock with a code"), "{}", notice.text);
-    assert!(notice.text.contains("127.0.0.1"), "names where: {}", notice.text);
+    assert!(
+        notice.text.contains("Unlock with a code"),
+        "{}",
+        notice.text
+    );
+    assert!(
+        notice.text.contains("127.0.0.1"),
+        "names where: {}",
+        notice.text
+    );
     assert!(
         !notice.text.contains("http") && !notice.text.contains("/unlock"),
         "no link: {}",
@@ -226,7 +244,10 @@ async fn strangers_cannot_keep_the_owner_out() {
         )
         .await
         .assert_redirect("/account");
-    assert!(owner.account_id().await.is_some(), "signed in after unlocking");
+    assert!(
+        owner.account_id().await.is_some(),
+        "signed in after unlocking"
+    );
     app.browser()
         .sign_in(PHONE, PASSWORD)
         .await
@@ -307,9 +328,18 @@ async fn a_full_password_queue_answers_503_with_retry_after_at_once() {
 
     let started = std::time::Instant::now();
     let page = app.browser().sign_in("9812345679", "some password").await;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
     assert!(page.headers.contains_key("retry-after"));
-    assert!(page.has("briefly unavailable"), "a friendly page: {}", page.body);
+    assert!(
+        page.has("briefly unavailable"),
+        "a friendly page: {}",
+        page.body
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "answered at once, not after the queue drained"
