@@ -95,6 +95,7 @@ async fn anonymous_requests_with_fresh_cookies_leave_the_store_bounded() {
         }
     }
     let (entries, bytes) = growth(&app, before).await;
+    eprintln!("{REQUESTS} requests on fresh cookies: +{entries} entries, +{bytes} bytes");
     assert!(
         entries <= 2 * parked + COUNTER_ENTRIES,
         "{REQUESTS} requests added {entries} entries"
@@ -122,6 +123,7 @@ async fn anonymous_requests_on_one_cookie_keep_one_parked_request() {
             .assert_redirect("/login");
     }
     let (entries, bytes) = growth(&app, before).await;
+    eprintln!("{REQUESTS} requests on one cookie: +{entries} entries, +{bytes} bytes");
     assert!(
         entries <= 2 + COUNTER_ENTRIES,
         "{REQUESTS} requests added {entries} entries"
@@ -132,15 +134,12 @@ async fn anonymous_requests_on_one_cookie_keep_one_parked_request() {
     );
 
     // The request that waits is the latest, and it resumes after sign-in.
-    sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
-    let resumed = browser.follow(browser.get("/authorize/resume").await).await;
+    browser.request_signup_code("9812345678").await;
+    let created = browser
+        .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
+        .await;
+    created.assert_redirect("/authorize/resume");
+    let resumed = browser.follow(created).await;
     let params = callback(&resumed);
     assert!(params["state"].starts_with(&format!("{}-", REQUESTS - 1)));
 }

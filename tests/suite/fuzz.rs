@@ -169,7 +169,7 @@ fn value(rng: &mut StdRng, known: &[String]) -> String {
         1 => ODD.choose(rng).unwrap().to_string(),
         2 => known.choose(rng).unwrap().clone(),
         // Huge, but within the form limit now and then.
-        3 => "A".repeat(*[100, 3_000, 15_000, 70_000].choose(rng).unwrap()),
+        3 => "A".repeat(*[100, 3_000, 15_000].choose(rng).unwrap()),
         4 => String::new(),
         5 => (0..rng.gen_range(1..40))
             .map(|_| char::from_u32(rng.gen_range(0x20..0x3000)).unwrap_or('?'))
@@ -290,7 +290,8 @@ async fn random_parameter_soups_never_get_a_5xx_or_a_panic() {
                             failures.push(format!("{} for {what}", response.status()));
                         }
                         Ok(_) => {}
-                        Err(e) => failures.push(format!("connection error {e} for {what}")),
+                        Err(e) => failures
+                            .push(format!("connection error {} for {what}", e.without_url())),
                     }
                 }
             }
