@@ -164,7 +164,9 @@ async fn refresh_keys(state: web::Data<AppState>) {
         ticks.tick().await;
         let now = state.clock.now();
         let stale = state.keys().changes_at().is_some_and(|at| at <= now);
-        if now - last < period && !(stale && now - last >= retry) {
+        let due = now - last >= period;
+        let stale_due = stale && now - last >= retry;
+        if !due && !stale_due {
             continue;
         }
         last = now;

@@ -49,8 +49,8 @@ fn last_code(outbox: &std::path::Path, to: &str) -> String {
         .expect("outbox")
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|m| m["to"] == to)
-        .last()
+        .rev()
+        .find(|m| m["to"] == to)
         .expect("a code was sent")["code"]
         .as_str()
         .unwrap()

@@ -213,6 +213,7 @@ fn round_trip_every_model(db: &Db) {
             public_jwk: "{}",
             sealed_private: &sealed,
             created_at: now,
+            activates_at: now,
         };
         signing_key::insert(conn, &key)?;
         signing_key::insert(
