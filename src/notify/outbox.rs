@@ -100,7 +100,7 @@ mod tests {
             channel: Channel::Sms,
             to: "+919812345678".into(),
             purpose: CodePurpose::Signup,
-            code: VerificationCode::parse("1234").unwrap(),
+            code: Some(VerificationCode::parse("1234").unwrap()),
             subject: "s".into(),
             text: "t".into(),
         }
