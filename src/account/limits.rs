@@ -825,7 +825,7 @@ mod tests {
                 .await
                 .unwrap()
         };
-        assert_eq!(request(store, clock, &s, &to, stranger).await, Ok(()));
+        assert_eq!(request(store, clock, s, &to, stranger).await, Ok(()));
         for _ in 0..10 {
             assert_eq!(check(stranger).await, Ok(()));
             fail(stranger).await;
@@ -837,13 +837,13 @@ mod tests {
             refused(Limit::IdentifierFrozen, std_secs(60))
         );
         assert_eq!(
-            request(store, clock, &s, &to, stranger).await,
+            request(store, clock, s, &to, stranger).await,
             refused(Limit::IdentifierFrozen, std_secs(60)),
             "a fresh code does not buy fresh guesses"
         );
         // The owner, at another address, is not held back by the stranger's failures.
         assert_eq!(check(owner).await, Ok(()));
-        assert_eq!(request(store, clock, &s, &to, owner).await, Ok(()));
+        assert_eq!(request(store, clock, s, &to, owner).await, Ok(()));
         clock.advance(secs(60));
         assert_eq!(check(stranger).await, Ok(()));
         fail(stranger).await;
