@@ -307,19 +307,15 @@ pub async fn sign_in_attempt(
     now: DateTime<Utc>,
     ip: Option<IpAddr>,
 ) -> Result<Result<(), Refused>, StoreError> {
-    let Some(ip) = ip else { return Ok(Ok(())) };
-    // Settings allow at most a day; the fallback only guards hand-built settings.
-    let length = i64::try_from(settings.ip_sign_in_window_secs)
-        .ok()
-        .and_then(TimeDelta::try_seconds)
-        .unwrap_or(DAY);
-    let window = Window::new(format!("limit:ip-sign-in:{}", ip_bucket(ip)), length);
-    if window.hit(store, now).await? > i64::from(settings.ip_sign_in_attempts) {
-        return Ok(Err(window
-            .refused(store, now, Limit::IpSignInAttempts)
-            .await?));
-    }
-    Ok(Ok(()))
+    per_address(
+        store,
+        now,
+        ip,
+        ("ip-sign-in", Limit::IpSignInAttempts),
+        settings.ip_sign_in_attempts,
+        settings.ip_sign_in_window_secs,
+    )
+    .await
 }
 
 /// Counts a new authorization request parked from `ip` (one that waits in the store for the
@@ -332,17 +328,36 @@ pub async fn interaction_started(
     now: DateTime<Utc>,
     ip: Option<IpAddr>,
 ) -> Result<Result<(), Refused>, StoreError> {
+    per_address(
+        store,
+        now,
+        ip,
+        ("ip-interactions", Limit::IpInteractions),
+        settings.ip_interactions,
+        settings.ip_interactions_window_secs,
+    )
+    .await
+}
+
+/// One hit on the per-address window `name`: at most `max` per `window_secs`, refused hits
+/// included. An unknown address is not limited.
+async fn per_address(
+    store: &dyn EphemeralStore,
+    now: DateTime<Utc>,
+    ip: Option<IpAddr>,
+    (name, limit): (&str, Limit),
+    max: u32,
+    window_secs: u64,
+) -> Result<Result<(), Refused>, StoreError> {
     let Some(ip) = ip else { return Ok(Ok(())) };
     // Settings allow at most a day; the fallback only guards hand-built settings.
-    let length = i64::try_from(settings.ip_interactions_window_secs)
+    let length = i64::try_from(window_secs)
         .ok()
         .and_then(TimeDelta::try_seconds)
         .unwrap_or(DAY);
-    let window = Window::new(format!("limit:ip-interactions:{}", ip_bucket(ip)), length);
-    if window.hit(store, now).await? > i64::from(settings.ip_interactions) {
-        return Ok(Err(window
-            .refused(store, now, Limit::IpInteractions)
-            .await?));
+    let window = Window::new(format!("limit:{name}:{}", ip_bucket(ip)), length);
+    if window.hit(store, now).await? > i64::from(max) {
+        return Ok(Err(window.refused(store, now, limit).await?));
     }
     Ok(Ok(()))
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::{
     ServiceError, codes, limits,
@@ -110,7 +110,7 @@ async fn check(
     identifier: LoginIdentifier,
     password: Password,
 ) -> Result<Checked, ServiceError> {
-    let unknown = unknown_digest(&identifier);
+    let unknown = unknown_digest(&state.kek.derive(UNKNOWN_KEY_PURPOSE), &identifier);
     let candidates = state
         .db
         .run(move |conn| {
@@ -333,10 +333,16 @@ async fn check_unknown(
     Ok(Checked::Locked(Vec::new()))
 }
 
-/// The store key part for an identifier without an account: a digest, so the store does not
-/// hold a list of the numbers and addresses people tried. Keyed by the phone number whenever
-/// the identifier holds one, as an account would be found by it whichever way it was typed.
-fn unknown_digest(identifier: &LoginIdentifier) -> String {
+/// The HKDF label of the key that names unknown identifiers in the store.
+const UNKNOWN_KEY_PURPOSE: &str = "oneid/login-unknown/v1";
+
+/// The store key part for an identifier without an account: an HMAC under a server key, so the
+/// store does not hold a list of the numbers and addresses people tried, and a dump of it cannot
+/// be reversed by hashing every phone number (India has about 10^10). Keyed by the phone number
+/// whenever the identifier holds one, as an account would be found by it whichever way it was
+/// typed.
+fn unknown_digest(key: &[u8], identifier: &LoginIdentifier) -> String {
+    use hmac::{Hmac, Mac};
     let canonical = match identifier {
         LoginIdentifier::Email(email) => format!("email:{}", email.as_str()),
         LoginIdentifier::Phone(phone) | LoginIdentifier::PhoneOrAccountId(phone, _) => {
@@ -344,10 +350,10 @@ fn unknown_digest(identifier: &LoginIdentifier) -> String {
         }
         LoginIdentifier::AccountId(id) => format!("id:{id}"),
     };
-    let mut digest = Sha256::new();
-    digest.update(b"oneid-login-unknown\0");
-    digest.update(canonical.as_bytes());
-    URL_SAFE_NO_PAD.encode(digest.finalize())
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(canonical.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// The right to run the one password check of an account (or unknown identifier) in flight,

@@ -235,37 +235,6 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Account>, DbError> {
         .collect()
 }
 
-/// Counts one failed sign-in, in one transaction so concurrent failures each see their own
-/// count: the run restarts when its last failure is older than `window`. Returns the count.
-pub fn count_failed_login(
-    conn: &mut DbConn,
-    id: AccountId,
-    now: DateTime<Utc>,
-    window: chrono::Duration,
-) -> Result<i32, DbError> {
-    let (now, stale) = (now.naive_utc(), (now - window).naive_utc());
-    conn.transaction(|conn| {
-        diesel::update(
-            accounts::table
-                .filter(accounts::account_id.eq(id.get()))
-                .filter(accounts::last_failed_at.lt(stale)),
-        )
-        .set(accounts::failed_logins.eq(0))
-        .execute(conn)?;
-        diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
-            .set((
-                accounts::failed_logins.eq(accounts::failed_logins + 1),
-                accounts::last_failed_at.eq(now),
-            ))
-            .execute(conn)?;
-        accounts::table
-            .filter(accounts::account_id.eq(id.get()))
-            .select(accounts::failed_logins)
-            .first::<i32>(conn)
-    })
-    .map_err(DbError::from)
-}
-
 /// Locks the account until `until` (a temporary lock).
 pub fn lock_until(conn: &mut DbConn, id: AccountId, until: DateTime<Utc>) -> Result<(), DbError> {
     diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
