@@ -126,10 +126,11 @@ mod tests {
     #[test]
     fn every_key_resolves_in_every_language() {
         // Every variable any message uses, so messages with arguments resolve too.
-        let args: HashMap<&str, FluentValue<'_>> = ["to", "seconds", "tries", "code", "minutes"]
-            .into_iter()
-            .map(|k| (k, FluentValue::from("1")))
-            .collect();
+        let args: HashMap<&str, FluentValue<'_>> =
+            ["to", "seconds", "tries", "code", "minutes", "host"]
+                .into_iter()
+                .map(|k| (k, FluentValue::from("1")))
+                .collect();
         for key in keys("en") {
             for lang in Lang::ALL {
                 let text = CATALOG.lookup_no_default_fallback(lang.id(), &key, Some(&args));
