@@ -304,7 +304,7 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         Err(CreateError::Db(e)) => return Err(e.into()),
     };
     let added = AuditEvent::admin_action("user add").account(account.id);
-    audit::record(&state, added).await;
+    state.audit.record(added).await;
     if args.json {
         println!(
             "{}",
@@ -344,7 +344,7 @@ async fn user_sign_out(settings: Settings, id: crate::domain::AccountId) -> anyh
     let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
     tracing::info!(account_id = %id, sessions = ended, "admin signed the account out everywhere");
     let signed_out = AuditEvent::admin_action("user sign-out").account(id);
-    audit::record(&state, signed_out).await;
+    state.audit.record(signed_out).await;
     println!(
         "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
     );
@@ -375,7 +375,10 @@ async fn user_set_lock(
         bail!("no account {id}");
     }
     let command = if lock { "user lock" } else { "user unlock" };
-    audit::record(&state, AuditEvent::admin_action(command).account(id)).await;
+    state
+        .audit
+        .record(AuditEvent::admin_action(command).account(id))
+        .await;
     if lock {
         let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
 

@@ -121,7 +121,7 @@ async fn end_expired_sessions(state: web::Data<AppState>) {
 /// sweeps; deleting what is already gone costs one indexed query.
 async fn expire_audit_events(state: web::Data<AppState>) {
     on_clock(state, chrono::Duration::hours(1), |state| async move {
-        match crate::audit::cleanup(&state).await {
+        match state.audit.cleanup().await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
             Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
@@ -163,7 +163,11 @@ async fn refresh_keys(state: web::Data<AppState>) {
     loop {
         ticks.tick().await;
         let now = state.clock.now();
-        let stale = state.keys().changes_at().is_some_and(|at| at <= now);
+        let stale = state
+            .keys
+            .current()
+            .changes_at()
+            .is_some_and(|at| at <= now);
         let due = now - last >= period;
         let stale_due = stale && now - last >= retry;
         if !due && !stale_due {
@@ -182,7 +186,7 @@ async fn refresh_keys(state: web::Data<AppState>) {
                 for alg in rotated {
                     tracing::info!(%alg, "signing key rotated on schedule");
                 }
-                state.replace_keys(ring);
+                state.keys.replace(ring);
             }
             Err(e) => tracing::warn!(error = %e, "signing keys not refreshed"),
         }

@@ -1,16 +1,17 @@
 //! Everything a request may need, built once at start and shared by every worker.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::{
+    audit::Audit,
     clock::Clock,
     config::Settings,
     db::Db,
-    domain::PasswordHasher,
+    domain::{Issuer, PasswordHasher},
     notify::Notifier,
-    oidc::keys::{self, KeyEncryptionKey, KeyRing},
+    oidc::keys::{self, KeyEncryptionKey, SigningKeys},
     session::SessionStore,
     store::{EphemeralStore, MemoryStore, RedisStore},
 };
@@ -26,7 +27,10 @@ pub struct AppState {
     pub password_pool: crate::account::password_pool::PasswordPool,
     pub kek: KeyEncryptionKey,
     /// The signing keys; replaced whole after a rotation.
-    keys: RwLock<KeyRing>,
+    pub keys: SigningKeys,
+    /// The issuer identifier, from `settings.issuer`.
+    pub issuer: Issuer,
+    pub audit: Audit,
     /// Wakes the back-channel logout worker when tokens are queued.
     pub backchannel_wake: tokio::sync::Notify,
 }
@@ -48,6 +52,8 @@ impl AppState {
         )
         .context("starting the password threads")?;
         let settings = Arc::new(settings);
+        let issuer = Issuer::from_url(&settings.issuer);
+        let audit = Audit::new(db.clone(), clock.clone(), &settings.audit);
         Ok(Self {
             sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
             settings,
@@ -58,24 +64,11 @@ impl AppState {
             passwords: PasswordHasher::new(),
             password_pool,
             kek,
-            keys: RwLock::new(keys),
+            keys: SigningKeys::new(keys),
+            issuer,
+            audit,
             backchannel_wake: tokio::sync::Notify::new(),
         })
-    }
-
-    /// The current signing keys.
-    pub fn keys(&self) -> KeyRing {
-        self.keys
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn replace_keys(&self, ring: KeyRing) {
-        *self
-            .keys
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
     }
 }
 

@@ -230,13 +230,14 @@ pub async fn send_bound(
     }
     // A decoy is recorded like a real code: the log is read by operators, not strangers, but
     // it must not become a list of which contacts have accounts either.
-    audit::record(
-        state,
-        AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
-            .from(client)
-            .detail(purpose.as_str()),
-    )
-    .await;
+    state
+        .audit
+        .record(
+            AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
+                .from(client)
+                .detail(purpose.as_str()),
+        )
+        .await;
     Ok(Sent::Sent { resend_after })
 }
 
@@ -246,13 +247,14 @@ pub(super) async fn limit_tripped(
     refused: limits::Refused,
     client: &ClientInfo,
 ) -> ServiceError {
-    audit::record(
-        state,
-        AuditEvent::new(AuditKind::LimitTripped, Outcome::Refused)
-            .from(client)
-            .detail(refused.limit.as_str()),
-    )
-    .await;
+    state
+        .audit
+        .record(
+            AuditEvent::new(AuditKind::LimitTripped, Outcome::Refused)
+                .from(client)
+                .detail(refused.limit.as_str()),
+        )
+        .await;
     ServiceError::Limited(refused)
 }
 
@@ -300,13 +302,14 @@ pub async fn verify_bound(
         }
         Err(_) => (AuditKind::CodeFailed, Outcome::Refused),
     };
-    audit::record(
-        state,
-        AuditEvent::new(kind, result)
-            .from(client)
-            .detail(purpose.as_str()),
-    )
-    .await;
+    state
+        .audit
+        .record(
+            AuditEvent::new(kind, result)
+                .from(client)
+                .detail(purpose.as_str()),
+        )
+        .await;
     Ok(outcome)
 }
 

@@ -110,13 +110,14 @@ pub async fn failed(state: &AppState, id: AccountId, failures: i32) -> Result<Lo
         LockState::LockedFor(until) => format!("until {}", until.to_rfc3339()),
         LockState::Locked => "until unlocked".to_owned(),
     };
-    audit::record(
-        state,
-        AuditEvent::new(AuditKind::Locked, Outcome::Ok)
-            .account(id)
-            .detail(detail),
-    )
-    .await;
+    state
+        .audit
+        .record(
+            AuditEvent::new(AuditKind::Locked, Outcome::Ok)
+                .account(id)
+                .detail(detail),
+        )
+        .await;
     if let Some(account) = newly_locked {
         notify_locked(state, &account);
     }

@@ -85,7 +85,7 @@ pub async fn authenticate(
             ids.first().copied(),
         ),
     };
-    audit::record(state, recorded).await;
+    state.audit.record(recorded).await;
     Ok(match outcome {
         Checked::SignedIn(account) => LoginOutcome::SignedIn(account),
         Checked::Disabled(_) => LoginOutcome::Disabled,

@@ -103,11 +103,14 @@ pub async fn verify(
             if lockout::state_of(&account, state.clock.now()) != LockState::Open {
                 let refused =
                     event(AuditKind::LoginFailed, Outcome::Refused).detail("code, locked");
-                audit::record(state, refused).await;
+                state.audit.record(refused).await;
                 return Ok(Ok(Recovered::Locked));
             }
             lockout::succeeded(state, id).await?;
-            audit::record(state, event(AuditKind::LoginOk, Outcome::Ok).detail("code")).await;
+            state
+                .audit
+                .record(event(AuditKind::LoginOk, Outcome::Ok).detail("code"))
+                .await;
         }
         Completion::Reset(password) => {
             // A code to the account's own contact proves as much as the password would: the
@@ -115,7 +118,10 @@ pub async fn verify(
             lockout::unlock(state, id).await?;
             set_password(state, &account, password).await?;
             tracing::info!(account_id = %id, "password reset");
-            audit::record(state, event(AuditKind::PasswordReset, Outcome::Ok)).await;
+            state
+                .audit
+                .record(event(AuditKind::PasswordReset, Outcome::Ok))
+                .await;
         }
         Completion::Unlock(password) => {
             lockout::unlock(state, id).await?;
@@ -129,11 +135,10 @@ pub async fn verify(
             } else {
                 "code"
             };
-            audit::record(
-                state,
-                event(AuditKind::Unlocked, Outcome::Ok).detail(detail),
-            )
-            .await;
+            state
+                .audit
+                .record(event(AuditKind::Unlocked, Outcome::Ok).detail(detail))
+                .await;
         }
     }
     let account = find(state, to).await?.unwrap_or(account);

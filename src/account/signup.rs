@@ -56,13 +56,14 @@ pub async fn complete(
         match create_account(state, to, name, password.into_password()).await? {
             Ok(account) => {
                 tracing::info!(account_id = %account.id, "account created");
-                audit::record(
-                    state,
-                    AuditEvent::new(AuditKind::Signup, Outcome::Ok)
-                        .account(account.id)
-                        .from(client),
-                )
-                .await;
+                state
+                    .audit
+                    .record(
+                        AuditEvent::new(AuditKind::Signup, Outcome::Ok)
+                            .account(account.id)
+                            .from(client),
+                    )
+                    .await;
                 SignupOutcome::Created(Box::new(account))
             }
             Err(CreateError::PhoneTaken | CreateError::EmailTaken) => {

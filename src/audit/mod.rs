@@ -1,24 +1,25 @@
 //! The append-only audit log: what happened to which account, through which app, from where.
 //!
-//! Callers build an [`AuditEvent`] and hand it to [`record`], which never fails the request:
+//! Callers build an [`AuditEvent`] and hand it to [`Audit::record`], which never fails the request:
 //! an event the database refuses is logged as a warning and dropped. Events older than
-//! `[audit] retention_days` are deleted by [`cleanup`], which the server runs hourly.
+//! `[audit] retention_days` are deleted by [`Audit::cleanup`], which the server runs hourly.
 
 mod since;
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
 
 pub use since::{Since, SinceError};
 
 use crate::{
+    clock::Clock,
+    config::AuditSettings,
     db::{
         Db, DbError,
         models::audit::{self as rows, NewAuditRecord},
     },
     domain::{AccountId, ClientId, ClientInfo},
-    state::AppState,
 };
 
 /// The longest `detail` kept; anything longer is cut. It is a label, not a document.
@@ -197,14 +198,44 @@ impl AuditEvent {
     }
 }
 
-/// Appends `event` at the injected clock's time. Never fails: a database error is logged as a
-/// warning (with the event's kind) and the event is dropped, so the log never stands between a
-/// person and what they came to do.
-pub async fn record(state: &AppState, event: AuditEvent) {
-    record_at(&state.db, state.clock.now(), event).await;
+/// Where events are written: the database, the clock that stamps them, and how long they are
+/// kept. Cheap to clone.
+#[derive(Clone)]
+pub struct Audit {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    retention_days: u32,
 }
 
-/// [`record`] for callers without an [`AppState`], such as the operator's command line.
+impl Audit {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: &AuditSettings) -> Self {
+        Self {
+            db,
+            clock,
+            retention_days: settings.retention_days,
+        }
+    }
+
+    /// Appends `event` at the clock's time. Never fails: a database error is logged as a
+    /// warning (with the event's kind) and the event is dropped, so the log never stands
+    /// between a person and what they came to do.
+    pub async fn record(&self, event: AuditEvent) {
+        record_at(&self.db, self.clock.now(), event).await;
+    }
+
+    /// Deletes the events older than `[audit] retention_days` (none when it is 0); returns how
+    /// many went. Safe to run from every instance at once.
+    pub async fn cleanup(&self) -> Result<usize, DbError> {
+        let Some(cutoff) = retention_cutoff(self.retention_days, self.clock.now()) else {
+            return Ok(0);
+        };
+        self.db
+            .run(move |conn| rows::delete_older_than(conn, cutoff))
+            .await
+    }
+}
+
+/// Appends `event` at `at`; what [`Audit::record`] does, for callers holding only a database.
 pub async fn record_at(db: &Db, at: DateTime<Utc>, event: AuditEvent) {
     let kind = event.kind;
     let written = db
@@ -213,19 +244,6 @@ pub async fn record_at(db: &Db, at: DateTime<Utc>, event: AuditEvent) {
     if let Err(e) = written {
         tracing::warn!(kind = kind.as_str(), error = %e, "audit event dropped");
     }
-}
-
-/// Deletes the events older than `[audit] retention_days` (none when it is 0); returns how
-/// many went. Safe to run from every instance at once.
-pub async fn cleanup(state: &AppState) -> Result<usize, DbError> {
-    let Some(cutoff) = retention_cutoff(state.settings.audit.retention_days, state.clock.now())
-    else {
-        return Ok(0);
-    };
-    state
-        .db
-        .run(move |conn| rows::delete_older_than(conn, cutoff))
-        .await
 }
 
 /// The instant before which events are deleted; `None` keeps everything.
@@ -338,84 +356,85 @@ mod tests {
         });
     }
 
-    async fn state_with(retention_days: u32, clock: &MockClock) -> (tempfile::TempDir, AppState) {
+    /// An audit log over a fresh SQLite database; the returned `Db` reads it back.
+    fn audit_with(retention_days: u32, clock: &MockClock) -> (tempfile::TempDir, Db, Audit) {
         let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings {
-            database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()),
-            outbox: dir.path().join("outbox.jsonl"),
-            ..Settings::default()
-        };
-        settings.keys.encryption_key_file = dir.path().join("keys.secret");
-        settings.audit.retention_days = retention_days;
-        let state = AppState::build(settings, Arc::new(clock.clone()))
-            .await
-            .unwrap();
-        (dir, state)
+        let url = format!("sqlite://{}", dir.path().join("oneid.db").display());
+        let db = Db::open(&url, &Settings::default().database).unwrap();
+        db.migrate().unwrap();
+        let audit = Audit::new(
+            db.clone(),
+            Arc::new(clock.clone()),
+            &AuditSettings { retention_days },
+        );
+        (dir, db, audit)
     }
 
-    async fn kinds(state: &AppState) -> Vec<String> {
-        state
-            .db
-            .run(|conn| {
-                query(
-                    conn,
-                    &AuditFilter {
-                        account: None,
-                        since: None,
-                        limit: 100,
-                    },
-                )
-            })
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.kind)
-            .collect()
+    async fn kinds(db: &Db) -> Vec<String> {
+        db.run(|conn| {
+            query(
+                conn,
+                &AuditFilter {
+                    account: None,
+                    since: None,
+                    limit: 100,
+                },
+            )
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect()
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn cleanup_deletes_what_the_clock_says_is_past_retention() {
         let clock = MockClock::starting_now();
-        let (_dir, state) = state_with(30, &clock).await;
-        record(&state, AuditEvent::new(AuditKind::LoginOk, Outcome::Ok)).await;
+        let (_dir, db, audit) = audit_with(30, &clock).await;
+        audit
+            .record(AuditEvent::new(AuditKind::LoginOk, Outcome::Ok))
+            .await;
         clock.advance(Duration::days(20));
-        record(&state, AuditEvent::new(AuditKind::Logout, Outcome::Ok)).await;
+        audit
+            .record(AuditEvent::new(AuditKind::Logout, Outcome::Ok))
+            .await;
 
         clock.advance(Duration::days(9));
-        assert_eq!(cleanup(&state).await.unwrap(), 0, "29 days old: kept");
+        assert_eq!(audit.cleanup().await.unwrap(), 0, "29 days old: kept");
         clock.advance(Duration::days(1) + Duration::seconds(1));
-        assert_eq!(cleanup(&state).await.unwrap(), 1);
-        assert_eq!(kinds(&state).await, ["logout"]);
-        assert_eq!(cleanup(&state).await.unwrap(), 0, "nothing left to do");
+        assert_eq!(audit.cleanup().await.unwrap(), 1);
+        assert_eq!(kinds(&db).await, ["logout"]);
+        assert_eq!(audit.cleanup().await.unwrap(), 0, "nothing left to do");
         clock.advance(Duration::days(20));
-        assert_eq!(cleanup(&state).await.unwrap(), 1);
-        assert!(kinds(&state).await.is_empty());
+        assert_eq!(audit.cleanup().await.unwrap(), 1);
+        assert!(kinds(&db).await.is_empty());
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn cleanup_keeps_everything_when_retention_is_zero() {
         let clock = MockClock::starting_now();
-        let (_dir, state) = state_with(0, &clock).await;
-        record(&state, AuditEvent::admin_action("keys rotate")).await;
+        let (_dir, db, audit) = audit_with(0, &clock).await;
+        audit.record(AuditEvent::admin_action("keys rotate")).await;
         clock.advance(Duration::days(100 * 365));
-        assert_eq!(cleanup(&state).await.unwrap(), 0);
-        assert_eq!(kinds(&state).await, ["admin_action"]);
+        assert_eq!(audit.cleanup().await.unwrap(), 0);
+        assert_eq!(kinds(&db).await, ["admin_action"]);
     }
 
-    #[actix_web::test]
+    #[tokio::test]
     async fn a_database_error_drops_the_event_without_failing() {
         let clock = MockClock::starting_now();
-        let (_dir, state) = state_with(30, &clock).await;
-        state
-            .db
-            .run(|conn| {
-                use diesel::connection::SimpleConnection;
-                Ok(conn.batch_execute("DROP TABLE audit_events")?)
-            })
-            .await
-            .unwrap();
+        let (_dir, db, audit) = audit_with(30, &clock).await;
+        db.run(|conn| {
+            use diesel::connection::SimpleConnection;
+            Ok(conn.batch_execute("DROP TABLE audit_events")?)
+        })
+        .await
+        .unwrap();
         // Returns (after a warning) instead of panicking or erroring.
-        record(&state, AuditEvent::new(AuditKind::LoginOk, Outcome::Ok)).await;
-        assert!(cleanup(&state).await.is_err());
+        audit
+            .record(AuditEvent::new(AuditKind::LoginOk, Outcome::Ok))
+            .await;
+        assert!(audit.cleanup().await.is_err());
     }
 }

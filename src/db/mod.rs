@@ -320,7 +320,7 @@ impl Db {
     }
 
     /// Runs diesel work on the calling thread. Only for code already on the blocking pool, such
-    /// as oxide-auth's synchronous primitives inside `web::block`.
+    /// as oxide-auth's synchronous primitives on the blocking pool.
     pub fn with_conn<T>(
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
@@ -336,7 +336,7 @@ impl Db {
         F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        actix_web::web::block(move || {
+        tokio::task::spawn_blocking(move || {
             let mut conn = pool.get()?;
             work(&mut conn)
         })

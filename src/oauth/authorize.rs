@@ -161,7 +161,7 @@ pub async fn authorize(
     // OIDC Core §3.1.2.2: an id_token_hint naming someone else than the signed-in person
     // means that person must sign in; with prompt=none that is login_required.
     if let Some(hint) = params.get("id_token_hint") {
-        let hinted = crate::oidc::jwt::verify_id_token::<HintSubject>(&state.keys(), hint)
+        let hinted = crate::oidc::jwt::verify_id_token::<HintSubject>(&state.keys.current(), hint)
             .ok()
             .filter(|h| h.iss == issuer(state));
         let Some(hinted) = hinted else {
@@ -255,8 +255,8 @@ async fn run_oxide_authorization(
     let (state, params, client) = (Arc::clone(state), params.clone(), client.clone());
     let runtime = tokio::runtime::Handle::current();
     actix_web::web::block(move || {
-        let mut engine =
-            Engine::new(&state, state.keys(), runtime, &params).with_sign_in(sign_in.clone());
+        let mut engine = Engine::new(&state, state.keys.current(), runtime, &params)
+            .with_sign_in(sign_in.clone());
         let pending = match authorization::authorization_code(&mut engine, &params) {
             Ok(pending) => pending,
             Err(e) => return Ok(Decided::Error(oxide_error(&engine, e)?)),

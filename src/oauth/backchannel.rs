@@ -74,7 +74,7 @@ pub async fn session_ended(
         tracing::debug!("session ended for an account that no longer exists");
         return Ok(0);
     };
-    let keys = state.keys();
+    let keys = state.keys.current();
     let mut queued = Vec::new();
     for client in clients.values() {
         let Some(uri) = &client.backchannel_logout_uri else {

@@ -320,12 +320,7 @@ impl<'a> Engine<'a> {
 
 /// The issuer identifier, without the trailing slash `Url` adds to a bare origin.
 pub fn issuer(state: &AppState) -> String {
-    state
-        .settings
-        .issuer
-        .as_str()
-        .trim_end_matches('/')
-        .to_owned()
+    state.issuer.to_string()
 }
 
 fn code_key(code: &str) -> String {

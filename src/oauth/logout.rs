@@ -75,7 +75,7 @@ pub async fn end_session(
     };
     let hint = match params.get("id_token_hint") {
         None => None,
-        Some(token) => match jwt::verify_id_token::<HintClaims>(&state.keys(), token) {
+        Some(token) => match jwt::verify_id_token::<HintClaims>(&state.keys.current(), token) {
             Ok(claims) if claims.iss == issuer(state) => Some(claims),
             _ => return refuse("id_token_hint is not an ID token issued by OneID"),
         },

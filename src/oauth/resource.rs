@@ -27,7 +27,7 @@ pub async fn validate(
     token: &str,
 ) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
     let claims: AccessTokenClaims =
-        jwt::verify(&state.keys(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
+        jwt::verify(&state.keys.current(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
     let now = state.clock.now();
     if claims.iss != issuer(state) || claims.exp <= now.timestamp() {
         return Err(BearerError::Invalid);

@@ -90,7 +90,7 @@ pub async fn token(
     let shared = Arc::clone(state);
     let (outcome, trace) = actix_web::web::block(move || {
         let state = &*shared;
-        let mut engine = Engine::new(state, state.keys(), runtime, &params);
+        let mut engine = Engine::new(state, state.keys.current(), runtime, &params);
         let outcome = match kind {
             Kind::AuthorizationCode => accesstoken::access_token(&mut engine, &params)
                 .map(|_| ())
@@ -297,5 +297,5 @@ async fn issue_id_token(
         alg,
         access_token: Some(access_token),
     };
-    Ok(sign_id_token(&state.keys(), &account, &ctx)?)
+    Ok(sign_id_token(&state.keys.current(), &account, &ctx)?)
 }

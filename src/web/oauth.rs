@@ -372,7 +372,7 @@ pub async fn post_token(
 /// Records what the protocol core reported, with the address and user agent of the request.
 async fn record_audit(req: &HttpRequest, state: &AppState, event: Option<AuditEvent>) {
     if let Some(event) = event {
-        audit::record(state, event.from(&client_info(req))).await;
+        state.audit.record(event.from(&client_info(req))).await;
     }
 }
 
@@ -491,7 +491,7 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
         .content_type("application/jwk-set+json")
-        .body(serde_json::to_string(&state.keys().jwks()).unwrap_or_default())
+        .body(serde_json::to_string(&state.keys.current().jwks()).unwrap_or_default())
 }
 
 /// The body of the token, revocation and introspection endpoints must be a form (RFC 6749

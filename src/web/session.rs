@@ -91,7 +91,7 @@ impl BrowserSession {
                 .account(previous)
                 .from(&self.1)
                 .detail("replaced by another account's sign-in");
-            audit::record(state, event).await;
+            state.audit.record(event).await;
         }
         Ok(())
     }
@@ -128,7 +128,7 @@ impl BrowserSession {
             let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
                 .account(signed_in.account_id)
                 .from(&self.1);
-            audit::record(state, event).await;
+            state.audit.record(event).await;
         }
         if let Some(signed_in) = self.0.signed_in()
             && let Err(e) = registry::end(

@@ -121,6 +121,33 @@ struct Ring {
     changes_at: Option<DateTime<Utc>>,
 }
 
+/// The key ring every request signs and verifies with, shared by every worker: a reload or a
+/// rotation replaces the ring whole, and readers holding the previous ring finish with it.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct SigningKeys(Arc<std::sync::RwLock<KeyRing>>);
+
+impl SigningKeys {
+    pub fn new(ring: KeyRing) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(ring)))
+    }
+
+    /// The keys as they are now.
+    pub fn current(&self) -> KeyRing {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn replace(&self, ring: KeyRing) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
+    }
+}
+
 impl KeyRing {
     /// The key that signs new tokens of `alg`: the current one (never a next key).
     pub fn active(&self, alg: Algorithm) -> Option<&SigningKey> {
