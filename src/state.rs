@@ -31,6 +31,8 @@ pub struct AppState {
     /// The issuer identifier, from `settings.issuer`.
     pub issuer: Issuer,
     pub audit: Audit,
+    /// The protocol core's view of the above.
+    pub oauth: crate::oauth::Context,
     /// Wakes the back-channel logout worker when tokens are queued.
     pub backchannel_wake: tokio::sync::Notify,
 }
@@ -54,7 +56,18 @@ impl AppState {
         let settings = Arc::new(settings);
         let issuer = Issuer::from_url(&settings.issuer);
         let audit = Audit::new(db.clone(), clock.clone(), &settings.audit);
+        let keys = SigningKeys::new(keys);
+        let oauth = crate::oauth::Context {
+            db: db.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            keys: keys.clone(),
+            issuer: issuer.clone(),
+            settings: Arc::new(settings.oauth.clone()),
+            audit: audit.clone(),
+        };
         Ok(Self {
+            oauth,
             sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
             settings,
             db,
@@ -64,7 +77,7 @@ impl AppState {
             passwords: PasswordHasher::new(),
             password_pool,
             kek,
-            keys: SigningKeys::new(keys),
+            keys,
             issuer,
             audit,
             backchannel_wake: tokio::sync::Notify::new(),

@@ -1,4 +1,6 @@
-//! OAuth 2.0: the client registry and (next) the grant flows. No HTTP types here.
+//! OAuth 2.0 and the OpenID Connect flows on top of it: the authorization and token endpoints
+//! and their grants, revocation, introspection, UserInfo, RP-initiated logout. Typed values in,
+//! typed results out; no HTTP types here.
 
 pub mod authorize;
 pub mod backchannel;
@@ -12,3 +14,29 @@ pub mod registry;
 pub mod resource;
 pub mod revocation;
 pub mod token;
+
+use std::sync::Arc;
+
+use crate::{
+    audit::Audit,
+    clock::Clock,
+    config::OAuthSettings,
+    db::Db,
+    domain::Issuer,
+    oidc::keys::SigningKeys,
+    store::EphemeralStore,
+};
+
+/// What the protocol core works with, and nothing more: the durable rows, the short-lived
+/// state, the time, the signing keys, the issuer identifier, its settings section and the
+/// audit log. Built once by the application; cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub store: Arc<dyn EphemeralStore>,
+    pub clock: Arc<dyn Clock>,
+    pub keys: SigningKeys,
+    pub issuer: Issuer,
+    pub settings: Arc<OAuthSettings>,
+    pub audit: Audit,
+}

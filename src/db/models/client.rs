@@ -193,6 +193,16 @@ pub fn find(conn: &mut DbConn, id: &ClientId) -> Result<Option<Client>, DbError>
         .transpose()
 }
 
+/// Loads the client a request names by its raw `client_id`: one that does not parse is
+/// registered nowhere, so it is simply not found. Every path that takes a client id from a
+/// request or an operator goes through here.
+pub fn find_by_raw_id(conn: &mut DbConn, raw: &str) -> Result<Option<Client>, DbError> {
+    match ClientId::parse(raw) {
+        Some(id) => find(conn, &id),
+        None => Ok(None),
+    }
+}
+
 pub fn list(conn: &mut DbConn) -> Result<Vec<Client>, DbError> {
     clients::table
         .order(clients::created_at.asc())

@@ -1,0 +1,348 @@
+//! GET and POST /authorize, its resumption after sign-in, and the consent page.
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
+use askama::Template;
+use askama_web::WebTemplate;
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+
+use super::{json_error, record_audit};
+use crate::web::{
+    BrowserSession, Page, RequestLang, WebError,
+    client::client_info,
+    page::{render, see_other},
+};
+use crate::{
+    account::limits,
+    audit::{self, AuditEvent},
+    domain::ScopeToken,
+    i18n::Lang,
+    oauth::{
+        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
+        client_auth,
+        error::{ErrorCode, OAuthError},
+        logout::{self, After, EndSession},
+        params::Params,
+        resource::{self, BearerError},
+        revocation, token,
+    },
+    oidc::{
+        discovery,
+        tokens::{random_token, userinfo_claims},
+    },
+    state::AppState,
+};
+
+
+/// How long an authorization request waits for the person to sign in or decide.
+const INTERACTION_TTL: StdDuration = StdDuration::from_secs(30 * 60);
+
+fn interaction_key(id: &str) -> String {
+    format!("interaction:{id}")
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "oauth_error.html")]
+struct OAuthErrorView {
+    page: Page,
+    description: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "consent.html")]
+struct ConsentView {
+    page: Page,
+    client_name: String,
+    logo_url: Option<String>,
+    scopes: Vec<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "form_post.html")]
+struct FormPostView {
+    page: Page,
+    action: String,
+    fields: Vec<(String, String)>,
+}
+
+/// The auto-submit script of the form_post page; the page's CSP allows exactly this script.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// GET and POST /authorize (OIDC Core §3.1.2.1 requires both).
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: Option<web::Form<Vec<(String, String)>>>,
+) -> Result<HttpResponse, WebError> {
+    let pairs = match form {
+        Some(form) => form.into_inner(),
+        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default(),
+    };
+    let interaction = Interaction {
+        params: pairs,
+        started_at: state.clock.now(),
+    };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    run(
+        &req,
+        state,
+        lang,
+        session,
+        None,
+        interaction,
+        Decisions::default(),
+    )
+    .await
+}
+
+/// `ui_locales` picks the page language when it names one we speak (OIDC Core §3.1.2.1).
+fn ui_locale(interaction: &Interaction) -> Option<Lang> {
+    let locales = interaction.params.iter().find(|(k, _)| k == "ui_locales")?;
+    locales.1.split_ascii_whitespace().find_map(Lang::from_code)
+}
+
+/// GET /authorize/resume: back from signing in.
+pub async fn resume(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
+    let Some((id, interaction)) = load_interaction(&state, &session).await? else {
+        return Ok(see_other("/"));
+    };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    run(
+        &req,
+        state,
+        lang,
+        session,
+        Some(id),
+        interaction,
+        Decisions::default(),
+    )
+    .await
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConsentForm {
+    csrf: String,
+    decision: String,
+}
+
+/// GET /consent: the consent page for the waiting request.
+pub async fn get_consent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+) -> Result<HttpResponse, WebError> {
+    resume(req, state, RequestLang(lang), session).await
+}
+
+/// POST /consent: `decision=allow` or `decision=deny`.
+pub async fn post_consent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: web::Form<ConsentForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let consent = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Ok(HttpResponse::BadRequest().finish()),
+    };
+    let Some((id, interaction)) = load_interaction(&state, &session).await? else {
+        return Ok(see_other("/"));
+    };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    run(
+        &req,
+        state,
+        lang,
+        session,
+        Some(id),
+        interaction,
+        Decisions {
+            consent: Some(consent),
+        },
+    )
+    .await
+}
+
+async fn load_interaction(
+    state: &AppState,
+    session: &BrowserSession,
+) -> Result<Option<(String, Interaction)>, WebError> {
+    let Some(id) = session.0.interaction() else {
+        return Ok(None);
+    };
+    let interaction = state
+        .store
+        .get_json::<Interaction>(&interaction_key(id))
+        .await?;
+    Ok(interaction.map(|i| (id.to_owned(), i)))
+}
+
+async fn run(
+    req: &HttpRequest,
+    state: web::Data<AppState>,
+    lang: Lang,
+    mut session: BrowserSession,
+    interaction_id: Option<String>,
+    interaction: Interaction,
+    decisions: Decisions,
+) -> Result<HttpResponse, WebError> {
+    let shared: Arc<AppState> = state.clone().into_inner();
+    let outcome =
+        match authorize::authorize(&shared, &interaction, session.0.signed_in(), decisions).await {
+            Ok(outcome) => outcome,
+            Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable) => {
+                return Err(WebError::Unavailable(e.detail.unwrap_or_default()));
+            }
+            Err(e) => {
+                return Err(WebError::Internal(
+                    e.detail.unwrap_or_else(|| e.description.into_owned()),
+                ));
+            }
+        };
+    match outcome {
+        Outcome::ErrorPage(error) => {
+            let view = OAuthErrorView {
+                page: Page::without_form(lang, "/authorize"),
+                description: error.description.into_owned(),
+            };
+            Ok(render(req, StatusCode::BAD_REQUEST, view))
+        }
+        Outcome::Respond(mut response) => {
+            record_audit(req, &state, response.audit.take()).await;
+            // The request is answered; whatever this browser had parked goes (it had at most
+            // one, and the session stops naming it).
+            if let Some(id) = interaction_id.as_deref().or(session.0.interaction()) {
+                state.store.delete(&interaction_key(id)).await?;
+            }
+            session.0.set_interaction(None);
+            let reply = client_reply(req, lang, response);
+            session.respond(&state, reply).await
+        }
+        Outcome::Login { login_hint } => {
+            park(&state, &mut session, interaction_id, &interaction).await?;
+            let location = match login_hint {
+                Some(hint) => format!(
+                    "/login?login_hint={}",
+                    url::form_urlencoded::byte_serialize(hint.as_bytes()).collect::<String>()
+                ),
+                None => "/login".to_owned(),
+            };
+            session.respond(&state, see_other(&location)).await
+        }
+        Outcome::Consent { client, scopes } => {
+            if req.path() != "/consent" {
+                park(&state, &mut session, interaction_id, &interaction).await?;
+                return session.respond(&state, see_other("/consent")).await;
+            }
+            // The page's CSP allows exactly the registered logo (only https ones can be).
+            let logo = client
+                .logo_url
+                .as_ref()
+                .and_then(|u| Some((u.to_string(), super::page_csp_with_logo(u)?)));
+            let view = ConsentView {
+                page: Page::new(lang, session.0.csrf_token(), "/consent"),
+                client_name: client.name.clone(),
+                logo_url: logo.as_ref().map(|(url, _)| url.clone()),
+                scopes: scopes
+                    .iter()
+                    .map(|s| lang.t(scope_message_key(s)))
+                    .collect(),
+            };
+            let mut response = render(req, StatusCode::OK, view);
+            if let Some(csp) = logo.and_then(|(_, csp)| header::HeaderValue::from_str(&csp).ok()) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            session.respond(&state, response).await
+        }
+    }
+}
+
+/// Puts the request aside, bound to this browser's session, until sign-in or consent.
+///
+/// A browser has at most one request waiting: a new one overwrites the one before under the
+/// same id, so repeating `/authorize` on one cookie never adds to the store. A request that
+/// needs a new entry (a browser with none waiting) counts against its address's
+/// `ip_interactions` first, so a stranger without cookies cannot fill the store either.
+async fn park(
+    state: &AppState,
+    session: &mut BrowserSession,
+    id: Option<String>,
+    interaction: &Interaction,
+) -> Result<(), WebError> {
+    let id = match id.or_else(|| session.0.interaction().map(str::to_owned)) {
+        Some(id) => id,
+        None => {
+            let now = state.clock.now();
+            let ip = session.client().ip;
+            limits::interaction_started(&*state.store, &state.settings.limits, now, ip)
+                .await?
+                .map_err(WebError::Limited)?;
+            random_token()
+        }
+    };
+    state
+        .store
+        .put_json(&interaction_key(&id), interaction, INTERACTION_TTL)
+        .await?;
+    session.0.set_interaction(Some(id));
+    Ok(())
+}
+
+fn scope_message_key(scope: ScopeToken) -> &'static str {
+    match scope {
+        ScopeToken::OpenId => "scope-openid",
+        ScopeToken::Profile => "scope-profile",
+        ScopeToken::Email => "scope-email",
+        ScopeToken::Phone => "scope-phone",
+        ScopeToken::OfflineAccess => "scope-offline-access",
+    }
+}
+
+/// The answer to the client: a 303 redirect, or the form_post page.
+fn client_reply(req: &HttpRequest, lang: Lang, response: ClientResponse) -> HttpResponse {
+    match response.mode {
+        ResponseMode::Query => see_other(&response.location()),
+        ResponseMode::FormPost => {
+            let origin = url::Url::parse(&response.redirect_uri)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default();
+            let hash = STANDARD.encode(Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
+            let view = FormPostView {
+                page: Page::without_form(lang, "/authorize"),
+                action: response.redirect_uri,
+                fields: response.params,
+            };
+            let mut reply = render(req, StatusCode::OK, view);
+            // This page alone runs a script: the one line that submits the form to the client.
+            let csp = format!(
+                "default-src 'none'; script-src 'sha256-{hash}'; style-src 'self'; form-action {origin}; frame-ancestors 'none'; base-uri 'none'"
+            );
+            reply.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                header::HeaderValue::from_str(&csp).expect("ASCII CSP"),
+            );
+            reply
+        }
+    }
+}

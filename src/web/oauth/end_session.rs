@@ -1,0 +1,196 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
+use askama::Template;
+use askama_web::WebTemplate;
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+
+use super::{json_error, record_audit};
+use crate::web::{
+    BrowserSession, Page, RequestLang, WebError,
+    client::client_info,
+    page::{render, see_other},
+};
+use crate::{
+    account::limits,
+    audit::{self, AuditEvent},
+    domain::ScopeToken,
+    i18n::Lang,
+    oauth::{
+        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
+        client_auth,
+        error::{ErrorCode, OAuthError},
+        logout::{self, After, EndSession},
+        params::Params,
+        resource::{self, BearerError},
+        revocation, token,
+    },
+    oidc::{
+        discovery,
+        tokens::{random_token, userinfo_claims},
+    },
+    state::AppState,
+};
+
+
+
+#[derive(Template, WebTemplate)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirmView {
+    page: Page,
+    /// Where to go afterwards (already checked), carried through the confirmation form and
+    /// signed with `issued` and this browser's session (see `logout::sign_confirmation`).
+    then: String,
+    issued: i64,
+    signature: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "signed_out.html")]
+struct SignedOutView {
+    page: Page,
+}
+
+/// GET and POST /end-session (RP-Initiated Logout 1.0 §2).
+pub async fn end_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: Option<web::Form<Vec<(String, String)>>>,
+) -> Result<HttpResponse, WebError> {
+    let pairs = match form {
+        Some(form) => form.into_inner(),
+        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default(),
+    };
+    let params = match Params::from_pairs(pairs) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(render(
+                &req,
+                StatusCode::BAD_REQUEST,
+                OAuthErrorView {
+                    page: Page::without_form(lang, "/end-session"),
+                    description: e.description.into_owned(),
+                },
+            ));
+        }
+    };
+    let lang = params
+        .get("ui_locales")
+        .and_then(|l| l.split_ascii_whitespace().find_map(Lang::from_code))
+        .unwrap_or(lang);
+    let session_sub = match session.0.signed_in() {
+        Some(signed_in) => {
+            let id = signed_in.account_id;
+            state
+                .db
+                .run(move |conn| crate::db::models::account::find_by_id(conn, id))
+                .await
+                .map_err(|e| WebError::Unavailable(e.to_string()))?
+                .map(|a| a.sub.to_string())
+        }
+        None => None,
+    };
+    let decision = logout::end_session(&state, &params, session_sub.as_deref())
+        .await
+        .map_err(|e| WebError::Unavailable(e.detail.unwrap_or_default()))?;
+    match decision {
+        EndSession::Refuse(e) => Ok(render(
+            &req,
+            StatusCode::BAD_REQUEST,
+            OAuthErrorView {
+                page: Page::without_form(lang, "/end-session"),
+                description: e.description.into_owned(),
+            },
+        )),
+        EndSession::SignOut { then } => sign_out_then(&req, &state, lang, session, then).await,
+        EndSession::Confirm { then } => {
+            let then = match then {
+                After::Redirect(uri) => uri,
+                After::Page => String::new(),
+            };
+            // The checked destination travels in the form, signed and bound to this browser's
+            // session: nothing is stored for a confirmation page, and the form cannot be edited
+            // into an open redirect or replayed in another browser.
+            let issued = state.clock.now().timestamp();
+            let key = state.kek.derive(logout::CONFIRMATION_KEY_PURPOSE);
+            let signature = logout::sign_confirmation(&key, session.0.csrf_token(), issued, &then);
+            let view = LogoutConfirmView {
+                page: Page::new(lang, session.0.csrf_token(), "/end-session"),
+                then,
+                issued,
+                signature,
+            };
+            let response = render(&req, StatusCode::OK, view);
+            session.respond(&state, response).await
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    csrf: String,
+    #[serde(default)]
+    then: String,
+    #[serde(default)]
+    issued: String,
+    #[serde(default)]
+    signature: String,
+}
+
+/// POST /end-session/confirm: the person confirmed signing out.
+pub async fn post_end_session_confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let key = state.kek.derive(logout::CONFIRMATION_KEY_PURPOSE);
+    // A form whose destination does not verify is treated like a stale form.
+    let then = logout::verify_confirmation(
+        &key,
+        session.0.csrf_token(),
+        &form.issued,
+        &form.then,
+        &form.signature,
+        state.clock.now(),
+    )
+    .ok_or(WebError::Csrf)?;
+    sign_out_then(&req, &state, lang, session, then).await
+}
+
+async fn sign_out_then(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    session: BrowserSession,
+    then: After,
+) -> Result<HttpResponse, WebError> {
+    if let Some(signed_in) = session.0.signed_in() {
+        tracing::info!(account_id = %signed_in.account_id, "signed out by an app (RP-initiated logout)");
+    }
+    let response = match then {
+        After::Redirect(uri) => see_other(&uri),
+        After::Page => render(
+            req,
+            StatusCode::OK,
+            SignedOutView {
+                page: Page::without_form(lang, "/end-session"),
+            },
+        ),
+    };
+    session.end(state, response).await
+}
+

@@ -1,0 +1,147 @@
+//! POST /token, /revoke (RFC 7009) and /introspect (RFC 7662).
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+    web,
+};
+use askama::Template;
+use askama_web::WebTemplate;
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+
+use super::{json_error, record_audit};
+use crate::web::{
+    BrowserSession, Page, RequestLang, WebError,
+    client::client_info,
+    page::{render, see_other},
+};
+use crate::{
+    account::limits,
+    audit::{self, AuditEvent},
+    domain::ScopeToken,
+    i18n::Lang,
+    oauth::{
+        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
+        client_auth,
+        error::{ErrorCode, OAuthError},
+        logout::{self, After, EndSession},
+        params::Params,
+        resource::{self, BearerError},
+        revocation, token,
+    },
+    oidc::{
+        discovery,
+        tokens::{random_token, userinfo_claims},
+    },
+    state::AppState,
+};
+
+
+/// POST /token.
+pub async fn post_token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let params = match form_params(&req, form) {
+        Ok(params) => params,
+        Err(e) => return json_error(&e),
+    };
+    let state = state.into_inner();
+    match token::token(&state, params).await {
+        Ok((response, issued)) => {
+            record_audit(&req, &state, Some(issued)).await;
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((header::PRAGMA, "no-cache"))
+                .json(response)
+        }
+        Err(e) => json_error(&e),
+    }
+}
+
+/// the protocol's JSON `invalid_request` (RFC 6749 §5.2), not the HTML error page.
+pub fn protocol_form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(super::FORM_LIMIT_BYTES)
+        .error_handler(|err, _req| {
+            let response = json_error(&OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "the body must be an application/x-www-form-urlencoded form of at most 16 KiB",
+            ));
+            actix_web::error::InternalError::from_response(err, response).into()
+        })
+}
+
+/// Reads a form body and the Basic header into protocol parameters, or answers with the error.
+fn form_params(
+    req: &HttpRequest,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<Params, OAuthError> {
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    Params::from_pairs(form.into_inner()).and_then(|p| p.with_basic_header(basic))
+}
+
+/// What revocation and introspection both start with: an authenticated client and a token.
+async fn client_and_token(
+    req: &HttpRequest,
+    state: &AppState,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<(crate::db::models::client::Client, Params), OAuthError> {
+    let params = form_params(req, form)?;
+    let client = client_auth::authenticate(state, &params).await?;
+    if params.get("token").is_none() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "token is missing",
+        ));
+    }
+    Ok((client, params))
+}
+
+/// POST /revoke (RFC 7009).
+pub async fn post_revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let outcome = async {
+        let (client, params) = client_and_token(&req, &state, form).await?;
+        let token = params.get("token").unwrap_or_default();
+        revocation::revoke(&state, &client, token, params.get("token_type_hint")).await
+    };
+    match outcome.await {
+        Ok(revoked) => {
+            record_audit(&req, &state, revoked).await;
+            HttpResponse::Ok()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish()
+        }
+        Err(e) => json_error(&e),
+    }
+}
+
+/// POST /introspect (RFC 7662).
+pub async fn post_introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let outcome = async {
+        let (client, params) = client_and_token(&req, &state, form).await?;
+        let token = params.get("token").unwrap_or_default();
+        revocation::introspect(&state, &client, token, params.get("token_type_hint")).await
+    };
+    match outcome.await {
+        Ok(answer) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(answer),
+        Err(e) => json_error(&e),
+    }
+}
