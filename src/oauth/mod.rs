@@ -18,13 +18,8 @@ pub mod token;
 use std::sync::Arc;
 
 use crate::{
-    audit::Audit,
-    clock::Clock,
-    config::OAuthSettings,
-    db::Db,
-    domain::Issuer,
-    oidc::keys::SigningKeys,
-    store::EphemeralStore,
+    audit::Audit, clock::Clock, config::OAuthSettings, db::Db, domain::Issuer,
+    oidc::keys::SigningKeys, store::EphemeralStore,
 };
 
 /// What the protocol core works with, and nothing more: the durable rows, the short-lived

@@ -39,7 +39,6 @@ use crate::{
     state::AppState,
 };
 
-
 /// How long an authorization request waits for the person to sign in or decide.
 const INTERACTION_TTL: StdDuration = StdDuration::from_secs(30 * 60);
 

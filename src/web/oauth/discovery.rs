@@ -39,7 +39,6 @@ use crate::{
     state::AppState,
 };
 
-
 /// GET /.well-known/openid-configuration
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
     let issuer = crate::oauth::engine::issuer(&state);
@@ -57,6 +56,3 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
         .content_type("application/jwk-set+json")
         .body(serde_json::to_string(&state.keys.current().jwks()).unwrap_or_default())
 }
-
-/// The body of the token, revocation and introspection endpoints must be a form (RFC 6749
-/// §3.2, RFC 7009 §2.1, RFC 7662 §2.1). Anything else (JSON, no content type, too large) is

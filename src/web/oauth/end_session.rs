@@ -39,8 +39,6 @@ use crate::{
     state::AppState,
 };
 
-
-
 #[derive(Template, WebTemplate)]
 #[template(path = "logout_confirm.html")]
 struct LogoutConfirmView {
@@ -193,4 +191,3 @@ async fn sign_out_then(
     };
     session.end(state, response).await
 }
-

@@ -51,5 +51,3 @@ pub(super) fn json_error(error: &OAuthError) -> HttpResponse {
         serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }),
     )
 }
-
-/// GET and POST /userinfo (OIDC Core §5.3): the token from the `Authorization: Bearer` header,

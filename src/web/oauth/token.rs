@@ -39,7 +39,6 @@ use crate::{
     state::AppState,
 };
 
-
 /// POST /token.
 pub async fn post_token(
     req: HttpRequest,
@@ -63,6 +62,8 @@ pub async fn post_token(
     }
 }
 
+/// The body of the token, revocation and introspection endpoints must be a form (RFC 6749
+/// §3.2, RFC 7009 §2.1, RFC 7662 §2.1). Anything else (JSON, no content type, too large) is
 /// the protocol's JSON `invalid_request` (RFC 6749 §5.2), not the HTML error page.
 pub fn protocol_form_config() -> web::FormConfig {
     web::FormConfig::default()

@@ -39,7 +39,7 @@ use crate::{
     state::AppState,
 };
 
-
+/// GET and POST /userinfo (OIDC Core §5.3): the token from the `Authorization: Bearer` header,
 /// or `access_token` in a form body (RFC 6750 §2.2).
 pub async fn userinfo(
     req: HttpRequest,
@@ -119,4 +119,3 @@ fn bearer_challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResp
         .content_type("application/json")
         .body("{}")
 }
-
