@@ -233,7 +233,11 @@ fn the_check_catches_an_upward_import_and_the_web_framework() {
         "use crate::{db::Db, state::AppState};\nfn f() { actix_web::web::block(|| ()); }\n",
     )
     .unwrap();
-    fs::write(src.join("web.rs"), "use crate::{oauth::Context, state::AppState};\n").unwrap();
+    fs::write(
+        src.join("web.rs"),
+        "use crate::{oauth::Context, state::AppState};\n",
+    )
+    .unwrap();
     let found = breaches(src);
     assert_eq!(found.len(), 3, "{found:#?}");
     assert!(found[0].contains("`domain` imports `crate::config`"));
