@@ -83,7 +83,7 @@ fn crate_modules(code: &str) -> BTreeSet<String> {
     while let Some(at) = rest.find("crate::") {
         let before = rest[..at].chars().next_back();
         rest = &rest[at + "crate::".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+        if before.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '$')) {
             continue; // `$crate::`, `other_crate::`, or `::crate::` spelled oddly
         }
         if let Some(group) = rest.strip_prefix('{') {
