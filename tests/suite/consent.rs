@@ -134,7 +134,7 @@ async fn prompt_none_without_consent_is_consent_required() {
     let app = TestApp::spawn().await;
     let rp = forum(&app).await;
     let browser = app.browser();
-    sign_up_by_email(&app, &browser, "asha@example.com").await;
+    sign_up_by_email(&app, &browser, "asha@example.com", "correct horse").await;
 
     let (url, state, ..) = rp.authorize_url(&["profile"]);
     let params = callback(&browser.get_url(&format!("{url}&prompt=none")).await);

@@ -740,14 +740,46 @@ pub async fn signed_in_tokens(
     rp.redeem(&callback(&page)["code"], verifier).await
 }
 
-/// Signs up Asha through the pages with her mobile number (9812345678) and "correct horse";
-/// returns her account ID. The browser stays signed in.
-pub async fn sign_up_asha(app: &TestApp, browser: &Browser) -> String {
-    sign_up(app, browser, "9812345678", "+919812345678", "correct horse").await
+/// Signs up a person through the pages with Asha's mobile number (9812345678) and `password`;
+/// returns the account ID. The browser stays signed in.
+pub async fn sign_up_by_phone(app: &TestApp, browser: &Browser, password: &str) -> String {
+    sign_up(app, browser, "9812345678", "+919812345678", password).await
 }
 
-/// Signs up a person through the pages with the email address `email` and "correct horse";
-/// returns their account ID. The browser stays signed in.
-pub async fn sign_up_by_email(app: &TestApp, browser: &Browser, email: &str) -> String {
-    sign_up(app, browser, email, email, "correct horse").await
+/// Signs up Asha through the pages with her mobile number and "correct horse".
+pub async fn sign_up_asha(app: &TestApp, browser: &Browser) -> String {
+    sign_up_by_phone(app, browser, "correct horse").await
+}
+
+/// Enters the unlock `code` on the code page `page` in `browser`, keeping Asha's password: the
+/// browser is signed in at once, and her password signs in again anywhere.
+pub async fn unlock_keeping_the_password(
+    app: &TestApp,
+    browser: &Browser,
+    page: &Page,
+    code: &str,
+) {
+    browser
+        .enter_recovery_code(page, code, "")
+        .await
+        .assert_redirect("/account");
+    assert!(
+        browser.account_id().await.is_some(),
+        "signed in after unlocking"
+    );
+    app.browser()
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect("/account");
+}
+
+/// Signs up a person through the pages with the email address `email` and `password`; returns
+/// the account ID. The browser stays signed in.
+pub async fn sign_up_by_email(
+    app: &TestApp,
+    browser: &Browser,
+    email: &str,
+    password: &str,
+) -> String {
+    sign_up(app, browser, email, email, password).await
 }

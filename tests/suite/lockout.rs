@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use super::helpers::{Browser, Page, TestApp, on_scale_pair, sign_up_asha, skipped, wrong};
+use super::helpers::{
+    Browser, Page, TestApp, on_scale_pair, sign_up_asha, skipped, unlock_keeping_the_password,
+    wrong,
+};
 
 const PHONE: &str = "9812345678";
 const E164: &str = "+919812345678";
@@ -206,18 +209,7 @@ async fn strangers_cannot_keep_the_owner_out() {
     let page = ask_unlock(&owner).await;
     let code = app.wait_for_code(E164, "unlock", sent).await;
     stranger_fails_codes(&app, "203.0.113.6", 5).await;
-    owner
-        .enter_recovery_code(&page, &code, "")
-        .await
-        .assert_redirect("/account");
-    assert!(
-        owner.account_id().await.is_some(),
-        "signed in after unlocking"
-    );
-    app.browser()
-        .sign_in(PHONE, PASSWORD)
-        .await
-        .assert_redirect("/account");
+    unlock_keeping_the_password(&app, &owner, &page, &code).await;
 }
 
 #[tokio::test]

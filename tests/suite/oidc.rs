@@ -8,8 +8,7 @@ use openidconnect::{
 use reqwest::StatusCode;
 
 use super::helpers::{
-    Browser, CALLBACK, Page, RelyingParty, TestApp, callback, registration, sign_up,
-    sign_up_by_email,
+    Browser, CALLBACK, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email,
 };
 
 pub fn jwt_header(token: &str) -> serde_json::Value {
@@ -210,7 +209,7 @@ async fn a_public_client_uses_pkce_and_no_secret() {
         app.base
     );
     let browser = app.browser();
-    sign_up_by_email(&app, &browser, "asha@example.com").await;
+    sign_up_by_email(&app, &browser, "asha@example.com", "correct horse").await;
     let params = callback(&browser.get_url(&bare).await);
     assert_eq!(params["error"], "invalid_request");
     assert_eq!(params["state"], "s1");
@@ -351,14 +350,7 @@ async fn an_id_token_hint_for_someone_else_means_signing_in_again() {
     let account = browser.get("/account").await;
     browser.post("/logout", &[("csrf", &account.csrf())]).await;
     app.advance(chrono::Duration::minutes(2));
-    sign_up(
-        &app,
-        &browser,
-        "ravi@example.com",
-        "ravi@example.com",
-        "another horse",
-    )
-    .await;
+    sign_up_by_email(&app, &browser, "ravi@example.com", "another horse").await;
     app.advance(chrono::Duration::seconds(1));
 
     let (url, ..) = rp.authorize_url(&[]);

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use super::helpers::{Browser, Page, TestApp, sign_up_asha, wrong};
+use super::helpers::{Browser, Page, TestApp, sign_up_asha, unlock_keeping_the_password, wrong};
 
 const PHONE: &str = "9812345678";
 const E164: &str = "+919812345678";
@@ -129,18 +129,7 @@ async fn a_locked_account_is_unlocked_with_a_code_and_may_keep_its_password() {
     assert!(page.has("******5678"), "{}", page.body);
     let code = app.wait_for_code(E164, "unlock", 0).await;
     assert_eq!(code.len(), 6, "codes that guard an account have 6 digits");
-    browser
-        .enter_recovery_code(&page, &code, "")
-        .await
-        .assert_redirect("/account");
-    assert!(
-        browser.account_id().await.is_some(),
-        "signed in after unlocking"
-    );
-    app.browser()
-        .sign_in(PHONE, PASSWORD)
-        .await
-        .assert_redirect("/account");
+    unlock_keeping_the_password(&app, &browser, &page, &code).await;
 }
 
 #[tokio::test]
