@@ -48,6 +48,20 @@ pub fn skipped(why: &str) {
     say_skipped(&format!("SKIPPED {test}: {why}"));
 }
 
+/// Why a test of several instances sharing state is skipped on the embedded pair.
+pub const NOTHING_SHARED: &str =
+    "instances of the embedded pair share no memory: nothing to test there";
+
+/// On the embedded pair: says that the running test is skipped and why, and returns true (the
+/// test then returns); on the scale pair: false.
+pub fn skip_unless_scale_pair(why: &str) -> bool {
+    let skip = !on_scale_pair();
+    if skip {
+        skipped(why);
+    }
+    skip
+}
+
 /// One test's share of PostgreSQL and Redis: its schema and its key prefix, both removed on
 /// drop.
 pub struct ScaleBackends {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use super::helpers::{
-    Browser, Page, TestApp, on_scale_pair, sign_up_asha, skipped, unlock_keeping_the_password,
-    wrong,
+    Browser, NOTHING_SHARED, Page, TestApp, sign_up_asha, skip_unless_scale_pair,
+    unlock_keeping_the_password, wrong,
 };
 
 const PHONE: &str = "9812345678";
@@ -88,8 +88,7 @@ async fn fifty_concurrent_sign_ins_check_at_most_the_allowed_ten_passwords() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_sign_ins_across_three_instances_check_at_most_ten_passwords() {
-    if !on_scale_pair() {
-        skipped("instances of the embedded pair share no memory: nothing to test there");
+    if skip_unless_scale_pair(NOTHING_SHARED) {
         return;
     }
     let one = TestApp::spawn_with(|s| s.workers = 2).await;

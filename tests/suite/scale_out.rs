@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use tokio::{net::TcpStream, task::JoinHandle};
 
 use super::helpers::{
-    Browser, RelyingParty, TestApp, callback, on_scale_pair, registration, sign_up, sign_up_asha,
-    skipped,
+    Browser, NOTHING_SHARED, RelyingParty, TestApp, callback, registration, sign_up, sign_up_asha,
+    skip_unless_scale_pair,
 };
 
 /// A TCP proxy in front of a dependency, so a test can take it away and give it back: `cut`
@@ -100,8 +100,7 @@ async fn authorization_code(
 
 #[tokio::test]
 async fn three_instances_share_sessions_codes_and_tokens() {
-    if !on_scale_pair() {
-        skipped("instances of the embedded pair share no memory: nothing to test there");
+    if skip_unless_scale_pair(NOTHING_SHARED) {
         return;
     }
     let one = TestApp::spawn().await;
@@ -202,8 +201,7 @@ async fn wait_for_status(app: &TestApp, path: &str, status: StatusCode, within: 
 // Multi-threaded: the proxy must keep forwarding while a blocking database call waits on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
-    if !on_scale_pair() {
-        skipped("no Redis in the embedded pair");
+    if skip_unless_scale_pair("no Redis in the embedded pair") {
         return;
     }
     let first = TestApp::spawn().await;
@@ -272,8 +270,7 @@ async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() {
-    if !on_scale_pair() {
-        skipped("the embedded database is a file: it cannot go away on its own");
+    if skip_unless_scale_pair("the embedded database is a file: it cannot go away on its own") {
         return;
     }
     let first = TestApp::spawn().await;
@@ -329,8 +326,7 @@ async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() 
 
 #[tokio::test]
 async fn limits_and_lockout_hold_across_instances() {
-    if !on_scale_pair() {
-        skipped("instances of the embedded pair share no memory: nothing to test there");
+    if skip_unless_scale_pair(NOTHING_SHARED) {
         return;
     }
     let one = TestApp::spawn().await;
