@@ -621,7 +621,7 @@ mod tests {
             });
             return None;
         };
-        let prefix = format!("oneid-test-limits-{:016x}:", rand::random::<u64>());
+        let prefix = crate::db::testing::random_redis_prefix();
         let clock = MockClock::starting_now();
         let settings = crate::config::RedisSettings {
             key_prefix: prefix.clone(),
@@ -632,33 +632,8 @@ mod tests {
         Some(Harness {
             store: Arc::new(store),
             clock,
-            _guard: Box::new(DeleteKeysOnDrop { url, prefix }),
+            _guard: Box::new(crate::db::testing::RedisTestKeys::new(&url, &prefix)),
         })
-    }
-
-    /// Deletes every key under the test's prefix when the test ends, failed or not.
-    struct DeleteKeysOnDrop {
-        url: String,
-        prefix: String,
-    }
-
-    impl Drop for DeleteKeysOnDrop {
-        fn drop(&mut self) {
-            let result = (|| -> ::redis::RedisResult<()> {
-                let mut conn = ::redis::Client::open(self.url.as_str())?
-                    .get_connection_with_timeout(Duration::from_secs(2))?;
-                let keys: Vec<Vec<u8>> = ::redis::cmd("KEYS")
-                    .arg(format!("{}*", self.prefix))
-                    .query(&mut conn)?;
-                if !keys.is_empty() {
-                    ::redis::cmd("DEL").arg(keys).query::<()>(&mut conn)?;
-                }
-                Ok(())
-            })();
-            if let Err(e) = result {
-                eprintln!("could not delete test keys under {}: {e}", self.prefix);
-            }
-        }
     }
 
     /// One `#[tokio::test]` per check and store: `memory::<check>` and `redis::<check>`.

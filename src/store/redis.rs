@@ -419,10 +419,9 @@ mod tests {
     use super::*;
     use crate::{
         clock::MockClock,
+        db::testing::{RedisTestKeys, TEST_REDIS_URL as URL_VAR, random_redis_prefix},
         store::contract::{self, Harness, MINUTE},
     };
-
-    const URL_VAR: &str = "ONEID_TEST_REDIS_URL";
 
     /// The test Redis, or `None` (announced once) when it is not configured.
     fn test_redis_url() -> Option<String> {
@@ -449,75 +448,16 @@ mod tests {
         }
     }
 
-    fn random_prefix() -> String {
-        format!("oneid-test-{:016x}:", rand::random::<u64>())
-    }
-
-    /// Deletes every key under `prefix` (SCAN MATCH + DEL) when dropped, failed test or not.
-    struct DeleteKeysOnDrop {
-        client: redis::Client,
-        prefix: String,
-    }
-
-    impl DeleteKeysOnDrop {
-        fn new(url: &str, prefix: &str) -> Self {
-            Self {
-                client: redis::Client::open(url).expect("test Redis URL"),
-                prefix: prefix.to_owned(),
-            }
-        }
-
-        fn keys(&self) -> redis::RedisResult<Vec<Vec<u8>>> {
-            let mut conn = self
-                .client
-                .get_connection_with_timeout(Duration::from_secs(2))?;
-            let (mut cursor, mut found) = (0_u64, Vec::new());
-            loop {
-                let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(format!("{}*", self.prefix))
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(&mut conn)?;
-                found.extend(keys);
-                if next == 0 {
-                    return Ok(found);
-                }
-                cursor = next;
-            }
-        }
-
-        fn delete_all(&self) -> redis::RedisResult<()> {
-            let keys = self.keys()?;
-            if !keys.is_empty() {
-                let mut conn = self
-                    .client
-                    .get_connection_with_timeout(Duration::from_secs(2))?;
-                redis::cmd("DEL").arg(keys).query::<()>(&mut conn)?;
-            }
-            Ok(())
-        }
-    }
-
-    impl Drop for DeleteKeysOnDrop {
-        fn drop(&mut self) {
-            if let Err(e) = self.delete_all() {
-                eprintln!("could not delete test keys under {}: {e}", self.prefix);
-            }
-        }
-    }
-
     async fn harness() -> Option<Harness> {
         let url = test_redis_url()?;
-        let prefix = random_prefix();
+        let prefix = random_redis_prefix();
         let clock = MockClock::starting_now();
         let store = RedisStore::new(&url, &settings(&prefix, 1000), Arc::new(clock.clone()))
             .expect("test Redis URL");
         Some(Harness {
             store: Arc::new(store),
             clock,
-            _guard: Box::new(DeleteKeysOnDrop::new(&url, &prefix)),
+            _guard: Box::new(RedisTestKeys::new(&url, &prefix)),
         })
     }
 
@@ -534,8 +474,8 @@ mod tests {
     #[tokio::test]
     async fn keys_carry_the_prefix_a_logical_expiry_and_a_real_ttl() {
         let Some(url) = test_redis_url() else { return };
-        let prefix = random_prefix();
-        let _cleanup = DeleteKeysOnDrop::new(&url, &prefix);
+        let prefix = random_redis_prefix();
+        let _cleanup = RedisTestKeys::new(&url, &prefix);
         let clock = MockClock::starting_now();
         let store =
             RedisStore::new(&url, &settings(&prefix, 1000), Arc::new(clock.clone())).unwrap();
@@ -578,11 +518,8 @@ mod tests {
     #[tokio::test]
     async fn stores_with_different_prefixes_do_not_see_each_other() {
         let Some(url) = test_redis_url() else { return };
-        let (p1, p2) = (random_prefix(), random_prefix());
-        let _cleanup = (
-            DeleteKeysOnDrop::new(&url, &p1),
-            DeleteKeysOnDrop::new(&url, &p2),
-        );
+        let (p1, p2) = (random_redis_prefix(), random_redis_prefix());
+        let _cleanup = (RedisTestKeys::new(&url, &p1), RedisTestKeys::new(&url, &p2));
         let clock = Arc::new(MockClock::starting_now());
         let one = RedisStore::new(&url, &settings(&p1, 1000), clock.clone()).unwrap();
         let two = RedisStore::new(&url, &settings(&p2, 1000), clock).unwrap();
@@ -601,8 +538,8 @@ mod tests {
     #[tokio::test]
     async fn the_cleanup_guard_deletes_every_key_under_its_prefix() {
         let Some(url) = test_redis_url() else { return };
-        let prefix = random_prefix();
-        let guard = DeleteKeysOnDrop::new(&url, &prefix);
+        let prefix = random_redis_prefix();
+        let guard = RedisTestKeys::new(&url, &prefix);
         let store = RedisStore::new(
             &url,
             &settings(&prefix, 1000),
@@ -621,8 +558,8 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn take_and_increment_are_atomic_across_instances() {
         let Some(url) = test_redis_url() else { return };
-        let prefix = random_prefix();
-        let _cleanup = DeleteKeysOnDrop::new(&url, &prefix);
+        let prefix = random_redis_prefix();
+        let _cleanup = RedisTestKeys::new(&url, &prefix);
         let clock = Arc::new(MockClock::starting_now());
         let instances: Vec<Arc<RedisStore>> = (0..4)
             .map(|_| {
@@ -820,8 +757,8 @@ mod tests {
         let mut through_forwarder = real.clone();
         through_forwarder.set_host(Some("127.0.0.1")).unwrap();
         through_forwarder.set_port(Some(port)).unwrap();
-        let prefix = random_prefix();
-        let _cleanup = DeleteKeysOnDrop::new(&url, &prefix);
+        let prefix = random_redis_prefix();
+        let _cleanup = RedisTestKeys::new(&url, &prefix);
         let store = RedisStore::new(
             through_forwarder.as_str(),
             &settings(&prefix, 300),

@@ -7,13 +7,10 @@ use oneid::{
     audit::{self, AuditEvent, AuditKind},
     db::models::audit::{AuditFilter, AuditRecord, query},
 };
-use openidconnect::{AuthorizationCode, OAuth2TokenResponse, TokenResponse};
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use reqwest::StatusCode;
 
-use super::{
-    helpers::{Browser, TestApp, sign_up},
-    oidc::{RelyingParty, callback, registration},
-};
+use super::helpers::{Browser, RelyingParty, TestApp, callback, registration, sign_up};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -42,22 +39,9 @@ async fn sign_in_consent_and_tokens(app: &TestApp) -> Flow {
     let code = callback(&allow(&browser, &consent.csrf()).await)["code"].clone();
     let pkce_verifier = verifier.secret().clone();
 
-    let tokens = rp
-        .client
-        .exchange_code(AuthorizationCode::new(code.clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("code exchange");
+    let tokens = rp.redeem(&code, verifier).await;
     let refresh = tokens.refresh_token().expect("offline_access").clone();
-    let refreshed = rp
-        .client
-        .exchange_refresh_token(&refresh)
-        .unwrap()
-        .request_async(&rp.http)
-        .await
-        .expect("refresh");
+    let refreshed = rp.refresh(&refresh).await.expect("refresh");
     let last_refresh = refreshed.refresh_token().expect("rotated").secret().clone();
     let revoked = reqwest::Client::new()
         .post(format!("{}/revoke", app.base))

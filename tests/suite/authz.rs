@@ -14,10 +14,7 @@ use reqwest::{
     header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER},
 };
 
-use super::{
-    helpers::{Browser, Page, TestApp, sign_up},
-    oidc::{CALLBACK, callback, registration},
-};
+use super::helpers::{Browser, CALLBACK, Page, TestApp, callback, registration, sign_up_asha};
 
 /// A well-formed S256 challenge (43 characters); nothing here redeems a code.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -230,14 +227,7 @@ async fn a_duplicated_parameter_is_a_400_page() {
 async fn signed_in(app: &TestApp) -> (Browser, String) {
     let (id, _) = app.register(public_client()).await;
     let browser = app.browser();
-    sign_up(
-        app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    sign_up_asha(app, &browser).await;
     (browser, id)
 }
 
@@ -332,19 +322,10 @@ async fn protocol_endpoints_answer_a_body_that_is_not_a_form_with_a_json_error()
 async fn the_bearer_scheme_is_case_insensitive_at_userinfo() {
     let app = TestApp::spawn().await;
     let (id, secret) = app.register(registration("Cloud", true)).await;
-    let rp = super::oidc::RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let rp = super::helpers::RelyingParty::discover(&app, &id, secret.as_deref()).await;
     let (url, _, _, verifier) = rp.authorize_url(&["profile"]);
     let params = callback(&super::oidc::sign_up_during(&app, &app.browser(), &url).await);
-    let tokens = rp
-        .client
-        .exchange_code(openidconnect::AuthorizationCode::new(
-            params["code"].clone(),
-        ))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("code exchange");
+    let tokens = rp.redeem(&params["code"], verifier).await;
     let token = openidconnect::OAuth2TokenResponse::access_token(&tokens)
         .secret()
         .clone();
@@ -408,14 +389,7 @@ async fn end_session_confirmation_stores_nothing_and_its_form_holds() {
     assert_eq!(growth(&app, before).await, (0, 0), "nothing stored");
 
     let browser = app.browser();
-    sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    sign_up_asha(&app, &browser).await;
     let page = browser.get(&ask).await;
     let fields = confirmation(&page);
     assert_eq!(fields[1].1, "https://rp.example/bye?state=s1");

@@ -1,9 +1,6 @@
 //! Back-Channel Logout: signing out at OneID tells every app that took part in the session.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use oneid::oauth::registry::Registration;
@@ -11,73 +8,23 @@ use openidconnect::{
     JsonWebKey,
     core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm},
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
-};
 
 use super::{
-    helpers::{Browser, TestApp},
-    oidc::{RelyingParty, callback, jwt_part, registration},
+    capture::{Kept, NO_ANSWER, capture_server},
+    helpers::{Browser, RelyingParty, TestApp, registration, signed_in_tokens},
+    oidc::jwt_part,
 };
 
 /// An app's back-channel logout endpoint: answers with the next status of `statuses` (the last
-/// repeats) and keeps each logout_token it was sent.
-pub(super) async fn receiver(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/backchannel-logout",
-        listener.local_addr().unwrap().port()
-    );
-    let tokens = Arc::new(Mutex::new(Vec::new()));
-    let seen = tokens.clone();
-    let hits = Arc::new(Mutex::new(0usize));
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buffer = Vec::new();
-            let mut chunk = [0u8; 8192];
-            let (head_len, length) = loop {
-                let n = socket.read(&mut chunk).await.unwrap();
-                if n == 0 {
-                    break (0, 0);
-                }
-                buffer.extend_from_slice(&chunk[..n]);
-                if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-                    let length = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    break (end + 4, length);
-                }
-            };
-            while buffer.len() < head_len + length {
-                let n = socket.read(&mut chunk).await.unwrap();
-                buffer.extend_from_slice(&chunk[..n]);
-            }
-            let body = String::from_utf8_lossy(&buffer[head_len..head_len + length]).into_owned();
-            let index = {
-                let mut h = hits.lock().unwrap();
-                *h += 1;
-                *h - 1
-            };
-            let status = statuses[index.min(statuses.len() - 1)];
-            if status == 200 {
-                let token = url::form_urlencoded::parse(body.as_bytes())
-                    .find(|(k, _)| k == "logout_token")
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default();
-                seen.lock().unwrap().push(token);
-            }
-            let reply =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = socket.write_all(reply.as_bytes()).await;
-        }
-    });
-    (url, tokens)
+/// repeats) and keeps each logout_token it accepted.
+pub(super) async fn receiver(statuses: Vec<u16>) -> (String, Kept<String>) {
+    capture_server("/backchannel-logout", statuses, |request| {
+        (request.status == 200).then(|| request.form_field("logout_token").unwrap_or_default())
+    })
+    .await
 }
 
-pub(super) async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, count: usize) -> Vec<String> {
+pub(super) async fn wait_for(tokens: &Kept<String>, count: usize) -> Vec<String> {
     for _ in 0..100 {
         if tokens.lock().unwrap().len() >= count {
             break;
@@ -89,37 +36,9 @@ pub(super) async fn wait_for(tokens: &Arc<Mutex<Vec<String>>>, count: usize) -> 
 
 /// Signs in to the app through `browser` (signing up first if needed); returns the ID token.
 async fn sign_in_to(app: &TestApp, rp: &RelyingParty, browser: &Browser) -> String {
-    openidconnect::TokenResponse::id_token(&tokens_for(app, rp, browser).await)
+    openidconnect::TokenResponse::id_token(&signed_in_tokens(app, rp, browser, &["profile"]).await)
         .unwrap()
         .to_string()
-}
-
-/// As [`sign_in_to`], returning the whole token response.
-pub(super) async fn tokens_for(
-    app: &TestApp,
-    rp: &RelyingParty,
-    browser: &Browser,
-) -> openidconnect::core::CoreTokenResponse {
-    let (url, _, _, verifier) = rp.authorize_url(&["profile"]);
-    let mut page = browser.get_url(&url).await;
-    if page.location.as_deref() == Some("/login") {
-        browser.request_signup_code("9812345678").await;
-        page = browser
-            .follow(
-                browser
-                    .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
-                    .await,
-            )
-            .await;
-    }
-    let code = openidconnect::AuthorizationCode::new(callback(&page)["code"].clone());
-    rp.client
-        .exchange_code(code)
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .unwrap()
 }
 
 async fn sign_out_at_oneid(browser: &Browser) {
@@ -137,24 +56,25 @@ pub(super) fn with_backchannel(name: &str, uri: &str) -> Registration {
     }
 }
 
+/// A first-party app named `name` with a back-channel logout endpoint that accepts every
+/// logout token; returns the app and the tokens it is sent.
+pub(super) async fn told_of_logouts(app: &TestApp, name: &str) -> (RelyingParty, Kept<String>) {
+    let (uri, tokens) = receiver(vec![200]).await;
+    let rp = RelyingParty::register(app, with_backchannel(name, &uri)).await;
+    (rp, tokens)
+}
+
 #[tokio::test]
 async fn signing_out_sends_a_signed_logout_token_to_each_app_of_the_session() {
     let app = TestApp::spawn().await;
-    let (cloud_uri, cloud_tokens) = receiver(vec![200]).await;
-    let (forum_uri, forum_tokens) = receiver(vec![200]).await;
-    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &cloud_uri)).await;
-    let (talk, talk_secret) = app.register(registration("Talk", true)).await;
-    app.register(with_backchannel("Forum", &forum_uri)).await;
+    let (cloud_rp, cloud_tokens) = told_of_logouts(&app, "Cloud").await;
+    let talk_rp = RelyingParty::register(&app, registration("Talk", true)).await;
+    let (_, forum_tokens) = told_of_logouts(&app, "Forum").await;
+    let cloud = cloud_rp.id.as_str();
 
     let browser = app.browser();
-    let cloud_rp = RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await;
     let id_token = sign_in_to(&app, &cloud_rp, &browser).await;
-    sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    sign_in_to(&app, &talk_rp, &browser).await;
     sign_out_at_oneid(&browser).await;
 
     let tokens = wait_for(&cloud_tokens, 1).await;
@@ -210,14 +130,9 @@ async fn signing_out_sends_a_signed_logout_token_to_each_app_of_the_session() {
 async fn an_app_that_was_down_gets_the_logout_token_when_it_is_back() {
     let app = TestApp::spawn().await;
     let (uri, tokens) = receiver(vec![503, 503, 200]).await;
-    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let cloud = RelyingParty::register(&app, with_backchannel("Cloud", &uri)).await;
     let browser = app.browser();
-    sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &cloud, secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    sign_in_to(&app, &cloud, &browser).await;
     sign_out_at_oneid(&browser).await;
 
     // The first attempt fails at once; later ones wait for their backoff on OneID's clock.
@@ -244,23 +159,11 @@ async fn an_app_that_was_down_gets_the_logout_token_when_it_is_back() {
 #[tokio::test]
 async fn rp_initiated_logout_from_one_app_tells_the_others() {
     let app = TestApp::spawn().await;
-    let (cloud_uri, cloud_tokens) = receiver(vec![200]).await;
-    let (talk_uri, talk_tokens) = receiver(vec![200]).await;
-    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &cloud_uri)).await;
-    let (talk, talk_secret) = app.register(with_backchannel("Talk", &talk_uri)).await;
+    let (cloud, cloud_tokens) = told_of_logouts(&app, "Cloud").await;
+    let (talk, talk_tokens) = told_of_logouts(&app, "Talk").await;
     let browser = app.browser();
-    let id_token = sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await,
-        &browser,
-    )
-    .await;
-    sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    let id_token = sign_in_to(&app, &cloud, &browser).await;
+    sign_in_to(&app, &talk, &browser).await;
 
     let page = browser
         .get(&format!("/end-session?id_token_hint={id_token}"))
@@ -273,15 +176,9 @@ async fn rp_initiated_logout_from_one_app_tells_the_others() {
 #[tokio::test]
 async fn a_session_that_runs_out_tells_its_apps() {
     let app = TestApp::spawn().await;
-    let (uri, tokens) = receiver(vec![200]).await;
-    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let (cloud, tokens) = told_of_logouts(&app, "Cloud").await;
     let browser = app.browser();
-    let id_token = sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &cloud, secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    let id_token = sign_in_to(&app, &cloud, &browser).await;
 
     // Left alone for longer than the idle timeout (plus the day of slack the durable record
     // allows): the sweep ends the session and Cloud hears of it.
@@ -300,15 +197,9 @@ async fn a_session_that_runs_out_tells_its_apps() {
 #[tokio::test]
 async fn a_session_in_use_is_not_ended_by_the_sweep() {
     let app = TestApp::spawn().await;
-    let (uri, tokens) = receiver(vec![200]).await;
-    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
+    let (cloud, tokens) = told_of_logouts(&app, "Cloud").await;
     let browser = app.browser();
-    sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &cloud, secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    sign_in_to(&app, &cloud, &browser).await;
     let idle = app.settings.session.idle_timeout_secs;
 
     // Used a little before each idle timeout would end it, for longer than two idle timeouts.
@@ -326,18 +217,16 @@ async fn a_session_in_use_is_not_ended_by_the_sweep() {
 #[tokio::test]
 async fn an_admin_sign_out_ends_every_session_and_every_grant() {
     let app = TestApp::spawn().await;
-    let (uri, tokens) = receiver(vec![200]).await;
-    let (cloud, secret) = app.register(with_backchannel("Cloud", &uri)).await;
-    let rp = RelyingParty::discover(&app, &cloud, secret.as_deref()).await;
+    let (rp, tokens) = told_of_logouts(&app, "Cloud").await;
     let phone = app.browser();
     let laptop = app.browser();
-    let on_phone = tokens_for(&app, &rp, &phone).await;
+    let on_phone = signed_in_tokens(&app, &rp, &phone, &["profile"]).await;
     let account_id = phone.account_id().await.unwrap();
     laptop
         .sign_in("9812345678", "correct horse")
         .await
         .assert_redirect("/account");
-    tokens_for(&app, &rp, &laptop).await;
+    signed_in_tokens(&app, &rp, &laptop, &["profile"]).await;
 
     let output = app
         .oneid_command()
@@ -380,51 +269,29 @@ async fn signing_out_of_an_unknown_account_is_a_clear_error() {
 
 /// An app's back-channel endpoint that reads each request and never answers (until OneID's
 /// request timeout gives up on it); counts the requests that reached it.
-async fn hanging_receiver() -> (String, Arc<Mutex<usize>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/backchannel-logout",
-        listener.local_addr().unwrap().port()
-    );
-    let hits = Arc::new(Mutex::new(0usize));
-    let seen = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            *seen.lock().unwrap() += 1;
-            tokio::spawn(async move {
-                let mut chunk = [0u8; 8192];
-                while matches!(socket.read(&mut chunk).await, Ok(n) if n > 0) {}
-            });
-        }
-    });
-    (url, hits)
+async fn hanging_receiver() -> (String, Kept<()>) {
+    capture_server("/backchannel-logout", vec![NO_ANSWER], |_| Some(())).await
 }
 
 #[tokio::test]
 async fn an_app_that_hangs_does_not_delay_the_logout_of_another() {
     let app = TestApp::spawn().await;
     let (hanging_uri, hanging_hits) = hanging_receiver().await;
-    let (forum_uri, forum_tokens) = receiver(vec![200]).await;
-    let (slow, slow_secret) = app.register(with_backchannel("Slow", &hanging_uri)).await;
-    let (forum, forum_secret) = app.register(with_backchannel("Forum", &forum_uri)).await;
+    let slow = RelyingParty::register(&app, with_backchannel("Slow", &hanging_uri)).await;
+    let (forum, forum_tokens) = told_of_logouts(&app, "Forum").await;
     let browser = app.browser();
 
     // The first sign-out queues a token for the app that hangs, and its delivery starts.
-    sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &slow, slow_secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    sign_in_to(&app, &slow, &browser).await;
     sign_out_at_oneid(&browser).await;
     for _ in 0..40 {
-        if *hanging_hits.lock().unwrap() > 0 {
+        if !hanging_hits.lock().unwrap().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(
-        *hanging_hits.lock().unwrap(),
+        hanging_hits.lock().unwrap().len(),
         1,
         "the hanging app was called"
     );
@@ -434,12 +301,7 @@ async fn an_app_that_hangs_does_not_delay_the_logout_of_another() {
         .sign_in("9812345678", "correct horse")
         .await
         .assert_redirect("/account");
-    sign_in_to(
-        &app,
-        &RelyingParty::discover(&app, &forum, forum_secret.as_deref()).await,
-        &browser,
-    )
-    .await;
+    sign_in_to(&app, &forum, &browser).await;
     let started = std::time::Instant::now();
     sign_out_at_oneid(&browser).await;
     while forum_tokens.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(6) {

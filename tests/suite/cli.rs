@@ -40,7 +40,7 @@ fn oneid(dir: &CliEnv) -> Command {
         command
             .env("ONEID_DATABASE_URL", scale.schema.url())
             .env("ONEID_REDIS_URL", &scale.redis_url)
-            .env("ONEID_REDIS__KEY_PREFIX", &scale.redis_prefix);
+            .env("ONEID_REDIS__KEY_PREFIX", scale.redis_prefix());
     }
     command
         .env("ONEID_OUTBOX", dir.path().join("outbox.jsonl"))

@@ -4,14 +4,13 @@
 use reqwest::StatusCode;
 
 use super::{
-    helpers::{Browser, Page, TestApp, sign_up},
-    oidc::{RelyingParty, callback, registration, sign_up_during},
+    helpers::{Browser, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email},
+    oidc::sign_up_during,
 };
 
 /// Registers a third-party app and discovers it as its developer would.
 async fn forum(app: &TestApp) -> RelyingParty {
-    let (id, secret) = app.register(registration("Forum ext", false)).await;
-    RelyingParty::discover(app, &id, secret.as_deref()).await
+    RelyingParty::register(app, registration("Forum ext", false)).await
 }
 
 #[track_caller]
@@ -135,14 +134,7 @@ async fn prompt_none_without_consent_is_consent_required() {
     let app = TestApp::spawn().await;
     let rp = forum(&app).await;
     let browser = app.browser();
-    sign_up(
-        &app,
-        &browser,
-        "asha@example.com",
-        "asha@example.com",
-        "correct horse",
-    )
-    .await;
+    sign_up_by_email(&app, &browser, "asha@example.com", "correct horse").await;
 
     let (url, state, ..) = rp.authorize_url(&["profile"]);
     let params = callback(&browser.get_url(&format!("{url}&prompt=none")).await);
@@ -154,8 +146,7 @@ async fn prompt_none_without_consent_is_consent_required() {
 #[tokio::test]
 async fn a_first_party_app_never_asks_for_consent() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.register(registration("Cloud", true)).await;
-    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let rp = RelyingParty::register(&app, registration("Cloud", true)).await;
     let browser = app.browser();
 
     let (url, ..) = rp.authorize_url(&["profile", "email", "phone"]);
@@ -238,13 +229,14 @@ async fn the_consent_page_csp_allows_the_registered_logo_and_nothing_else() {
 
     // A plain-http logo (registration allows them on loopback hosts only) cannot be allowed
     // without mixed content: no logo, no hole in the CSP.
-    let (id, secret) = app
-        .register(oneid::oauth::registry::Registration {
+    let rp = RelyingParty::register(
+        &app,
+        oneid::oauth::registry::Registration {
             logo_url: Some("http://127.0.0.1:9/logo.png".into()),
             ..registration("Forum plain", false)
-        })
-        .await;
-    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+        },
+    )
+    .await;
     let (url, ..) = rp.authorize_url(&["profile"]);
     let page = browser.follow(browser.get_url(&url).await).await;
     assert_consent_page(&page);

@@ -10,10 +10,7 @@ use oneid::oauth::registry::Registration;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
-use super::{
-    helpers::{TestApp, sign_up},
-    oidc::{CALLBACK, registration},
-};
+use super::helpers::{CALLBACK, TestApp, registration, sign_up_asha};
 
 /// Every route of `web::routes`, with a path parameter filled in where there is one.
 const ENDPOINTS: &[&str] = &[
@@ -219,14 +216,7 @@ async fn random_parameter_soups_never_get_a_5xx_or_a_panic() {
         .await;
     let (confidential, secret) = app.register(registration("Photo", false)).await;
     let signed_in = app.browser();
-    sign_up(
-        &app,
-        &signed_in,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    sign_up_asha(&app, &signed_in).await;
     let known = vec![
         public,
         confidential.clone(),

@@ -1,11 +1,24 @@
 //! Spawns OneID for one test and drives it like a browser would.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
 
 use oneid::{
     clock::{Clock, MockClock},
     config::Settings,
+    db::testing::{
+        PgTestSchema, RedisTestKeys, TEST_DATABASE_URL, TEST_REDIS_URL, random_redis_prefix,
+        say_skipped,
+    },
+    oauth::registry::Registration,
     startup::Application,
+};
+use openidconnect::{
+    AccessToken, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenUrl, UserInfoUrl,
+    core::{
+        CoreClient, CoreProviderMetadata, CoreResponseType, CoreTokenResponse, CoreUserInfoClaims,
+    },
 };
 use reqwest::{StatusCode, redirect::Policy};
 use tempfile::TempDir;
@@ -28,64 +41,70 @@ pub fn on_scale_pair() -> bool {
     env!("CARGO_CRATE_NAME") == "scale"
 }
 
-/// One test's share of PostgreSQL and Redis.
+/// Says, past the test harness's capture, that the running test is skipped and why: a test
+/// that returns early otherwise reads as passed.
+pub fn skipped(why: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    say_skipped(&format!("SKIPPED {test}: {why}"));
+}
+
+/// Why a test of several instances sharing state is skipped on the embedded pair.
+pub const NOTHING_SHARED: &str =
+    "instances of the embedded pair share no memory: nothing to test there";
+
+/// On the embedded pair: says that the running test is skipped and why, and returns true (the
+/// test then returns); on the scale pair: false.
+pub fn skip_unless_scale_pair(why: &str) -> bool {
+    let skip = !on_scale_pair();
+    if skip {
+        skipped(why);
+    }
+    skip
+}
+
+/// One test's share of PostgreSQL and Redis: its schema and its key prefix, both removed on
+/// drop.
 pub struct ScaleBackends {
-    pub schema: oneid::db::testing::PgTestSchema,
+    pub schema: PgTestSchema,
     pub redis_url: String,
-    pub redis_prefix: String,
+    pub redis_keys: RedisTestKeys,
 }
 
 impl ScaleBackends {
     /// A fresh schema and prefix; on the scale binary without the two variables, says the run
     /// is skipped and ends the process (the embedded `api` run has already covered the tests).
     pub fn create() -> Self {
-        const REDIS: &str = "ONEID_TEST_REDIS_URL";
-        let database = std::env::var(oneid::db::testing::TEST_DATABASE_URL).ok();
-        let redis = std::env::var(REDIS).ok();
+        let database = std::env::var(TEST_DATABASE_URL).ok();
+        let redis = std::env::var(TEST_REDIS_URL).ok();
         let (Some(database), Some(redis_url)) = (database, redis) else {
-            oneid::db::testing::say_skipped(&format!(
+            say_skipped(&format!(
                 "\nSKIPPED: the suite on PostgreSQL + Redis (the `scale` test binary). Set \
-                 ONEID_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test and \
-                 {REDIS}=redis://127.0.0.1:6379 to run it.\n"
+                 {TEST_DATABASE_URL}=postgres://postgres@127.0.0.1:5432/test and \
+                 {TEST_REDIS_URL}=redis://127.0.0.1:6379 to run it.\n"
             ));
             std::process::exit(0);
         };
 
-        let schema = oneid::db::testing::PgTestSchema::create(&database)
-            .unwrap_or_else(|e| panic!("ONEID_TEST_DATABASE_URL is set but unusable: {e}"));
-        let redis_prefix = format!("oneid-test-{:016x}:", rand::random::<u64>());
+        let schema = PgTestSchema::create(&database)
+            .unwrap_or_else(|e| panic!("{TEST_DATABASE_URL} is set but unusable: {e}"));
+        let redis_keys = RedisTestKeys::new(&redis_url, &random_redis_prefix());
         Self {
             schema,
             redis_url,
-            redis_prefix,
+            redis_keys,
         }
+    }
+
+    /// This test's Redis key prefix.
+    pub fn redis_prefix(&self) -> &str {
+        self.redis_keys.prefix()
     }
 
     /// Points settings at this test's schema and prefix.
     pub fn apply(&self, settings: &mut Settings) {
         settings.database_url = self.schema.url().to_owned();
         settings.redis_url = Some(self.redis_url.clone());
-        settings.redis.key_prefix = self.redis_prefix.clone();
-    }
-}
-
-impl Drop for ScaleBackends {
-    /// Deletes the test's Redis keys (the schema drops itself).
-    fn drop(&mut self) {
-        let Ok(client) = redis::Client::open(self.redis_url.as_str()) else {
-            return;
-        };
-        let Ok(mut conn) = client.get_connection_with_timeout(std::time::Duration::from_secs(2))
-        else {
-            return;
-        };
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.redis_prefix))
-            .query(&mut conn)
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
-        }
+        settings.redis.key_prefix = self.redis_prefix().to_owned();
     }
 }
 
@@ -215,6 +234,18 @@ impl TestApp {
         if let Some(lang) = accept_language {
             headers.insert(reqwest::header::ACCEPT_LANGUAGE, lang.parse().unwrap());
         }
+        self.browser_with_headers(headers)
+    }
+
+    /// A browser whose requests carry `X-Forwarded-For: ip`, as a proxy in front would add
+    /// (believed only when the proxy is trusted).
+    pub fn browser_from(&self, ip: &str) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", ip.parse().unwrap());
+        self.browser_with_headers(headers)
+    }
+
+    fn browser_with_headers(&self, headers: reqwest::header::HeaderMap) -> Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(Policy::none())
@@ -251,6 +282,24 @@ impl TestApp {
             .pop()
             .unwrap_or_else(|| panic!("no message to {to}"))
             .code
+    }
+
+    /// The newest code for `purpose` sent to `to`, once more than `after` such codes were sent.
+    /// Codes to existing accounts are delivered just after the page answers, so this waits a
+    /// little (real time) for it.
+    pub async fn wait_for_code(&self, to: &str, purpose: &str, after: usize) -> String {
+        for _ in 0..200 {
+            let sent: Vec<_> = self
+                .messages_to(to)
+                .into_iter()
+                .filter(|m| m.purpose == purpose)
+                .collect();
+            if sent.len() > after {
+                return sent.last().unwrap().code.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no {purpose} code for {to}");
     }
 
     pub fn advance(&self, by: chrono::Duration) {
@@ -450,6 +499,21 @@ impl Browser {
         .await
     }
 
+    /// Enters `code` on the code page `page` of a reset, an unlock or a sign-in with a code,
+    /// with `new_password` twice (empty: keep the password).
+    pub async fn enter_recovery_code(&self, page: &Page, code: &str, new_password: &str) -> Page {
+        self.post(
+            "/recover/verify",
+            &[
+                ("csrf", &page.csrf()),
+                ("code", code),
+                ("password", new_password),
+                ("password_confirm", new_password),
+            ],
+        )
+        .await
+    }
+
     /// The account ID shown on the account page.
     pub async fn account_id(&self) -> Option<String> {
         let page = self.get("/account").await;
@@ -490,4 +554,246 @@ pub async fn sign_up(
         .await
         .assert_redirect("/account");
     browser.account_id().await.expect("signed in after sign-up")
+}
+
+/// The redirect URI every test client uses (a loopback URI: any port matches the registered
+/// `http://127.0.0.1/callback`, RFC 8252 §7.3). Nothing listens there: tests read the redirect.
+pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+/// A confidential client named `name`, redirecting to [`CALLBACK`]; a first-party one is never
+/// asked for consent.
+pub fn registration(name: &str, first_party: bool) -> Registration {
+    Registration {
+        name: name.into(),
+        logo_url: None,
+        redirect_uris: vec!["http://127.0.0.1/callback".into()],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        public: false,
+        secret_post: false,
+        first_party,
+        scopes: None,
+        client_credentials: false,
+        id_token_alg: None,
+    }
+}
+
+/// The relying party's HTTP client.
+pub fn http() -> openidconnect::reqwest::Client {
+    // No redirects: an OIDC client must not follow them (SSRF), and our tests look at them.
+    openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The client of the `openidconnect` crate, set up from discovery.
+pub type RpClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// A relying party as an outside developer would build it: registration, discovery, then the
+/// client of a certified library.
+pub struct RelyingParty {
+    pub client: RpClient,
+    pub http: openidconnect::reqwest::Client,
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl RelyingParty {
+    /// Registers a client at `app` (as `oneid client add` would) and discovers it.
+    pub async fn register(app: &TestApp, registration: Registration) -> Self {
+        let (id, secret) = app.register(registration).await;
+        Self::discover(app, &id, secret.as_deref()).await
+    }
+
+    /// The client `id` (with `secret`, if confidential) of `app`, from `app`'s discovery.
+    pub async fn discover(app: &TestApp, id: &str, secret: Option<&str>) -> Self {
+        let http = http();
+        let metadata = discovery(app, &http).await;
+        Self::build(metadata, http, id, secret)
+    }
+
+    /// A client of `issuer` whose token requests go to `token_at` and UserInfo requests to
+    /// `userinfo_at`: instances behind the same issuer, as a load balancer would pick them.
+    pub async fn across(
+        issuer: &TestApp,
+        token_at: &TestApp,
+        userinfo_at: &TestApp,
+        id: &str,
+        secret: Option<&str>,
+    ) -> Self {
+        let http = http();
+        let metadata = discovery(issuer, &http)
+            .await
+            .set_token_endpoint(Some(
+                TokenUrl::new(format!("{}/token", token_at.base)).unwrap(),
+            ))
+            .set_userinfo_endpoint(Some(
+                UserInfoUrl::new(format!("{}/userinfo", userinfo_at.base)).unwrap(),
+            ));
+        Self::build(metadata, http, id, secret)
+    }
+
+    fn build(
+        metadata: CoreProviderMetadata,
+        http: openidconnect::reqwest::Client,
+        id: &str,
+        secret: Option<&str>,
+    ) -> Self {
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(id.into()),
+            secret.map(|s| ClientSecret::new(s.into())),
+        )
+        .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+        Self {
+            client,
+            http,
+            id: id.to_owned(),
+            secret: secret.map(str::to_owned),
+        }
+    }
+
+    pub async fn userinfo(&self, token: &AccessToken) -> Result<CoreUserInfoClaims, String> {
+        let request = self
+            .client
+            .user_info(token.clone(), None)
+            .map_err(|e| e.to_string())?;
+        let claims: Result<CoreUserInfoClaims, _> = request.request_async(&self.http).await;
+        claims.map_err(|e| e.to_string())
+    }
+
+    /// An authorization URL with PKCE, state and nonce.
+    pub fn authorize_url(&self, scopes: &[&str]) -> (String, CsrfToken, Nonce, PkceCodeVerifier) {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = self.client.authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in scopes {
+            request = request.add_scope(Scope::new((*scope).into()));
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        (url.to_string(), state, nonce, verifier)
+    }
+
+    /// The code exchange as the client library does it (the client's authentication, PKCE);
+    /// it must give tokens.
+    pub async fn redeem(&self, code: &str, verifier: PkceCodeVerifier) -> CoreTokenResponse {
+        self.client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&self.http)
+            .await
+            .unwrap_or_else(|e| panic!("code exchange: {e:?}"))
+    }
+
+    /// The refresh token grant as the client library does it (RFC 6749 §6).
+    pub async fn refresh(&self, token: &RefreshToken) -> Result<CoreTokenResponse, String> {
+        self.client
+            .exchange_refresh_token(token)
+            .unwrap()
+            .request_async(&self.http)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+}
+
+async fn discovery(app: &TestApp, http: &openidconnect::reqwest::Client) -> CoreProviderMetadata {
+    CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), http)
+        .await
+        .expect("discovery")
+}
+
+/// The parameters OneID sent back to the client's redirect URI.
+pub fn callback(page: &Page) -> HashMap<String, String> {
+    let location = page.location.as_deref().unwrap_or_else(|| {
+        panic!(
+            "expected a redirect to the client, got {}:\n{}",
+            page.status, page.body
+        )
+    });
+    assert!(location.starts_with(CALLBACK), "redirected to {location}");
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// Signs in to `rp` through `browser` for `scopes`, and returns the tokens the app gets for
+/// the code. A browser not signed in yet signs up as Asha (9812345678, "correct horse") on the
+/// way; a signed-in one comes straight back.
+pub async fn signed_in_tokens(
+    app: &TestApp,
+    rp: &RelyingParty,
+    browser: &Browser,
+    scopes: &[&str],
+) -> CoreTokenResponse {
+    let (url, _, _, verifier) = rp.authorize_url(scopes);
+    let mut page = browser.get_url(&url).await;
+    if page.location.as_deref() == Some("/login") {
+        browser.request_signup_code("9812345678").await;
+        page = browser
+            .follow(
+                browser
+                    .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
+                    .await,
+            )
+            .await;
+    }
+    rp.redeem(&callback(&page)["code"], verifier).await
+}
+
+/// Signs up a person through the pages with Asha's mobile number (9812345678) and `password`;
+/// returns the account ID. The browser stays signed in.
+pub async fn sign_up_by_phone(app: &TestApp, browser: &Browser, password: &str) -> String {
+    sign_up(app, browser, "9812345678", "+919812345678", password).await
+}
+
+/// Signs up Asha through the pages with her mobile number and "correct horse".
+pub async fn sign_up_asha(app: &TestApp, browser: &Browser) -> String {
+    sign_up_by_phone(app, browser, "correct horse").await
+}
+
+/// Enters the unlock `code` on the code page `page` in `browser`, keeping Asha's password: the
+/// browser is signed in at once, and her password signs in again anywhere.
+pub async fn unlock_keeping_the_password(
+    app: &TestApp,
+    browser: &Browser,
+    page: &Page,
+    code: &str,
+) {
+    browser
+        .enter_recovery_code(page, code, "")
+        .await
+        .assert_redirect("/account");
+    assert!(
+        browser.account_id().await.is_some(),
+        "signed in after unlocking"
+    );
+    app.browser()
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect("/account");
+}
+
+/// Signs up a person through the pages with the email address `email` and `password`; returns
+/// the account ID. The browser stays signed in.
+pub async fn sign_up_by_email(
+    app: &TestApp,
+    browser: &Browser,
+    email: &str,
+    password: &str,
+) -> String {
+    sign_up(app, browser, email, email, password).await
 }

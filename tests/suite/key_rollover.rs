@@ -5,13 +5,13 @@ use std::time::Duration as StdDuration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use openidconnect::{
-    AuthorizationCode, JsonWebKey, TokenResponse,
+    JsonWebKey, TokenResponse,
     core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm},
 };
 
 use super::{
-    helpers::{TestApp, sign_up},
-    oidc::{RelyingParty, callback, jwt_header, registration},
+    helpers::{RelyingParty, TestApp, callback, registration, sign_up},
+    oidc::jwt_header,
 };
 use oneid::{
     clock::Clock,
@@ -24,24 +24,7 @@ const PASSWORD: &str = "correct horse";
 /// An ID token issued by `instance`: the person signs in there and its token endpoint redeems
 /// the code (the issuer, and so discovery, is `issuer`'s).
 async fn id_token_from(issuer: &TestApp, instance: &TestApp, client: &str, secret: &str) -> String {
-    use openidconnect::{IssuerUrl, TokenUrl, core::CoreProviderMetadata};
-    let http = super::oidc::http();
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.base.clone()).unwrap(), &http)
-            .await
-            .expect("discovery")
-            .set_token_endpoint(Some(
-                TokenUrl::new(format!("{}/token", instance.base)).unwrap(),
-            ));
-    let rp = RelyingParty {
-        client: openidconnect::core::CoreClient::from_provider_metadata(
-            metadata,
-            openidconnect::ClientId::new(client.into()),
-            Some(openidconnect::ClientSecret::new(secret.into())),
-        )
-        .set_redirect_uri(openidconnect::RedirectUrl::new(super::oidc::CALLBACK.into()).unwrap()),
-        http,
-    };
+    let rp = RelyingParty::across(issuer, instance, issuer, client, Some(secret)).await;
     let browser = instance.browser();
     browser
         .sign_in(PHONE, PASSWORD)
@@ -50,13 +33,8 @@ async fn id_token_from(issuer: &TestApp, instance: &TestApp, client: &str, secre
     let (url, _, _, verifier) = rp.authorize_url(&["profile"]);
     let url = url.replacen(&issuer.base, &instance.base, 1);
     let page = browser.get_url(&url).await;
-    rp.client
-        .exchange_code(AuthorizationCode::new(callback(&page)["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
+    rp.redeem(&callback(&page)["code"], verifier)
         .await
-        .expect("code exchange")
         .id_token()
         .unwrap()
         .to_string()

@@ -1,44 +1,10 @@
 //! After sign-in: revocation, introspection, RP-initiated logout, key rotation.
 
 use oneid::clock::Clock;
-use openidconnect::{
-    AuthorizationCode, OAuth2TokenResponse, TokenResponse, core::CoreTokenResponse,
-};
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use reqwest::StatusCode;
 
-use super::{
-    helpers::{Browser, TestApp},
-    oidc::{RelyingParty, callback, registration},
-};
-
-/// A person signed in through a fresh browser at a first-party client; returns its tokens.
-async fn signed_in_tokens(
-    app: &TestApp,
-    rp: &RelyingParty,
-    browser: &Browser,
-    scopes: &[&str],
-) -> CoreTokenResponse {
-    let (url, _, _, verifier) = rp.authorize_url(scopes);
-    let mut page = browser.get_url(&url).await;
-    if page.location.as_deref() == Some("/login") {
-        browser.request_signup_code("9812345678").await;
-        page = browser
-            .follow(
-                browser
-                    .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
-                    .await,
-            )
-            .await;
-    }
-    let code = callback(&page)["code"].clone();
-    rp.client
-        .exchange_code(AuthorizationCode::new(code))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("code exchange")
-}
+use super::helpers::{RelyingParty, TestApp, registration, signed_in_tokens};
 
 async fn post(
     app: &TestApp,
@@ -164,14 +130,7 @@ async fn revoking_a_refresh_token_ends_its_whole_grant() {
         rp.userinfo(tokens.access_token()).await.is_err(),
         "the grant's access token dies with it"
     );
-    assert!(
-        rp.client
-            .exchange_refresh_token(tokens.refresh_token().unwrap())
-            .unwrap()
-            .request_async(&rp.http)
-            .await
-            .is_err()
-    );
+    assert!(rp.refresh(tokens.refresh_token().unwrap()).await.is_err());
 
     let unknown = post(
         &app,
@@ -208,27 +167,21 @@ async fn revoking_an_access_token_ends_its_grant() {
     .await;
     assert_eq!(revoked.status(), StatusCode::OK);
     assert!(rp.userinfo(tokens.access_token()).await.is_err());
-    assert!(
-        rp.client
-            .exchange_refresh_token(tokens.refresh_token().unwrap())
-            .unwrap()
-            .request_async(&rp.http)
-            .await
-            .is_err()
-    );
+    assert!(rp.refresh(tokens.refresh_token().unwrap()).await.is_err());
 }
 
 #[tokio::test]
 async fn rp_initiated_logout_with_a_hint_signs_out_and_returns_to_the_app() {
     let app = TestApp::spawn().await;
-    let registration = super::oidc::registration("Cloud", true);
-    let (id, secret) = app
-        .register(oneid::oauth::registry::Registration {
+    let registration = super::helpers::registration("Cloud", true);
+    let rp = RelyingParty::register(
+        &app,
+        oneid::oauth::registry::Registration {
             post_logout_redirect_uris: vec!["http://127.0.0.1:9/signed-out".into()],
             ..registration
-        })
-        .await;
-    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+        },
+    )
+    .await;
     let browser = app.browser();
     let tokens = signed_in_tokens(&app, &rp, &browser, &["profile"]).await;
     let hint = tokens.id_token().unwrap().to_string();
@@ -252,8 +205,7 @@ async fn rp_initiated_logout_with_a_hint_signs_out_and_returns_to_the_app() {
 #[tokio::test]
 async fn logout_without_a_hint_asks_first() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.register(registration("Cloud", true)).await;
-    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let rp = RelyingParty::register(&app, registration("Cloud", true)).await;
     let browser = app.browser();
     signed_in_tokens(&app, &rp, &browser, &["profile"]).await;
 

@@ -3,24 +3,9 @@
 //! only, and keep codes away from numbers outside the served countries. Every event reaches the
 //! audit log, and no code or password ever does.
 
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::StatusCode;
 
-use super::helpers::{Browser, Page, TestApp, sign_up, wrong};
-
-/// A browser whose requests carry `X-Forwarded-For: ip` (as a proxy in front would add).
-fn browser_behind_proxy(app: &TestApp, ip: &str) -> Browser {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-forwarded-for", ip.parse().unwrap());
-    Browser {
-        client: reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap(),
-        base: app.base.clone(),
-    }
-}
+use super::helpers::{Page, TestApp, sign_up_asha, wrong};
 
 #[track_caller]
 fn assert_limited(page: &Page) -> u64 {
@@ -147,7 +132,7 @@ async fn password_guessing_from_one_address_is_capped_but_other_addresses_are_no
         s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
-    let attacker = browser_behind_proxy(&app, "203.0.113.7");
+    let attacker = app.browser_from("203.0.113.7");
     for n in 0..5 {
         let page = attacker.sign_in(&format!("98123456{n:02}"), "guess").await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -157,7 +142,7 @@ async fn password_guessing_from_one_address_is_capped_but_other_addresses_are_no
     assert!(refused.has("Too many sign-in attempts came from your network"));
     assert!(retry_after <= 600);
     // Someone else behind the same proxy is a different address.
-    let neighbour = browser_behind_proxy(&app, "203.0.113.8");
+    let neighbour = app.browser_from("203.0.113.8");
     assert_eq!(
         neighbour.sign_in("9812345600", "guess").await.status,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -174,13 +159,11 @@ async fn password_guessing_from_one_address_is_capped_but_other_addresses_are_no
 async fn a_forwarded_address_is_not_believed_from_an_untrusted_peer() {
     let app = TestApp::spawn_with(|s| s.limits.ip_sign_in_attempts = 3).await;
     for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
-        let page = browser_behind_proxy(&app, ip)
-            .sign_in("9812345600", "guess")
-            .await;
+        let page = app.browser_from(ip).sign_in("9812345600", "guess").await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
     assert_limited(
-        &browser_behind_proxy(&app, "203.0.113.4")
+        &app.browser_from("203.0.113.4")
             .sign_in("9812345600", "guess")
             .await,
     );
@@ -211,14 +194,7 @@ async fn codes_go_only_to_mobiles_of_served_countries() {
 async fn the_audit_log_records_each_event_and_never_a_code_or_password() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    let id = sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    let id = sign_up_asha(&app, &browser).await;
     let signup_code = app.last_code("+919812345678");
     let csrf = browser.get("/account").await.csrf();
     browser.post("/logout", &[("csrf", &csrf)]).await;
@@ -230,18 +206,7 @@ async fn the_audit_log_records_each_event_and_never_a_code_or_password() {
         .submit("/unlock", "/unlock", &[("identifier", "9812345678")])
         .await
         .assert_redirect("/recover/verify");
-    let mut unlock_code = String::new();
-    for _ in 0..100 {
-        if let Some(m) = app
-            .messages_to("+919812345678")
-            .into_iter()
-            .find(|m| m.purpose == "unlock")
-        {
-            unlock_code = m.code;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let unlock_code = app.wait_for_code("+919812345678", "unlock", 0).await;
     let page = browser.get("/recover/verify").await;
     browser
         .post(
@@ -250,15 +215,7 @@ async fn the_audit_log_records_each_event_and_never_a_code_or_password() {
         )
         .await;
     browser
-        .post(
-            "/recover/verify",
-            &[
-                ("csrf", &page.csrf()),
-                ("code", &unlock_code),
-                ("password", "brand new horse"),
-                ("password_confirm", "brand new horse"),
-            ],
-        )
+        .enter_recovery_code(&page, &unlock_code, "brand new horse")
         .await
         .assert_redirect("/account");
     app.browser()

@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
-use reqwest::{StatusCode, header::HeaderMap};
+use reqwest::StatusCode;
 
-use super::helpers::{Browser, Page, TestApp, on_scale_pair, sign_up, wrong};
+use super::helpers::{
+    Browser, NOTHING_SHARED, Page, TestApp, sign_up_asha, skip_unless_scale_pair,
+    unlock_keeping_the_password, wrong,
+};
 
 const PHONE: &str = "9812345678";
 const E164: &str = "+919812345678";
@@ -15,7 +18,7 @@ const PASSWORD: &str = "correct horse";
 /// An account, signed out.
 async fn account(app: &TestApp) {
     let browser = app.browser();
-    sign_up(app, &browser, PHONE, E164, PASSWORD).await;
+    sign_up_asha(app, &browser).await;
     let csrf = browser.get("/account").await.csrf();
     browser.post("/logout", &[("csrf", &csrf)]).await;
     app.advance(chrono::Duration::seconds(61));
@@ -85,28 +88,13 @@ async fn fifty_concurrent_sign_ins_check_at_most_the_allowed_ten_passwords() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_sign_ins_across_three_instances_check_at_most_ten_passwords() {
-    if !on_scale_pair() {
-        return; // instances of the embedded pair share no memory: nothing to test there
+    if skip_unless_scale_pair(NOTHING_SHARED) {
+        return;
     }
     let one = TestApp::spawn_with(|s| s.workers = 2).await;
     let (two, three) = (one.another_instance().await, one.another_instance().await);
     account(&one).await;
     assert_fifty_at_once_check_at_most_ten(&[&one, &two, &three]).await;
-}
-
-/// A browser whose requests come from `ip` (through the trusted proxy in front).
-fn browser_from(app: &TestApp, ip: &str) -> Browser {
-    let mut headers = HeaderMap::new();
-    headers.insert("x-forwarded-for", ip.parse().unwrap());
-    Browser {
-        client: reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap(),
-        base: app.base.clone(),
-    }
 }
 
 fn unlock_codes(app: &TestApp) -> Vec<String> {
@@ -115,18 +103,6 @@ fn unlock_codes(app: &TestApp) -> Vec<String> {
         .filter(|m| m.purpose == "unlock")
         .map(|m| m.code)
         .collect()
-}
-
-/// Codes to existing accounts are delivered just after the page answers.
-async fn next_unlock_code(app: &TestApp, after: usize) -> String {
-    for _ in 0..200 {
-        let codes = unlock_codes(app);
-        if codes.len() > after {
-            return codes.last().unwrap().clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no unlock code");
 }
 
 /// Asks for an unlock code from `browser` and lands on the code page.
@@ -140,11 +116,11 @@ async fn ask_unlock(browser: &Browser) -> Page {
 
 /// A stranger asks for an unlock code and types `times` wrong codes.
 async fn stranger_fails_codes(app: &TestApp, ip: &str, times: usize) -> usize {
-    let stranger = browser_from(app, ip);
+    let stranger = app.browser_from(ip);
     let sent = unlock_codes(app).len();
     let page = ask_unlock(&stranger).await;
     // The stranger does not get the code, but a wrong one is certainly wrong.
-    let code = next_unlock_code(app, sent).await;
+    let code = app.wait_for_code(E164, "unlock", sent).await;
     let mut wrong_answers = 0;
     for _ in 0..times {
         let answer = stranger
@@ -171,7 +147,7 @@ async fn strangers_cannot_keep_the_owner_out() {
     account(&app).await;
 
     // Thirty wrong passwords lock the account until it is unlocked.
-    let attacker = browser_from(&app, "203.0.113.66");
+    let attacker = app.browser_from("203.0.113.66");
     for lock_secs in [60, 120, 0] {
         for _ in 0..10 {
             attacker.sign_in(PHONE, "wrong password").await;
@@ -227,31 +203,12 @@ async fn strangers_cannot_keep_the_owner_out() {
 
     // The owner asks for a code from their own browser; while a stranger keeps failing, the
     // owner's code still works.
-    let owner = browser_from(&app, "198.51.100.9");
+    let owner = app.browser_from("198.51.100.9");
     let sent = unlock_codes(&app).len();
     let page = ask_unlock(&owner).await;
-    let code = next_unlock_code(&app, sent).await;
+    let code = app.wait_for_code(E164, "unlock", sent).await;
     stranger_fails_codes(&app, "203.0.113.6", 5).await;
-    owner
-        .post(
-            "/recover/verify",
-            &[
-                ("csrf", &page.csrf()),
-                ("code", &code),
-                ("password", ""),
-                ("password_confirm", ""),
-            ],
-        )
-        .await
-        .assert_redirect("/account");
-    assert!(
-        owner.account_id().await.is_some(),
-        "signed in after unlocking"
-    );
-    app.browser()
-        .sign_in(PHONE, PASSWORD)
-        .await
-        .assert_redirect("/account");
+    unlock_keeping_the_password(&app, &owner, &page, &code).await;
 }
 
 #[tokio::test]

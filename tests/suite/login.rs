@@ -2,27 +2,14 @@
 
 use reqwest::StatusCode;
 
-use super::helpers::{TestApp, sign_up};
+use super::helpers::{TestApp, sign_up_by_email, sign_up_by_phone};
 
 #[tokio::test]
 async fn sign_in_by_phone_email_or_account_id() {
     let app = TestApp::spawn().await;
-    let by_phone = sign_up(
-        &app,
-        &app.browser(),
-        "9812345678",
-        "+919812345678",
-        "phone password",
-    )
-    .await;
-    let by_email = sign_up(
-        &app,
-        &app.browser(),
-        "asha@example.com",
-        "asha@example.com",
-        "email password",
-    )
-    .await;
+    let by_phone = sign_up_by_phone(&app, &app.browser(), "phone password").await;
+    let by_email =
+        sign_up_by_email(&app, &app.browser(), "asha@example.com", "email password").await;
 
     for (identifier, password, expected) in [
         ("9812345678", "phone password", &by_phone),
@@ -47,14 +34,7 @@ async fn sign_in_by_phone_email_or_account_id() {
 #[tokio::test]
 async fn wrong_password_and_unknown_account_look_alike() {
     let app = TestApp::spawn().await;
-    sign_up(
-        &app,
-        &app.browser(),
-        "9812345678",
-        "+919812345678",
-        "right password",
-    )
-    .await;
+    sign_up_by_phone(&app, &app.browser(), "right password").await;
 
     let wrong_password = app.browser().sign_in("9812345678", "wrong password").await;
     let unknown_account = app.browser().sign_in("9812345679", "wrong password").await;
@@ -80,14 +60,7 @@ async fn a_malformed_identifier_gets_a_clear_answer() {
 #[tokio::test]
 async fn sign_in_rotates_the_session_and_sign_out_ends_it() {
     let app = TestApp::spawn().await;
-    let id = sign_up(
-        &app,
-        &app.browser(),
-        "9812345678",
-        "+919812345678",
-        "right password",
-    )
-    .await;
+    let id = sign_up_by_phone(&app, &app.browser(), "right password").await;
     let browser = app.browser();
 
     let before = browser.get("/login").await;
@@ -144,14 +117,7 @@ async fn sign_in_rotates_the_session_and_sign_out_ends_it() {
 async fn signed_in_people_skip_the_sign_in_and_sign_up_pages() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "right password",
-    )
-    .await;
+    sign_up_by_phone(&app, &browser, "right password").await;
     browser.get("/login").await.assert_redirect("/account");
     browser.get("/signup").await.assert_redirect("/account");
     browser.get("/").await.assert_redirect("/account");
@@ -162,14 +128,7 @@ async fn signed_in_people_skip_the_sign_in_and_sign_up_pages() {
 async fn idle_sessions_end() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
-    sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "right password",
-    )
-    .await;
+    sign_up_by_phone(&app, &browser, "right password").await;
     app.advance(chrono::Duration::seconds(
         app.settings.session.idle_timeout_secs + 1,
     ));

@@ -2,6 +2,7 @@
 //! Two test binaries run it: `api` (tests/api) on SQLite + memory, `scale` (tests/scale) on
 //! PostgreSQL + Redis; `helpers::on_scale_pair` tells them apart.
 
+mod capture;
 mod helpers;
 
 mod audit;

@@ -5,11 +5,14 @@ use std::sync::{Arc, Mutex};
 use oneid::config::{SmsGatewaySettings, SmtpSettings, SmtpTls};
 use reqwest::StatusCode;
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
 };
 
-use super::helpers::TestApp;
+use super::{
+    capture::{Kept, capture_server},
+    helpers::TestApp,
+};
 
 /// A minimal SMTP server that accepts every message and keeps its DATA.
 async fn fake_smtp() -> (u16, Arc<Mutex<Vec<String>>>) {
@@ -66,68 +69,17 @@ struct GatewayRequest {
     body: serde_json::Value,
 }
 
-/// An HTTP server that answers each request with the next status in `statuses` (the last one
+/// The SMS gateway: answers each request with the next status in `statuses` (the last one
 /// repeats) and records what it got.
-async fn fake_gateway(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<GatewayRequest>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://127.0.0.1:{}/send",
-        listener.local_addr().unwrap().port()
-    );
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let store = received.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buffer = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let (head_len, content_length) = loop {
-                let n = socket.read(&mut chunk).await.unwrap();
-                buffer.extend_from_slice(&chunk[..n]);
-                if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-                    let length = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    break (end + 4, length);
-                }
-            };
-            while buffer.len() < head_len + content_length {
-                let n = socket.read(&mut chunk).await.unwrap();
-                buffer.extend_from_slice(&chunk[..n]);
-            }
-            let head = String::from_utf8_lossy(&buffer[..head_len]).into_owned();
-            let authorization = head
-                .lines()
-                .find_map(|l| {
-                    l.strip_prefix("authorization: ")
-                        .or_else(|| l.strip_prefix("Authorization: "))
-                })
-                .map(str::to_owned);
-            let idempotency_key = head.lines().find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("idempotency-key")
-                    .then(|| value.trim().to_owned())
-            });
-            let body =
-                serde_json::from_slice(&buffer[head_len..head_len + content_length]).unwrap();
-            let count = {
-                let mut requests = store.lock().unwrap();
-                requests.push(GatewayRequest {
-                    authorization,
-                    idempotency_key,
-                    body,
-                });
-                requests.len()
-            };
-            let status = statuses[(count - 1).min(statuses.len() - 1)];
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
-            );
-            socket.write_all(reply.as_bytes()).await.unwrap();
-        }
-    });
-    (url, received)
+async fn fake_gateway(statuses: Vec<u16>) -> (String, Kept<GatewayRequest>) {
+    capture_server("/send", statuses, |request| {
+        Some(GatewayRequest {
+            authorization: request.header("authorization"),
+            idempotency_key: request.header("idempotency-key"),
+            body: request.json(),
+        })
+    })
+    .await
 }
 
 fn gateway_settings(url: &str) -> SmsGatewaySettings {

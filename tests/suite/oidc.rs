@@ -1,117 +1,15 @@
 //! OpenID Connect, driven by the `openidconnect` crate as the relying party over real HTTP.
 
-use std::collections::HashMap;
-
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use oneid::oauth::registry::Registration;
 use openidconnect::{
-    AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
-    core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims},
+    AccessTokenHash, OAuth2TokenResponse, TokenResponse, core::CoreUserInfoClaims,
 };
 use reqwest::StatusCode;
 
-use super::helpers::{Browser, Page, TestApp, sign_up};
-
-pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
-
-pub fn registration(name: &str, first_party: bool) -> Registration {
-    Registration {
-        name: name.into(),
-        logo_url: None,
-        redirect_uris: vec!["http://127.0.0.1/callback".into()],
-        post_logout_redirect_uris: vec![],
-        backchannel_logout_uri: None,
-        public: false,
-        secret_post: false,
-        first_party,
-        scopes: None,
-        client_credentials: false,
-        id_token_alg: None,
-    }
-}
-
-pub fn http() -> openidconnect::reqwest::Client {
-    // No redirects: an OIDC client must not follow them (SSRF), and our tests look at them.
-    openidconnect::reqwest::ClientBuilder::new()
-        .redirect(openidconnect::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// A relying party as an outside developer would build it: discovery, then the client.
-pub struct RelyingParty {
-    pub client: openidconnect::core::CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-    pub http: openidconnect::reqwest::Client,
-}
-
-impl RelyingParty {
-    pub async fn discover(app: &TestApp, id: &str, secret: Option<&str>) -> Self {
-        let http = http();
-        let metadata =
-            CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http)
-                .await
-                .expect("discovery");
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(id.into()),
-            secret.map(|s| ClientSecret::new(s.into())),
-        )
-        .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
-        Self { client, http }
-    }
-
-    pub async fn userinfo(
-        &self,
-        token: &openidconnect::AccessToken,
-    ) -> Result<CoreUserInfoClaims, String> {
-        let request = self
-            .client
-            .user_info(token.clone(), None)
-            .map_err(|e| e.to_string())?;
-        let claims: Result<CoreUserInfoClaims, _> = request.request_async(&self.http).await;
-        claims.map_err(|e| e.to_string())
-    }
-
-    /// An authorization URL with PKCE, state and nonce.
-    pub fn authorize_url(&self, scopes: &[&str]) -> (String, CsrfToken, Nonce, PkceCodeVerifier) {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self.client.authorize_url(
-            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        );
-        for scope in scopes {
-            request = request.add_scope(Scope::new((*scope).into()));
-        }
-        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
-        (url.to_string(), state, nonce, verifier)
-    }
-}
-
-/// The parameters OneID sent back to the client's redirect URI.
-pub fn callback(page: &Page) -> HashMap<String, String> {
-    let location = page.location.as_deref().unwrap_or_else(|| {
-        panic!(
-            "expected a redirect to the client, got {}:\n{}",
-            page.status, page.body
-        )
-    });
-    assert!(location.starts_with(CALLBACK), "redirected to {location}");
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
-}
+use super::helpers::{
+    Browser, CALLBACK, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email,
+};
 
 pub fn jwt_header(token: &str) -> serde_json::Value {
     jwt_part(token, 0)
@@ -162,14 +60,7 @@ async fn full_flow_with_a_certified_client_library() {
     assert_eq!(params["state"], *state.secret());
     assert_eq!(params["iss"], app.base, "RFC 9207 iss");
 
-    let tokens = rp
-        .client
-        .exchange_code(AuthorizationCode::new(params["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("code exchange");
+    let tokens = rp.redeem(&params["code"], verifier).await;
     let id_token = tokens.id_token().expect("an ID token");
     let verifier = rp.client.id_token_verifier();
     let claims = id_token
@@ -242,13 +133,7 @@ async fn full_flow_with_a_certified_client_library() {
         .refresh_token()
         .expect("offline_access gives a refresh token")
         .clone();
-    let refreshed = rp
-        .client
-        .exchange_refresh_token(&refresh)
-        .unwrap()
-        .request_async(&rp.http)
-        .await
-        .expect("refresh");
+    let refreshed = rp.refresh(&refresh).await.expect("refresh");
     assert_ne!(
         refreshed.refresh_token().unwrap().secret(),
         refresh.secret(),
@@ -259,23 +144,13 @@ async fn full_flow_with_a_certified_client_library() {
         .expect("new token works");
 
     // Reusing the spent refresh token revokes the whole family.
-    let reuse = rp
-        .client
-        .exchange_refresh_token(&refresh)
-        .unwrap()
-        .request_async(&rp.http)
-        .await;
+    let reuse = rp.refresh(&refresh).await;
     assert!(reuse.is_err(), "a spent refresh token is refused");
     assert!(
         rp.userinfo(refreshed.access_token()).await.is_err(),
         "the family's newest access token is revoked too"
     );
-    let after = rp
-        .client
-        .exchange_refresh_token(refreshed.refresh_token().unwrap())
-        .unwrap()
-        .request_async(&rp.http)
-        .await;
+    let after = rp.refresh(refreshed.refresh_token().unwrap()).await;
     assert!(after.is_err(), "and its newest refresh token");
 }
 
@@ -300,14 +175,7 @@ async fn a_second_app_signs_in_without_a_password() {
         *state.secret(),
         "no sign-in page for the second app"
     );
-    let tokens = talk_rp
-        .client
-        .exchange_code(AuthorizationCode::new(params["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&talk_rp.http)
-        .await
-        .unwrap();
+    let tokens = talk_rp.redeem(&params["code"], verifier).await;
     tokens
         .id_token()
         .unwrap()
@@ -328,14 +196,7 @@ async fn a_public_client_uses_pkce_and_no_secret() {
     let rp = RelyingParty::discover(&app, &id, None).await;
     let (url, _, nonce, verifier) = rp.authorize_url(&[]);
     let params = callback(&sign_up_during(&app, &app.browser(), &url).await);
-    let tokens = rp
-        .client
-        .exchange_code(AuthorizationCode::new(params["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("public client exchange");
+    let tokens = rp.redeem(&params["code"], verifier).await;
     tokens
         .id_token()
         .unwrap()
@@ -348,14 +209,7 @@ async fn a_public_client_uses_pkce_and_no_secret() {
         app.base
     );
     let browser = app.browser();
-    sign_up(
-        &app,
-        &browser,
-        "asha@example.com",
-        "asha@example.com",
-        "correct horse",
-    )
-    .await;
+    sign_up_by_email(&app, &browser, "asha@example.com", "correct horse").await;
     let params = callback(&browser.get_url(&bare).await);
     assert_eq!(params["error"], "invalid_request");
     assert_eq!(params["state"], "s1");
@@ -483,35 +337,20 @@ async fn errors_after_the_client_is_known_go_back_with_state_and_iss() {
 #[tokio::test]
 async fn an_id_token_hint_for_someone_else_means_signing_in_again() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.register(registration("Cloud", true)).await;
-    let rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
+    let rp = RelyingParty::register(&app, registration("Cloud", true)).await;
     let browser = app.browser();
 
     // Asha signs in to Cloud and Cloud keeps her ID token.
     let (url, _, _, verifier) = rp.authorize_url(&[]);
     let params = callback(&sign_up_during(&app, &browser, &url).await);
-    let tokens = rp
-        .client
-        .exchange_code(AuthorizationCode::new(params["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .unwrap();
+    let tokens = rp.redeem(&params["code"], verifier).await;
     let asha_hint = tokens.id_token().unwrap().to_string();
 
     // Ravi now uses the same browser.
     let account = browser.get("/account").await;
     browser.post("/logout", &[("csrf", &account.csrf())]).await;
     app.advance(chrono::Duration::minutes(2));
-    sign_up(
-        &app,
-        &browser,
-        "ravi@example.com",
-        "ravi@example.com",
-        "another horse",
-    )
-    .await;
+    sign_up_by_email(&app, &browser, "ravi@example.com", "another horse").await;
     app.advance(chrono::Duration::seconds(1));
 
     let (url, ..) = rp.authorize_url(&[]);

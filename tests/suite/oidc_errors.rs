@@ -20,8 +20,8 @@ use reqwest::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    helpers::{Browser, TestApp},
-    oidc::{CALLBACK, RelyingParty, callback, jwt_part, registration, sign_up_during},
+    helpers::{Browser, CALLBACK, RelyingParty, TestApp, callback, registration},
+    oidc::{jwt_part, sign_up_during},
 };
 
 /// The mobile number and password of the person `authorized` signs up.
@@ -136,10 +136,12 @@ async fn userinfo(app: &TestApp, access_token: &str) -> (StatusCode, String) {
 
 /// A confidential client, registered and discovered: its id, its secret and its relying party.
 async fn client(app: &TestApp, registration: Registration) -> (String, String, RelyingParty) {
-    let (id, secret) = app.register(registration).await;
-    let secret = secret.expect("a confidential client has a secret");
-    let rp = RelyingParty::discover(app, &id, Some(&secret)).await;
-    (id, secret, rp)
+    let rp = RelyingParty::register(app, registration).await;
+    let secret = rp
+        .secret
+        .clone()
+        .expect("a confidential client has a secret");
+    (rp.id.clone(), secret, rp)
 }
 
 /// A person just sent back to the client: their signed-in browser, a fresh code, and the PKCE
@@ -187,13 +189,8 @@ impl Authorized {
 
 /// The code exchange as the client library does it (Basic authentication, PKCE).
 async fn exchange(rp: &RelyingParty, person: &Authorized) -> CoreTokenResponse {
-    rp.client
-        .exchange_code(AuthorizationCode::new(person.code.clone()))
-        .unwrap()
-        .set_pkce_verifier(PkceCodeVerifier::new(person.verifier.clone()))
-        .request_async(&rp.http)
+    rp.redeem(&person.code, PkceCodeVerifier::new(person.verifier.clone()))
         .await
-        .expect("code exchange")
 }
 
 /// An authorization URL without PKCE, which a confidential client may send.
@@ -509,10 +506,7 @@ async fn another_client_cannot_use_a_refresh_token() {
         .await
         .expect("the access token still works");
     let refreshed = cloud
-        .client
-        .exchange_refresh_token(refresh)
-        .unwrap()
-        .request_async(&cloud.http)
+        .refresh(refresh)
         .await
         .expect("its own client still refreshes");
     cloud
@@ -801,7 +795,7 @@ async fn another_client_cannot_redeem_or_burn_an_authorization_code() {
     let stolen = [
         ("grant_type", "authorization_code"),
         ("code", person.code.as_str()),
-        ("redirect_uri", super::oidc::CALLBACK),
+        ("redirect_uri", super::helpers::CALLBACK),
         ("code_verifier", person.verifier.as_str()),
     ];
     post_token(

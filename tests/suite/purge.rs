@@ -6,9 +6,8 @@ use std::time::Duration;
 use chrono::Duration as Days;
 
 use super::{
-    backchannel::{receiver, tokens_for, wait_for, with_backchannel},
-    helpers::TestApp,
-    oidc::{RelyingParty, registration},
+    backchannel::{told_of_logouts, wait_for},
+    helpers::{RelyingParty, TestApp, registration, signed_in_tokens},
 };
 
 /// (grants, refresh tokens, sessions, back-channel deliveries) stored.
@@ -52,22 +51,19 @@ async fn finished_rows_go_once_their_retention_has_passed_and_live_ones_stay() {
         s.retention.backchannel_days = 1;
     })
     .await;
-    let (uri, logout_tokens) = receiver(vec![200]).await;
-    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &uri)).await;
-    let (talk, talk_secret) = app.register(registration("Talk", true)).await;
-    let cloud = RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await;
-    let talk = RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await;
+    let (cloud, logout_tokens) = told_of_logouts(&app, "Cloud").await;
+    let talk = RelyingParty::register(&app, registration("Talk", true)).await;
 
     // Two browsers of one person: the first signs in at Cloud and out again; the second stays
     // signed in at Talk.
     let first = app.browser();
-    tokens_for(&app, &cloud, &first).await;
+    signed_in_tokens(&app, &cloud, &first, &["profile"]).await;
     let second = app.browser();
     second
         .sign_in("9812345678", "correct horse")
         .await
         .assert_redirect("/account");
-    tokens_for(&app, &talk, &second).await;
+    signed_in_tokens(&app, &talk, &second, &["profile"]).await;
     let (grants, refresh_tokens, sessions, _) = rows(&app).await;
     assert_eq!((grants, sessions), (2, 2));
     assert!(refresh_tokens >= 2, "first-party apps get refresh tokens");

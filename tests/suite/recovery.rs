@@ -1,32 +1,13 @@
 //! Lockout after failed sign-ins, unlock (by code and by an operator), password reset, and
 //! sign-in with a code; none of them tells a stranger whether an account exists.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 
-use super::helpers::{Browser, Page, TestApp, sign_up, wrong};
+use super::helpers::{Browser, Page, TestApp, sign_up_asha, unlock_keeping_the_password, wrong};
 
 const PHONE: &str = "9812345678";
 const E164: &str = "+919812345678";
 const PASSWORD: &str = "correct horse";
-
-/// The newest code for `purpose` sent to `to`; codes for existing accounts are delivered just
-/// after the page answers, so this waits a little for it.
-async fn code_for(app: &TestApp, to: &str, purpose: &str, after: usize) -> String {
-    for _ in 0..100 {
-        let sent: Vec<_> = app
-            .messages_to(to)
-            .into_iter()
-            .filter(|m| m.purpose == purpose)
-            .collect();
-        if sent.len() > after {
-            return sent.last().unwrap().code.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no {purpose} code for {to}");
-}
 
 fn sent_count(app: &TestApp, to: &str, purpose: &str) -> usize {
     app.messages_to(to)
@@ -38,7 +19,7 @@ fn sent_count(app: &TestApp, to: &str, purpose: &str) -> usize {
 /// An account, signed out; returns its ID.
 async fn account(app: &TestApp) -> String {
     let browser = app.browser();
-    let id = sign_up(app, &browser, PHONE, E164, PASSWORD).await;
+    let id = sign_up_asha(app, &browser).await;
     let csrf = browser.get("/account").await.csrf();
     browser.post("/logout", &[("csrf", &csrf)]).await;
     past_cooldown(app);
@@ -146,41 +127,18 @@ async fn a_locked_account_is_unlocked_with_a_code_and_may_keep_its_password() {
     let browser = app.browser();
     let page = ask_code(&browser, "/unlock", PHONE).await;
     assert!(page.has("******5678"), "{}", page.body);
-    let code = code_for(&app, E164, "unlock", 0).await;
+    let code = app.wait_for_code(E164, "unlock", 0).await;
     assert_eq!(code.len(), 6, "codes that guard an account have 6 digits");
-    browser
-        .post(
-            "/recover/verify",
-            &[
-                ("csrf", &page.csrf()),
-                ("code", &code),
-                ("password", ""),
-                ("password_confirm", ""),
-            ],
-        )
-        .await
-        .assert_redirect("/account");
-    assert!(
-        browser.account_id().await.is_some(),
-        "signed in after unlocking"
-    );
-    app.browser()
-        .sign_in(PHONE, PASSWORD)
-        .await
-        .assert_redirect("/account");
+    unlock_keeping_the_password(&app, &browser, &page, &code).await;
 }
 
 #[tokio::test]
 async fn a_reset_changes_the_password_ends_every_session_and_signs_in_fresh() {
     let app = TestApp::spawn().await;
-    let (uri, logout_tokens) = super::backchannel::receiver(vec![200]).await;
-    let (cloud, secret) = app
-        .register(super::backchannel::with_backchannel("Cloud", &uri))
-        .await;
-    let rp = super::oidc::RelyingParty::discover(&app, &cloud, secret.as_deref()).await;
+    let (rp, logout_tokens) = super::backchannel::told_of_logouts(&app, "Cloud").await;
     let before = app.browser();
     // Signs up on the way into Cloud, which gets tokens, a refresh token among them.
-    let tokens = super::backchannel::tokens_for(&app, &rp, &before).await;
+    let tokens = super::helpers::signed_in_tokens(&app, &rp, &before, &["profile"]).await;
     let refresh = openidconnect::OAuth2TokenResponse::refresh_token(&tokens)
         .expect("a first-party app gets a refresh token")
         .clone();
@@ -188,7 +146,7 @@ async fn a_reset_changes_the_password_ends_every_session_and_signs_in_fresh() {
 
     let browser = app.browser();
     let page = ask_code(&browser, "/reset", PHONE).await;
-    let code = code_for(&app, E164, "reset", 0).await;
+    let code = app.wait_for_code(E164, "reset", 0).await;
     // A typo in the new password costs no try of the code.
     let mismatch = browser
         .post(
@@ -203,15 +161,7 @@ async fn a_reset_changes_the_password_ends_every_session_and_signs_in_fresh() {
         .await;
     assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
     browser
-        .post(
-            "/recover/verify",
-            &[
-                ("csrf", &page.csrf()),
-                ("code", &code),
-                ("password", "new horse battery"),
-                ("password_confirm", "new horse battery"),
-            ],
-        )
+        .enter_recovery_code(&page, &code, "new horse battery")
         .await
         .assert_redirect("/account");
     assert!(browser.account_id().await.is_some(), "signed in fresh");
@@ -223,12 +173,7 @@ async fn a_reset_changes_the_password_ends_every_session_and_signs_in_fresh() {
         1,
         "back-channel logout for the session that ended"
     );
-    let refreshed = rp
-        .client
-        .exchange_refresh_token(&refresh)
-        .unwrap()
-        .request_async(&rp.http)
-        .await;
+    let refreshed = rp.refresh(&refresh).await;
     assert!(refreshed.is_err(), "the refresh token was revoked");
     app.advance(chrono::Duration::seconds(61));
     assert_eq!(before.account_id().await, None);
@@ -259,7 +204,7 @@ async fn a_code_signs_in_without_the_password_but_not_into_a_locked_account() {
     let browser = app.browser();
     let page = ask_code(&browser, "/login/code", PHONE).await;
     assert!(!page.has("name=\"password\""), "no password asked");
-    let code = code_for(&app, E164, "login", 0).await;
+    let code = app.wait_for_code(E164, "login", 0).await;
     let wrong_code = browser
         .post(
             "/recover/verify",
@@ -280,7 +225,7 @@ async fn a_code_signs_in_without_the_password_but_not_into_a_locked_account() {
     let other = app.browser();
 
     let page = ask_code(&other, "/login/code", PHONE).await;
-    let code = code_for(&app, E164, "login", 1).await;
+    let code = app.wait_for_code(E164, "login", 1).await;
     let locked = other
         .post(
             "/recover/verify",
@@ -312,7 +257,7 @@ async fn reset_unlock_and_code_login_answer_the_same_for_unknown_contacts() {
             unknown_page.normalised(&["******5679"]),
             "{start}: the code page"
         );
-        code_for(&app, E164, purpose, 0).await;
+        app.wait_for_code(E164, purpose, 0).await;
         assert_eq!(
             sent_count(&app, "+919812345679", purpose),
             0,

@@ -8,13 +8,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use openidconnect::{AuthorizationCode, OAuth2TokenResponse, TokenUrl, UserInfoUrl};
+use openidconnect::OAuth2TokenResponse;
 use reqwest::StatusCode;
 use tokio::{net::TcpStream, task::JoinHandle};
 
-use super::{
-    helpers::{Browser, TestApp, on_scale_pair, sign_up},
-    oidc::{RelyingParty, callback, registration},
+use super::helpers::{
+    Browser, NOTHING_SHARED, RelyingParty, TestApp, callback, registration, sign_up, sign_up_asha,
+    skip_unless_scale_pair,
 };
 
 /// A TCP proxy in front of a dependency, so a test can take it away and give it back: `cut`
@@ -89,38 +89,6 @@ fn address_of(url: &str) -> SocketAddr {
     format!("{host}:{}", url.port().unwrap()).parse().unwrap()
 }
 
-/// A relying party whose token and UserInfo requests go to the given instances.
-async fn rp_across(
-    issuer: &TestApp,
-    token_at: &TestApp,
-    userinfo_at: &TestApp,
-    id: &str,
-    secret: Option<&str>,
-) -> RelyingParty {
-    use openidconnect::{
-        ClientId, ClientSecret, IssuerUrl, RedirectUrl,
-        core::{CoreClient, CoreProviderMetadata},
-    };
-    let http = super::oidc::http();
-    let metadata =
-        CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.base.clone()).unwrap(), &http)
-            .await
-            .expect("discovery")
-            .set_token_endpoint(Some(
-                TokenUrl::new(format!("{}/token", token_at.base)).unwrap(),
-            ))
-            .set_userinfo_endpoint(Some(
-                UserInfoUrl::new(format!("{}/userinfo", userinfo_at.base)).unwrap(),
-            ));
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(id.into()),
-        secret.map(|s| ClientSecret::new(s.into())),
-    )
-    .set_redirect_uri(RedirectUrl::new(super::oidc::CALLBACK.into()).unwrap());
-    RelyingParty { client, http }
-}
-
 async fn authorization_code(
     rp: &RelyingParty,
     browser: &Browser,
@@ -132,8 +100,8 @@ async fn authorization_code(
 
 #[tokio::test]
 async fn three_instances_share_sessions_codes_and_tokens() {
-    if !on_scale_pair() {
-        return; // instances of the embedded pair share no memory: nothing to test there
+    if skip_unless_scale_pair(NOTHING_SHARED) {
+        return;
     }
     let one = TestApp::spawn().await;
     let two = one.another_instance().await;
@@ -142,26 +110,12 @@ async fn three_instances_share_sessions_codes_and_tokens() {
 
     // Signed up and signed in through instance 1.
     let browser = one.browser();
-    let account_id = sign_up(
-        &one,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    let account_id = sign_up_asha(&one, &browser).await;
 
     // The code from instance 1, redeemed at instance 2; UserInfo at instance 3.
-    let rp = rp_across(&one, &two, &three, &cloud, secret.as_deref()).await;
+    let rp = RelyingParty::across(&one, &two, &three, &cloud, secret.as_deref()).await;
     let (code, verifier) = authorization_code(&rp, &browser.at(&one)).await;
-    let tokens = rp
-        .client
-        .exchange_code(AuthorizationCode::new(code))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("instance 2 redeems instance 1's code");
+    let tokens = rp.redeem(&code, verifier).await;
     let claims = rp
         .userinfo(tokens.access_token())
         .await
@@ -210,7 +164,7 @@ async fn three_instances_share_sessions_codes_and_tokens() {
                 .form(&[
                     ("grant_type", "authorization_code"),
                     ("code", &code),
-                    ("redirect_uri", super::oidc::CALLBACK),
+                    ("redirect_uri", super::helpers::CALLBACK),
                     ("code_verifier", &verifier),
                 ])
                 .send()
@@ -247,8 +201,8 @@ async fn wait_for_status(app: &TestApp, path: &str, status: StatusCode, within: 
 // Multi-threaded: the proxy must keep forwarding while a blocking database call waits on it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
-    if !on_scale_pair() {
-        return; // no Redis in the embedded pair
+    if skip_unless_scale_pair("no Redis in the embedded pair") {
+        return;
     }
     let first = TestApp::spawn().await;
     let redis_url = first.settings.redis_url.clone().unwrap();
@@ -257,14 +211,7 @@ async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
         .another_instance_with(|s| s.redis_url = Some(proxy.in_front_of(&redis_url)))
         .await;
     let browser = app.browser();
-    let account_id = sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    let account_id = sign_up_asha(&app, &browser).await;
 
     proxy.cut();
     let started = Instant::now();
@@ -291,7 +238,7 @@ async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", "a-code-that-may-exist"),
-            ("redirect_uri", super::oidc::CALLBACK),
+            ("redirect_uri", super::helpers::CALLBACK),
             (
                 "code_verifier",
                 "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
@@ -323,8 +270,8 @@ async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() {
-    if !on_scale_pair() {
-        return; // the embedded database is a file: it cannot go away on its own
+    if skip_unless_scale_pair("the embedded database is a file: it cannot go away on its own") {
+        return;
     }
     let first = TestApp::spawn().await;
     let database_url = first.settings.database_url.clone();
@@ -334,14 +281,7 @@ async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() 
         .await;
     let (cloud, secret) = app.register(registration("Cloud", true)).await;
     let browser = app.browser();
-    sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "correct horse",
-    )
-    .await;
+    sign_up_asha(&app, &browser).await;
 
     proxy.cut();
     let started = Instant::now();
@@ -386,8 +326,8 @@ async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() 
 
 #[tokio::test]
 async fn limits_and_lockout_hold_across_instances() {
-    if !on_scale_pair() {
-        return; // instances of the embedded pair share no memory: nothing to test there
+    if skip_unless_scale_pair(NOTHING_SHARED) {
+        return;
     }
     let one = TestApp::spawn().await;
     let instances = [one.another_instance().await, one.another_instance().await];

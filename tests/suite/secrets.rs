@@ -85,28 +85,9 @@ async fn common_passwords_are_refused_at_sign_up_and_reset_in_english_and_hindi(
         .await
         .assert_redirect("/recover/verify");
     let page = browser.get("/recover/verify").await;
-    let mut code = None;
-    for _ in 0..100 {
-        code = app
-            .messages_to("+919812345678")
-            .into_iter()
-            .rfind(|m| m.purpose == "reset")
-            .map(|m| m.code);
-        if code.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let code = app.wait_for_code("+919812345678", "reset", 0).await;
     let refused = browser
-        .post(
-            "/recover/verify",
-            &[
-                ("csrf", &page.csrf()),
-                ("code", &code.expect("a reset code")),
-                ("password", "iloveyou123"),
-                ("password_confirm", "iloveyou123"),
-            ],
-        )
+        .enter_recovery_code(&page, &code, "iloveyou123")
         .await;
     assert_eq!(refused.status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
@@ -121,14 +102,7 @@ async fn a_password_typed_with_another_composition_signs_in() {
     let app = TestApp::spawn().await;
     let browser = app.browser();
     // Precomposed é at sign-up…
-    super::helpers::sign_up(
-        &app,
-        &browser,
-        "9812345678",
-        "+919812345678",
-        "caf\u{e9} au lait 42",
-    )
-    .await;
+    super::helpers::sign_up_by_phone(&app, &browser, "caf\u{e9} au lait 42").await;
     // …e + combining acute and full-width digits at sign-in, as another keyboard may send it.
     let other = app.browser();
     other

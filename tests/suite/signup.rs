@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use super::helpers::{TestApp, sign_up};
+use super::helpers::{TestApp, sign_up_by_email, sign_up_by_phone};
 
 #[tokio::test]
 async fn sign_up_by_phone_through_the_outbox() {
@@ -149,14 +149,7 @@ async fn password_and_name_mistakes_do_not_spend_a_try_of_the_code() {
 #[tokio::test]
 async fn an_existing_number_is_not_revealed_before_the_code() {
     let app = TestApp::spawn().await;
-    sign_up(
-        &app,
-        &app.browser(),
-        "9812345678",
-        "+919812345678",
-        "first password",
-    )
-    .await;
+    sign_up_by_phone(&app, &app.browser(), "first password").await;
     app.advance(chrono::Duration::minutes(2));
 
     // Someone asks for a code for the registered number and for a fresh one.
@@ -201,14 +194,7 @@ async fn an_existing_number_is_not_revealed_before_the_code() {
 #[tokio::test]
 async fn duplicate_email_differing_only_in_case_is_the_same_account() {
     let app = TestApp::spawn().await;
-    sign_up(
-        &app,
-        &app.browser(),
-        "asha@example.com",
-        "asha@example.com",
-        "first password",
-    )
-    .await;
+    sign_up_by_email(&app, &app.browser(), "asha@example.com", "first password").await;
     app.advance(chrono::Duration::minutes(2));
     let browser = app.browser();
     browser.request_signup_code("ASHA@example.com").await;
@@ -248,14 +234,7 @@ async fn the_verify_step_needs_a_pending_sign_up() {
 #[tokio::test]
 async fn accounts_survive_a_restart() {
     let app = TestApp::spawn().await;
-    let id = sign_up(
-        &app,
-        &app.browser(),
-        "9812345678",
-        "+919812345678",
-        "durable password",
-    )
-    .await;
+    let id = sign_up_by_phone(&app, &app.browser(), "durable password").await;
     let app = app.restart().await;
     let browser = app.browser();
     browser

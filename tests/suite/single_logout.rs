@@ -3,12 +3,12 @@
 //! account signing in ends the previous account's session, so a sign-out always reaches every
 //! app the browser used (Back-Channel Logout 1.0 §2.1).
 
-use openidconnect::{AuthorizationCode, OAuth2TokenResponse, TokenResponse};
+use openidconnect::{OAuth2TokenResponse, TokenResponse};
 
 use super::{
-    backchannel::{receiver, tokens_for, wait_for, with_backchannel},
-    helpers::{Browser, TestApp, sign_up},
-    oidc::{RelyingParty, callback, jwt_part},
+    backchannel::{told_of_logouts, wait_for},
+    helpers::{Browser, RelyingParty, TestApp, callback, sign_up, signed_in_tokens},
+    oidc::jwt_part,
 };
 
 const PHONE: &str = "9812345678";
@@ -30,13 +30,7 @@ async fn sign_in_again_for(
     let signed_in = browser.sign_in(identifier, password).await;
     signed_in.assert_redirect("/authorize/resume");
     let page = browser.follow(signed_in).await;
-    rp.client
-        .exchange_code(AuthorizationCode::new(callback(&page)["code"].clone()))
-        .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&rp.http)
-        .await
-        .expect("code exchange")
+    rp.redeem(&callback(&page)["code"], verifier).await
 }
 
 fn id_token_of(tokens: &openidconnect::core::CoreTokenResponse) -> String {
@@ -46,16 +40,12 @@ fn id_token_of(tokens: &openidconnect::core::CoreTokenResponse) -> String {
 #[tokio::test]
 async fn signing_out_after_a_prompt_login_at_another_app_tells_the_first_app_too() {
     let app = TestApp::spawn().await;
-    let (cloud_uri, cloud_tokens) = receiver(vec![200]).await;
-    let (talk_uri, talk_tokens) = receiver(vec![200]).await;
-    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &cloud_uri)).await;
-    let (talk, talk_secret) = app.register(with_backchannel("Talk", &talk_uri)).await;
-    let cloud_rp = RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await;
-    let talk_rp = RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await;
+    let (cloud_rp, cloud_tokens) = told_of_logouts(&app, "Cloud").await;
+    let (talk_rp, talk_tokens) = told_of_logouts(&app, "Talk").await;
 
     // Signed up (and so signed in) at Cloud; later Talk asks for the password again.
     let browser = app.browser();
-    let at_cloud = id_token_of(&tokens_for(&app, &cloud_rp, &browser).await);
+    let at_cloud = id_token_of(&signed_in_tokens(&app, &cloud_rp, &browser, &["profile"]).await);
     app.advance(chrono::Duration::seconds(30));
     let at_talk = id_token_of(&sign_in_again_for(&talk_rp, &browser, PHONE, PASSWORD).await);
     let (cloud_claims, talk_claims) = (jwt_part(&at_cloud, 1), jwt_part(&at_talk, 1));
@@ -88,19 +78,15 @@ async fn signing_out_after_a_prompt_login_at_another_app_tells_the_first_app_too
 #[tokio::test]
 async fn another_account_signing_in_ends_the_previous_accounts_session_and_tells_its_apps() {
     let app = TestApp::spawn().await;
-    let (cloud_uri, cloud_tokens) = receiver(vec![200]).await;
-    let (talk_uri, talk_tokens) = receiver(vec![200]).await;
-    let (cloud, cloud_secret) = app.register(with_backchannel("Cloud", &cloud_uri)).await;
-    let (talk, talk_secret) = app.register(with_backchannel("Talk", &talk_uri)).await;
-    let cloud_rp = RelyingParty::discover(&app, &cloud, cloud_secret.as_deref()).await;
-    let talk_rp = RelyingParty::discover(&app, &talk, talk_secret.as_deref()).await;
+    let (cloud_rp, cloud_tokens) = told_of_logouts(&app, "Cloud").await;
+    let (talk_rp, talk_tokens) = told_of_logouts(&app, "Talk").await;
     // Ravi has an account of his own.
     let ravi = app.browser();
     sign_up(&app, &ravi, "9812345679", "+919812345679", "ravi's secret").await;
 
     // Asha signs in at Cloud; then, in the same browser, Talk asks for a sign-in and Ravi signs in.
     let browser = app.browser();
-    let asha_cloud = tokens_for(&app, &cloud_rp, &browser).await;
+    let asha_cloud = signed_in_tokens(&app, &cloud_rp, &browser, &["profile"]).await;
     let asha_claims = jwt_part(&id_token_of(&asha_cloud), 1);
     // (A sign-in of this very second would already satisfy prompt=login.)
     app.advance(chrono::Duration::seconds(30));

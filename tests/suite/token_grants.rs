@@ -15,10 +15,7 @@ use openidconnect::PkceCodeChallenge;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{
-    helpers::{Browser, TestApp, sign_up},
-    oidc::{CALLBACK, registration},
-};
+use super::helpers::{Browser, CALLBACK, TestApp, registration, sign_up_asha};
 
 const PHONE: &str = "9812345678";
 const E164: &str = "+919812345678";
@@ -110,7 +107,7 @@ impl Reply {
 /// A person signed up and signed in, in their browser.
 async fn person(app: &TestApp) -> (Browser, AccountId) {
     let browser = app.browser();
-    let id = sign_up(app, &browser, PHONE, E164, PASSWORD).await;
+    let id = sign_up_asha(app, &browser).await;
     (browser, id.parse().expect("an account ID"))
 }
 
@@ -178,6 +175,13 @@ async fn redeem_with(app: &TestApp, rp: &Rp, code: &str, verifier: &str, uri: &s
 
 async fn redeem(app: &TestApp, rp: &Rp, code: &Code) -> Reply {
     redeem_with(app, rp, &code.code, &code.verifier, &rp.redirect_uri).await
+}
+
+/// A refresh token, from a fresh code for `scope` redeemed at once.
+async fn refresh_token_for(app: &TestApp, browser: &Browser, rp: &Rp, scope: &str) -> String {
+    redeem(app, rp, &authorize(app, browser, rp, scope).await)
+        .await
+        .refresh_token()
 }
 
 async fn refresh(app: &TestApp, rp: &Rp, token: &str) -> Reply {
@@ -258,29 +262,9 @@ async fn reset_password(app: &TestApp) {
         .await
         .assert_redirect("/recover/verify");
     let page = browser.get("/recover/verify").await;
-    let mut code = None;
-    for _ in 0..100 {
-        code = app
-            .messages_to(E164)
-            .into_iter()
-            .rfind(|m| m.purpose == "reset")
-            .map(|m| m.code);
-        if code.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let code = code.expect("a reset code");
+    let code = app.wait_for_code(E164, "reset", 0).await;
     browser
-        .post(
-            "/recover/verify",
-            &[
-                ("csrf", &page.csrf()),
-                ("code", &code),
-                ("password", "new horse battery"),
-                ("password_confirm", "new horse battery"),
-            ],
-        )
+        .enter_recovery_code(&page, &code, "new horse battery")
         .await
         .assert_redirect("/account");
 }
@@ -348,20 +332,8 @@ async fn a_refresh_after_sign_out_is_invalid_grant_unless_offline_access() {
     let app = TestApp::spawn().await;
     let rp = Rp::confidential(&app, "Cloud").await;
     let (browser, _) = person(&app).await;
-    let session_bound = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid profile").await,
-    )
-    .await
-    .refresh_token();
-    let offline = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid offline_access").await,
-    )
-    .await
-    .refresh_token();
+    let session_bound = refresh_token_for(&app, &browser, &rp, "openid profile").await;
+    let offline = refresh_token_for(&app, &browser, &rp, "openid offline_access").await;
     sign_out(&browser).await;
 
     refresh(&app, &rp, &session_bound)
@@ -377,20 +349,8 @@ async fn a_grant_made_while_its_session_was_ending_cannot_be_refreshed() {
     let app = TestApp::spawn().await;
     let rp = Rp::confidential(&app, "Cloud").await;
     let (browser, account) = person(&app).await;
-    let session_bound = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid profile").await,
-    )
-    .await
-    .refresh_token();
-    let offline = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid offline_access").await,
-    )
-    .await
-    .refresh_token();
+    let session_bound = refresh_token_for(&app, &browser, &rp, "openid profile").await;
+    let offline = refresh_token_for(&app, &browser, &rp, "openid offline_access").await;
     // The session ended, but the grant was made too late to be revoked with it.
     end_sessions_behind_the_grants(&app, account).await;
 
@@ -420,13 +380,7 @@ async fn a_refresh_after_a_password_reset_is_invalid_grant_even_for_offline_acce
     let app = TestApp::spawn().await;
     let rp = Rp::confidential(&app, "Cloud").await;
     let (browser, _) = person(&app).await;
-    let offline = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid offline_access").await,
-    )
-    .await
-    .refresh_token();
+    let offline = refresh_token_for(&app, &browser, &rp, "openid offline_access").await;
     app.advance(Duration::seconds(61));
     reset_password(&app).await;
     refresh(&app, &rp, &offline).await.assert_invalid_grant();
@@ -437,20 +391,8 @@ async fn a_refresh_after_the_password_changed_is_invalid_grant() {
     let app = TestApp::spawn().await;
     let rp = Rp::confidential(&app, "Cloud").await;
     let (browser, account) = person(&app).await;
-    let offline = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid offline_access").await,
-    )
-    .await
-    .refresh_token();
-    let session_bound = redeem(
-        &app,
-        &rp,
-        &authorize(&app, &browser, &rp, "openid profile").await,
-    )
-    .await
-    .refresh_token();
+    let offline = refresh_token_for(&app, &browser, &rp, "openid offline_access").await;
+    let session_bound = refresh_token_for(&app, &browser, &rp, "openid profile").await;
     change_password_only(&app, account).await;
     refresh(&app, &rp, &offline).await.assert_invalid_grant();
     refresh(&app, &rp, &session_bound)
@@ -499,13 +441,7 @@ async fn a_public_clients_refresh_token_is_refused_to_another_client_id() {
     let talk = Rp::public(&app, "Talk mobile").await;
     let forum = Rp::public(&app, "Forum mobile").await;
     let (browser, _) = person(&app).await;
-    let token = redeem(
-        &app,
-        &talk,
-        &authorize(&app, &browser, &talk, "openid offline_access").await,
-    )
-    .await
-    .refresh_token();
+    let token = refresh_token_for(&app, &browser, &talk, "openid offline_access").await;
 
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
     refresh(&app, &forum, &token).await.assert_invalid_grant();
