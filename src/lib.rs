@@ -4,6 +4,7 @@
 //! types shared by all.
 
 pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod clock;
