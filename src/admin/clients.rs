@@ -59,3 +59,82 @@ pub async fn rotate_secret(
     ctx.audit.record(rotated).await;
     Ok(secret)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+    use crate::{
+        clock::MockClock,
+        config::Settings,
+        db::{Db, models::audit::AuditFilter},
+    };
+
+    async fn context() -> (tempfile::TempDir, Context) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/oneid.db", dir.path().display());
+        let db = Db::connect(&url, 2, Duration::from_secs(5), 5_000).unwrap();
+        db.migrate().unwrap();
+        let clock = Arc::new(MockClock::starting_now());
+        let ctx = Context::new(db, clock, &Settings::default().audit);
+        (dir, ctx)
+    }
+
+    fn registration() -> Registration {
+        Registration {
+            name: "Cloud".into(),
+            logo_url: None,
+            redirect_uris: vec!["https://cloud.example.com/callback".into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            public: false,
+            secret_post: false,
+            first_party: false,
+            scopes: None,
+            client_credentials: false,
+            id_token_alg: Some("ES256".into()),
+        }
+    }
+
+    async fn admin_actions(ctx: &Context) -> Vec<String> {
+        let filter = AuditFilter {
+            account: None,
+            since: None,
+            limit: 100,
+        };
+        let mut details: Vec<String> = ctx
+            .db
+            .run(move |conn| crate::db::models::audit::query(conn, &filter))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.detail)
+            .collect();
+        details.reverse();
+        details
+    }
+
+    #[tokio::test]
+    async fn each_change_is_audited_once_and_a_missing_client_changes_nothing() {
+        let (_dir, ctx) = context().await;
+        let (client, secret) = add(&ctx, registration()).await.unwrap();
+        assert!(secret.is_some());
+        let listed = list(&ctx).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id_token_alg, crate::domain::Algorithm::Es256);
+        rotate_secret(&ctx, client.id.clone()).await.unwrap();
+        assert!(remove(&ctx, client.id.clone()).await.unwrap());
+        assert!(!remove(&ctx, client.id.clone()).await.unwrap());
+        assert!(find(&ctx, client.id.clone()).await.unwrap().is_none());
+        let id = &client.id;
+        assert_eq!(
+            admin_actions(&ctx).await,
+            [
+                format!("client add {id}"),
+                format!("client rotate-secret {id}"),
+                format!("client remove {id}"),
+            ]
+        );
+    }
+}
