@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ServiceError, limits};
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     domain::{
         ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode, random_token_of,
     },

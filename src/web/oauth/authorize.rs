@@ -12,30 +12,20 @@ use askama_web::WebTemplate;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::{json_error, record_audit};
+use super::{OAuthErrorView, record_audit};
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
-    client::client_info,
     page::{render, see_other},
 };
 use crate::{
     account::limits,
-    audit::{self, AuditEvent},
     domain::ScopeToken,
     i18n::Lang,
     oauth::{
         authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
-        client_auth,
-        error::{ErrorCode, OAuthError},
-        logout::{self, After, EndSession},
-        params::Params,
-        resource::{self, BearerError},
-        revocation, token,
+        error::ErrorCode,
     },
-    oidc::{
-        discovery,
-        tokens::{random_token, userinfo_claims},
-    },
+    oidc::tokens::random_token,
     state::AppState,
 };
 
@@ -44,13 +34,6 @@ const INTERACTION_TTL: StdDuration = StdDuration::from_secs(30 * 60);
 
 fn interaction_key(id: &str) -> String {
     format!("interaction:{id}")
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "oauth_error.html")]
-struct OAuthErrorView {
-    page: Page,
-    description: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -256,7 +239,7 @@ async fn run(
             let logo = client
                 .logo_url
                 .as_ref()
-                .and_then(|u| Some((u.to_string(), super::page_csp_with_logo(u)?)));
+                .and_then(|u| Some((u.to_string(), crate::web::page_csp_with_logo(u)?)));
             let view = ConsentView {
                 page: Page::new(lang, session.0.csrf_token(), "/consent"),
                 client_name: client.name.clone(),
