@@ -332,7 +332,11 @@ fn default_name(contact: &ContactIdentifier) -> DisplayName {
 /// The operators' operations over the database alone, for the commands that need nothing else.
 fn admin_context(settings: &Settings) -> anyhow::Result<admin::Context> {
     let db = open_database(settings)?;
-    Ok(admin::Context::new(db, Arc::new(SystemClock), &settings.audit))
+    Ok(admin::Context::new(
+        db,
+        Arc::new(SystemClock),
+        &settings.audit,
+    ))
 }
 
 async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> {

@@ -745,7 +745,6 @@ impl std::fmt::Debug for Backend {
     }
 }
 
-
 /// A Redis URL the store can use: `redis://` with a host. Reasons never echo the password.
 fn check_redis_url(url: &str) -> Result<(), String> {
     let parsed = Url::parse(url).map_err(|_| {
@@ -1160,7 +1159,13 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         // What is not secret stays readable.
-        for visible in ["db:5432", "cache:6379", "mailer", "sms.example.com", "keys.secret"] {
+        for visible in [
+            "db:5432",
+            "cache:6379",
+            "mailer",
+            "sms.example.com",
+            "keys.secret",
+        ] {
             assert!(shown.contains(visible), "{visible} missing from {shown}");
         }
     }

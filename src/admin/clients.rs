@@ -50,10 +50,7 @@ pub async fn remove(ctx: &Context, id: ClientId) -> Result<bool, DbError> {
 }
 
 /// Replaces a confidential client's secret; the old one stops working at once.
-pub async fn rotate_secret(
-    ctx: &Context,
-    id: ClientId,
-) -> Result<ClientSecret, RegistrationError> {
+pub async fn rotate_secret(ctx: &Context, id: ClientId) -> Result<ClientSecret, RegistrationError> {
     let secret = registry::rotate_secret(&ctx.db, id.clone(), ctx.clock.now()).await?;
     let rotated = AuditEvent::admin_action(format!("client rotate-secret {id}")).client(&id);
     ctx.audit.record(rotated).await;

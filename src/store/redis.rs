@@ -856,10 +856,7 @@ mod tests {
             redact_url("redis://user:hunter2@cache:6379/1"),
             "redis://user:***@cache:6379/1"
         );
-        assert_eq!(
-            redact_url("redis://cache:6379"),
-            "redis://cache:6379"
-        );
+        assert_eq!(redact_url("redis://cache:6379"), "redis://cache:6379");
         assert!(!redact_url("redis//:hunter2@cache").contains("hunter2"));
     }
 }
