@@ -10,7 +10,7 @@ use figment::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::{Region, Secret, SecretUrl, redact_url};
+use crate::domain::{Region, Secret, SecretUrl, is_loopback_host, redact_url};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -708,16 +708,14 @@ impl Settings {
     }
 }
 
-use crate::domain::is_loopback_host;
-
 /// The backend a database URL names, read from its scheme. Decided here, below `db`, because
 /// the settings are checked before anything connects; `db` opens what this names.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
     /// A file path; its folder is created on first use.
     Sqlite(String),
-    /// The whole `postgres://` or `postgresql://` URL, as libpq reads it.
-    Postgres(String),
+    /// The whole `postgres://` or `postgresql://` URL, as libpq reads it; shown redacted.
+    Postgres(SecretUrl),
 }
 
 /// A database URL naming neither SQLite nor PostgreSQL.
@@ -729,18 +727,8 @@ impl Backend {
     pub fn from_url(url: &str) -> Result<Self, UnsupportedDatabaseUrl> {
         match url.split_once("://") {
             Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.to_owned())),
-            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres(url.to_owned())),
+            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres(url.into())),
             _ => Err(UnsupportedDatabaseUrl),
-        }
-    }
-}
-
-/// The PostgreSQL URL with its password masked: this is what logs print.
-impl std::fmt::Debug for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
-            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
         }
     }
 }

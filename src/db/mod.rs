@@ -192,7 +192,7 @@ impl Db {
                 Backend::Sqlite(path)
             }
             Backend::Postgres(url) => {
-                Backend::Postgres(with_connect_timeout(&url, options.connect_timeout))
+                Backend::Postgres(with_connect_timeout(&url, options.connect_timeout).into())
             }
         };
         let manager = Manager {

@@ -106,6 +106,16 @@ impl<U: FromStr> FromStr for SecretUrl<U> {
     }
 }
 
+/// Equal when the URLs are: for tests and for telling settings apart, never to check a
+/// password someone typed.
+impl<U: PartialEq> PartialEq for SecretUrl<U> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<U: Eq> Eq for SecretUrl<U> {}
+
 impl<U: AsRef<str>> PartialEq<&str> for SecretUrl<U> {
     fn eq(&self, other: &&str) -> bool {
         self.0.as_ref() == *other
