@@ -6,12 +6,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    account::create_account,
     admin,
-    audit::AuditEvent,
     clock::SystemClock,
     config::{FlagOverrides, Settings},
-    db::models::account::{Account, CreateError},
+    db::models::account::Account,
     domain::{AccountId, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
     startup::Application,
     state::{AppState, open_database},
@@ -291,19 +289,10 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         .context("reading the password from standard input")?;
     let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned())
         .map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    if password.expose().chars().count() < 8 {
-        bail!("password: use at least 8 characters");
-    }
+    admin::users::check_password(&password)?;
 
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let account = match create_account(&state, contact, name, password).await? {
-        Ok(account) => account,
-        Err(CreateError::PhoneTaken) => bail!("that phone number already belongs to an account"),
-        Err(CreateError::EmailTaken) => bail!("that email address already belongs to an account"),
-        Err(CreateError::Db(e)) => return Err(e.into()),
-    };
-    let added = AuditEvent::admin_action("user add").account(account.id);
-    state.audit.record(added).await;
+    let account = admin::users::add(&state.admin, &state, contact, name, password).await?;
     if args.json {
         println!(
             "{}",

@@ -78,22 +78,6 @@ mod tests {
         (dir, ctx)
     }
 
-    fn registration() -> Registration {
-        Registration {
-            name: "Cloud".into(),
-            logo_url: None,
-            redirect_uris: vec!["https://cloud.example.com/callback".into()],
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: None,
-            public: false,
-            secret_post: false,
-            first_party: false,
-            scopes: None,
-            client_credentials: false,
-            id_token_alg: Some("ES256".into()),
-        }
-    }
-
     async fn admin_actions(ctx: &Context) -> Vec<String> {
         let filter = AuditFilter {
             account: None,
@@ -115,7 +99,11 @@ mod tests {
     #[tokio::test]
     async fn each_change_is_audited_once_and_a_missing_client_changes_nothing() {
         let (_dir, ctx) = context().await;
-        let (client, secret) = add(&ctx, registration()).await.unwrap();
+        let registration = Registration {
+            id_token_alg: Some("ES256".into()),
+            ..crate::oauth::registry::tests::registration()
+        };
+        let (client, secret) = add(&ctx, registration).await.unwrap();
         assert!(secret.is_some());
         let listed = list(&ctx).await.unwrap();
         assert_eq!(listed.len(), 1);

@@ -177,10 +177,10 @@ pub async fn rotate_secret(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn registration() -> Registration {
+    pub(crate) fn registration() -> Registration {
         Registration {
             name: "Cloud".into(),
             logo_url: None,
