@@ -6,12 +6,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    account::create_account,
-    audit::{self, AuditEvent},
+    admin,
     clock::SystemClock,
     config::{FlagOverrides, Settings},
-    db::models::account::{self, Account, CreateError},
-    domain::{ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
+    db::models::account::Account,
+    domain::{AccountId, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
     startup::Application,
     state::{AppState, open_database},
 };
@@ -249,11 +248,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::SignOut { account_id }) => {
             user_sign_out(settings, account_id).await
         }
-        Command::User(UserCommand::Lock { account_id }) => {
-            user_set_lock(settings, account_id, true).await
-        }
+        Command::User(UserCommand::Lock { account_id }) => user_lock(settings, account_id).await,
         Command::User(UserCommand::Unlock { account_id }) => {
-            user_set_lock(settings, account_id, false).await
+            user_unlock(settings, account_id).await
         }
         Command::Client(command) => client_command(settings, command).await,
         Command::Keys(command) => keys_command(settings, command).await,
@@ -292,19 +289,10 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         .context("reading the password from standard input")?;
     let password = Password::parse(line.trim_end_matches(['\r', '\n']).to_owned())
         .map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    if password.expose().chars().count() < 8 {
-        bail!("password: use at least 8 characters");
-    }
+    admin::users::check_password(&password)?;
 
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let account = match create_account(&state, contact, name, password).await? {
-        Ok(account) => account,
-        Err(CreateError::PhoneTaken) => bail!("that phone number already belongs to an account"),
-        Err(CreateError::EmailTaken) => bail!("that email address already belongs to an account"),
-        Err(CreateError::Db(e)) => return Err(e.into()),
-    };
-    let added = AuditEvent::admin_action("user add").account(account.id);
-    state.audit.record(added).await;
+    let account = admin::users::add(&state.admin, &state, contact, name, password).await?;
     if args.json {
         println!(
             "{}",
@@ -330,70 +318,40 @@ fn default_name(contact: &ContactIdentifier) -> DisplayName {
     DisplayName::parse(&candidate).unwrap_or_else(|_| DisplayName::from_stored("OneID user".into()))
 }
 
-async fn user_sign_out(settings: Settings, id: crate::domain::AccountId) -> anyhow::Result<()> {
-    use crate::{db::models::session::EndReason, session::registry};
+/// The operators' operations over the database alone, for the commands that need nothing else.
+fn admin_context(settings: &Settings) -> anyhow::Result<admin::Context> {
+    let db = open_database(settings)?;
+    Ok(admin::Context::new(
+        db,
+        Arc::new(SystemClock),
+        &settings.audit,
+    ))
+}
+
+async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    if state
-        .db
-        .run(move |conn| account::find_by_id(conn, id))
-        .await?
-        .is_none()
-    {
-        bail!("no account {id}");
-    }
-    let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
-    tracing::info!(account_id = %id, sessions = ended, "admin signed the account out everywhere");
-    let signed_out = AuditEvent::admin_action("user sign-out").account(id);
-    state.audit.record(signed_out).await;
+    let ended = admin::users::sign_out(&state.admin, &state, id).await?;
     println!(
         "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
     );
     Ok(())
 }
 
-async fn user_set_lock(
-    settings: Settings,
-    id: crate::domain::AccountId,
-    lock: bool,
-) -> anyhow::Result<()> {
-    use crate::{
-        db::models::{account::AccountStatus, session::EndReason},
-        session::registry,
-    };
+async fn user_lock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let status = if lock {
-        AccountStatus::Locked
-    } else {
-        AccountStatus::Active
-    };
-    let now = state.clock.now();
-    if !state
-        .db
-        .run(move |conn| account::set_status(conn, id, status, now))
-        .await?
-    {
-        bail!("no account {id}");
-    }
-    let command = if lock { "user lock" } else { "user unlock" };
-    state
-        .audit
-        .record(AuditEvent::admin_action(command).account(id))
-        .await;
-    if lock {
-        let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
+    let ended = admin::users::lock(&state.admin, &state, id).await?;
+    println!("account {id} locked; {ended} session(s) ended");
+    Ok(())
+}
 
-        tracing::info!(account_id = %id, sessions = ended, "admin locked the account");
-        println!("account {id} locked; {ended} session(s) ended");
-    } else {
-        tracing::info!(account_id = %id, "admin unlocked the account");
-        println!("account {id} unlocked");
-    }
+async fn user_unlock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
+    admin::users::unlock(&admin_context(&settings)?, id).await?;
+    println!("account {id} unlocked");
     Ok(())
 }
 
 async fn user_list(settings: Settings, json: bool) -> anyhow::Result<()> {
-    let db = open_database(&settings)?;
-    let accounts = db.run(account::list).await?;
+    let accounts = admin::users::list(&admin_context(&settings)?).await?;
     if json {
         let rows: Vec<_> = accounts.iter().map(account_json).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -429,15 +387,10 @@ fn account_json(a: &Account) -> serde_json::Value {
 }
 
 async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::Result<()> {
-    use crate::{
-        db::models::client,
-        domain::ClientId,
-        oauth::registry::{self, Registration},
-    };
-    let db = open_database(&settings)?;
+    use crate::{domain::ClientId, oauth::registry::Registration};
+    let ctx = admin_context(&settings)?;
     let parse_id =
         |id: &str| ClientId::parse(id).ok_or_else(|| anyhow::anyhow!("`{id}` is not a client_id"));
-    let now = chrono::Utc::now();
     match command {
         ClientCommand::Add(args) => {
             let registration = Registration {
@@ -461,9 +414,7 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                     path.display()
                 );
             }
-            let (client, secret) = registry::register(&db, registration, now).await?;
-            let added = AuditEvent::admin_action(format!("client add {}", client.id));
-            audit::record_at(&db, now, added.client(&client.id)).await;
+            let (client, secret) = admin::clients::add(&ctx, registration).await?;
             if let Some(path) = &args.env_file {
                 write_env_file(
                     path,
@@ -489,7 +440,7 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
             }
         }
         ClientCommand::List { json } => {
-            let clients = db.run(client::list).await?;
+            let clients = admin::clients::list(&ctx).await?;
             if json {
                 println!(
                     "{}",
@@ -516,26 +467,19 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
             }
         }
         ClientCommand::Show { client_id } => {
-            let id = parse_id(&client_id)?;
-            let found = db
-                .run(move |conn| client::find(conn, &id))
+            let found = admin::clients::find(&ctx, parse_id(&client_id)?)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no such client: {client_id}"))?;
             println!("{}", serde_json::to_string_pretty(&client_json(&found))?);
         }
         ClientCommand::Remove { client_id } => {
-            let id = parse_id(&client_id)?;
-            if !db.run(move |conn| client::remove(conn, &id)).await? {
+            if !admin::clients::remove(&ctx, parse_id(&client_id)?).await? {
                 bail!("no such client: {client_id}");
             }
-            let removed = AuditEvent::admin_action(format!("client remove {client_id}"));
-            audit::record_at(&db, now, removed.client(&parse_id(&client_id)?)).await;
             println!("removed client {client_id}");
         }
         ClientCommand::RotateSecret { client_id, json } => {
-            let secret = registry::rotate_secret(&db, parse_id(&client_id)?, now).await?;
-            let rotated = AuditEvent::admin_action(format!("client rotate-secret {client_id}"));
-            audit::record_at(&db, now, rotated.client(&parse_id(&client_id)?)).await;
+            let secret = admin::clients::rotate_secret(&ctx, parse_id(&client_id)?).await?;
             if json {
                 println!(
                     "{}",
@@ -565,37 +509,34 @@ fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
         "scope": c.scopes.to_string(),
         "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "first_party": c.first_party,
-        "id_token_signed_response_alg": c.id_token_alg,
+        "id_token_signed_response_alg": c.id_token_alg.as_str(),
         "created_at": c.created_at.to_rfc3339(),
     })
 }
 
 async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Result<()> {
     use crate::oidc::keys::{self, Algorithm, KeyEncryptionKey, KeyState};
-    let db = open_database(&settings)?;
+    let ctx = admin_context(&settings)?;
     let kek = KeyEncryptionKey::load_or_create(&settings.keys)?;
-    let now = chrono::Utc::now();
     let ring = match command {
         KeysCommand::Rotate { alg } => {
             let alg = alg.as_deref().map(Algorithm::parse).transpose()?;
-            keys::ensure_keys(&db, &kek, now).await?;
-            let ring = keys::rotate(&db, &kek, &settings.keys, now, alg).await?;
-            audit::record_at(&db, now, AuditEvent::admin_action("keys rotate")).await;
+            let ring = admin::keys::rotate(&ctx, &kek, &settings.keys, alg).await?;
             println!(
                 "rotated: the new keys are published now and start signing at {} ({} minutes: \
                  every instance reloads keys within {} minutes, and relying parties cache the \
                  JWKS for {} minutes)",
-                (now + keys::ACTIVATION_DELAY).format("%Y-%m-%d %H:%M:%S UTC"),
+                (ctx.clock.now() + keys::ACTIVATION_DELAY).format("%Y-%m-%d %H:%M:%S UTC"),
                 keys::ACTIVATION_DELAY.num_minutes(),
                 keys::RELOAD_INTERVAL_SECS / 60,
                 keys::JWKS_MAX_AGE_SECS / 60,
             );
             ring
         }
-        KeysCommand::List => keys::ensure_keys(&db, &kek, now).await?,
+        KeysCommand::List => admin::keys::published(&ctx, &kek).await?,
     };
     let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    for key in keys::list(&db, now).await? {
+    for key in admin::keys::list(&ctx).await? {
         let state = match key.state {
             KeyState::Next { activates_at } => format!("next     signs from {}", at(activates_at)),
             KeyState::Current { retires_at: None } => "current".to_owned(),
@@ -614,14 +555,8 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
 }
 
 async fn audit_list(settings: Settings, args: AuditArgs) -> anyhow::Result<()> {
-    use crate::db::models::audit::{AuditFilter, query};
-    let db = open_database(&settings)?;
-    let filter = AuditFilter {
-        account: args.account,
-        since: args.since.map(|since| since.resolve(chrono::Utc::now())),
-        limit: i64::from(args.limit),
-    };
-    let events = db.run(move |conn| query(conn, &filter)).await?;
+    let ctx = admin_context(&settings)?;
+    let events = admin::events::list(&ctx, args.account, args.since, args.limit).await?;
     if args.json {
         let rows: Vec<_> = events.iter().map(audit_json).collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);

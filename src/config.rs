@@ -10,9 +10,9 @@ use figment::{
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::domain::Region;
+use crate::domain::{Region, Secret, SecretUrl, is_loopback_host, redact_url};
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Address to bind.
@@ -21,10 +21,11 @@ pub struct Settings {
     pub issuer: Url,
     /// `sqlite://path/to/file.db` (created on first run, folder included), or a libpq URL
     /// `postgres://user[:password]@host[:port]/database[?param=value&...]` (`postgresql://` too).
-    pub database_url: String,
+    /// Shown only with its password masked (see [`redact_url`]).
+    pub database_url: SecretUrl,
     /// `redis://[[user]:password@]host[:port][/db]`: sessions, codes and counters live in Redis,
     /// shared by every instance. Unset: they live in this process's memory.
-    pub redis_url: Option<String>,
+    pub redis_url: Option<SecretUrl>,
     /// Where the development notifier appends messages, one JSON line each.
     pub outbox: PathBuf,
     /// Region for phone numbers typed without a country code.
@@ -189,31 +190,17 @@ pub struct OAuthSettings {
     pub first_party_refresh_tokens: bool,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeySettings {
     /// The key encryption key (32 bytes, base64url) that seals private signing keys at rest.
     /// Unset: read from `encryption_key_file`, which is generated on first start.
-    pub encryption_key: Option<String>,
+    pub encryption_key: Option<Secret>,
     pub encryption_key_file: PathBuf,
     /// A new signing key takes over after this many days.
     pub rotate_after_days: i64,
     /// A retired key stays in the JWKS this long, so tokens it signed still verify.
     pub publish_retired_for_secs: i64,
-}
-
-impl std::fmt::Debug for KeySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySettings")
-            .field(
-                "encryption_key",
-                &self.encryption_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field("encryption_key_file", &self.encryption_key_file)
-            .field("rotate_after_days", &self.rotate_after_days)
-            .field("publish_retired_for_secs", &self.publish_retired_for_secs)
-            .finish()
-    }
 }
 
 /// The audit log (see `audit`).
@@ -239,59 +226,16 @@ pub struct RetentionSettings {
     pub backchannel_days: u32,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
     pub tls: SmtpTls,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub from: String,
     pub timeout_secs: u64,
-}
-
-/// By hand so the database and Redis URLs show without their passwords (the SMTP, SMS and
-/// key sections redact their own secrets).
-impl std::fmt::Debug for Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings")
-            .field("listen", &self.listen)
-            .field("issuer", &self.issuer.as_str())
-            .field("database_url", &redact_url(&self.database_url))
-            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
-            .field("outbox", &self.outbox)
-            .field("default_region", &self.default_region)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("database", &self.database)
-            .field("redis", &self.redis)
-            .field("session", &self.session)
-            .field("codes", &self.codes)
-            .field("lockout", &self.lockout)
-            .field("passwords", &self.passwords)
-            .field("smtp", &self.smtp)
-            .field("sms", &self.sms)
-            .field("limits", &self.limits)
-            .field("oauth", &self.oauth)
-            .field("keys", &self.keys)
-            .field("audit", &self.audit)
-            .field("workers", &self.workers)
-            .field("demo_echo_codes", &self.demo_echo_codes)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for SmtpSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("from", &self.from)
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -305,13 +249,14 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmsGatewaySettings {
-    /// The gateway's endpoint; receives a JSON POST per message.
-    pub url: Url,
+    /// The gateway's endpoint; receives a JSON POST per message. Shown with any password in
+    /// it masked.
+    pub url: SecretUrl<Url>,
     /// Sent verbatim as the `Authorization` header.
-    pub auth_header: Option<String>,
+    pub auth_header: Option<Secret>,
     /// JSON body; the strings `{to}` and `{text}` inside any string value are replaced.
     pub body_template: String,
     pub timeout_secs: u64,
@@ -321,20 +266,6 @@ pub struct SmsGatewaySettings {
     /// Unset: no such header.
     #[serde(default)]
     pub idempotency_header: Option<String>,
-}
-
-impl std::fmt::Debug for SmsGatewaySettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsGatewaySettings")
-            .field("url", &self.url.as_str())
-            .field(
-                "auth_header",
-                &self.auth_header.as_ref().map(|_| "<redacted>"),
-            )
-            .field("body_template", &self.body_template)
-            .field("idempotency_header", &self.idempotency_header)
-            .finish()
-    }
 }
 
 impl Default for Settings {
@@ -517,7 +448,7 @@ impl Settings {
                 "only for a demo on a loopback http issuer",
             );
         }
-        if crate::db::Backend::from_url(&self.database_url).is_err() {
+        if Backend::from_url(&self.database_url).is_err() {
             return invalid(
                 "database_url",
                 "ONEID_DATABASE_URL",
@@ -777,7 +708,30 @@ impl Settings {
     }
 }
 
-use crate::domain::is_loopback_host;
+/// The backend a database URL names, read from its scheme. Decided here, below `db`, because
+/// the settings are checked before anything connects; `db` opens what this names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A file path; its folder is created on first use.
+    Sqlite(String),
+    /// The whole `postgres://` or `postgresql://` URL, as libpq reads it; shown redacted.
+    Postgres(SecretUrl),
+}
+
+/// A database URL naming neither SQLite nor PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported database URL (expected sqlite://PATH, postgres://... or postgresql://...)")]
+pub struct UnsupportedDatabaseUrl;
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, UnsupportedDatabaseUrl> {
+        match url.split_once("://") {
+            Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.to_owned())),
+            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres(url.into())),
+            _ => Err(UnsupportedDatabaseUrl),
+        }
+    }
+}
 
 /// A Redis URL the store can use: `redis://` with a host. Reasons never echo the password.
 fn check_redis_url(url: &str) -> Result<(), String> {
@@ -804,16 +758,6 @@ fn check_redis_url(url: &str) -> Result<(), String> {
     redis::Client::open(url)
         .map(drop)
         .map_err(|_| format!("`{}` is not a valid Redis URL", redact_url(url)))
-}
-
-pub(crate) fn redact_url(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.split('@').next_back().unwrap_or_default().to_owned(),
-    }
 }
 
 /// `ONEID_*` variables that belong to tools, not to the settings: the `--config` flag's own
@@ -1108,7 +1052,7 @@ mod tests {
         email_only.validate().unwrap();
         let both = Settings {
             sms: Some(SmsGatewaySettings {
-                url: Url::parse("https://sms.example.com/send").unwrap(),
+                url: "https://sms.example.com/send".parse().unwrap(),
                 auth_header: None,
                 body_template: r#"{"to":"{to}","text":"{text}"}"#.into(),
                 timeout_secs: 5,
@@ -1162,5 +1106,70 @@ mod tests {
             timeout_secs: 10,
         };
         assert!(!format!("{smtp:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn debug_output_of_the_whole_settings_shows_no_secret() {
+        let mut settings = Settings {
+            database_url: "postgres://oneid:pg-secret-1@db:5432/oneid?password=pg-secret-2".into(),
+            redis_url: Some("redis://:redis-secret-3@cache:6379".into()),
+            ..Settings::default()
+        };
+        settings.keys.encryption_key = Some("kek-secret-4".into());
+        settings.smtp = Some(SmtpSettings {
+            host: "mail".into(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: Some("mailer".into()),
+            password: Some("smtp-secret-5".into()),
+            from: "OneID <no-reply@example.com>".into(),
+            timeout_secs: 10,
+        });
+        settings.sms = Some(SmsGatewaySettings {
+            url: "https://gateway:sms-secret-6@sms.example.com/send"
+                .parse()
+                .unwrap(),
+            auth_header: Some("Bearer sms-secret-7".into()),
+            body_template: r#"{"to":"{to}","text":"{text}"}"#.into(),
+            timeout_secs: 5,
+            idempotency_header: None,
+        });
+        let shown = format!("{settings:?}");
+        for secret in [
+            "pg-secret-1",
+            "pg-secret-2",
+            "redis-secret-3",
+            "kek-secret-4",
+            "smtp-secret-5",
+            "sms-secret-6",
+            "sms-secret-7",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // What is not secret stays readable.
+        for visible in [
+            "db:5432",
+            "cache:6379",
+            "mailer",
+            "sms.example.com",
+            "keys.secret",
+        ] {
+            assert!(shown.contains(visible), "{visible} missing from {shown}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_read_from_the_environment_whole() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_KEYS__ENCRYPTION_KEY", "kek-from-env");
+            jail.set_env("ONEID_DATABASE_URL", "postgres://oneid:pw@db/oneid");
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(
+                settings.keys.encryption_key.as_ref().map(Secret::expose),
+                Some("kek-from-env")
+            );
+            assert_eq!(settings.database_url, "postgres://oneid:pw@db/oneid");
+            Ok(())
+        });
     }
 }

@@ -27,6 +27,7 @@
 //! unit-tested where they live.
 
 pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod clock;

@@ -35,6 +35,8 @@ pub struct AppState {
     pub oauth: crate::oauth::Context,
     /// Wakes the back-channel logout worker when tokens are queued.
     pub backchannel_wake: tokio::sync::Notify,
+    /// What operators do (`admin`), for the faces that let them.
+    pub admin: crate::admin::Context,
 }
 
 impl AppState {
@@ -66,6 +68,11 @@ impl AppState {
             settings: Arc::new(settings.oauth.clone()),
             audit: audit.clone(),
         };
+        let admin = crate::admin::Context {
+            db: db.clone(),
+            clock: clock.clone(),
+            audit: audit.clone(),
+        };
         Ok(Self {
             oauth,
             sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
@@ -81,6 +88,7 @@ impl AppState {
             issuer,
             audit,
             backchannel_wake: tokio::sync::Notify::new(),
+            admin,
         })
     }
 }

@@ -82,7 +82,7 @@ fn settings(data_dir: &Path, port: u16, echo_codes: bool) -> Settings {
         issuer: format!("http://127.0.0.1:{port}")
             .parse()
             .expect("loopback URL"),
-        database_url: format!("sqlite://{}", data_dir.join("oneid.db").display()),
+        database_url: format!("sqlite://{}", data_dir.join("oneid.db").display()).into(),
         outbox: data_dir.join("outbox.jsonl"),
         keys: KeySettings {
             encryption_key_file: data_dir.join("keys.secret"),

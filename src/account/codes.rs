@@ -7,14 +7,15 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{ServiceError, limits};
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
-    domain::{ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode},
+    domain::{
+        ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode, random_token_of,
+    },
     i18n::Lang,
     state::AppState,
     store::ttl_until,
@@ -184,7 +185,7 @@ pub async fn send_bound(
     }
 
     let code = VerificationCode::generate(code_length(state, purpose));
-    let id = random_id();
+    let id = random_token_of(16);
     let expires_at = now + state.settings.code_ttl();
     let pending = PendingCode {
         digest: code.mac(state.kek.code_mac_key(), &id),
@@ -353,10 +354,4 @@ async fn check(
         Some(taken) if taken.id == pending.id => Ok(Ok(())),
         _ => Ok(Err(CodeRejected::Unusable)),
     }
-}
-
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -9,11 +9,15 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::{fmt, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
 use diesel::{connection::SimpleConnection, prelude::*, r2d2};
 
-use crate::config::DatabaseSettings;
+pub use crate::config::Backend;
+use crate::{
+    config::{DatabaseSettings, UnsupportedDatabaseUrl},
+    domain::mask_url_password,
+};
 
 /// A connection to whichever backend the URL names. Every query is written once against this
 /// enum; SQL that only one backend understands stays inside `db`: connection setup in
@@ -24,40 +28,10 @@ pub enum DbConn {
     Postgres(diesel::PgConnection),
 }
 
-/// The backend a database URL names.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Backend {
-    /// A file path; its folder is created on first use.
-    Sqlite(String),
-    /// The whole `postgres://` or `postgresql://` URL, as libpq reads it.
-    Postgres(String),
-}
-
-impl Backend {
-    pub fn from_url(url: &str) -> Result<Self, DbError> {
-        match url.split_once("://") {
-            Some(("sqlite", path)) if !path.is_empty() => Ok(Self::Sqlite(path.to_owned())),
-            Some(("postgres" | "postgresql", _)) => Ok(Self::Postgres(url.to_owned())),
-            _ => Err(DbError::UnsupportedUrl),
-        }
-    }
-}
-
-impl fmt::Debug for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
-            Self::Postgres(url) => f.debug_tuple("Postgres").field(&redacted(url)).finish(),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error(
-        "unsupported database URL (expected sqlite://PATH, postgres://... or postgresql://...)"
-    )]
-    UnsupportedUrl,
+    #[error(transparent)]
+    UnsupportedUrl(#[from] UnsupportedDatabaseUrl),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database query failed: {0}")]
@@ -70,70 +44,6 @@ impl From<r2d2::PoolError> for DbError {
     fn from(e: r2d2::PoolError) -> Self {
         Self::Unavailable(e.to_string())
     }
-}
-
-/// The URL with its password (in the user part or a `password=` parameter) masked, for logs.
-fn redacted(url: &str) -> String {
-    scrub(crate::config::redact_url(url), url)
-}
-
-/// Masks every form of `url`'s password that occurs in `message`. libpq's own messages name the
-/// host and user, not the password, but a malformed URL can be echoed back in part.
-fn scrub(mut message: String, url: &str) -> String {
-    for secret in passwords_in(url) {
-        message = message.replace(&secret, "***");
-    }
-    message
-}
-
-/// The password of a database URL (in the user part or a `password=` parameter), as written
-/// and percent-decoded. Read from the raw string: libpq accepts URLs a strict parser refuses.
-fn passwords_in(url: &str) -> Vec<String> {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let authority = before_query.split('/').next().unwrap_or_default();
-    let mut secrets: Vec<String> = authority
-        .rsplit_once('@')
-        .and_then(|(user_info, _)| user_info.split_once(':'))
-        .map(|(_, password)| password.to_owned())
-        .into_iter()
-        .chain(
-            query
-                .split('&')
-                .filter_map(|pair| pair.strip_prefix("password="))
-                .map(str::to_owned),
-        )
-        .collect();
-    let decoded: Vec<String> = secrets.iter().map(|s| percent_decode(s)).collect();
-    secrets.extend(decoded);
-    // Longest first, so no part of a password survives a shorter match.
-    secrets.retain(|s| !s.is_empty());
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets.dedup();
-    secrets
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Adds libpq's `connect_timeout` (whole seconds, at least 1) unless the URL sets one already.
@@ -199,8 +109,10 @@ impl r2d2::ManageConnection for Manager {
                 let mut conn = diesel::PgConnection::establish(url).map_err(|e| {
                     use diesel::ConnectionError as E;
                     r2d2::Error::ConnectionError(match e {
-                        E::BadConnection(m) => E::BadConnection(scrub(m, url)),
-                        E::InvalidConnectionUrl(m) => E::InvalidConnectionUrl(scrub(m, url)),
+                        E::BadConnection(m) => E::BadConnection(mask_url_password(m, url)),
+                        E::InvalidConnectionUrl(m) => {
+                            E::InvalidConnectionUrl(mask_url_password(m, url))
+                        }
                         other => other,
                     })
                 })?;
@@ -280,7 +192,7 @@ impl Db {
                 Backend::Sqlite(path)
             }
             Backend::Postgres(url) => {
-                Backend::Postgres(with_connect_timeout(&url, options.connect_timeout))
+                Backend::Postgres(with_connect_timeout(&url, options.connect_timeout).into())
             }
         };
         let manager = Manager {

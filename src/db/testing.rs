@@ -25,7 +25,8 @@ use std::{sync::Once, time::Duration};
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
 use rand::Rng;
 
-use super::{DbError, redacted, scrub, with_connect_timeout};
+use super::{DbError, with_connect_timeout};
+use crate::domain::{mask_url_password, redact_url};
 
 /// The environment variable naming the PostgreSQL database tests may use.
 pub const TEST_DATABASE_URL: &str = "ONEID_TEST_DATABASE_URL";
@@ -121,11 +122,11 @@ fn admin_connection(base_url: &str) -> Result<PgConnection, DbError> {
     ) {
         return Err(DbError::Unavailable(format!(
             "not a postgres:// URL: {}",
-            redacted(base_url)
+            redact_url(base_url)
         )));
     }
     PgConnection::establish(&with_connect_timeout(base_url, CONNECT_TIMEOUT))
-        .map_err(|e| DbError::Unavailable(scrub(e.to_string(), base_url)))
+        .map_err(|e| DbError::Unavailable(mask_url_password(e.to_string(), base_url)))
 }
 
 /// Tells the person running `cargo test` that some tests were skipped. Written straight to

@@ -98,7 +98,7 @@ fn the_password_never_shows_in_debug_output() {
         assert!(!shown.contains("hunter"), "{shown}");
         assert!(shown.contains("db"), "{shown}");
     }
-    let message = super::scrub(
+    let message = crate::domain::mask_url_password(
         "invalid percent-encoded token: \"hunter%32\", i.e. hunter2".into(),
         "postgres://oneid:hunter%32@db/oneid",
     );
@@ -190,7 +190,7 @@ fn round_trip_every_model(db: &Db) {
             scopes: Scopes::parse_strict("openid profile").unwrap(),
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             first_party: true,
-            id_token_alg: "RS256".into(),
+            id_token_alg: crate::domain::Algorithm::Rs256,
             created_at: now,
         };
         client::insert(conn, &registered)?;

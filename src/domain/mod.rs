@@ -1,6 +1,7 @@
 //! Values that parse, not validate: once a raw string becomes one of these types it is known good.
 
 mod account_id;
+mod algorithm;
 mod client;
 mod client_info;
 mod code;
@@ -10,12 +11,15 @@ mod identifier;
 mod issuer;
 mod password;
 mod phone;
+mod random;
 mod redirect_uri;
 mod region;
 mod scope;
+mod secret;
 mod subject;
 
 pub use account_id::AccountId;
+pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use client::{ClientAuth, ClientId, ClientSecret, GrantType, SecretDigest};
 pub use client_info::ClientInfo;
 
@@ -26,9 +30,11 @@ pub use identifier::{ContactIdentifier, LoginIdentifier};
 pub use issuer::Issuer;
 pub use password::{NewPassword, Password, PasswordHash, PasswordHasher};
 pub use phone::PhoneNumber;
+pub use random::{random_token, random_token_of};
 pub use redirect_uri::{RedirectUri, RedirectUriError, is_loopback_host};
 pub use region::Region;
 pub use scope::{ScopeToken, Scopes, UnknownScope};
+pub use secret::{Secret, SecretUrl, mask, mask_url_password, redact_url, url_passwords};
 pub use subject::Subject;
 
 /// Why a raw value was refused. The variants map one-to-one to message-catalog keys, so a person

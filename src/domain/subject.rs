@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::{RngCore, rngs::OsRng};
+use super::random_token_of;
 
 /// 128 random bits, URL-safe. Unlike the account ID it is never shown to people and never
 /// changes, so relying parties can key their records on it (OIDC Core §5.7).
@@ -12,9 +11,7 @@ pub struct Subject(String);
 
 impl Subject {
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        OsRng.fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(random_token_of(16))
     }
 
     pub fn from_stored(value: String) -> Self {

@@ -6,12 +6,15 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{Envelope, NotifyError, Sender};
-use crate::config::SmsGatewaySettings;
+use crate::{
+    config::SmsGatewaySettings,
+    domain::{Secret, random_token_of},
+};
 
 pub struct SmsGateway {
     client: reqwest::Client,
     url: url::Url,
-    auth_header: Option<String>,
+    auth_header: Option<Secret>,
     /// The gateway's idempotency header, if it has one (`Idempotency-Key`).
     idempotency_header: Option<reqwest::header::HeaderName>,
     template: Value,
@@ -35,7 +38,7 @@ impl SmsGateway {
             .transpose()?;
         Ok(Self {
             client,
-            url: settings.url.clone(),
+            url: settings.url.expose().clone(),
             auth_header: settings.auth_header.clone(),
             idempotency_header,
             template,
@@ -45,7 +48,7 @@ impl SmsGateway {
     async fn post_once(&self, body: &Value, idempotency_key: &str) -> Result<(), Attempt> {
         let mut request = self.client.post(self.url.clone()).json(body);
         if let Some(auth) = &self.auth_header {
-            request = request.header(reqwest::header::AUTHORIZATION, auth);
+            request = request.header(reqwest::header::AUTHORIZATION, auth.expose());
         }
         if let Some(name) = &self.idempotency_header {
             request = request.header(name.clone(), idempotency_key);
@@ -74,11 +77,7 @@ enum Attempt {
 
 /// 128 random bits, base64url: unique per message, the same for its retry.
 fn idempotency_key() -> String {
-    use base64::Engine as _;
-    use rand::RngCore as _;
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    random_token_of(16)
 }
 
 /// Replaces `{to}` and `{text}` inside every string of the template. Substituting into parsed

@@ -37,7 +37,8 @@ impl SmtpSender {
             .port(settings.port)
             .timeout(Some(Duration::from_secs(settings.timeout_secs)));
         if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+            builder =
+                builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         let from = settings
             .from

@@ -13,11 +13,8 @@ use crate::{
         DbError,
         models::{account, backchannel, client, grant},
     },
-    domain::{AccountId, ScopeToken},
-    oidc::{
-        keys::Algorithm,
-        tokens::{BACKCHANNEL_LOGOUT_EVENT, LogoutTokenClaims, random_token, sign_logout_token},
-    },
+    domain::{AccountId, ScopeToken, random_token},
+    oidc::tokens::{BACKCHANNEL_LOGOUT_EVENT, LogoutTokenClaims, sign_logout_token},
     state::AppState,
 };
 
@@ -90,7 +87,7 @@ pub async fn session_ended(
             sid: sid.to_owned(),
             sub: sub.clone(),
         };
-        let alg = Algorithm::parse(&client.id_token_alg).unwrap_or(Algorithm::Rs256);
+        let alg = client.id_token_alg;
         queued.push((
             client.id.to_string(),
             uri.to_string(),

@@ -37,10 +37,10 @@ use crate::{
             grant::{self, Grant, Outlived, RefreshUse},
         },
     },
-    domain::{AccountId, ClientId, GrantType, ScopeToken, Scopes},
+    domain::{AccountId, ClientId, GrantType, ScopeToken, Scopes, random_token},
     oidc::{
         keys::KeyRing,
-        tokens::{AccessTokenClaims, random_token, sign_access_token, token_digest},
+        tokens::{AccessTokenClaims, sign_access_token, token_digest},
     },
     state::AppState,
     store::{StoreError, ttl_until},

@@ -9,8 +9,8 @@ use crate::{
         models::client::{self, Client},
     },
     domain::{
-        ClientAuth, ClientId, ClientSecret, GrantType, RedirectUri, RedirectUriError, ScopeToken,
-        Scopes, UnknownScope,
+        Algorithm, ClientAuth, ClientId, ClientSecret, GrantType, RedirectUri, RedirectUriError,
+        ScopeToken, Scopes, UnknownScope,
     },
 };
 
@@ -106,10 +106,8 @@ pub fn build(
     if registration.public && registration.client_credentials {
         return Err(RegistrationError::PublicClientCredentials);
     }
-    let id_token_alg = registration.id_token_alg.unwrap_or_else(|| "RS256".into());
-    if !["RS256", "ES256", "EdDSA"].contains(&id_token_alg.as_str()) {
-        return Err(RegistrationError::Alg);
-    }
+    let id_token_alg = Algorithm::parse(registration.id_token_alg.as_deref().unwrap_or("RS256"))
+        .map_err(|_| RegistrationError::Alg)?;
     let mut grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
     if registration.client_credentials {
         grant_types.push(GrantType::ClientCredentials);
@@ -179,10 +177,10 @@ pub async fn rotate_secret(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn registration() -> Registration {
+    pub(crate) fn registration() -> Registration {
         Registration {
             name: "Cloud".into(),
             logo_url: None,

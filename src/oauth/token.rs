@@ -19,10 +19,7 @@ use crate::{
         grant::{Grant, Outlived},
     },
     domain::ScopeToken,
-    oidc::{
-        keys::Algorithm,
-        tokens::{IdTokenContext, sign_id_token},
-    },
+    oidc::tokens::{IdTokenContext, sign_id_token},
     state::AppState,
 };
 
@@ -275,7 +272,7 @@ async fn issue_id_token(
         .client
         .as_ref()
         .ok_or_else(|| OAuthError::server("client missing from trace"))?;
-    let alg = Algorithm::parse(&client.id_token_alg).map_err(OAuthError::server)?;
+    let alg = client.id_token_alg;
     let scope = &trace
         .issued
         .as_ref()

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
-use rand::{RngCore, rngs::OsRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -16,7 +15,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     clock::Clock,
     config::Settings,
-    domain::AccountId,
+    domain::{AccountId, random_token},
     store::{EphemeralStore, StoreError},
 };
 
@@ -65,12 +64,6 @@ impl std::fmt::Debug for SessionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionId(<redacted>)")
     }
-}
-
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

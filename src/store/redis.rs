@@ -26,7 +26,11 @@ use redis::{
 use tokio::{sync::OnceCell, task::JoinHandle};
 
 use super::{EphemeralStore, StoreError, Usage};
-use crate::{clock::Clock, config::RedisSettings};
+use crate::{
+    clock::Clock,
+    config::RedisSettings,
+    domain::{mask, redact_url, url_passwords},
+};
 
 /// Bytes of logical expiry before every stored value.
 const EXPIRY_LEN: usize = 8;
@@ -113,7 +117,7 @@ impl RedisStore {
         settings: &RedisSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
-        let redacted = crate::config::redact_url(url);
+        let redacted = redact_url(url);
         let client = redis::Client::open(url).map_err(|_| {
             StoreError::Unavailable(format!("`{redacted}` is not a usable Redis URL"))
         })?;
@@ -125,20 +129,8 @@ impl RedisStore {
             .set_number_of_retries(CONNECT_RETRIES)
             .set_min_delay(Duration::from_millis(20))
             .set_max_delay(Duration::from_millis(200));
-        let mut secrets: Vec<String> = url::Url::parse(url)
-            .ok()
-            .and_then(|u| u.password().map(str::to_owned))
-            .into_iter()
-            .chain(
-                client
-                    .get_connection_info()
-                    .redis_settings()
-                    .password()
-                    .map(str::to_owned),
-            )
-            .filter(|s| !s.is_empty())
-            .collect();
-        secrets.dedup();
+        // As written and percent-decoded: the driver's messages may carry either.
+        let secrets = url_passwords(url);
         Ok(Self {
             shared: Arc::new(Shared {
                 client,
@@ -218,11 +210,7 @@ impl RedisStore {
     }
 
     fn unavailable(&self, op: &str, detail: &str) -> StoreError {
-        let detail = self
-            .shared
-            .secrets
-            .iter()
-            .fold(detail.to_owned(), |d, secret| d.replace(secret, "***"));
+        let detail = mask(detail.to_owned(), &self.shared.secrets);
         StoreError::Unavailable(format!("redis {op} at {}: {detail}", self.shared.url))
     }
 }
@@ -802,13 +790,10 @@ mod tests {
     #[test]
     fn urls_are_redacted() {
         assert_eq!(
-            crate::config::redact_url("redis://user:hunter2@cache:6379/1"),
+            redact_url("redis://user:hunter2@cache:6379/1"),
             "redis://user:***@cache:6379/1"
         );
-        assert_eq!(
-            crate::config::redact_url("redis://cache:6379"),
-            "redis://cache:6379"
-        );
-        assert!(!crate::config::redact_url("redis//:hunter2@cache").contains("hunter2"));
+        assert_eq!(redact_url("redis://cache:6379"), "redis://cache:6379");
+        assert!(!redact_url("redis//:hunter2@cache").contains("hunter2"));
     }
 }

@@ -102,8 +102,8 @@ impl ScaleBackends {
 
     /// Points settings at this test's schema and prefix.
     pub fn apply(&self, settings: &mut Settings) {
-        settings.database_url = self.schema.url().to_owned();
-        settings.redis_url = Some(self.redis_url.clone());
+        settings.database_url = self.schema.url().into();
+        settings.redis_url = Some(self.redis_url.clone().into());
         settings.redis.key_prefix = self.redis_prefix().to_owned();
     }
 }
@@ -312,7 +312,7 @@ impl TestApp {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oneid"));
         command
             .env_clear()
-            .env("ONEID_DATABASE_URL", &self.settings.database_url)
+            .env("ONEID_DATABASE_URL", self.settings.database_url.expose())
             .env("ONEID_OUTBOX", &self.settings.outbox)
             .env(
                 "ONEID_KEYS__ENCRYPTION_KEY_FILE",
@@ -322,7 +322,7 @@ impl TestApp {
             .env("RUST_LOG", "warn");
         if let Some(url) = &self.settings.redis_url {
             command
-                .env("ONEID_REDIS_URL", url)
+                .env("ONEID_REDIS_URL", url.expose())
                 .env("ONEID_REDIS__KEY_PREFIX", &self.settings.redis.key_prefix);
         }
         command
@@ -332,7 +332,7 @@ impl TestApp {
 pub fn test_settings(dir: &TempDir) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()),
+        database_url: format!("sqlite://{}", dir.path().join("oneid.db").display()).into(),
         outbox: dir.path().join("outbox.jsonl"),
         workers: 1,
         keys: oneid::config::KeySettings {

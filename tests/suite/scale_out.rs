@@ -208,7 +208,7 @@ async fn a_redis_outage_answers_503_within_the_timeout_and_heals_by_itself() {
     let redis_url = first.settings.redis_url.clone().unwrap();
     let proxy = Proxy::start(address_of(&redis_url)).await;
     let app = first
-        .another_instance_with(|s| s.redis_url = Some(proxy.in_front_of(&redis_url)))
+        .another_instance_with(|s| s.redis_url = Some(proxy.in_front_of(&redis_url).into()))
         .await;
     let browser = app.browser();
     let account_id = sign_up_asha(&app, &browser).await;
@@ -277,7 +277,7 @@ async fn a_database_outage_answers_503_within_the_timeout_and_heals_by_itself() 
     let database_url = first.settings.database_url.clone();
     let proxy = Proxy::start(address_of(&database_url)).await;
     let app = first
-        .another_instance_with(|s| s.database_url = proxy.in_front_of(&database_url))
+        .another_instance_with(|s| s.database_url = proxy.in_front_of(&database_url).into())
         .await;
     let (cloud, secret) = app.register(registration("Cloud", true)).await;
     let browser = app.browser();

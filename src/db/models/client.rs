@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::{
     db::{DbConn, DbError, schema::clients},
-    domain::{ClientAuth, ClientId, GrantType, RedirectUri, Scopes, SecretDigest},
+    domain::{Algorithm, ClientAuth, ClientId, GrantType, RedirectUri, Scopes, SecretDigest},
 };
 
 /// A registered client, every column typed.
@@ -24,7 +24,7 @@ pub struct Client {
     /// Consent given by an administrator on behalf of every user: no consent screen.
     pub first_party: bool,
     /// `id_token_signed_response_alg` (OIDC Dynamic Client Registration §2).
-    pub id_token_alg: String,
+    pub id_token_alg: Algorithm,
     pub created_at: DateTime<Utc>,
 }
 
@@ -135,7 +135,8 @@ impl TryFrom<ClientRow> for Client {
             id: ClientId::parse(&row.client_id).ok_or_else(|| corrupt(&id, "client_id"))?,
             name: row.name,
             first_party: row.first_party,
-            id_token_alg: row.id_token_signed_response_alg,
+            id_token_alg: Algorithm::parse(&row.id_token_signed_response_alg)
+                .map_err(|_| corrupt(&id, "id_token_signed_response_alg"))?,
             created_at: row.created_at.and_utc(),
         })
     }
@@ -161,7 +162,7 @@ impl ClientWrite {
                 .join(" "),
             token_endpoint_auth_method: client.auth.method().to_owned(),
             first_party: client.first_party,
-            id_token_signed_response_alg: client.id_token_alg.clone(),
+            id_token_signed_response_alg: client.id_token_alg.as_str().to_owned(),
             created_at: client.created_at.naive_utc(),
             updated_at: now.naive_utc(),
         }

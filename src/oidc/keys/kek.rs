@@ -34,7 +34,7 @@ impl KeyEncryptionKey {
     /// which is created with fresh random bytes (mode 0600) on first start.
     pub fn load_or_create(settings: &KeySettings) -> Result<Self, KeyError> {
         match &settings.encryption_key {
-            Some(encoded) => decode(encoded)
+            Some(encoded) => decode(encoded.expose())
                 .map(Self::from_bytes)
                 .map_err(KeyError::BadEncryptionKey),
             None => load_or_create_file(&settings.encryption_key_file).map(Self::from_bytes),
@@ -189,7 +189,7 @@ mod tests {
 
     fn settings(file: &Path, key: Option<&str>) -> KeySettings {
         KeySettings {
-            encryption_key: key.map(str::to_owned),
+            encryption_key: key.map(Into::into),
             encryption_key_file: file.to_owned(),
             rotate_after_days: 90,
             publish_retired_for_secs: 86_400,

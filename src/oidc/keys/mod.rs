@@ -21,8 +21,10 @@ use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
 
 pub use self::{
     kek::KeyEncryptionKey,
-    signing::{Algorithm, KeyId, Pkcs8Der, SigningKey},
+    signing::{KeyId, Pkcs8Der, SigningKey},
 };
+/// Re-exported from `domain`, where the client's registered algorithm needs it too.
+pub use crate::domain::Algorithm;
 use crate::{
     config::KeySettings,
     db::{
@@ -91,8 +93,8 @@ pub enum KeyError {
     Unseal { kid: KeyId },
     #[error("signing key {kid} is unusable: {reason}")]
     Corrupt { kid: KeyId, reason: String },
-    #[error("unknown signing algorithm `{0}` (expected RS256, ES256 or EdDSA)")]
-    UnknownAlgorithm(String),
+    #[error(transparent)]
+    UnknownAlgorithm(#[from] crate::domain::UnknownAlgorithm),
     #[error("signing key generation failed: {0}")]
     Generate(String),
     #[error("signing with key {kid} failed")]

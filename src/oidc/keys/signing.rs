@@ -10,7 +10,7 @@ use openidconnect::{
     PrivateSigningKey, SigningError,
     core::{CoreJsonWebKey, CoreJwsSigningAlgorithm},
 };
-use rand::{RngCore as _, rngs::OsRng};
+use rand::rngs::OsRng;
 use ring::{
     rand::SystemRandom,
     signature::{
@@ -20,59 +20,7 @@ use ring::{
 use serde::Serialize;
 
 use super::KeyError;
-
-/// The JWS algorithms the provider signs with (RFC 7518 §3.1, RFC 8037 §3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Algorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit keys: the one every relying party supports
-    /// (OIDC Core §15.1 makes it mandatory).
-    Rs256,
-    /// ECDSA on P-256 with SHA-256.
-    Es256,
-    /// Ed25519.
-    EdDsa,
-}
-
-impl Algorithm {
-    pub const ALL: [Self; 3] = [Self::Rs256, Self::Es256, Self::EdDsa];
-
-    /// The JOSE name, as in the `alg` header and the `signing_keys.alg` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rs256 => "RS256",
-            Self::Es256 => "ES256",
-            Self::EdDsa => "EdDSA",
-        }
-    }
-
-    /// JOSE names are case-sensitive (RFC 7515 §4.1.1).
-    pub fn parse(name: &str) -> Result<Self, KeyError> {
-        Self::ALL
-            .into_iter()
-            .find(|alg| alg.as_str() == name)
-            .ok_or_else(|| KeyError::UnknownAlgorithm(name.to_owned()))
-    }
-
-    pub fn jws(self) -> CoreJwsSigningAlgorithm {
-        match self {
-            Self::Rs256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            Self::Es256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-            Self::EdDsa => CoreJwsSigningAlgorithm::EdDsa,
-        }
-    }
-
-    pub fn from_jws(alg: &CoreJwsSigningAlgorithm) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|candidate| &candidate.jws() == alg)
-    }
-}
-
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::domain::{Algorithm, random_token_of};
 
 /// A key ID (`kid`): 128 random bits, base64url. Public; it only has to be unique.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -80,9 +28,7 @@ pub struct KeyId(String);
 
 impl KeyId {
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
-        OsRng.fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(random_token_of(16))
     }
 
     pub fn from_stored(value: String) -> Self {

@@ -19,13 +19,12 @@ use crate::web::{
 };
 use crate::{
     account::limits,
-    domain::ScopeToken,
+    domain::{ScopeToken, random_token},
     i18n::Lang,
     oauth::{
         authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
         error::ErrorCode,
     },
-    oidc::tokens::random_token,
     state::AppState,
 };
 

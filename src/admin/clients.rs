@@ -1,0 +1,125 @@
+//! Relying parties, as an operator manages them. The rules a registration follows live in
+//! [`crate::oauth::registry`]; this adds the audit trail.
+
+use super::Context;
+use crate::{
+    audit::AuditEvent,
+    db::{
+        DbError,
+        models::client::{self, Client},
+    },
+    domain::{ClientId, ClientSecret},
+    oauth::registry::{self, Registration, RegistrationError},
+};
+
+/// Registers a client; its secret (none for a public client) is returned this once and only
+/// its digest is kept.
+pub async fn add(
+    ctx: &Context,
+    registration: Registration,
+) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
+    let (client, secret) = registry::register(&ctx.db, registration, ctx.clock.now()).await?;
+    let added = AuditEvent::admin_action(format!("client add {}", client.id)).client(&client.id);
+    ctx.audit.record(added).await;
+    Ok((client, secret))
+}
+
+/// Every client, oldest first.
+pub async fn list(ctx: &Context) -> Result<Vec<Client>, DbError> {
+    ctx.db.run(client::list).await
+}
+
+/// One client's registration, if there is such a client.
+pub async fn find(ctx: &Context, id: ClientId) -> Result<Option<Client>, DbError> {
+    ctx.db.run(move |conn| client::find(conn, &id)).await
+}
+
+/// Removes a client; false when there was none.
+pub async fn remove(ctx: &Context, id: ClientId) -> Result<bool, DbError> {
+    let removing = id.clone();
+    if !ctx
+        .db
+        .run(move |conn| client::remove(conn, &removing))
+        .await?
+    {
+        return Ok(false);
+    }
+    let removed = AuditEvent::admin_action(format!("client remove {id}")).client(&id);
+    ctx.audit.record(removed).await;
+    Ok(true)
+}
+
+/// Replaces a confidential client's secret; the old one stops working at once.
+pub async fn rotate_secret(ctx: &Context, id: ClientId) -> Result<ClientSecret, RegistrationError> {
+    let secret = registry::rotate_secret(&ctx.db, id.clone(), ctx.clock.now()).await?;
+    let rotated = AuditEvent::admin_action(format!("client rotate-secret {id}")).client(&id);
+    ctx.audit.record(rotated).await;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::Arc, time::Duration};
+
+    use super::*;
+    use crate::{
+        clock::MockClock,
+        config::Settings,
+        db::{Db, models::audit::AuditFilter},
+    };
+
+    async fn context() -> (tempfile::TempDir, Context) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/oneid.db", dir.path().display());
+        let db = Db::connect(&url, 2, Duration::from_secs(5), 5_000).unwrap();
+        db.migrate().unwrap();
+        let clock = Arc::new(MockClock::starting_now());
+        let ctx = Context::new(db, clock, &Settings::default().audit);
+        (dir, ctx)
+    }
+
+    async fn admin_actions(ctx: &Context) -> Vec<String> {
+        let filter = AuditFilter {
+            account: None,
+            since: None,
+            limit: 100,
+        };
+        let mut details: Vec<String> = ctx
+            .db
+            .run(move |conn| crate::db::models::audit::query(conn, &filter))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| e.detail)
+            .collect();
+        details.reverse();
+        details
+    }
+
+    #[tokio::test]
+    async fn each_change_is_audited_once_and_a_missing_client_changes_nothing() {
+        let (_dir, ctx) = context().await;
+        let registration = Registration {
+            id_token_alg: Some("ES256".into()),
+            ..crate::oauth::registry::tests::registration()
+        };
+        let (client, secret) = add(&ctx, registration).await.unwrap();
+        assert!(secret.is_some());
+        let listed = list(&ctx).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id_token_alg, crate::domain::Algorithm::Es256);
+        rotate_secret(&ctx, client.id.clone()).await.unwrap();
+        assert!(remove(&ctx, client.id.clone()).await.unwrap());
+        assert!(!remove(&ctx, client.id.clone()).await.unwrap());
+        assert!(find(&ctx, client.id.clone()).await.unwrap().is_none());
+        let id = &client.id;
+        assert_eq!(
+            admin_actions(&ctx).await,
+            [
+                format!("client add {id}"),
+                format!("client rotate-secret {id}"),
+                format!("client remove {id}"),
+            ]
+        );
+    }
+}

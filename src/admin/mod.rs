@@ -1,0 +1,34 @@
+//! What an operator may do, written once for every face that lets them: the command line
+//! today, the admin consoles next. Each operation that changes something records its
+//! `admin_action` audit event here, so no face can forget it; the faces parse arguments and
+//! print results, nothing else.
+//!
+//! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
+//! - [`users`]: add and list accounts, sign one out everywhere, lock and unlock it;
+//! - [`keys`]: rotate and list the signing keys;
+//! - [`events`]: read the audit log.
+
+pub mod clients;
+pub mod events;
+pub mod keys;
+pub mod users;
+
+use std::sync::Arc;
+
+use crate::{audit::Audit, clock::Clock, config::AuditSettings, db::Db};
+
+/// What the operations share: the database, the clock, and the audit log they write to.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub audit: Audit,
+}
+
+impl Context {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: &AuditSettings) -> Self {
+        let audit = Audit::new(db.clone(), clock.clone(), settings);
+        Self { db, clock, audit }
+    }
+}
