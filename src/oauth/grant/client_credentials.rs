@@ -22,11 +22,7 @@ use crate::{
 
 /// Runs the grant: oxide-auth's client-credentials machine over the steps of this module.
 pub async fn grant(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
-    let mut trace = super::run_machine(ctx, params, run).await?;
-    Ok(Granted {
-        issued: super::issued(&mut trace)?,
-        id_token: None,
-    })
+    super::run_for_tokens(ctx, params, run).await
 }
 
 fn run(engine: &mut Engine<'_>, params: &Params) -> Result<(), ErrorCode> {

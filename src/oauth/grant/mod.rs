@@ -357,6 +357,19 @@ pub(crate) fn issued(trace: &mut Trace) -> Result<Issued, GrantError> {
         .ok_or_else(|| GrantError::Server("no token was issued".into()))
 }
 
+/// Runs a grant whose answer is its tokens alone (no ID token: refresh, client_credentials).
+pub(crate) async fn run_for_tokens(
+    ctx: &Context,
+    params: Params,
+    machine: Machine,
+) -> Result<Granted, GrantError> {
+    let mut trace = run_machine(ctx, params, machine).await?;
+    Ok(Granted {
+        issued: issued(&mut trace)?,
+        id_token: None,
+    })
+}
+
 /// The RFC 6749 §5.2 code in oxide-auth's JSON description of an error.
 fn code_from_json(json: &str) -> ErrorCode {
     let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
@@ -427,10 +440,16 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn a_client_authenticates_the_way_it_registered() {
+    /// A confidential client registered for the code grant only, and its secret.
+    fn cloud() -> (ClientSecret, Client) {
         let secret = ClientSecret::generate();
         let cloud = client(Some(&secret), "openid", &[GrantType::AuthorizationCode]);
+        (secret, cloud)
+    }
+
+    #[test]
+    fn a_client_authenticates_the_way_it_registered() {
+        let (secret, cloud) = cloud();
         let code = Some(GrantType::AuthorizationCode);
         let basic = Some(AuthMethod::Basic);
         assert_eq!(
@@ -461,10 +480,8 @@ pub(crate) mod tests {
 
     #[test]
     fn authentication_is_checked_before_the_grant_type() {
-        let secret = ClientSecret::generate();
-        let cloud = client(Some(&secret), "openid", &[GrantType::AuthorizationCode]);
-        let basic = Some(AuthMethod::Basic);
-        let cc = Some(GrantType::ClientCredentials);
+        let (secret, cloud) = cloud();
+        let (basic, cc) = (Some(AuthMethod::Basic), Some(GrantType::ClientCredentials));
         // Both rules broken: the first one's error, so a stranger learns nothing of the
         // client's registration.
         assert_eq!(

@@ -39,11 +39,7 @@ use crate::{
 
 /// Refreshes: oxide-auth's refresh machine over the steps of this module.
 pub async fn refresh(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
-    let mut trace = super::run_machine(ctx, params, run).await?;
-    Ok(Granted {
-        issued: super::issued(&mut trace)?,
-        id_token: None,
-    })
+    super::run_for_tokens(ctx, params, run).await
 }
 
 fn run(engine: &mut Engine<'_>, params: &Params) -> Result<(), ErrorCode> {
