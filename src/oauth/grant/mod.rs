@@ -413,6 +413,9 @@ fn client_credentials_error(e: &oxide_cc::Error) -> ErrorCode {
 }
 
 #[cfg(test)]
+mod machine_tests;
+
+#[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::domain::{ClientAuth, ClientId, ClientSecret, RedirectUri};
