@@ -22,8 +22,8 @@ use crate::{
         },
     },
     domain::{
-        AccountId, ClientAuth, ClientId, ClientSecret, DisplayName, Email, GrantType, Issuer,
-        PasswordHash, RedirectUri, Scopes,
+        AccountId, ClientId, ClientSecret, DisplayName, Email, GrantType, Issuer, PasswordHash,
+        Scopes,
     },
     oauth::{
         Context,
@@ -98,20 +98,7 @@ impl Fixture {
     /// Registers a confidential (Basic) client for `grant_types`; returns it and its secret.
     fn client(&self, scopes: &str, grant_types: &[GrantType]) -> (Client, ClientSecret) {
         let secret = ClientSecret::generate();
-        let client = Client {
-            id: ClientId::generate(),
-            name: "Cloud".into(),
-            logo_url: None,
-            auth: ClientAuth::SecretBasic(secret.digest()),
-            redirect_uris: vec![RedirectUri::parse(CALLBACK).unwrap()],
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: None,
-            scopes: Scopes::parse_strict(scopes).unwrap(),
-            grant_types: grant_types.to_vec(),
-            first_party: false,
-            id_token_alg: "RS256".into(),
-            created_at: self.clock.now(),
-        };
+        let client = super::tests::client(Some(&secret), scopes, grant_types);
         self.ctx
             .db
             .with_conn(|conn| client::insert(conn, &client))
@@ -147,6 +134,23 @@ impl Fixture {
             .await
             .unwrap();
         code
+    }
+
+    /// A code for `client` with `scope`, redeemed by it with everything right: the code (to
+    /// replay) and what it gave.
+    async fn redeemed(
+        &self,
+        client: &Client,
+        secret: &ClientSecret,
+        scope: &str,
+    ) -> (String, Granted) {
+        let code = self.code(client, scope).await;
+        let form = redeem(&code, CALLBACK, VERIFIER);
+        let granted =
+            authorization_code::exchange(&self.ctx, request(client, secret.expose(), &form))
+                .await
+                .unwrap();
+        (code, granted)
     }
 
     /// The password changes now (after every sign-in so far).
@@ -228,11 +232,7 @@ async fn the_code_grant_checks_the_client_first_and_a_refused_request_keeps_the_
 async fn a_code_replayed_with_the_whole_proof_revokes_what_it_gave() {
     let app = Fixture::new().await;
     let (cloud, secret) = app.client("openid", CODE_AND_REFRESH);
-    let code = app.code(&cloud, "openid").await;
-    let form = redeem(&code, CALLBACK, VERIFIER);
-    let first = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &form))
-        .await
-        .unwrap();
+    let (code, first) = app.redeemed(&cloud, &secret, "openid").await;
 
     // Without the verifier: someone who saw the code, not its client. Nothing is revoked.
     let stray = redeem(&code, CALLBACK, "");
@@ -240,6 +240,7 @@ async fn a_code_replayed_with_the_whole_proof_revokes_what_it_gave() {
     assert_eq!(refused.await.err(), Some(GrantError::CodeInvalid));
     assert!(!app.grant_revoked(&first));
 
+    let form = redeem(&code, CALLBACK, VERIFIER);
     let replay = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &form));
     assert_eq!(replay.await.err(), Some(GrantError::CodeReplayed));
     assert!(app.grant_revoked(&first));
@@ -264,11 +265,7 @@ async fn a_code_whose_sign_in_no_longer_stands_is_refused_before_its_verifier_is
 async fn a_refresh_token_used_twice_revokes_its_grant() {
     let app = Fixture::new().await;
     let (cloud, secret) = app.client("openid offline_access", CODE_AND_REFRESH);
-    let code = app.code(&cloud, "openid offline_access").await;
-    let form = redeem(&code, CALLBACK, VERIFIER);
-    let first = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &form))
-        .await
-        .unwrap();
+    let (_, first) = app.redeemed(&cloud, &secret, "openid offline_access").await;
     let old = first.issued.refresh_token.clone().unwrap();
 
     let rotated =
@@ -291,11 +288,7 @@ async fn another_clients_refresh_is_refused_before_the_sign_in_check_so_revokes_
     let app = Fixture::new().await;
     let (cloud, secret) = app.client("openid offline_access", CODE_AND_REFRESH);
     let (talk, talk_secret) = app.client("openid offline_access", CODE_AND_REFRESH);
-    let code = app.code(&cloud, "openid offline_access").await;
-    let form = redeem(&code, CALLBACK, VERIFIER);
-    let granted = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &form))
-        .await
-        .unwrap();
+    let (_, granted) = app.redeemed(&cloud, &secret, "openid offline_access").await;
     let token = granted.issued.refresh_token.clone().unwrap();
     app.change_password();
 
