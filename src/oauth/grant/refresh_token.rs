@@ -4,8 +4,8 @@
 //! The rules, in the order they are checked; the first one broken is the answer:
 //! 1. RFC 6749 §6, §2.3, §5.2: a client that sends credentials authenticates as it registered
 //!    and is registered for this grant ([`super::check_client`], oxide-auth's
-//!    `Registrar::check`; a public client, which sends only its `client_id`, is checked by
-//!    oxide-auth after step 2 and by step 3 itself).
+//!    `Registrar::check`). A public client sends only its `client_id`: step 3 compares it with
+//!    the token's, and oxide-auth runs `check_client` for the token's client after step 4.
 //! 2. RFC 6749 §5.2: the token is known and its grant live: not revoked, not expired
 //!    ([`check_live`]).
 //! 3. RFC 6749 §6: the token was issued to the client presenting it ([`check_issued_to_client`]).
