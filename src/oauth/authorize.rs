@@ -255,8 +255,7 @@ async fn run_oxide_authorization(
     let (state, params, client) = (Arc::clone(state), params.clone(), client.clone());
     let runtime = tokio::runtime::Handle::current();
     actix_web::web::block(move || {
-        let mut engine = Engine::new(&state, state.keys.current(), runtime, &params)
-            .with_sign_in(sign_in.clone());
+        let mut engine = Engine::new(&state.oauth, runtime, &params).with_sign_in(sign_in.clone());
         let pending = match authorization::authorization_code(&mut engine, &params) {
             Ok(pending) => pending,
             Err(e) => return Ok(Decided::Error(oxide_error(&engine, e)?)),

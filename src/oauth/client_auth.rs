@@ -2,13 +2,13 @@
 //! endpoints.
 
 use super::{
+    Context,
     error::{ErrorCode, OAuthError},
     params::{AuthMethod, Params},
 };
 use crate::{
     db::models::client::{self, Client},
-    domain::{ClientAuth, ClientId},
-    state::AppState,
+    domain::ClientAuth,
 };
 
 /// Whether `method` and `secret` are what `client` registered: a confidential client proves
@@ -29,13 +29,13 @@ pub fn credentials_match(
 }
 
 /// The authenticated client of a revocation or introspection request.
-pub async fn authenticate(state: &AppState, params: &Params) -> Result<Client, OAuthError> {
+pub async fn authenticate(ctx: &Context, params: &Params) -> Result<Client, OAuthError> {
     let unauthorized = || OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
     let (id, method) = params.client().ok_or_else(unauthorized)?;
-    let id = ClientId::parse(id).ok_or_else(unauthorized)?;
-    let found = state
+    let id = id.to_owned();
+    let found = ctx
         .db
-        .run(move |conn| client::find(conn, &id))
+        .run(move |conn| client::find_by_raw_id(conn, &id))
         .await?
         .ok_or_else(unauthorized)?;
     if credentials_match(&found, Some(method), params.secret()) {

@@ -95,6 +95,16 @@ impl OAuthError {
     }
 }
 
+/// The code and the public description; the private detail stays out (it is logged once,
+/// where the error becomes a response).
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
 impl From<crate::db::DbError> for OAuthError {
     fn from(e: crate::db::DbError) -> Self {
         Self::unavailable(e)

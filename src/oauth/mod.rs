@@ -7,6 +7,7 @@ pub mod backchannel;
 pub mod client_auth;
 pub mod engine;
 pub mod error;
+pub mod grant;
 pub mod logout;
 pub mod params;
 pub mod pkce;

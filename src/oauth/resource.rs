@@ -6,10 +6,9 @@ use crate::{
         grant::{self, Grant},
     },
     oidc::{jwt, tokens::AccessTokenClaims},
-    state::AppState,
 };
 
-use super::engine::issuer;
+use super::Context;
 
 /// Why a bearer token was refused (RFC 6750 §3.1).
 #[derive(Debug, thiserror::Error)]
@@ -23,17 +22,17 @@ pub enum BearerError {
 /// A live access token: signed by our keys, typed `at+jwt`, from this issuer, unexpired, and its
 /// grant not revoked (revocation, code replay, refresh reuse and sign-out all revoke grants).
 pub async fn validate(
-    state: &AppState,
+    ctx: &Context,
     token: &str,
 ) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
     let claims: AccessTokenClaims =
-        jwt::verify(&state.keys.current(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
-    let now = state.clock.now();
-    if claims.iss != issuer(state) || claims.exp <= now.timestamp() {
+        jwt::verify(&ctx.keys.current(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
+    let now = ctx.clock.now();
+    if ctx.issuer != claims.iss || claims.exp <= now.timestamp() {
         return Err(BearerError::Invalid);
     }
     let grant_id = claims.gid.clone();
-    let found = state
+    let found = ctx
         .db
         .run(move |conn| {
             let Some(grant) = grant::find(conn, &grant_id)? else {

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::{
+    Context,
     error::{ErrorCode, OAuthError},
     resource::{self, BearerError},
 };
@@ -14,7 +15,6 @@ use crate::{
         grant::{self, Grant},
     },
     oidc::tokens::token_digest,
-    state::AppState,
 };
 
 /// What a presented token turned out to be.
@@ -31,19 +31,18 @@ enum Found {
 }
 
 /// Looks the token up as the hint suggests first, then as the other kind (RFC 7009 §2.1).
-async fn find(state: &AppState, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
+async fn find(ctx: &Context, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
     let as_refresh = async {
         let digest = token_digest(token);
         Ok::<_, OAuthError>(
-            state
-                .db
+            ctx.db
                 .run(move |conn| grant::grant_of_refresh_token(conn, &digest))
                 .await?
                 .map(|(grant, used)| Found::Refresh { grant, used }),
         )
     };
     let as_access = async {
-        match resource::validate(state, token).await {
+        match resource::validate(ctx, token).await {
             Ok((claims, grant, _)) => Ok(Some(Found::Access {
                 grant,
                 claims: Box::new(claims),
@@ -84,19 +83,19 @@ fn hint(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
 /// When a live grant was revoked: the `token_revoked` audit event (client, account, the kind
 /// of token presented; never the token), for the caller to complete and record.
 pub async fn revoke(
-    state: &AppState,
+    ctx: &Context,
     client: &Client,
     token: &str,
     token_type_hint: Option<&str>,
 ) -> Result<Option<AuditEvent>, OAuthError> {
-    let (grant, presented) = match find(state, token, hint(token_type_hint)?).await? {
+    let (grant, presented) = match find(ctx, token, hint(token_type_hint)?).await? {
         Found::Access { grant, .. } if grant.client_id == client.id => (grant, "access_token"),
         Found::Refresh { grant, .. } if grant.client_id == client.id => (grant, "refresh_token"),
         _ => return Ok(None),
     };
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let grant_id = grant.id.clone();
-    if !state
+    if !ctx
         .db
         .run(move |conn| grant::revoke(conn, &grant_id, now))
         .await?
@@ -136,19 +135,19 @@ pub struct Introspection {
 }
 
 pub async fn introspect(
-    state: &AppState,
+    ctx: &Context,
     client: &Client,
     token: &str,
     token_type_hint: Option<&str>,
 ) -> Result<Introspection, OAuthError> {
-    let now = state.clock.now();
-    let mut found = find(state, token, hint(token_type_hint)?).await?;
+    let now = ctx.clock.now();
+    let mut found = find(ctx, token, hint(token_type_hint)?).await?;
     // A refresh token whose sign-in no longer stands would be refused at /token: not active.
     if let Found::Refresh { grant, .. } = &found
         && let Some(account) = grant.account_id
     {
         let (sid, since) = (grant.bound_session().map(str::to_owned), grant.created_at);
-        if state
+        if ctx
             .db
             .run(move |conn| grant::outlived(conn, account, sid.as_deref(), since))
             .await?
@@ -182,7 +181,7 @@ pub async fn introspect(
                 token_type: Some("refresh_token"),
                 exp: Some(grant.expires_at.timestamp()),
                 iat: Some(grant.created_at.timestamp()),
-                iss: Some(super::engine::issuer(state)),
+                iss: Some(ctx.issuer.to_string()),
                 ..Introspection::default()
             }
         }

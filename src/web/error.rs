@@ -1,4 +1,7 @@
-//! The one place errors become HTTP responses, and every error response a friendly page.
+//! The one place errors become HTTP responses: the pages' [`WebError`] (and every error
+//! response a friendly page), the protocol's JSON errors ([`json_error`], RFC 6749 §5.2) and
+//! the protected resources' `WWW-Authenticate: Bearer` challenges ([`BearerRefusal`], RFC 6750
+//! §3).
 
 use actix_web::{
     HttpResponse, ResponseError,
@@ -11,7 +14,13 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::page::{Page, RequestLang};
-use crate::account::{ServiceError, limits::Refused};
+use crate::{
+    account::{ServiceError, limits::Refused},
+    oauth::{
+        error::{ErrorCode, OAuthError},
+        resource::BearerError,
+    },
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -91,6 +100,113 @@ impl ResponseError for WebError {
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         response
+    }
+}
+
+/// RFC 6749 §5.2: a protocol error as JSON, never cached; 401 with a `Basic` challenge when
+/// client authentication failed, `Retry-After` when the server is briefly unavailable. The
+/// private detail is logged here, once.
+pub fn json_error(error: &OAuthError) -> HttpResponse {
+    if let Some(detail) = &error.detail {
+        tracing::warn!(error = error.code.as_str(), %detail, "protocol request failed");
+    }
+    let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    if error.code == ErrorCode::InvalidClient {
+        response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"oneid\""));
+    }
+    if error.code == ErrorCode::TemporarilyUnavailable {
+        response.insert_header((header::RETRY_AFTER, "5"));
+    }
+    response.json(
+        serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }),
+    )
+}
+
+/// So that protocol handlers can return `Result<HttpResponse, OAuthError>`.
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        json_error(self)
+    }
+}
+
+/// Why a protected resource (UserInfo) refused a request, as RFC 6750 §3.1 names it.
+#[derive(Debug, thiserror::Error)]
+pub enum BearerRefusal {
+    /// No token at all: a bare challenge, without an error code (RFC 6750 §3.1).
+    #[error("no access token")]
+    Missing,
+    /// The token in more than one place (RFC 6750 §2: clients MUST NOT): `invalid_request`.
+    #[error("send the access token once")]
+    SentTwice,
+    /// `invalid_token`: malformed, expired, revoked or not ours.
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    /// `insufficient_scope`: a live token without the scope the resource needs.
+    #[error("the token does not carry the openid scope")]
+    InsufficientScope,
+    /// The database is down: 503 with `Retry-After`. The detail is logged only.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<BearerError> for BearerRefusal {
+    fn from(e: BearerError) -> Self {
+        match e {
+            BearerError::Invalid => Self::InvalidToken,
+            BearerError::Unavailable(detail) => Self::Unavailable(detail),
+        }
+    }
+}
+
+impl BearerRefusal {
+    /// The RFC 6750 §3.1 error code the challenge carries, if any.
+    fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Missing | Self::Unavailable(_) => None,
+            Self::SentTwice => Some("invalid_request"),
+            Self::InvalidToken => Some("invalid_token"),
+            Self::InsufficientScope => Some("insufficient_scope"),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750 §3).
+    fn challenge(&self) -> String {
+        match self.code() {
+            Some(code) => {
+                format!("Bearer realm=\"oneid\", error=\"{code}\", error_description=\"{self}\"")
+            }
+            None => "Bearer realm=\"oneid\"".to_owned(),
+        }
+    }
+}
+
+impl ResponseError for BearerRefusal {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Missing | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::SentTwice => StatusCode::BAD_REQUEST,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Unavailable(detail) = self {
+            tracing::warn!(%detail, "protected resource unavailable");
+            return HttpResponse::ServiceUnavailable()
+                .insert_header((header::RETRY_AFTER, "5"))
+                .finish();
+        }
+        HttpResponse::build(self.status_code())
+            .insert_header((header::WWW_AUTHENTICATE, self.challenge()))
+            .content_type("application/json")
+            .body("{}")
     }
 }
 

@@ -2,8 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
 
-use super::{json_error, record_audit};
+use super::record_audit;
 use crate::{
+    db::models::client::Client,
     oauth::{
         client_auth,
         error::{ErrorCode, OAuthError},
@@ -11,6 +12,7 @@ use crate::{
         revocation, token,
     },
     state::AppState,
+    web::error::json_error,
 };
 
 /// POST /token.
@@ -18,22 +20,14 @@ pub async fn post_token(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    let params = match form_params(&req, form) {
-        Ok(params) => params,
-        Err(e) => return json_error(&e),
-    };
-    let state = state.into_inner();
-    match token::token(&state, params).await {
-        Ok((response, issued)) => {
-            record_audit(&req, &state, Some(issued)).await;
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .insert_header((header::PRAGMA, "no-cache"))
-                .json(response)
-        }
-        Err(e) => json_error(&e),
-    }
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, form)?;
+    let (response, issued) = token::token(&state.oauth, params).await?;
+    record_audit(&req, &state, Some(issued)).await;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
 }
 
 /// The body of the token, revocation and introspection endpoints must be a form (RFC 6749
@@ -68,16 +62,14 @@ async fn client_and_token(
     req: &HttpRequest,
     state: &AppState,
     form: web::Form<Vec<(String, String)>>,
-) -> Result<(crate::db::models::client::Client, Params), OAuthError> {
+) -> Result<(Client, Params, String), OAuthError> {
     let params = form_params(req, form)?;
-    let client = client_auth::authenticate(state, &params).await?;
-    if params.get("token").is_none() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidRequest,
-            "token is missing",
-        ));
-    }
-    Ok((client, params))
+    let client = client_auth::authenticate(&state.oauth, &params).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "token is missing"))?
+        .to_owned();
+    Ok((client, params, token))
 }
 
 /// POST /revoke (RFC 7009).
@@ -85,21 +77,14 @@ pub async fn post_revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    let outcome = async {
-        let (client, params) = client_and_token(&req, &state, form).await?;
-        let token = params.get("token").unwrap_or_default();
-        revocation::revoke(&state, &client, token, params.get("token_type_hint")).await
-    };
-    match outcome.await {
-        Ok(revoked) => {
-            record_audit(&req, &state, revoked).await;
-            HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish()
-        }
-        Err(e) => json_error(&e),
-    }
+) -> Result<HttpResponse, OAuthError> {
+    let (client, params, token) = client_and_token(&req, &state, form).await?;
+    let hint = params.get("token_type_hint");
+    let revoked = revocation::revoke(&state.oauth, &client, &token, hint).await?;
+    record_audit(&req, &state, revoked).await;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
 }
 
 /// POST /introspect (RFC 7662).
@@ -107,16 +92,11 @@ pub async fn post_introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    let outcome = async {
-        let (client, params) = client_and_token(&req, &state, form).await?;
-        let token = params.get("token").unwrap_or_default();
-        revocation::introspect(&state, &client, token, params.get("token_type_hint")).await
-    };
-    match outcome.await {
-        Ok(answer) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(answer),
-        Err(e) => json_error(&e),
-    }
+) -> Result<HttpResponse, OAuthError> {
+    let (client, params, token) = client_and_token(&req, &state, form).await?;
+    let hint = params.get("token_type_hint");
+    let answer = revocation::introspect(&state.oauth, &client, &token, hint).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(answer))
 }

@@ -1,16 +1,10 @@
 //! GET and POST /userinfo (OIDC Core §5.3).
 
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::{StatusCode, header},
-    web,
-};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 
 use crate::{
-    domain::ScopeToken,
-    oauth::resource::{self, BearerError},
-    oidc::tokens::userinfo_claims,
-    state::AppState,
+    domain::ScopeToken, oauth::resource, oidc::tokens::userinfo_claims, state::AppState,
+    web::error::BearerRefusal,
 };
 
 /// GET and POST /userinfo (OIDC Core §5.3): the token from the `Authorization: Bearer` header,
@@ -19,7 +13,7 @@ pub async fn userinfo(
     req: HttpRequest,
     state: web::Data<AppState>,
     form: Option<web::Form<Vec<(String, String)>>>,
-) -> HttpResponse {
+) -> Result<HttpResponse, BearerRefusal> {
     let from_header = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -34,42 +28,16 @@ pub async fn userinfo(
     });
     let token = match (from_header, from_body) {
         (Some(t), None) | (None, Some(t)) => t,
-        // RFC 6750 §3.1: no token at all gets a bare challenge; two tokens is a bad request.
-        (None, None) => return bearer_challenge(StatusCode::UNAUTHORIZED, None),
-        (Some(_), Some(_)) => {
-            return bearer_challenge(
-                StatusCode::BAD_REQUEST,
-                Some(("invalid_request", "send the access token once")),
-            );
-        }
+        (None, None) => return Err(BearerRefusal::Missing),
+        (Some(_), Some(_)) => return Err(BearerRefusal::SentTwice),
     };
-    match resource::validate(&state, &token).await {
-        Ok((claims, grant, Some(account))) if grant.scope.contains(ScopeToken::OpenId) => {
-            let _ = claims;
-            HttpResponse::Ok()
+    match resource::validate(&state.oauth, &token).await? {
+        (_, grant, Some(account)) if grant.scope.contains(ScopeToken::OpenId) => {
+            Ok(HttpResponse::Ok()
                 .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(userinfo_claims(&account, &grant.scope))
+                .json(userinfo_claims(&account, &grant.scope)))
         }
-        Ok(_) => bearer_challenge(
-            StatusCode::FORBIDDEN,
-            Some((
-                "insufficient_scope",
-                "the token does not carry the openid scope",
-            )),
-        ),
-        Err(BearerError::Invalid) => bearer_challenge(
-            StatusCode::UNAUTHORIZED,
-            Some((
-                "invalid_token",
-                "the access token is invalid, expired or revoked",
-            )),
-        ),
-        Err(BearerError::Unavailable(detail)) => {
-            tracing::warn!(%detail, "userinfo unavailable");
-            HttpResponse::ServiceUnavailable()
-                .insert_header((header::RETRY_AFTER, "5"))
-                .finish()
-        }
+        _ => Err(BearerRefusal::InsufficientScope),
     }
 }
 
@@ -81,15 +49,17 @@ fn bearer_token(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn bearer_challenge(status: StatusCode, error: Option<(&str, &str)>) -> HttpResponse {
-    let challenge = match error {
-        Some((code, description)) => {
-            format!("Bearer realm=\"oneid\", error=\"{code}\", error_description=\"{description}\"")
-        }
-        None => "Bearer realm=\"oneid\"".to_owned(),
-    };
-    HttpResponse::build(status)
-        .insert_header((header::WWW_AUTHENTICATE, challenge))
-        .content_type("application/json")
-        .body("{}")
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
 }

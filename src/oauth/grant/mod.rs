@@ -1,0 +1,534 @@
+//! The token endpoint's grants, one module each: [`authorization_code`] (RFC 6749 §4.1.3),
+//! [`refresh_token`] (RFC 6749 §6) and [`client_credentials`] (RFC 6749 §4.4), each a list of
+//! named `check_*` / `load_*` / `issue_*` steps; and here what they share: the typed refusal,
+//! client authentication, the issuance of a grant and its tokens, and the run of oxide-auth's
+//! machine.
+//!
+//! oxide-auth runs each grant's state machine and calls back into `engine.rs`, whose
+//! primitives only call the steps below and record the first refusal. A refusal is a
+//! [`GrantError`] returned by the step that refuses, so a request that breaks two rules gets
+//! the first rule's error, and the order of the rules is the order of the calls in the grant's
+//! module.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
+
+use chrono::{DateTime, Duration, Utc};
+use oxide_auth::code_grant::{accesstoken, client_credentials as oxide_cc, refresh};
+
+use super::{
+    Context,
+    client_auth::credentials_match,
+    engine::{Engine, SignInContext, Trace},
+    error::{ErrorCode, OAuthError},
+    params::{AuthMethod, Params},
+    pkce::PkceError,
+};
+use crate::{
+    db::{
+        DbConn, DbError,
+        models::{
+            client::Client,
+            grant::{self, Grant, Outlived},
+        },
+    },
+    domain::{GrantType, Scopes, random_token},
+    oidc::{
+        keys::KeyRing,
+        tokens::{AccessTokenClaims, sign_access_token, token_digest},
+    },
+    store::StoreError,
+};
+
+/// Why the token endpoint refused a grant: each variant is the refusal of one step. The RFC
+/// 6749 §5.2 error code and the description the client sees follow from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantError {
+    /// The client did not authenticate the way it registered (RFC 6749 §2.3): `invalid_client`.
+    ClientAuthFailed,
+    /// Authenticated, but not registered for this grant type: `unauthorized_client`.
+    GrantTypeNotAllowed,
+    /// No such code, or one issued to another client.
+    CodeInvalid,
+    /// The code was redeemed before; what it gave is now revoked.
+    CodeReplayed,
+    CodeExpired,
+    /// The token request's `redirect_uri` is not the authorization request's, to the character.
+    RedirectUriMismatch,
+    /// The sign-in behind the code or the grant no longer stands.
+    Outlived(Outlived),
+    Pkce(PkceError),
+    /// A refresh token presented a second time; its grant is now revoked.
+    RefreshReused,
+    /// The refresh token is unknown, spent, expired, revoked, or another client's.
+    RefreshDead,
+    /// The person the code was issued for no longer has an account.
+    AccountGone,
+    /// client_credentials: none of the requested scopes is one the client is registered for.
+    /// Answered `server_error`, as it always has been (oxide-auth reports it as a failed
+    /// primitive); RFC 6749 §5.2 would say `invalid_scope`.
+    NoScope,
+    /// Refused by oxide-auth's own checks (a malformed request, a scope that grows), with the
+    /// code it gave; `server_error` when its primitive failed without a step refusing.
+    Refused(ErrorCode),
+    /// The database, the store or the signing keys failed: `temporarily_unavailable`. The
+    /// detail is for the log only.
+    Unavailable(String),
+    /// A bug: `server_error`. The detail is for the log only.
+    Server(String),
+}
+
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> Self {
+        let invalid_grant =
+            |description: &'static str| Self::new(ErrorCode::InvalidGrant, description);
+        match e {
+            GrantError::ClientAuthFailed => {
+                Self::new(ErrorCode::InvalidClient, "client authentication failed")
+            }
+            GrantError::GrantTypeNotAllowed => Self::new(
+                ErrorCode::UnauthorizedClient,
+                "this client is not registered for this grant type",
+            ),
+            GrantError::CodeInvalid => invalid_grant("the authorization code is invalid"),
+            GrantError::CodeReplayed => invalid_grant(
+                "the authorization code was already used; tokens issued from it are revoked",
+            ),
+            GrantError::CodeExpired => invalid_grant("the authorization code has expired"),
+            GrantError::RedirectUriMismatch => {
+                invalid_grant("redirect_uri is not identical to the authorization request's")
+            }
+            GrantError::Outlived(Outlived::SessionEnded) => {
+                invalid_grant("the session this grant was issued in has ended")
+            }
+            GrantError::Outlived(Outlived::PasswordChanged) => {
+                invalid_grant("the password changed after this grant was issued")
+            }
+            GrantError::Pkce(pkce) => Self::new(ErrorCode::InvalidGrant, pkce.to_string()),
+            GrantError::RefreshReused => {
+                invalid_grant("the refresh token was already used; the grant is revoked")
+            }
+            GrantError::RefreshDead => {
+                invalid_grant("the refresh token is invalid, expired or revoked")
+            }
+            GrantError::AccountGone => invalid_grant("the account no longer exists"),
+            GrantError::NoScope | GrantError::Refused(ErrorCode::ServerError) => {
+                Self::server("token primitive failed")
+            }
+            GrantError::Refused(code) => Self::new(
+                code,
+                match code {
+                    ErrorCode::InvalidGrant => {
+                        "the grant is invalid for this client or redirect_uri"
+                    }
+                    ErrorCode::InvalidClient => "client authentication failed",
+                    ErrorCode::InvalidScope => "the requested scope exceeds the grant",
+                    ErrorCode::UnauthorizedClient => "this client may not use this grant type",
+                    _ => "the token request is malformed",
+                },
+            ),
+            GrantError::Unavailable(detail) => Self::unavailable(detail),
+            GrantError::Server(detail) => Self::server(detail),
+        }
+    }
+}
+
+impl From<DbError> for GrantError {
+    fn from(e: DbError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+impl From<StoreError> for GrantError {
+    fn from(e: StoreError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+/// RFC 6749 §2.3, §3.2.1: the client authenticates the way it registered (a confidential
+/// client with its secret, by its own method; a public client with nothing); then RFC 6749
+/// §5.2 `unauthorized_client`: it must be registered for the grant type it asks for. A client
+/// that fails both is told only that it failed to authenticate.
+pub fn check_client(
+    client: Option<&Client>,
+    method: Option<AuthMethod>,
+    secret: Option<&str>,
+    grant_type: Option<GrantType>,
+) -> Result<(), GrantError> {
+    let client = check_credentials(client, method, secret)?;
+    match grant_type {
+        Some(grant_type) => check_grant_type(client, grant_type),
+        None => Ok(()),
+    }
+}
+
+/// RFC 6749 §2.3: the named client exists and `method` and `secret` are what it registered.
+fn check_credentials<'c>(
+    client: Option<&'c Client>,
+    method: Option<AuthMethod>,
+    secret: Option<&str>,
+) -> Result<&'c Client, GrantError> {
+    client
+        .filter(|client| credentials_match(client, method, secret))
+        .ok_or(GrantError::ClientAuthFailed)
+}
+
+/// RFC 6749 §5.2 `unauthorized_client`: the client is registered for this grant type.
+fn check_grant_type(client: &Client, grant_type: GrantType) -> Result<(), GrantError> {
+    if client.allows_grant(grant_type) {
+        Ok(())
+    } else {
+        Err(GrantError::GrantTypeNotAllowed)
+    }
+}
+
+/// What a successful grant gives: the tokens, and for the code grant with `openid`, the ID
+/// token.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub issued: Issued,
+    pub id_token: Option<String>,
+}
+
+/// Tokens issued by this request, and the grant they belong to.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub refresh_token: Option<String>,
+    pub grant: Grant,
+}
+
+/// Whom the tokens act for.
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    /// A person, signed in as `sign_in` says (the code grant).
+    Person(&'a SignInContext),
+    /// The client itself (client_credentials: no person, RFC 6749 §4.4).
+    Client,
+}
+
+/// The outside world as the steps reach it from inside oxide-auth's synchronous primitives,
+/// which run on the blocking pool: the core's context, the request's time, its snapshot of the
+/// signing keys, and the runtime to wait on for the async store. Never used on the executor.
+pub struct Io<'a> {
+    pub ctx: &'a Context,
+    pub now: DateTime<Utc>,
+    pub keys: &'a KeyRing,
+    runtime: &'a tokio::runtime::Handle,
+}
+
+impl<'a> Io<'a> {
+    pub fn new(
+        ctx: &'a Context,
+        now: DateTime<Utc>,
+        keys: &'a KeyRing,
+        runtime: &'a tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            ctx,
+            now,
+            keys,
+            runtime,
+        }
+    }
+
+    /// Diesel work on this (blocking) thread.
+    pub fn db<T>(
+        &self,
+        work: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
+    ) -> Result<T, GrantError> {
+        Ok(self.ctx.db.with_conn(work)?)
+    }
+
+    /// Waits for the async store from this (blocking) thread.
+    pub fn store<T>(
+        &self,
+        future: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, GrantError> {
+        Ok(self.runtime.block_on(future)?)
+    }
+}
+
+/// RFC 6749 §4.1.4, §4.4.3: creates the grant row, its first refresh token when
+/// `with_refresh` (the grant's issuance policy decides), and the first access token.
+pub fn issue_tokens(
+    io: &Io<'_>,
+    client: &Client,
+    holder: Holder<'_>,
+    scope: Scopes,
+    with_refresh: bool,
+) -> Result<Issued, GrantError> {
+    let settings = &io.ctx.settings;
+    let sign_in = match holder {
+        Holder::Person(sign_in) => Some(sign_in),
+        Holder::Client => None,
+    };
+    let grant = Grant {
+        id: random_token(),
+        client_id: client.id.clone(),
+        account_id: sign_in.map(|s| s.account_id),
+        scope,
+        created_at: io.now,
+        expires_at: io.now + Duration::seconds(settings.refresh_token_ttl_secs),
+        revoked_at: None,
+        sid: sign_in.map(|s| s.sid.clone()),
+    };
+    let refresh_token = with_refresh.then(random_token);
+    let stored = grant.clone();
+    let refresh_digest = refresh_token.as_deref().map(token_digest);
+    let now = io.now;
+    io.db(move |conn| {
+        grant::insert(conn, &stored)?;
+        if let Some(digest) = &refresh_digest {
+            grant::insert_refresh_token(conn, digest, &stored.id, now)?;
+        }
+        Ok(())
+    })?;
+    let subject = sign_in.map_or_else(|| client.id.to_string(), |s| s.sub.clone());
+    let access_token = issue_access_token(io, &grant, &subject, sign_in)?;
+    Ok(Issued {
+        access_token,
+        expires_in: settings.access_token_ttl_secs,
+        refresh_token,
+        grant,
+    })
+}
+
+/// RFC 9068: a JWT access token for `grant`, naming its grant (`gid`) so that revoking the
+/// grant kills the token, and the sign-in it carries (`auth_time`, `sid`) when there is one.
+pub fn issue_access_token(
+    io: &Io<'_>,
+    grant: &Grant,
+    subject: &str,
+    sign_in: Option<&SignInContext>,
+) -> Result<String, GrantError> {
+    let ttl = io.ctx.settings.access_token_ttl_secs;
+    let claims = AccessTokenClaims {
+        iss: io.ctx.issuer.to_string(),
+        sub: subject.to_owned(),
+        aud: io.ctx.issuer.to_string(),
+        client_id: grant.client_id.to_string(),
+        scope: grant.scope.to_string(),
+        exp: (io.now + Duration::seconds(ttl)).timestamp(),
+        iat: io.now.timestamp(),
+        jti: random_token(),
+        gid: grant.id.clone(),
+        auth_time: sign_in.map(|s| s.auth_time.timestamp()),
+        sid: sign_in.map(|s| s.sid.clone()),
+    };
+    sign_access_token(io.keys, &claims).map_err(|e| GrantError::Unavailable(e.to_string()))
+}
+
+/// One of oxide-auth's grant machines, driven over an [`Engine`]: `Err` carries the RFC code
+/// of oxide-auth's own refusal.
+pub(crate) type Machine = fn(&mut Engine<'_>, &Params) -> Result<(), ErrorCode>;
+
+/// Runs `machine` on the blocking pool (oxide-auth's primitives are synchronous and block on
+/// I/O) and returns what the primitives saw. The answer is the first refusal a step recorded;
+/// only when no step refused does oxide-auth's own error count.
+pub(crate) async fn run_machine(
+    ctx: &Context,
+    params: Params,
+    machine: Machine,
+) -> Result<Trace, GrantError> {
+    let ctx = ctx.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut engine = Engine::new(&ctx, runtime, &params);
+        let outcome = machine(&mut engine, &params);
+        let mut trace = engine.into_trace();
+        match (trace.refusal.take(), outcome) {
+            (Some(refusal), _) => Err(refusal),
+            (None, Err(code)) => Err(GrantError::Refused(code)),
+            (None, Ok(())) => Ok(trace),
+        }
+    })
+    .await
+    .map_err(|e| GrantError::Server(e.to_string()))?
+}
+
+/// The tokens the machine issued, once it succeeded.
+pub(crate) fn issued(trace: &mut Trace) -> Result<Issued, GrantError> {
+    trace
+        .issued
+        .take()
+        .ok_or_else(|| GrantError::Server("no token was issued".into()))
+}
+
+/// Runs a grant whose answer is its tokens alone (no ID token: refresh, client_credentials).
+pub(crate) async fn run_for_tokens(
+    ctx: &Context,
+    params: Params,
+    machine: Machine,
+) -> Result<Granted, GrantError> {
+    let mut trace = run_machine(ctx, params, machine).await?;
+    Ok(Granted {
+        issued: issued(&mut trace)?,
+        id_token: None,
+    })
+}
+
+/// The RFC 6749 §5.2 code in oxide-auth's JSON description of an error.
+fn code_from_json(json: &str) -> ErrorCode {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    match value.get("error").and_then(|e| e.as_str()) {
+        Some("invalid_grant") => ErrorCode::InvalidGrant,
+        Some("unsupported_grant_type") => ErrorCode::UnsupportedGrantType,
+        Some("invalid_scope") => ErrorCode::InvalidScope,
+        Some("invalid_client") => ErrorCode::InvalidClient,
+        Some("unauthorized_client") => ErrorCode::UnauthorizedClient,
+        _ => ErrorCode::InvalidRequest,
+    }
+}
+
+/// oxide-auth's access-token (code grant) error as an RFC code.
+fn access_token_error(e: &accesstoken::Error) -> ErrorCode {
+    match e {
+        accesstoken::Error::Invalid(description) => code_from_json(&description.to_json()),
+        accesstoken::Error::Unauthorized(..) => ErrorCode::InvalidClient,
+        accesstoken::Error::Primitive(_) => ErrorCode::ServerError,
+    }
+}
+
+/// oxide-auth's refresh error as an RFC code.
+fn refresh_error(e: &refresh::Error) -> ErrorCode {
+    match e {
+        refresh::Error::Invalid(description) => code_from_json(&description.to_json()),
+        refresh::Error::Unauthorized(..) => ErrorCode::InvalidClient,
+        refresh::Error::Primitive => ErrorCode::ServerError,
+    }
+}
+
+/// oxide-auth's client-credentials error as an RFC code. Its `Ignore` (the client bound no
+/// redirect URI, or [`client_credentials::check_scope`] refused) is a `server_error`, as it
+/// has always been answered.
+fn client_credentials_error(e: &oxide_cc::Error) -> ErrorCode {
+    match e {
+        oxide_cc::Error::Unauthorized(..) => ErrorCode::InvalidClient,
+        oxide_cc::Error::Invalid(_) => ErrorCode::InvalidRequest,
+        _ => ErrorCode::ServerError,
+    }
+}
+
+#[cfg(test)]
+mod machine_tests;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::{ClientAuth, ClientId, ClientSecret, RedirectUri};
+
+    /// A registered client for the pure steps' tests: confidential (Basic) unless `secret` is
+    /// `None`.
+    pub(crate) fn client(
+        secret: Option<&ClientSecret>,
+        scopes: &str,
+        grant_types: &[GrantType],
+    ) -> Client {
+        Client {
+            id: ClientId::generate(),
+            name: "Cloud".into(),
+            logo_url: None,
+            auth: secret.map_or(ClientAuth::None, |s| ClientAuth::SecretBasic(s.digest())),
+            redirect_uris: vec![RedirectUri::parse("https://rp.example/cb").unwrap()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            scopes: Scopes::parse_strict(scopes).unwrap(),
+            grant_types: grant_types.to_vec(),
+            first_party: false,
+            id_token_alg: crate::domain::Algorithm::Rs256,
+            created_at: Utc::now(),
+        }
+    }
+
+    /// A confidential client registered for the code grant only, and its secret.
+    fn cloud() -> (ClientSecret, Client) {
+        let secret = ClientSecret::generate();
+        let cloud = client(Some(&secret), "openid", &[GrantType::AuthorizationCode]);
+        (secret, cloud)
+    }
+
+    #[test]
+    fn a_client_authenticates_the_way_it_registered() {
+        let (secret, cloud) = cloud();
+        let code = Some(GrantType::AuthorizationCode);
+        let basic = Some(AuthMethod::Basic);
+        assert_eq!(
+            check_client(Some(&cloud), basic, Some(secret.expose()), code),
+            Ok(())
+        );
+        for (method, presented) in [
+            (basic, Some("not-the-secret")),
+            (basic, None),
+            (Some(AuthMethod::Post), Some(secret.expose())),
+            (Some(AuthMethod::None), None),
+        ] {
+            assert_eq!(
+                check_client(Some(&cloud), method, presented, code),
+                Err(GrantError::ClientAuthFailed)
+            );
+        }
+        assert_eq!(
+            check_client(None, basic, Some(secret.expose()), code),
+            Err(GrantError::ClientAuthFailed)
+        );
+        let public = client(None, "openid", &[GrantType::AuthorizationCode]);
+        assert_eq!(
+            check_client(Some(&public), Some(AuthMethod::None), None, code),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn authentication_is_checked_before_the_grant_type() {
+        let (secret, cloud) = cloud();
+        let (basic, cc) = (Some(AuthMethod::Basic), Some(GrantType::ClientCredentials));
+        // Both rules broken: the first one's error, so a stranger learns nothing of the
+        // client's registration.
+        assert_eq!(
+            check_client(Some(&cloud), basic, Some("wrong"), cc),
+            Err(GrantError::ClientAuthFailed)
+        );
+        assert_eq!(
+            check_client(Some(&cloud), basic, Some(secret.expose()), cc),
+            Err(GrantError::GrantTypeNotAllowed)
+        );
+    }
+
+    #[test]
+    fn each_refusal_has_its_rfc_code() {
+        let code = |e: GrantError| OAuthError::from(e).code;
+        assert_eq!(code(GrantError::ClientAuthFailed), ErrorCode::InvalidClient);
+        assert_eq!(
+            code(GrantError::GrantTypeNotAllowed),
+            ErrorCode::UnauthorizedClient
+        );
+        for refusal in [
+            GrantError::CodeInvalid,
+            GrantError::CodeReplayed,
+            GrantError::CodeExpired,
+            GrantError::RedirectUriMismatch,
+            GrantError::Outlived(Outlived::SessionEnded),
+            GrantError::Pkce(PkceError::Mismatch),
+            GrantError::RefreshReused,
+            GrantError::RefreshDead,
+            GrantError::AccountGone,
+        ] {
+            assert_eq!(code(refusal), ErrorCode::InvalidGrant);
+        }
+        assert_eq!(
+            code(GrantError::Unavailable("db".into())),
+            ErrorCode::TemporarilyUnavailable
+        );
+        assert_eq!(
+            code(GrantError::Refused(ErrorCode::ServerError)),
+            ErrorCode::ServerError
+        );
+        assert_eq!(
+            code(GrantError::Refused(ErrorCode::InvalidScope)),
+            ErrorCode::InvalidScope
+        );
+    }
+}
