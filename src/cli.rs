@@ -297,7 +297,7 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     }
 
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let account = match create_account(&state, contact, name, password).await? {
+    let account = match create_account(&state.account, contact, name, password).await? {
         Ok(account) => account,
         Err(CreateError::PhoneTaken) => bail!("that phone number already belongs to an account"),
         Err(CreateError::EmailTaken) => bail!("that email address already belongs to an account"),
@@ -331,7 +331,7 @@ fn default_name(contact: &ContactIdentifier) -> DisplayName {
 }
 
 async fn user_sign_out(settings: Settings, id: crate::domain::AccountId) -> anyhow::Result<()> {
-    use crate::{db::models::session::EndReason, session::registry};
+    use crate::{db::models::session::EndReason, session};
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
     if state
         .db
@@ -341,7 +341,7 @@ async fn user_sign_out(settings: Settings, id: crate::domain::AccountId) -> anyh
     {
         bail!("no account {id}");
     }
-    let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
+    let ended = session::end_all_for_account(&state.session, id, EndReason::Admin).await?;
     tracing::info!(account_id = %id, sessions = ended, "admin signed the account out everywhere");
     let signed_out = AuditEvent::admin_action("user sign-out").account(id);
     state.audit.record(signed_out).await;
@@ -358,7 +358,7 @@ async fn user_set_lock(
 ) -> anyhow::Result<()> {
     use crate::{
         db::models::{account::AccountStatus, session::EndReason},
-        session::registry,
+        session,
     };
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
     let status = if lock {
@@ -380,7 +380,7 @@ async fn user_set_lock(
         .record(AuditEvent::admin_action(command).account(id))
         .await;
     if lock {
-        let ended = registry::end_all_for_account(&state, id, EndReason::Admin).await?;
+        let ended = session::end_all_for_account(&state.session, id, EndReason::Admin).await?;
 
         tracing::info!(account_id = %id, sessions = ended, "admin locked the account");
         println!("account {id} locked; {ended} session(s) ended");

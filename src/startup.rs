@@ -56,7 +56,9 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(refresh_keys(state.clone()));
-        tokio::spawn(crate::oauth::backchannel::run_deliveries(state.clone()));
+        tokio::spawn(crate::oidc::backchannel::run_deliveries(
+            state.session.backchannel.clone(),
+        ));
         tokio::spawn(end_expired_sessions(state.clone()));
         tokio::spawn(expire_audit_events(state.clone()));
         tokio::spawn(purge_finished_rows(state.clone()));
@@ -110,7 +112,7 @@ where
 /// sweeps; ending a session is one conditional UPDATE, so only one of them tells the apps.
 async fn end_expired_sessions(state: web::Data<AppState>) {
     on_clock(state, chrono::Duration::seconds(60), |state| async move {
-        if let Err(e) = crate::session::registry::sweep_expired(&state).await {
+        if let Err(e) = crate::session::sweep_expired(&state.session).await {
             tracing::warn!(error = %e, "expired sessions not ended");
         }
     })

@@ -34,7 +34,11 @@ pub struct AppState {
     /// The protocol core's view of the above.
     pub oauth: crate::oauth::Context,
     /// Wakes the back-channel logout worker when tokens are queued.
-    pub backchannel_wake: tokio::sync::Notify,
+    pub backchannel_wake: Arc<tokio::sync::Notify>,
+    /// The sessions' durable side: ending, recording, rechecking.
+    pub session: crate::session::Context,
+    /// Account logic: codes, sign-up, sign-in, recovery, locks.
+    pub account: crate::account::Context,
 }
 
 impl AppState {
@@ -66,6 +70,32 @@ impl AppState {
             settings: Arc::new(settings.oauth.clone()),
             audit: audit.clone(),
         };
+        let backchannel_wake = Arc::new(tokio::sync::Notify::new());
+        let session = crate::session::Context {
+            db: db.clone(),
+            clock: clock.clone(),
+            audit: audit.clone(),
+            settings: Arc::new(settings.session.clone()),
+            backchannel: crate::oidc::backchannel::Backchannel {
+                db: db.clone(),
+                clock: clock.clone(),
+                keys: keys.clone(),
+                issuer: issuer.clone(),
+                wake: backchannel_wake.clone(),
+            },
+        };
+        let account = crate::account::Context {
+            db: db.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            notifier: notifier.clone(),
+            passwords: PasswordHasher::new(),
+            password_pool: password_pool.clone(),
+            settings: Arc::new(crate::account::AccountSettings::from_settings(&settings)),
+            keys: crate::account::AccountKeys::derive(&kek),
+            audit: audit.clone(),
+            session: session.clone(),
+        };
         Ok(Self {
             oauth,
             sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
@@ -80,7 +110,9 @@ impl AppState {
             keys,
             issuer,
             audit,
-            backchannel_wake: tokio::sync::Notify::new(),
+            backchannel_wake,
+            session,
+            account,
         })
     }
 }

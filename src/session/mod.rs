@@ -1,8 +1,14 @@
 //! Browser sessions at OneID: who is signed in, the CSRF token that protects forms, and a
 //! sign-up in progress. Kept in the ephemeral store under a digest of the cookie value; each
-//! sign-in also has a durable row (see [`registry`]).
+//! sign-in also has a durable row (see [`registry`]), and ending one has one home
+//! ([`end`], in `ending`).
 
+mod ending;
 pub mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use ending::{EndError, end, end_all_for_account, sweep_expired};
 
 use std::sync::Arc;
 
@@ -14,11 +20,26 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
+    audit::Audit,
     clock::Clock,
-    config::Settings,
+    config::{SessionSettings, Settings},
+    db::Db,
     domain::AccountId,
+    oidc::backchannel::Backchannel,
     store::{EphemeralStore, StoreError},
 };
+
+/// What the durable side of sessions works with: the rows, the time, the audit log, the
+/// lifetimes, and the back-channel queue that tells apps a session ended. Built once by the
+/// application; cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub audit: Audit,
+    pub settings: Arc<SessionSettings>,
+    pub backchannel: Backchannel,
+}
 
 /// 256 random bits, URL-safe. `Debug` never prints it: it is a bearer credential.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,24 +1,24 @@
-//! OpenID Connect Back-Channel Logout 1.0, provider side: when a session at OneID ends, every
-//! client that took part and registered a back-channel logout URI gets a signed logout token,
-//! delivered from a queue with retries so the person's sign-out never waits on an app.
+//! OpenID Connect Back-Channel Logout 1.0, provider side: the signed logout tokens for the
+//! apps of a session that ended, and their delivery from a queue with retries, so the person's
+//! sign-out never waits on an app. Which session ended, and which apps took part, is decided
+//! above (`session::end`); this floor signs, queues and delivers.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration as StdDuration};
+use std::{sync::Arc, time::Duration as StdDuration};
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
-use super::engine::issuer;
 use crate::{
+    clock::Clock,
     db::{
-        DbError,
-        models::{account, backchannel, client, grant},
+        Db, DbError,
+        models::{backchannel, client::Client},
     },
-    domain::{AccountId, ScopeToken},
+    domain::Issuer,
     oidc::{
-        keys::Algorithm,
+        keys::{Algorithm, KeyError, KeyRing, SigningKeys},
         tokens::{BACKCHANNEL_LOGOUT_EVENT, LogoutTokenClaims, random_token, sign_logout_token},
     },
-    state::AppState,
 };
 
 /// Attempts before a delivery is given up (about 8 minutes of trying with the backoff below).
@@ -29,91 +29,105 @@ const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// Deliveries in flight at once per instance. Each waits at most [`REQUEST_TIMEOUT`], so this
 /// many hanging apps delay the rest by at most that long; the lease stays far longer.
 const CONCURRENCY: usize = 16;
+/// How long a logout token is good for (§2.4 asks for a short `exp`: it is delivered at once,
+/// and retried for minutes at most).
+const TOKEN_LIFETIME: Duration = Duration::minutes(2);
 
-#[derive(Debug, thiserror::Error)]
-pub enum BackchannelError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("logout token not signed: {0}")]
-    Sign(#[from] crate::oidc::keys::KeyError),
+/// What queueing and delivering logout tokens works with: the durable queue, the time, the
+/// signing keys, the issuer identifier, and the wake-up of the delivery worker. Built once by
+/// the application; cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct Backchannel {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub keys: SigningKeys,
+    pub issuer: Issuer,
+    /// Wakes [`run_deliveries`] when tokens are queued or a delivery slot frees up.
+    pub wake: Arc<Notify>,
 }
 
-/// The session `sid` of `account` ended. Queues a logout token for each client holding a grant
-/// from it, and revokes the grants that lived only for the session (those without
-/// `offline_access`, which the person asked to outlive it). Returns how many were queued.
-pub async fn session_ended(
-    state: &AppState,
+/// One logout token ready for the queue.
+#[derive(Debug)]
+pub struct Queued {
+    pub client_id: String,
+    pub logout_uri: String,
+    pub logout_token: String,
+}
+
+/// The logout tokens for the session `sid` of subject `sub` (Back-Channel Logout 1.0 §2.4),
+/// one per client that registered a back-channel logout URI, each signed with the client's
+/// ID-token algorithm under `keys`. Clients without a logout URI are skipped (§2.2).
+pub fn logout_tokens(
+    keys: &KeyRing,
+    issuer: &Issuer,
+    clients: &[Client],
     sid: &str,
-    account_id: AccountId,
-) -> Result<usize, BackchannelError> {
-    let now = state.clock.now();
-    let sid_owned = sid.to_owned();
-    let (grants, sub, clients) = state
-        .db
-        .run(move |conn| {
-            let grants = grant::live_for_session(conn, &sid_owned, now)?;
-            let sub = account::find_by_id(conn, account_id)?.map(|a| a.sub.to_string());
-            let mut clients = BTreeMap::new();
-            for g in &grants {
-                if !clients.contains_key(g.client_id.as_str())
-                    && let Some(c) = client::find(conn, &g.client_id)?
-                {
-                    clients.insert(g.client_id.to_string(), c);
-                }
-            }
-            for g in grants
-                .iter()
-                .filter(|g| !g.scope.contains(ScopeToken::OfflineAccess))
-            {
-                grant::revoke(conn, &g.id, now)?;
-            }
-            Ok((grants, sub, clients))
-        })
-        .await?;
-    let Some(sub) = sub else {
-        tracing::debug!("session ended for an account that no longer exists");
-        return Ok(0);
-    };
-    let keys = state.keys.current();
+    sub: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Queued>, KeyError> {
     let mut queued = Vec::new();
-    for client in clients.values() {
+    for client in clients {
         let Some(uri) = &client.backchannel_logout_uri else {
             continue;
         };
         let claims = LogoutTokenClaims {
-            iss: issuer(state),
+            iss: issuer.to_string(),
             aud: client.id.to_string(),
             iat: now.timestamp(),
-            exp: (now + Duration::minutes(2)).timestamp(),
+            exp: (now + TOKEN_LIFETIME).timestamp(),
             jti: random_token(),
             events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
             sid: sid.to_owned(),
-            sub: sub.clone(),
+            sub: sub.to_owned(),
         };
         let alg = Algorithm::parse(&client.id_token_alg).unwrap_or(Algorithm::Rs256);
-        queued.push((
-            client.id.to_string(),
-            uri.to_string(),
-            sign_logout_token(&keys, alg, &claims)?,
-        ));
+        queued.push(Queued {
+            client_id: client.id.to_string(),
+            logout_uri: uri.to_string(),
+            logout_token: sign_logout_token(keys, alg, &claims)?,
+        });
     }
-    let count = queued.len();
-    state
-        .db
-        .run(move |conn| {
-            for (client_id, uri, token) in &queued {
-                backchannel::enqueue(conn, &random_token(), client_id, uri, token, now)?;
-            }
-            Ok(())
-        })
-        .await?;
-    tracing::info!(
-        revoked_session_grants = grants.len(),
-        logout_tokens = count,
-        "OneID session ended"
-    );
-    state.backchannel_wake.notify_one();
-    Ok(count)
+    Ok(queued)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("logout token not signed: {0}")]
+    Sign(#[from] KeyError),
+}
+
+impl Backchannel {
+    /// Signs a logout token for each of `clients` that takes them, with the current keys, puts
+    /// them in the delivery queue and wakes the worker. Returns how many were queued.
+    pub async fn queue(
+        &self,
+        clients: &[Client],
+        sid: &str,
+        sub: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, QueueError> {
+        let queued = logout_tokens(&self.keys.current(), &self.issuer, clients, sid, sub, now)?;
+        let count = queued.len();
+        self.db
+            .run(move |conn| {
+                for q in &queued {
+                    backchannel::enqueue(
+                        conn,
+                        &random_token(),
+                        &q.client_id,
+                        &q.logout_uri,
+                        &q.logout_token,
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+        self.wake.notify_one();
+        Ok(count)
+    }
 }
 
 /// How long to wait after the `attempts`-th failure: 2, 4, 8 … seconds, at most 5 minutes.
@@ -128,7 +142,7 @@ fn backoff(attempts: i32) -> Duration {
 /// that hangs until [`REQUEST_TIMEOUT`] holds one slot, not the queue, so every other app hears
 /// of the sign-out at once. The loop claims only as many as there are free slots, so nothing
 /// claimed waits in this process while another instance could deliver it.
-pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
+pub async fn run_deliveries(ctx: Backchannel) {
     let http = match reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -142,11 +156,11 @@ pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
     };
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     loop {
-        if let Err(e) = dispatch_due(&state, &http, &slots).await {
+        if let Err(e) = dispatch_due(&ctx, &http, &slots).await {
             tracing::warn!(error = %e, "back-channel logout deliveries not processed");
         }
         tokio::select! {
-            () = state.backchannel_wake.notified() => {}
+            () = ctx.wake.notified() => {}
             () = tokio::time::sleep(StdDuration::from_secs(1)) => {}
         }
     }
@@ -154,7 +168,7 @@ pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
 
 /// Claims as many due deliveries as there are free slots and starts each on its own task.
 async fn dispatch_due(
-    state: &actix_web::web::Data<AppState>,
+    ctx: &Backchannel,
     http: &reqwest::Client,
     slots: &Arc<Semaphore>,
 ) -> Result<usize, DbError> {
@@ -162,9 +176,9 @@ async fn dispatch_due(
     if free == 0 {
         return Ok(0);
     }
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let limit = i64::try_from(free).unwrap_or(i64::MAX);
-    let due = state
+    let due = ctx
         .db
         .run(move |conn| backchannel::claim_due(conn, now, Duration::seconds(LEASE), limit))
         .await?;
@@ -174,14 +188,14 @@ async fn dispatch_due(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (state, http) = (state.clone(), http.clone());
+        let (ctx, http) = (ctx.clone(), http.clone());
         tokio::spawn(async move {
-            if let Err(e) = deliver_one(&state, &http, delivery).await {
+            if let Err(e) = deliver_one(&ctx, &http, delivery).await {
                 tracing::warn!(error = %e, "back-channel logout outcome not recorded");
             }
             drop(permit);
             // A slot is free: look for more work now rather than at the next tick.
-            state.backchannel_wake.notify_one();
+            ctx.wake.notify_one();
         });
     }
     Ok(count)
@@ -190,7 +204,7 @@ async fn dispatch_due(
 /// POSTs one logout token and records the outcome: delivered, or failed with a retry time
 /// (or given up after [`MAX_ATTEMPTS`]).
 async fn deliver_one(
-    state: &AppState,
+    ctx: &Backchannel,
     http: &reqwest::Client,
     delivery: backchannel::Delivery,
 ) -> Result<(), DbError> {
@@ -205,14 +219,13 @@ async fn deliver_one(
         Ok(response) => Some(format!("answered {}", response.status())),
         Err(e) => Some(format!("unreachable: {}", e.without_url())),
     };
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let attempts = delivery.attempts + 1;
     let (id, client_id) = (delivery.id, delivery.client_id);
     match error {
         None => {
             tracing::info!(%client_id, attempts, "back-channel logout delivered");
-            state
-                .db
+            ctx.db
                 .run(move |conn| backchannel::delivered(conn, &id, now))
                 .await
         }
@@ -227,8 +240,7 @@ async fn deliver_one(
                     tracing::error!(%client_id, attempts, %error, "back-channel logout abandoned")
                 }
             }
-            state
-                .db
+            ctx.db
                 .run(move |conn| backchannel::failed(conn, &id, &error, retry_at, now))
                 .await
         }
