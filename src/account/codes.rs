@@ -377,6 +377,15 @@ mod tests {
         VerificationCode::parse(s).unwrap()
     }
 
+    /// Asks for a code for `purpose` to `to`, delivered before answering.
+    async fn send_now(
+        ctx: &Context,
+        purpose: CodePurpose,
+        to: &ContactIdentifier,
+    ) -> Result<Sent, ServiceError> {
+        send(ctx, purpose, to, Lang::default(), Delivery::Now, &nobody()).await
+    }
+
     /// A code of the same length that is certainly not `code`.
     fn wrong(code: &str) -> String {
         code.chars()
@@ -388,16 +397,7 @@ mod tests {
     async fn a_sent_code_verifies_once_and_wrong_ones_count_down() {
         let t = testing::context(&Settings::default()).await;
         let (ctx, to, who) = (&t.ctx, email(), nobody());
-        let sent = send(
-            ctx,
-            CodePurpose::Signup,
-            &to,
-            Lang::default(),
-            Delivery::Now,
-            &who,
-        )
-        .await
-        .unwrap();
+        let sent = send_now(ctx, CodePurpose::Signup, &to).await.unwrap();
         assert!(matches!(sent, Sent::Sent { .. }));
         let right = t.sent.last_code().expect("the code was delivered");
         assert_eq!(right.len(), usize::from(ctx.settings.codes.signup_length));
@@ -425,26 +425,8 @@ mod tests {
     async fn a_second_request_within_the_cooldown_sends_nothing_and_codes_expire() {
         let t = testing::context(&Settings::default()).await;
         let (ctx, to, who) = (&t.ctx, email(), nobody());
-        let first = send(
-            ctx,
-            CodePurpose::Login,
-            &to,
-            Lang::default(),
-            Delivery::Now,
-            &who,
-        )
-        .await
-        .unwrap();
-        let second = send(
-            ctx,
-            CodePurpose::Login,
-            &to,
-            Lang::default(),
-            Delivery::Now,
-            &who,
-        )
-        .await
-        .unwrap();
+        let first = send_now(ctx, CodePurpose::Login, &to).await.unwrap();
+        let second = send_now(ctx, CodePurpose::Login, &to).await.unwrap();
         assert_eq!(
             second,
             Sent::CoolingDown {
@@ -503,16 +485,9 @@ mod tests {
 
         // Served again: the same number gets its code.
         let served = testing::context(&Settings::default()).await;
-        send(
-            &served.ctx,
-            CodePurpose::Login,
-            &to,
-            Lang::default(),
-            Delivery::Now,
-            &who,
-        )
-        .await
-        .unwrap();
+        send_now(&served.ctx, CodePurpose::Login, &to)
+            .await
+            .unwrap();
         assert_eq!(served.sent.count(), 1);
     }
 }

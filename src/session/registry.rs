@@ -144,19 +144,23 @@ mod tests {
         session::testing::{self, account, has_ended},
     };
 
+    /// An account signed in to a new browser session whose row is recorded, and its `sid`.
+    async fn signed_in(ctx: &Context) -> (AccountId, Session, String) {
+        let a = account(ctx, "asha@example.com").await;
+        let mut session = Session::fresh(ctx.clock.now());
+        let first = sign_in(ctx, &mut session, a, &["pwd"], &ClientInfo::default()).await;
+        assert_eq!(first.unwrap(), SignIn::New);
+        keep_recorded(ctx, &mut session).await.unwrap();
+        let sid = session.signed_in().unwrap().sid.clone();
+        (a, session, sid)
+    }
+
     #[tokio::test]
     async fn the_same_account_keeps_its_session_and_another_one_replaces_it() {
         let t = testing::context(&Settings::default()).await;
         let (ctx, who) = (&t.ctx, ClientInfo::default());
-        let (a, b) = (
-            account(ctx, "asha@example.com").await,
-            account(ctx, "ravi@example.com").await,
-        );
-        let mut session = Session::fresh(ctx.clock.now());
-        let first = sign_in(ctx, &mut session, a, &["pwd"], &who).await.unwrap();
-        assert_eq!(first, SignIn::New);
-        keep_recorded(ctx, &mut session).await.unwrap();
-        let sid = session.signed_in().unwrap().sid.clone();
+        let (a, mut session, sid) = signed_in(ctx).await;
+        let b = account(ctx, "ravi@example.com").await;
 
         t.clock.advance(Duration::minutes(1));
         let again = sign_in(ctx, &mut session, a, &["otp"], &who).await.unwrap();
@@ -177,13 +181,11 @@ mod tests {
     #[tokio::test]
     async fn a_session_ended_elsewhere_is_signed_out_here_after_the_recheck_interval() {
         let t = testing::context(&Settings::default()).await;
-        let (ctx, who) = (&t.ctx, ClientInfo::default());
-        let a = account(ctx, "asha@example.com").await;
-        let mut session = Session::fresh(ctx.clock.now());
-        sign_in(ctx, &mut session, a, &["pwd"], &who).await.unwrap();
-        keep_recorded(ctx, &mut session).await.unwrap();
-        let sid = session.signed_in().unwrap().sid.clone();
-        end(ctx, &sid, a, EndReason::Admin, &who).await.unwrap();
+        let ctx = &t.ctx;
+        let (a, mut session, sid) = signed_in(ctx).await;
+        end(ctx, &sid, a, EndReason::Admin, &ClientInfo::default())
+            .await
+            .unwrap();
 
         // Within the interval the browser's view is trusted: no database read per request.
         recheck(ctx, &mut session).await.unwrap();
@@ -196,11 +198,8 @@ mod tests {
     #[tokio::test]
     async fn the_row_is_pushed_forward_at_most_once_a_day_and_never_past_the_absolute_limit() {
         let t = testing::context(&Settings::default()).await;
-        let (ctx, who) = (&t.ctx, ClientInfo::default());
-        let a = account(ctx, "asha@example.com").await;
-        let mut session = Session::fresh(ctx.clock.now());
-        sign_in(ctx, &mut session, a, &["pwd"], &who).await.unwrap();
-        keep_recorded(ctx, &mut session).await.unwrap();
+        let ctx = &t.ctx;
+        let (_, mut session, _) = signed_in(ctx).await;
         let auth_time = session.signed_in().unwrap().auth_time;
         let absolute = auth_time + Duration::seconds(ctx.settings.absolute_timeout_secs);
         let first = session.recorded_until().unwrap();
