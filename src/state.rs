@@ -98,7 +98,7 @@ impl AppState {
         };
         Ok(Self {
             oauth,
-            sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
+            sessions: SessionStore::new(store.clone(), clock.clone(), session.settings.clone()),
             settings,
             db,
             store,

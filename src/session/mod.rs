@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     audit::Audit,
     clock::Clock,
-    config::{SessionSettings, Settings},
+    config::SessionSettings,
     db::Db,
     domain::AccountId,
     oidc::backchannel::Backchannel,
@@ -292,14 +292,14 @@ impl Session {
 pub struct SessionStore {
     store: Arc<dyn EphemeralStore>,
     clock: Arc<dyn Clock>,
-    settings: Arc<Settings>,
+    settings: Arc<SessionSettings>,
 }
 
 impl SessionStore {
     pub fn new(
         store: Arc<dyn EphemeralStore>,
         clock: Arc<dyn Clock>,
-        settings: Arc<Settings>,
+        settings: Arc<SessionSettings>,
     ) -> Self {
         Self {
             store,
@@ -317,7 +317,7 @@ impl SessionStore {
             return Ok(Session::fresh(now));
         };
         if let Some(mut data) = self.store.get_json::<SessionData>(&id.key()).await? {
-            let absolute = Duration::seconds(self.settings.session.absolute_timeout_secs);
+            let absolute = Duration::seconds(self.settings.absolute_timeout_secs);
             if data
                 .signed_in
                 .as_ref()
@@ -353,7 +353,7 @@ impl SessionStore {
         if empty && !session.stored {
             return Ok(());
         }
-        let s = &self.settings.session;
+        let s = &self.settings;
         let ttl = if session.data.signed_in.is_some() {
             s.idle_timeout_secs
         } else {
@@ -384,21 +384,25 @@ impl SessionStore {
             .data
             .signed_in
             .as_ref()
-            .map(|_| Duration::seconds(self.settings.session.absolute_timeout_secs))
+            .map(|_| Duration::seconds(self.settings.absolute_timeout_secs))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{clock::MockClock, store::MemoryStore};
+    use crate::{clock::MockClock, config::Settings, store::MemoryStore};
 
     fn sessions() -> (MockClock, SessionStore) {
         let clock = MockClock::starting_now();
         let store = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
         (
             clock.clone(),
-            SessionStore::new(store, Arc::new(clock), Arc::new(Settings::default())),
+            SessionStore::new(
+                store,
+                Arc::new(clock),
+                Arc::new(Settings::default().session),
+            ),
         )
     }
 
@@ -409,7 +413,7 @@ mod tests {
         let sessions = SessionStore::new(
             store.clone(),
             Arc::new(clock.clone()),
-            Arc::new(Settings::default()),
+            Arc::new(Settings::default().session),
         );
         let mut page = sessions.load_or_start(None).await.unwrap();
         assert!(page.cookie_changed(), "the browser gets a cookie");
