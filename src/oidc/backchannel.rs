@@ -249,7 +249,76 @@ async fn deliver_one(
 
 #[cfg(test)]
 mod tests {
+    use url::Url;
+
     use super::*;
+    use crate::{
+        config::{KeySettings, Settings},
+        domain::{ClientAuth, ClientId, Scopes},
+        oidc::{
+            jwt,
+            keys::{self, KeyEncryptionKey},
+        },
+    };
+
+    fn client(id: &str, logout_uri: Option<&str>, now: DateTime<Utc>) -> Client {
+        Client {
+            id: ClientId::parse(id).unwrap(),
+            name: id.to_owned(),
+            logo_url: None,
+            auth: ClientAuth::None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: logout_uri.map(|u| Url::parse(u).unwrap()),
+            scopes: Scopes::parse_lenient("openid"),
+            grant_types: Vec::new(),
+            first_party: false,
+            id_token_alg: "RS256".into(),
+            created_at: now,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_app_with_a_logout_uri_gets_a_token_naming_the_session_and_no_nonce() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("oneid.db").display());
+        let db = Db::open(&url, &Settings::default().database).unwrap();
+        db.migrate().unwrap();
+        let kek = KeyEncryptionKey::load_or_create(&KeySettings {
+            encryption_key_file: dir.path().join("keys.secret"),
+            ..Settings::default().keys
+        })
+        .unwrap();
+        let now = Utc::now();
+        let ring = keys::ensure_keys(&db, &kek, now).await.unwrap();
+        let issuer = Issuer::from_url(&Url::parse("https://id.example/").unwrap());
+        let clients = [
+            client("forum", Some("https://forum.example/backchannel"), now),
+            client("blog", None, now),
+        ];
+
+        let queued = logout_tokens(&ring, &issuer, &clients, "sid-1", "sub-1", now).unwrap();
+        assert_eq!(queued.len(), 1, "the app without a logout URI is skipped");
+        assert_eq!(queued[0].client_id, "forum");
+        assert_eq!(queued[0].logout_uri, "https://forum.example/backchannel");
+        let claims: serde_json::Value =
+            jwt::verify(&ring, &queued[0].logout_token, "logout+jwt").unwrap();
+        // §2.4: iss, aud, iat, exp, jti, events with the logout event, sid and sub; no nonce.
+        assert_eq!(
+            claims["iss"], "https://id.example",
+            "the issuer, without a slash"
+        );
+        assert_eq!(claims["aud"], "forum");
+        assert_eq!(
+            (claims["sid"].as_str(), claims["sub"].as_str()),
+            (Some("sid-1"), Some("sub-1"))
+        );
+        assert_eq!(claims["iat"], now.timestamp());
+        assert_eq!(claims["exp"], (now + TOKEN_LIFETIME).timestamp());
+        assert!(claims["events"][BACKCHANNEL_LOGOUT_EVENT].is_object());
+        assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+        assert!(claims.get("nonce").is_none());
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
