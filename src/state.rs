@@ -33,8 +33,6 @@ pub struct AppState {
     pub audit: Audit,
     /// The protocol core's view of the above.
     pub oauth: crate::oauth::Context,
-    /// Wakes the back-channel logout worker when tokens are queued.
-    pub backchannel_wake: Arc<tokio::sync::Notify>,
     /// The sessions' durable side: ending, recording, rechecking.
     pub session: crate::session::Context,
     /// Account logic: codes, sign-up, sign-in, recovery, locks.
@@ -70,7 +68,6 @@ impl AppState {
             settings: Arc::new(settings.oauth.clone()),
             audit: audit.clone(),
         };
-        let backchannel_wake = Arc::new(tokio::sync::Notify::new());
         let session = crate::session::Context {
             db: db.clone(),
             clock: clock.clone(),
@@ -81,7 +78,8 @@ impl AppState {
                 clock: clock.clone(),
                 keys: keys.clone(),
                 issuer: issuer.clone(),
-                wake: backchannel_wake.clone(),
+                // Wakes the back-channel logout worker when tokens are queued.
+                wake: Arc::new(tokio::sync::Notify::new()),
             },
         };
         let account = crate::account::Context {
@@ -110,7 +108,6 @@ impl AppState {
             keys,
             issuer,
             audit,
-            backchannel_wake,
             session,
             account,
         })
