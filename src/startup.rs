@@ -56,7 +56,7 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(refresh_keys(state.clone()));
-        tokio::spawn(crate::oidc::backchannel::run_deliveries(
+        tokio::spawn(crate::logout::run_deliveries(
             state.session.backchannel.clone(),
         ));
         tokio::spawn(end_expired_sessions(state.session.clone()));

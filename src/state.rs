@@ -73,7 +73,7 @@ impl AppState {
             clock: clock.clone(),
             audit: audit.clone(),
             settings: Arc::new(settings.session.clone()),
-            backchannel: crate::oidc::backchannel::Backchannel {
+            backchannel: crate::logout::Backchannel {
                 db: db.clone(),
                 clock: clock.clone(),
                 keys: keys.clone(),

@@ -7,7 +7,7 @@
 //! 2. `revoke_session_grants`: the grants that lived only for the session go (those with
 //!    `offline_access` were asked to outlive it);
 //! 3. the apps that took part get a logout token each (Back-Channel Logout 1.0 §2.1: "when the
-//!    OP session ends"), queued below in [`crate::oidc::backchannel`] and delivered from there;
+//!    OP session ends"), queued below in [`crate::logout`] and delivered from there;
 //! 4. `audit_event`: the sign-outs a person caused are recorded in the audit log.
 
 use std::collections::BTreeMap;
@@ -25,7 +25,8 @@ use crate::{
         },
     },
     domain::{AccountId, ClientInfo, ScopeToken},
-    oidc::{backchannel::QueueError, keys::KeyError},
+    logout::QueueError,
+    oidc::keys::KeyError,
 };
 
 /// Expired sessions handled per sweep pass.

@@ -25,7 +25,7 @@ use crate::{
     config::SessionSettings,
     db::Db,
     domain::AccountId,
-    oidc::backchannel::Backchannel,
+    logout::Backchannel,
     store::{EphemeralStore, StoreError},
 };
 

@@ -12,10 +12,8 @@ use crate::{
     config::{KeySettings, Settings},
     db::Db,
     domain::Issuer,
-    oidc::{
-        backchannel::Backchannel,
-        keys::{self, KeyEncryptionKey, SigningKeys},
-    },
+    logout::Backchannel,
+    oidc::keys::{self, KeyEncryptionKey, SigningKeys},
 };
 
 /// What a test works with: the database's directory (deleted when dropped), the clock it
