@@ -59,12 +59,21 @@ impl Application {
         tokio::spawn(crate::logout::run_deliveries(
             state.session.backchannel.clone(),
         ));
-        tokio::spawn(end_expired_sessions(state.session.clone()));
-        tokio::spawn(expire_audit_events(
-            state.audit.clone(),
-            state.clock.clone(),
+        let (minute, hour) = (chrono::Duration::minutes(1), chrono::Duration::hours(1));
+        let clock = || state.clock.clone();
+        tokio::spawn(on_clock(
+            clock(),
+            state.session.clone(),
+            minute,
+            end_expired_sessions,
         ));
-        tokio::spawn(purge_finished_rows(state.clone()));
+        tokio::spawn(on_clock(
+            clock(),
+            state.audit.clone(),
+            hour,
+            expire_audit_events,
+        ));
+        tokio::spawn(on_clock(clock(), state.clone(), hour, purge_finished_rows));
         Ok(Self {
             port,
             server,
@@ -113,69 +122,38 @@ where
     }
 }
 
-/// Ends sessions that ran out, about once a minute, so their apps hear of it. Each instance
-/// sweeps; ending a session is one conditional UPDATE, so only one of them tells the apps.
+/// Ends sessions that ran out (run about once a minute), so their apps hear of it. Each
+/// instance sweeps; ending a session is one conditional UPDATE, so only one of them tells the
+/// apps.
 async fn end_expired_sessions(session: crate::session::Context) {
-    let clock = session.clock.clone();
-    on_clock(
-        clock,
-        session,
-        chrono::Duration::seconds(60),
-        |session| async move {
-            if let Err(e) = crate::session::sweep_expired(&session).await {
-                tracing::warn!(error = %e, "expired sessions not ended");
-            }
-        },
-    )
-    .await;
+    if let Err(e) = crate::session::sweep_expired(&session).await {
+        tracing::warn!(error = %e, "expired sessions not ended");
+    }
 }
 
-/// Deletes audit events past `[audit] retention_days`, about once an hour. Each instance
+/// Deletes audit events past `[audit] retention_days` (run about once an hour). Each instance
 /// sweeps; deleting what is already gone costs one indexed query.
-async fn expire_audit_events(audit: crate::audit::Audit, clock: Arc<dyn Clock>) {
-    on_clock(
-        clock,
-        audit,
-        chrono::Duration::hours(1),
-        |audit| async move {
-            match audit.cleanup().await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "audit events past their retention not deleted")
-                }
-            }
-        },
-    )
-    .await;
+async fn expire_audit_events(audit: crate::audit::Audit) {
+    match audit.cleanup().await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
+    }
 }
 
-/// Deletes finished grants, sessions and back-channel deliveries past `[retention]`, about
-/// once an hour. Each instance purges; deleting what is already gone costs one indexed query.
+/// Deletes finished grants, sessions and back-channel deliveries past `[retention]` (run about
+/// once an hour). Each instance purges; deleting what is already gone costs one indexed query.
 async fn purge_finished_rows(state: web::Data<AppState>) {
-    let clock = state.clock.clone();
-    on_clock(
-        clock,
-        state,
-        chrono::Duration::hours(1),
-        |state| async move {
-            match crate::db::purge::purge(&state.db, &state.settings.retention, state.clock.now())
-                .await
-            {
-                Ok(purged) if purged.total() == 0 => {}
-                Ok(purged) => tracing::info!(
-                    grants = purged.grants,
-                    sessions = purged.sessions,
-                    deliveries = purged.deliveries,
-                    "finished rows past their retention deleted"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "finished rows past their retention not deleted")
-                }
-            }
-        },
-    )
-    .await;
+    match crate::db::purge::purge(&state.db, &state.settings.retention, state.clock.now()).await {
+        Ok(purged) if purged.total() == 0 => {}
+        Ok(purged) => tracing::info!(
+            grants = purged.grants,
+            sessions = purged.sessions,
+            deliveries = purged.deliveries,
+            "finished rows past their retention deleted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "finished rows past their retention not deleted"),
+    }
 }
 
 /// The key schedule: rotate what is due, and pick up rotations made elsewhere, every
