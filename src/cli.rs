@@ -292,7 +292,7 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     admin::users::check_password(&password)?;
 
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let account = admin::users::add(&state.admin, &state, contact, name, password).await?;
+    let account = admin::users::add(&state.admin, &state.account, contact, name, password).await?;
     if args.json {
         println!(
             "{}",
@@ -330,7 +330,7 @@ fn admin_context(settings: &Settings) -> anyhow::Result<admin::Context> {
 
 async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let ended = admin::users::sign_out(&state.admin, &state, id).await?;
+    let ended = admin::users::sign_out(&state.admin, &state.session, id).await?;
     println!(
         "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
     );
@@ -339,7 +339,7 @@ async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> 
 
 async fn user_lock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let ended = admin::users::lock(&state.admin, &state, id).await?;
+    let ended = admin::users::lock(&state.admin, &state.session, id).await?;
     println!("account {id} locked; {ended} session(s) ended");
     Ok(())
 }

@@ -35,6 +35,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod i18n;
+pub mod logout;
 pub mod notify;
 pub mod oauth;
 pub mod oidc;

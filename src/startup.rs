@@ -56,10 +56,24 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(refresh_keys(state.clone()));
-        tokio::spawn(crate::oauth::backchannel::run_deliveries(state.clone()));
-        tokio::spawn(end_expired_sessions(state.clone()));
-        tokio::spawn(expire_audit_events(state.clone()));
-        tokio::spawn(purge_finished_rows(state.clone()));
+        tokio::spawn(crate::logout::run_deliveries(
+            state.session.backchannel.clone(),
+        ));
+        let (minute, hour) = (chrono::Duration::minutes(1), chrono::Duration::hours(1));
+        let clock = || state.clock.clone();
+        tokio::spawn(on_clock(
+            clock(),
+            state.session.clone(),
+            minute,
+            end_expired_sessions,
+        ));
+        tokio::spawn(on_clock(
+            clock(),
+            state.audit.clone(),
+            hour,
+            expire_audit_events,
+        ));
+        tokio::spawn(on_clock(clock(), state.clone(), hour, purge_finished_rows));
         Ok(Self {
             port,
             server,
@@ -86,67 +100,60 @@ impl Application {
     }
 }
 
-/// Runs `job` about once per `period` of the injected clock's time. It looks every real
-/// second, so a test that moves its clock forward sees the job run within a second.
-async fn on_clock<F, Fut>(state: web::Data<AppState>, period: chrono::Duration, job: F)
+/// Runs `job` on `ctx` (what the job works with, and nothing more) about once per `period` of
+/// the injected clock's time. It looks every real second, so a test that moves its clock
+/// forward sees the job run within a second.
+async fn on_clock<C, F, Fut>(clock: Arc<dyn Clock>, ctx: C, period: chrono::Duration, job: F)
 where
-    F: Fn(web::Data<AppState>) -> Fut,
+    C: Clone,
+    F: Fn(C) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let mut last = None;
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         ticks.tick().await;
-        let now = state.clock.now();
+        let now = clock.now();
         if last.is_some_and(|at| now - at < period) {
             continue;
         }
         last = Some(now);
-        job(state.clone()).await;
+        job(ctx.clone()).await;
     }
 }
 
-/// Ends sessions that ran out, about once a minute, so their apps hear of it. Each instance
-/// sweeps; ending a session is one conditional UPDATE, so only one of them tells the apps.
-async fn end_expired_sessions(state: web::Data<AppState>) {
-    on_clock(state, chrono::Duration::seconds(60), |state| async move {
-        if let Err(e) = crate::session::registry::sweep_expired(&state).await {
-            tracing::warn!(error = %e, "expired sessions not ended");
-        }
-    })
-    .await;
+/// Ends sessions that ran out (run about once a minute), so their apps hear of it. Each
+/// instance sweeps; ending a session is one conditional UPDATE, so only one of them tells the
+/// apps.
+async fn end_expired_sessions(session: crate::session::Context) {
+    if let Err(e) = crate::session::sweep_expired(&session).await {
+        tracing::warn!(error = %e, "expired sessions not ended");
+    }
 }
 
-/// Deletes audit events past `[audit] retention_days`, about once an hour. Each instance
+/// Deletes audit events past `[audit] retention_days` (run about once an hour). Each instance
 /// sweeps; deleting what is already gone costs one indexed query.
-async fn expire_audit_events(state: web::Data<AppState>) {
-    on_clock(state, chrono::Duration::hours(1), |state| async move {
-        match state.audit.cleanup().await {
-            Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
-            Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
-        }
-    })
-    .await;
+async fn expire_audit_events(audit: crate::audit::Audit) {
+    match audit.cleanup().await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "audit events past their retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "audit events past their retention not deleted"),
+    }
 }
 
-/// Deletes finished grants, sessions and back-channel deliveries past `[retention]`, about
-/// once an hour. Each instance purges; deleting what is already gone costs one indexed query.
+/// Deletes finished grants, sessions and back-channel deliveries past `[retention]` (run about
+/// once an hour). Each instance purges; deleting what is already gone costs one indexed query.
 async fn purge_finished_rows(state: web::Data<AppState>) {
-    on_clock(state, chrono::Duration::hours(1), |state| async move {
-        match crate::db::purge::purge(&state.db, &state.settings.retention, state.clock.now()).await
-        {
-            Ok(purged) if purged.total() == 0 => {}
-            Ok(purged) => tracing::info!(
-                grants = purged.grants,
-                sessions = purged.sessions,
-                deliveries = purged.deliveries,
-                "finished rows past their retention deleted"
-            ),
-            Err(e) => tracing::warn!(error = %e, "finished rows past their retention not deleted"),
-        }
-    })
-    .await;
+    match crate::db::purge::purge(&state.db, &state.settings.retention, state.clock.now()).await {
+        Ok(purged) if purged.total() == 0 => {}
+        Ok(purged) => tracing::info!(
+            grants = purged.grants,
+            sessions = purged.sessions,
+            deliveries = purged.deliveries,
+            "finished rows past their retention deleted"
+        ),
+        Err(e) => tracing::warn!(error = %e, "finished rows past their retention not deleted"),
+    }
 }
 
 /// The key schedule: rotate what is due, and pick up rotations made elsewhere, every

@@ -33,10 +33,12 @@ pub struct AppState {
     pub audit: Audit,
     /// The protocol core's view of the above.
     pub oauth: crate::oauth::Context,
-    /// Wakes the back-channel logout worker when tokens are queued.
-    pub backchannel_wake: tokio::sync::Notify,
     /// What operators do (`admin`), for the faces that let them.
     pub admin: crate::admin::Context,
+    /// The sessions' durable side: ending, recording, rechecking.
+    pub session: crate::session::Context,
+    /// Account logic: codes, sign-up, sign-in, recovery, locks.
+    pub account: crate::account::Context,
 }
 
 impl AppState {
@@ -68,6 +70,32 @@ impl AppState {
             settings: Arc::new(settings.oauth.clone()),
             audit: audit.clone(),
         };
+        let session = crate::session::Context {
+            db: db.clone(),
+            clock: clock.clone(),
+            audit: audit.clone(),
+            settings: Arc::new(settings.session.clone()),
+            backchannel: crate::logout::Backchannel {
+                db: db.clone(),
+                clock: clock.clone(),
+                keys: keys.clone(),
+                issuer: issuer.clone(),
+                // Wakes the back-channel logout worker when tokens are queued.
+                wake: Arc::new(tokio::sync::Notify::new()),
+            },
+        };
+        let account = crate::account::Context {
+            db: db.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            notifier: notifier.clone(),
+            passwords: PasswordHasher::new(),
+            password_pool: password_pool.clone(),
+            settings: Arc::new(crate::account::AccountSettings::from_settings(&settings)),
+            keys: crate::account::AccountKeys::derive(&kek),
+            audit: audit.clone(),
+            session: session.clone(),
+        };
         let admin = crate::admin::Context {
             db: db.clone(),
             clock: clock.clone(),
@@ -75,7 +103,7 @@ impl AppState {
         };
         Ok(Self {
             oauth,
-            sessions: SessionStore::new(store.clone(), clock.clone(), settings.clone()),
+            sessions: SessionStore::new(store.clone(), clock.clone(), session.settings.clone()),
             settings,
             db,
             store,
@@ -87,7 +115,8 @@ impl AppState {
             keys,
             issuer,
             audit,
-            backchannel_wake: tokio::sync::Notify::new(),
+            session,
+            account,
             admin,
         })
     }

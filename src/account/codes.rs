@@ -10,14 +10,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{ServiceError, limits};
+use super::{Context, ServiceError, limits};
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
+    config::LimitSettings,
     domain::{
         ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode, random_token_of,
     },
     i18n::Lang,
-    state::AppState,
     store::ttl_until,
 };
 
@@ -90,13 +90,13 @@ impl BrowserTag {
     }
 }
 
-fn code_length(state: &AppState, purpose: CodePurpose) -> u8 {
+fn code_length(ctx: &Context, purpose: CodePurpose) -> u8 {
     match purpose {
         // The seed's promise: four digits to prove a number at sign-up. Codes that guard an
         // existing account are longer (see the README's Security section).
-        CodePurpose::Signup => state.settings.codes.signup_length,
+        CodePurpose::Signup => ctx.settings.codes.signup_length,
         CodePurpose::Login | CodePurpose::Reset | CodePurpose::Unlock => {
-            state.settings.codes.account_length
+            ctx.settings.codes.account_length
         }
     }
 }
@@ -117,20 +117,23 @@ pub enum Delivery {
 /// Sends a fresh code for `purpose` to `to`, replacing any earlier one, unless one went to the
 /// same place within the resend cooldown.
 pub async fn send(
-    state: &AppState,
+    ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     lang: Lang,
     delivery: Delivery,
     client: &ClientInfo,
 ) -> Result<Sent, ServiceError> {
-    send_bound(state, purpose, to, lang, delivery, client, None).await
+    send_bound(ctx, purpose, to, lang, delivery, client, None).await
 }
 
 /// [`send`], the code bound to `browser` when given: only that browser can use it, and it
 /// replaces only that browser's earlier code.
+///
+/// The steps: [`check_destination`] (nothing counted yet), the resend cooldown, the abuse
+/// limits, then the code is made, kept as a MAC, delivered and audited.
 pub async fn send_bound(
-    state: &AppState,
+    ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     lang: Lang,
@@ -138,19 +141,20 @@ pub async fn send_bound(
     client: &ClientInfo,
     browser: Option<&BrowserTag>,
 ) -> Result<Sent, ServiceError> {
-    let settings = &state.settings.codes;
-    let now = state.clock.now();
+    check_destination(&ctx.settings.limits, to).map_err(ServiceError::PhoneRefused)?;
+    let settings = &ctx.settings.codes;
+    let now = ctx.clock.now();
     let cooldown = Duration::seconds(settings.resend_cooldown_secs);
     let resend_after = now + cooldown;
     let gate_key = cooldown_key(to, browser);
     if settings.resend_cooldown_secs > 0 {
         // One atomic increment decides between concurrent requests: only the first sends.
-        let hits = state
+        let hits = ctx
             .store
             .increment(&gate_key, cooldown.to_std().unwrap_or_default())
             .await?;
         if hits > 1 {
-            let until = state
+            let until = ctx
                 .store
                 .get_json::<DateTime<Utc>>(&format!("{gate_key}:until"))
                 .await?
@@ -159,8 +163,7 @@ pub async fn send_bound(
                 resend_after: until,
             });
         }
-        state
-            .store
+        ctx.store
             .put_json(
                 &format!("{gate_key}:until"),
                 &resend_after,
@@ -171,31 +174,24 @@ pub async fn send_bound(
 
     // Past the cooldown, the abuse limits decide (and count); a refusal frees the cooldown so
     // the next request is told about the limit again rather than "wait a minute".
-    if let Err(refused) = limits::code_requested(
-        state.store.as_ref(),
-        &state.settings.limits,
-        now,
-        to,
-        client.ip,
-    )
-    .await?
+    if let Err(refused) =
+        limits::code_requested(ctx.store.as_ref(), &ctx.settings.limits, now, to, client.ip).await?
     {
-        state.store.delete(&gate_key).await?;
-        return Err(limit_tripped(state, refused, client).await);
+        ctx.store.delete(&gate_key).await?;
+        return Err(limit_tripped(ctx, refused, client).await);
     }
 
-    let code = VerificationCode::generate(code_length(state, purpose));
+    let code = VerificationCode::generate(code_length(ctx, purpose));
     let id = random_token_of(16);
-    let expires_at = now + state.settings.code_ttl();
+    let expires_at = now + ctx.settings.code_ttl();
     let pending = PendingCode {
-        digest: code.mac(state.kek.code_mac_key(), &id),
+        digest: code.mac(&ctx.keys.code_mac, &id),
         id,
         expires_at,
     };
     // Kept a minute past expiry so a late try can be told "expired" rather than "unknown".
     let key = code_key(purpose, to, browser);
-    state
-        .store
+    ctx.store
         .put_json(
             &key,
             &pending,
@@ -203,23 +199,23 @@ pub async fn send_bound(
         )
         .await?;
 
-    let minutes = state.settings.codes.ttl_secs / 60;
+    let minutes = ctx.settings.codes.ttl_secs / 60;
     match delivery {
         Delivery::Decoy => {}
         Delivery::Now => {
-            if let Err(e) = state
+            if let Err(e) = ctx
                 .notifier
                 .send_code(to, purpose, &code, minutes, lang)
                 .await
             {
                 // Nothing was delivered: forget the code and let the person ask again now.
-                state.store.delete(&key).await?;
-                state.store.delete(&gate_key).await?;
+                ctx.store.delete(&key).await?;
+                ctx.store.delete(&gate_key).await?;
                 return Err(e.into());
             }
         }
         Delivery::Background => {
-            let (notifier, store, to) = (state.notifier.clone(), state.store.clone(), to.clone());
+            let (notifier, store, to) = (ctx.notifier.clone(), ctx.store.clone(), to.clone());
             tokio::spawn(async move {
                 if let Err(e) = notifier.send_code(&to, purpose, &code, minutes, lang).await {
                     tracing::warn!(error = %e, purpose = purpose.as_str(), "code not delivered");
@@ -231,8 +227,7 @@ pub async fn send_bound(
     }
     // A decoy is recorded like a real code: the log is read by operators, not strangers, but
     // it must not become a list of which contacts have accounts either.
-    state
-        .audit
+    ctx.audit
         .record(
             AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
                 .from(client)
@@ -242,14 +237,26 @@ pub async fn send_bound(
     Ok(Sent::Sent { resend_after })
 }
 
+/// Codes go to a phone number only if it is a mobile number in a served country (the
+/// SMS-pumping rule, [`limits::phone_allowed`]). Checked here, in the sending path itself, so
+/// that no caller can skip it, and first, so that a refused number counts against no limit.
+pub fn check_destination(
+    settings: &LimitSettings,
+    to: &ContactIdentifier,
+) -> Result<(), limits::PhoneRefused> {
+    match to {
+        ContactIdentifier::Phone(phone) => limits::phone_allowed(settings, phone),
+        ContactIdentifier::Email(_) => Ok(()),
+    }
+}
+
 /// Logs and audits a tripped limit, and turns it into the error the pages answer 429 with.
 pub(super) async fn limit_tripped(
-    state: &AppState,
+    ctx: &Context,
     refused: limits::Refused,
     client: &ClientInfo,
 ) -> ServiceError {
-    state
-        .audit
+    ctx.audit
         .record(
             AuditEvent::new(AuditKind::LimitTripped, Outcome::Refused)
                 .from(client)
@@ -261,50 +268,42 @@ pub(super) async fn limit_tripped(
 
 /// Checks a typed code and, when right, uses it up.
 pub async fn verify(
-    state: &AppState,
+    ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     submitted: &VerificationCode,
     client: &ClientInfo,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
-    verify_bound(state, purpose, to, submitted, client, None).await
+    verify_bound(ctx, purpose, to, submitted, client, None).await
 }
 
 /// [`verify`] for a code sent with [`send_bound`] to `browser`.
 pub async fn verify_bound(
-    state: &AppState,
+    ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     submitted: &VerificationCode,
     client: &ClientInfo,
     browser: Option<&BrowserTag>,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     // An address backing off after its wrong codes for this contact waits, whatever code it
     // asked for since: a fresh code must not buy fresh guesses. Others are not held back.
-    if let Err(refused) =
-        limits::code_check_allowed(state.store.as_ref(), now, to, client.ip).await?
+    if let Err(refused) = limits::code_check_allowed(ctx.store.as_ref(), now, to, client.ip).await?
     {
-        return Err(limit_tripped(state, refused, client).await);
+        return Err(limit_tripped(ctx, refused, client).await);
     }
-    let outcome = check(state, &code_key(purpose, to, browser), submitted, now).await?;
+    let outcome = check(ctx, &code_key(purpose, to, browser), submitted, now).await?;
     let (kind, result) = match outcome {
         Ok(()) => (AuditKind::CodeVerified, Outcome::Ok),
         Err(CodeRejected::Wrong { .. }) => {
-            limits::code_failed(
-                state.store.as_ref(),
-                &state.settings.limits,
-                now,
-                to,
-                client.ip,
-            )
-            .await?;
+            limits::code_failed(ctx.store.as_ref(), &ctx.settings.limits, now, to, client.ip)
+                .await?;
             (AuditKind::CodeFailed, Outcome::Failed)
         }
         Err(_) => (AuditKind::CodeFailed, Outcome::Refused),
     };
-    state
-        .audit
+    ctx.audit
         .record(
             AuditEvent::new(kind, result)
                 .from(client)
@@ -316,21 +315,21 @@ pub async fn verify_bound(
 
 /// The code check itself: expiry, tries, digest, and the one atomic take.
 async fn check(
-    state: &AppState,
+    ctx: &Context,
     key: &str,
     submitted: &VerificationCode,
     now: DateTime<Utc>,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
     let key = key.to_owned();
-    let Some(pending) = state.store.get_json::<PendingCode>(&key).await? else {
+    let Some(pending) = ctx.store.get_json::<PendingCode>(&key).await? else {
         return Ok(Err(CodeRejected::Unusable));
     };
     if now >= pending.expires_at {
-        state.store.delete(&key).await?;
+        ctx.store.delete(&key).await?;
         return Ok(Err(CodeRejected::Expired));
     }
-    let max_tries = state.settings.codes.max_tries;
-    let tries = state
+    let max_tries = ctx.settings.codes.max_tries;
+    let tries = ctx
         .store
         .increment(
             &format!("code-tries:{}", pending.id),
@@ -338,20 +337,152 @@ async fn check(
         )
         .await?;
     if tries > max_tries {
-        state.store.delete(&key).await?;
+        ctx.store.delete(&key).await?;
         return Ok(Err(CodeRejected::Unusable));
     }
     if !pending
         .digest
-        .matches(submitted, state.kek.code_mac_key(), &pending.id)
+        .matches(submitted, &ctx.keys.code_mac, &pending.id)
     {
         return Ok(Err(CodeRejected::Wrong {
             tries_left: max_tries - tries,
         }));
     }
     // Right code: whoever takes it first wins; a concurrent second check finds nothing.
-    match state.store.take_json::<PendingCode>(&key).await? {
+    match ctx.store.take_json::<PendingCode>(&key).await? {
         Some(taken) if taken.id == pending.id => Ok(Ok(())),
         _ => Ok(Err(CodeRejected::Unusable)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        account::testing::{self, nobody},
+        config::Settings,
+        domain::Region,
+    };
+
+    fn email() -> ContactIdentifier {
+        ContactIdentifier::parse("asha@example.com", Region::default()).unwrap()
+    }
+
+    fn code(s: &str) -> VerificationCode {
+        VerificationCode::parse(s).unwrap()
+    }
+
+    /// Asks for a code for `purpose` to `to`, delivered before answering.
+    async fn send_now(
+        ctx: &Context,
+        purpose: CodePurpose,
+        to: &ContactIdentifier,
+    ) -> Result<Sent, ServiceError> {
+        send(ctx, purpose, to, Lang::default(), Delivery::Now, &nobody()).await
+    }
+
+    /// A code of the same length that is certainly not `code`.
+    fn wrong(code: &str) -> String {
+        code.chars()
+            .map(|c| char::from(b'0' + (c as u8 - b'0' + 1) % 10))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_sent_code_verifies_once_and_wrong_ones_count_down() {
+        let t = testing::context(&Settings::default()).await;
+        let (ctx, to, who) = (&t.ctx, email(), nobody());
+        let sent = send_now(ctx, CodePurpose::Signup, &to).await.unwrap();
+        assert!(matches!(sent, Sent::Sent { .. }));
+        let right = t.sent.last_code().expect("the code was delivered");
+        assert_eq!(right.len(), usize::from(ctx.settings.codes.signup_length));
+
+        let max = ctx.settings.codes.max_tries;
+        let (right, wrong) = (code(&right), code(&wrong(&right)));
+        let first = verify(ctx, CodePurpose::Signup, &to, &wrong, &who);
+        assert_eq!(
+            first.await.unwrap(),
+            Err(CodeRejected::Wrong {
+                tries_left: max - 1
+            })
+        );
+        // Another purpose's code is another code.
+        let other = verify(ctx, CodePurpose::Reset, &to, &right, &who);
+        assert_eq!(other.await.unwrap(), Err(CodeRejected::Unusable));
+
+        let ok = verify(ctx, CodePurpose::Signup, &to, &right, &who);
+        assert_eq!(ok.await.unwrap(), Ok(()));
+        let again = verify(ctx, CodePurpose::Signup, &to, &right, &who);
+        assert_eq!(again.await.unwrap(), Err(CodeRejected::Unusable), "used up");
+    }
+
+    #[tokio::test]
+    async fn a_second_request_within_the_cooldown_sends_nothing_and_codes_expire() {
+        let t = testing::context(&Settings::default()).await;
+        let (ctx, to, who) = (&t.ctx, email(), nobody());
+        let first = send_now(ctx, CodePurpose::Login, &to).await.unwrap();
+        let second = send_now(ctx, CodePurpose::Login, &to).await.unwrap();
+        assert_eq!(
+            second,
+            Sent::CoolingDown {
+                resend_after: first.resend_after()
+            }
+        );
+        assert_eq!(t.sent.count(), 1);
+
+        let right = code(&t.sent.last_code().unwrap());
+        t.clock.advance(ctx.settings.code_ttl());
+        let late = verify(ctx, CodePurpose::Login, &to, &right, &who);
+        assert_eq!(late.await.unwrap(), Err(CodeRejected::Expired));
+    }
+
+    #[tokio::test]
+    async fn send_refuses_a_number_phone_allowed_refuses_before_counting_anything() {
+        let mut settings = Settings::default();
+        let to = ContactIdentifier::parse("9812345678", settings.default_region).unwrap();
+        let ContactIdentifier::Phone(phone) = &to else {
+            panic!("a mobile number")
+        };
+        // The country is not served: phone_allowed says no, and so does every way to send.
+        settings.limits.sms_countries = Vec::new();
+        let refused = limits::phone_allowed(&settings.limits, phone).unwrap_err();
+        assert_eq!(refused, limits::PhoneRefused::Country);
+
+        let (t, who) = (testing::context(&settings).await, nobody());
+        for delivery in [Delivery::Now, Delivery::Background, Delivery::Decoy] {
+            let sent = send(
+                &t.ctx,
+                CodePurpose::Login,
+                &to,
+                Lang::default(),
+                delivery,
+                &who,
+            );
+            assert!(
+                matches!(sent.await, Err(ServiceError::PhoneRefused(r)) if r == refused),
+                "{delivery:?}"
+            );
+        }
+        let tag = BrowserTag::new("form token");
+        let bound = send_bound(
+            &t.ctx,
+            CodePurpose::Reset,
+            &to,
+            Lang::default(),
+            Delivery::Background,
+            &who,
+            Some(&tag),
+        );
+        assert!(matches!(bound.await, Err(ServiceError::PhoneRefused(_))));
+        testing::settle().await;
+        assert_eq!(t.sent.count(), 0, "nothing sent");
+        assert_eq!(t.store.len(), 0, "no cooldown, limit or code stored");
+
+        // Served again: the same number gets its code.
+        let served = testing::context(&Settings::default()).await;
+        send_now(&served.ctx, CodePurpose::Login, &to)
+            .await
+            .unwrap();
+        assert_eq!(served.sent.count(), 1);
     }
 }

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::Context;
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
     config::LockoutSettings,
@@ -19,7 +20,6 @@ use crate::{
     },
     domain::{AccountId, ContactIdentifier},
     i18n::Lang,
-    state::AppState,
 };
 
 /// Whether an account may try a password now.
@@ -68,21 +68,20 @@ pub(super) fn schedule(rules: &LockoutSettings, failures: i32) -> Step {
 /// Reserves a password attempt on the account before its password is checked (see
 /// [`account::reserve_login_attempt`]): the attempt's number in the run, or `None` when the
 /// account is locked and no password may be checked.
-pub async fn reserve(state: &AppState, id: AccountId) -> Result<Option<i32>, DbError> {
-    let now = state.clock.now();
-    let window = Duration::seconds(state.settings.lockout.window_secs);
-    state
-        .db
+pub async fn reserve(ctx: &Context, id: AccountId) -> Result<Option<i32>, DbError> {
+    let now = ctx.clock.now();
+    let window = Duration::seconds(ctx.settings.lockout.window_secs);
+    ctx.db
         .run(move |conn| account::reserve_login_attempt(conn, id, now, window))
         .await
 }
 
 /// The reserved attempt number `failures` turned out wrong: applies the lock it causes, if
 /// any, and returns it. A lock for good sends the owner a notice (see [`notify_locked`]).
-pub async fn failed(state: &AppState, id: AccountId, failures: i32) -> Result<LockState, DbError> {
-    let now = state.clock.now();
-    let step = schedule(&state.settings.lockout, failures);
-    let lock = state
+pub async fn failed(ctx: &Context, id: AccountId, failures: i32) -> Result<LockState, DbError> {
+    let now = ctx.clock.now();
+    let step = schedule(&ctx.settings.lockout, failures);
+    let lock = ctx
         .db
         .run(move |conn| {
             Ok(match step {
@@ -110,8 +109,7 @@ pub async fn failed(state: &AppState, id: AccountId, failures: i32) -> Result<Lo
         LockState::LockedFor(until) => format!("until {}", until.to_rfc3339()),
         LockState::Locked => "until unlocked".to_owned(),
     };
-    state
-        .audit
+    ctx.audit
         .record(
             AuditEvent::new(AuditKind::Locked, Outcome::Ok)
                 .account(id)
@@ -119,7 +117,7 @@ pub async fn failed(state: &AppState, id: AccountId, failures: i32) -> Result<Lo
         )
         .await;
     if let Some(account) = newly_locked {
-        notify_locked(state, &account);
+        notify_locked(ctx, &account);
     }
     Ok(lock)
 }
@@ -128,7 +126,7 @@ pub async fn failed(state: &AppState, id: AccountId, failures: i32) -> Result<Lo
 /// to unlock it. The notice carries no code and no link (a message with a link is what a
 /// phishing message looks like); it names the page to open. Sent after answering, so the
 /// answer takes the same time whether or not an account was locked.
-fn notify_locked(state: &AppState, account: &Account) {
+fn notify_locked(ctx: &Context, account: &Account) {
     let contacts: Vec<ContactIdentifier> = account
         .phone
         .clone()
@@ -136,13 +134,8 @@ fn notify_locked(state: &AppState, account: &Account) {
         .into_iter()
         .chain(account.email.clone().map(ContactIdentifier::Email))
         .collect();
-    let notifier = state.notifier.clone();
-    let host = state
-        .settings
-        .issuer
-        .host_str()
-        .unwrap_or("localhost")
-        .to_owned();
+    let notifier = ctx.notifier.clone();
+    let host = ctx.settings.notice_host.clone();
     let id = account.id;
     tokio::spawn(async move {
         for to in contacts {
@@ -155,18 +148,16 @@ fn notify_locked(state: &AppState, account: &Account) {
 }
 
 /// A successful sign-in ends the run of failures.
-pub async fn succeeded(state: &AppState, id: AccountId) -> Result<(), DbError> {
-    state
-        .db
+pub async fn succeeded(ctx: &Context, id: AccountId) -> Result<(), DbError> {
+    ctx.db
         .run(move |conn| account::clear_failed_logins(conn, id))
         .await
 }
 
 /// Unlocks the account (a code proved who asks, or an operator decided). True when it exists.
-pub async fn unlock(state: &AppState, id: AccountId) -> Result<bool, DbError> {
-    let now = state.clock.now();
-    state
-        .db
+pub async fn unlock(ctx: &Context, id: AccountId) -> Result<bool, DbError> {
+    let now = ctx.clock.now();
+    ctx.db
         .run(move |conn| account::set_status(conn, id, AccountStatus::Active, now))
         .await
 }

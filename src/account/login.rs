@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::{
-    ServiceError, codes, limits,
+    Context, ServiceError, codes, limits,
     lockout::{self, LockState},
     on_password_threads,
 };
@@ -21,7 +21,6 @@ use crate::{
         models::account::{self, Account, AccountStatus},
     },
     domain::{AccountId, ClientInfo, LoginIdentifier, Password},
-    state::AppState,
     store::ttl_until,
 };
 
@@ -44,23 +43,23 @@ pub enum LoginOutcome {
 /// such account" costs the same time as "wrong password"; a locked account (or an identifier
 /// without an account that failed as often) gets no check at all and answers "locked".
 pub async fn authenticate(
-    state: &AppState,
+    ctx: &Context,
     identifier: LoginIdentifier,
     password: Password,
     client: &ClientInfo,
 ) -> Result<LoginOutcome, ServiceError> {
     // Password guessing from one address is capped across accounts, before any work.
     if let Err(refused) = limits::sign_in_attempt(
-        state.store.as_ref(),
-        &state.settings.limits,
-        state.clock.now(),
+        ctx.store.as_ref(),
+        &ctx.settings.limits,
+        ctx.clock.now(),
         client.ip,
     )
     .await?
     {
-        return Err(codes::limit_tripped(state, refused, client).await);
+        return Err(codes::limit_tripped(ctx, refused, client).await);
     }
-    let outcome = check(state, identifier, password).await?;
+    let outcome = check(ctx, identifier, password).await?;
     let event = |kind, outcome, id: Option<AccountId>| {
         let event = AuditEvent::new(kind, outcome).from(client);
         match id {
@@ -85,7 +84,7 @@ pub async fn authenticate(
             ids.first().copied(),
         ),
     };
-    state.audit.record(recorded).await;
+    ctx.audit.record(recorded).await;
     Ok(match outcome {
         Checked::SignedIn(account) => LoginOutcome::SignedIn(account),
         Checked::Disabled(_) => LoginOutcome::Disabled,
@@ -106,12 +105,12 @@ enum Checked {
 /// account in flight, on any instance), or counts a failure for an identifier without an
 /// account (so that it locks on the same schedule, see [`check_unknown`]).
 async fn check(
-    state: &AppState,
+    ctx: &Context,
     identifier: LoginIdentifier,
     password: Password,
 ) -> Result<Checked, ServiceError> {
-    let unknown = unknown_digest(&state.kek.derive(UNKNOWN_KEY_PURPOSE), &identifier);
-    let candidates = state
+    let unknown = unknown_digest(&ctx.keys.unknown_identifier, &identifier);
+    let candidates = ctx
         .db
         .run(move |conn| {
             let mut found = Vec::with_capacity(2);
@@ -131,9 +130,9 @@ async fn check(
         })
         .await?;
     if candidates.is_empty() {
-        let lease = Lease::take(state, format!("login-check:unknown:{unknown}")).await?;
-        let checked = check_unknown(state, &unknown, password, &lease).await;
-        lease.release(state).await;
+        let lease = Lease::take(ctx, format!("login-check:unknown:{unknown}")).await?;
+        let checked = check_unknown(ctx, &unknown, password, &lease).await;
+        lease.release(ctx).await;
         return checked;
     }
     // Leases in one order (by account ID), so two sign-ins naming the same two accounts
@@ -142,20 +141,20 @@ async fn check(
     ids.sort_by_key(|id| id.get());
     let mut leases = Vec::with_capacity(ids.len());
     for id in &ids {
-        match Lease::take(state, format!("login-check:{id}")).await {
+        match Lease::take(ctx, format!("login-check:{id}")).await {
             Ok(lease) => leases.push(lease),
             Err(e) => {
                 for lease in leases {
-                    lease.release(state).await;
+                    lease.release(ctx).await;
                 }
                 return Err(e);
             }
         }
     }
     let until = leases.iter().map(|l| l.until).min();
-    let checked = check_accounts(state, ids, password, until).await;
+    let checked = check_accounts(ctx, ids, password, until).await;
     for lease in leases {
-        lease.release(state).await;
+        lease.release(ctx).await;
     }
     checked
 }
@@ -163,7 +162,7 @@ async fn check(
 /// Under the accounts' leases: reserve the attempt on each account (refused while locked),
 /// check the password, then apply what the failure causes or clear the run on success.
 async fn check_accounts(
-    state: &AppState,
+    ctx: &Context,
     ids: Vec<AccountId>,
     password: Password,
     lease_until: Option<DateTime<Utc>>,
@@ -171,7 +170,7 @@ async fn check_accounts(
     let mut reserved = Vec::with_capacity(ids.len());
     let mut locked = Vec::new();
     for id in ids {
-        match lockout::reserve(state, id).await? {
+        match lockout::reserve(ctx, id).await? {
             Some(failures) => reserved.push((id, failures)),
             None => locked.push(id),
         }
@@ -183,13 +182,9 @@ async fn check_accounts(
     }
 
     let open: Vec<AccountId> = reserved.iter().map(|(id, _)| *id).collect();
-    let (db, clock, hasher) = (
-        state.db.clone(),
-        state.clock.clone(),
-        state.passwords.clone(),
-    );
-    let counter = state.password_pool.verification_counter();
-    let in_thread = on_password_threads(state, move || -> Result<InThread, DbError> {
+    let (db, clock, hasher) = (ctx.db.clone(), ctx.clock.clone(), ctx.passwords.clone());
+    let counter = ctx.password_pool.verification_counter();
+    let in_thread = on_password_threads(ctx, move || -> Result<InThread, DbError> {
         // The job may have waited in the queue: re-check there, just before argon2 runs, that
         // the lease is still ours and that each account is still open (an operator or another
         // path may have locked it meanwhile).
@@ -218,7 +213,7 @@ async fn check_accounts(
     match in_thread {
         InThread::Matched(account) => {
             // A success ends the run, including the attempt reserved for it.
-            lockout::succeeded(state, account.id).await?;
+            lockout::succeeded(ctx, account.id).await?;
             Ok(if account.status == AccountStatus::Disabled {
                 Checked::Disabled(account.id)
             } else {
@@ -232,7 +227,7 @@ async fn check_accounts(
             let mut tried = Vec::with_capacity(reserved.len());
             for (id, failures) in reserved {
                 tried.push(id);
-                if lockout::failed(state, id, failures).await? != LockState::Open {
+                if lockout::failed(ctx, id, failures).await? != LockState::Open {
                     now_locked.push(id);
                 }
             }
@@ -271,15 +266,15 @@ const UNKNOWN_LOCKED_FOR_GOOD: i64 = 30 * 24 * 3600;
 /// schedule ([`lockout::schedule`]), so "locked, unlock with a code" does not tell who has an
 /// account. Runs under the identifier's lease, so the read-modify-write of its run is not raced.
 async fn check_unknown(
-    state: &AppState,
+    ctx: &Context,
     digest: &str,
     password: Password,
     lease: &Lease,
 ) -> Result<Checked, ServiceError> {
-    let rules = &state.settings.lockout;
+    let rules = &ctx.settings.lockout;
     let key = format!("login-unknown:{digest}");
-    let now = state.clock.now();
-    let mut run: UnknownRun = state.store.get_json(&key).await?.unwrap_or_default();
+    let now = ctx.clock.now();
+    let mut run: UnknownRun = ctx.store.get_json(&key).await?.unwrap_or_default();
     if run.locked_for_good || run.locked_until.is_some_and(|until| until > now) {
         return Ok(Checked::Locked(Vec::new()));
     }
@@ -298,12 +293,12 @@ async fn check_unknown(
         };
         ttl_until(now, keep)
     };
-    state.store.put_json(&key, &run, ttl(&run)).await?;
+    ctx.store.put_json(&key, &run, ttl(&run)).await?;
 
     // The same argon2 work as a wrong password, so "no such account" takes as long.
-    let (clock, hasher, until) = (state.clock.clone(), state.passwords.clone(), lease.until);
-    let counter = state.password_pool.verification_counter();
-    let checked = on_password_threads(state, move || {
+    let (clock, hasher, until) = (ctx.clock.clone(), ctx.passwords.clone(), lease.until);
+    let counter = ctx.password_pool.verification_counter();
+    let checked = on_password_threads(ctx, move || {
         if clock.now() >= until {
             return false;
         }
@@ -329,12 +324,12 @@ async fn check_unknown(
     if !locked {
         return Ok(Checked::Invalid(Vec::new()));
     }
-    state.store.put_json(&key, &run, ttl(&run)).await?;
+    ctx.store.put_json(&key, &run, ttl(&run)).await?;
     Ok(Checked::Locked(Vec::new()))
 }
 
 /// The HKDF label of the key that names unknown identifiers in the store.
-const UNKNOWN_KEY_PURPOSE: &str = "oneid/login-unknown/v1";
+pub(super) const UNKNOWN_KEY_PURPOSE: &str = "oneid/login-unknown/v1";
 
 /// The store key part for an identifier without an account: an HMAC under a server key, so the
 /// store does not hold a list of the numbers and addresses people tried, and a dump of it cannot
@@ -368,15 +363,15 @@ struct Lease {
 impl Lease {
     /// Waits (up to `check_wait_ms`) for the check in flight to finish, then takes the lease.
     /// Waiting uses real time: it is about how long a person waits, not about expiry.
-    async fn take(state: &AppState, key: String) -> Result<Self, ServiceError> {
-        let rules = &state.settings.lockout;
+    async fn take(ctx: &Context, key: String) -> Result<Self, ServiceError> {
+        let rules = &ctx.settings.lockout;
         let ttl = std::time::Duration::from_secs(rules.check_lease_secs);
         let give_up =
             tokio::time::Instant::now() + std::time::Duration::from_millis(rules.check_wait_ms);
         let mut pause = std::time::Duration::from_millis(5);
         loop {
-            let now = state.clock.now();
-            if state.store.increment(&key, ttl).await? == 1 {
+            let now = ctx.clock.now();
+            if ctx.store.increment(&key, ttl).await? == 1 {
                 let until =
                     now + Duration::seconds(i64::try_from(rules.check_lease_secs).unwrap_or(30));
                 return Ok(Self { key, until });
@@ -392,9 +387,100 @@ impl Lease {
     }
 
     /// Frees the lease; a store error only delays the next check until the lease expires.
-    async fn release(self, state: &AppState) {
-        if let Err(e) = state.store.delete(&self.key).await {
+    async fn release(self, ctx: &Context) {
+        if let Err(e) = ctx.store.delete(&self.key).await {
             tracing::warn!(error = %e, "password check lease not released; it expires by itself");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        account::{create_account, testing},
+        config::Settings,
+        domain::{ContactIdentifier, DisplayName, Region},
+    };
+
+    fn password(p: &str) -> Password {
+        Password::parse(p.to_owned()).unwrap()
+    }
+
+    fn identifier(input: &str) -> LoginIdentifier {
+        LoginIdentifier::parse(input, Region::default()).unwrap()
+    }
+
+    /// A few failures lock, a short while: enough to see the schedule without many argon2 runs.
+    fn settings() -> Settings {
+        let mut settings = Settings::default();
+        settings.lockout.max_failures = 3;
+        settings.lockout.lock_forever_after = 6;
+        settings
+    }
+
+    async fn outcome(ctx: &Context, who: &str, p: &str) -> LoginOutcome {
+        authenticate(ctx, identifier(who), password(p), &testing::nobody())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_right_password_signs_in_and_a_run_of_wrong_ones_locks() {
+        let t = testing::context(&settings()).await;
+        let ctx = &t.ctx;
+        let contact = ContactIdentifier::parse("asha@example.com", Region::default()).unwrap();
+        let name = DisplayName::parse("Asha").unwrap();
+        create_account(ctx, contact, name, password("correct horse"))
+            .await
+            .unwrap()
+            .unwrap();
+
+        let who = "asha@example.com";
+        assert!(matches!(
+            outcome(ctx, who, "correct horse").await,
+            LoginOutcome::SignedIn(_)
+        ));
+        for _ in 0..2 {
+            assert!(matches!(
+                outcome(ctx, who, "wrong").await,
+                LoginOutcome::InvalidCredentials
+            ));
+        }
+        // The third failure in the run locks, and a lock answers "locked" whatever the password.
+        assert!(matches!(
+            outcome(ctx, who, "wrong").await,
+            LoginOutcome::Locked
+        ));
+        assert!(matches!(
+            outcome(ctx, who, "correct horse").await,
+            LoginOutcome::Locked
+        ));
+        // The lock runs out; the right password signs in and ends the run.
+        t.clock
+            .advance(Duration::seconds(ctx.settings.lockout.first_lock_secs));
+        assert!(matches!(
+            outcome(ctx, who, "correct horse").await,
+            LoginOutcome::SignedIn(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_identifier_without_an_account_locks_on_the_same_schedule() {
+        let t = testing::context(&settings()).await;
+        let who = "nobody@example.com";
+        for _ in 0..2 {
+            assert!(matches!(
+                outcome(&t.ctx, who, "guess").await,
+                LoginOutcome::InvalidCredentials
+            ));
+        }
+        assert!(matches!(
+            outcome(&t.ctx, who, "guess").await,
+            LoginOutcome::Locked
+        ));
+        // Nothing in the store names what was typed.
+        let digest = unknown_digest(&t.ctx.keys.unknown_identifier, &identifier(who));
+        assert!(!digest.contains("nobody"));
     }
 }

@@ -1,4 +1,5 @@
-//! Account logic: verification codes, sign-up, sign-in. Takes typed values, never HTTP types.
+//! Account logic: verification codes, sign-up, sign-in, recovery and locks. Takes a
+//! [`Context`] and typed values, never HTTP types nor the whole application.
 
 pub mod codes;
 pub mod limits;
@@ -7,17 +8,89 @@ pub mod login;
 pub mod password_pool;
 pub mod recovery;
 pub mod signup;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::sync::Arc;
 
 use crate::{
+    audit::Audit,
+    clock::Clock,
+    config::{CodeSettings, LimitSettings, LockoutSettings, Settings},
     db::{
-        DbError,
+        Db, DbError,
         models::account::{self, Account, CreateError, NewAccount},
     },
-    domain::{ContactIdentifier, DisplayName, Password},
-    notify::NotifyError,
-    state::AppState,
-    store::StoreError,
+    domain::{CodeMacKey, ContactIdentifier, DisplayName, Password, PasswordHasher},
+    notify::{Notifier, NotifyError},
+    oidc::keys::KeyEncryptionKey,
+    session::EndError,
+    store::{EphemeralStore, StoreError},
 };
+
+/// What account logic works with: the rows, the short-lived state (codes, counters, leases),
+/// the time, the messages, the password threads, its settings sections and server keys, the
+/// audit log, and the sessions a reset or an operator ends. Built once by the application;
+/// cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub store: Arc<dyn EphemeralStore>,
+    pub clock: Arc<dyn Clock>,
+    pub notifier: Notifier,
+    pub passwords: PasswordHasher,
+    pub password_pool: password_pool::PasswordPool,
+    pub settings: Arc<AccountSettings>,
+    pub keys: AccountKeys,
+    pub audit: Audit,
+    pub session: crate::session::Context,
+}
+
+/// The settings sections account logic reads.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    pub codes: CodeSettings,
+    pub limits: LimitSettings,
+    pub lockout: LockoutSettings,
+    /// The host the lock notice names (the issuer's), so the owner knows which site to open.
+    pub notice_host: String,
+}
+
+impl AccountSettings {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            codes: settings.codes.clone(),
+            limits: settings.limits.clone(),
+            lockout: settings.lockout.clone(),
+            notice_host: settings.issuer.host_str().unwrap_or("localhost").to_owned(),
+        }
+    }
+
+    /// How long a verification code stays good.
+    pub fn code_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.codes.ttl_secs)
+    }
+}
+
+/// The server keys account logic MACs under, derived from the key encryption key (so none is
+/// a second secret to back up). `Debug` is not implemented: they are secrets.
+#[derive(Clone)]
+pub struct AccountKeys {
+    /// Verification codes are stored as an HMAC under this key (see [`codes`]).
+    pub code_mac: CodeMacKey,
+    /// Identifiers without an account are named in the store by an HMAC under this key (see
+    /// [`login`]).
+    pub unknown_identifier: [u8; 32],
+}
+
+impl AccountKeys {
+    pub fn derive(kek: &KeyEncryptionKey) -> Self {
+        Self {
+            code_mac: kek.code_mac_key().clone(),
+            unknown_identifier: kek.derive(login::UNKNOWN_KEY_PURPOSE),
+        }
+    }
+}
 
 /// What can go wrong below the account logic, as opposed to what a person did wrong.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +110,16 @@ pub enum ServiceError {
     /// An abuse limit refused the request (see [`limits`]).
     #[error("refused by the {} limit", .0.limit.as_str())]
     Limited(limits::Refused),
+    /// Codes do not go to this phone number (see [`limits::phone_allowed`]): the person typed
+    /// a number to fix, so the page says why.
+    #[error(transparent)]
+    PhoneRefused(limits::PhoneRefused),
 }
 
-impl From<crate::oauth::backchannel::BackchannelError> for ServiceError {
-    fn from(e: crate::oauth::backchannel::BackchannelError) -> Self {
+impl From<EndError> for ServiceError {
+    fn from(e: EndError) -> Self {
         match e {
-            crate::oauth::backchannel::BackchannelError::Db(e) => Self::Db(e),
+            EndError::Db(e) => Self::Db(e),
             other => Self::Task(other.to_string()),
         }
     }
@@ -50,10 +127,10 @@ impl From<crate::oauth::backchannel::BackchannelError> for ServiceError {
 
 /// Runs password hashing or verification on the password threads (see [`password_pool`]).
 async fn on_password_threads<T: Send + 'static>(
-    state: &AppState,
+    ctx: &Context,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ServiceError> {
-    state.password_pool.run(work).await.map_err(|e| match e {
+    ctx.password_pool.run(work).await.map_err(|e| match e {
         password_pool::PoolError::Full => ServiceError::Busy("the password queue is full"),
         password_pool::PoolError::Gone => ServiceError::Task(e.to_string()),
     })
@@ -61,13 +138,13 @@ async fn on_password_threads<T: Send + 'static>(
 
 /// Creates a verified account: the contact was proven by a code, or vouched for by an operator.
 pub async fn create_account(
-    state: &AppState,
+    ctx: &Context,
     contact: ContactIdentifier,
     display_name: DisplayName,
     password: Password,
 ) -> Result<Result<Account, CreateError>, ServiceError> {
-    let hasher = state.passwords.clone();
-    let password_hash = on_password_threads(state, move || hasher.hash(&password)).await?;
+    let hasher = ctx.passwords.clone();
+    let password_hash = on_password_threads(ctx, move || hasher.hash(&password)).await?;
     let (phone, email) = match contact {
         ContactIdentifier::Phone(p) => (Some(p), None),
         ContactIdentifier::Email(e) => (None, Some(e)),
@@ -78,8 +155,8 @@ pub async fn create_account(
         display_name,
         password_hash,
     };
-    let now = state.clock.now();
-    let created = state
+    let now = ctx.clock.now();
+    let created = ctx
         .db
         .run(move |conn| Ok(account::create(conn, &new, now)))
         .await?;

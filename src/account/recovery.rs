@@ -16,7 +16,7 @@
 //! that the account exists and how to reach its owner.
 
 use super::{
-    ServiceError,
+    Context, ServiceError,
     codes::{self, BrowserTag, CodeRejected, Delivery, Sent},
     lockout::{self, LockState},
     on_password_threads,
@@ -29,26 +29,25 @@ use crate::{
     },
     domain::{ClientInfo, CodePurpose, ContactIdentifier, NewPassword, VerificationCode},
     i18n::Lang,
-    session::registry,
-    state::AppState,
+    session,
 };
 
 /// Step 1. Sends a code for `purpose` to `to` if an account may use it there, else keeps a
 /// decoy; either way the same answer.
 pub async fn request(
-    state: &AppState,
+    ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     lang: Lang,
     client: &ClientInfo,
     browser: &BrowserTag,
 ) -> Result<Sent, ServiceError> {
-    let account = find(state, to).await?;
+    let account = find(ctx, to).await?;
     let delivery = match account {
         Some(a) if a.status != AccountStatus::Disabled => Delivery::Background,
         _ => Delivery::Decoy,
     };
-    codes::send_bound(state, purpose, to, lang, delivery, client, Some(browser)).await
+    codes::send_bound(ctx, purpose, to, lang, delivery, client, Some(browser)).await
 }
 
 /// What a right code did.
@@ -71,7 +70,7 @@ pub enum Completion {
 /// Step 2. The new password (if any) was parsed before this is called, so a typo in it does
 /// not spend one of the code's tries.
 pub async fn verify(
-    state: &AppState,
+    ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     code: &VerificationCode,
@@ -80,13 +79,13 @@ pub async fn verify(
     browser: &BrowserTag,
 ) -> Result<Result<Recovered, CodeRejected>, ServiceError> {
     if let Err(rejected) =
-        codes::verify_bound(state, purpose, to, code, client, Some(browser)).await?
+        codes::verify_bound(ctx, purpose, to, code, client, Some(browser)).await?
     {
         return Ok(Err(rejected));
     }
     // A right code exists only for an account (decoys match nothing); it may have been
     // disabled since.
-    let Some(account) = find(state, to)
+    let Some(account) = find(ctx, to)
         .await?
         .filter(|a| a.status != AccountStatus::Disabled)
     else {
@@ -100,76 +99,184 @@ pub async fn verify(
     let event = |kind, outcome| AuditEvent::new(kind, outcome).account(id).from(client);
     match completion {
         Completion::SignIn => {
-            if lockout::state_of(&account, state.clock.now()) != LockState::Open {
+            if lockout::state_of(&account, ctx.clock.now()) != LockState::Open {
                 let refused =
                     event(AuditKind::LoginFailed, Outcome::Refused).detail("code, locked");
-                state.audit.record(refused).await;
+                ctx.audit.record(refused).await;
                 return Ok(Ok(Recovered::Locked));
             }
-            lockout::succeeded(state, id).await?;
-            state
-                .audit
+            lockout::succeeded(ctx, id).await?;
+            ctx.audit
                 .record(event(AuditKind::LoginOk, Outcome::Ok).detail("code"))
                 .await;
         }
         Completion::Reset(password) => {
             // A code to the account's own contact proves as much as the password would: the
             // reset also lifts a lock.
-            lockout::unlock(state, id).await?;
-            set_password(state, &account, password).await?;
+            lockout::unlock(ctx, id).await?;
+            set_password(ctx, &account, password).await?;
             tracing::info!(account_id = %id, "password reset");
-            state
-                .audit
+            ctx.audit
                 .record(event(AuditKind::PasswordReset, Outcome::Ok))
                 .await;
         }
         Completion::Unlock(password) => {
-            lockout::unlock(state, id).await?;
+            lockout::unlock(ctx, id).await?;
             tracing::info!(account_id = %id, "account unlocked with a code");
             let changed = password.is_some();
             if let Some(password) = password {
-                set_password(state, &account, password).await?;
+                set_password(ctx, &account, password).await?;
             }
             let detail = if changed {
                 "code, new password"
             } else {
                 "code"
             };
-            state
-                .audit
+            ctx.audit
                 .record(event(AuditKind::Unlocked, Outcome::Ok).detail(detail))
                 .await;
         }
     }
-    let account = find(state, to).await?.unwrap_or(account);
+    let account = find(ctx, to).await?.unwrap_or(account);
     Ok(Ok(Recovered::SignIn(Box::new(account), methods)))
 }
 
 /// Replaces the password and ends every session and grant of the account: whoever knew the
 /// old password is out, and the apps are told (back-channel logout).
 async fn set_password(
-    state: &AppState,
+    ctx: &Context,
     account: &Account,
     password: NewPassword,
 ) -> Result<(), ServiceError> {
-    let hasher = state.passwords.clone();
-    let hash = on_password_threads(state, move || hasher.hash(&password.into_password())).await?;
-    let (id, now) = (account.id, state.clock.now());
-    state
-        .db
+    let hasher = ctx.passwords.clone();
+    let hash = on_password_threads(ctx, move || hasher.hash(&password.into_password())).await?;
+    let (id, now) = (account.id, ctx.clock.now());
+    ctx.db
         .run(move |conn| account::set_password(conn, id, &hash, now))
         .await?;
-    registry::end_all_for_account(state, id, EndReason::PasswordReset).await?;
+    session::end_all_for_account(&ctx.session, id, EndReason::PasswordReset).await?;
     Ok(())
 }
 
-async fn find(state: &AppState, to: &ContactIdentifier) -> Result<Option<Account>, ServiceError> {
+async fn find(ctx: &Context, to: &ContactIdentifier) -> Result<Option<Account>, ServiceError> {
     let to = to.clone();
-    Ok(state
+    Ok(ctx
         .db
         .run(move |conn| match &to {
             ContactIdentifier::Phone(phone) => account::find_by_phone(conn, phone),
             ContactIdentifier::Email(email) => account::find_by_email(conn, email),
         })
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        account::{create_account, testing},
+        config::Settings,
+        db::models::session as session_rows,
+        domain::{DisplayName, Password, Region},
+    };
+
+    #[tokio::test]
+    async fn a_reset_sets_the_password_and_ends_every_session_of_the_account() {
+        let t = testing::context(&Settings::default()).await;
+        let (ctx, who) = (&t.ctx, testing::nobody());
+        let to = ContactIdentifier::parse("asha@example.com", Region::default()).unwrap();
+        let account = create_account(
+            ctx,
+            to.clone(),
+            DisplayName::parse("Asha").unwrap(),
+            Password::parse("old horse battery".into()).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let (id, now) = (account.id, ctx.clock.now());
+        ctx.db
+            .run(move |conn| {
+                session_rows::record(conn, "sid-one", id, now, now + chrono::Duration::days(1))
+            })
+            .await
+            .unwrap();
+
+        let browser = BrowserTag::new("form token");
+        request(
+            ctx,
+            CodePurpose::Reset,
+            &to,
+            Lang::default(),
+            &who,
+            &browser,
+        )
+        .await
+        .unwrap();
+        testing::settle().await;
+        let code = VerificationCode::parse(&t.sent.last_code().expect("delivered")).unwrap();
+        let password = NewPassword::parse("new horse battery".into(), "new horse battery");
+        let completion = Completion::Reset(password.unwrap());
+        // Another browser cannot use the code.
+        let elsewhere = BrowserTag::new("another form token");
+        let stolen = verify(
+            ctx,
+            CodePurpose::Reset,
+            &to,
+            &code,
+            Completion::SignIn,
+            &who,
+            &elsewhere,
+        );
+        assert!(matches!(stolen.await.unwrap(), Err(CodeRejected::Unusable)));
+
+        let done = verify(
+            ctx,
+            CodePurpose::Reset,
+            &to,
+            &code,
+            completion,
+            &who,
+            &browser,
+        );
+        assert!(matches!(done.await.unwrap(), Ok(Recovered::SignIn(..))));
+        let ended = ctx
+            .db
+            .run(|conn| session_rows::has_ended(conn, "sid-one"))
+            .await
+            .unwrap();
+        assert!(ended, "whoever knew the old password is signed out");
+    }
+
+    #[tokio::test]
+    async fn a_contact_without_an_account_gets_a_decoy_that_nothing_opens() {
+        let t = testing::context(&Settings::default()).await;
+        let (ctx, who) = (&t.ctx, testing::nobody());
+        let to = ContactIdentifier::parse("nobody@example.com", Region::default()).unwrap();
+        let browser = BrowserTag::new("form token");
+        let sent = request(
+            ctx,
+            CodePurpose::Login,
+            &to,
+            Lang::default(),
+            &who,
+            &browser,
+        );
+        assert!(matches!(sent.await.unwrap(), Sent::Sent { .. }));
+        testing::settle().await;
+        assert_eq!(t.sent.count(), 0, "nothing delivered");
+        let guess = VerificationCode::parse("12345678").unwrap();
+        let tried = verify(
+            ctx,
+            CodePurpose::Login,
+            &to,
+            &guess,
+            Completion::SignIn,
+            &who,
+            &browser,
+        );
+        assert!(matches!(
+            tried.await.unwrap(),
+            Err(CodeRejected::Wrong { .. })
+        ));
+    }
 }

@@ -1,6 +1,6 @@
 //! Sign-up: a code to the phone or email, then the code, a password and a name.
 
-use super::{ServiceError, codes, create_account};
+use super::{Context, ServiceError, codes, create_account};
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
     db::models::account::{Account, CreateError},
@@ -8,20 +8,19 @@ use crate::{
         ClientInfo, CodePurpose, ContactIdentifier, DisplayName, NewPassword, VerificationCode,
     },
     i18n::Lang,
-    state::AppState,
 };
 
 /// Step 1. Deliberately blind to whether an account already uses `to`: the answer, and the
 /// work done, are the same either way, so the sign-up page cannot be used to find out who has
 /// an account. The person learns it only after proving the code.
 pub async fn request_code(
-    state: &AppState,
+    ctx: &Context,
     to: &ContactIdentifier,
     lang: Lang,
     client: &ClientInfo,
 ) -> Result<codes::Sent, ServiceError> {
     codes::send(
-        state,
+        ctx,
         CodePurpose::Signup,
         to,
         lang,
@@ -42,22 +41,21 @@ pub enum SignupOutcome {
 /// Step 2. The password and name were parsed before this is called, so a typo in them does
 /// not spend one of the code's tries.
 pub async fn complete(
-    state: &AppState,
+    ctx: &Context,
     to: ContactIdentifier,
     code: &VerificationCode,
     password: NewPassword,
     name: DisplayName,
     client: &ClientInfo,
 ) -> Result<SignupOutcome, ServiceError> {
-    if let Err(rejected) = codes::verify(state, CodePurpose::Signup, &to, code, client).await? {
+    if let Err(rejected) = codes::verify(ctx, CodePurpose::Signup, &to, code, client).await? {
         return Ok(SignupOutcome::CodeRejected(rejected));
     }
     Ok(
-        match create_account(state, to, name, password.into_password()).await? {
+        match create_account(ctx, to, name, password.into_password()).await? {
             Ok(account) => {
                 tracing::info!(account_id = %account.id, "account created");
-                state
-                    .audit
+                ctx.audit
                     .record(
                         AuditEvent::new(AuditKind::Signup, Outcome::Ok)
                             .account(account.id)
@@ -72,4 +70,48 @@ pub async fn complete(
             Err(CreateError::Db(e)) => return Err(e.into()),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{account::testing, config::Settings, domain::Region};
+
+    fn form(code: &str) -> (VerificationCode, NewPassword, DisplayName) {
+        (
+            VerificationCode::parse(code).unwrap(),
+            NewPassword::parse("correct horse".into(), "correct horse").unwrap(),
+            DisplayName::parse("Asha").unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_code_then_the_form_creates_the_account_once() {
+        let t = testing::context(&Settings::default()).await;
+        let (ctx, who) = (&t.ctx, testing::nobody());
+        let to = ContactIdentifier::parse("asha@example.com", Region::default()).unwrap();
+
+        request_code(ctx, &to, Lang::default(), &who).await.unwrap();
+        let (code, password, name) = form(&t.sent.last_code().unwrap());
+        let created = complete(ctx, to.clone(), &code, password, name, &who).await;
+        let SignupOutcome::Created(account) = created.unwrap() else {
+            panic!("not created")
+        };
+        assert_eq!(
+            account.email.as_ref().map(|e| e.as_str()),
+            Some(to.canonical())
+        );
+
+        // The same address again: the code is sent all the same (the page must not tell), and
+        // only after it is proven does the person learn the address is taken.
+        t.clock.advance(chrono::Duration::seconds(
+            ctx.settings.codes.resend_cooldown_secs + 1,
+        ));
+        request_code(ctx, &to, Lang::default(), &who).await.unwrap();
+        let (code, password, name) = form(&t.sent.last_code().unwrap());
+        let again = complete(ctx, to, &code, password, name, &who)
+            .await
+            .unwrap();
+        assert!(matches!(again, SignupOutcome::AlreadyRegistered));
+    }
 }

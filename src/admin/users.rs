@@ -12,21 +12,10 @@ use crate::{
         },
     },
     domain::{AccountId, ContactIdentifier, DisplayName, Password},
-    session::registry,
 };
 
 /// The shortest password an operator may choose for someone.
 pub const MIN_PASSWORD_CHARS: usize = 8;
-
-/// What creating an account takes. The account area's `create_account` still takes the whole
-/// application state (for the password threads); this line and its call in [`add`] change
-/// when it has a context of its own.
-pub type Accounts = crate::state::AppState;
-
-/// What ending an account's sessions takes. The session area's end-all function still takes
-/// the whole application state; when it takes its own context, this line and the call in
-/// [`end_sessions`] are all that change here.
-pub type Sessions = crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -60,7 +49,7 @@ pub fn check_password(password: &Password) -> Result<(), UserError> {
 /// Creates a verified account: the operator vouches for the phone number or email address.
 pub async fn add(
     ctx: &Context,
-    accounts: &Accounts,
+    accounts: &crate::account::Context,
     contact: ContactIdentifier,
     name: DisplayName,
     password: Password,
@@ -86,7 +75,7 @@ pub async fn list(ctx: &Context) -> Result<Vec<Account>, DbError> {
 /// back-channel logout) and revokes every grant it gave. Returns how many sessions ended.
 pub async fn sign_out(
     ctx: &Context,
-    sessions: &Sessions,
+    sessions: &crate::session::Context,
     id: AccountId,
 ) -> Result<usize, UserError> {
     if ctx
@@ -106,7 +95,11 @@ pub async fn sign_out(
 
 /// Locks the account until it is unlocked, and signs it out everywhere. Returns how many
 /// sessions ended.
-pub async fn lock(ctx: &Context, sessions: &Sessions, id: AccountId) -> Result<usize, UserError> {
+pub async fn lock(
+    ctx: &Context,
+    sessions: &crate::session::Context,
+    id: AccountId,
+) -> Result<usize, UserError> {
     set_status(ctx, id, AccountStatus::Locked, "user lock").await?;
     let ended = end_sessions(sessions, id).await?;
     tracing::info!(account_id = %id, sessions = ended, "admin locked the account");
@@ -142,8 +135,11 @@ async fn set_status(
 
 /// Every session of the account ends and every grant it gave is revoked, through the session
 /// area's one end-all function.
-async fn end_sessions(sessions: &Sessions, id: AccountId) -> Result<usize, UserError> {
-    registry::end_all_for_account(sessions, id, EndReason::Admin)
+async fn end_sessions(
+    sessions: &crate::session::Context,
+    id: AccountId,
+) -> Result<usize, UserError> {
+    crate::session::end_all_for_account(sessions, id, EndReason::Admin)
         .await
         .map_err(|e| UserError::Sessions(e.into()))
 }

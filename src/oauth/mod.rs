@@ -3,7 +3,6 @@
 //! typed results out; no HTTP types here.
 
 pub mod authorize;
-pub mod backchannel;
 pub mod client_auth;
 pub mod engine;
 pub mod error;

@@ -1,8 +1,14 @@
 //! Browser sessions at OneID: who is signed in, the CSRF token that protects forms, and a
 //! sign-up in progress. Kept in the ephemeral store under a digest of the cookie value; each
-//! sign-in also has a durable row (see [`registry`]).
+//! sign-in also has a durable row (see [`registry`]), and ending one has one home
+//! ([`end`], in `ending`).
 
+mod ending;
 pub mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use ending::{EndError, end, end_all_for_account, sweep_expired};
 
 use std::sync::Arc;
 
@@ -13,11 +19,26 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
+    audit::Audit,
     clock::Clock,
-    config::Settings,
+    config::SessionSettings,
+    db::Db,
     domain::{AccountId, random_token},
+    logout::Backchannel,
     store::{EphemeralStore, StoreError},
 };
+
+/// What the durable side of sessions works with: the rows, the time, the audit log, the
+/// lifetimes, and the back-channel queue that tells apps a session ended. Built once by the
+/// application; cheap to clone (every field is a handle).
+#[derive(Clone)]
+pub struct Context {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub audit: Audit,
+    pub settings: Arc<SessionSettings>,
+    pub backchannel: Backchannel,
+}
 
 /// 256 random bits, URL-safe. `Debug` never prints it: it is a bearer credential.
 #[derive(Clone, PartialEq, Eq)]
@@ -264,14 +285,14 @@ impl Session {
 pub struct SessionStore {
     store: Arc<dyn EphemeralStore>,
     clock: Arc<dyn Clock>,
-    settings: Arc<Settings>,
+    settings: Arc<SessionSettings>,
 }
 
 impl SessionStore {
     pub fn new(
         store: Arc<dyn EphemeralStore>,
         clock: Arc<dyn Clock>,
-        settings: Arc<Settings>,
+        settings: Arc<SessionSettings>,
     ) -> Self {
         Self {
             store,
@@ -289,7 +310,7 @@ impl SessionStore {
             return Ok(Session::fresh(now));
         };
         if let Some(mut data) = self.store.get_json::<SessionData>(&id.key()).await? {
-            let absolute = Duration::seconds(self.settings.session.absolute_timeout_secs);
+            let absolute = Duration::seconds(self.settings.absolute_timeout_secs);
             if data
                 .signed_in
                 .as_ref()
@@ -325,7 +346,7 @@ impl SessionStore {
         if empty && !session.stored {
             return Ok(());
         }
-        let s = &self.settings.session;
+        let s = &self.settings;
         let ttl = if session.data.signed_in.is_some() {
             s.idle_timeout_secs
         } else {
@@ -356,21 +377,25 @@ impl SessionStore {
             .data
             .signed_in
             .as_ref()
-            .map(|_| Duration::seconds(self.settings.session.absolute_timeout_secs))
+            .map(|_| Duration::seconds(self.settings.absolute_timeout_secs))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{clock::MockClock, store::MemoryStore};
+    use crate::{clock::MockClock, config::Settings, store::MemoryStore};
 
     fn sessions() -> (MockClock, SessionStore) {
         let clock = MockClock::starting_now();
         let store = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
         (
             clock.clone(),
-            SessionStore::new(store, Arc::new(clock), Arc::new(Settings::default())),
+            SessionStore::new(
+                store,
+                Arc::new(clock),
+                Arc::new(Settings::default().session),
+            ),
         )
     }
 
@@ -381,7 +406,7 @@ mod tests {
         let sessions = SessionStore::new(
             store.clone(),
             Arc::new(clock.clone()),
-            Arc::new(Settings::default()),
+            Arc::new(Settings::default().session),
         );
         let mut page = sessions.load_or_start(None).await.unwrap();
         assert!(page.cookie_changed(), "the browser gets a cookie");

@@ -6,18 +6,13 @@
 
 use chrono::Duration;
 
-use super::Session;
+use super::{Context, EndError, Session, end};
 use crate::{
     db::{
         DbError,
-        models::{
-            grant,
-            session::{self as rows, EndReason},
-        },
+        models::session::{self as rows, EndReason},
     },
-    domain::AccountId,
-    oauth::backchannel::{self, BackchannelError},
-    state::AppState,
+    domain::{AccountId, ClientInfo},
 };
 
 /// How far beyond the idle timeout a row's expiry is set, so that it is rewritten about once a
@@ -26,14 +21,12 @@ const EXPIRY_SLACK: Duration = Duration::days(1);
 /// How stale a browser's view of its session may get before it is checked against its row:
 /// the longest a session ended elsewhere keeps working in that browser.
 pub const RECHECK_AFTER: Duration = Duration::seconds(60);
-/// Expired sessions handled per sweep pass.
-const SWEEP_BATCH: i64 = 100;
 
 /// Before a response: a signed-in session whose row would expire before the session itself
 /// can gets its row recorded or pushed forward.
-pub async fn keep_recorded(state: &AppState, session: &mut Session) -> Result<(), DbError> {
-    let now = state.clock.now();
-    let limits = &state.settings.session;
+pub async fn keep_recorded(ctx: &Context, session: &mut Session) -> Result<(), DbError> {
+    let now = ctx.clock.now();
+    let limits = &ctx.settings;
     let Some(signed_in) = session.signed_in().cloned() else {
         return Ok(());
     };
@@ -47,8 +40,7 @@ pub async fn keep_recorded(state: &AppState, session: &mut Session) -> Result<()
     }
     let until = (session_end + EXPIRY_SLACK)
         .min(signed_in.auth_time + Duration::seconds(limits.absolute_timeout_secs));
-    state
-        .db
+    ctx.db
         .run(move |conn| {
             rows::record(
                 conn,
@@ -65,8 +57,8 @@ pub async fn keep_recorded(state: &AppState, session: &mut Session) -> Result<()
 
 /// After loading: a session ended elsewhere (another browser tab's instance, an admin, a
 /// password reset) is signed out here too, within [`RECHECK_AFTER`].
-pub async fn recheck(state: &AppState, session: &mut Session) -> Result<(), DbError> {
-    let now = state.clock.now();
+pub async fn recheck(ctx: &Context, session: &mut Session) -> Result<(), DbError> {
+    let now = ctx.clock.now();
     let Some(signed_in) = session.signed_in() else {
         return Ok(());
     };
@@ -77,11 +69,7 @@ pub async fn recheck(state: &AppState, session: &mut Session) -> Result<(), DbEr
         return Ok(());
     }
     let sid = signed_in.sid.clone();
-    if state
-        .db
-        .run(move |conn| rows::has_ended(conn, &sid))
-        .await?
-    {
+    if ctx.db.run(move |conn| rows::has_ended(conn, &sid)).await? {
         session.forget_sign_in();
     } else {
         session.set_checked(now);
@@ -113,13 +101,14 @@ pub enum SignIn {
 ///   session-bound grants revoked, logout tokens queued for its apps.
 ///
 /// A kept session whose row ended meanwhile (a password reset, an operator) is not revived:
-/// the sign-in starts a new one.
+/// the sign-in starts a new one. `from` is who signs in, for the audit log.
 pub async fn sign_in(
-    state: &AppState,
+    ctx: &Context,
     session: &mut Session,
     account: AccountId,
     amr: &[&str],
-) -> Result<SignIn, BackchannelError> {
+    from: &ClientInfo,
+) -> Result<SignIn, EndError> {
     let previous = session
         .signed_in()
         .map(|signed_in| (signed_in.sid.clone(), signed_in.account_id));
@@ -127,7 +116,7 @@ pub async fn sign_in(
         None => (None, SignIn::New),
         Some((sid, previous)) if previous == account => {
             let looked_up = sid.clone();
-            let ended = state
+            let ended = ctx
                 .db
                 .run(move |conn| rows::has_ended(conn, &looked_up))
                 .await?;
@@ -138,69 +127,95 @@ pub async fn sign_in(
             }
         }
         Some((sid, previous)) => {
-            end(state, &sid, previous, EndReason::Replaced).await?;
+            end(ctx, &sid, previous, EndReason::Replaced, from).await?;
+            tracing::info!(account_id = %previous, "signed out: another account signed in");
             (None, SignIn::Replaced { previous })
         }
     };
-    session.sign_in(account, state.clock.now(), amr, keep_sid);
+    session.sign_in(account, ctx.clock.now(), amr, keep_sid);
     Ok(outcome)
 }
 
-/// Ends one session: marks its row and, if this call is the one that ended it, queues the
-/// logout tokens for its apps.
-pub async fn end(
-    state: &AppState,
-    sid: &str,
-    account: AccountId,
-    reason: EndReason,
-) -> Result<(), BackchannelError> {
-    let now = state.clock.now();
-    let sid_owned = sid.to_owned();
-    let ended_here = state
-        .db
-        .run(move |conn| rows::end(conn, &sid_owned, reason, now))
-        .await?;
-    if ended_here {
-        backchannel::session_ended(state, sid, account).await?;
-    }
-    Ok(())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        config::Settings,
+        session::testing::{self, account, has_ended},
+    };
 
-/// Ends every session of the account and revokes every grant it gave, including
-/// `offline_access` ones: what an operator wants for a compromised account. Returns the number
-/// of sessions ended.
-pub async fn end_all_for_account(
-    state: &AppState,
-    account: AccountId,
-    reason: EndReason,
-) -> Result<usize, BackchannelError> {
-    let live = state
-        .db
-        .run(move |conn| rows::live_for_account(conn, account))
-        .await?;
-    for session in &live {
-        end(state, &session.sid, account, reason).await?;
+    /// An account signed in to a new browser session whose row is recorded, and its `sid`.
+    async fn signed_in(ctx: &Context) -> (AccountId, Session, String) {
+        let a = account(ctx, "asha@example.com").await;
+        let mut session = Session::fresh(ctx.clock.now());
+        let first = sign_in(ctx, &mut session, a, &["pwd"], &ClientInfo::default()).await;
+        assert_eq!(first.unwrap(), SignIn::New);
+        keep_recorded(ctx, &mut session).await.unwrap();
+        let sid = session.signed_in().unwrap().sid.clone();
+        (a, session, sid)
     }
-    let now = state.clock.now();
-    state
-        .db
-        .run(move |conn| grant::revoke_all_for_account(conn, account, now))
-        .await?;
-    Ok(live.len())
-}
 
-/// Ends the sessions whose time ran out, telling their apps. Returns how many.
-pub async fn sweep_expired(state: &AppState) -> Result<usize, BackchannelError> {
-    let now = state.clock.now();
-    let expired = state
-        .db
-        .run(move |conn| rows::expired(conn, now, SWEEP_BATCH))
-        .await?;
-    for session in &expired {
-        end(state, &session.sid, session.account_id, EndReason::Expired).await?;
+    #[tokio::test]
+    async fn the_same_account_keeps_its_session_and_another_one_replaces_it() {
+        let t = testing::context(&Settings::default()).await;
+        let (ctx, who) = (&t.ctx, ClientInfo::default());
+        let (a, mut session, sid) = signed_in(ctx).await;
+        let b = account(ctx, "ravi@example.com").await;
+
+        t.clock.advance(Duration::minutes(1));
+        let again = sign_in(ctx, &mut session, a, &["otp"], &who).await.unwrap();
+        assert_eq!(again, SignIn::Reauthenticated);
+        assert_eq!(
+            session.signed_in().unwrap().sid,
+            sid,
+            "the apps' sid goes on"
+        );
+        assert_eq!(session.signed_in().unwrap().auth_time, ctx.clock.now());
+
+        let other = sign_in(ctx, &mut session, b, &["pwd"], &who).await.unwrap();
+        assert_eq!(other, SignIn::Replaced { previous: a });
+        assert_ne!(session.signed_in().unwrap().sid, sid);
+        assert!(has_ended(ctx, &sid).await);
     }
-    if !expired.is_empty() {
-        tracing::info!(sessions = expired.len(), "expired OneID sessions ended");
+
+    #[tokio::test]
+    async fn a_session_ended_elsewhere_is_signed_out_here_after_the_recheck_interval() {
+        let t = testing::context(&Settings::default()).await;
+        let ctx = &t.ctx;
+        let (a, mut session, sid) = signed_in(ctx).await;
+        end(ctx, &sid, a, EndReason::Admin, &ClientInfo::default())
+            .await
+            .unwrap();
+
+        // Within the interval the browser's view is trusted: no database read per request.
+        recheck(ctx, &mut session).await.unwrap();
+        assert!(session.signed_in().is_some());
+        t.clock.advance(RECHECK_AFTER);
+        recheck(ctx, &mut session).await.unwrap();
+        assert!(session.signed_in().is_none());
     }
-    Ok(expired.len())
+
+    #[tokio::test]
+    async fn the_row_is_pushed_forward_at_most_once_a_day_and_never_past_the_absolute_limit() {
+        let t = testing::context(&Settings::default()).await;
+        let ctx = &t.ctx;
+        let (_, mut session, _) = signed_in(ctx).await;
+        let auth_time = session.signed_in().unwrap().auth_time;
+        let absolute = auth_time + Duration::seconds(ctx.settings.absolute_timeout_secs);
+        let first = session.recorded_until().unwrap();
+        assert!(first <= absolute);
+
+        t.clock.advance(Duration::hours(1));
+        keep_recorded(ctx, &mut session).await.unwrap();
+        assert_eq!(
+            session.recorded_until(),
+            Some(first),
+            "within the slack: not rewritten"
+        );
+
+        t.clock.advance(EXPIRY_SLACK);
+        keep_recorded(ctx, &mut session).await.unwrap();
+        let pushed = session.recorded_until().unwrap();
+        assert!(pushed > first && pushed <= absolute);
+    }
 }

@@ -10,13 +10,9 @@ use actix_web::{
 
 use super::WebError;
 use crate::{
-    audit::{AuditEvent, AuditKind, Outcome},
     db::models::session::EndReason,
     domain::{AccountId, ClientInfo},
-    session::{
-        Session,
-        registry::{self, SignIn},
-    },
+    session::{self, Session, registry},
     state::AppState,
 };
 
@@ -51,7 +47,7 @@ impl FromRequest for BrowserSession {
                 .load_or_start(cookie.as_ref().map(Cookie::value))
                 .await
                 .map_err(WebError::from)?;
-            registry::recheck(&state, &mut session)
+            registry::recheck(&state.session, &mut session)
                 .await
                 .map_err(WebError::from)?;
             Ok(Self(session, super::client::client_info(&req)))
@@ -82,17 +78,9 @@ impl BrowserSession {
         account: AccountId,
         amr: &[&str],
     ) -> Result<(), WebError> {
-        let outcome = registry::sign_in(state, &mut self.0, account, amr)
+        registry::sign_in(&state.session, &mut self.0, account, amr, &self.1)
             .await
             .map_err(|e| WebError::Unavailable(e.to_string()))?;
-        if let SignIn::Replaced { previous } = outcome {
-            tracing::info!(account_id = %previous, "signed out: another account signed in");
-            let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
-                .account(previous)
-                .from(&self.1)
-                .detail("replaced by another account's sign-in");
-            state.audit.record(event).await;
-        }
         Ok(())
     }
 
@@ -102,7 +90,7 @@ impl BrowserSession {
         state: &AppState,
         mut response: HttpResponse,
     ) -> Result<HttpResponse, WebError> {
-        registry::keep_recorded(state, &mut self.0).await?;
+        registry::keep_recorded(&state.session, &mut self.0).await?;
         state.sessions.save(&mut self.0).await?;
         if self.0.cookie_changed() {
             let mut cookie = base_cookie(state, self.0.id().cookie_value().to_owned());
@@ -124,18 +112,13 @@ impl BrowserSession {
     ) -> Result<HttpResponse, WebError> {
         // Tell the apps that took part (back-channel logout). Queued, so this answer never
         // waits on them; a failure to queue does not keep the person signed in.
-        if let Some(signed_in) = self.0.signed_in() {
-            let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
-                .account(signed_in.account_id)
-                .from(&self.1);
-            state.audit.record(event).await;
-        }
         if let Some(signed_in) = self.0.signed_in()
-            && let Err(e) = registry::end(
-                state,
+            && let Err(e) = session::end(
+                &state.session,
                 &signed_in.sid,
                 signed_in.account_id,
                 EndReason::SignedOut,
+                &self.1,
             )
             .await
         {

@@ -88,7 +88,9 @@ pub async fn post_login(
     let error_key = match parsed {
         Err(e) => e.message_key(),
         Ok((identifier, password)) => {
-            match login::authenticate(&state, identifier, password, session.client()).await? {
+            match login::authenticate(&state.account, identifier, password, session.client())
+                .await?
+            {
                 LoginOutcome::SignedIn(account) => {
                     tracing::info!(account_id = %account.id, "signed in");
                     session.sign_in(&state, account.id, &["pwd"]).await?;

@@ -7,19 +7,24 @@ pub mod login;
 pub mod recover;
 pub mod signup;
 
-use crate::{account::limits, domain::ContactIdentifier, state::AppState};
+use super::WebError;
+use crate::{account::ServiceError, domain::ContactIdentifier, state::AppState};
 
-/// A phone number or email typed where a code is to be sent; `Err` is the message key. Phone
-/// numbers outside the countries codes are sent to, or of a type that cannot be a personal
-/// mobile, are refused here, before any limit is counted (SMS pumping defence).
+/// A phone number or email typed where a code is to be sent; `Err` is the message key. Which
+/// numbers codes may go to is decided by the code-sending path itself (see
+/// `account::codes::check_destination`); [`refusal_message`] shows its answer.
 pub(crate) fn parse_contact(
     state: &AppState,
     input: &str,
 ) -> Result<ContactIdentifier, &'static str> {
-    let to = ContactIdentifier::parse(input, state.settings.default_region)
-        .map_err(|e| e.message_key())?;
-    if let ContactIdentifier::Phone(phone) = &to {
-        limits::phone_allowed(&state.settings.limits, phone).map_err(|e| e.message_key())?;
+    ContactIdentifier::parse(input, state.settings.default_region).map_err(|e| e.message_key())
+}
+
+/// The message key of a code request the person can fix (a phone number codes do not go to:
+/// another country, or not a mobile); any other error goes up as it is.
+pub(crate) fn refusal_message(e: ServiceError) -> Result<&'static str, WebError> {
+    match e {
+        ServiceError::PhoneRefused(refused) => Ok(refused.message_key()),
+        other => Err(other.into()),
     }
-    Ok(to)
 }

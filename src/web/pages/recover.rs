@@ -145,33 +145,39 @@ async fn submit_start(
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let to = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => to,
-        Err(key) => {
-            let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
-            return session.respond(&state, response).await;
-        }
+    let sent = match super::parse_contact(&state, &form.identifier) {
+        Ok(to) => send_code(flow, &state, lang, &mut session, &to).await?,
+        Err(key) => Err(key),
     };
-    send_code(flow, &state, lang, &mut session, &to).await?;
+    if let Err(key) = sent {
+        let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
+        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        return session.respond(&state, response).await;
+    }
     session.respond(&state, see_other("/recover/verify")).await
 }
 
+/// Asks for a code to `to`; the inner `Err` is the message key of a number codes do not go to.
 async fn send_code(
     flow: Flow,
     state: &AppState,
     lang: Lang,
     session: &mut BrowserSession,
     to: &ContactIdentifier,
-) -> Result<(), WebError> {
+) -> Result<Result<(), &'static str>, WebError> {
     let browser = BrowserTag::new(session.0.csrf_token());
-    let sent = recovery::request(state, flow.0, to, lang, session.client(), &browser).await?;
+    let requested =
+        recovery::request(&state.account, flow.0, to, lang, session.client(), &browser).await;
+    let sent = match requested {
+        Ok(sent) => sent,
+        Err(e) => return Ok(Err(super::refusal_message(e)?)),
+    };
     session.0.set_recovery(Some(PendingRecovery {
         purpose: flow.0,
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
     }));
-    Ok(())
+    Ok(Ok(()))
 }
 
 macro_rules! flow_handlers {
@@ -285,7 +291,7 @@ pub async fn post_verify(
 
     let browser = BrowserTag::new(session.0.csrf_token());
     let verified = recovery::verify(
-        &state,
+        &state.account,
         flow.0,
         &to,
         &code,
@@ -331,6 +337,13 @@ pub async fn post_resend(
     let Some((flow, to, _)) = pending(&session) else {
         return Ok(see_other("/login"));
     };
-    send_code(flow, &state, lang, &mut session, &to).await?;
+    if send_code(flow, &state, lang, &mut session, &to)
+        .await?
+        .is_err()
+    {
+        // The number was served when the code was first asked for, and no longer is: start over.
+        session.0.set_recovery(None);
+        return session.respond(&state, see_other("/login")).await;
+    }
     session.respond(&state, see_other("/recover/verify")).await
 }

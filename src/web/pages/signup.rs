@@ -95,8 +95,15 @@ pub async fn post_signup(
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let to = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => to,
+    let requested = match super::parse_contact(&state, &form.identifier) {
+        Ok(to) => match signup::request_code(&state.account, &to, lang, session.client()).await {
+            Ok(sent) => Ok((to, sent)),
+            Err(e) => Err(super::refusal_message(e)?),
+        },
+        Err(key) => Err(key),
+    };
+    let (to, sent) = match requested {
+        Ok(requested) => requested,
         Err(key) => {
             let view = SignupView {
                 page: Page::new(lang, session.0.csrf_token(), "/signup"),
@@ -107,7 +114,6 @@ pub async fn post_signup(
             return session.respond(&state, response).await;
         }
     };
-    let sent = signup::request_code(&state, &to, lang, session.client()).await?;
     session.0.set_signup(Some(PendingSignup {
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
@@ -184,7 +190,7 @@ pub async fn post_verify(
         return session.respond(&state, response).await;
     };
 
-    match signup::complete(&state, to, &code, password, name, session.client()).await? {
+    match signup::complete(&state.account, to, &code, password, name, session.client()).await? {
         SignupOutcome::Created(account) => {
             // The person proved the phone (SMS) or mailbox (one-time code) and chose a password.
             let method = if account.phone.is_some() {
@@ -225,7 +231,15 @@ pub async fn post_resend(
     let Some((to, _)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
-    let sent = signup::request_code(&state, &to, lang, session.client()).await?;
+    let sent = match signup::request_code(&state.account, &to, lang, session.client()).await {
+        Ok(sent) => sent,
+        // The number was served when the code was first asked for, and no longer is: start over.
+        Err(e) => {
+            super::refusal_message(e)?;
+            session.0.set_signup(None);
+            return session.respond(&state, see_other("/signup")).await;
+        }
+    };
     session.0.set_signup(Some(PendingSignup {
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),

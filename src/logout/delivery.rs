@@ -1,22 +1,13 @@
-//! OpenID Connect Back-Channel Logout 1.0, provider side: when a session at OneID ends, every
-//! client that took part and registered a back-channel logout URI gets a signed logout token,
-//! delivered from a queue with retries so the person's sign-out never waits on an app.
+//! Delivering queued logout tokens (Back-Channel Logout 1.0 §2.5): each instance claims due
+//! deliveries under a lease, POSTs them, and records the outcome with a retry time.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration as StdDuration};
+use std::{sync::Arc, time::Duration as StdDuration};
 
 use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Semaphore;
 
-use super::engine::issuer;
-use crate::{
-    db::{
-        DbError,
-        models::{account, backchannel, client, grant},
-    },
-    domain::{AccountId, ScopeToken, random_token},
-    oidc::tokens::{BACKCHANNEL_LOGOUT_EVENT, LogoutTokenClaims, sign_logout_token},
-    state::AppState,
-};
+use super::Backchannel;
+use crate::db::{DbError, models::backchannel};
 
 /// Attempts before a delivery is given up (about 8 minutes of trying with the backoff below).
 const MAX_ATTEMPTS: i32 = 8;
@@ -26,92 +17,6 @@ const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(5);
 /// Deliveries in flight at once per instance. Each waits at most [`REQUEST_TIMEOUT`], so this
 /// many hanging apps delay the rest by at most that long; the lease stays far longer.
 const CONCURRENCY: usize = 16;
-
-#[derive(Debug, thiserror::Error)]
-pub enum BackchannelError {
-    #[error(transparent)]
-    Db(#[from] DbError),
-    #[error("logout token not signed: {0}")]
-    Sign(#[from] crate::oidc::keys::KeyError),
-}
-
-/// The session `sid` of `account` ended. Queues a logout token for each client holding a grant
-/// from it, and revokes the grants that lived only for the session (those without
-/// `offline_access`, which the person asked to outlive it). Returns how many were queued.
-pub async fn session_ended(
-    state: &AppState,
-    sid: &str,
-    account_id: AccountId,
-) -> Result<usize, BackchannelError> {
-    let now = state.clock.now();
-    let sid_owned = sid.to_owned();
-    let (grants, sub, clients) = state
-        .db
-        .run(move |conn| {
-            let grants = grant::live_for_session(conn, &sid_owned, now)?;
-            let sub = account::find_by_id(conn, account_id)?.map(|a| a.sub.to_string());
-            let mut clients = BTreeMap::new();
-            for g in &grants {
-                if !clients.contains_key(g.client_id.as_str())
-                    && let Some(c) = client::find(conn, &g.client_id)?
-                {
-                    clients.insert(g.client_id.to_string(), c);
-                }
-            }
-            for g in grants
-                .iter()
-                .filter(|g| !g.scope.contains(ScopeToken::OfflineAccess))
-            {
-                grant::revoke(conn, &g.id, now)?;
-            }
-            Ok((grants, sub, clients))
-        })
-        .await?;
-    let Some(sub) = sub else {
-        tracing::debug!("session ended for an account that no longer exists");
-        return Ok(0);
-    };
-    let keys = state.keys.current();
-    let mut queued = Vec::new();
-    for client in clients.values() {
-        let Some(uri) = &client.backchannel_logout_uri else {
-            continue;
-        };
-        let claims = LogoutTokenClaims {
-            iss: issuer(state),
-            aud: client.id.to_string(),
-            iat: now.timestamp(),
-            exp: (now + Duration::minutes(2)).timestamp(),
-            jti: random_token(),
-            events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
-            sid: sid.to_owned(),
-            sub: sub.clone(),
-        };
-        let alg = client.id_token_alg;
-        queued.push((
-            client.id.to_string(),
-            uri.to_string(),
-            sign_logout_token(&keys, alg, &claims)?,
-        ));
-    }
-    let count = queued.len();
-    state
-        .db
-        .run(move |conn| {
-            for (client_id, uri, token) in &queued {
-                backchannel::enqueue(conn, &random_token(), client_id, uri, token, now)?;
-            }
-            Ok(())
-        })
-        .await?;
-    tracing::info!(
-        revoked_session_grants = grants.len(),
-        logout_tokens = count,
-        "OneID session ended"
-    );
-    state.backchannel_wake.notify_one();
-    Ok(count)
-}
 
 /// How long to wait after the `attempts`-th failure: 2, 4, 8 … seconds, at most 5 minutes.
 fn backoff(attempts: i32) -> Duration {
@@ -125,7 +30,7 @@ fn backoff(attempts: i32) -> Duration {
 /// that hangs until [`REQUEST_TIMEOUT`] holds one slot, not the queue, so every other app hears
 /// of the sign-out at once. The loop claims only as many as there are free slots, so nothing
 /// claimed waits in this process while another instance could deliver it.
-pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
+pub async fn run_deliveries(ctx: Backchannel) {
     let http = match reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -139,11 +44,11 @@ pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
     };
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
     loop {
-        if let Err(e) = dispatch_due(&state, &http, &slots).await {
+        if let Err(e) = dispatch_due(&ctx, &http, &slots).await {
             tracing::warn!(error = %e, "back-channel logout deliveries not processed");
         }
         tokio::select! {
-            () = state.backchannel_wake.notified() => {}
+            () = ctx.wake.notified() => {}
             () = tokio::time::sleep(StdDuration::from_secs(1)) => {}
         }
     }
@@ -151,7 +56,7 @@ pub async fn run_deliveries(state: actix_web::web::Data<AppState>) {
 
 /// Claims as many due deliveries as there are free slots and starts each on its own task.
 async fn dispatch_due(
-    state: &actix_web::web::Data<AppState>,
+    ctx: &Backchannel,
     http: &reqwest::Client,
     slots: &Arc<Semaphore>,
 ) -> Result<usize, DbError> {
@@ -159,9 +64,9 @@ async fn dispatch_due(
     if free == 0 {
         return Ok(0);
     }
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let limit = i64::try_from(free).unwrap_or(i64::MAX);
-    let due = state
+    let due = ctx
         .db
         .run(move |conn| backchannel::claim_due(conn, now, Duration::seconds(LEASE), limit))
         .await?;
@@ -171,14 +76,14 @@ async fn dispatch_due(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (state, http) = (state.clone(), http.clone());
+        let (ctx, http) = (ctx.clone(), http.clone());
         tokio::spawn(async move {
-            if let Err(e) = deliver_one(&state, &http, delivery).await {
+            if let Err(e) = deliver_one(&ctx, &http, delivery).await {
                 tracing::warn!(error = %e, "back-channel logout outcome not recorded");
             }
             drop(permit);
             // A slot is free: look for more work now rather than at the next tick.
-            state.backchannel_wake.notify_one();
+            ctx.wake.notify_one();
         });
     }
     Ok(count)
@@ -187,7 +92,7 @@ async fn dispatch_due(
 /// POSTs one logout token and records the outcome: delivered, or failed with a retry time
 /// (or given up after [`MAX_ATTEMPTS`]).
 async fn deliver_one(
-    state: &AppState,
+    ctx: &Backchannel,
     http: &reqwest::Client,
     delivery: backchannel::Delivery,
 ) -> Result<(), DbError> {
@@ -202,14 +107,13 @@ async fn deliver_one(
         Ok(response) => Some(format!("answered {}", response.status())),
         Err(e) => Some(format!("unreachable: {}", e.without_url())),
     };
-    let now = state.clock.now();
+    let now = ctx.clock.now();
     let attempts = delivery.attempts + 1;
     let (id, client_id) = (delivery.id, delivery.client_id);
     match error {
         None => {
             tracing::info!(%client_id, attempts, "back-channel logout delivered");
-            state
-                .db
+            ctx.db
                 .run(move |conn| backchannel::delivered(conn, &id, now))
                 .await
         }
@@ -224,8 +128,7 @@ async fn deliver_one(
                     tracing::error!(%client_id, attempts, %error, "back-channel logout abandoned")
                 }
             }
-            state
-                .db
+            ctx.db
                 .run(move |conn| backchannel::failed(conn, &id, &error, retry_at, now))
                 .await
         }
