@@ -621,7 +621,7 @@ mod tests {
             });
             return None;
         };
-        let prefix = crate::db::testing::random_redis_prefix();
+        let prefix = crate::store::testing::random_redis_prefix();
         let clock = MockClock::starting_now();
         let settings = crate::config::RedisSettings {
             key_prefix: prefix.clone(),
@@ -632,7 +632,7 @@ mod tests {
         Some(Harness {
             store: Arc::new(store),
             clock,
-            _guard: Box::new(crate::db::testing::RedisTestKeys::new(&url, &prefix)),
+            _guard: Box::new(crate::store::testing::RedisTestKeys::new(&url, &prefix)),
         })
     }
 

@@ -6,6 +6,7 @@
 mod contract;
 mod memory;
 mod redis;
+pub mod testing;
 
 use std::time::Duration;
 

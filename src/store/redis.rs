@@ -407,8 +407,10 @@ mod tests {
     use super::*;
     use crate::{
         clock::MockClock,
-        db::testing::{RedisTestKeys, TEST_REDIS_URL as URL_VAR, random_redis_prefix},
-        store::contract::{self, Harness, MINUTE},
+        store::{
+            contract::{self, Harness, MINUTE},
+            testing::{RedisTestKeys, TEST_REDIS_URL as URL_VAR, random_redis_prefix},
+        },
     };
 
     /// The test Redis, or `None` (announced once) when it is not configured.
@@ -418,10 +420,15 @@ mod tests {
             Ok(url) if !url.is_empty() => Some(url),
             _ => {
                 ANNOUNCED.call_once(|| {
-                    crate::db::testing::say_skipped(&format!(
+                    // Straight to standard error, past the test harness's capture, as
+                    // `db::testing::say_skipped` writes (a module of the same floor, so not
+                    // named here).
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
                         "Redis contract tests SKIPPED: {URL_VAR} is unset; run them with \
                          `{URL_VAR}=redis://127.0.0.1:6379 cargo test -p oneid --lib store`"
-                    ));
+                    );
                 });
                 None
             }

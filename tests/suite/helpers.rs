@@ -5,12 +5,10 @@ use std::{collections::HashMap, path::PathBuf, sync::Arc};
 use oneid::{
     clock::{Clock, MockClock},
     config::Settings,
-    db::testing::{
-        PgTestSchema, RedisTestKeys, TEST_DATABASE_URL, TEST_REDIS_URL, random_redis_prefix,
-        say_skipped,
-    },
+    db::testing::{PgTestSchema, TEST_DATABASE_URL, say_skipped},
     oauth::registry::Registration,
     startup::Application,
+    store::testing::{RedisTestKeys, TEST_REDIS_URL, random_redis_prefix},
 };
 use openidconnect::{
     AccessToken, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
