@@ -719,6 +719,28 @@ async fn client_credentials_gives_a_registered_client_an_access_token_only() {
 }
 
 #[tokio::test]
+async fn client_credentials_asking_only_for_scopes_the_client_lacks_is_invalid_scope() {
+    let app = TestApp::spawn().await;
+    let (id, secret, _) = client(
+        &app,
+        Registration {
+            client_credentials: true,
+            scopes: Some("openid email".into()),
+            ..registration("Backup service", true)
+        },
+    )
+    .await;
+    // RFC 6749 §5.2: a scope the client may not have is the client's error, not the server's.
+    post_token(
+        &app.base,
+        Credentials::Basic(&id, &secret),
+        &[("grant_type", "client_credentials"), ("scope", "phone")],
+    )
+    .await
+    .assert_error(400, "invalid_scope");
+}
+
+#[tokio::test]
 async fn client_credentials_is_unauthorized_client_for_a_client_not_registered_for_it() {
     let app = TestApp::spawn().await;
     let (id, secret, _) = client(&app, registration("Cloud", true)).await;

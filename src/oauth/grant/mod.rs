@@ -65,9 +65,10 @@ pub enum GrantError {
     RefreshDead,
     /// The person the code was issued for no longer has an account.
     AccountGone,
-    /// client_credentials: none of the requested scopes is one the client is registered for.
-    /// Answered `server_error`, as it always has been (oxide-auth reports it as a failed
-    /// primitive); RFC 6749 §5.2 would say `invalid_scope`.
+    /// client_credentials: none of the requested scopes is one the client is registered for:
+    /// `invalid_scope` (RFC 6749 §5.2: "the requested scope is invalid, unknown, malformed, or
+    /// exceeds the scope granted by the resource owner"). It was a `server_error` before the
+    /// grants were named steps, because oxide-auth saw only a failed primitive.
     NoScope,
     /// Refused by oxide-auth's own checks (a malformed request, a scope that grows), with the
     /// code it gave; `server_error` when its primitive failed without a step refusing.
@@ -113,9 +114,11 @@ impl From<GrantError> for OAuthError {
                 invalid_grant("the refresh token is invalid, expired or revoked")
             }
             GrantError::AccountGone => invalid_grant("the account no longer exists"),
-            GrantError::NoScope | GrantError::Refused(ErrorCode::ServerError) => {
-                Self::server("token primitive failed")
-            }
+            GrantError::NoScope => Self::new(
+                ErrorCode::InvalidScope,
+                "none of the requested scopes is registered for this client",
+            ),
+            GrantError::Refused(ErrorCode::ServerError) => Self::server("token primitive failed"),
             GrantError::Refused(code) => Self::new(
                 code,
                 match code {
