@@ -11,7 +11,7 @@ use std::{borrow::Cow, cell::RefCell, time::Duration as StdDuration};
 
 use chrono::{DateTime, Duration, Utc};
 use oxide_auth::{
-    code_grant::{accesstoken, authorization, client_credentials, refresh},
+    code_grant::{accesstoken, client_credentials, refresh},
     primitives::{
         authorizer::Authorizer,
         grant::{Extensions, Grant as OxideGrant},
@@ -43,7 +43,7 @@ use crate::{
         tokens::{AccessTokenClaims, random_token, sign_access_token, token_digest},
     },
     state::AppState,
-    store::{StoreError, ttl_until},
+    store::StoreError,
 };
 
 /// Who signed in and how, carried from the authorization request to the ID token.
@@ -131,8 +131,6 @@ pub struct Engine<'a> {
     auth_method: Option<AuthMethod>,
     /// The token request's grant type (token endpoint only).
     grant_type: Option<GrantType>,
-    /// The person the authorization request is for, once signed in.
-    sign_in: Option<SignInContext>,
     /// The client the request names (`client_id` or the Basic user name), authenticated or not.
     requesting_client: Option<String>,
     /// The request's `redirect_uri`, as sent.
@@ -159,18 +157,12 @@ impl<'a> Engine<'a> {
             now: state.clock.now(),
             auth_method: params.client().map(|(_, m)| m),
             grant_type: params.get("grant_type").and_then(GrantType::parse),
-            sign_in: None,
             requesting_client: params.client().map(|(id, _)| id.to_owned()),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
             redeemed_marker: None,
             trace: RefCell::new(Trace::default()),
         }
-    }
-
-    pub fn with_sign_in(mut self, sign_in: SignInContext) -> Self {
-        self.sign_in = Some(sign_in);
-        self
     }
 
     pub fn into_trace(self) -> Trace {
@@ -213,16 +205,6 @@ impl<'a> Engine<'a> {
         let found = self.db(|conn| client::find(conn, &id))?;
         self.trace.borrow_mut().client.clone_from(&found);
         Ok(found)
-    }
-
-    fn pkce_required(&self) -> bool {
-        self.state.settings.oauth.require_pkce_for_all
-            || self
-                .trace
-                .borrow()
-                .client
-                .as_ref()
-                .is_none_or(|c| c.auth.is_public())
     }
 
     /// Creates the grant row and its first tokens.
@@ -323,7 +305,8 @@ pub fn issuer(state: &AppState) -> String {
     state.issuer.to_string()
 }
 
-fn code_key(code: &str) -> String {
+/// Where a code's [`CodeRecord`] is stored: under the code's digest, never the code itself.
+pub(crate) fn code_key(code: &str) -> String {
     format!("authcode:{}", token_digest(code))
 }
 
@@ -332,26 +315,22 @@ fn redeemed_key(code: &str) -> String {
 }
 
 impl Registrar for Engine<'_> {
-    /// The client must exist and the redirect URI must be one it registered, compared as exact
-    /// strings (RFC 9700 §4.1.3; loopback ports excepted, RFC 8252 §7.3).
+    /// Only client_credentials binds here, without a redirect URI: nothing is redirected, any
+    /// registered URI does. Authorization requests bind through `oauth::authorize`'s own
+    /// endpoint, with the client loaded and the redirect URI verified once, by the parse.
     fn bound_redirect<'b>(&self, bound: ClientUrl<'b>) -> Result<BoundClient<'b>, RegistrarError> {
+        if bound.redirect_uri.is_some() {
+            return Err(RegistrarError::Unspecified);
+        }
         let client = self
             .client(&bound.client_id)
             .map_err(|()| RegistrarError::PrimitiveError)?
             .ok_or(RegistrarError::Unspecified)?;
-        let requested = match bound.redirect_uri {
-            Some(requested) if client.redirect_uri(requested.as_str()).is_some() => {
-                requested.into_owned()
-            }
-            Some(_) => return Err(RegistrarError::Unspecified),
-            // Only client_credentials binds without a redirect URI (the authorization endpoint
-            // requires one before oxide-auth runs): nothing is redirected, any registered URI does.
-            None => client
-                .redirect_uris
-                .first()
-                .and_then(|u| exact_url(u.as_str()))
-                .ok_or(RegistrarError::Unspecified)?,
-        };
+        let requested = client
+            .redirect_uris
+            .first()
+            .and_then(|u| exact_url(u.as_str()))
+            .ok_or(RegistrarError::Unspecified)?;
         Ok(BoundClient {
             client_id: bound.client_id,
             redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested)),
@@ -425,35 +404,10 @@ impl Registrar for Engine<'_> {
 }
 
 impl Authorizer for Engine<'_> {
-    /// Stores the code's meaning under its digest for `authorization_code_ttl_secs`. The code
-    /// itself is 256 random bits (RFC 6749 §10.10 asks for at least 128).
-    fn authorize(&mut self, grant: OxideGrant) -> Result<String, ()> {
-        let sign_in = self
-            .sign_in
-            .clone()
-            .ok_or_else(|| self.fail("authorization without a signed-in person"))?;
-        let code = random_token();
-        let expires_at =
-            self.now + Duration::seconds(self.state.settings.oauth.authorization_code_ttl_secs);
-        // The string the request sent, which the registrar matched against the registration;
-        // `grant.redirect_uri` is its parsed (normalised) form.
-        let redirect_uri = self
-            .redirect_uri
-            .clone()
-            .unwrap_or_else(|| grant.redirect_uri.to_string());
-        let record = CodeRecord {
-            client_id: grant.client_id,
-            redirect_uri,
-            scope: grant.scope.to_string(),
-            expires_at,
-            pkce: self.trace.borrow().pkce_challenge.clone(),
-            sign_in,
-        };
-        let store = self.state.store.clone();
-        let ttl = ttl_until(self.now, expires_at);
-        let key = code_key(&code);
-        self.block(async move { store.put_json(&key, &record, ttl).await })?;
-        Ok(code)
+    /// Codes are issued by `oauth::authorize::issue_code`, from the checked authorization
+    /// request; the token endpoint's engine only redeems them.
+    fn authorize(&mut self, _: OxideGrant) -> Result<String, ()> {
+        Err(self.fail("the token endpoint's engine does not issue authorization codes"))
     }
 
     /// One atomic take: of two concurrent redemptions exactly one finds the code. Then, in
@@ -587,28 +541,6 @@ impl Engine<'_> {
         trace.outlived = Some(why);
         trace.refresh_dead = true;
         Ok(false)
-    }
-}
-
-impl authorization::Extension for Engine<'_> {
-    /// PKCE at the authorization endpoint: S256 only, required for public clients.
-    fn extend(&mut self, request: &dyn authorization::Request) -> Result<Extensions, ()> {
-        let challenge = request.extension("code_challenge");
-        let method = request.extension("code_challenge_method");
-        match Challenge::from_request(
-            challenge.as_deref(),
-            method.as_deref(),
-            self.pkce_required(),
-        ) {
-            Ok(challenge) => {
-                self.trace.borrow_mut().pkce_challenge = challenge;
-                Ok(Extensions::new())
-            }
-            Err(e) => {
-                self.trace.borrow_mut().pkce_error = Some(e);
-                Err(())
-            }
-        }
     }
 }
 
@@ -778,18 +710,6 @@ impl Issuer for Engine<'_> {
             &issuer,
         )
         .map(Some)
-    }
-}
-
-impl authorization::Endpoint for Engine<'_> {
-    fn registrar(&self) -> &dyn Registrar {
-        self
-    }
-    fn authorizer(&mut self) -> &mut dyn Authorizer {
-        self
-    }
-    fn extension(&mut self) -> &mut dyn authorization::Extension {
-        self
     }
 }
 

@@ -1,50 +1,14 @@
 //! The discovery document and the JWKS.
 
-use std::{sync::Arc, time::Duration as StdDuration};
+use actix_web::{HttpResponse, http::header, web};
 
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::{StatusCode, header},
-    web,
-};
-use askama::Template;
-use askama_web::WebTemplate;
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use sha2::{Digest, Sha256};
-
-use super::{json_error, record_audit};
-use crate::web::{
-    BrowserSession, Page, RequestLang, WebError,
-    client::client_info,
-    page::{render, see_other},
-};
-use crate::{
-    account::limits,
-    audit::{self, AuditEvent},
-    domain::ScopeToken,
-    i18n::Lang,
-    oauth::{
-        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
-        client_auth,
-        error::{ErrorCode, OAuthError},
-        logout::{self, After, EndSession},
-        params::Params,
-        resource::{self, BearerError},
-        revocation, token,
-    },
-    oidc::{
-        discovery,
-        tokens::{random_token, userinfo_claims},
-    },
-    state::AppState,
-};
+use crate::{oidc::discovery, state::AppState};
 
 /// GET /.well-known/openid-configuration
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
-    let issuer = crate::oauth::engine::issuer(&state);
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(discovery::provider_metadata(&issuer))
+        .json(discovery::provider_metadata(state.issuer.as_str()))
 }
 
 /// GET /jwks.json: current and recently retired public keys.

@@ -1,40 +1,19 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-use std::{sync::Arc, time::Duration as StdDuration};
-
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::{StatusCode, header},
-    web,
-};
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use sha2::{Digest, Sha256};
 
-use super::{json_error, record_audit};
+use super::authorize::OAuthErrorView;
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
-    client::client_info,
     page::{render, see_other},
 };
 use crate::{
-    account::limits,
-    audit::{self, AuditEvent},
-    domain::ScopeToken,
     i18n::Lang,
     oauth::{
-        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
-        client_auth,
-        error::{ErrorCode, OAuthError},
         logout::{self, After, EndSession},
         params::Params,
-        resource::{self, BearerError},
-        revocation, token,
-    },
-    oidc::{
-        discovery,
-        tokens::{random_token, userinfo_claims},
     },
     state::AppState,
 };
@@ -93,15 +72,12 @@ pub async fn end_session(
             state
                 .db
                 .run(move |conn| crate::db::models::account::find_by_id(conn, id))
-                .await
-                .map_err(|e| WebError::Unavailable(e.to_string()))?
+                .await?
                 .map(|a| a.sub.to_string())
         }
         None => None,
     };
-    let decision = logout::end_session(&state, &params, session_sub.as_deref())
-        .await
-        .map_err(|e| WebError::Unavailable(e.detail.unwrap_or_default()))?;
+    let decision = logout::end_session(&state.oauth, &params, session_sub.as_deref()).await?;
     match decision {
         EndSession::Refuse(e) => Ok(render(
             &req,
