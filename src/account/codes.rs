@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ServiceError, limits};
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     domain::{ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode},
     i18n::Lang,
     state::AppState,

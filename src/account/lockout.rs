@@ -11,7 +11,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     config::LockoutSettings,
     db::{
         DbError,

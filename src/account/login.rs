@@ -15,7 +15,7 @@ use super::{
     on_password_threads,
 };
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     db::{
         DbError,
         models::account::{self, Account, AccountStatus},

@@ -22,7 +22,7 @@ use super::{
     on_password_threads,
 };
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     db::models::{
         account::{self, Account, AccountStatus},
         session::EndReason,

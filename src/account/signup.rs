@@ -2,7 +2,7 @@
 
 use super::{ServiceError, codes, create_account};
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     db::models::account::{Account, CreateError},
     domain::{
         ClientInfo, CodePurpose, ContactIdentifier, DisplayName, NewPassword, VerificationCode,

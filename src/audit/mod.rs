@@ -391,7 +391,7 @@ mod tests {
     #[tokio::test]
     async fn cleanup_deletes_what_the_clock_says_is_past_retention() {
         let clock = MockClock::starting_now();
-        let (_dir, db, audit) = audit_with(30, &clock).await;
+        let (_dir, db, audit) = audit_with(30, &clock);
         audit
             .record(AuditEvent::new(AuditKind::LoginOk, Outcome::Ok))
             .await;
@@ -414,7 +414,7 @@ mod tests {
     #[tokio::test]
     async fn cleanup_keeps_everything_when_retention_is_zero() {
         let clock = MockClock::starting_now();
-        let (_dir, db, audit) = audit_with(0, &clock).await;
+        let (_dir, db, audit) = audit_with(0, &clock);
         audit.record(AuditEvent::admin_action("keys rotate")).await;
         clock.advance(Duration::days(100 * 365));
         assert_eq!(audit.cleanup().await.unwrap(), 0);
@@ -424,7 +424,7 @@ mod tests {
     #[tokio::test]
     async fn a_database_error_drops_the_event_without_failing() {
         let clock = MockClock::starting_now();
-        let (_dir, db, audit) = audit_with(30, &clock).await;
+        let (_dir, db, audit) = audit_with(30, &clock);
         db.run(|conn| {
             use diesel::connection::SimpleConnection;
             Ok(conn.batch_execute("DROP TABLE audit_events")?)

@@ -308,7 +308,7 @@ fn sqlite_round_trips_every_model() {
     round_trip_every_model(&db);
 }
 
-#[actix_web::test]
+#[tokio::test]
 async fn an_unreachable_postgres_does_not_stop_the_start_and_hides_the_password() {
     // Port 1 refuses at once; the password must appear in no error.
     let url = "postgres://oneid:hunter2@127.0.0.1:1/oneid";
@@ -382,7 +382,7 @@ fn postgres_round_trips_every_model() {
     round_trip_every_model(&db);
 }
 
-#[actix_web::test]
+#[tokio::test]
 async fn postgres_answers_ping_and_cancels_slow_statements() {
     let Some(schema) = PgTestSchema::from_env() else {
         return;

@@ -10,7 +10,7 @@ use actix_web::{
 
 use super::WebError;
 use crate::{
-    audit::{self, AuditEvent, AuditKind, Outcome},
+    audit::{AuditEvent, AuditKind, Outcome},
     db::models::session::EndReason,
     domain::{AccountId, ClientInfo},
     session::{

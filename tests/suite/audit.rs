@@ -185,12 +185,13 @@ async fn oneid_audit_prints_an_accounts_events_as_json() {
     let app = TestApp::spawn().await;
     let flow = sign_in_consent_and_tokens(&app).await;
     // Someone else's event, which the account filter must leave out.
-    audit::record(
-        &app.state,
-        AuditEvent::new(AuditKind::LoginFailed, audit::Outcome::Failed)
-            .account("123456789".parse().unwrap()),
-    )
-    .await;
+    app.state
+        .audit
+        .record(
+            AuditEvent::new(AuditKind::LoginFailed, audit::Outcome::Failed)
+                .account("123456789".parse().unwrap()),
+        )
+        .await;
 
     let output = app
         .oneid_command()
@@ -361,9 +362,15 @@ async fn no_password_code_or_token_ever_reaches_the_audit_log() {
 #[tokio::test]
 async fn events_past_retention_are_deleted_by_the_hourly_sweep() {
     let app = TestApp::spawn_with(|s| s.audit.retention_days = 30).await;
-    audit::record(&app.state, AuditEvent::admin_action("old")).await;
+    app.state
+        .audit
+        .record(AuditEvent::admin_action("old"))
+        .await;
     app.advance(chrono::Duration::days(31));
-    audit::record(&app.state, AuditEvent::admin_action("recent")).await;
+    app.state
+        .audit
+        .record(AuditEvent::admin_action("recent"))
+        .await;
 
     // The sweep wakes every second and acts once an hour of the app's clock has passed.
     let mut details = Vec::new();

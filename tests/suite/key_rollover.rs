@@ -133,7 +133,7 @@ async fn a_rotated_key_is_published_by_every_instance_before_any_signs_with_it()
     )
     .await
     .unwrap();
-    one.state.replace_keys(ring);
+    one.state.keys.replace(ring);
     let listed = keys::list(&one.state.db, rotated_at).await.unwrap();
     let next = listed
         .iter()
@@ -181,7 +181,8 @@ async fn a_rotated_key_is_published_by_every_instance_before_any_signs_with_it()
         eventually("the new key signs", async || {
             instance
                 .state
-                .keys()
+                .keys
+                .current()
                 .active(Algorithm::Rs256)
                 .is_some_and(|k| k.kid().to_string() == new)
         })

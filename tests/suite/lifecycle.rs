@@ -299,7 +299,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_sign_new_ones() {
     )
     .await
     .unwrap();
-    app.state.replace_keys(ring);
+    app.state.keys.replace(ring);
 
     // A relying party that fetches the JWKS anew still verifies the old token...
     let fresh_rp = RelyingParty::discover(&app, &id, secret.as_deref()).await;
@@ -321,7 +321,7 @@ async fn rotated_keys_keep_old_tokens_valid_and_sign_new_ones() {
     let ring = oneid::oidc::keys::ensure_keys(&app.state.db, &app.state.kek, app.clock.now())
         .await
         .unwrap();
-    app.state.replace_keys(ring);
+    app.state.keys.replace(ring);
     let after = signed_in_tokens(&app, &fresh_rp, &browser, &["profile"]).await;
     let kid = |token: &str| {
         super::oidc::jwt_header(token)["kid"]

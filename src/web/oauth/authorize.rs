@@ -10,7 +10,7 @@ use askama_web::WebTemplate;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::record_audit;
+use super::{OAuthErrorView, record_audit};
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
     page::{render, see_other},
@@ -25,13 +25,6 @@ use crate::{
     },
     state::AppState,
 };
-
-#[derive(Template, WebTemplate)]
-#[template(path = "oauth_error.html")]
-pub(super) struct OAuthErrorView {
-    pub(super) page: Page,
-    pub(super) description: String,
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "consent.html")]

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::authorize::OAuthErrorView;
+use super::OAuthErrorView;
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
     page::{render, see_other},

@@ -19,7 +19,10 @@ use actix_web::{
     http::{StatusCode, header},
 };
 
-use super::client::client_info;
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::{Page, client::client_info};
 use crate::{
     audit::AuditEvent,
     oauth::error::{ErrorCode, OAuthError},
@@ -50,4 +53,11 @@ pub(super) fn json_error(error: &OAuthError) -> HttpResponse {
     response.json(
         serde_json::json!({ "error": error.code.as_str(), "error_description": error.description }),
     )
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "oauth_error.html")]
+pub(super) struct OAuthErrorView {
+    pub(super) page: Page,
+    pub(super) description: String,
 }

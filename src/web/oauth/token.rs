@@ -1,40 +1,14 @@
 //! POST /token, /revoke (RFC 7009) and /introspect (RFC 7662).
 
-use std::{sync::Arc, time::Duration as StdDuration};
-
-use actix_web::{
-    HttpRequest, HttpResponse,
-    http::{StatusCode, header},
-    web,
-};
-use askama::Template;
-use askama_web::WebTemplate;
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use sha2::{Digest, Sha256};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
 
 use super::{json_error, record_audit};
-use crate::web::{
-    BrowserSession, Page, RequestLang, WebError,
-    client::client_info,
-    page::{render, see_other},
-};
 use crate::{
-    account::limits,
-    audit::{self, AuditEvent},
-    domain::ScopeToken,
-    i18n::Lang,
     oauth::{
-        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
         client_auth,
         error::{ErrorCode, OAuthError},
-        logout::{self, After, EndSession},
         params::Params,
-        resource::{self, BearerError},
         revocation, token,
-    },
-    oidc::{
-        discovery,
-        tokens::{random_token, userinfo_claims},
     },
     state::AppState,
 };
@@ -67,7 +41,7 @@ pub async fn post_token(
 /// the protocol's JSON `invalid_request` (RFC 6749 §5.2), not the HTML error page.
 pub fn protocol_form_config() -> web::FormConfig {
     web::FormConfig::default()
-        .limit(super::FORM_LIMIT_BYTES)
+        .limit(crate::web::FORM_LIMIT_BYTES)
         .error_handler(|err, _req| {
             let response = json_error(&OAuthError::new(
                 ErrorCode::InvalidRequest,

@@ -1,41 +1,15 @@
 //! GET and POST /userinfo (OIDC Core §5.3).
 
-use std::{sync::Arc, time::Duration as StdDuration};
-
 use actix_web::{
     HttpRequest, HttpResponse,
     http::{StatusCode, header},
     web,
 };
-use askama::Template;
-use askama_web::WebTemplate;
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use sha2::{Digest, Sha256};
 
-use super::{json_error, record_audit};
-use crate::web::{
-    BrowserSession, Page, RequestLang, WebError,
-    client::client_info,
-    page::{render, see_other},
-};
 use crate::{
-    account::limits,
-    audit::{self, AuditEvent},
     domain::ScopeToken,
-    i18n::Lang,
-    oauth::{
-        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
-        client_auth,
-        error::{ErrorCode, OAuthError},
-        logout::{self, After, EndSession},
-        params::Params,
-        resource::{self, BearerError},
-        revocation, token,
-    },
-    oidc::{
-        discovery,
-        tokens::{random_token, userinfo_claims},
-    },
+    oauth::resource::{self, BearerError},
+    oidc::tokens::userinfo_claims,
     state::AppState,
 };
 
