@@ -407,7 +407,8 @@ impl Authorizer for Engine<'_> {
     /// Codes are issued by `oauth::authorize::issue_code`, from the checked authorization
     /// request; the token endpoint's engine only redeems them.
     fn authorize(&mut self, _: OxideGrant) -> Result<String, ()> {
-        Err(self.fail("the token endpoint's engine does not issue authorization codes"))
+        self.fail("the token endpoint's engine does not issue authorization codes");
+        Err(())
     }
 
     /// One atomic take: of two concurrent redemptions exactly one finds the code. Then, in

@@ -46,7 +46,10 @@ pub fn check_hint_names_another(
 /// granted set is reported instead); when nothing is left, or nothing was asked, that is
 /// `invalid_scope` too. `openid` is not required here: without it the request is plain
 /// OAuth 2.0 and gets no ID token (OIDC Core §3.1.2.1), which the token endpoint decides.
-pub fn negotiate_scopes(requested: Option<&str>, registered: &Scopes) -> Result<Scopes, OAuthError> {
+pub fn negotiate_scopes(
+    requested: Option<&str>,
+    registered: &Scopes,
+) -> Result<Scopes, OAuthError> {
     let invalid = || {
         OAuthError::new(
             ErrorCode::InvalidScope,
@@ -84,7 +87,7 @@ pub enum Consent {
 /// first-party clients carry an administrator's consent for everyone. Otherwise the person's
 /// remembered consent must cover every scope, unless `prompt=consent` asks again; when the
 /// person must be asked and `prompt=none` forbids it, that is `consent_required` (§3.1.2.6).
-pub fn check_consent(
+pub fn decide_consent(
     decided_now: Option<bool>,
     first_party: bool,
     prompts: Prompts,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 pub use self::{
     code::issue_code,
     decide::{
-        Consent, check_consent, check_hint_names_another, check_sign_in_fresh, negotiate_scopes,
+        Consent, check_hint_names_another, check_sign_in_fresh, decide_consent, negotiate_scopes,
     },
     request::{
         AuthorizationRequest, MAX_NAME_BYTES, MAX_OTHER_PARAMETER_BYTES, MAX_PARAMETER_BYTES,
@@ -106,7 +106,8 @@ pub async fn authorize(
     decisions: Decisions,
 ) -> Result<Outcome, OAuthError> {
     match run(ctx, interaction, signed_in, decisions).await {
-        Ok(outcome) | Err(Stop::Answer(outcome)) => Ok(outcome),
+        Ok(outcome) => Ok(outcome),
+        Err(Stop::Answer(outcome)) => Ok(*outcome),
         Err(Stop::Failed(error)) => Err(error),
     }
 }
@@ -125,47 +126,20 @@ async fn run(
     check_hint(ctx, &request, &account, person, interaction.started_at)?;
     let scopes = negotiate_scopes(request.scope.as_deref(), &request.client.scopes)
         .map_err(|e| refuse(ctx, &request, e))?;
-    let remembered = load_consent(ctx, &request.client, account.id).await?;
-    let consent_now = match check_consent(
-        decisions.consent,
-        request.client.first_party,
-        request.prompts,
-        remembered.as_ref(),
-        &scopes,
-    ) {
-        Consent::Given => None,
-        Consent::GivenNow => {
-            save_consent(ctx, &request.client, account.id, remembered, &scopes).await?;
-            Some(consent_event(&request.client, account.id, &scopes, audit::Outcome::Ok))
-        }
-        Consent::Refused => return Ok(refused(ctx, &request, account.id, &scopes)),
-        Consent::Required => {
-            let error = OAuthError::new(
-                ErrorCode::ConsentRequired,
-                "consent is needed (prompt=none)",
-            );
-            return Err(refuse(ctx, &request, error));
-        }
-        Consent::Ask => {
-            return Ok(Outcome::Consent {
-                client: Box::new(request.client),
-                scopes,
-            });
-        }
-    };
+    let consented_now = check_consent(ctx, &request, account.id, &scopes, decisions).await?;
     let sign_in = sign_in_context(&request, person, &account);
     let code = issue_code(ctx, &request, sign_in, &scopes).await?;
     Ok(Outcome::Respond(code_response(
         ctx,
         &request,
         code,
-        consent_now,
+        consented_now,
     )))
 }
 
 /// How the flow stops before the end: with an answer for the browser, or a failure of ours.
 enum Stop {
-    Answer(Outcome),
+    Answer(Box<Outcome>),
     Failed(OAuthError),
 }
 
@@ -189,16 +163,18 @@ impl From<StoreError> for Stop {
 
 impl From<Refusal> for Stop {
     fn from(refusal: Refusal) -> Self {
-        Self::Answer(match refusal {
+        Self::Answer(Box::new(match refusal {
             Refusal::Page(error) => Outcome::ErrorPage(error),
-            Refusal::Client(response) => Outcome::Respond(response),
-        })
+            Refusal::Client(response) => Outcome::Respond(*response),
+        }))
     }
 }
 
 /// Stops the flow with `error` for the client.
 fn refuse(ctx: &Context, request: &AuthorizationRequest, error: OAuthError) -> Stop {
-    Stop::Answer(Outcome::Respond(request.refuse(&ctx.issuer, error)))
+    Stop::Answer(Box::new(Outcome::Respond(
+        request.refuse(&ctx.issuer, error),
+    )))
 }
 
 /// The signed-in person, if their sign-in may answer this request (see
@@ -221,9 +197,7 @@ fn load_fresh_sign_in<'a>(
                 request.max_age,
             )
         })
-        .ok_or_else(|| {
-            must_sign_in(ctx, request, "the person is not signed in (prompt=none)")
-        })
+        .ok_or_else(|| must_sign_in(ctx, request, "the person is not signed in (prompt=none)"))
 }
 
 /// The person must sign in (again) and the request resume; with `prompt=none`, the client
@@ -232,9 +206,9 @@ fn must_sign_in(ctx: &Context, request: &AuthorizationRequest, why: &'static str
     if request.prompts.none {
         return refuse(ctx, request, OAuthError::new(ErrorCode::LoginRequired, why));
     }
-    Stop::Answer(Outcome::Login {
+    Stop::Answer(Box::new(Outcome::Login {
         login_hint: request.login_hint.clone(),
-    })
+    }))
 }
 
 async fn load_account(ctx: &Context, id: AccountId) -> Result<Account, Stop> {
@@ -259,7 +233,12 @@ fn check_hint(
     };
     let hint = check_id_token_hint(&ctx.keys.current(), &ctx.issuer, token)
         .map_err(|e| refuse(ctx, request, e))?;
-    if check_hint_names_another(&hint.sub, account.sub.as_str(), person.auth_time, started_at) {
+    if check_hint_names_another(
+        &hint.sub,
+        account.sub.as_str(),
+        person.auth_time,
+        started_at,
+    ) {
         return Err(must_sign_in(
             ctx,
             request,
@@ -267,6 +246,49 @@ fn check_hint(
         ));
     }
     Ok(())
+}
+
+/// Consent must stand before a code is issued (see [`decide_consent`] for the rule). A
+/// decision just made on the consent page is remembered, added to what was allowed before,
+/// and returned for the audit log; a refusal, a request that must ask, and `prompt=none` when
+/// asking is needed stop the flow.
+async fn check_consent(
+    ctx: &Context,
+    request: &AuthorizationRequest,
+    account: AccountId,
+    scopes: &Scopes,
+    decisions: Decisions,
+) -> Result<Option<AuditEvent>, Stop> {
+    let client = &request.client;
+    let remembered = load_consent(ctx, client, account).await?;
+    match decide_consent(
+        decisions.consent,
+        client.first_party,
+        request.prompts,
+        remembered.as_ref(),
+        scopes,
+    ) {
+        Consent::Given => Ok(None),
+        Consent::GivenNow => {
+            save_consent(ctx, client, account, remembered, scopes).await?;
+            let event = consent_event(client, account, scopes, audit::Outcome::Ok);
+            Ok(Some(event))
+        }
+        Consent::Refused => Err(Stop::Answer(Box::new(refused(
+            ctx, request, account, scopes,
+        )))),
+        Consent::Required => {
+            let error = OAuthError::new(
+                ErrorCode::ConsentRequired,
+                "consent is needed (prompt=none)",
+            );
+            Err(refuse(ctx, request, error))
+        }
+        Consent::Ask => Err(Stop::Answer(Box::new(Outcome::Consent {
+            client: Box::new(client.clone()),
+            scopes: scopes.clone(),
+        }))),
+    }
 }
 
 /// What the person consented to for this client before, if anything.

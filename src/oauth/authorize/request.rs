@@ -48,7 +48,7 @@ pub enum Refusal {
     /// The client or redirect URI could not be verified: a page at OneID, never a redirect.
     Page(OAuthError),
     /// The client and redirect URI are good: the error goes back to the client.
-    Client(ClientResponse),
+    Client(Box<ClientResponse>),
 }
 
 impl AuthorizationRequest {
@@ -84,8 +84,15 @@ pub async fn parse_request(
         Err(e) => return Ok(Err(Refusal::Page(e))),
     };
     let pkce_for_all = ctx.settings.require_pkce_for_all;
-    Ok(read_verified(pairs, &params, client, redirect_uri, &ctx.issuer, pkce_for_all)
-        .map_err(Refusal::Client))
+    Ok(read_verified(
+        pairs,
+        &params,
+        client,
+        redirect_uri,
+        &ctx.issuer,
+        pkce_for_all,
+    )
+    .map_err(Refusal::Client))
 }
 
 /// The rest of the parse, once errors may go back to the client: the steps in the order their
@@ -97,13 +104,13 @@ fn read_verified(
     redirect_uri: String,
     issuer: &Issuer,
     pkce_for_all: bool,
-) -> Result<AuthorizationRequest, ClientResponse> {
+) -> Result<AuthorizationRequest, Box<ClientResponse>> {
     // An oversized state is not echoed: the error may be about that very state.
     let state = params
         .get("state")
         .filter(|s| s.len() <= max_parameter_bytes("state"));
     let refuse_as =
-        |mode, error| error_response(issuer, &redirect_uri, state, mode, error);
+        |mode, error| Box::new(error_response(issuer, &redirect_uri, state, mode, error));
     let response_mode = check_response_mode(params.get("response_mode"))
         .map_err(|e| refuse_as(ResponseMode::Query, e))?;
     let refuse = |e| refuse_as(response_mode, e);

@@ -28,7 +28,13 @@ fn prompt_none_stands_alone_and_unknown_values_are_refused() {
     let p = prompts("login  consent");
     assert!(p.login && p.consent && !p.none && !p.select_account);
     assert!(prompts("none").none);
-    for bad in ["none login", "consent none", "none select_account", "loggin", "NONE"] {
+    for bad in [
+        "none login",
+        "consent none",
+        "none select_account",
+        "loggin",
+        "NONE",
+    ] {
         let error = Prompts::parse(Some(bad)).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidRequest, "{bad}");
     }
@@ -51,7 +57,10 @@ fn only_the_code_flow_and_query_or_form_post_are_accepted() {
         );
     }
     assert_eq!(check_response_mode(None).unwrap(), ResponseMode::Query);
-    assert_eq!(check_response_mode(Some("query")).unwrap(), ResponseMode::Query);
+    assert_eq!(
+        check_response_mode(Some("query")).unwrap(),
+        ResponseMode::Query
+    );
     assert_eq!(
         check_response_mode(Some("form_post")).unwrap(),
         ResponseMode::FormPost
@@ -114,7 +123,13 @@ fn a_sign_in_is_fresh_unless_too_old_or_a_new_one_is_asked_for() {
     assert!(!fresh(before, "", Some(60)), "older than max_age");
     assert!(fresh(before, "", Some(125)), "within max_age");
     assert!(fresh(before, "", Some(i64::MAX / 1000)));
-    assert!(check_sign_in_fresh(before, started, now, Prompts::default(), Some(Duration::MAX)));
+    assert!(check_sign_in_fresh(
+        before,
+        started,
+        now,
+        Prompts::default(),
+        Some(Duration::MAX)
+    ));
     assert!(!fresh(before, "login", None));
     assert!(!fresh(before, "select_account", None));
     // A sign-in during this interaction satisfies every one of them.
@@ -174,42 +189,48 @@ fn consent_first_party_then_remembered_then_ask() {
     let narrower = scopes("openid");
     let none = Prompts::default();
     // An administrator's consent for everyone, whatever the person gave before.
-    assert_eq!(check_consent(None, true, none, None, &asked), Consent::Given);
     assert_eq!(
-        check_consent(None, true, prompts("consent"), None, &asked),
+        decide_consent(None, true, none, None, &asked),
+        Consent::Given
+    );
+    assert_eq!(
+        decide_consent(None, true, prompts("consent"), None, &asked),
         Consent::Given
     );
     // Remembered consent must cover every scope.
     assert_eq!(
-        check_consent(None, false, none, Some(&broader), &asked),
+        decide_consent(None, false, none, Some(&broader), &asked),
         Consent::Given
     );
     assert_eq!(
-        check_consent(None, false, none, Some(&narrower), &asked),
+        decide_consent(None, false, none, Some(&narrower), &asked),
         Consent::Ask
     );
-    assert_eq!(check_consent(None, false, none, None, &asked), Consent::Ask);
+    assert_eq!(
+        decide_consent(None, false, none, None, &asked),
+        Consent::Ask
+    );
     // prompt=consent asks again even when covered.
     assert_eq!(
-        check_consent(None, false, prompts("consent"), Some(&broader), &asked),
+        decide_consent(None, false, prompts("consent"), Some(&broader), &asked),
         Consent::Ask
     );
     // prompt=none cannot ask: consent_required, unless consent already stands.
     assert_eq!(
-        check_consent(None, false, prompts("none"), None, &asked),
+        decide_consent(None, false, prompts("none"), None, &asked),
         Consent::Required
     );
     assert_eq!(
-        check_consent(None, false, prompts("none"), Some(&broader), &asked),
+        decide_consent(None, false, prompts("none"), Some(&broader), &asked),
         Consent::Given
     );
     // A decision just made on the consent page counts first.
     assert_eq!(
-        check_consent(Some(true), false, none, None, &asked),
+        decide_consent(Some(true), false, none, None, &asked),
         Consent::GivenNow
     );
     assert_eq!(
-        check_consent(Some(false), true, none, Some(&broader), &asked),
+        decide_consent(Some(false), true, none, Some(&broader), &asked),
         Consent::Refused
     );
 }

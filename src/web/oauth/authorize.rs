@@ -62,7 +62,15 @@ pub async fn authorize(
     };
     let interaction = Interaction::new(pairs, state.clock.now());
     let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(&req, &state, lang, session, &interaction, Decisions::default()).await
+    run(
+        &req,
+        &state,
+        lang,
+        session,
+        &interaction,
+        Decisions::default(),
+    )
+    .await
 }
 
 /// `ui_locales` picks the page language when it names one we speak (OIDC Core §3.1.2.1).
@@ -85,7 +93,15 @@ pub async fn resume(
         return Ok(see_other("/"));
     };
     let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(&req, &state, lang, session, &interaction, Decisions::default()).await
+    run(
+        &req,
+        &state,
+        lang,
+        session,
+        &interaction,
+        Decisions::default(),
+    )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -143,13 +159,8 @@ async fn run(
     interaction: &Interaction,
     decisions: Decisions,
 ) -> Result<HttpResponse, WebError> {
-    let outcome = authorize::authorize(
-        &state.oauth,
-        interaction,
-        session.0.signed_in(),
-        decisions,
-    )
-    .await?;
+    let outcome =
+        authorize::authorize(&state.oauth, interaction, session.0.signed_in(), decisions).await?;
     match outcome {
         Outcome::ErrorPage(error) => {
             let view = OAuthErrorView {
