@@ -63,32 +63,11 @@ pub fn check_id_token_hint(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration as StdDuration;
-
     use chrono::Utc;
     use serde_json::json;
 
     use super::*;
-    use crate::{
-        db::Db,
-        oidc::keys::{Algorithm, KeyEncryptionKey, ensure_keys},
-    };
-
-    async fn key_ring() -> (tempfile::TempDir, KeyRing) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(
-            &format!("sqlite://{}/k.db", dir.path().display()),
-            2,
-            StdDuration::from_secs(5),
-            1000,
-        )
-        .unwrap();
-        db.migrate().unwrap();
-        let ring = ensure_keys(&db, &KeyEncryptionKey::from_bytes([9; 32]), Utc::now())
-            .await
-            .unwrap();
-        (dir, ring)
-    }
+    use crate::oidc::{jwt::tests::key_ring, keys::Algorithm};
 
     fn issuer() -> Issuer {
         Issuer::from_url(&url::Url::parse("https://id.example").unwrap())
