@@ -195,3 +195,87 @@ impl authorization::Endpoint for CheckedEndpoint<'_> {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::AccountId,
+        oauth::{
+            authorize::{Prompts, ResponseMode},
+            pkce::Challenge,
+            registry::{self, Registration},
+        },
+    };
+
+    /// A checked request of a public client whose redirect URI is a loopback one, sent with
+    /// another port than registered (RFC 8252 §7.3), and a PKCE challenge.
+    fn request() -> AuthorizationRequest {
+        let (client, _) = registry::build(
+            Registration {
+                name: "Talk".into(),
+                logo_url: None,
+                redirect_uris: vec!["http://127.0.0.1/cb".into()],
+                post_logout_redirect_uris: vec![],
+                backchannel_logout_uri: None,
+                public: true,
+                secret_post: false,
+                first_party: false,
+                scopes: None,
+                client_credentials: false,
+                id_token_alg: None,
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        AuthorizationRequest {
+            client,
+            redirect_uri: "http://127.0.0.1:49152/cb".into(),
+            response_mode: ResponseMode::Query,
+            state: Some("st".into()),
+            prompts: Prompts::default(),
+            max_age: None,
+            pkce: Challenge::from_request(
+                Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                Some("S256"),
+                true,
+            )
+            .unwrap(),
+            nonce: Some("n".into()),
+            login_hint: None,
+            id_token_hint: None,
+            // What was asked is not what the code carries: the negotiated scopes are.
+            scope: Some("openid email unknown".into()),
+        }
+    }
+
+    fn sign_in() -> SignInContext {
+        SignInContext {
+            account_id: AccountId::from_stored(7),
+            sub: "sub-7".into(),
+            auth_time: Utc::now(),
+            sid: "sid".into(),
+            amr: vec!["pwd".into()],
+            nonce: Some("n".into()),
+            acr: None,
+        }
+    }
+
+    #[test]
+    fn the_code_carries_exactly_the_checked_values() {
+        let request = request();
+        let scopes = Scopes::parse_strict("openid email").unwrap();
+        let expires_at = Utc::now() + Duration::seconds(60);
+        let (code, record) = run_machine(&request, sign_in(), &scopes, expires_at).unwrap();
+        assert_eq!(code.len(), 43, "256 bits, base64url");
+        assert_eq!(record.client_id, request.client.id.as_str());
+        // The string as sent, not oxide-auth's parsed form of it.
+        assert_eq!(record.redirect_uri, "http://127.0.0.1:49152/cb");
+        assert_eq!(record.scope, "openid email");
+        assert_eq!(record.pkce, request.pkce);
+        assert_eq!(record.expires_at, expires_at);
+        assert_eq!(record.sign_in.sub, "sub-7");
+        let (again, _) = run_machine(&request, sign_in(), &scopes, expires_at).unwrap();
+        assert_ne!(code, again);
+    }
+}
