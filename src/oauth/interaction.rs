@@ -1,6 +1,7 @@
 //! Authorization requests parked while the person signs in or decides on consent: the store
 //! keys, how long a request waits, and its stored form. The browser's session carries only
-//! the id; the per-address limit on new entries is the caller's (it knows the address).
+//! the id. The per-address limit on new entries (`account::limits::interaction_started`) is
+//! the caller's: the face knows the address, and `account` is a sibling floor of `oauth`.
 
 use std::time::Duration;
 

@@ -64,6 +64,7 @@ fn run_machine(
     };
     let mut endpoint = CheckedEndpoint {
         request,
+        granted: scopes,
         scope: scope
             .parse()
             .map_err(|_| OAuthError::server("negotiated scopes do not parse as a scope"))?,
@@ -117,6 +118,8 @@ impl authorization::Request for CheckedRequest<'_> {
 /// client's verified redirect URI and the negotiated scopes, the authorizer makes the code.
 struct CheckedEndpoint<'r> {
     request: &'r AuthorizationRequest,
+    granted: &'r Scopes,
+    /// `granted` as oxide-auth's type.
     scope: Scope,
     redirect_uri: ExactUrl,
     sign_in: Option<SignInContext>,
@@ -162,7 +165,9 @@ impl Authorizer for CheckedEndpoint<'_> {
             // The string the request sent: `grant.redirect_uri` is its parsed (normalised)
             // form, and the token request must send the identical string.
             redirect_uri: self.request.redirect_uri.clone(),
-            scope: grant.scope.to_string(),
+            // The same set as `grant.scope`, written in OneID's order (oxide-auth's is a hash
+            // set's, different on every run).
+            scope: self.granted.to_string(),
             expires_at: self.expires_at,
             pkce: self.request.pkce.clone(),
             sign_in,
