@@ -12,7 +12,7 @@ use std::{borrow::Cow, cell::RefCell};
 
 use chrono::{DateTime, Duration, Utc};
 use oxide_auth::{
-    code_grant::{accesstoken, authorization, client_credentials, refresh},
+    code_grant::{accesstoken, client_credentials, refresh},
     primitives::{
         authorizer::Authorizer,
         grant::{Extensions, Grant as OxideGrant},
@@ -29,17 +29,15 @@ use super::{
     Context,
     grant::{self, GrantError, Io, Issued, check_client},
     params::{AuthMethod, Params},
-    pkce::{Challenge, PkceError},
+    pkce::Challenge,
 };
 use crate::{
     db::{
         DbError,
         models::client::{self, Client},
     },
-    domain::{AccountId, GrantType, Scopes, random_token},
+    domain::{AccountId, GrantType, Scopes},
     oidc::{keys::KeyRing, tokens::token_digest},
-    state::AppState,
-    store::{StoreError, ttl_until},
 };
 
 /// Who signed in and how, carried from the authorization request to the ID token.
@@ -72,10 +70,6 @@ pub struct CodeRecord {
 pub struct Trace {
     /// The client named by the request, once loaded.
     pub client: Option<Client>,
-    /// Authorization endpoint: why the PKCE parameters were refused.
-    pub pkce_error: Option<PkceError>,
-    /// Authorization endpoint: the accepted PKCE challenge.
-    pub pkce_challenge: Option<Challenge>,
     /// Token endpoint: the code redeemed by this request.
     pub code: Option<CodeRecord>,
     /// Token endpoint: the tokens issued.
@@ -84,8 +78,6 @@ pub struct Trace {
     /// primitive that refuses ends the run anyway), so the error precedence is the order of
     /// the steps in the grant's module.
     pub refusal: Option<GrantError>,
-    /// A store or database failure inside a primitive.
-    pub failure: Option<String>,
 }
 
 pub struct Engine<'a> {
@@ -97,8 +89,6 @@ pub struct Engine<'a> {
     auth_method: Option<AuthMethod>,
     /// The token request's grant type (token endpoint only).
     grant_type: Option<GrantType>,
-    /// The person the authorization request is for, once signed in.
-    sign_in: Option<SignInContext>,
     /// The client the request names (`client_id` or the Basic user name), authenticated or not.
     requesting_client: Option<String>,
     /// The request's `redirect_uri`, as sent.
@@ -121,18 +111,12 @@ impl<'a> Engine<'a> {
             now: ctx.clock.now(),
             auth_method: params.client().map(|(_, m)| m),
             grant_type: params.get("grant_type").and_then(GrantType::parse),
-            sign_in: None,
             requesting_client: params.client().map(|(id, _)| id.to_owned()),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
             redeemed_marker: None,
             trace: RefCell::new(Trace::default()),
         }
-    }
-
-    pub fn with_sign_in(mut self, sign_in: SignInContext) -> Self {
-        self.sign_in = Some(sign_in);
-        self
     }
 
     pub fn into_trace(self) -> Trace {
@@ -143,10 +127,9 @@ impl<'a> Engine<'a> {
         self.trace.borrow()
     }
 
+    /// A store or database failure inside a primitive: `temporarily_unavailable`.
     fn fail(&self, e: impl std::fmt::Display) {
-        let detail = e.to_string();
-        self.refuse(GrantError::Unavailable(detail.clone()));
-        self.trace.borrow_mut().failure = Some(detail);
+        self.refuse(GrantError::Unavailable(e.to_string()));
     }
 
     /// Records a grant step's refusal; the first one stands.
@@ -162,10 +145,6 @@ impl<'a> Engine<'a> {
     /// What the grant steps reach the outside world through.
     fn io(&self) -> Io<'_> {
         Io::new(self.ctx, self.now, &self.keys, &self.runtime)
-    }
-
-    fn block<T>(&self, future: impl Future<Output = Result<T, StoreError>>) -> Result<T, ()> {
-        self.runtime.block_on(future).map_err(|e| self.fail(e))
     }
 
     fn db<T>(
@@ -189,16 +168,6 @@ impl<'a> Engine<'a> {
         let found = self.db(|conn| client::find_by_raw_id(conn, id))?;
         self.trace.borrow_mut().client.clone_from(&found);
         Ok(found)
-    }
-
-    fn pkce_required(&self) -> bool {
-        self.ctx.settings.require_pkce_for_all
-            || self
-                .trace
-                .borrow()
-                .client
-                .as_ref()
-                .is_none_or(|c| c.auth.is_public())
     }
 
     fn oxide_grant(
@@ -225,13 +194,6 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// The issuer identifier, without the trailing slash `Url` adds to a bare origin. Kept for
-/// the callers that still hold the whole application (authorization, logout, back-channel,
-/// discovery); the protocol core reads `Context::issuer`. Goes once they do too.
-pub fn issuer(state: &AppState) -> String {
-    state.issuer.to_string()
-}
-
 /// Where an authorization code's [`CodeRecord`] is kept (under the code's digest, never the
 /// code itself).
 pub(crate) fn code_key(code: &str) -> String {
@@ -239,60 +201,36 @@ pub(crate) fn code_key(code: &str) -> String {
 }
 
 impl Registrar for Engine<'_> {
-    /// The client must exist and the redirect URI must be one it registered, compared as exact
-    /// strings (RFC 9700 §4.1.3; loopback ports excepted, RFC 8252 §7.3).
+    /// Only client_credentials binds here, without a redirect URI: nothing is redirected, any
+    /// registered URI does. Authorization requests bind through `oauth::authorize`'s own
+    /// endpoint, with the client loaded and the redirect URI verified once, by the parse.
     fn bound_redirect<'b>(&self, bound: ClientUrl<'b>) -> Result<BoundClient<'b>, RegistrarError> {
+        if bound.redirect_uri.is_some() {
+            return Err(RegistrarError::Unspecified);
+        }
         let client = self
             .client(&bound.client_id)
             .map_err(|()| RegistrarError::PrimitiveError)?
             .ok_or(RegistrarError::Unspecified)?;
-        let requested = match bound.redirect_uri {
-            Some(requested) if client.redirect_uri(requested.as_str()).is_some() => {
-                requested.into_owned()
-            }
-            Some(_) => return Err(RegistrarError::Unspecified),
-            // Only client_credentials binds without a redirect URI (the authorization endpoint
-            // requires one before oxide-auth runs): nothing is redirected, any registered URI does.
-            None => client
-                .redirect_uris
-                .first()
-                .and_then(|u| exact_url(u.as_str()))
-                .ok_or(RegistrarError::Unspecified)?,
-        };
+        let requested = client
+            .redirect_uris
+            .first()
+            .and_then(|u| exact_url(u.as_str()))
+            .ok_or(RegistrarError::Unspecified)?;
         Ok(BoundClient {
             client_id: bound.client_id,
             redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested)),
         })
     }
 
-    /// Grants the requested scopes the client may have; unknown ones are dropped (RFC 6749 §3.3).
+    /// Only client_credentials negotiates here (authorization requests negotiate their scopes
+    /// in `oauth::authorize::negotiate_scopes`): [`grant::client_credentials::check_scope`].
     fn negotiate(
         &self,
         bound: BoundClient,
         scope: Option<Scope>,
     ) -> Result<PreGrant, RegistrarError> {
-        if self.grant_type == Some(GrantType::ClientCredentials) {
-            return self.negotiate_client_credentials(bound, scope);
-        }
-        let client = self
-            .client(&bound.client_id)
-            .map_err(|()| RegistrarError::PrimitiveError)?
-            .ok_or(RegistrarError::Unspecified)?;
-        let requested = Scopes::parse_lenient(&scope.map(|s| s.to_string()).unwrap_or_default());
-        let granted = requested.intersection(&client.scopes);
-
-        if granted.is_empty() {
-            return Err(RegistrarError::Unspecified);
-        }
-        let scope = granted
-            .to_string()
-            .parse()
-            .map_err(|_| RegistrarError::PrimitiveError)?;
-        Ok(PreGrant {
-            client_id: bound.client_id.into_owned(),
-            redirect_uri: bound.redirect_uri.into_owned(),
-            scope,
-        })
+        self.negotiate_client_credentials(bound, scope)
     }
 
     /// Token endpoint, every grant: [`check_client`] (RFC 6749 §2.3, §3.2.1, §5.2).
@@ -339,35 +277,11 @@ impl Engine<'_> {
 }
 
 impl Authorizer for Engine<'_> {
-    /// Stores the code's meaning under its digest for `authorization_code_ttl_secs`. The code
-    /// itself is 256 random bits (RFC 6749 §10.10 asks for at least 128).
-    fn authorize(&mut self, grant: OxideGrant) -> Result<String, ()> {
-        let sign_in = self
-            .sign_in
-            .clone()
-            .ok_or_else(|| self.fail("authorization without a signed-in person"))?;
-        let code = random_token();
-        let expires_at =
-            self.now + Duration::seconds(self.ctx.settings.authorization_code_ttl_secs);
-        // The string the request sent, which the registrar matched against the registration;
-        // `grant.redirect_uri` is its parsed (normalised) form.
-        let redirect_uri = self
-            .redirect_uri
-            .clone()
-            .unwrap_or_else(|| grant.redirect_uri.to_string());
-        let record = CodeRecord {
-            client_id: grant.client_id,
-            redirect_uri,
-            scope: grant.scope.to_string(),
-            expires_at,
-            pkce: self.trace.borrow().pkce_challenge.clone(),
-            sign_in,
-        };
-        let store = self.ctx.store.clone();
-        let ttl = ttl_until(self.now, expires_at);
-        let key = code_key(&code);
-        self.block(async move { store.put_json(&key, &record, ttl).await })?;
-        Ok(code)
+    /// Codes are issued by `oauth::authorize::issue_code`, from the checked authorization
+    /// request; the token endpoint's engine only redeems them.
+    fn authorize(&mut self, _: OxideGrant) -> Result<String, ()> {
+        self.fail("the token endpoint's engine does not issue authorization codes");
+        Err(())
     }
 
     /// Token endpoint, code grant: [`grant::authorization_code::load_code`], the code taken once
@@ -400,28 +314,6 @@ impl Authorizer for Engine<'_> {
         self.redeemed_marker = Some(grant::authorization_code::redeemed_key(code));
         self.trace.borrow_mut().code = Some(record);
         Ok(Some(grant))
-    }
-}
-
-impl authorization::Extension for Engine<'_> {
-    /// PKCE at the authorization endpoint: S256 only, required for public clients.
-    fn extend(&mut self, request: &dyn authorization::Request) -> Result<Extensions, ()> {
-        let challenge = request.extension("code_challenge");
-        let method = request.extension("code_challenge_method");
-        match Challenge::from_request(
-            challenge.as_deref(),
-            method.as_deref(),
-            self.pkce_required(),
-        ) {
-            Ok(challenge) => {
-                self.trace.borrow_mut().pkce_challenge = challenge;
-                Ok(Extensions::new())
-            }
-            Err(e) => {
-                self.trace.borrow_mut().pkce_error = Some(e);
-                Err(())
-            }
-        }
     }
 }
 
@@ -518,18 +410,6 @@ impl Engine<'_> {
         );
         self.trace.borrow_mut().issued = Some(issued);
         copy
-    }
-}
-
-impl authorization::Endpoint for Engine<'_> {
-    fn registrar(&self) -> &dyn Registrar {
-        self
-    }
-    fn authorizer(&mut self) -> &mut dyn Authorizer {
-        self
-    }
-    fn extension(&mut self) -> &mut dyn authorization::Extension {
-        self
     }
 }
 

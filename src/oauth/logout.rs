@@ -3,43 +3,15 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 
 use super::{
-    engine::issuer,
+    Context,
     error::{ErrorCode, OAuthError},
+    id_token_hint::check_id_token_hint,
     params::Params,
 };
-use crate::{
-    db::models::client::{self, Client},
-    domain::ClientId,
-    oidc::jwt,
-    state::AppState,
-};
-
-/// The claims of an `id_token_hint` that matter here. It may have expired (§2: the hint is
-/// about who, not about when).
-#[derive(Debug, Deserialize)]
-struct HintClaims {
-    iss: String,
-    sub: String,
-    #[serde(deserialize_with = "one_or_many")]
-    aud: Vec<String>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Aud {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match Aud::deserialize(d)? {
-        Aud::One(a) => vec![a],
-        Aud::Many(a) => a,
-    })
-}
+use crate::db::models::client::{self, Client};
 
 #[derive(Debug)]
 pub enum EndSession {
@@ -60,10 +32,11 @@ pub enum After {
     Page,
 }
 
-/// Decides what an end-session request may do. `session_sub` is the subject signed in in
-/// this browser, if any.
+/// Decides what an end-session request may do (RP-Initiated Logout 1.0 §2, §3). `session_sub`
+/// is the subject signed in in this browser, if any. The error is a failure of ours; every
+/// refusal of the request is [`EndSession::Refuse`].
 pub async fn end_session(
-    state: &AppState,
+    ctx: &Context,
     params: &Params,
     session_sub: Option<&str>,
 ) -> Result<EndSession, OAuthError> {
@@ -75,9 +48,9 @@ pub async fn end_session(
     };
     let hint = match params.get("id_token_hint") {
         None => None,
-        Some(token) => match jwt::verify_id_token::<HintClaims>(&state.keys.current(), token) {
-            Ok(claims) if claims.iss == issuer(state) => Some(claims),
-            _ => return refuse("id_token_hint is not an ID token issued by OneID"),
+        Some(token) => match check_id_token_hint(&ctx.keys.current(), &ctx.issuer, token) {
+            Ok(hint) => Some(hint),
+            Err(e) => return Ok(EndSession::Refuse(e)),
         },
     };
     // The client: named by client_id, or by the hint's audience; the two must agree.
@@ -89,10 +62,13 @@ pub async fn end_session(
         (None, Some(h)) => h.aud.first().cloned(),
         (None, None) => None,
     };
-    let client = match client_id.as_deref().map(ClientId::parse) {
+    let client = match client_id {
         None => None,
-        Some(None) => return refuse("unknown client_id"),
-        Some(Some(id)) => match state.db.run(move |conn| client::find(conn, &id)).await? {
+        Some(raw) => match ctx
+            .db
+            .run(move |conn| client::find_by_raw_id(conn, &raw))
+            .await?
+        {
             Some(c) => Some(c),
             None => return refuse("unknown client_id"),
         },

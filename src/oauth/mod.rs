@@ -7,6 +7,8 @@ pub mod client_auth;
 pub mod engine;
 pub mod error;
 pub mod grant;
+pub mod id_token_hint;
+pub mod interaction;
 pub mod logout;
 pub mod params;
 pub mod pkce;

@@ -1,4 +1,6 @@
-//! One OAuth request's parameters, parsed by OneID and handed to oxide-auth's state machines.
+//! One OAuth request's parameters, parsed by OneID and handed to oxide-auth's state machines
+//! at the token endpoint. (The authorization request is read from them once, into a typed
+//! `oauth::authorize::AuthorizationRequest`.)
 //!
 //! OneID parses the request itself because oxide-auth's frontends read the query only, never
 //! form-decode Basic credentials, and ignore `client_secret_post` on refresh.
@@ -6,7 +8,7 @@
 use std::{borrow::Cow, collections::HashMap};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use oxide_auth::code_grant::{accesstoken, authorization, client_credentials, refresh};
+use oxide_auth::code_grant::{accesstoken, client_credentials, refresh};
 
 use super::error::{ErrorCode, OAuthError};
 
@@ -122,30 +124,6 @@ impl Params {
 
     fn cow(&self, key: &str) -> Option<Cow<'_, str>> {
         self.get(key).map(Cow::Borrowed)
-    }
-}
-
-impl authorization::Request for Params {
-    fn valid(&self) -> bool {
-        true
-    }
-    fn client_id(&self) -> Option<Cow<'_, str>> {
-        self.cow("client_id")
-    }
-    fn scope(&self) -> Option<Cow<'_, str>> {
-        self.cow("scope")
-    }
-    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
-        self.cow("redirect_uri")
-    }
-    fn state(&self) -> Option<Cow<'_, str>> {
-        self.cow("state")
-    }
-    fn response_type(&self) -> Option<Cow<'_, str>> {
-        self.cow("response_type")
-    }
-    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.cow(key)
     }
 }
 

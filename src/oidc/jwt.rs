@@ -153,7 +153,7 @@ fn check_key_type(alg: Algorithm, jwk: &PublicJwk) -> Result<(), JwtError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration as StdDuration;
 
     use chrono::Utc;
@@ -167,7 +167,7 @@ mod tests {
     };
 
     /// A ring with one active key per algorithm, over a temporary SQLite database.
-    async fn key_ring() -> (tempfile::TempDir, KeyRing) {
+    pub(crate) async fn key_ring() -> (tempfile::TempDir, KeyRing) {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(
             &format!("sqlite://{}/k.db", dir.path().display()),

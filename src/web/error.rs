@@ -61,6 +61,19 @@ impl From<crate::db::DbError> for WebError {
     }
 }
 
+/// A protocol flow that failed on our side, answered with a page (the authorization and
+/// end-session endpoints): only a store or database that is briefly down is a 503 with
+/// `Retry-After`; anything else is a 500. Refusals of the request itself never come here.
+impl From<crate::oauth::error::OAuthError> for WebError {
+    fn from(e: crate::oauth::error::OAuthError) -> Self {
+        use crate::oauth::error::ErrorCode;
+        match e.code {
+            ErrorCode::TemporarilyUnavailable => Self::Unavailable(e.detail.unwrap_or_default()),
+            _ => Self::Internal(e.detail.unwrap_or_else(|| e.description.into_owned())),
+        }
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {

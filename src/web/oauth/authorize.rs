@@ -1,7 +1,5 @@
 //! GET and POST /authorize, its resumption after sign-in, and the consent page.
 
-use std::{sync::Arc, time::Duration as StdDuration};
-
 use actix_web::{
     HttpRequest, HttpResponse,
     http::{StatusCode, header},
@@ -19,21 +17,14 @@ use crate::web::{
 };
 use crate::{
     account::limits,
-    domain::{ScopeToken, random_token},
+    domain::ScopeToken,
     i18n::Lang,
     oauth::{
-        authorize::{self, ClientResponse, Decisions, Interaction, Outcome, ResponseMode},
-        error::ErrorCode,
+        authorize::{self, ClientResponse, Decisions, Outcome, ResponseMode},
+        interaction::{self, Interaction},
     },
     state::AppState,
 };
-
-/// How long an authorization request waits for the person to sign in or decide.
-const INTERACTION_TTL: StdDuration = StdDuration::from_secs(30 * 60);
-
-fn interaction_key(id: &str) -> String {
-    format!("interaction:{id}")
-}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "consent.html")]
@@ -69,18 +60,14 @@ pub async fn authorize(
             .map(|q| q.into_inner())
             .unwrap_or_default(),
     };
-    let interaction = Interaction {
-        params: pairs,
-        started_at: state.clock.now(),
-    };
+    let interaction = Interaction::new(pairs, state.clock.now());
     let lang = ui_locale(&interaction).unwrap_or(lang);
     run(
         &req,
-        state,
+        &state,
         lang,
         session,
-        None,
-        interaction,
+        &interaction,
         Decisions::default(),
     )
     .await
@@ -88,8 +75,7 @@ pub async fn authorize(
 
 /// `ui_locales` picks the page language when it names one we speak (OIDC Core §3.1.2.1).
 fn ui_locale(interaction: &Interaction) -> Option<Lang> {
-    let locales = interaction.params.iter().find(|(k, _)| k == "ui_locales")?;
-    locales.1.split_ascii_whitespace().find_map(Lang::from_code)
+    interaction.ui_locales().find_map(Lang::from_code)
 }
 
 /// GET /authorize/resume: back from signing in.
@@ -99,17 +85,20 @@ pub async fn resume(
     RequestLang(lang): RequestLang,
     session: BrowserSession,
 ) -> Result<HttpResponse, WebError> {
-    let Some((id, interaction)) = load_interaction(&state, &session).await? else {
+    let parked = match session.0.interaction() {
+        Some(id) => interaction::load(&state.oauth, id).await?,
+        None => None,
+    };
+    let Some(interaction) = parked else {
         return Ok(see_other("/"));
     };
     let lang = ui_locale(&interaction).unwrap_or(lang);
     run(
         &req,
-        state,
+        &state,
         lang,
         session,
-        Some(id),
-        interaction,
+        &interaction,
         Decisions::default(),
     )
     .await
@@ -145,60 +134,33 @@ pub async fn post_consent(
         "deny" => false,
         _ => return Ok(HttpResponse::BadRequest().finish()),
     };
-    let Some((id, interaction)) = load_interaction(&state, &session).await? else {
+    // The decision answers the parked request once: of two submissions of the form, only the
+    // first finds it.
+    let parked = match session.0.interaction() {
+        Some(id) => interaction::take(&state.oauth, id).await?,
+        None => None,
+    };
+    let Some(interaction) = parked else {
         return Ok(see_other("/"));
     };
     let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(
-        &req,
-        state,
-        lang,
-        session,
-        Some(id),
-        interaction,
-        Decisions {
-            consent: Some(consent),
-        },
-    )
-    .await
-}
-
-async fn load_interaction(
-    state: &AppState,
-    session: &BrowserSession,
-) -> Result<Option<(String, Interaction)>, WebError> {
-    let Some(id) = session.0.interaction() else {
-        return Ok(None);
+    let decisions = Decisions {
+        consent: Some(consent),
     };
-    let interaction = state
-        .store
-        .get_json::<Interaction>(&interaction_key(id))
-        .await?;
-    Ok(interaction.map(|i| (id.to_owned(), i)))
+    run(&req, &state, lang, session, &interaction, decisions).await
 }
 
+/// Runs the flow and turns its outcome into the browser's next page.
 async fn run(
     req: &HttpRequest,
-    state: web::Data<AppState>,
+    state: &AppState,
     lang: Lang,
     mut session: BrowserSession,
-    interaction_id: Option<String>,
-    interaction: Interaction,
+    interaction: &Interaction,
     decisions: Decisions,
 ) -> Result<HttpResponse, WebError> {
-    let shared: Arc<AppState> = state.clone().into_inner();
     let outcome =
-        match authorize::authorize(&shared, &interaction, session.0.signed_in(), decisions).await {
-            Ok(outcome) => outcome,
-            Err(e) if matches!(e.code, ErrorCode::TemporarilyUnavailable) => {
-                return Err(WebError::Unavailable(e.detail.unwrap_or_default()));
-            }
-            Err(e) => {
-                return Err(WebError::Internal(
-                    e.detail.unwrap_or_else(|| e.description.into_owned()),
-                ));
-            }
-        };
+        authorize::authorize(&state.oauth, interaction, session.0.signed_in(), decisions).await?;
     match outcome {
         Outcome::ErrorPage(error) => {
             let view = OAuthErrorView {
@@ -208,18 +170,18 @@ async fn run(
             Ok(render(req, StatusCode::BAD_REQUEST, view))
         }
         Outcome::Respond(mut response) => {
-            record_audit(req, &state, response.audit.take()).await;
+            record_audit(req, state, response.audit.take()).await;
             // The request is answered; whatever this browser had parked goes (it had at most
             // one, and the session stops naming it).
-            if let Some(id) = interaction_id.as_deref().or(session.0.interaction()) {
-                state.store.delete(&interaction_key(id)).await?;
+            if let Some(id) = session.0.interaction() {
+                interaction::discard(&state.oauth, id).await?;
             }
             session.0.set_interaction(None);
             let reply = client_reply(req, lang, response);
-            session.respond(&state, reply).await
+            session.respond(state, reply).await
         }
         Outcome::Login { login_hint } => {
-            park(&state, &mut session, interaction_id, &interaction).await?;
+            park(state, &mut session, interaction).await?;
             let location = match login_hint {
                 Some(hint) => format!(
                     "/login?login_hint={}",
@@ -227,12 +189,12 @@ async fn run(
                 ),
                 None => "/login".to_owned(),
             };
-            session.respond(&state, see_other(&location)).await
+            session.respond(state, see_other(&location)).await
         }
         Outcome::Consent { client, scopes } => {
             if req.path() != "/consent" {
-                park(&state, &mut session, interaction_id, &interaction).await?;
-                return session.respond(&state, see_other("/consent")).await;
+                park(state, &mut session, interaction).await?;
+                return session.respond(state, see_other("/consent")).await;
             }
             // The page's CSP allows exactly the registered logo (only https ones can be).
             let logo = client
@@ -254,7 +216,7 @@ async fn run(
                     .headers_mut()
                     .insert(header::CONTENT_SECURITY_POLICY, csp);
             }
-            session.respond(&state, response).await
+            session.respond(state, response).await
         }
     }
 }
@@ -268,24 +230,20 @@ async fn run(
 async fn park(
     state: &AppState,
     session: &mut BrowserSession,
-    id: Option<String>,
-    interaction: &Interaction,
+    parked: &Interaction,
 ) -> Result<(), WebError> {
-    let id = match id.or_else(|| session.0.interaction().map(str::to_owned)) {
-        Some(id) => id,
+    let id = match session.0.interaction() {
+        Some(id) => id.to_owned(),
         None => {
             let now = state.clock.now();
             let ip = session.client().ip;
             limits::interaction_started(&*state.store, &state.settings.limits, now, ip)
                 .await?
                 .map_err(WebError::Limited)?;
-            random_token()
+            interaction::new_id()
         }
     };
-    state
-        .store
-        .put_json(&interaction_key(&id), interaction, INTERACTION_TTL)
-        .await?;
+    interaction::park(&state.oauth, &id, parked).await?;
     session.0.set_interaction(Some(id));
     Ok(())
 }

@@ -6,10 +6,9 @@ use crate::{oidc::discovery, state::AppState};
 
 /// GET /.well-known/openid-configuration
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
-    let issuer = crate::oauth::engine::issuer(&state);
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(discovery::provider_metadata(&issuer))
+        .json(discovery::provider_metadata(state.issuer.as_str()))
 }
 
 /// GET /jwks.json: current and recently retired public keys.

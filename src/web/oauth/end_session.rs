@@ -72,15 +72,12 @@ pub async fn end_session(
             state
                 .db
                 .run(move |conn| crate::db::models::account::find_by_id(conn, id))
-                .await
-                .map_err(|e| WebError::Unavailable(e.to_string()))?
+                .await?
                 .map(|a| a.sub.to_string())
         }
         None => None,
     };
-    let decision = logout::end_session(&state, &params, session_sub.as_deref())
-        .await
-        .map_err(|e| WebError::Unavailable(e.detail.unwrap_or_default()))?;
+    let decision = logout::end_session(&state.oauth, &params, session_sub.as_deref()).await?;
     match decision {
         EndSession::Refuse(e) => Ok(render(
             &req,
@@ -169,4 +166,30 @@ async fn sign_out_then(
         ),
     };
     session.end(state, response).await
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::ResponseError as _;
+
+    use super::*;
+    use crate::oauth::error::OAuthError;
+
+    /// A failure of ours during end-session is a 500 page; only a store or database that is
+    /// briefly down is a 503 with `Retry-After`.
+    #[test]
+    fn a_server_error_is_a_500_and_only_unavailability_a_503() {
+        let server = WebError::from(OAuthError::server("key ring broken"));
+        assert_eq!(server.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            server
+                .error_response()
+                .headers()
+                .get("retry-after")
+                .is_none()
+        );
+        let down = WebError::from(OAuthError::unavailable("database down"));
+        assert_eq!(down.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(down.error_response().headers().get("retry-after").is_some());
+    }
 }
