@@ -23,47 +23,22 @@ use oxide_auth::{
         scope::Scope,
     },
 };
-use serde::{Deserialize, Serialize};
 
 use super::{
     Context,
+    code::CodeRecord,
+    error::ErrorCode,
     grant::{self, GrantError, Io, Issued, check_client},
     params::{AuthMethod, Params},
-    pkce::Challenge,
 };
 use crate::{
     db::{
         DbError,
         models::client::{self, Client},
     },
-    domain::{AccountId, GrantType, Scopes},
-    oidc::{keys::KeyRing, tokens::token_digest},
+    domain::{GrantType, Scopes},
+    oidc::keys::KeyRing,
 };
-
-/// Who signed in and how, carried from the authorization request to the ID token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SignInContext {
-    pub account_id: AccountId,
-    pub sub: String,
-    pub auth_time: DateTime<Utc>,
-    pub sid: String,
-    pub amr: Vec<String>,
-    pub nonce: Option<String>,
-    pub acr: Option<String>,
-}
-
-/// What an authorization code stands for. Stored under the code's digest for its short life.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CodeRecord {
-    pub client_id: String,
-    /// The `redirect_uri` exactly as the authorization request sent it: the token request must
-    /// send the identical string (RFC 6749 §4.1.3), not merely one that parses the same.
-    pub redirect_uri: String,
-    pub scope: String,
-    pub expires_at: DateTime<Utc>,
-    pub pkce: Option<Challenge>,
-    pub sign_in: SignInContext,
-}
 
 /// What the primitives saw during one run of an oxide-auth state machine.
 #[derive(Debug, Default)]
@@ -194,10 +169,139 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// Where an authorization code's [`CodeRecord`] is kept (under the code's digest, never the
-/// code itself).
-pub(crate) fn code_key(code: &str) -> String {
-    format!("authcode:{}", token_digest(code))
+// Running oxide-auth's grant machines. The token endpoint (`oauth::token`) calls these; each
+// runs one machine over an `Engine` on the blocking pool, and the primitives above call the
+// named steps of the grant's module. The arrows point one way: this adapter knows the grant
+// steps, the steps know nothing of oxide-auth.
+
+/// The code grant (RFC 6749 §4.1.3): the tokens issued, with the redeemed code's record and
+/// its client, from which the token endpoint builds the ID token.
+pub async fn redeem_code(
+    ctx: &Context,
+    params: Params,
+) -> Result<(Issued, CodeRecord, Client), GrantError> {
+    let mut trace = run_machine(ctx, params, |engine, params| {
+        accesstoken::access_token(engine, params)
+            .map(drop)
+            .map_err(|e| access_token_error(&e))
+    })
+    .await
+    .map_err(|e| match e {
+        // oxide-auth calls a request without `code` or `redirect_uri` invalid_request;
+        // OneID has always answered it as an invalid code.
+        GrantError::Refused(ErrorCode::InvalidRequest) => GrantError::CodeInvalid,
+        e => e,
+    })?;
+    let issued = issued(&mut trace)?;
+    match (trace.code, trace.client) {
+        (Some(record), Some(client)) => Ok((issued, record, client)),
+        _ => Err(GrantError::Server(
+            "the redeemed code is not in the trace".into(),
+        )),
+    }
+}
+
+/// The refresh grant (RFC 6749 §6): the new pair of tokens.
+pub async fn refresh(ctx: &Context, params: Params) -> Result<Issued, GrantError> {
+    let mut trace = run_machine(ctx, params, |engine, params| {
+        refresh::refresh(engine, params)
+            .map(drop)
+            .map_err(|e| refresh_error(&e))
+    })
+    .await?;
+    issued(&mut trace)
+}
+
+/// The client-credentials grant (RFC 6749 §4.4): an access token for the client itself.
+pub async fn client_credentials(ctx: &Context, params: Params) -> Result<Issued, GrantError> {
+    let mut trace = run_machine(ctx, params, |engine, params| {
+        let pending = client_credentials::client_credentials(engine, params)
+            .map_err(|e| client_credentials_error(&e))?;
+        let client_id = params
+            .client()
+            .map(|(id, _)| id.to_owned())
+            .unwrap_or_default();
+        pending
+            .issue(engine, client_id, false)
+            .map(drop)
+            .map_err(|_| ErrorCode::ServerError)
+    })
+    .await?;
+    issued(&mut trace)
+}
+
+/// One of oxide-auth's grant machines, driven over an [`Engine`]: `Err` carries the RFC code
+/// of oxide-auth's own refusal.
+type Machine = fn(&mut Engine<'_>, &Params) -> Result<(), ErrorCode>;
+
+/// Runs `machine` on the blocking pool (oxide-auth's primitives are synchronous and block on
+/// I/O) and returns what the primitives saw. The answer is the first refusal a step recorded;
+/// only when no step refused does oxide-auth's own error count.
+async fn run_machine(ctx: &Context, params: Params, machine: Machine) -> Result<Trace, GrantError> {
+    let ctx = ctx.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut engine = Engine::new(&ctx, runtime, &params);
+        let outcome = machine(&mut engine, &params);
+        let mut trace = engine.into_trace();
+        match (trace.refusal.take(), outcome) {
+            (Some(refusal), _) => Err(refusal),
+            (None, Err(code)) => Err(GrantError::Refused(code)),
+            (None, Ok(())) => Ok(trace),
+        }
+    })
+    .await
+    .map_err(|e| GrantError::Server(e.to_string()))?
+}
+
+/// The tokens the machine issued, once it succeeded.
+fn issued(trace: &mut Trace) -> Result<Issued, GrantError> {
+    trace
+        .issued
+        .take()
+        .ok_or_else(|| GrantError::Server("no token was issued".into()))
+}
+
+/// The RFC 6749 §5.2 code in oxide-auth's JSON description of an error.
+fn code_from_json(json: &str) -> ErrorCode {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    match value.get("error").and_then(|e| e.as_str()) {
+        Some("invalid_grant") => ErrorCode::InvalidGrant,
+        Some("unsupported_grant_type") => ErrorCode::UnsupportedGrantType,
+        Some("invalid_scope") => ErrorCode::InvalidScope,
+        Some("invalid_client") => ErrorCode::InvalidClient,
+        Some("unauthorized_client") => ErrorCode::UnauthorizedClient,
+        _ => ErrorCode::InvalidRequest,
+    }
+}
+
+/// oxide-auth's access-token (code grant) error as an RFC code.
+fn access_token_error(e: &accesstoken::Error) -> ErrorCode {
+    match e {
+        accesstoken::Error::Invalid(description) => code_from_json(&description.to_json()),
+        accesstoken::Error::Unauthorized(..) => ErrorCode::InvalidClient,
+        accesstoken::Error::Primitive(_) => ErrorCode::ServerError,
+    }
+}
+
+/// oxide-auth's refresh error as an RFC code.
+fn refresh_error(e: &refresh::Error) -> ErrorCode {
+    match e {
+        refresh::Error::Invalid(description) => code_from_json(&description.to_json()),
+        refresh::Error::Unauthorized(..) => ErrorCode::InvalidClient,
+        refresh::Error::Primitive => ErrorCode::ServerError,
+    }
+}
+
+/// oxide-auth's client-credentials error as an RFC code. Its `Ignore` (the client bound no
+/// redirect URI, or [`grant::client_credentials::check_scope`] refused) is a `server_error`, as it
+/// has always been answered.
+fn client_credentials_error(e: &client_credentials::Error) -> ErrorCode {
+    match e {
+        client_credentials::Error::Unauthorized(..) => ErrorCode::InvalidClient,
+        client_credentials::Error::Invalid(_) => ErrorCode::InvalidRequest,
+        _ => ErrorCode::ServerError,
+    }
 }
 
 impl Registrar for Engine<'_> {

@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod code;
 pub mod engine;
 pub mod error;
 pub mod grant;

@@ -5,15 +5,15 @@
 use serde::Serialize;
 
 use super::{
-    Context,
+    Context, engine,
     error::{ErrorCode, OAuthError},
-    grant::{Granted, authorization_code, client_credentials, refresh_token},
+    grant::{GrantError, Granted, authorization_code},
     params::Params,
 };
 use crate::{
     audit::{self, AuditEvent, AuditKind},
     db::models::grant::Grant,
-    domain::GrantType,
+    domain::{GrantType, ScopeToken},
 };
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -53,12 +53,44 @@ pub async fn token(
     let grant_type = check_grant_type(params.get("grant_type"))?;
     check_client_named(&params)?;
     let granted = match grant_type {
-        GrantType::AuthorizationCode => authorization_code::exchange(ctx, params).await,
-        GrantType::RefreshToken => refresh_token::refresh(ctx, params).await,
-        GrantType::ClientCredentials => client_credentials::grant(ctx, params).await,
+        GrantType::AuthorizationCode => exchange_code(ctx, params).await,
+        GrantType::RefreshToken => refresh(ctx, params).await,
+        GrantType::ClientCredentials => client_credentials(ctx, params).await,
     }?;
     let event = issued_event(grant_type, &granted.issued.grant);
     Ok((granted.into(), event))
+}
+
+/// The code grant: oxide-auth's access-token machine over the steps of
+/// [`authorization_code`], then the ID token when `openid` was granted (OIDC Core §3.1.3.3).
+pub async fn exchange_code(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
+    let (issued, record, client) = engine::redeem_code(ctx, params).await?;
+    let id_token = if issued.grant.scope.contains(ScopeToken::OpenId) {
+        let signed = authorization_code::issue_id_token(ctx, &client, &record.sign_in, &issued);
+        Some(signed.await?)
+    } else {
+        None
+    };
+    Ok(Granted { issued, id_token })
+}
+
+/// The refresh grant: oxide-auth's refresh machine over the steps of [`refresh_token`].
+pub async fn refresh(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
+    let issued = engine::refresh(ctx, params).await?;
+    Ok(Granted {
+        issued,
+        id_token: None,
+    })
+}
+
+/// The client-credentials grant: oxide-auth's machine over the steps of
+/// [`client_credentials`](super::grant::client_credentials).
+pub async fn client_credentials(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
+    let issued = engine::client_credentials(ctx, params).await?;
+    Ok(Granted {
+        issued,
+        id_token: None,
+    })
 }
 
 /// RFC 6749 §5.2: a request without `grant_type` is `invalid_request`; one this server does

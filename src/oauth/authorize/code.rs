@@ -24,7 +24,7 @@ use crate::{
     domain::{Scopes, random_token},
     oauth::{
         Context,
-        engine::{CodeRecord, SignInContext, code_key},
+        code::{CodeRecord, SignInContext, code_key},
         error::OAuthError,
     },
     store::ttl_until,

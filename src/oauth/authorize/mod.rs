@@ -26,7 +26,7 @@ pub use self::{
 };
 use super::{
     Context,
-    engine::SignInContext,
+    code::SignInContext,
     error::{ErrorCode, OAuthError},
     id_token_hint::check_id_token_hint,
     interaction::Interaction,

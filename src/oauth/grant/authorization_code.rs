@@ -26,18 +26,15 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use oxide_auth::code_grant::accesstoken;
 use serde::{Deserialize, Serialize};
 
-use super::{GrantError, Granted, Holder, Io, Issued, refresh_token};
+use super::{GrantError, Holder, Io, Issued, refresh_token};
 use crate::{
     db::models::{account, client::Client, grant},
-    domain::{ScopeToken, Scopes},
+    domain::Scopes,
     oauth::{
         Context,
-        engine::{CodeRecord, Engine, SignInContext, code_key},
-        error::ErrorCode,
-        params::Params,
+        code::{CodeRecord, SignInContext, code_key},
         pkce::{self, Challenge},
     },
     oidc::tokens::{IdTokenContext, sign_id_token, token_digest},
@@ -67,37 +64,6 @@ pub struct RedeemedCode {
 /// Where a redeemed code's [`RedeemedCode`] is kept (under the code's digest, never the code).
 pub fn redeemed_key(code: &str) -> String {
     format!("authcode-redeemed:{}", token_digest(code))
-}
-
-/// Redeems a code: oxide-auth's access-token machine over the steps of this module, then the
-/// ID token.
-pub async fn exchange(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
-    let mut trace = super::run_machine(ctx, params, run)
-        .await
-        .map_err(|e| match e {
-            // oxide-auth calls a request without `code` or `redirect_uri` invalid_request;
-            // OneID has always answered it as an invalid code.
-            GrantError::Refused(ErrorCode::InvalidRequest) => GrantError::CodeInvalid,
-            e => e,
-        })?;
-    let issued = super::issued(&mut trace)?;
-    let (Some(record), Some(client)) = (trace.code, trace.client) else {
-        return Err(GrantError::Server(
-            "the redeemed code is not in the trace".into(),
-        ));
-    };
-    let id_token = if issued.grant.scope.contains(ScopeToken::OpenId) {
-        Some(issue_id_token(ctx, &client, &record.sign_in, &issued).await?)
-    } else {
-        None
-    };
-    Ok(Granted { issued, id_token })
-}
-
-fn run(engine: &mut Engine<'_>, params: &Params) -> Result<(), ErrorCode> {
-    accesstoken::access_token(engine, params)
-        .map(drop)
-        .map_err(|e| super::access_token_error(&e))
 }
 
 /// Steps 2 to 7: the code's record, taken once, or the first rule the request breaks.

@@ -11,32 +11,11 @@
 //! 3. RFC 6749 §4.4.3: an access token for the client itself; never a refresh token, and no
 //!    ID token, since no person signed in ([`issue_tokens`], from `Issuer::issue`).
 
-use oxide_auth::code_grant::client_credentials;
-
-use super::{GrantError, Granted, Holder, Io, Issued};
+use super::{GrantError, Holder, Io, Issued};
 use crate::{
     db::models::client::Client,
     domain::{ScopeToken, Scopes},
-    oauth::{Context, engine::Engine, error::ErrorCode, params::Params},
 };
-
-/// Runs the grant: oxide-auth's client-credentials machine over the steps of this module.
-pub async fn grant(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
-    super::run_for_tokens(ctx, params, run).await
-}
-
-fn run(engine: &mut Engine<'_>, params: &Params) -> Result<(), ErrorCode> {
-    let pending = client_credentials::client_credentials(engine, params)
-        .map_err(|e| super::client_credentials_error(&e))?;
-    let client_id = params
-        .client()
-        .map(|(id, _)| id.to_owned())
-        .unwrap_or_default();
-    pending
-        .issue(engine, client_id, false)
-        .map(drop)
-        .map_err(|_| ErrorCode::ServerError)
-}
 
 /// RFC 6749 §3.3: the requested scopes the client is registered for (unknown ones dropped);
 /// a request without scope gets the default, here every scope the client is registered for

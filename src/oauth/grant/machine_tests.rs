@@ -8,7 +8,7 @@ use std::{sync::Arc, time::Duration as StdDuration};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::Duration;
 
-use super::{GrantError, Granted, authorization_code, client_credentials, refresh_token};
+use super::{GrantError, Granted};
 use crate::{
     audit::Audit,
     clock::{Clock, MockClock},
@@ -27,7 +27,7 @@ use crate::{
     },
     oauth::{
         Context,
-        engine::{CodeRecord, SignInContext, code_key},
+        code::{CodeRecord, SignInContext, code_key},
         params::Params,
         pkce::Challenge,
     },
@@ -147,7 +147,7 @@ impl Fixture {
         let code = self.code(client, scope).await;
         let form = redeem(&code, CALLBACK, VERIFIER);
         let granted =
-            authorization_code::exchange(&self.ctx, request(client, secret.expose(), &form))
+            crate::oauth::token::exchange_code(&self.ctx, request(client, secret.expose(), &form))
                 .await
                 .unwrap();
         (code, granted)
@@ -216,11 +216,13 @@ async fn the_code_grant_checks_the_client_first_and_a_refused_request_keeps_the_
     let code = app.code(&cloud, "openid offline_access").await;
 
     let everything_wrong = request(&cloud, "not-the-secret", &redeem(&code, "https://x", "x"));
-    let refused = authorization_code::exchange(&app.ctx, everything_wrong).await;
+    let refused = crate::oauth::token::exchange_code(&app.ctx, everything_wrong).await;
     assert_eq!(refused.err(), Some(GrantError::ClientAuthFailed));
 
     let right = request(&cloud, secret.expose(), &redeem(&code, CALLBACK, VERIFIER));
-    let granted = authorization_code::exchange(&app.ctx, right).await.unwrap();
+    let granted = crate::oauth::token::exchange_code(&app.ctx, right)
+        .await
+        .unwrap();
     assert!(granted.id_token.is_some(), "openid gives an ID token");
     assert!(
         granted.issued.refresh_token.is_some(),
@@ -236,12 +238,14 @@ async fn a_code_replayed_with_the_whole_proof_revokes_what_it_gave() {
 
     // Without the verifier: someone who saw the code, not its client. Nothing is revoked.
     let stray = redeem(&code, CALLBACK, "");
-    let refused = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &stray));
+    let refused =
+        crate::oauth::token::exchange_code(&app.ctx, request(&cloud, secret.expose(), &stray));
     assert_eq!(refused.await.err(), Some(GrantError::CodeInvalid));
     assert!(!app.grant_revoked(&first));
 
     let form = redeem(&code, CALLBACK, VERIFIER);
-    let replay = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &form));
+    let replay =
+        crate::oauth::token::exchange_code(&app.ctx, request(&cloud, secret.expose(), &form));
     assert_eq!(replay.await.err(), Some(GrantError::CodeReplayed));
     assert!(app.grant_revoked(&first));
 }
@@ -253,8 +257,10 @@ async fn a_code_whose_sign_in_no_longer_stands_is_refused_before_its_verifier_is
     let code = app.code(&cloud, "openid").await;
     app.change_password();
     let wrong_verifier = redeem(&code, CALLBACK, "too-short");
-    let refused =
-        authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &wrong_verifier));
+    let refused = crate::oauth::token::exchange_code(
+        &app.ctx,
+        request(&cloud, secret.expose(), &wrong_verifier),
+    );
     assert_eq!(
         refused.await.err(),
         Some(GrantError::Outlived(Outlived::PasswordChanged))
@@ -269,17 +275,19 @@ async fn a_refresh_token_used_twice_revokes_its_grant() {
     let old = first.issued.refresh_token.clone().unwrap();
 
     let rotated =
-        refresh_token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&old)))
+        crate::oauth::token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&old)))
             .await
             .unwrap();
     let new = rotated.issued.refresh_token.clone().unwrap();
     assert_ne!(new, old);
     assert!(rotated.id_token.is_none());
 
-    let reused = refresh_token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&old)));
+    let reused =
+        crate::oauth::token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&old)));
     assert_eq!(reused.await.err(), Some(GrantError::RefreshReused));
     assert!(app.grant_revoked(&first));
-    let dead = refresh_token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&new)));
+    let dead =
+        crate::oauth::token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&new)));
     assert_eq!(dead.await.err(), Some(GrantError::RefreshDead));
 }
 
@@ -292,7 +300,7 @@ async fn another_clients_refresh_is_refused_before_the_sign_in_check_so_revokes_
     let token = granted.issued.refresh_token.clone().unwrap();
     app.change_password();
 
-    let stolen = refresh_token::refresh(
+    let stolen = crate::oauth::token::refresh(
         &app.ctx,
         request(&talk, talk_secret.expose(), &refresh(&token)),
     );
@@ -302,7 +310,8 @@ async fn another_clients_refresh_is_refused_before_the_sign_in_check_so_revokes_
         "a stranger's request revokes nothing"
     );
 
-    let own = refresh_token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&token)));
+    let own =
+        crate::oauth::token::refresh(&app.ctx, request(&cloud, secret.expose(), &refresh(&token)));
     assert_eq!(
         own.await.err(),
         Some(GrantError::Outlived(Outlived::PasswordChanged))
@@ -317,18 +326,21 @@ async fn client_credentials_checks_the_client_then_the_grant_type_then_the_scope
     let (cloud, cloud_secret) = app.client("openid", CODE_AND_REFRESH);
     let unknown_scope = [("grant_type", "client_credentials"), ("scope", "phone")];
 
-    let wrong_secret = client_credentials::grant(&app.ctx, request(&backup, "x", &unknown_scope));
+    let wrong_secret =
+        crate::oauth::token::client_credentials(&app.ctx, request(&backup, "x", &unknown_scope));
     assert_eq!(wrong_secret.await.err(), Some(GrantError::ClientAuthFailed));
     let not_registered = request(&cloud, cloud_secret.expose(), &unknown_scope);
     assert_eq!(
-        client_credentials::grant(&app.ctx, not_registered)
+        crate::oauth::token::client_credentials(&app.ctx, not_registered)
             .await
             .err(),
         Some(GrantError::GrantTypeNotAllowed)
     );
     let no_scope = request(&backup, secret.expose(), &unknown_scope);
     assert_eq!(
-        client_credentials::grant(&app.ctx, no_scope).await.err(),
+        crate::oauth::token::client_credentials(&app.ctx, no_scope)
+            .await
+            .err(),
         Some(GrantError::NoScope)
     );
 
@@ -337,7 +349,9 @@ async fn client_credentials_checks_the_client_then_the_grant_type_then_the_scope
         secret.expose(),
         &[("grant_type", "client_credentials")],
     );
-    let granted = client_credentials::grant(&app.ctx, plain).await.unwrap();
+    let granted = crate::oauth::token::client_credentials(&app.ctx, plain)
+        .await
+        .unwrap();
     assert_eq!(granted.issued.grant.account_id, None);
     assert_eq!(
         granted.issued.grant.scope,
@@ -353,6 +367,7 @@ async fn an_expired_code_is_expired_whatever_else_is_wrong() {
     let code = app.code(&cloud, "openid").await;
     app.clock.advance(Duration::seconds(60));
     let late = redeem(&code, "https://rp.example/other", "too-short");
-    let refused = authorization_code::exchange(&app.ctx, request(&cloud, secret.expose(), &late));
+    let refused =
+        crate::oauth::token::exchange_code(&app.ctx, request(&cloud, secret.expose(), &late));
     assert_eq!(refused.await.err(), Some(GrantError::CodeExpired));
 }

@@ -15,14 +15,13 @@ pub mod client_credentials;
 pub mod refresh_token;
 
 use chrono::{DateTime, Duration, Utc};
-use oxide_auth::code_grant::{accesstoken, client_credentials as oxide_cc, refresh};
 
 use super::{
     Context,
     client_auth::credentials_match,
-    engine::{Engine, SignInContext, Trace},
+    code::SignInContext,
     error::{ErrorCode, OAuthError},
-    params::{AuthMethod, Params},
+    params::AuthMethod,
     pkce::PkceError,
 };
 use crate::{
@@ -322,97 +321,6 @@ pub fn issue_access_token(
         sid: sign_in.map(|s| s.sid.clone()),
     };
     sign_access_token(io.keys, &claims).map_err(|e| GrantError::Unavailable(e.to_string()))
-}
-
-/// One of oxide-auth's grant machines, driven over an [`Engine`]: `Err` carries the RFC code
-/// of oxide-auth's own refusal.
-pub(crate) type Machine = fn(&mut Engine<'_>, &Params) -> Result<(), ErrorCode>;
-
-/// Runs `machine` on the blocking pool (oxide-auth's primitives are synchronous and block on
-/// I/O) and returns what the primitives saw. The answer is the first refusal a step recorded;
-/// only when no step refused does oxide-auth's own error count.
-pub(crate) async fn run_machine(
-    ctx: &Context,
-    params: Params,
-    machine: Machine,
-) -> Result<Trace, GrantError> {
-    let ctx = ctx.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut engine = Engine::new(&ctx, runtime, &params);
-        let outcome = machine(&mut engine, &params);
-        let mut trace = engine.into_trace();
-        match (trace.refusal.take(), outcome) {
-            (Some(refusal), _) => Err(refusal),
-            (None, Err(code)) => Err(GrantError::Refused(code)),
-            (None, Ok(())) => Ok(trace),
-        }
-    })
-    .await
-    .map_err(|e| GrantError::Server(e.to_string()))?
-}
-
-/// The tokens the machine issued, once it succeeded.
-pub(crate) fn issued(trace: &mut Trace) -> Result<Issued, GrantError> {
-    trace
-        .issued
-        .take()
-        .ok_or_else(|| GrantError::Server("no token was issued".into()))
-}
-
-/// Runs a grant whose answer is its tokens alone (no ID token: refresh, client_credentials).
-pub(crate) async fn run_for_tokens(
-    ctx: &Context,
-    params: Params,
-    machine: Machine,
-) -> Result<Granted, GrantError> {
-    let mut trace = run_machine(ctx, params, machine).await?;
-    Ok(Granted {
-        issued: issued(&mut trace)?,
-        id_token: None,
-    })
-}
-
-/// The RFC 6749 §5.2 code in oxide-auth's JSON description of an error.
-fn code_from_json(json: &str) -> ErrorCode {
-    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-    match value.get("error").and_then(|e| e.as_str()) {
-        Some("invalid_grant") => ErrorCode::InvalidGrant,
-        Some("unsupported_grant_type") => ErrorCode::UnsupportedGrantType,
-        Some("invalid_scope") => ErrorCode::InvalidScope,
-        Some("invalid_client") => ErrorCode::InvalidClient,
-        Some("unauthorized_client") => ErrorCode::UnauthorizedClient,
-        _ => ErrorCode::InvalidRequest,
-    }
-}
-
-/// oxide-auth's access-token (code grant) error as an RFC code.
-fn access_token_error(e: &accesstoken::Error) -> ErrorCode {
-    match e {
-        accesstoken::Error::Invalid(description) => code_from_json(&description.to_json()),
-        accesstoken::Error::Unauthorized(..) => ErrorCode::InvalidClient,
-        accesstoken::Error::Primitive(_) => ErrorCode::ServerError,
-    }
-}
-
-/// oxide-auth's refresh error as an RFC code.
-fn refresh_error(e: &refresh::Error) -> ErrorCode {
-    match e {
-        refresh::Error::Invalid(description) => code_from_json(&description.to_json()),
-        refresh::Error::Unauthorized(..) => ErrorCode::InvalidClient,
-        refresh::Error::Primitive => ErrorCode::ServerError,
-    }
-}
-
-/// oxide-auth's client-credentials error as an RFC code. Its `Ignore` (the client bound no
-/// redirect URI, or [`client_credentials::check_scope`] refused) is a `server_error`, as it
-/// has always been answered.
-fn client_credentials_error(e: &oxide_cc::Error) -> ErrorCode {
-    match e {
-        oxide_cc::Error::Unauthorized(..) => ErrorCode::InvalidClient,
-        oxide_cc::Error::Invalid(_) => ErrorCode::InvalidRequest,
-        _ => ErrorCode::ServerError,
-    }
 }
 
 #[cfg(test)]

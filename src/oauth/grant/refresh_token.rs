@@ -23,9 +23,8 @@
 //! grant applies.
 
 use chrono::{DateTime, Utc};
-use oxide_auth::code_grant::refresh;
 
-use super::{GrantError, Granted, Io, Issued};
+use super::{GrantError, Io, Issued};
 use crate::{
     db::models::{
         account,
@@ -33,20 +32,8 @@ use crate::{
         grant::{self, Grant, RefreshUse},
     },
     domain::{GrantType, ScopeToken, Scopes, random_token},
-    oauth::{Context, engine::Engine, error::ErrorCode, params::Params},
     oidc::tokens::token_digest,
 };
-
-/// Refreshes: oxide-auth's refresh machine over the steps of this module.
-pub async fn refresh(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
-    super::run_for_tokens(ctx, params, run).await
-}
-
-fn run(engine: &mut Engine<'_>, params: &Params) -> Result<(), ErrorCode> {
-    refresh::refresh(engine, params)
-        .map(drop)
-        .map_err(|e| super::refresh_error(&e))
-}
 
 /// OIDC Core §11, RFC 6749 §1.5: who gets a refresh token. Only a grant a person made (the
 /// code grant; client_credentials never, RFC 6749 §4.4.3), only for a client registered for

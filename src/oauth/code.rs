@@ -1,0 +1,39 @@
+//! An authorization code's meaning: what the authorization endpoint stores under the code's
+//! digest (`oauth::authorize`) and the token endpoint redeems (`oauth::grant::authorization_code`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::pkce::Challenge;
+use crate::{domain::AccountId, oidc::tokens::token_digest};
+
+/// Who signed in and how, carried from the authorization request to the ID token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignInContext {
+    pub account_id: AccountId,
+    pub sub: String,
+    pub auth_time: DateTime<Utc>,
+    pub sid: String,
+    pub amr: Vec<String>,
+    pub nonce: Option<String>,
+    pub acr: Option<String>,
+}
+
+/// What an authorization code stands for. Stored under the code's digest for its short life.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CodeRecord {
+    pub client_id: String,
+    /// The `redirect_uri` exactly as the authorization request sent it: the token request must
+    /// send the identical string (RFC 6749 §4.1.3), not merely one that parses the same.
+    pub redirect_uri: String,
+    pub scope: String,
+    pub expires_at: DateTime<Utc>,
+    pub pkce: Option<Challenge>,
+    pub sign_in: SignInContext,
+}
+
+/// Where an authorization code's [`CodeRecord`] is kept (under the code's digest, never the
+/// code itself).
+pub(crate) fn code_key(code: &str) -> String {
+    format!("authcode:{}", token_digest(code))
+}
