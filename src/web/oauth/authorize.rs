@@ -10,7 +10,7 @@ use askama_web::WebTemplate;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256};
 
-use super::{OAuthErrorView, record_audit};
+use super::{OAuthErrorView, record_audit, request_pairs};
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
     page::{render, see_other},
@@ -54,23 +54,9 @@ pub async fn authorize(
     session: BrowserSession,
     form: Option<web::Form<Vec<(String, String)>>>,
 ) -> Result<HttpResponse, WebError> {
-    let pairs = match form {
-        Some(form) => form.into_inner(),
-        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-            .map(|q| q.into_inner())
-            .unwrap_or_default(),
-    };
+    let pairs = request_pairs(&req, form);
     let interaction = Interaction::new(pairs, state.clock.now());
-    let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(
-        &req,
-        &state,
-        lang,
-        session,
-        &interaction,
-        Decisions::default(),
-    )
-    .await
+    start(&req, &state, lang, session, &interaction).await
 }
 
 /// `ui_locales` picks the page language when it names one we speak (OIDC Core §3.1.2.1).
@@ -92,16 +78,19 @@ pub async fn resume(
     let Some(interaction) = parked else {
         return Ok(see_other("/"));
     };
-    let lang = ui_locale(&interaction).unwrap_or(lang);
-    run(
-        &req,
-        &state,
-        lang,
-        session,
-        &interaction,
-        Decisions::default(),
-    )
-    .await
+    start(&req, &state, lang, session, &interaction).await
+}
+
+/// Runs a request with no decision made yet, in the language `ui_locales` asks for if any.
+async fn start(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    session: BrowserSession,
+    interaction: &Interaction,
+) -> Result<HttpResponse, WebError> {
+    let lang = ui_locale(interaction).unwrap_or(lang);
+    run(req, state, lang, session, interaction, Decisions::default()).await
 }
 
 #[derive(serde::Deserialize)]

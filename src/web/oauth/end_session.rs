@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use super::OAuthErrorView;
+use super::request_pairs;
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
     page::{render, see_other},
@@ -43,12 +44,7 @@ pub async fn end_session(
     session: BrowserSession,
     form: Option<web::Form<Vec<(String, String)>>>,
 ) -> Result<HttpResponse, WebError> {
-    let pairs = match form {
-        Some(form) => form.into_inner(),
-        None => web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-            .map(|q| q.into_inner())
-            .unwrap_or_default(),
-    };
+    let pairs = request_pairs(&req, form);
     let params = match Params::from_pairs(pairs) {
         Ok(p) => p,
         Err(e) => {

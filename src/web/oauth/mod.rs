@@ -35,3 +35,18 @@ pub(super) struct OAuthErrorView {
     pub(super) page: Page,
     pub(super) description: String,
 }
+
+/// The parameters of an endpoint that takes both GET and POST (OIDC Core §3.1.2.1, RP-Initiated
+/// Logout §2): the form body of a POST, else the query string. Unparseable input is no
+/// parameters, which the flow then refuses by name.
+pub(super) fn request_pairs(
+    req: &HttpRequest,
+    form: Option<actix_web::web::Form<Vec<(String, String)>>>,
+) -> Vec<(String, String)> {
+    match form {
+        Some(form) => form.into_inner(),
+        None => actix_web::web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default(),
+    }
+}
