@@ -67,6 +67,9 @@ impl AppState {
             issuer: issuer.clone(),
             settings: Arc::new(settings.oauth.clone()),
             audit: audit.clone(),
+            confirmation_key: crate::oauth::logout::ConfirmationKey::new(
+                kek.derive(crate::oauth::logout::CONFIRMATION_KEY_PURPOSE),
+            ),
         };
         let session = crate::session::Context {
             db: db.clone(),

@@ -1,5 +1,7 @@
 //! RP-Initiated Logout 1.0: an app asks OneID to end the person's session.
 
+use std::sync::Arc;
+
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -113,6 +115,45 @@ fn with_state(uri: &str, state: Option<&str>) -> String {
 /// The purpose under which the confirmation key is derived from the key encryption key.
 pub const CONFIRMATION_KEY_PURPOSE: &str = "oneid end-session confirmation v1";
 
+/// The key that signs end-session confirmation forms, derived once at start from the key
+/// encryption key under [`CONFIRMATION_KEY_PURPOSE`], so that no request derives keys. Cheap
+/// to clone; its `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct ConfirmationKey(Arc<[u8; 32]>);
+
+impl ConfirmationKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(Arc::new(key))
+    }
+}
+
+impl std::fmt::Debug for ConfirmationKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConfirmationKey(<redacted>)")
+    }
+}
+
+/// A confirmation form for `then` in the browser session whose form token is `binding`: when
+/// it was made, and its signature ([`sign_confirmation`] under the context's key).
+pub fn confirmation(ctx: &Context, binding: &str, then: &str) -> (i64, String) {
+    let issued = ctx.clock.now().timestamp();
+    let signature = sign_confirmation(&ctx.confirmation_key.0[..], binding, issued, then);
+    (issued, signature)
+}
+
+/// Where a submitted confirmation form may go ([`verify_confirmation`] under the context's key
+/// and clock); `None` for a form that does not verify.
+pub fn check_confirmation(
+    ctx: &Context,
+    binding: &str,
+    issued_at: &str,
+    then: &str,
+    signature: &str,
+) -> Option<After> {
+    let key = &ctx.confirmation_key.0[..];
+    verify_confirmation(key, binding, issued_at, then, signature, ctx.clock.now())
+}
+
 /// How long a confirmation form stays good.
 pub const CONFIRMATION_TTL_SECS: i64 = 30 * 60;
 
@@ -171,6 +212,12 @@ fn confirmation_mac(key: &[u8], binding: &str, issued_at: i64, then: &str) -> Hm
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_confirmation_key_never_prints() {
+        let key = ConfirmationKey::new([0xAB; 32]);
+        assert_eq!(format!("{key:?}"), "ConfirmationKey(<redacted>)");
+    }
 
     #[test]
     fn a_signed_confirmation_verifies_only_unchanged_in_its_browser_and_in_time() {

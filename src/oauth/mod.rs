@@ -37,4 +37,6 @@ pub struct Context {
     pub issuer: Issuer,
     pub settings: Arc<OAuthSettings>,
     pub audit: Audit,
+    /// Signs the end-session confirmation forms ([`logout::confirmation`]).
+    pub confirmation_key: logout::ConfirmationKey,
 }

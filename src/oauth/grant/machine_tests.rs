@@ -86,6 +86,7 @@ impl Fixture {
             audit: Audit::new(db.clone(), shared.clone(), &settings.audit),
             clock: shared,
             db,
+            confirmation_key: crate::oauth::logout::ConfirmationKey::new([7; 32]),
         };
         Self {
             _dir: dir,

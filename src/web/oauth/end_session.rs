@@ -92,9 +92,8 @@ pub async fn end_session(
             // The checked destination travels in the form, signed and bound to this browser's
             // session: nothing is stored for a confirmation page, and the form cannot be edited
             // into an open redirect or replayed in another browser.
-            let issued = state.clock.now().timestamp();
-            let key = state.kek.derive(logout::CONFIRMATION_KEY_PURPOSE);
-            let signature = logout::sign_confirmation(&key, session.0.csrf_token(), issued, &then);
+            let (issued, signature) =
+                logout::confirmation(&state.oauth, session.0.csrf_token(), &then);
             let view = LogoutConfirmView {
                 page: Page::new(lang, session.0.csrf_token(), "/end-session"),
                 then,
@@ -127,15 +126,13 @@ pub async fn post_end_session_confirm(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let key = state.kek.derive(logout::CONFIRMATION_KEY_PURPOSE);
     // A form whose destination does not verify is treated like a stale form.
-    let then = logout::verify_confirmation(
-        &key,
+    let then = logout::check_confirmation(
+        &state.oauth,
         session.0.csrf_token(),
         &form.issued,
         &form.then,
         &form.signature,
-        state.clock.now(),
     )
     .ok_or(WebError::Csrf)?;
     sign_out_then(&req, &state, lang, session, then).await
