@@ -127,6 +127,62 @@ pub enum PoolError {
     Gone,
 }
 
+/// Test support (for this crate's tests and the integration suite): a pool of one thread and
+/// a queue of one, filled, so that the next job is refused.
+pub mod testing {
+    use super::{PasswordPool, PoolError};
+
+    /// The only thread held by a job that waits for [`Filled::release`], and the only queue
+    /// place taken by `queued`.
+    pub struct Filled<T> {
+        release: std::sync::mpsc::Sender<()>,
+        busy: tokio::task::JoinHandle<Result<(), PoolError>>,
+        queued: tokio::task::JoinHandle<Result<T, PoolError>>,
+    }
+
+    /// Fills `pool` (started with one thread and a queue of one): returns once the thread is
+    /// busy and `queued` waits for it.
+    pub async fn fill<T: Send + 'static>(
+        pool: &PasswordPool,
+        queued: impl FnOnce() -> T + Send + 'static,
+    ) -> Filled<T> {
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let busy = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move || {
+                    let _ = started_tx.send(());
+                    let _ = gate.recv();
+                })
+                .await
+            }
+        });
+        started.await.expect("the busy job started");
+        let queued = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(queued).await }
+        });
+        while pool.waiting() < 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        Filled {
+            release,
+            busy,
+            queued,
+        }
+    }
+
+    impl<T> Filled<T> {
+        /// Lets the busy job end; returns what the queued job gave once it ran.
+        pub async fn release(self) -> Result<T, PoolError> {
+            self.release.send(()).expect("the busy job waits");
+            self.busy.await.expect("the busy job did not panic")?;
+            self.queued.await.expect("the queued job did not panic")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,33 +209,11 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_serves_again_when_it_drains() {
         let pool = PasswordPool::start(1, 1).unwrap();
-        let (release, gate) = std::sync::mpsc::channel::<()>();
-        let (started_tx, started) = tokio::sync::oneshot::channel();
-        // One job holds the only thread...
-        let busy = tokio::spawn({
-            let pool = pool.clone();
-            async move {
-                pool.run(move || {
-                    let _ = started_tx.send(());
-                    let _ = gate.recv();
-                })
-                .await
-            }
-        });
-        started.await.unwrap();
-        // ...one waits in the queue of one...
-        let queued = tokio::spawn({
-            let pool = pool.clone();
-            async move { pool.run(|| 7).await }
-        });
-        while pool.waiting() < 1 {
-            tokio::task::yield_now().await;
-        }
+        // One job holds the only thread, one waits in the queue of one...
+        let filled = testing::fill(&pool, || 7).await;
         // ...and the next is refused without waiting.
         assert_eq!(pool.run(|| 8).await, Err(PoolError::Full));
-        release.send(()).unwrap();
-        busy.await.unwrap().unwrap();
-        assert_eq!(queued.await.unwrap(), Ok(7));
+        assert_eq!(filled.release().await, Ok(7));
         assert_eq!(pool.run(|| 9).await, Ok(9));
     }
 }

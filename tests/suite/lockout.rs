@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use oneid::account::password_pool;
 use reqwest::StatusCode;
 
 use super::helpers::{
@@ -260,28 +261,8 @@ async fn a_full_password_queue_answers_503_with_retry_after_at_once() {
         s.passwords.queue = 1;
     })
     .await;
-    let pool = app.state.password_pool.clone();
-    let (release, gate) = std::sync::mpsc::channel::<()>();
-    let (started_tx, started) = tokio::sync::oneshot::channel();
     // One job holds the only password thread, another waits in the queue of one.
-    let busy = tokio::spawn({
-        let pool = pool.clone();
-        async move {
-            pool.run(move || {
-                let _ = started_tx.send(());
-                let _ = gate.recv();
-            })
-            .await
-        }
-    });
-    started.await.unwrap();
-    let queued = tokio::spawn({
-        let pool = pool.clone();
-        async move { pool.run(|| ()).await }
-    });
-    while pool.waiting() < 1 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    let filled = password_pool::testing::fill(&app.state.password_pool, || ()).await;
 
     let started = std::time::Instant::now();
     let page = app.browser().sign_in("9812345679", "some password").await;
@@ -302,9 +283,7 @@ async fn a_full_password_queue_answers_503_with_retry_after_at_once() {
         "answered at once, not after the queue drained"
     );
 
-    release.send(()).unwrap();
-    busy.await.unwrap().unwrap();
-    queued.await.unwrap().unwrap();
+    filled.release().await.unwrap();
     let page = app.browser().sign_in("9812345679", "some password").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
