@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    Db, DbError,
+    Db, DbConn, DbError,
     models::{backchannel, grant, session},
 };
 use crate::config::RetentionSettings;
@@ -65,4 +65,22 @@ fn in_batches(mut batch: impl FnMut() -> Result<usize, DbError>) -> Result<usize
             return Ok(total);
         }
     }
+}
+
+/// The ids of up to `batch` finished rows found by two queries (a row finishes one of two
+/// ways: a grant expires or is revoked, a delivery is delivered or given up): as many as
+/// `first` finds, then `second` fills the room left. Each query is passed how many it may
+/// return, so each uses its own index and stays bounded.
+pub(crate) fn finished_ids(
+    conn: &mut DbConn,
+    batch: i64,
+    first: impl FnOnce(&mut DbConn, i64) -> Result<Vec<String>, DbError>,
+    second: impl FnOnce(&mut DbConn, i64) -> Result<Vec<String>, DbError>,
+) -> Result<Vec<String>, DbError> {
+    let mut ids = first(conn, batch)?;
+    let room = batch.saturating_sub(i64::try_from(ids.len()).unwrap_or(batch));
+    if room > 0 {
+        ids.extend(second(conn, room)?);
+    }
+    Ok(ids)
 }

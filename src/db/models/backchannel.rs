@@ -3,7 +3,9 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::db::{DbConn, DbError, schema::backchannel_deliveries as deliveries};
+use crate::db::{
+    DbConn, DbError, purge::finished_ids, schema::backchannel_deliveries as deliveries,
+};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = deliveries)]
@@ -121,21 +123,24 @@ pub fn purge_finished(
     batch: i64,
 ) -> Result<usize, DbError> {
     let cutoff = cutoff.naive_utc();
-    let mut ids: Vec<String> = deliveries::table
-        .filter(deliveries::delivered_at.lt(cutoff))
-        .select(deliveries::id)
-        .limit(batch)
-        .load(conn)?;
-    let room = batch - i64::try_from(ids.len()).unwrap_or(batch);
-    if room > 0 {
-        ids.extend(
-            deliveries::table
+    let ids = finished_ids(
+        conn,
+        batch,
+        |conn, limit| {
+            Ok(deliveries::table
+                .filter(deliveries::delivered_at.lt(cutoff))
+                .select(deliveries::id)
+                .limit(limit)
+                .load(conn)?)
+        },
+        |conn, limit| {
+            Ok(deliveries::table
                 .filter(deliveries::abandoned_at.lt(cutoff))
                 .select(deliveries::id)
-                .limit(room)
-                .load::<String>(conn)?,
-        );
-    }
+                .limit(limit)
+                .load(conn)?)
+        },
+    )?;
     if ids.is_empty() {
         return Ok(0);
     }

@@ -7,6 +7,7 @@ use crate::{
     db::{
         DbConn, DbError,
         models::{account, session},
+        purge::finished_ids,
         schema::{consents, grants, refresh_tokens},
     },
     domain::{AccountId, ClientId, ScopeToken, Scopes},
@@ -291,22 +292,25 @@ pub fn purge_finished(
     batch: i64,
 ) -> Result<usize, DbError> {
     let cutoff = cutoff.naive_utc();
-    let mut ids: Vec<String> = grants::table
-        .filter(grants::expires_at.lt(cutoff))
-        .select(grants::grant_id)
-        .limit(batch)
-        .load(conn)?;
-    let room = batch - i64::try_from(ids.len()).unwrap_or(batch);
-    if room > 0 {
-        ids.extend(
-            grants::table
+    let ids = finished_ids(
+        conn,
+        batch,
+        |conn, limit| {
+            Ok(grants::table
+                .filter(grants::expires_at.lt(cutoff))
+                .select(grants::grant_id)
+                .limit(limit)
+                .load(conn)?)
+        },
+        |conn, limit| {
+            Ok(grants::table
                 .filter(grants::revoked_at.lt(cutoff))
                 .filter(grants::expires_at.ge(cutoff))
                 .select(grants::grant_id)
-                .limit(room)
-                .load::<String>(conn)?,
-        );
-    }
+                .limit(limit)
+                .load(conn)?)
+        },
+    )?;
     if ids.is_empty() {
         return Ok(0);
     }
