@@ -235,8 +235,8 @@ impl Audit {
     }
 }
 
-/// Appends `event` at `at`; what [`Audit::record`] does, for callers holding only a database.
-pub async fn record_at(db: &Db, at: DateTime<Utc>, event: AuditEvent) {
+/// Appends `event` at `at`.
+async fn record_at(db: &Db, at: DateTime<Utc>, event: AuditEvent) {
     let kind = event.kind;
     let written = db
         .run(move |conn| rows::insert(conn, &event.to_row(at)))

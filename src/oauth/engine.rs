@@ -94,12 +94,8 @@ impl<'a> Engine<'a> {
         }
     }
 
-    pub fn into_trace(self) -> Trace {
+    fn into_trace(self) -> Trace {
         self.trace.into_inner()
-    }
-
-    pub fn trace(&self) -> std::cell::Ref<'_, Trace> {
-        self.trace.borrow()
     }
 
     /// A store or database failure inside a primitive: `temporarily_unavailable`.
