@@ -59,20 +59,13 @@ pub async fn rotate_secret(ctx: &Context, id: ClientId) -> Result<ClientSecret, 
 
 #[cfg(test)]
 mod tests {
-    use std::{sync::Arc, time::Duration};
+    use std::sync::Arc;
 
     use super::*;
-    use crate::{
-        clock::MockClock,
-        config::Settings,
-        db::{Db, models::audit::AuditFilter},
-    };
+    use crate::{clock::MockClock, config::Settings, db::models::audit::AuditFilter};
 
     async fn context() -> (tempfile::TempDir, Context) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/oneid.db", dir.path().display());
-        let db = Db::connect(&url, 2, Duration::from_secs(5), 5_000).unwrap();
-        db.migrate().unwrap();
+        let (dir, db) = crate::db::testing::temp_sqlite();
         let clock = Arc::new(MockClock::starting_now());
         let ctx = Context::new(db, clock, &Settings::default().audit);
         (dir, ctx)

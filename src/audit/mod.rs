@@ -358,10 +358,7 @@ mod tests {
 
     /// An audit log over a fresh SQLite database; the returned `Db` reads it back.
     fn audit_with(retention_days: u32, clock: &MockClock) -> (tempfile::TempDir, Db, Audit) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("oneid.db").display());
-        let db = Db::open(&url, &Settings::default().database).unwrap();
-        db.migrate().unwrap();
+        let (dir, db) = crate::db::testing::temp_sqlite();
         let audit = Audit::new(
             db.clone(),
             Arc::new(clock.clone()),

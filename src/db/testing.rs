@@ -130,3 +130,15 @@ pub fn say_skipped(message: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{message}");
 }
+
+/// A migrated SQLite database in a fresh temporary folder, for the crate's unit tests; it
+/// lasts as long as the returned folder.
+#[cfg(test)]
+pub(crate) fn temp_sqlite() -> (tempfile::TempDir, super::Db) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("oneid.db").display());
+    let db =
+        super::Db::open(&url, &crate::config::Settings::default().database).expect("SQLite opens");
+    db.migrate().expect("the migrations apply");
+    (dir, db)
+}

@@ -160,10 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_app_with_a_logout_uri_gets_a_token_naming_the_session_and_no_nonce() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("oneid.db").display());
-        let db = Db::open(&url, &Settings::default().database).unwrap();
-        db.migrate().unwrap();
+        let (dir, db) = crate::db::testing::temp_sqlite();
         let kek = KeyEncryptionKey::load_or_create(&KeySettings {
             encryption_key_file: dir.path().join("keys.secret"),
             ..Settings::default().keys

@@ -154,29 +154,17 @@ fn check_key_type(alg: Algorithm, jwk: &PublicJwk) -> Result<(), JwtError> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::time::Duration as StdDuration;
 
     use chrono::Utc;
     use ring::hmac;
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::{
-        db::Db,
-        oidc::keys::{KeyEncryptionKey, ensure_keys},
-    };
+    use crate::oidc::keys::{KeyEncryptionKey, ensure_keys};
 
     /// A ring with one active key per algorithm, over a temporary SQLite database.
     pub(crate) async fn key_ring() -> (tempfile::TempDir, KeyRing) {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(
-            &format!("sqlite://{}/k.db", dir.path().display()),
-            2,
-            StdDuration::from_secs(5),
-            1000,
-        )
-        .unwrap();
-        db.migrate().unwrap();
+        let (dir, db) = crate::db::testing::temp_sqlite();
         let ring = ensure_keys(&db, &KeyEncryptionKey::from_bytes([7; 32]), Utc::now())
             .await
             .unwrap();

@@ -13,13 +13,10 @@ use crate::{
     audit::Audit,
     clock::{Clock, MockClock},
     config::Settings,
-    db::{
-        Db,
-        models::{
-            account::{self, NewAccount},
-            client::{self, Client},
-            grant::{self, Outlived},
-        },
+    db::models::{
+        account::{self, NewAccount},
+        client::{self, Client},
+        grant::{self, Outlived},
     },
     domain::{
         AccountId, ClientId, ClientSecret, DisplayName, Email, GrantType, Issuer, PasswordHash,
@@ -50,15 +47,7 @@ struct Fixture {
 
 impl Fixture {
     async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(
-            &format!("sqlite://{}/grants.db", dir.path().display()),
-            2,
-            StdDuration::from_secs(5),
-            1000,
-        )
-        .unwrap();
-        db.migrate().unwrap();
+        let (dir, db) = crate::db::testing::temp_sqlite();
         let clock = MockClock::starting_now();
         let shared: Arc<dyn Clock> = Arc::new(clock.clone());
         let ring = ensure_keys(&db, &KeyEncryptionKey::from_bytes([7; 32]), clock.now())

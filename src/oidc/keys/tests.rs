@@ -1,7 +1,5 @@
 //! The key ring against a real (temporary SQLite) database, with time passed in.
 
-use std::time::Duration as StdDuration;
-
 use chrono::{TimeZone as _, Utc};
 use diesel::prelude::*;
 
@@ -13,16 +11,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn database() -> (tempfile::TempDir, Db) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(
-        &format!("sqlite://{}/k.db", dir.path().display()),
-        2,
-        StdDuration::from_secs(5),
-        1000,
-    )
-    .unwrap();
-    db.migrate().unwrap();
-    (dir, db)
+    crate::db::testing::temp_sqlite()
 }
 
 fn settings() -> KeySettings {
