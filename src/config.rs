@@ -86,6 +86,10 @@ pub struct SessionSettings {
     pub absolute_timeout_secs: i64,
     /// A browser that never signs in keeps its (form-protecting) session this long.
     pub anonymous_timeout_secs: i64,
+    /// Sensitive changes in the account console (password, phone or email, signing out every
+    /// other session, deletion) need a sign-in at most this old; otherwise the person confirms
+    /// with their password or a code first.
+    pub reauth_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,6 +177,10 @@ pub struct LimitSettings {
     pub ip_interactions_window_secs: u64,
     /// Regions (ISO 3166 alpha-2) whose mobile numbers may receive codes; empty: email only.
     pub sms_countries: Vec<Region>,
+    /// Security notices (password changed, new browser, ...) sent to one phone number or email
+    /// per 24 hours; beyond it they are dropped (and logged), so no one can flood a contact by
+    /// triggering notices.
+    pub notices_per_day: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -294,6 +302,7 @@ impl Default for Settings {
                 idle_timeout_secs: 7 * 24 * 3600,
                 absolute_timeout_secs: 30 * 24 * 3600,
                 anonymous_timeout_secs: 3600,
+                reauth_window_secs: 600,
             },
             codes: CodeSettings {
                 signup_length: 4,
@@ -334,6 +343,7 @@ impl Default for Settings {
                 ip_interactions: 100,
                 ip_interactions_window_secs: 600,
                 sms_countries: vec![Region::default()],
+                notices_per_day: 10,
             },
             oauth: OAuthSettings {
                 authorization_code_ttl_secs: 60,
@@ -518,6 +528,13 @@ impl Settings {
             );
         }
         let s = &self.session;
+        if !(60..=86_400).contains(&s.reauth_window_secs) {
+            return invalid(
+                "session.reauth_window_secs",
+                "ONEID_SESSION__REAUTH_WINDOW_SECS",
+                "must be between 60 and 86400",
+            );
+        }
         if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < 60 || s.anonymous_timeout_secs < 60
         {
             return invalid(

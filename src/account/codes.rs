@@ -95,9 +95,13 @@ fn code_length(ctx: &Context, purpose: CodePurpose) -> u8 {
         // The seed's promise: four digits to prove a number at sign-up. Codes that guard an
         // existing account are longer (see the README's Security section).
         CodePurpose::Signup => ctx.settings.codes.signup_length,
-        CodePurpose::Login | CodePurpose::Reset | CodePurpose::Unlock => {
-            ctx.settings.codes.account_length
-        }
+        // The account console's codes guard an account too (six digits by default).
+        CodePurpose::Login
+        | CodePurpose::Reset
+        | CodePurpose::Unlock
+        | CodePurpose::Reauth
+        | CodePurpose::Contact
+        | CodePurpose::Delete => ctx.settings.codes.account_length,
     }
 }
 

@@ -18,8 +18,8 @@ use crate::{
         DbError,
         models::account::{self, Account, AccountStatus},
     },
-    domain::{AccountId, ContactIdentifier},
-    i18n::Lang,
+    domain::AccountId,
+    notify::Notice,
 };
 
 /// Whether an account may try a password now.
@@ -123,28 +123,10 @@ pub async fn failed(ctx: &Context, id: AccountId, failures: i32) -> Result<LockS
 }
 
 /// Tells the owner, at every contact of the account, that it is locked until unlocked and how
-/// to unlock it. The notice carries no code and no link (a message with a link is what a
-/// phishing message looks like); it names the page to open. Sent after answering, so the
-/// answer takes the same time whether or not an account was locked.
+/// to unlock it: the notice names the page to open (see [`super::notices`]). Sent after
+/// answering, so the answer takes the same time whether or not an account was locked.
 fn notify_locked(ctx: &Context, account: &Account) {
-    let contacts: Vec<ContactIdentifier> = account
-        .phone
-        .clone()
-        .map(ContactIdentifier::Phone)
-        .into_iter()
-        .chain(account.email.clone().map(ContactIdentifier::Email))
-        .collect();
-    let notifier = ctx.notifier.clone();
-    let host = ctx.settings.notice_host.clone();
-    let id = account.id;
-    tokio::spawn(async move {
-        for to in contacts {
-            // The account keeps no language; the deployment's default is used.
-            if let Err(e) = notifier.send_lock_notice(&to, &host, Lang::default()).await {
-                tracing::warn!(account_id = %id, error = %e, "lock notice not delivered");
-            }
-        }
-    });
+    super::notices::to_account(ctx, account, Notice::Locked, Vec::new());
 }
 
 /// A successful sign-in ends the run of failures.

@@ -5,7 +5,9 @@ pub mod codes;
 pub mod limits;
 pub mod lockout;
 pub mod login;
+pub mod notices;
 pub mod password_pool;
+pub mod reauth;
 pub mod recovery;
 pub mod signup;
 #[cfg(test)]

@@ -51,10 +51,24 @@ pub enum AuditKind {
     AdminAction,
     /// A rate or abuse limit refused a request; `detail` names the limit.
     LimitTripped,
+    /// The person confirmed who they are for a sensitive change (account console); `detail`
+    /// is how (`pwd`, `otp`).
+    Reauthenticated,
+    /// The display name or preferred language changed; `detail` names the field.
+    ProfileChanged,
+    /// The password was changed while signed in (not a reset).
+    PasswordChanged,
+    /// A phone number or email was added, replaced or removed; `detail` says which and what
+    /// (`phone added`, `email changed`...), never the contact itself.
+    ContactChanged,
+    /// A session was ended from the account console (one, or every other).
+    SessionEnded,
+    /// The account was deleted; its other events were stripped of contacts and addresses.
+    AccountDeleted,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 22] = [
         Self::Signup,
         Self::LoginOk,
         Self::LoginFailed,
@@ -71,6 +85,12 @@ impl AuditKind {
         Self::Logout,
         Self::AdminAction,
         Self::LimitTripped,
+        Self::Reauthenticated,
+        Self::ProfileChanged,
+        Self::PasswordChanged,
+        Self::ContactChanged,
+        Self::SessionEnded,
+        Self::AccountDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +111,12 @@ impl AuditKind {
             Self::Logout => "logout",
             Self::AdminAction => "admin_action",
             Self::LimitTripped => "limit_tripped",
+            Self::Reauthenticated => "reauthenticated",
+            Self::ProfileChanged => "profile_changed",
+            Self::PasswordChanged => "password_changed",
+            Self::ContactChanged => "contact_changed",
+            Self::SessionEnded => "session_ended",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }

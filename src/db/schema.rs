@@ -15,6 +15,7 @@ diesel::table! {
         last_failed_at -> Nullable<Timestamp>,
         locked_until -> Nullable<Timestamp>,
         password_changed_at -> Nullable<Timestamp>,
+        locale -> Nullable<Text>,
     }
 }
 
@@ -104,6 +105,19 @@ diesel::table! {
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        last_active_at -> Nullable<Timestamp>,
+        device_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    connected_apps (account_id, client_id) {
+        account_id -> BigInt,
+        client_id -> Text,
+        first_used_at -> Timestamp,
+        last_used_at -> Timestamp,
     }
 }
 
@@ -131,5 +145,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     backchannel_deliveries,
     sessions,
-    audit_events
+    audit_events,
+    connected_apps
 );

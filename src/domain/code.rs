@@ -238,6 +238,12 @@ pub enum CodePurpose {
     Login,
     Reset,
     Unlock,
+    /// Confirms a sensitive change in the account console (a fresh sign-in by code).
+    Reauth,
+    /// Proves a phone number or email being added to an account.
+    Contact,
+    /// Confirms the deletion of an account.
+    Delete,
 }
 
 impl CodePurpose {
@@ -247,6 +253,9 @@ impl CodePurpose {
             Self::Login => "login",
             Self::Reset => "reset",
             Self::Unlock => "unlock",
+            Self::Reauth => "reauth",
+            Self::Contact => "contact",
+            Self::Delete => "delete",
         }
     }
 }

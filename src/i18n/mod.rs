@@ -95,12 +95,17 @@ mod tests {
 
     use super::*;
 
+    /// Every key of every catalog file of `lang` (one file per area: `main.ftl`, `account.ftl`...).
     fn keys(lang: &str) -> BTreeSet<String> {
-        let text = std::fs::read_to_string(format!(
-            "{}/locales/{lang}/main.ftl",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let folder = format!("{}/locales/{lang}", env!("CARGO_MANIFEST_DIR"));
+        let mut text = String::new();
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "ftl") {
+                text.push_str(&std::fs::read_to_string(path).unwrap());
+                text.push('\n');
+            }
+        }
         text.lines()
             .filter(|l| !l.starts_with([' ', '#', '.', '\t', '*', '[', '}']) && l.contains(" ="))
             .map(|l| l.split(" =").next().unwrap().trim().to_owned())
@@ -126,11 +131,13 @@ mod tests {
     #[test]
     fn every_key_resolves_in_every_language() {
         // Every variable any message uses, so messages with arguments resolve too.
-        let args: HashMap<&str, FluentValue<'_>> =
-            ["to", "seconds", "tries", "code", "minutes", "host"]
-                .into_iter()
-                .map(|k| (k, FluentValue::from("1")))
-                .collect();
+        let args: HashMap<&str, FluentValue<'_>> = [
+            "to", "seconds", "tries", "code", "minutes", "host", "browser", "contact", "name",
+            "count", "when", "app", "page", "pages",
+        ]
+        .into_iter()
+        .map(|k| (k, FluentValue::from("1")))
+        .collect();
         for key in keys("en") {
             for lang in Lang::ALL {
                 let text = CATALOG.lookup_no_default_fallback(lang.id(), &key, Some(&args));

@@ -32,8 +32,10 @@ pub struct Envelope {
     pub channel: Channel,
     /// E.164 number or email address.
     pub to: String,
+    /// The code's purpose; meaningless for a notice.
     pub purpose: CodePurpose,
-    /// `None` for a notice, which never carries a code (see [`Notifier::send_lock_notice`]).
+    /// Set for a security notice, which never carries a code (see [`Notice`]).
+    pub notice: Option<Notice>,
     pub code: Option<VerificationCode>,
     pub subject: String,
     pub text: String,
@@ -126,6 +128,7 @@ impl Notifier {
             channel,
             to: to.canonical().to_owned(),
             purpose,
+            notice: None,
             code: Some(code.clone()),
             subject: lang.t_args("code-message-subject", &args),
             text,
@@ -144,47 +147,93 @@ impl Notifier {
 }
 
 impl Envelope {
-    /// What the message is for, as the outbox and logs name it: the code's purpose, or
-    /// `lock-notice`.
+    /// What the message is for, as the outbox and logs name it: the code's purpose, or the
+    /// notice's label (`lock-notice`, `password-notice`, ...).
     pub fn label(&self) -> &'static str {
-        match self.code {
-            Some(_) => self.purpose.as_str(),
-            None => "lock-notice",
+        match self.notice {
+            Some(notice) => notice.label(),
+            None => self.purpose.as_str(),
+        }
+    }
+}
+
+/// A security notice: something happened to the account that its owner should know of. A
+/// notice holds no code and no link, so it cannot be turned into a way in and does not look
+/// like the messages phishing sends; it names the site to open instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Locked after many failed sign-ins, until unlocked with a code.
+    Locked,
+    /// The password was changed while signed in.
+    PasswordChanged,
+    /// A phone number or email was added to the account (sent to the contacts it had).
+    ContactAdded,
+    /// A phone number or email was replaced (sent to the old one).
+    ContactChanged,
+    /// A phone number or email was removed (sent to the one removed, and the ones left).
+    ContactRemoved,
+    /// The account was deleted (sent to the contacts it had, just before they were erased).
+    AccountDeleted,
+    /// A sign-in from a browser this account had not used before.
+    NewBrowser,
+}
+
+impl Notice {
+    pub const ALL: [Notice; 7] = [
+        Self::Locked,
+        Self::PasswordChanged,
+        Self::ContactAdded,
+        Self::ContactChanged,
+        Self::ContactRemoved,
+        Self::AccountDeleted,
+        Self::NewBrowser,
+    ];
+
+    /// The outbox and log label; also the catalog keys' stem (`<label>-subject`, `-text`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Locked => "lock-notice",
+            Self::PasswordChanged => "password-notice",
+            Self::ContactAdded => "contact-added-notice",
+            Self::ContactChanged => "contact-changed-notice",
+            Self::ContactRemoved => "contact-removed-notice",
+            Self::AccountDeleted => "deleted-notice",
+            Self::NewBrowser => "new-browser-notice",
         }
     }
 }
 
 impl Notifier {
-    /// Tells the owner that their account is locked until unlocked, and how to unlock it: on
-    /// `host`, "Unlock with a code" sends a code to this phone or email. The notice holds no
-    /// code and no link, so it cannot be turned into a way in and does not look like the
-    /// messages phishing sends.
-    pub async fn send_lock_notice(
+    /// Sends `notice` to `to` in `lang`. `args` fill the message (`host`, the site to open, is
+    /// always given; `browser` for [`Notice::NewBrowser`]).
+    pub async fn send_notice(
         &self,
         to: &ContactIdentifier,
-        host: &str,
+        notice: Notice,
+        args: &[(&str, String)],
         lang: Lang,
     ) -> Result<(), NotifyError> {
-        let args = [("host", host.to_owned())];
         let (channel, sender) = match to {
             ContactIdentifier::Phone(_) => (Channel::Sms, &self.sms),
             ContactIdentifier::Email(_) => (Channel::Email, &self.email),
         };
+        let label = notice.label();
         let envelope = Envelope {
             channel,
             to: to.canonical().to_owned(),
             purpose: CodePurpose::Unlock,
+            notice: Some(notice),
             code: None,
-            subject: lang.t_args("lock-notice-subject", &args),
-            text: lang.t_args("lock-notice-text", &args),
+            subject: lang.t_args(&format!("{label}-subject"), args),
+            text: lang.t_args(&format!("{label}-text"), args),
         };
         let result = sender.deliver(&envelope).await;
         match &result {
             Ok(()) => {
-                tracing::info!(to = %to.masked(), ?channel, via = sender.name(), "lock notice sent")
+                tracing::info!(to = %to.masked(), ?channel, via = sender.name(), notice = label, "notice sent")
             }
             Err(e) => {
-                tracing::warn!(to = %to.masked(), ?channel, via = sender.name(), error = %e, "lock notice not delivered")
+                tracing::warn!(to = %to.masked(), ?channel, via = sender.name(), notice = label, error = %e, "notice not delivered")
             }
         }
         result

@@ -100,6 +100,7 @@ mod tests {
             channel: Channel::Sms,
             to: "+919812345678".into(),
             purpose: CodePurpose::Signup,
+            notice: None,
             code: Some(VerificationCode::parse("1234").unwrap()),
             subject: "s".into(),
             text: "t".into(),

@@ -97,6 +97,14 @@ pub struct SignedIn {
     pub amr: Vec<String>,
 }
 
+impl SignedIn {
+    /// The sign-in is at most `window` old: recent enough for a sensitive change without
+    /// proving again who is there (the account console's re-authentication).
+    pub fn is_recent(&self, window: Duration, now: DateTime<Utc>) -> bool {
+        now - self.auth_time <= window
+    }
+}
+
 /// A code sign-in, password reset or unlock between "code sent" and "code typed".
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingRecovery {

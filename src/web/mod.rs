@@ -24,8 +24,7 @@ pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT_BYTES))
-        .service(web::resource("/").get(pages::account::get_home))
-        .service(web::resource("/account").get(pages::account::get_account))
+        .configure(pages::account::routes)
         .service(
             web::resource("/signup")
                 .get(pages::signup::get_signup)

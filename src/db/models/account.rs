@@ -6,6 +6,7 @@ use diesel::{prelude::*, result::DatabaseErrorKind};
 use crate::{
     db::{DbConn, DbError, schema::accounts},
     domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Subject},
+    i18n::Lang,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,14 +14,18 @@ pub enum AccountStatus {
     Active,
     Locked,
     Disabled,
+    /// Erased at the person's request (or an operator's): no contact, name, password or
+    /// language is left; the row stays so the account ID and `sub` are never issued again.
+    Deleted,
 }
 
 impl AccountStatus {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
             Self::Locked => "locked",
             Self::Disabled => "disabled",
+            Self::Deleted => "deleted",
         }
     }
 
@@ -28,6 +33,7 @@ impl AccountStatus {
         match stored {
             "active" => Self::Active,
             "locked" => Self::Locked,
+            "deleted" => Self::Deleted,
             // Anything unexpected is treated as the most restrictive state.
             _ => Self::Disabled,
         }
@@ -48,6 +54,8 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
     /// A temporary lock after a run of failed sign-ins (see `account::lockout`).
     pub locked_until: Option<DateTime<Utc>>,
+    /// The language the person chose for pages, codes and notices; `None`: never chosen.
+    pub locale: Option<Lang>,
 }
 
 /// What a new account needs. Holding a `PhoneNumber` or `Email` here means it was verified:
@@ -73,6 +81,7 @@ struct AccountRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     locked_until: Option<NaiveDateTime>,
+    locale: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -119,6 +128,8 @@ impl TryFrom<AccountRow> for Account {
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             locked_until: row.locked_until.map(|t| t.and_utc()),
+            // A language this build no longer speaks reads as "never chosen".
+            locale: row.locale.as_deref().and_then(Lang::from_code),
         })
     }
 }

@@ -248,7 +248,7 @@ pub async fn post_resend(
 }
 
 /// Why a typed code was refused, in the person's language.
-pub(super) fn code_rejected_message(lang: Lang, rejected: CodeRejected) -> String {
+pub(crate) fn code_rejected_message(lang: Lang, rejected: CodeRejected) -> String {
     match rejected {
         CodeRejected::Wrong { tries_left } if tries_left > 0 => {
             lang.t_args("code-wrong", &[("tries", tries_left.to_string())])
