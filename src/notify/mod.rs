@@ -210,7 +210,7 @@ impl Notifier {
         &self,
         to: &ContactIdentifier,
         notice: Notice,
-        args: &[(&str, String)],
+        args: &[(&'static str, String)],
         lang: Lang,
     ) -> Result<(), NotifyError> {
         let (channel, sender) = match to {
