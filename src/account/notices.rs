@@ -85,7 +85,7 @@ mod tests {
         account::testing::{self, settle},
         config::Settings,
         db::models::account::{self as rows, NewAccount},
-        domain::{DisplayName, Email, PasswordHash, Region},
+        domain::{DisplayName, PasswordHash, Region},
     };
 
     async fn account(t: &testing::TestAccounts, locale: Option<Lang>) -> Account {

@@ -255,9 +255,7 @@ pub async fn post_code(
     };
     let next = safe_next(form.next.as_deref());
     let Some(kind) = ContactKind::parse(&form.kind).filter(|k| k.of(&account).is_some()) else {
-        return Ok(session
-            .respond(&state, see_other("/account/confirm"))
-            .await?);
+        return session.respond(&state, see_other("/account/confirm")).await;
     };
     let confirmed = match VerificationCode::parse(&form.code) {
         Err(e) => {
