@@ -13,6 +13,7 @@ mod codes;
 mod consent;
 mod console_contacts;
 mod console_password;
+mod console_reauth;
 mod fuzz;
 mod key_rollover;
 mod lifecycle;

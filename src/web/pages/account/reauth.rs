@@ -153,7 +153,8 @@ pub async fn post_confirm(
     let next = safe_next(form.next.as_deref());
     let confirmed = match Password::parse(form.password) {
         Err(e) => {
-            return answer_error(&req, &state, lang, session, &account, next, e.message_key()).await;
+            return answer_error(&req, &state, lang, session, &account, next, e.message_key())
+                .await;
         }
         Ok(password) => {
             reauth::with_password(&state.account, account.id, password, session.client()).await?
