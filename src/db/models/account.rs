@@ -466,16 +466,15 @@ pub fn clear_email(conn: &mut DbConn, id: AccountId, now: DateTime<Utc>) -> Resu
     Ok(changed == 1)
 }
 
-/// The account's row while it has both a phone and an email: the only state either may go in.
-fn with_both_contacts(
-    id: AccountId,
-) -> diesel::dsl::Filter<
-    diesel::dsl::Filter<
-        diesel::dsl::Filter<accounts::table, diesel::dsl::Eq<accounts::account_id, i64>>,
-        diesel::dsl::IsNotNull<accounts::phone>,
-    >,
+/// The account's row, while it has both a phone and an email.
+type WithBothContacts = diesel::dsl::Filter<
+    diesel::dsl::Filter<ById, diesel::dsl::IsNotNull<accounts::phone>>,
     diesel::dsl::IsNotNull<accounts::email>,
-> {
+>;
+type ById = diesel::dsl::Filter<accounts::table, diesel::dsl::Eq<accounts::account_id, i64>>;
+
+/// The account's row while it has both a phone and an email: the only state either may go in.
+fn with_both_contacts(id: AccountId) -> WithBothContacts {
     accounts::table
         .filter(accounts::account_id.eq(id.get()))
         .filter(accounts::phone.is_not_null())
