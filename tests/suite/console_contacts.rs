@@ -14,10 +14,12 @@ use oneid::{
     },
     domain::AccountId,
 };
+use openidconnect::{OAuth2TokenResponse, core::CoreUserInfoClaims};
 use reqwest::StatusCode;
 
 use super::helpers::{
-    Browser, OutboxLine, Page, TestApp, sign_up, sign_up_asha, sign_up_by_email, wrong,
+    Browser, OutboxLine, Page, RelyingParty, TestApp, registration, sign_up, sign_up_asha,
+    sign_up_by_email, signed_in_tokens, wrong,
 };
 
 const PHONE: &str = "9812345678";
@@ -213,6 +215,13 @@ async fn a_phone_is_added_to_an_email_account_then_changed_and_the_old_one_is_to
         added[0].text
     );
     assert!(signs_in(&app, PHONE, PASSWORD).await);
+    // An app sees the number, and when the profile last changed.
+    let rp = RelyingParty::register(&app, registration("Cloud", true)).await;
+    let tokens = signed_in_tokens(&app, &rp, &browser, &["profile", "phone"]).await;
+    let before = rp.userinfo(tokens.access_token()).await.unwrap();
+    let phone_of = |claims: &CoreUserInfoClaims| claims.phone_number().map(|p| p.to_string());
+    assert_eq!(phone_of(&before).as_deref(), Some(E164));
+    app.advance(chrono::Duration::seconds(5));
 
     // The number changes (a new SIM): the code goes to the new number, the old one is told.
     let form = browser.get("/account/contacts/add?kind=phone").await;
@@ -227,6 +236,9 @@ async fn a_phone_is_added_to_an_email_account_then_changed_and_the_old_one_is_to
             .map(|p| p.as_e164().to_owned()),
         Some("+919812345679".to_owned())
     );
+    let after = rp.userinfo(tokens.access_token()).await.unwrap();
+    assert_eq!(phone_of(&after).as_deref(), Some("+919812345679"));
+    assert!(after.updated_at() > before.updated_at(), "updated_at moves");
     let changed = notices(&app, E164, "contact-changed-notice", 1).await;
     assert_eq!(changed.len(), 1, "the old number hears of it");
     assert!(changed[0].code.is_empty());
