@@ -46,6 +46,7 @@ async fn a_change_keeps_this_browser_signed_in_and_ends_every_other_session() {
         .sign_in(PHONE, PASSWORD)
         .await
         .assert_redirect("/account");
+    let here = signed_in_tokens(&app, &rp, &browser, &["profile"]).await;
     app.advance(chrono::Duration::seconds(10));
 
     change(&browser, PASSWORD, NEW, NEW)
@@ -59,6 +60,11 @@ async fn a_change_keeps_this_browser_signed_in_and_ends_every_other_session() {
     // signed out (browsers re-check at least once a minute).
     assert_eq!(wait_for(&logout_tokens, 1).await.len(), 1);
     assert!(rp.refresh(&refresh).await.is_err());
+    // This session's grant stays (its access token still works), though its refresh token,
+    // older than the new password, no longer gives anything.
+    assert!(rp.userinfo(here.access_token()).await.is_ok());
+    let here_refresh = here.refresh_token().expect("a refresh token");
+    assert!(rp.refresh(here_refresh).await.is_err());
     app.advance(chrono::Duration::seconds(61));
     assert_eq!(elsewhere.account_id().await, None);
     // This browser stays signed in, and its sign-in still gives an app tokens.
