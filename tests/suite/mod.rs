@@ -11,6 +11,8 @@ mod backchannel;
 mod cli;
 mod codes;
 mod consent;
+mod console_contacts;
+mod console_password;
 mod console_reauth;
 mod fuzz;
 mod key_rollover;
