@@ -1,7 +1,8 @@
-//! Account logic: verification codes, sign-up, sign-in, recovery and locks. Takes a
+//! Account logic: verification codes, sign-up, sign-in, recovery, locks and deletion. Takes a
 //! [`Context`] and typed values, never HTTP types nor the whole application.
 
 pub mod codes;
+pub mod deletion;
 pub mod limits;
 pub mod lockout;
 pub mod login;
