@@ -1,9 +1,10 @@
 //! Account logic: verification codes, sign-up, sign-in, recovery and locks, and the account
-//! console's changes (contacts, password). Takes a
+//! console's changes (contacts, password, deletion, re-authentication, notices). Takes a
 //! [`Context`] and typed values, never HTTP types nor the whole application.
 
 pub mod codes;
 pub mod contacts;
+pub mod deletion;
 pub mod limits;
 pub mod lockout;
 pub mod login;

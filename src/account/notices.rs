@@ -39,7 +39,8 @@ pub fn to_account(
 }
 
 /// Sends `notice` to `contacts` (for example the contact just replaced) in `lang`. `account`
-/// names the account in logs.
+/// names the account in logs. Returns the sending task: a page does not wait for it; a command
+/// about to exit (`oneid user delete`) does.
 pub fn to_contacts(
     ctx: &Context,
     account: &Account,
@@ -47,7 +48,7 @@ pub fn to_contacts(
     lang: Lang,
     notice: Notice,
     mut args: Vec<(&'static str, String)>,
-) {
+) -> tokio::task::JoinHandle<()> {
     args.push(("host", ctx.settings.notice_host.clone()));
     let (notifier, store, cap) = (
         ctx.notifier.clone(),
@@ -75,7 +76,7 @@ pub fn to_contacts(
                 tracing::warn!(account_id = %id, notice = notice.label(), error = %e, "notice not delivered");
             }
         }
-    });
+    })
 }
 
 #[cfg(test)]

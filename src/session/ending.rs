@@ -139,8 +139,8 @@ pub async fn sweep_expired(ctx: &Context) -> Result<usize, EndError> {
 
 /// The audit event of an ending, if it gets one: a sign-out (at OneID or through an app) and
 /// a sign-in by another account in the same browser are the person's doing and are recorded
-/// as `logout`; an expiry is not an event, and a reset or an operator's command is recorded
-/// as what it is by its caller.
+/// as `logout`; an expiry is not an event, and a reset, an operator's command or a deletion is
+/// recorded as what it is by its caller.
 fn audit_event(reason: EndReason, account: AccountId, from: &ClientInfo) -> Option<AuditEvent> {
     let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
         .account(account)
@@ -148,7 +148,9 @@ fn audit_event(reason: EndReason, account: AccountId, from: &ClientInfo) -> Opti
     match reason {
         EndReason::SignedOut => Some(event),
         EndReason::Replaced => Some(event.detail("replaced by another account's sign-in")),
-        EndReason::Expired | EndReason::Admin | EndReason::PasswordReset => None,
+        EndReason::Expired | EndReason::Admin | EndReason::PasswordReset | EndReason::Deleted => {
+            None
+        }
     }
 }
 
@@ -320,6 +322,7 @@ mod tests {
             EndReason::Expired,
             EndReason::Admin,
             EndReason::PasswordReset,
+            EndReason::Deleted,
         ] {
             assert_eq!(audit_event(quiet, account, &who), None, "{quiet:?}");
         }

@@ -12,6 +12,7 @@ mod cli;
 mod codes;
 mod consent;
 mod console_contacts;
+mod console_delete;
 mod console_password;
 mod console_reauth;
 mod fuzz;

@@ -4,7 +4,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{prelude::*, result::DatabaseErrorKind};
 
 use crate::{
-    db::{DbConn, DbError, schema::accounts},
+    db::{
+        DbConn, DbError,
+        models::{audit, grant, session},
+        schema::{accounts, connected_apps},
+    },
     domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Subject},
     i18n::Lang,
 };
@@ -255,14 +259,17 @@ pub fn lock_until(conn: &mut DbConn, id: AccountId, until: DateTime<Utc>) -> Res
 }
 
 /// Sets the lasting status (`locked` until unlocked, `active`), forgetting any run of failures
-/// and temporary lock when it becomes active. True when the account exists.
+/// and temporary lock when it becomes active. True when the account exists and is not
+/// deleted: a deleted account stays deleted (only [`erase`] sets that status).
 pub fn set_status(
     conn: &mut DbConn,
     id: AccountId,
     status: AccountStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let target = accounts::table.filter(accounts::account_id.eq(id.get()));
+    let target = accounts::table
+        .filter(accounts::account_id.eq(id.get()))
+        .filter(accounts::status.ne(AccountStatus::Deleted.as_str()));
     let changed = if status == AccountStatus::Active {
         diesel::update(target)
             .set((
@@ -330,6 +337,53 @@ pub fn password_changed_at(
         .optional()?
         .flatten()
         .map(|t| t.and_utc()))
+}
+
+/// Erases a deleted account's personal data, in one transaction: its consents and connected
+/// apps go; the row keeps only its account ID, `sub` and dates (one UPDATE: no phone, email,
+/// name, language, a password hash that never verifies, status `deleted`; the epoch moves so
+/// no code or refresh token from before outlives it); its sessions forget their browser and
+/// address; its audit events keep no address, browser, or a `detail` of a kind not listed in
+/// `keep_detail_of` (see `audit::AuditKind::detail_survives_deletion`). The row stays so the
+/// account ID and `sub` are never issued again, and the phone and email are free to sign up.
+/// False when there is no such account or it was deleted already (nothing changed).
+pub fn erase(
+    conn: &mut DbConn,
+    id: AccountId,
+    now: DateTime<Utc>,
+    keep_detail_of: &[&str],
+) -> Result<bool, DbError> {
+    let stamp = now.naive_utc();
+    conn.transaction(|conn| {
+        let erased = diesel::update(
+            accounts::table
+                .filter(accounts::account_id.eq(id.get()))
+                .filter(accounts::status.ne(AccountStatus::Deleted.as_str())),
+        )
+        .set((
+            accounts::phone.eq(None::<String>),
+            accounts::email.eq(None::<String>),
+            accounts::display_name.eq(""),
+            accounts::password_hash.eq(PasswordHash::erased().as_str().to_owned()),
+            accounts::locale.eq(None::<String>),
+            accounts::status.eq(AccountStatus::Deleted.as_str()),
+            accounts::failed_logins.eq(0),
+            accounts::last_failed_at.eq(None::<NaiveDateTime>),
+            accounts::locked_until.eq(None::<NaiveDateTime>),
+            accounts::password_changed_at.eq(stamp),
+            accounts::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+        if erased == 0 {
+            return Ok(false);
+        }
+        grant::delete_consents_of(conn, id)?;
+        diesel::delete(connected_apps::table.filter(connected_apps::account_id.eq(id.get())))
+            .execute(conn)?;
+        session::forget_devices(conn, id)?;
+        audit::strip_account(conn, id, keep_detail_of)?;
+        Ok(true)
+    })
 }
 
 fn first(row: Option<AccountRow>) -> Result<Option<Account>, DbError> {

@@ -261,6 +261,14 @@ pub fn consent(
     Ok(scope.map(|s| Scopes::parse_lenient(&s)))
 }
 
+/// Forgets every consent the account gave (its deletion): each app would ask again.
+pub fn delete_consents_of(conn: &mut DbConn, account: AccountId) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(consents::table.filter(consents::account_id.eq(account.get())))
+            .execute(conn)?,
+    )
+}
+
 /// Records consent to `scope` (replacing earlier consent), in one transaction.
 pub fn save_consent(
     conn: &mut DbConn,
