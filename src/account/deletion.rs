@@ -20,7 +20,7 @@
 
 use super::{
     Context, ServiceError,
-    codes::{self, BrowserTag, CodeRejected, Delivery, Sent},
+    codes::{self, BrowserTag, CodeRejected},
     notices,
     reauth::ContactKind,
 };
@@ -31,7 +31,6 @@ use crate::{
         session::EndReason,
     },
     domain::{AccountId, ClientInfo, CodePurpose, VerificationCode},
-    i18n::Lang,
     notify::Notice,
     session,
 };
@@ -122,26 +121,6 @@ pub async fn delete(
     Ok(Some(Deleted::Now {
         sessions: sessions + late,
     }))
-}
-
-/// Sends the code that confirms a deletion to the account's contact of `kind`, bound to this
-/// browser, in the account's language (else `lang`, the page's). `None` when the account has
-/// no such contact.
-pub async fn send_code(
-    ctx: &Context,
-    account: &Account,
-    kind: ContactKind,
-    lang: Lang,
-    from: &ClientInfo,
-    browser: &BrowserTag,
-) -> Result<Option<Sent>, ServiceError> {
-    let Some(to) = kind.of(account) else {
-        return Ok(None);
-    };
-    let lang = account.locale.unwrap_or(lang);
-    let purpose = CodePurpose::Delete;
-    let sent = codes::send_bound(ctx, purpose, &to, lang, Delivery::Now, from, Some(browser));
-    Ok(Some(sent.await?))
 }
 
 /// How a confirmation ended.

@@ -92,10 +92,13 @@ pub async fn with_password(
     Ok(confirmed)
 }
 
-/// Sends a confirmation code to the account's contact of `kind`, bound to this browser. `None`
-/// when the account has no such contact (the page offers only the ones it has).
+/// Sends a code for `purpose` (a confirmation here, or the one that confirms a deletion) to the
+/// account's own contact of `kind`, bound to this browser, in the account's language (else
+/// `lang`, the page's). `None` when the account has no such contact (the pages offer only the
+/// ones it has).
 pub async fn send_code(
     ctx: &Context,
+    purpose: CodePurpose,
     account: &Account,
     kind: ContactKind,
     lang: Lang,
@@ -106,16 +109,8 @@ pub async fn send_code(
         return Ok(None);
     };
     let lang = account.locale.unwrap_or(lang);
-    let sent = codes::send_bound(
-        ctx,
-        CodePurpose::Reauth,
-        &to,
-        lang,
-        Delivery::Now,
-        from,
-        Some(browser),
-    )
-    .await?;
+    let sent =
+        codes::send_bound(ctx, purpose, &to, lang, Delivery::Now, from, Some(browser)).await?;
     Ok(Some(sent))
 }
 

@@ -61,12 +61,15 @@ pub async fn end(
     reason: EndReason,
     from: &ClientInfo,
 ) -> Result<bool, EndError> {
-    // Recorded first: the person signed out whatever happens to the queueing below.
-    if let Some(event) = audit_event(reason, account, from) {
-        ctx.audit.record(event).await;
-    }
+    // A session that had ended already (another instance, a deletion a moment ago) records
+    // nothing: a deleted account's stripped audit rows must not gain an address afterwards.
     if !mark_ended(ctx, sid, reason).await? {
         return Ok(false);
+    }
+    // Recorded before the apps are told: the person signed out whatever happens to the
+    // queueing below.
+    if let Some(event) = audit_event(reason, account, from) {
+        ctx.audit.record(event).await;
     }
     tell_apps(ctx, sid, account).await?;
     Ok(true)

@@ -13,10 +13,10 @@ use crate::{
     account::{
         codes::BrowserTag,
         deletion::{self, Confirmation},
-        reauth::ContactKind,
+        reauth::{self, ContactKind},
     },
     db::models::account::Account,
-    domain::VerificationCode,
+    domain::{CodePurpose, VerificationCode},
     i18n::Lang,
     state::AppState,
     web::{
@@ -38,17 +38,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// A contact the code can go to, masked: "Send a code to 98•••••678".
-struct CodeOption {
-    kind: &'static str,
-    label: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "account/delete.html")]
 struct DeleteView {
     page: Page,
-    options: Vec<CodeOption>,
+    options: Vec<super::CodeOption>,
     error: Option<String>,
 }
 
@@ -129,15 +123,7 @@ fn delete_view(
     account: &Account,
     error: Option<String>,
 ) -> DeleteView {
-    let options = [ContactKind::Phone, ContactKind::Email]
-        .into_iter()
-        .filter_map(|kind| {
-            kind.of(account).map(|to| CodeOption {
-                kind: kind.as_str(),
-                label: lang.t_args("delete-send-code", &[("to", to.masked())]),
-            })
-        })
-        .collect();
+    let options = super::code_options(lang, account, "delete-send-code");
     DeleteView {
         page: Page::new(lang, session.0.csrf_token(), PATH),
         options,
@@ -215,8 +201,9 @@ pub async fn post_delete(
         Err(response) => return Ok(response),
     };
     let browser = BrowserTag::new(session.0.csrf_token());
-    let sent = deletion::send_code(
+    let sent = reauth::send_code(
         &state.account,
+        CodePurpose::Delete,
         &account,
         kind,
         lang,

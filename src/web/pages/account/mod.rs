@@ -18,7 +18,9 @@ use askama::Template;
 use askama_web::WebTemplate;
 
 use crate::{
+    account::reauth::ContactKind,
     db::models::account::{self, Account},
+    i18n::Lang,
     session::SignedIn,
     state::AppState,
     web::{
@@ -129,4 +131,23 @@ pub(crate) fn require_recent(
     }
     let next: String = url::form_urlencoded::byte_serialize(back_to.as_bytes()).collect();
     Some(see_other(&format!("/account/confirm?next={next}")))
+}
+
+/// A contact of the account a code can go to, masked: "Send a code to 98•••••678".
+pub(crate) struct CodeOption {
+    pub kind: &'static str,
+    pub label: String,
+}
+
+/// The account's contacts as code choices, labelled with `label_key` (which takes `to`).
+pub(crate) fn code_options(lang: Lang, account: &Account, label_key: &str) -> Vec<CodeOption> {
+    [ContactKind::Phone, ContactKind::Email]
+        .into_iter()
+        .filter_map(|kind| {
+            kind.of(account).map(|to| CodeOption {
+                kind: kind.as_str(),
+                label: lang.t_args(label_key, &[("to", to.masked())]),
+            })
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ use crate::{
         reauth::{self, Confirmed, ContactKind},
     },
     db::models::account::Account,
-    domain::{Password, VerificationCode},
+    domain::{CodePurpose, Password, VerificationCode},
     i18n::Lang,
     state::AppState,
     web::{
@@ -51,19 +51,12 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-/// One way to get a code: a contact of the account, masked.
-struct CodeOption {
-    kind: &'static str,
-    /// "Send a code to 98•••••678".
-    label: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "account/confirm.html")]
 struct ConfirmView {
     page: Page,
     next: String,
-    options: Vec<CodeOption>,
+    options: Vec<super::CodeOption>,
     error: Option<String>,
 }
 
@@ -86,15 +79,7 @@ fn confirm_view(
     next: String,
     error: Option<String>,
 ) -> ConfirmView {
-    let options = [ContactKind::Phone, ContactKind::Email]
-        .into_iter()
-        .filter_map(|kind| {
-            kind.of(account).map(|to| CodeOption {
-                kind: kind.as_str(),
-                label: lang.t_args("confirm-send-code", &[("to", to.masked())]),
-            })
-        })
-        .collect();
+    let options = super::code_options(lang, account, "confirm-send-code");
     ConfirmView {
         page: Page::new(lang, session.0.csrf_token(), "/account/confirm"),
         next,
@@ -197,6 +182,7 @@ pub async fn post_send(
     let browser = BrowserTag::new(session.0.csrf_token());
     let sent = reauth::send_code(
         &state.account,
+        CodePurpose::Reauth,
         &account,
         kind,
         lang,
