@@ -11,6 +11,7 @@ mod backchannel;
 mod cli;
 mod codes;
 mod consent;
+mod console_sessions;
 mod fuzz;
 mod key_rollover;
 mod lifecycle;
