@@ -1,11 +1,14 @@
-//! Account logic: verification codes, sign-up, sign-in, recovery and locks. Takes a
+//! Account logic: verification codes, sign-up, sign-in, recovery and locks, and the account
+//! console's changes (contacts, password). Takes a
 //! [`Context`] and typed values, never HTTP types nor the whole application.
 
 pub mod codes;
+pub mod contacts;
 pub mod limits;
 pub mod lockout;
 pub mod login;
 pub mod notices;
+pub mod password;
 pub mod password_pool;
 pub mod reauth;
 pub mod recovery;

@@ -81,18 +81,38 @@ pub async fn end_all_for_account(
     account: AccountId,
     reason: EndReason,
 ) -> Result<usize, EndError> {
+    end_all_for_account_except(ctx, account, None, reason).await
+}
+
+/// [`end_all_for_account`], but the session `keep` (when given) goes on, with its grants: a
+/// password changed while signed in signs out every other device, not the one that changed it.
+/// (Its grants' refresh tokens still stop working: they predate the new password, see
+/// `grant::outlived`.)
+pub async fn end_all_for_account_except(
+    ctx: &Context,
+    account: AccountId,
+    keep: Option<&str>,
+    reason: EndReason,
+) -> Result<usize, EndError> {
     let live = ctx
         .db
         .run(move |conn| rows::live_for_account(conn, account))
         .await?;
-    for session in &live {
+    let ending: Vec<_> = live
+        .iter()
+        .filter(|session| Some(session.sid.as_str()) != keep)
+        .collect();
+    for session in &ending {
         end(ctx, &session.sid, account, reason, &ClientInfo::default()).await?;
     }
-    let now = ctx.clock.now();
+    let (now, keep) = (ctx.clock.now(), keep.map(str::to_owned));
     ctx.db
-        .run(move |conn| grant::revoke_all_for_account(conn, account, now))
+        .run(move |conn| match &keep {
+            None => grant::revoke_all_for_account(conn, account, now),
+            Some(sid) => grant::revoke_all_for_account_except_session(conn, account, sid, now),
+        })
         .await?;
-    Ok(live.len())
+    Ok(ending.len())
 }
 
 /// Ends the sessions whose time ran out, telling their apps. Returns how many.

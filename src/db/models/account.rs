@@ -378,3 +378,105 @@ pub fn reserve_login_attempt(
     })
     .map_err(DbError::from)
 }
+
+/// Why a phone number or email could not be put on an account.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// Another account has it (the unique index said so, or the lookup before it).
+    #[error("the contact belongs to another account")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A unique violation is the other account's contact; anything else is the database's error.
+fn contact_written(result: QueryResult<usize>) -> Result<(), ContactError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(ContactError::Taken)
+        }
+        Err(e) => Err(DbError::Query(e).into()),
+    }
+}
+
+/// Puts `phone` on the account (added, or replacing the one it had) and moves `updated_at`, so
+/// ID tokens and UserInfo say it changed. The phone was proven with a code by the caller.
+pub fn set_phone(
+    conn: &mut DbConn,
+    id: AccountId,
+    phone: &PhoneNumber,
+    now: DateTime<Utc>,
+) -> Result<(), ContactError> {
+    if find_by_phone(conn, phone)?.is_some_and(|a| a.id != id) {
+        return Err(ContactError::Taken);
+    }
+    contact_written(
+        diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+            .set((
+                accounts::phone.eq(phone.as_e164()),
+                accounts::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn),
+    )
+}
+
+/// Puts `email` on the account; see [`set_phone`]. An address stored in its older form on
+/// another account counts as taken too (see [`find_by_email`]).
+pub fn set_email(
+    conn: &mut DbConn,
+    id: AccountId,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(), ContactError> {
+    if find_by_email(conn, email)?.is_some_and(|a| a.id != id) {
+        return Err(ContactError::Taken);
+    }
+    contact_written(
+        diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+            .set((
+                accounts::email.eq(email.as_str()),
+                accounts::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn),
+    )
+}
+
+/// Takes the phone off the account, only while the account keeps an email: one statement, so
+/// two removals at once cannot leave an account without a contact. True when removed.
+pub fn clear_phone(conn: &mut DbConn, id: AccountId, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let changed = diesel::update(with_both_contacts(id))
+        .set((
+            accounts::phone.eq(None::<String>),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Takes the email off the account, only while the account keeps a phone (see
+/// [`clear_phone`]). True when removed.
+pub fn clear_email(conn: &mut DbConn, id: AccountId, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let changed = diesel::update(with_both_contacts(id))
+        .set((
+            accounts::email.eq(None::<String>),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// The account's row, while it has both a phone and an email.
+type WithBothContacts = diesel::dsl::Filter<
+    diesel::dsl::Filter<ById, diesel::dsl::IsNotNull<accounts::phone>>,
+    diesel::dsl::IsNotNull<accounts::email>,
+>;
+type ById = diesel::dsl::Filter<accounts::table, diesel::dsl::Eq<accounts::account_id, i64>>;
+
+/// The account's row while it has both a phone and an email: the only state either may go in.
+fn with_both_contacts(id: AccountId) -> WithBothContacts {
+    accounts::table
+        .filter(accounts::account_id.eq(id.get()))
+        .filter(accounts::phone.is_not_null())
+        .filter(accounts::email.is_not_null())
+}
