@@ -79,6 +79,33 @@ pub fn to_contacts(
     })
 }
 
+/// A sign-in to `account` from a browser it has not used before (see
+/// `session::registry::SignInReport::new_browser`): its owner is told which browser, in their
+/// language. Called by the web face right after the sign-in, whichever way it was made.
+pub async fn new_browser(
+    ctx: &Context,
+    account: crate::domain::AccountId,
+    from: &crate::domain::ClientInfo,
+) -> Result<(), crate::db::DbError> {
+    let Some(account) = ctx
+        .db
+        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
+        .await?
+    else {
+        return Ok(());
+    };
+    let summary = crate::domain::BrowserSummary::parse(from.user_agent.as_deref());
+    let browser =
+        crate::session::devices::describe_browser(&summary, account.locale.unwrap_or_default());
+    to_account(
+        ctx,
+        &account,
+        Notice::NewBrowser,
+        vec![("browser", browser)],
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

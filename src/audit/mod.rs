@@ -4,6 +4,7 @@
 //! an event the database refuses is logged as a warning and dropped. Events older than
 //! `[audit] retention_days` are deleted by [`Audit::cleanup`], which the server runs hourly.
 
+pub mod activity;
 mod since;
 
 use std::{net::IpAddr, sync::Arc};

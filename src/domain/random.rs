@@ -19,6 +19,15 @@ pub fn random_token_of(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buffer)
 }
 
+/// Whether `value` is shaped like a [`random_token`] (43 base64url characters): what a cookie
+/// of ours must look like before it is looked up.
+pub fn is_token_shaped(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@
 //!    `offline_access` were asked to outlive it);
 //! 3. the apps that took part get a logout token each (Back-Channel Logout 1.0 §2.1: "when the
 //!    OP session ends"), queued below in [`crate::logout`] and delivered from there;
-//! 4. `audit_event`: the sign-outs a person caused are recorded in the audit log.
+//! 4. `audit_event`: the sign-outs a person caused are recorded in the audit log (those from
+//!    the account console's list of sessions by [`super::devices`], as `session_ended`).
 
 use std::collections::BTreeMap;
 
@@ -151,9 +152,13 @@ fn audit_event(reason: EndReason, account: AccountId, from: &ClientInfo) -> Opti
     match reason {
         EndReason::SignedOut => Some(event),
         EndReason::Replaced => Some(event.detail("replaced by another account's sign-in")),
-        EndReason::Expired | EndReason::Admin | EndReason::PasswordReset | EndReason::Deleted => {
-            None
-        }
+        // Ended from the account console: recorded there, once per request, as
+        // `session_ended` (see `session::devices`); a deletion records `account_deleted`.
+        EndReason::Expired
+        | EndReason::Admin
+        | EndReason::PasswordReset
+        | EndReason::Deleted
+        | EndReason::SignedOutElsewhere => None,
     }
 }
 
@@ -227,7 +232,6 @@ mod tests {
     use super::*;
     use crate::{
         config::Settings,
-        db::models::audit::{AuditFilter, query},
         session::testing::{self, account, has_ended},
     };
 
@@ -240,19 +244,7 @@ mod tests {
     }
 
     async fn logouts(ctx: &Context) -> Vec<Option<String>> {
-        let filter = AuditFilter {
-            account: None,
-            since: None,
-            limit: 100,
-        };
-        ctx.db
-            .run(move |conn| query(conn, &filter))
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.kind == "logout")
-            .map(|r| r.detail)
-            .collect()
+        testing::audit_details(ctx, None, "logout").await
     }
 
     #[tokio::test]
@@ -326,6 +318,7 @@ mod tests {
             EndReason::Admin,
             EndReason::PasswordReset,
             EndReason::Deleted,
+            EndReason::SignedOutElsewhere,
         ] {
             assert_eq!(audit_event(quiet, account, &who), None, "{quiet:?}");
         }

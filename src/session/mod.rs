@@ -3,6 +3,7 @@
 //! sign-in also has a durable row (see [`registry`]), and ending one has one home
 //! ([`end`], in `ending`).
 
+pub mod devices;
 mod ending;
 pub mod registry;
 #[cfg(test)]
@@ -23,7 +24,7 @@ use crate::{
     clock::Clock,
     config::SessionSettings,
     db::Db,
-    domain::{AccountId, random_token},
+    domain::{AccountId, is_token_shaped, random_token},
     logout::Backchannel,
     store::{EphemeralStore, StoreError},
 };
@@ -51,11 +52,7 @@ impl SessionId {
 
     /// Reads a cookie value; anything that is not shaped like one of ours is ignored.
     pub fn from_cookie(value: &str) -> Option<Self> {
-        (value.len() == 43
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Self(value.to_owned()))
+        is_token_shaped(value).then(|| Self(value.to_owned()))
     }
 
     pub fn cookie_value(&self) -> &str {

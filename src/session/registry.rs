@@ -2,7 +2,9 @@
 //! can be ended from anywhere (another instance, the CLI, a password reset) and its apps are
 //! told even when it simply runs out (Back-Channel Logout 1.0 §2.1: "when the OP session
 //! ends"). The hot path stays cheap: the row's expiry is pushed forward at most once a day per
-//! session, and a browser's session is checked against its row at most once a minute.
+//! session, and a browser's session is checked against its row (and its `last_active_at`
+//! moved) at most once a minute. The row also says where the sign-in came from (user agent,
+//! address, the digest of the browser's device cookie), for the person's list of sessions.
 
 use chrono::Duration;
 
@@ -10,9 +12,9 @@ use super::{Context, EndError, Session, end};
 use crate::{
     db::{
         DbError,
-        models::session::{self as rows, EndReason},
+        models::session::{self as rows, EndReason, SeenFrom},
     },
-    domain::{AccountId, ClientInfo},
+    domain::{AccountId, ClientInfo, DeviceDigest},
 };
 
 /// How far beyond the idle timeout a row's expiry is set, so that it is rewritten about once a
@@ -56,7 +58,9 @@ pub async fn keep_recorded(ctx: &Context, session: &mut Session) -> Result<(), D
 }
 
 /// After loading: a session ended elsewhere (another browser tab's instance, an admin, a
-/// password reset) is signed out here too, within [`RECHECK_AFTER`].
+/// password reset, the person from another browser) is signed out here too, within
+/// [`RECHECK_AFTER`]. The same visit to the row marks the session active (`last_active_at`),
+/// so that moves at most once a minute too.
 pub async fn recheck(ctx: &Context, session: &mut Session) -> Result<(), DbError> {
     let now = ctx.clock.now();
     let Some(signed_in) = session.signed_in() else {
@@ -69,7 +73,11 @@ pub async fn recheck(ctx: &Context, session: &mut Session) -> Result<(), DbError
         return Ok(());
     }
     let sid = signed_in.sid.clone();
-    if ctx.db.run(move |conn| rows::has_ended(conn, &sid)).await? {
+    let ended = ctx
+        .db
+        .run(move |conn| Ok(!rows::touch(conn, &sid, now)? && rows::has_ended(conn, &sid)?))
+        .await?;
+    if ended {
         session.forget_sign_in();
     } else {
         session.set_checked(now);
@@ -101,14 +109,18 @@ pub enum SignIn {
 ///   session-bound grants revoked, logout tokens queued for its apps.
 ///
 /// A kept session whose row ended meanwhile (a password reset, an operator) is not revived:
-/// the sign-in starts a new one. `from` is who signs in, for the audit log.
+/// the sign-in starts a new one. `from` is who signs in, for the audit log and the session's
+/// row; `device` is the digest of the browser's device cookie. The row is recorded here, with
+/// where the sign-in came from; the answer says whether the browser is new to the account
+/// (see [`SignInReport::new_browser`]).
 pub async fn sign_in(
     ctx: &Context,
     session: &mut Session,
     account: AccountId,
     amr: &[&str],
     from: &ClientInfo,
-) -> Result<SignIn, EndError> {
+    device: &DeviceDigest,
+) -> Result<SignInReport, EndError> {
     let previous = session
         .signed_in()
         .map(|signed_in| (signed_in.sid.clone(), signed_in.account_id));
@@ -132,8 +144,42 @@ pub async fn sign_in(
             (None, SignIn::Replaced { previous })
         }
     };
-    session.sign_in(account, ctx.clock.now(), amr, keep_sid);
-    Ok(outcome)
+    // Asked before this sign-in's row names the device.
+    let new_browser = outcome != SignIn::Reauthenticated && {
+        let device = device.clone();
+        ctx.db
+            .run(move |conn| rows::is_new_device(conn, account, &device))
+            .await?
+    };
+    let now = ctx.clock.now();
+    session.sign_in(account, now, amr, keep_sid);
+    keep_recorded(ctx, session).await?;
+    let sid = session
+        .signed_in()
+        .map(|s| s.sid.clone())
+        .unwrap_or_default();
+    let seen = SeenFrom {
+        user_agent: from.user_agent.clone(),
+        ip: from.ip.map(|ip| ip.to_string()),
+        device: Some(device.clone()),
+    };
+    ctx.db
+        .run(move |conn| rows::describe(conn, &sid, &seen, now))
+        .await?;
+    Ok(SignInReport {
+        outcome,
+        new_browser,
+    })
+}
+
+/// What [`sign_in`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInReport {
+    pub outcome: SignIn,
+    /// The account has signed in from other browsers before, never from this one (by its
+    /// device cookie): its owner gets a notice. Never for the account's first browser (its
+    /// sign-up), nor for a re-authentication in the same session.
+    pub new_browser: bool,
 }
 
 #[cfg(test)]
@@ -144,12 +190,22 @@ mod tests {
         session::testing::{self, account, has_ended},
     };
 
+    fn device() -> DeviceDigest {
+        crate::domain::DeviceKey::generate().digest()
+    }
+
     /// An account signed in to a new browser session whose row is recorded, and its `sid`.
     async fn signed_in(ctx: &Context) -> (AccountId, Session, String) {
         let a = account(ctx, "asha@example.com").await;
         let mut session = Session::fresh(ctx.clock.now());
-        let first = sign_in(ctx, &mut session, a, &["pwd"], &ClientInfo::default()).await;
-        assert_eq!(first.unwrap(), SignIn::New);
+        let (who, here) = (ClientInfo::default(), device());
+        let first = sign_in(ctx, &mut session, a, &["pwd"], &who, &here);
+        let first = first.await.unwrap();
+        assert_eq!(first.outcome, SignIn::New);
+        assert!(
+            !first.new_browser,
+            "the account's first browser is not news"
+        );
         keep_recorded(ctx, &mut session).await.unwrap();
         let sid = session.signed_in().unwrap().sid.clone();
         (a, session, sid)
@@ -163,8 +219,9 @@ mod tests {
         let b = account(ctx, "ravi@example.com").await;
 
         t.clock.advance(Duration::minutes(1));
-        let again = sign_in(ctx, &mut session, a, &["otp"], &who).await.unwrap();
-        assert_eq!(again, SignIn::Reauthenticated);
+        let here = device();
+        let again = sign_in(ctx, &mut session, a, &["otp"], &who, &here).await;
+        assert_eq!(again.unwrap().outcome, SignIn::Reauthenticated);
         assert_eq!(
             session.signed_in().unwrap().sid,
             sid,
@@ -172,8 +229,8 @@ mod tests {
         );
         assert_eq!(session.signed_in().unwrap().auth_time, ctx.clock.now());
 
-        let other = sign_in(ctx, &mut session, b, &["pwd"], &who).await.unwrap();
-        assert_eq!(other, SignIn::Replaced { previous: a });
+        let other = sign_in(ctx, &mut session, b, &["pwd"], &who, &here).await;
+        assert_eq!(other.unwrap().outcome, SignIn::Replaced { previous: a });
         assert_ne!(session.signed_in().unwrap().sid, sid);
         assert!(has_ended(ctx, &sid).await);
     }
@@ -217,5 +274,44 @@ mod tests {
         keep_recorded(ctx, &mut session).await.unwrap();
         let pushed = session.recorded_until().unwrap();
         assert!(pushed > first && pushed <= absolute);
+    }
+
+    #[tokio::test]
+    async fn a_browser_new_to_the_account_is_told_apart_by_its_device_cookie() {
+        let t = testing::context(&Settings::default()).await;
+        let ctx = &t.ctx;
+        let who = ClientInfo {
+            ip: Some("203.0.113.7".parse().unwrap()),
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Firefox/121.0".into()),
+        };
+        let a = account(ctx, "asha@example.com").await;
+        let (laptop, phone) = (device(), device());
+        let mut first = Session::fresh(ctx.clock.now());
+        let report = sign_in(ctx, &mut first, a, &["pwd"], &who, &laptop).await;
+        assert!(!report.unwrap().new_browser, "the first browser");
+        let mut second = Session::fresh(ctx.clock.now());
+        let report = sign_in(ctx, &mut second, a, &["pwd"], &who, &phone).await;
+        assert!(report.unwrap().new_browser, "another browser");
+        let mut third = Session::fresh(ctx.clock.now());
+        let report = sign_in(ctx, &mut third, a, &["pwd"], &who, &laptop).await;
+        assert!(!report.unwrap().new_browser, "the laptop again");
+
+        // The row says where the sign-in came from, and recheck moves its last activity.
+        let sid = third.signed_in().unwrap().sid.clone();
+        let details = || {
+            let now = ctx.clock.now();
+            ctx.db.run(move |conn| rows::live_details(conn, a, now, 10))
+        };
+        let rows = details().await.unwrap();
+        assert_eq!(rows.len(), 3);
+        let row = rows.iter().find(|r| r.sid == sid).unwrap();
+        assert_eq!(row.ip.as_deref(), Some("203.0.113.7"));
+        assert_eq!(row.user_agent, who.user_agent);
+        assert_eq!(row.last_active_at, Some(row.created_at));
+        t.clock.advance(RECHECK_AFTER);
+        recheck(ctx, &mut third).await.unwrap();
+        let rows = details().await.unwrap();
+        let row = rows.iter().find(|r| r.sid == sid).unwrap();
+        assert_eq!(row.last_active_at, Some(row.created_at + RECHECK_AFTER));
     }
 }

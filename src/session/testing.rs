@@ -83,6 +83,28 @@ pub(crate) async fn account(ctx: &Context, email: &str) -> crate::domain::Accoun
         .id
 }
 
+/// The `detail` of every audit event of `kind` (of `account`, if given), newest first.
+pub(crate) async fn audit_details(
+    ctx: &Context,
+    account: Option<crate::domain::AccountId>,
+    kind: &'static str,
+) -> Vec<Option<String>> {
+    use crate::db::models::audit::{AuditFilter, query};
+    let filter = AuditFilter {
+        account,
+        since: None,
+        limit: 100,
+    };
+    ctx.db
+        .run(move |conn| query(conn, &filter))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.detail)
+        .collect()
+}
+
 /// Whether the durable row of `sid` says it ended.
 pub(crate) async fn has_ended(ctx: &Context, sid: &str) -> bool {
     let sid = sid.to_owned();

@@ -1,4 +1,5 @@
-//! The session cookie and the extractor that loads the session it names.
+//! The session cookie, the device cookie, and the extractor that loads the session the first
+//! names.
 
 use std::{future::Future, pin::Pin};
 
@@ -10,11 +11,16 @@ use actix_web::{
 
 use super::WebError;
 use crate::{
+    account::notices,
     db::models::session::EndReason,
-    domain::{AccountId, ClientInfo},
+    domain::{AccountId, ClientInfo, DeviceKey},
     session::{self, Session, registry},
     state::AppState,
 };
+
+/// How long a browser keeps its device cookie: about as long as browsers allow (Chrome caps
+/// cookie lifetimes at 400 days), so a returning browser is still recognised.
+const DEVICE_COOKIE_DAYS: i64 = 400;
 
 /// With https the cookie gets the `__Host-` prefix: the browser then insists on Secure, Path=/
 /// and no Domain, so no sibling subdomain can set or read it.
@@ -26,9 +32,27 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
+/// Like the session cookie's, with the `__Host-` prefix under https.
+pub fn device_cookie_name(state: &AppState) -> &'static str {
+    if state.settings.secure_cookies() {
+        "__Host-oneid_device"
+    } else {
+        "oneid_device"
+    }
+}
+
 /// The browser's session at OneID, loaded from its cookie or newly started, with who is asking
-/// (address and user agent) for the limits and the audit log.
-pub struct BrowserSession(pub Session, ClientInfo);
+/// (address and user agent) for the limits and the audit log, and the browser's device cookie.
+pub struct BrowserSession(pub Session, ClientInfo, Device);
+
+/// The long-lived device cookie: a random key that names this browser (not this sign-in), so
+/// the account's sessions can say "this device" and a sign-in from a browser the account has
+/// not used before can be told to its owner. Set at the first sign-in that finds none.
+struct Device {
+    key: Option<DeviceKey>,
+    /// The key was made for this response: the cookie must be sent.
+    is_new: bool,
+}
 
 impl FromRequest for BrowserSession {
     type Error = actix_web::Error;
@@ -42,6 +66,12 @@ impl FromRequest for BrowserSession {
                 .ok_or_else(|| WebError::Internal("AppState missing".into()))?
                 .clone();
             let cookie = req.cookie(cookie_name(&state));
+            let device = Device {
+                key: req
+                    .cookie(device_cookie_name(&state))
+                    .and_then(|c| DeviceKey::from_cookie(c.value())),
+                is_new: false,
+            };
             let mut session = state
                 .sessions
                 .load_or_start(cookie.as_ref().map(Cookie::value))
@@ -50,7 +80,7 @@ impl FromRequest for BrowserSession {
             registry::recheck(&state.session, &mut session)
                 .await
                 .map_err(WebError::from)?;
-            Ok(Self(session, super::client::client_info(&req)))
+            Ok(Self(session, super::client::client_info(&req), device))
         })
     }
 }
@@ -71,16 +101,29 @@ impl BrowserSession {
 
     /// Signs `account` in to this browser, replacing the sign-in it had (see
     /// [`registry::sign_in`]: a re-authentication keeps the OIDC session, another account ends
-    /// the previous one and its apps are told).
+    /// the previous one and its apps are told). A browser without a device cookie gets one.
+    /// Every sign-in page comes through here, so this is where a sign-in from a browser new
+    /// to the account sends its owner the notice.
     pub async fn sign_in(
         &mut self,
         state: &AppState,
         account: AccountId,
         amr: &[&str],
     ) -> Result<(), WebError> {
-        registry::sign_in(&state.session, &mut self.0, account, amr, &self.1)
+        let device = self.2.key.get_or_insert_with(|| {
+            self.2.is_new = true;
+            DeviceKey::generate()
+        });
+        let digest = device.digest();
+        let report = registry::sign_in(&state.session, &mut self.0, account, amr, &self.1, &digest)
             .await
             .map_err(|e| WebError::Unavailable(e.to_string()))?;
+        if report.new_browser {
+            // The sign-in stands whatever happens to the notice.
+            if let Err(e) = notices::new_browser(&state.account, account, &self.1).await {
+                tracing::warn!(account_id = %account, error = %e, "new-browser notice not sent");
+            }
+        }
         Ok(())
     }
 
@@ -97,6 +140,20 @@ impl BrowserSession {
             if let Some(max_age) = state.sessions.cookie_max_age(&self.0) {
                 cookie.set_max_age(CookieDuration::seconds(max_age.num_seconds()));
             }
+            response
+                .add_cookie(&cookie)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+        }
+        if self.2.is_new
+            && let Some(key) = &self.2.key
+        {
+            let cookie = Cookie::build(device_cookie_name(state), key.cookie_value().to_owned())
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(state.settings.secure_cookies())
+                .max_age(CookieDuration::days(DEVICE_COOKIE_DAYS))
+                .finish();
             response
                 .add_cookie(&cookie)
                 .map_err(|e| WebError::Internal(e.to_string()))?;

@@ -512,6 +512,14 @@ impl Browser {
         .await
     }
 
+    /// Signs out at OneID (the account page's button).
+    pub async fn sign_out(&self) {
+        let csrf = self.get("/account").await.csrf();
+        self.post("/logout", &[("csrf", &csrf)])
+            .await
+            .assert_redirect("/login");
+    }
+
     /// The account ID shown on the account page.
     pub async fn account_id(&self) -> Option<String> {
         let page = self.get("/account").await;

@@ -15,6 +15,7 @@ mod console_contacts;
 mod console_delete;
 mod console_password;
 mod console_reauth;
+mod console_sessions;
 mod fuzz;
 mod key_rollover;
 mod lifecycle;

@@ -203,14 +203,6 @@ async fn userinfo(app: &TestApp, access_token: &str) -> StatusCode {
         .status()
 }
 
-async fn sign_out(browser: &Browser) {
-    let csrf = browser.get("/account").await.csrf();
-    browser
-        .post("/logout", &[("csrf", &csrf)])
-        .await
-        .assert_redirect("/login");
-}
-
 /// The `sid` of every session the account has had, live or ended.
 async fn live_sessions(app: &TestApp, account: AccountId) -> Vec<String> {
     app.state
@@ -278,7 +270,7 @@ async fn a_code_redeemed_after_sign_out_gives_nothing() {
     let (browser, _) = person(&app).await;
     let plain = authorize(&app, &browser, &rp, "openid profile").await;
     let offline = authorize(&app, &browser, &rp, "openid offline_access").await;
-    sign_out(&browser).await;
+    browser.sign_out().await;
 
     // Within the code's 60 s, but the session it was issued in is over: even offline_access,
     // which outlives a session once granted, is not granted by a code redeemed after it.
@@ -334,7 +326,7 @@ async fn a_refresh_after_sign_out_is_invalid_grant_unless_offline_access() {
     let (browser, _) = person(&app).await;
     let session_bound = refresh_token_for(&app, &browser, &rp, "openid profile").await;
     let offline = refresh_token_for(&app, &browser, &rp, "openid offline_access").await;
-    sign_out(&browser).await;
+    browser.sign_out().await;
 
     refresh(&app, &rp, &session_bound)
         .await

@@ -139,6 +139,31 @@ pub fn strip_account(
     Ok(stripped)
 }
 
+/// One page of an account's events at or after `since`, newest first, leaving out the kinds
+/// in `except`: `limit` rows after skipping `offset`. The caller bounds `offset` (the index on
+/// `(account_id, at)` is walked up to it).
+pub fn page_for_account(
+    conn: &mut DbConn,
+    account: AccountId,
+    since: DateTime<Utc>,
+    except: &[&str],
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, DbError> {
+    Ok(audit_events::table
+        .select(AuditRow::as_select())
+        .filter(audit_events::account_id.eq(account.get()))
+        .filter(audit_events::at.ge(since.naive_utc()))
+        .filter(audit_events::kind.ne_all(except))
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .offset(offset.max(0))
+        .limit(limit.max(0))
+        .load::<AuditRow>(conn)?
+        .into_iter()
+        .map(AuditRecord::from)
+        .collect())
+}
+
 /// Deletes every event older than `cutoff`, in batches; returns how many went.
 pub fn delete_older_than(conn: &mut DbConn, cutoff: DateTime<Utc>) -> Result<usize, DbError> {
     delete_in_batches(conn, cutoff, DELETE_BATCH)

@@ -5,8 +5,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::{
-    db::{DbConn, DbError, schema::sessions},
-    domain::AccountId,
+    db::{
+        DbConn, DbError,
+        schema::{clients, grants, sessions},
+    },
+    domain::{AccountId, DeviceDigest},
 };
 
 /// Why a session ended; kept on the row for the operator.
@@ -24,6 +27,8 @@ pub enum EndReason {
     Replaced,
     /// The account was deleted (by its owner or an operator): every session ends.
     Deleted,
+    /// The person signed it out from another browser (the account console's list of sessions).
+    SignedOutElsewhere,
 }
 
 impl EndReason {
@@ -35,6 +40,7 @@ impl EndReason {
             Self::PasswordReset => "password_reset",
             Self::Replaced => "replaced",
             Self::Deleted => "account_deleted",
+            Self::SignedOutElsewhere => "signed_out_elsewhere",
         }
     }
 }
@@ -200,6 +206,167 @@ pub fn purge_ended(conn: &mut DbConn, cutoff: DateTime<Utc>, batch: i64) -> Resu
         return Ok(0);
     }
     Ok(diesel::delete(sessions::table.filter(sessions::sid.eq_any(&ids))).execute(conn)?)
+}
+
+/// Where a sign-in came from, written on its row for the person's list of sessions.
+#[derive(Debug, Clone, Default)]
+pub struct SeenFrom {
+    /// Already cut to a bounded length (see `domain::ClientInfo`).
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub device: Option<DeviceDigest>,
+}
+
+/// Writes where the sign-in `sid` came from, and that it is active now.
+pub fn describe(
+    conn: &mut DbConn,
+    sid: &str,
+    seen: &SeenFrom,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::update(sessions::table.find(sid))
+        .set((
+            sessions::user_agent.eq(seen.user_agent.as_deref()),
+            sessions::ip.eq(seen.ip.as_deref()),
+            sessions::device_sha256.eq(seen.device.as_ref().map(DeviceDigest::as_str)),
+            sessions::last_active_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a live session active at `now`; false when it is not live (ended, or not recorded:
+/// the caller tells those apart with [`has_ended`]).
+pub fn touch(conn: &mut DbConn, sid: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        sessions::table
+            .find(sid)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::last_active_at.eq(now.naive_utc()))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Whether `device` is a browser this account has not signed in from before, while it has
+/// signed in from others: false for the account's first browser (its sign-up), and for
+/// accounts whose rows predate device digests.
+pub fn is_new_device(
+    conn: &mut DbConn,
+    account: AccountId,
+    device: &DeviceDigest,
+) -> Result<bool, DbError> {
+    let of_account = || {
+        sessions::table
+            .filter(sessions::account_id.eq(account.get()))
+            .filter(sessions::device_sha256.is_not_null())
+    };
+    let seen_here: i64 = of_account()
+        .filter(sessions::device_sha256.eq(device.as_str()))
+        .count()
+        .get_result(conn)?;
+    if seen_here > 0 {
+        return Ok(false);
+    }
+    let seen_elsewhere: i64 = of_account().count().get_result(conn)?;
+    Ok(seen_elsewhere > 0)
+}
+
+/// A live session as the account's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDetails {
+    pub sid: String,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: Option<DateTime<Utc>>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+type DetailsRow = (
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The account's sessions that are live at `now` (not ended, not run out), most recently
+/// active first; at most `limit`.
+pub fn live_details(
+    conn: &mut DbConn,
+    account: AccountId,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<SessionDetails>, DbError> {
+    Ok(sessions::table
+        .filter(sessions::account_id.eq(account.get()))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .order((sessions::last_active_at.desc(), sessions::created_at.desc()))
+        .limit(limit)
+        .select((
+            sessions::sid,
+            sessions::created_at,
+            sessions::last_active_at,
+            sessions::user_agent,
+            sessions::ip,
+        ))
+        .load::<DetailsRow>(conn)?
+        .into_iter()
+        .map(
+            |(sid, created_at, last_active_at, user_agent, ip)| SessionDetails {
+                sid,
+                created_at: created_at.and_utc(),
+                last_active_at: last_active_at.map(|at| at.and_utc()),
+                user_agent,
+                ip,
+            },
+        )
+        .collect())
+}
+
+/// Whether `sid` is a session of `account` live at `now`.
+pub fn is_live_for(
+    conn: &mut DbConn,
+    sid: &str,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let found: i64 = sessions::table
+        .find(sid)
+        .filter(sessions::account_id.eq(account.get()))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// The apps signed in through each of `sids` (the account's): `(sid, client name)` for every
+/// live grant of those sessions, one per app and session, by name.
+pub fn apps_of(
+    conn: &mut DbConn,
+    account: AccountId,
+    sids: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, DbError> {
+    if sids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(Option<String>, String)> = grants::table
+        .inner_join(clients::table.on(clients::client_id.eq(grants::client_id)))
+        .filter(grants::account_id.eq(account.get()))
+        .filter(grants::sid.eq_any(sids))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now.naive_utc()))
+        .select((grants::sid, clients::name))
+        .load(conn)?;
+    rows.sort();
+    rows.dedup();
+    Ok(rows
+        .into_iter()
+        .filter_map(|(sid, name)| sid.map(|sid| (sid, name)))
+        .collect())
 }
 
 /// How many session rows are stored; for tests and operators.
