@@ -10,7 +10,7 @@ use std::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
-use super::{is_token_shaped, random_token};
+use super::{AccountId, is_token_shaped, random_token};
 
 /// The random value of the device cookie: 256 bits, URL-safe. It proves nothing (it signs no
 /// one in); it only lets OneID recognise a browser it has seen, for the "new browser" notice
@@ -33,11 +33,13 @@ impl DeviceKey {
         &self.0
     }
 
-    /// What the session row keeps: a digest under its own label, so a dump of the database
-    /// gives no cookie to plant in another browser.
-    pub fn digest(&self) -> DeviceDigest {
+    /// What the session row of `account` keeps: a digest of the key and the account under its
+    /// own label, so a dump of the database gives no cookie to plant in another browser, and
+    /// the accounts used in one browser cannot be linked to each other by their digests.
+    pub fn digest_for(&self, account: AccountId) -> DeviceDigest {
         let mut digest = Sha256::new();
         digest.update(b"oneid-device\0");
+        digest.update(account.get().to_be_bytes());
         digest.update(self.0.as_bytes());
         DeviceDigest(URL_SAFE_NO_PAD.encode(digest.finalize()))
     }
@@ -157,9 +159,18 @@ mod tests {
     fn device_keys_parse_digest_and_never_print() {
         let key = DeviceKey::generate();
         let again = DeviceKey::from_cookie(key.cookie_value()).unwrap();
-        assert_eq!(key.digest(), again.digest());
-        assert_ne!(key.digest(), DeviceKey::generate().digest());
-        assert_ne!(key.digest().as_str(), key.cookie_value());
+        let (asha, ravi) = (
+            AccountId::from_stored(123_456_789),
+            AccountId::from_stored(987_654_321),
+        );
+        assert_eq!(key.digest_for(asha), again.digest_for(asha));
+        assert_ne!(key.digest_for(asha), DeviceKey::generate().digest_for(asha));
+        assert_ne!(
+            key.digest_for(asha),
+            key.digest_for(ravi),
+            "accounts not linkable"
+        );
+        assert_ne!(key.digest_for(asha).as_str(), key.cookie_value());
         assert!(!format!("{key:?}").contains(key.cookie_value()));
         for bad in [
             "",

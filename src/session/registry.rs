@@ -191,7 +191,7 @@ mod tests {
     };
 
     fn device() -> DeviceDigest {
-        crate::domain::DeviceKey::generate().digest()
+        crate::domain::DeviceKey::generate().digest_for(AccountId::from_stored(1))
     }
 
     /// An account signed in to a new browser session whose row is recorded, and its `sid`.

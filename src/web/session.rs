@@ -114,7 +114,7 @@ impl BrowserSession {
             self.2.is_new = true;
             DeviceKey::generate()
         });
-        let digest = device.digest();
+        let digest = device.digest_for(account);
         let report = registry::sign_in(&state.session, &mut self.0, account, amr, &self.1, &digest)
             .await
             .map_err(|e| WebError::Unavailable(e.to_string()))?;
