@@ -1,12 +1,14 @@
 //! Account logic: verification codes, sign-up, sign-in, recovery and locks. Takes a
 //! [`Context`] and typed values, never HTTP types nor the whole application.
 
+pub mod apps;
 pub mod codes;
 pub mod limits;
 pub mod lockout;
 pub mod login;
 pub mod notices;
 pub mod password_pool;
+pub mod profile;
 pub mod reauth;
 pub mod recovery;
 pub mod signup;

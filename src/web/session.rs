@@ -8,10 +8,14 @@ use actix_web::{
     web,
 };
 
-use super::WebError;
+use super::{
+    WebError,
+    page::{LANG_COOKIE, lang_cookie},
+};
 use crate::{
-    db::models::session::EndReason,
+    db::models::{account as accounts, session::EndReason},
     domain::{AccountId, ClientInfo},
+    i18n::Lang,
     session::{self, Session, registry},
     state::AppState,
 };
@@ -27,8 +31,17 @@ pub fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// The browser's session at OneID, loaded from its cookie or newly started, with who is asking
-/// (address and user agent) for the limits and the audit log.
-pub struct BrowserSession(pub Session, ClientInfo);
+/// (address and user agent) for the limits and the audit log, and the language to remember.
+pub struct BrowserSession(pub Session, ClientInfo, LangChoice);
+
+/// Whether the browser already says which language it wants (its language cookie), and the
+/// language to remember in that cookie with the answer: the account's, after a sign-in in a
+/// browser without one (so the pages speak it "when no cookie says otherwise"), or the one the
+/// person just saved in their profile.
+struct LangChoice {
+    has_cookie: bool,
+    remember: Option<Lang>,
+}
 
 impl FromRequest for BrowserSession {
     type Error = actix_web::Error;
@@ -50,7 +63,11 @@ impl FromRequest for BrowserSession {
             registry::recheck(&state.session, &mut session)
                 .await
                 .map_err(WebError::from)?;
-            Ok(Self(session, super::client::client_info(&req)))
+            let lang = LangChoice {
+                has_cookie: req.cookie(LANG_COOKIE).is_some(),
+                remember: None,
+            };
+            Ok(Self(session, super::client::client_info(&req), lang))
         })
     }
 }
@@ -81,7 +98,19 @@ impl BrowserSession {
         registry::sign_in(&state.session, &mut self.0, account, amr, &self.1)
             .await
             .map_err(|e| WebError::Unavailable(e.to_string()))?;
+        if !self.2.has_cookie {
+            let found = state
+                .db
+                .run(move |conn| accounts::find_by_id(conn, account))
+                .await?;
+            self.2.remember = found.and_then(|a| a.locale);
+        }
         Ok(())
+    }
+
+    /// Remembers `lang` in the browser's language cookie with the answer.
+    pub fn remember_lang(&mut self, lang: Lang) {
+        self.2.remember = Some(lang);
     }
 
     /// Saves the session (restarting its idle timer) and attaches the cookie when it changed.
@@ -99,6 +128,11 @@ impl BrowserSession {
             }
             response
                 .add_cookie(&cookie)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+        }
+        if let Some(lang) = self.2.remember {
+            response
+                .add_cookie(&lang_cookie(lang, state.settings.secure_cookies()))
                 .map_err(|e| WebError::Internal(e.to_string()))?;
         }
         Ok(response)

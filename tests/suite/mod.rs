@@ -11,6 +11,8 @@ mod backchannel;
 mod cli;
 mod codes;
 mod consent;
+mod console_apps;
+mod console_profile;
 mod fuzz;
 mod key_rollover;
 mod lifecycle;
