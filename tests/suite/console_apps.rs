@@ -13,7 +13,7 @@ use super::{
     audit::every_event,
     backchannel::{receiver, wait_for},
     helpers::{
-        Browser, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email,
+        Browser, CALLBACK, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email,
         signed_in_tokens,
     },
     oidc::{jwt_part, sign_up_during},
@@ -53,10 +53,24 @@ async fn consented(
 
 /// The token endpoint's answer to the refresh grant: (status, `error`).
 async fn refresh(app: &TestApp, rp: &RelyingParty, token: &str) -> (u16, Option<String>) {
+    token_request(
+        app,
+        rp,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+    )
+    .await
+}
+
+/// The token endpoint's answer to `form` from the app: (status, `error`).
+async fn token_request(
+    app: &TestApp,
+    rp: &RelyingParty,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>) {
     let reply = reqwest::Client::new()
         .post(format!("{}/token", app.base))
         .basic_auth(&rp.id, rp.secret.as_deref())
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .form(form)
         .send()
         .await
         .unwrap();
@@ -137,6 +151,10 @@ async fn a_revoked_app_loses_its_tokens_is_told_and_must_ask_again() {
         "a third-party app is not first-party"
     );
 
+    // A code issued just before the revocation is worth nothing after it.
+    let (url, _, _, pending_verifier) = rp.authorize_url(&["profile"]);
+    let pending = callback(&browser.get_url(&url).await)["code"].clone();
+
     let revoked = revoke(&browser, &rp.id).await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
     assert!(
@@ -157,6 +175,18 @@ async fn a_revoked_app_loses_its_tokens_is_told_and_must_ask_again() {
     );
     assert!(!active(&app, &rp, access).await);
     assert!(rp.userinfo(tokens.access_token()).await.is_err());
+    let redeemed = token_request(
+        &app,
+        &rp,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &pending),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", pending_verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(redeemed, (400, Some("invalid_grant".into())));
 
     // Its back-channel endpoint is told of the session it took part in.
     let told = wait_for(&logout_tokens, 1).await;
