@@ -1,4 +1,4 @@
-//! The command line: `oneid [serve]`, `oneid migrate`, `oneid user add|list`.
+//! The command line: `oneid [serve]`, `oneid migrate`, `oneid user add|list|delete|...`.
 
 use std::{io::BufRead, net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -164,6 +164,13 @@ pub enum UserCommand {
         /// The account ID.
         account_id: crate::domain::AccountId,
     },
+    /// Delete the account: sign it out everywhere (its apps are told), revoke every grant and
+    /// consent, and erase its phone, email, name, password and language. The account ID is
+    /// never reused; the phone and email may sign up again. Cannot be undone.
+    Delete {
+        /// The account ID.
+        account_id: crate::domain::AccountId,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +258,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Lock { account_id }) => user_lock(settings, account_id).await,
         Command::User(UserCommand::Unlock { account_id }) => {
             user_unlock(settings, account_id).await
+        }
+        Command::User(UserCommand::Delete { account_id }) => {
+            user_delete(settings, account_id).await
         }
         Command::Client(command) => client_command(settings, command).await,
         Command::Keys(command) => keys_command(settings, command).await,
@@ -347,6 +357,17 @@ async fn user_lock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
 async fn user_unlock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     admin::users::unlock(&admin_context(&settings)?, id).await?;
     println!("account {id} unlocked");
+    Ok(())
+}
+
+async fn user_delete(settings: Settings, id: AccountId) -> anyhow::Result<()> {
+    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    match admin::users::delete(&state.admin, &state.account, id).await? {
+        admin::users::Deleted::Now { sessions } => println!(
+            "account {id} deleted; {sessions} session(s) ended, every grant revoked, its personal data erased"
+        ),
+        admin::users::Deleted::Already => println!("account {id} was deleted already"),
+    }
     Ok(())
 }
 

@@ -326,3 +326,126 @@ async fn one_account_signs_in_to_every_app_and_one_sign_out_signs_out_of_all() {
     client.close().await.unwrap();
     demo.stop().await;
 }
+
+/// Issue 12 in a browser: the person signs in to the third-party app, finds it under
+/// "Connected apps" in their account, revokes it, and the app is told and must ask for consent
+/// again. Then every console page at phone size, in English and in Hindi, for the screenshots.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_revokes_a_connected_app_and_is_asked_for_consent_again() {
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, client)) = browser(profile.path()).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let demo = start(DemoOptions {
+        data_dir: data.path().into(),
+        base_port: 0,
+        echo_codes: false,
+    })
+    .await
+    .expect("demo starts");
+    let mut shots = Shots::new();
+    let issuer = demo.issuer.clone();
+
+    // Sign up from the third-party app, and allow it.
+    open(&client, &demo, AppKind::Thirdparty).await;
+    click(&client, "a[href='/login']").await;
+    assert!(landed(&client, &format!("{issuer}/login")).await);
+    click(&client, "a[href='/signup']").await;
+    type_into(&client, "#identifier", "98765 43210").await;
+    click(&client, "button[type='submit']").await;
+    assert!(landed(&client, &format!("{issuer}/signup/verify")).await);
+    let code = last_code(&demo, "+919876543210");
+    type_into(&client, "#code", &code).await;
+    type_into(&client, "#password", "correct horse battery").await;
+    type_into(&client, "#password_confirm", "correct horse battery").await;
+    type_into(&client, "#name", "Ravi Kumar").await;
+    click(
+        &client,
+        "form[action='/signup/verify'] button[type='submit']",
+    )
+    .await;
+    assert!(
+        landed(&client, &format!("{issuer}/consent")).await,
+        "consent: {}",
+        url(&client).await
+    );
+    click(&client, "button[name='decision'][value='allow']").await;
+    assert!(landed(&client, demo.app_url(AppKind::Thirdparty)).await);
+    assert_eq!(signed_in_name(&client).await.as_deref(), Some("Ravi Kumar"));
+
+    // The account lists it, with what it may see, and revokes it.
+    client
+        .goto(&format!("{issuer}/account/apps"))
+        .await
+        .unwrap();
+    let apps = client.source().await.unwrap();
+    assert!(
+        apps.contains("Photo Printer"),
+        "listed under connected apps"
+    );
+    shots.take(&client, "console-apps-before-revoke").await;
+    click(&client, "form[action='/account/apps/revoke'] button").await;
+    assert!(landed(&client, &format!("{issuer}/account/apps")).await);
+    let after = client.source().await.unwrap();
+    assert!(
+        !after.contains("/account/apps/revoke"),
+        "nothing left to revoke"
+    );
+    shots.take(&client, "console-apps-revoked").await;
+
+    // The app was told (back-channel logout) and forgot the person; signing in to it again
+    // asks for consent again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    open(&client, &demo, AppKind::Thirdparty).await;
+    assert_eq!(
+        signed_in_name(&client).await,
+        None,
+        "the app forgot the person"
+    );
+    click(&client, "a[href='/login']").await;
+    assert!(
+        landed(&client, &format!("{issuer}/consent")).await,
+        "consent asked again: {}",
+        url(&client).await
+    );
+    shots.take(&client, "oneid-consent-again").await;
+    click(&client, "button[name='decision'][value='allow']").await;
+    assert!(landed(&client, demo.app_url(AppKind::Thirdparty)).await);
+
+    // Every console page, phone-sized, in English and in Hindi.
+    let pages = [
+        ("home", "/account"),
+        ("profile", "/account/profile"),
+        ("contacts", "/account/contacts"),
+        ("password", "/account/password"),
+        ("apps", "/account/apps"),
+        ("sessions", "/account/sessions"),
+        ("activity", "/account/activity"),
+        ("delete", "/account/delete"),
+        ("confirm", "/account/confirm?next=%2Faccount%2Fpassword"),
+    ];
+    for (lang, marker) in [("en", "Your account"), ("hi", "आपका खाता")] {
+        client
+            .goto(&format!("{issuer}/lang/{lang}?next=%2Faccount"))
+            .await
+            .unwrap();
+        for (name, path) in pages {
+            client.goto(&format!("{issuer}{path}")).await.unwrap();
+            assert!(
+                url(&client).await.starts_with(&format!("{issuer}/account")),
+                "{path} stays in the console: {}",
+                url(&client).await
+            );
+            let source = client.source().await.unwrap();
+            assert!(
+                source.contains(&format!("<html lang=\"{lang}\"")) && source.contains(marker),
+                "{path} in {lang}"
+            );
+            shots.take(&client, &format!("console-{lang}-{name}")).await;
+        }
+    }
+
+    client.close().await.unwrap();
+    demo.stop().await;
+}

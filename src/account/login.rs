@@ -126,6 +126,8 @@ async fn check(
                     );
                 }
             }
+            // A deleted account is no account: its ID answers exactly as an unknown one.
+            found.retain(|a| a.status != AccountStatus::Deleted);
             Ok(found)
         })
         .await?;

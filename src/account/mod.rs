@@ -1,12 +1,16 @@
-//! Account logic: verification codes, sign-up, sign-in, recovery and locks. Takes a
+//! Account logic: verification codes, sign-up, sign-in, recovery and locks, and the account
+//! console's changes (contacts, password, deletion, re-authentication, notices). Takes a
 //! [`Context`] and typed values, never HTTP types nor the whole application.
 
 pub mod apps;
 pub mod codes;
+pub mod contacts;
+pub mod deletion;
 pub mod limits;
 pub mod lockout;
 pub mod login;
 pub mod notices;
+pub mod password;
 pub mod password_pool;
 pub mod profile;
 pub mod reauth;

@@ -39,7 +39,8 @@ pub fn to_account(
 }
 
 /// Sends `notice` to `contacts` (for example the contact just replaced) in `lang`. `account`
-/// names the account in logs.
+/// names the account in logs. Returns the sending task: a page does not wait for it; a command
+/// about to exit (`oneid user delete`) does.
 pub fn to_contacts(
     ctx: &Context,
     account: &Account,
@@ -47,7 +48,7 @@ pub fn to_contacts(
     lang: Lang,
     notice: Notice,
     mut args: Vec<(&'static str, String)>,
-) {
+) -> tokio::task::JoinHandle<()> {
     args.push(("host", ctx.settings.notice_host.clone()));
     let (notifier, store, cap) = (
         ctx.notifier.clone(),
@@ -75,5 +76,86 @@ pub fn to_contacts(
                 tracing::warn!(account_id = %id, notice = notice.label(), error = %e, "notice not delivered");
             }
         }
-    });
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        account::testing::{self, settle},
+        config::Settings,
+        db::models::account::{self as rows, NewAccount},
+        domain::{DisplayName, PasswordHash, Region},
+    };
+
+    async fn account(t: &testing::TestAccounts, locale: Option<Lang>) -> Account {
+        let email = match ContactIdentifier::parse("asha@example.com", Region::default()) {
+            Ok(ContactIdentifier::Email(e)) => e,
+            _ => unreachable!(),
+        };
+        let new = NewAccount {
+            phone: None,
+            email: Some(email),
+            display_name: DisplayName::parse("Asha").unwrap(),
+            password_hash: PasswordHash::from_stored("x".into()),
+        };
+        let now = crate::clock::Clock::now(&t.clock);
+        let mut created = t
+            .ctx
+            .db
+            .run(move |conn| Ok(rows::create(conn, &new, now)))
+            .await
+            .unwrap()
+            .unwrap();
+        created.locale = locale;
+        created
+    }
+
+    #[tokio::test]
+    async fn a_notice_is_written_in_the_accounts_language_without_a_code_and_capped_per_day() {
+        let mut settings = Settings::default();
+        settings.limits.notices_per_day = 2;
+        let t = testing::context(&settings).await;
+        let asha = account(&t, Some(Lang::Hi)).await;
+        for _ in 0..3 {
+            to_account(&t.ctx, &asha, Notice::PasswordChanged, Vec::new());
+            settle().await;
+        }
+        let sent = t.sent.all();
+        assert_eq!(sent.len(), 2, "the third is over the daily cap");
+        let first = &sent[0];
+        assert_eq!(first.label(), "password-notice");
+        assert!(first.code.is_none());
+        assert!(first.text.contains("पासवर्ड"), "{}", first.text);
+        assert!(
+            first.text.contains(&t.ctx.settings.notice_host),
+            "names the site"
+        );
+        let without_host = first.text.replace(&t.ctx.settings.notice_host, "");
+        assert!(
+            !without_host.chars().any(|c| c.is_ascii_digit()),
+            "no code: {}",
+            first.text
+        );
+    }
+
+    #[test]
+    fn every_notice_has_a_subject_and_text_in_every_language() {
+        for notice in Notice::ALL {
+            for lang in Lang::ALL {
+                for part in ["subject", "text"] {
+                    let key = format!("{}-{part}", notice.label());
+                    let args = [
+                        ("host", "id.example".to_owned()),
+                        ("contact", "a•••@example.com".to_owned()),
+                        ("browser", "Chrome on Android".to_owned()),
+                    ];
+                    let text = lang.t_args(&key, &args);
+                    assert!(!text.is_empty() && text != key, "{key} in {lang:?}");
+                    assert!(!text.contains("{ $"), "{key} in {lang:?}: {text}");
+                }
+            }
+        }
+    }
 }

@@ -31,6 +31,11 @@ impl Captured {
     pub fn count(&self) -> usize {
         self.0.lock().unwrap().len()
     }
+
+    /// Every message sent so far.
+    pub fn all(&self) -> Vec<Envelope> {
+        self.0.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@
 //! print results, nothing else.
 //!
 //! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
-//! - [`users`]: add and list accounts, sign one out everywhere, lock and unlock it;
+//! - [`users`]: add and list accounts, sign one out everywhere, lock, unlock and delete it;
 //! - [`keys`]: rotate and list the signing keys;
 //! - [`events`]: read the audit log.
 

@@ -1,8 +1,11 @@
-//! Accounts, as an operator manages them: add, list, sign out everywhere, lock, unlock.
+//! Accounts, as an operator manages them: add, list, sign out everywhere, lock, unlock, delete.
 
 use super::Context;
 use crate::{
-    account::{ServiceError, create_account},
+    account::{
+        ServiceError, create_account,
+        deletion::{self, DeletedBy},
+    },
     audit::AuditEvent,
     db::{
         DbError,
@@ -14,6 +17,8 @@ use crate::{
     domain::{AccountId, ContactIdentifier, DisplayName, Password},
 };
 
+pub use crate::account::deletion::Deleted;
+
 /// The shortest password an operator may choose for someone.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -21,6 +26,9 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 pub enum UserError {
     #[error("no account {0}")]
     NotFound(AccountId),
+    /// A deleted account stays deleted: it cannot be locked or unlocked.
+    #[error("account {0} was deleted")]
+    Deleted(AccountId),
     #[error("password: use at least {MIN_PASSWORD_CHARS} characters")]
     ShortPassword,
     #[error("that phone number already belongs to an account")]
@@ -113,6 +121,25 @@ pub async fn unlock(ctx: &Context, id: AccountId) -> Result<(), UserError> {
     Ok(())
 }
 
+/// Deletes the account as its owner could (see [`deletion::delete`]): every session ends
+/// (its apps are told), every grant and consent goes, its phone, email, name, password and
+/// language are erased; the account ID and `sub` are never reused. Recorded as the operator's
+/// command and as `account_deleted`. Deleting a deleted account changes nothing.
+pub async fn delete(
+    ctx: &Context,
+    accounts: &crate::account::Context,
+    id: AccountId,
+) -> Result<Deleted, UserError> {
+    let deleted = deletion::delete(accounts, id, DeletedBy::Operator)
+        .await?
+        .ok_or(UserError::NotFound(id))?;
+    if deleted != Deleted::Already {
+        let command = AuditEvent::admin_action("user delete").account(id);
+        ctx.audit.record(command).await;
+    }
+    Ok(deleted)
+}
+
 async fn set_status(
     ctx: &Context,
     id: AccountId,
@@ -125,7 +152,15 @@ async fn set_status(
         .run(move |conn| account::set_status(conn, id, status, now))
         .await?
     {
-        return Err(UserError::NotFound(id));
+        // `set_status` leaves a deleted account alone: say which it is.
+        let found = ctx
+            .db
+            .run(move |conn| account::find_by_id(conn, id))
+            .await?;
+        return Err(match found {
+            Some(_) => UserError::Deleted(id),
+            None => UserError::NotFound(id),
+        });
     }
     ctx.audit
         .record(AuditEvent::admin_action(command).account(id))

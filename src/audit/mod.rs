@@ -121,6 +121,38 @@ impl AuditKind {
     }
 }
 
+impl AuditKind {
+    /// Whether an event of this kind keeps its `detail` when its account is deleted: true for
+    /// the kinds whose detail is a fixed label OneID writes (a code's purpose, a scope list, a
+    /// grant type, a limit's name, an operator's command, a lock's end, how the person
+    /// confirmed), false for those whose detail is about the person's contacts, profile or
+    /// devices. A new kind must choose here (the match has no catch-all).
+    pub fn detail_survives_deletion(self) -> bool {
+        match self {
+            Self::Signup
+            | Self::LoginOk
+            | Self::LoginFailed
+            | Self::CodeSent
+            | Self::CodeVerified
+            | Self::CodeFailed
+            | Self::PasswordReset
+            | Self::Locked
+            | Self::Unlocked
+            | Self::ConsentGiven
+            | Self::ConsentRevoked
+            | Self::TokenIssued
+            | Self::TokenRevoked
+            | Self::Logout
+            | Self::AdminAction
+            | Self::LimitTripped
+            | Self::Reauthenticated
+            | Self::PasswordChanged
+            | Self::AccountDeleted => true,
+            Self::ProfileChanged | Self::ContactChanged | Self::SessionEnded => false,
+        }
+    }
+}
+
 /// How it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {

@@ -120,6 +120,13 @@ impl PasswordHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What a deleted account keeps in place of its hash: not a PHC string (those begin with
+    /// `$`), so no password ever verifies against it, and the check is refused before any
+    /// argon2 work (see [`PasswordHasher::verify`]).
+    pub fn erased() -> Self {
+        Self("!erased".to_owned())
+    }
 }
 
 impl fmt::Debug for PasswordHash {
@@ -320,6 +327,21 @@ mod tests {
             &password("whatever1"),
             Some(&PasswordHash::from_stored("garbage".into()))
         ));
+    }
+
+    #[test]
+    fn an_erased_hash_never_verifies_and_costs_no_argon2_work() {
+        let hasher = PasswordHasher::new();
+        let erased = PasswordHash::erased();
+        assert!(password_hash::PasswordHash::new(erased.as_str()).is_err());
+        for typed in [
+            "!erased",
+            "erased",
+            "correct horse battery",
+            "oneid-timing-equaliser",
+        ] {
+            assert!(!hasher.verify(&password(typed), Some(&erased)), "{typed}");
+        }
     }
 
     #[test]

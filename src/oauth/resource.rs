@@ -2,7 +2,7 @@
 
 use crate::{
     db::models::{
-        account::{self, Account},
+        account::{self, Account, AccountStatus},
         grant::{self, Grant},
     },
     oidc::{jwt, tokens::AccessTokenClaims},
@@ -20,7 +20,8 @@ pub enum BearerError {
 }
 
 /// A live access token: signed by our keys, typed `at+jwt`, from this issuer, unexpired, and its
-/// grant not revoked (revocation, code replay, refresh reuse and sign-out all revoke grants).
+/// grant not revoked (revocation, code replay, refresh reuse and sign-out all revoke grants),
+/// its account not deleted.
 pub async fn validate(
     ctx: &Context,
     token: &str,
@@ -48,6 +49,11 @@ pub async fn validate(
         .await
         .map_err(|e| BearerError::Unavailable(e.to_string()))?;
     match found {
+        // A deleted account's grants are revoked by its deletion; checked here too, so no
+        // token of it can read anything even if one were missed.
+        Some((_, Some(account))) if account.status == AccountStatus::Deleted => {
+            Err(BearerError::Invalid)
+        }
         Some((grant, account)) if grant.revoked_at.is_none() => Ok((claims, grant, account)),
         _ => Err(BearerError::Invalid),
     }

@@ -80,18 +80,38 @@ pub async fn end_all_for_account(
     account: AccountId,
     reason: EndReason,
 ) -> Result<usize, EndError> {
+    end_all_for_account_except(ctx, account, None, reason).await
+}
+
+/// [`end_all_for_account`], but the session `keep` (when given) goes on, with its grants: a
+/// password changed while signed in signs out every other device, not the one that changed it.
+/// (Its grants' refresh tokens still stop working: they predate the new password, see
+/// `grant::outlived`.)
+pub async fn end_all_for_account_except(
+    ctx: &Context,
+    account: AccountId,
+    keep: Option<&str>,
+    reason: EndReason,
+) -> Result<usize, EndError> {
     let live = ctx
         .db
         .run(move |conn| rows::live_for_account(conn, account))
         .await?;
-    for session in &live {
+    let ending: Vec<_> = live
+        .iter()
+        .filter(|session| Some(session.sid.as_str()) != keep)
+        .collect();
+    for session in &ending {
         end(ctx, &session.sid, account, reason, &ClientInfo::default()).await?;
     }
-    let now = ctx.clock.now();
+    let (now, keep) = (ctx.clock.now(), keep.map(str::to_owned));
     ctx.db
-        .run(move |conn| grant::revoke_all_for_account(conn, account, now))
+        .run(move |conn| match &keep {
+            None => grant::revoke_all_for_account(conn, account, now),
+            Some(sid) => grant::revoke_all_for_account_except_session(conn, account, sid, now),
+        })
         .await?;
-    Ok(live.len())
+    Ok(ending.len())
 }
 
 /// Ends the sessions whose time ran out, telling their apps. Returns how many.
@@ -119,8 +139,8 @@ pub async fn sweep_expired(ctx: &Context) -> Result<usize, EndError> {
 
 /// The audit event of an ending, if it gets one: a sign-out (at OneID or through an app) and
 /// a sign-in by another account in the same browser are the person's doing and are recorded
-/// as `logout`; an expiry is not an event, and a reset or an operator's command is recorded
-/// as what it is by its caller.
+/// as `logout`; an expiry is not an event, and a reset, an operator's command or a deletion is
+/// recorded as what it is by its caller.
 fn audit_event(reason: EndReason, account: AccountId, from: &ClientInfo) -> Option<AuditEvent> {
     let event = AuditEvent::new(AuditKind::Logout, Outcome::Ok)
         .account(account)
@@ -128,7 +148,9 @@ fn audit_event(reason: EndReason, account: AccountId, from: &ClientInfo) -> Opti
     match reason {
         EndReason::SignedOut => Some(event),
         EndReason::Replaced => Some(event.detail("replaced by another account's sign-in")),
-        EndReason::Expired | EndReason::Admin | EndReason::PasswordReset => None,
+        EndReason::Expired | EndReason::Admin | EndReason::PasswordReset | EndReason::Deleted => {
+            None
+        }
     }
 }
 
@@ -300,6 +322,7 @@ mod tests {
             EndReason::Expired,
             EndReason::Admin,
             EndReason::PasswordReset,
+            EndReason::Deleted,
         ] {
             assert_eq!(audit_event(quiet, account, &who), None, "{quiet:?}");
         }

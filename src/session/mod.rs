@@ -8,7 +8,7 @@ pub mod registry;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use ending::{EndError, end, end_all_for_account, sweep_expired};
+pub use ending::{EndError, end, end_all_for_account, end_all_for_account_except, sweep_expired};
 
 use std::sync::Arc;
 
@@ -114,6 +114,15 @@ pub struct PendingRecovery {
     pub resend_after: DateTime<Utc>,
 }
 
+/// A phone number or email being added to (or replacing one on) the signed-in account, between
+/// "code sent to it" and "code typed" (the account console's Phone and email).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingContact {
+    /// Canonical phone (E.164) or email the code went to.
+    pub to: String,
+    pub resend_after: DateTime<Utc>,
+}
+
 /// A sign-up between "code sent" and "account created".
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingSignup {
@@ -137,6 +146,8 @@ struct SessionData {
     checked_at: Option<DateTime<Utc>>,
     #[serde(default)]
     recovery: Option<PendingRecovery>,
+    #[serde(default)]
+    contact: Option<PendingContact>,
 }
 
 #[derive(Debug)]
@@ -173,6 +184,7 @@ impl Session {
                 recorded_until: None,
                 checked_at: None,
                 recovery: None,
+                contact: None,
             },
             replaces: None,
             cookie_changed,
@@ -212,6 +224,14 @@ impl Session {
         self.data.recovery = recovery;
     }
 
+    pub fn pending_contact(&self) -> Option<&PendingContact> {
+        self.data.contact.as_ref()
+    }
+
+    pub fn set_pending_contact(&mut self, contact: Option<PendingContact>) {
+        self.data.contact = contact;
+    }
+
     pub fn cookie_changed(&self) -> bool {
         self.cookie_changed
     }
@@ -230,6 +250,9 @@ impl Session {
         self.rotate();
         self.data.signup = None;
         self.data.recovery = None;
+        // A code on its way to a new contact is bound to this browser's form token, which the
+        // sign-in replaces; and it must never carry over to another account.
+        self.data.contact = None;
         // Re-recorded on the way out: a kept session's durable row gets its expiry pushed from
         // the new auth_time, a new one gets its row.
         self.data.recorded_until = None;
@@ -276,6 +299,7 @@ impl Session {
     /// so a form open in another tab still gets a clear answer).
     fn forget_sign_in(&mut self) {
         self.data.signed_in = None;
+        self.data.contact = None;
         self.data.recorded_until = None;
         self.data.checked_at = None;
     }
@@ -350,7 +374,8 @@ impl SessionStore {
         let empty = d.signed_in.is_none()
             && d.signup.is_none()
             && d.interaction.is_none()
-            && d.recovery.is_none();
+            && d.recovery.is_none()
+            && d.contact.is_none();
         if empty && !session.stored {
             return Ok(());
         }

@@ -142,7 +142,7 @@ impl BrowserSession {
     pub async fn end(
         self,
         state: &AppState,
-        mut response: HttpResponse,
+        response: HttpResponse,
     ) -> Result<HttpResponse, WebError> {
         // Tell the apps that took part (back-channel logout). Queued, so this answer never
         // waits on them; a failure to queue does not keep the person signed in.
@@ -158,6 +158,17 @@ impl BrowserSession {
         {
             tracing::warn!(error = %e, "back-channel logout not queued");
         }
+        self.discard(state, response).await
+    }
+
+    /// Forgets the session in this browser only (the stored session and the cookie), for a
+    /// caller that has ended the OIDC session itself: deleting the account ended every session
+    /// and told the apps, and no sign-out may be recorded for it afterwards.
+    pub async fn discard(
+        self,
+        state: &AppState,
+        mut response: HttpResponse,
+    ) -> Result<HttpResponse, WebError> {
         state.sessions.end(self.0).await?;
         let mut cookie = base_cookie(state, String::new());
         cookie.make_removal();

@@ -4,7 +4,11 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{prelude::*, result::DatabaseErrorKind};
 
 use crate::{
-    db::{DbConn, DbError, schema::accounts},
+    db::{
+        DbConn, DbError,
+        models::{audit, grant, session},
+        schema::{accounts, connected_apps},
+    },
     domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Subject},
     i18n::Lang,
 };
@@ -255,14 +259,17 @@ pub fn lock_until(conn: &mut DbConn, id: AccountId, until: DateTime<Utc>) -> Res
 }
 
 /// Sets the lasting status (`locked` until unlocked, `active`), forgetting any run of failures
-/// and temporary lock when it becomes active. True when the account exists.
+/// and temporary lock when it becomes active. True when the account exists and is not
+/// deleted: a deleted account stays deleted (only [`erase`] sets that status).
 pub fn set_status(
     conn: &mut DbConn,
     id: AccountId,
     status: AccountStatus,
     now: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let target = accounts::table.filter(accounts::account_id.eq(id.get()));
+    let target = accounts::table
+        .filter(accounts::account_id.eq(id.get()))
+        .filter(accounts::status.ne(AccountStatus::Deleted.as_str()));
     let changed = if status == AccountStatus::Active {
         diesel::update(target)
             .set((
@@ -351,6 +358,53 @@ pub fn password_changed_at(
         .map(|t| t.and_utc()))
 }
 
+/// Erases a deleted account's personal data, in one transaction: its consents and connected
+/// apps go; the row keeps only its account ID, `sub` and dates (one UPDATE: no phone, email,
+/// name, language, a password hash that never verifies, status `deleted`; the epoch moves so
+/// no code or refresh token from before outlives it); its sessions forget their browser and
+/// address; its audit events keep no address, browser, or a `detail` of a kind not listed in
+/// `keep_detail_of` (see `audit::AuditKind::detail_survives_deletion`). The row stays so the
+/// account ID and `sub` are never issued again, and the phone and email are free to sign up.
+/// False when there is no such account or it was deleted already (nothing changed).
+pub fn erase(
+    conn: &mut DbConn,
+    id: AccountId,
+    now: DateTime<Utc>,
+    keep_detail_of: &[&str],
+) -> Result<bool, DbError> {
+    let stamp = now.naive_utc();
+    conn.transaction(|conn| {
+        let erased = diesel::update(
+            accounts::table
+                .filter(accounts::account_id.eq(id.get()))
+                .filter(accounts::status.ne(AccountStatus::Deleted.as_str())),
+        )
+        .set((
+            accounts::phone.eq(None::<String>),
+            accounts::email.eq(None::<String>),
+            accounts::display_name.eq(""),
+            accounts::password_hash.eq(PasswordHash::erased().as_str().to_owned()),
+            accounts::locale.eq(None::<String>),
+            accounts::status.eq(AccountStatus::Deleted.as_str()),
+            accounts::failed_logins.eq(0),
+            accounts::last_failed_at.eq(None::<NaiveDateTime>),
+            accounts::locked_until.eq(None::<NaiveDateTime>),
+            accounts::password_changed_at.eq(stamp),
+            accounts::updated_at.eq(stamp),
+        ))
+        .execute(conn)?;
+        if erased == 0 {
+            return Ok(false);
+        }
+        grant::delete_consents_of(conn, id)?;
+        diesel::delete(connected_apps::table.filter(connected_apps::account_id.eq(id.get())))
+            .execute(conn)?;
+        session::forget_devices(conn, id)?;
+        audit::strip_account(conn, id, keep_detail_of)?;
+        Ok(true)
+    })
+}
+
 fn first(row: Option<AccountRow>) -> Result<Option<Account>, DbError> {
     row.map(Account::try_from).transpose()
 }
@@ -396,4 +450,106 @@ pub fn reserve_login_attempt(
             .map(Some)
     })
     .map_err(DbError::from)
+}
+
+/// Why a phone number or email could not be put on an account.
+#[derive(Debug, thiserror::Error)]
+pub enum ContactError {
+    /// Another account has it (the unique index said so, or the lookup before it).
+    #[error("the contact belongs to another account")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A unique violation is the other account's contact; anything else is the database's error.
+fn contact_written(result: QueryResult<usize>) -> Result<(), ContactError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(ContactError::Taken)
+        }
+        Err(e) => Err(DbError::Query(e).into()),
+    }
+}
+
+/// Puts `phone` on the account (added, or replacing the one it had) and moves `updated_at`, so
+/// ID tokens and UserInfo say it changed. The phone was proven with a code by the caller.
+pub fn set_phone(
+    conn: &mut DbConn,
+    id: AccountId,
+    phone: &PhoneNumber,
+    now: DateTime<Utc>,
+) -> Result<(), ContactError> {
+    if find_by_phone(conn, phone)?.is_some_and(|a| a.id != id) {
+        return Err(ContactError::Taken);
+    }
+    contact_written(
+        diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+            .set((
+                accounts::phone.eq(phone.as_e164()),
+                accounts::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn),
+    )
+}
+
+/// Puts `email` on the account; see [`set_phone`]. An address stored in its older form on
+/// another account counts as taken too (see [`find_by_email`]).
+pub fn set_email(
+    conn: &mut DbConn,
+    id: AccountId,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(), ContactError> {
+    if find_by_email(conn, email)?.is_some_and(|a| a.id != id) {
+        return Err(ContactError::Taken);
+    }
+    contact_written(
+        diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+            .set((
+                accounts::email.eq(email.as_str()),
+                accounts::updated_at.eq(now.naive_utc()),
+            ))
+            .execute(conn),
+    )
+}
+
+/// Takes the phone off the account, only while the account keeps an email: one statement, so
+/// two removals at once cannot leave an account without a contact. True when removed.
+pub fn clear_phone(conn: &mut DbConn, id: AccountId, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let changed = diesel::update(with_both_contacts(id))
+        .set((
+            accounts::phone.eq(None::<String>),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Takes the email off the account, only while the account keeps a phone (see
+/// [`clear_phone`]). True when removed.
+pub fn clear_email(conn: &mut DbConn, id: AccountId, now: DateTime<Utc>) -> Result<bool, DbError> {
+    let changed = diesel::update(with_both_contacts(id))
+        .set((
+            accounts::email.eq(None::<String>),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// The account's row, while it has both a phone and an email.
+type WithBothContacts = diesel::dsl::Filter<
+    diesel::dsl::Filter<ById, diesel::dsl::IsNotNull<accounts::phone>>,
+    diesel::dsl::IsNotNull<accounts::email>,
+>;
+type ById = diesel::dsl::Filter<accounts::table, diesel::dsl::Eq<accounts::account_id, i64>>;
+
+/// The account's row while it has both a phone and an email: the only state either may go in.
+fn with_both_contacts(id: AccountId) -> WithBothContacts {
+    accounts::table
+        .filter(accounts::account_id.eq(id.get()))
+        .filter(accounts::phone.is_not_null())
+        .filter(accounts::email.is_not_null())
 }

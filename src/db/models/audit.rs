@@ -1,5 +1,6 @@
 //! The `audit_events` table: the append-only audit log. Rows are inserted, read newest first,
-//! and deleted only by the retention sweep; nothing updates them.
+//! and deleted only by the retention sweep; the one update is [`strip_account`], when the
+//! account they concern is deleted.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -109,6 +110,33 @@ pub fn query(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>
         .into_iter()
         .map(AuditRecord::from)
         .collect())
+}
+
+/// Strips the events of a deleted account of what could name or find the person: the address
+/// and browser of every one, and the `detail` of every kind not in `keep_detail_of` (the
+/// kinds whose detail is a fixed label). The events stay, pseudonymous (the account ID only),
+/// for as long as the log keeps them. Returns how many rows concern the account.
+pub fn strip_account(
+    conn: &mut DbConn,
+    account: AccountId,
+    keep_detail_of: &[&str],
+) -> Result<usize, DbError> {
+    let of_account = || audit_events::account_id.eq(account.get());
+    let stripped = diesel::update(audit_events::table.filter(of_account()))
+        .set((
+            audit_events::ip.eq(None::<String>),
+            audit_events::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        audit_events::table
+            .filter(of_account())
+            .filter(audit_events::kind.ne_all(keep_detail_of.to_vec()))
+            .filter(audit_events::detail.is_not_null()),
+    )
+    .set(audit_events::detail.eq(None::<String>))
+    .execute(conn)?;
+    Ok(stripped)
 }
 
 /// Deletes every event older than `cutoff`, in batches; returns how many went.

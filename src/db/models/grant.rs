@@ -159,6 +159,24 @@ pub fn revoke_all_for_account(
     .execute(conn)?)
 }
 
+/// Revokes every live grant of an account except those made in the session `sid` (a password
+/// changed while signed in: the other devices' grants go, this one's stay).
+pub fn revoke_all_for_account_except_session(
+    conn: &mut DbConn,
+    account: AccountId,
+    sid: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        grants::table
+            .filter(grants::account_id.eq(account.get()))
+            .filter(grants::revoked_at.is_null())
+            .filter(grants::sid.is_null().or(grants::sid.ne(sid))),
+    )
+    .set(grants::revoked_at.eq(now.naive_utc()))
+    .execute(conn)?)
+}
+
 pub fn insert_refresh_token(
     conn: &mut DbConn,
     token_sha256: &str,
@@ -241,6 +259,14 @@ pub fn consent(
         .first(conn)
         .optional()?;
     Ok(scope.map(|s| Scopes::parse_lenient(&s)))
+}
+
+/// Forgets every consent the account gave (its deletion): each app would ask again.
+pub fn delete_consents_of(conn: &mut DbConn, account: AccountId) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(consents::table.filter(consents::account_id.eq(account.get())))
+            .execute(conn)?,
+    )
 }
 
 /// Records consent to `scope` (replacing earlier consent), in one transaction.

@@ -22,6 +22,8 @@ pub enum EndReason {
     PasswordReset,
     /// Another account signed in in the same browser, replacing this one.
     Replaced,
+    /// The account was deleted (by its owner or an operator): every session ends.
+    Deleted,
 }
 
 impl EndReason {
@@ -32,6 +34,7 @@ impl EndReason {
             Self::Admin => "admin",
             Self::PasswordReset => "password_reset",
             Self::Replaced => "replaced",
+            Self::Deleted => "account_deleted",
         }
     }
 }
@@ -132,6 +135,20 @@ pub fn end(
     }
     let exists = sessions::table.find(sid).count().get_result::<i64>(conn)? > 0;
     Ok(!exists)
+}
+
+/// Forgets which browsers and addresses the account's sessions came from (its deletion): the
+/// rows stay, pseudonymous, until the purge.
+pub fn forget_devices(conn: &mut DbConn, account: AccountId) -> Result<usize, DbError> {
+    Ok(
+        diesel::update(sessions::table.filter(sessions::account_id.eq(account.get())))
+            .set((
+                sessions::user_agent.eq(None::<String>),
+                sessions::ip.eq(None::<String>),
+                sessions::device_sha256.eq(None::<String>),
+            ))
+            .execute(conn)?,
+    )
 }
 
 /// The account's sessions still running.

@@ -270,6 +270,7 @@ pub async fn issue_id_token(
         .db
         .run(move |conn| account::find_by_id(conn, account_id))
         .await?
+        .filter(|a| a.status != account::AccountStatus::Deleted)
         .ok_or(GrantError::AccountGone)?;
     let alg = client.id_token_alg;
     let claims = IdTokenContext {

@@ -131,6 +131,7 @@ pub fn rotate(io: &Io<'_>, token: &str) -> Result<Issued, GrantError> {
     })?;
     let sub = io
         .db(move |conn| account::find_by_id(conn, account))?
+        .filter(|a| a.status != account::AccountStatus::Deleted)
         .ok_or(GrantError::RefreshDead)?
         .sub
         .to_string();

@@ -108,7 +108,10 @@ pub(crate) async fn console_account(
         Some(account) if account.status != account::AccountStatus::Deleted => {
             Ok(Ok((account, session)))
         }
-        _ => Ok(Err(session.end(state, see_other("/login")).await?)),
+        // Its deletion ended every session and told the apps; signing out here would record
+        // this browser's address for the account after its events were stripped of them.
+        Some(_) => Ok(Err(session.discard(state, see_other("/login")).await?)),
+        None => Ok(Err(session.end(state, see_other("/login")).await?)),
     }
 }
 

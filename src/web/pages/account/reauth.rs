@@ -153,7 +153,8 @@ pub async fn post_confirm(
     let next = safe_next(form.next.as_deref());
     let confirmed = match Password::parse(form.password) {
         Err(e) => {
-            return answer_error(&req, &state, lang, session, &account, next, e.message_key()).await;
+            return answer_error(&req, &state, lang, session, &account, next, e.message_key())
+                .await;
         }
         Ok(password) => {
             reauth::with_password(&state.account, account.id, password, session.client()).await?
@@ -254,9 +255,7 @@ pub async fn post_code(
     };
     let next = safe_next(form.next.as_deref());
     let Some(kind) = ContactKind::parse(&form.kind).filter(|k| k.of(&account).is_some()) else {
-        return Ok(session
-            .respond(&state, see_other("/account/confirm"))
-            .await?);
+        return session.respond(&state, see_other("/account/confirm")).await;
     };
     let confirmed = match VerificationCode::parse(&form.code) {
         Err(e) => {

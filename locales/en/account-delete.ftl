@@ -1,0 +1,20 @@
+## Account console: deleting the account.
+delete-title = Delete your account
+delete-lead = Deleting your OneID account cannot be undone. This is what happens:
+delete-what-sessions = You are signed out everywhere, on every device.
+delete-what-apps = Every app you signed in to with OneID is told that you signed out, and loses its access to your account.
+delete-what-erased = Your phone number, email address, name, password and language are erased.
+delete-what-id = Your account ID is never given to anyone else.
+delete-what-again = Your phone number and email address can sign up again at once, as a new account.
+delete-what-apps-data = What an app stored about you itself stays with that app: ask it to delete it.
+delete-confirm-how = To be sure it is you, we send a code to your phone or email first.
+delete-send-code = Send a code to { $to }
+delete-code-title = Enter the code to delete your account
+delete-code-sent = We sent a code to { $to }. Enter it to delete your account now.
+delete-code-label = Code
+delete-submit = Delete my account
+delete-cancel = Keep my account
+delete-done-title = Your account was deleted
+delete-done-lead = Your OneID account was deleted and you are signed out. Its phone number, email address, name and password were erased.
+delete-done-again = You can sign up again with the same phone number or email at any time; it will be a new account.
+delete-done-signup = Sign up
