@@ -2,6 +2,7 @@
 //! console's changes (contacts, password, deletion, re-authentication, notices). Takes a
 //! [`Context`] and typed values, never HTTP types nor the whole application.
 
+pub mod apps;
 pub mod codes;
 pub mod contacts;
 pub mod deletion;
@@ -11,6 +12,7 @@ pub mod login;
 pub mod notices;
 pub mod password;
 pub mod password_pool;
+pub mod profile;
 pub mod reauth;
 pub mod recovery;
 pub mod signup;

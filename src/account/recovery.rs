@@ -32,8 +32,8 @@ use crate::{
     session,
 };
 
-/// Step 1. Sends a code for `purpose` to `to` if an account may use it there, else keeps a
-/// decoy; either way the same answer.
+/// Step 1. Sends a code for `purpose` to `to` if an account may use it there (in the account's
+/// language when it has one, else `lang`), else keeps a decoy; either way the same answer.
 pub async fn request(
     ctx: &Context,
     purpose: CodePurpose,
@@ -43,6 +43,9 @@ pub async fn request(
     browser: &BrowserTag,
 ) -> Result<Sent, ServiceError> {
     let account = find(ctx, to).await?;
+    // The code goes out in the language the owner chose, if they chose one; the page answers
+    // in the browser's either way, so it tells nothing.
+    let lang = account.as_ref().and_then(|a| a.locale).unwrap_or(lang);
     let delivery = match account {
         Some(a) if a.status != AccountStatus::Disabled => Delivery::Background,
         _ => Delivery::Decoy,

@@ -25,7 +25,7 @@ pub fn provider_metadata(issuer: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
-            "name", "preferred_username", "updated_at", "email", "email_verified", "phone_number", "phone_number_verified"
+            "name", "preferred_username", "updated_at", "locale", "email", "email_verified", "phone_number", "phone_number_verified"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use openidconnect::{
     AccessToken, AdditionalClaims, Audience, AuthenticationContextClass,
     AuthenticationMethodReference, EndUserEmail, EndUserName, EndUserPhoneNumber, EndUserUsername,
-    IdToken, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+    IdToken, IdTokenClaims, IssuerUrl, LanguageTag, Nonce, StandardClaims, SubjectIdentifier,
     core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm},
 };
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,13 @@ pub fn with_scoped_claims(
                 EndUserName::new(account.display_name.to_string()).into(),
             ))
             .set_preferred_username(Some(EndUserUsername::new(account.id.to_string())))
-            .set_updated_at(Some(account.updated_at));
+            .set_updated_at(Some(account.updated_at))
+            // The language the person chose (BCP 47, OIDC Core §5.1), only once chosen.
+            .set_locale(
+                account
+                    .locale
+                    .map(|l| LanguageTag::new(l.code().to_owned())),
+            );
     }
     if scope.contains(ScopeToken::Email)
         && let Some(email) = &account.email

@@ -23,6 +23,25 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'
 /// query is not part of the match, §6.7.2.10). `;` and `,` would end the directive or the
 /// policy, so they are percent-encoded, as §2.3.1 asks.
 pub fn page_csp_with_logo(logo: &url::Url) -> Option<String> {
+    logo_source(logo).map(|source| page_csp_with_images(&[source]))
+}
+
+/// The page CSP with these image sources added (each from [`logo_source`]): the connected
+/// apps page shows the logo of each app it lists, and loads nothing else from their hosts.
+pub fn page_csp_with_images(sources: &[String]) -> String {
+    if sources.is_empty() {
+        return PAGE_CSP.to_owned();
+    }
+    PAGE_CSP.replacen(
+        "img-src 'self' data:",
+        &format!("img-src 'self' data: {}", sources.join(" ")),
+        1,
+    )
+}
+
+/// The CSP source expression that allows exactly the image at `logo` (see
+/// [`page_csp_with_logo`]); `None` when it cannot be allowed on its own.
+pub fn logo_source(logo: &url::Url) -> Option<String> {
     let host = logo.host_str()?;
     let path = logo.path();
     if logo.scheme() != "https"
@@ -37,11 +56,7 @@ pub fn page_csp_with_logo(logo: &url::Url) -> Option<String> {
     }
     let port = logo.port().map(|p| format!(":{p}")).unwrap_or_default();
     let path = path.replace(';', "%3B").replace(',', "%2C");
-    Some(PAGE_CSP.replacen(
-        "img-src 'self' data:",
-        &format!("img-src 'self' data: https://{host}{port}{path}"),
-        1,
-    ))
+    Some(format!("https://{host}{port}{path}"))
 }
 
 /// No script at all, styles from our own origin, no framing (clickjacking), and no referrer

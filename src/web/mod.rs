@@ -15,7 +15,9 @@ use actix_web::web;
 pub use client::Client;
 pub use error::{WebError, render_error_page};
 use middleware::protocol_cors;
-pub use middleware::{log_request, page_csp_with_logo, security_headers};
+pub use middleware::{
+    log_request, logo_source, page_csp_with_images, page_csp_with_logo, security_headers,
+};
 pub use page::{Page, RequestLang};
 pub use session::BrowserSession;
 

@@ -3,13 +3,28 @@
 use std::future::{Ready, ready};
 
 use actix_web::{
-    FromRequest, HttpRequest, HttpResponse, Responder, body::BoxBody, http::StatusCode,
+    FromRequest, HttpRequest, HttpResponse, Responder,
+    body::BoxBody,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    http::StatusCode,
 };
 
 use crate::i18n::Lang;
 
 /// Name of the cookie that remembers the chosen language.
 pub const LANG_COOKIE: &str = "oneid_lang";
+
+/// The cookie that remembers `lang` for a year: set by the language switcher, by saving the
+/// profile, and at sign-in for a browser that has none (the account's language).
+pub fn lang_cookie(lang: Lang, secure: bool) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .max_age(CookieDuration::days(365))
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .http_only(true)
+        .finish()
+}
 
 /// The language for this request: the remembered choice, else the browser's preference.
 #[derive(Debug, Clone, Copy)]

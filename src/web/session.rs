@@ -9,11 +9,15 @@ use actix_web::{
     web,
 };
 
-use super::WebError;
+use super::{
+    WebError,
+    page::{LANG_COOKIE, lang_cookie},
+};
 use crate::{
     account::notices,
-    db::models::session::EndReason,
+    db::models::{account as accounts, session::EndReason},
     domain::{AccountId, ClientInfo, DeviceKey},
+    i18n::Lang,
     session::{self, Session, registry},
     state::AppState,
 };
@@ -42,8 +46,9 @@ pub fn device_cookie_name(state: &AppState) -> &'static str {
 }
 
 /// The browser's session at OneID, loaded from its cookie or newly started, with who is asking
-/// (address and user agent) for the limits and the audit log, and the browser's device cookie.
-pub struct BrowserSession(pub Session, ClientInfo, Device);
+/// (address and user agent) for the limits and the audit log, the browser's device cookie, and
+/// the language to remember.
+pub struct BrowserSession(pub Session, ClientInfo, Device, LangChoice);
 
 /// The long-lived device cookie: a random key that names this browser (not this sign-in), so
 /// the account's sessions can say "this device" and a sign-in from a browser the account has
@@ -52,6 +57,15 @@ struct Device {
     key: Option<DeviceKey>,
     /// The key was made for this response: the cookie must be sent.
     is_new: bool,
+}
+
+/// Whether the browser already says which language it wants (its language cookie), and the
+/// language to remember in that cookie with the answer: the account's, after a sign-in in a
+/// browser without one (so the pages speak it "when no cookie says otherwise"), or the one the
+/// person just saved in their profile.
+struct LangChoice {
+    has_cookie: bool,
+    remember: Option<Lang>,
 }
 
 impl FromRequest for BrowserSession {
@@ -80,7 +94,11 @@ impl FromRequest for BrowserSession {
             registry::recheck(&state.session, &mut session)
                 .await
                 .map_err(WebError::from)?;
-            Ok(Self(session, super::client::client_info(&req), device))
+            let lang = LangChoice {
+                has_cookie: req.cookie(LANG_COOKIE).is_some(),
+                remember: None,
+            };
+            Ok(Self(session, super::client::client_info(&req), device, lang))
         })
     }
 }
@@ -124,7 +142,19 @@ impl BrowserSession {
                 tracing::warn!(account_id = %account, error = %e, "new-browser notice not sent");
             }
         }
+        if !self.3.has_cookie {
+            let found = state
+                .db
+                .run(move |conn| accounts::find_by_id(conn, account))
+                .await?;
+            self.3.remember = found.and_then(|a| a.locale);
+        }
         Ok(())
+    }
+
+    /// Remembers `lang` in the browser's language cookie with the answer.
+    pub fn remember_lang(&mut self, lang: Lang) {
+        self.3.remember = Some(lang);
     }
 
     /// Saves the session (restarting its idle timer) and attaches the cookie when it changed.
@@ -156,6 +186,11 @@ impl BrowserSession {
                 .finish();
             response
                 .add_cookie(&cookie)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+        }
+        if let Some(lang) = self.3.remember {
+            response
+                .add_cookie(&lang_cookie(lang, state.settings.secure_cookies()))
                 .map_err(|e| WebError::Internal(e.to_string()))?;
         }
         Ok(response)

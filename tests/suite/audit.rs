@@ -79,7 +79,7 @@ async fn allow(browser: &Browser, csrf: &str) -> super::helpers::Page {
 }
 
 /// Every row of the audit table, newest first.
-async fn every_event(app: &TestApp) -> Vec<AuditRecord> {
+pub(super) async fn every_event(app: &TestApp) -> Vec<AuditRecord> {
     app.state
         .db
         .run(|conn| {

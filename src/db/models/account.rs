@@ -325,6 +325,25 @@ pub fn set_password(
     Ok(())
 }
 
+/// Sets the name and the preferred language the person chose, and moves `updated_at` (the
+/// `updated_at` claim apps read to know the profile changed). True when the account exists.
+pub fn set_profile(
+    conn: &mut DbConn,
+    id: AccountId,
+    name: &DisplayName,
+    locale: Option<Lang>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let changed = diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
+        .set((
+            accounts::display_name.eq(name.as_str()),
+            accounts::locale.eq(locale.map(Lang::code)),
+            accounts::updated_at.eq(now.naive_utc()),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
 /// When the account's password was last replaced; `None` when never (or no such account).
 pub fn password_changed_at(
     conn: &mut DbConn,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::{
     db::{
         DbConn, DbError,
-        models::{account, session},
+        models::{account, connected_app, session},
         purge::finished_ids,
         schema::{consents, grants, refresh_tokens},
     },
@@ -290,6 +290,134 @@ pub fn save_consent(
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(())
+}
+
+/// Forgets the consent an account gave a client. True when there was one.
+pub fn delete_consent(
+    conn: &mut DbConn,
+    account: AccountId,
+    client: &ClientId,
+) -> Result<bool, DbError> {
+    Ok(diesel::delete(consents::table.find((account.get(), client.as_str()))).execute(conn)? == 1)
+}
+
+/// Every consent an account has given: the client and the scopes.
+pub fn consents_of(conn: &mut DbConn, account: AccountId) -> Result<Vec<Consent>, DbError> {
+    let rows: Vec<(String, String, NaiveDateTime)> = consents::table
+        .filter(consents::account_id.eq(account.get()))
+        .select((consents::client_id, consents::scope, consents::granted_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(client, scope, granted_at)| {
+            Some(Consent {
+                client_id: ClientId::parse(&client)?,
+                scope: Scopes::parse_lenient(&scope),
+                granted_at: granted_at.and_utc(),
+            })
+        })
+        .collect())
+}
+
+/// A consent row: what an account allowed a client, and when.
+#[derive(Debug, Clone)]
+pub struct Consent {
+    pub client_id: ClientId,
+    pub scope: Scopes,
+    pub granted_at: DateTime<Utc>,
+}
+
+/// What an account's grants to one client hold now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holding {
+    /// The scopes of its live grants, together.
+    pub scope: Scopes,
+    /// A live grant has a refresh token not yet spent: the app can act when the person is away.
+    pub offline: bool,
+}
+
+/// The live grants of `account` to each client, with whether any holds an unspent refresh
+/// token, keyed by client id.
+pub fn holdings_of(
+    conn: &mut DbConn,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<String, Holding>, DbError> {
+    let live: Vec<(String, String, String)> = grants::table
+        .filter(grants::account_id.eq(account.get()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now.naive_utc()))
+        .select((grants::grant_id, grants::client_id, grants::scope))
+        .load(conn)?;
+    let ids: Vec<&str> = live.iter().map(|(id, ..)| id.as_str()).collect();
+    let with_refresh: std::collections::BTreeSet<String> = refresh_tokens::table
+        .filter(refresh_tokens::grant_id.eq_any(&ids))
+        .filter(refresh_tokens::used_at.is_null())
+        .select(refresh_tokens::grant_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut held: std::collections::BTreeMap<String, Holding> = Default::default();
+    for (id, client, scope) in live {
+        let holding = held.entry(client).or_default();
+        holding.scope = holding.scope.union(&Scopes::parse_lenient(&scope));
+        holding.offline |= with_refresh.contains(&id);
+    }
+    Ok(held)
+}
+
+/// What [`revoke_for_client`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevokedForClient {
+    /// How many grants it revoked.
+    pub grants: usize,
+    /// The OIDC sessions the unexpired ones were minted under, each once: the app is told of
+    /// them (back-channel logout).
+    pub sids: Vec<String>,
+}
+
+/// Revokes every grant of `account` to `client` not revoked yet (and so every token issued
+/// from them, refresh tokens included).
+pub fn revoke_for_client(
+    conn: &mut DbConn,
+    account: AccountId,
+    client: &ClientId,
+    now: DateTime<Utc>,
+) -> Result<RevokedForClient, DbError> {
+    let of_pair = grants::table
+        .filter(grants::account_id.eq(account.get()))
+        .filter(grants::client_id.eq(client.as_str()))
+        .filter(grants::revoked_at.is_null());
+    let mut sids: Vec<String> = of_pair
+        .filter(grants::expires_at.gt(now.naive_utc()))
+        .select(grants::sid)
+        .load::<Option<String>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect();
+    sids.sort();
+    sids.dedup();
+    let grants = diesel::update(of_pair)
+        .set(grants::revoked_at.eq(now.naive_utc()))
+        .execute(conn)?;
+    Ok(RevokedForClient { grants, sids })
+}
+
+/// Takes back everything `account` gave `client`, in one transaction: the consent (the next
+/// authorization asks again), every grant (and its tokens), and the connected-app row. `None`
+/// when there was nothing to take back (nothing changed).
+pub fn take_back_from_client(
+    conn: &mut DbConn,
+    account: AccountId,
+    client: &ClientId,
+    now: DateTime<Utc>,
+) -> Result<Option<RevokedForClient>, DbError> {
+    conn.transaction(|conn| {
+        let consent = delete_consent(conn, account, client)?;
+        let revoked = revoke_for_client(conn, account, client, now)?;
+        let row = connected_app::delete(conn, account, client)?;
+        Ok((consent || row || revoked.grants > 0).then_some(revoked))
+    })
 }
 
 /// The live grants minted under an OIDC session.

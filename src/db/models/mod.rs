@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod backchannel;
 pub mod client;
+pub mod connected_app;
 pub mod grant;
 pub mod session;
 

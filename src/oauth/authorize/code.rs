@@ -21,6 +21,7 @@ use oxide_auth::{
 
 use super::AuthorizationRequest;
 use crate::{
+    db::models::connected_app,
     domain::{Scopes, random_token},
     oauth::{
         Context,
@@ -32,7 +33,8 @@ use crate::{
 
 /// Issues a code for `request` to the person of `sign_in`, for `scopes`, and stores what it
 /// stands for under its digest for `authorization_code_ttl_secs`. The code itself is 256
-/// random bits (RFC 6749 §10.10 asks for at least 128).
+/// random bits (RFC 6749 §10.10 asks for at least 128). The app joins (or moves up) the
+/// person's connected apps.
 pub async fn issue_code(
     ctx: &Context,
     request: &AuthorizationRequest,
@@ -41,9 +43,14 @@ pub async fn issue_code(
 ) -> Result<String, OAuthError> {
     let now = ctx.clock.now();
     let expires_at = now + Duration::seconds(ctx.settings.authorization_code_ttl_secs);
+    let account = sign_in.account_id;
     let (code, record) = run_machine(request, sign_in, scopes, expires_at)?;
     ctx.store
         .put_json(&code_key(&code), &record, ttl_until(now, expires_at))
+        .await?;
+    let client = request.client.id.clone();
+    ctx.db
+        .run(move |conn| connected_app::record_use(conn, account, &client, now))
         .await?;
     Ok(code)
 }

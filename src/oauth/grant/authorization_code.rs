@@ -13,7 +13,8 @@
 //! 5. RFC 6749 §4.1.3: `redirect_uri` is the authorization request's, to the character
 //!    ([`check_redirect_uri`]).
 //! 6. OIDC Core §12 (issue 10): the sign-in behind the code still stands: its session has not
-//!    ended and the password has not changed since ([`check_sign_in_stands`]).
+//!    ended and the password has not changed since ([`check_sign_in_stands`]); and the person
+//!    has not taken the app's access back since (issue 12, [`check_access_stands`]).
 //! 7. RFC 7636 §4.6, RFC 9700 §4.8.2: the PKCE verifier matches the challenge, and is absent
 //!    when the authorization request sent none ([`check_pkce`]).
 //!
@@ -30,8 +31,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{GrantError, Holder, Io, Issued, refresh_token};
 use crate::{
-    db::models::{account, client::Client, grant},
-    domain::Scopes,
+    db::models::{account, client::Client, connected_app, grant},
+    domain::{ClientId, Scopes},
     oauth::{
         Context,
         code::{CodeRecord, SignInContext, code_key},
@@ -78,7 +79,8 @@ pub fn load_code(
         return Err(check_replay(io, request, code));
     };
     check_redemption(&record, request, io.now, |sign_in| {
-        check_sign_in_stands(io, sign_in)
+        check_sign_in_stands(io, sign_in)?;
+        check_access_stands(io, &record)
     })?;
     Ok(record)
 }
@@ -175,6 +177,26 @@ pub fn check_sign_in_stands(io: &Io<'_>, sign_in: &SignInContext) -> Result<(), 
                 "authorization code refused: its sign-in no longer stands"
             );
             Err(GrantError::Outlived(why))
+        }
+    }
+}
+
+/// Issue 12 (connected apps): a code gives nothing once the person took the app's access back
+/// after it was issued: the app is no longer among the account's connected apps, or joined
+/// them again only after this code was issued (the code was issued when the row was written
+/// or later, `expires_at` minus the code lifetime). Part of step 6.
+pub fn check_access_stands(io: &Io<'_>, record: &CodeRecord) -> Result<(), GrantError> {
+    let issued_at =
+        record.expires_at - Duration::seconds(io.ctx.settings.authorization_code_ttl_secs);
+    let account = record.sign_in.account_id;
+    let Some(client) = ClientId::parse(&record.client_id) else {
+        return Err(GrantError::CodeInvalid);
+    };
+    match io.db(move |conn| connected_app::used_since(conn, account, &client))? {
+        Some(since) if since <= issued_at => Ok(()),
+        _ => {
+            tracing::info!("authorization code refused: the app's access was taken back since");
+            Err(GrantError::CodeInvalid)
         }
     }
 }

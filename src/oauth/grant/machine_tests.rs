@@ -16,6 +16,7 @@ use crate::{
     db::models::{
         account::{self, NewAccount},
         client::{self, Client},
+        connected_app,
         grant::{self, Outlived},
     },
     domain::{
@@ -122,6 +123,11 @@ impl Fixture {
             // record's own deadline is the rule.
             .put_json(&code_key(&code), &record, StdDuration::from_secs(120))
             .await
+            .unwrap();
+        let (account, client_id) = (self.account, client.id.clone());
+        self.ctx
+            .db
+            .with_conn(|conn| connected_app::record_use(conn, account, &client_id, now))
             .unwrap();
         code
     }

@@ -29,6 +29,7 @@ use crate::{
     db::models::{
         account,
         client::Client,
+        connected_app,
         grant::{self, Grant, RefreshUse},
     },
     domain::{GrantType, ScopeToken, Scopes, random_token},
@@ -137,7 +138,12 @@ pub fn rotate(io: &Io<'_>, token: &str) -> Result<Issued, GrantError> {
     let access_token = super::issue_access_token(io, &grant, &sub, None)?;
     let refresh_token = random_token();
     let (new_digest, grant_id) = (token_digest(&refresh_token), grant.id.clone());
-    io.db(move |conn| grant::insert_refresh_token(conn, &new_digest, &grant_id, now))?;
+    let client = grant.client_id.clone();
+    io.db(move |conn| {
+        grant::insert_refresh_token(conn, &new_digest, &grant_id, now)?;
+        // The app used the account just now: it moves up the person's connected apps.
+        connected_app::record_use(conn, account, &client, now)
+    })?;
     Ok(Issued {
         access_token,
         expires_in: io.ctx.settings.access_token_ttl_secs,

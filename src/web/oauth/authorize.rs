@@ -237,7 +237,8 @@ async fn park(
     Ok(())
 }
 
-fn scope_message_key(scope: ScopeToken) -> &'static str {
+/// The plain-language phrase of a scope, as the consent page and the connected apps show it.
+pub(crate) fn scope_message_key(scope: ScopeToken) -> &'static str {
     match scope {
         ScopeToken::OpenId => "scope-openid",
         ScopeToken::Profile => "scope-profile",

@@ -9,6 +9,7 @@ mod end_session;
 mod token;
 mod userinfo;
 
+pub(crate) use authorize::scope_message_key;
 pub use authorize::{authorize, get_consent, post_consent, resume};
 pub use discovery::{get_discovery, get_jwks};
 pub use end_session::{end_session, post_end_session_confirm};

@@ -1,10 +1,6 @@
 //! The language switcher: remembers the choice in a cookie and goes back to the page.
 
-use actix_web::{
-    HttpResponse,
-    cookie::{Cookie, SameSite, time::Duration},
-    web,
-};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::{
@@ -12,7 +8,7 @@ use crate::{
     state::AppState,
     web::{
         WebError,
-        page::{LANG_COOKIE, see_other},
+        page::{lang_cookie, see_other},
     },
 };
 
@@ -44,13 +40,7 @@ pub async fn get_lang(
     let Some(lang) = Lang::from_code(&code) else {
         return Ok(HttpResponse::NotFound().finish());
     };
-    let cookie = Cookie::build(LANG_COOKIE, lang.code())
-        .path("/")
-        .max_age(Duration::days(365))
-        .same_site(SameSite::Lax)
-        .secure(state.settings.secure_cookies())
-        .http_only(true)
-        .finish();
+    let cookie = lang_cookie(lang, state.settings.secure_cookies());
     let mut response = see_other(local_path(query.next.as_deref()));
     response
         .add_cookie(&cookie)
