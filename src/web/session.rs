@@ -98,7 +98,12 @@ impl FromRequest for BrowserSession {
                 has_cookie: req.cookie(LANG_COOKIE).is_some(),
                 remember: None,
             };
-            Ok(Self(session, super::client::client_info(&req), device, lang))
+            Ok(Self(
+                session,
+                super::client::client_info(&req),
+                device,
+                lang,
+            ))
         })
     }
 }

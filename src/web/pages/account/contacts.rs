@@ -9,7 +9,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{console_account, require_recent, signed_in};
+use super::{DoneQuery, recent_account};
 use crate::{
     account::{
         codes::BrowserTag,
@@ -46,26 +46,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 const LIST: &str = "/account/contacts";
 const VERIFY: &str = "/account/contacts/verify";
-
-/// The signed-in account for a page of the console's sensitive sections, once the sign-in is
-/// recent enough; `Err` is the answer instead: sign in, or confirm it's you and come back to
-/// `back_to`.
-pub(super) async fn recent_account(
-    state: &AppState,
-    session: BrowserSession,
-    back_to: &str,
-) -> Result<Result<(Account, BrowserSession), HttpResponse>, WebError> {
-    let (account, session) = match console_account(state, session).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(Err(response)),
-    };
-    if let Some(signed_in) = signed_in(&session)
-        && let Some(confirm) = require_recent(state, &signed_in, back_to)
-    {
-        return Ok(Err(confirm));
-    }
-    Ok(Ok((account, session)))
-}
 
 /// The form page of a kind of contact: it adds one, or changes the one the account has.
 fn add_path(kind: ContactKind) -> String {
@@ -140,12 +120,6 @@ async fn not_found(
     let view = contacts_view(lang, &session, account, None, error);
     let response = render(req, StatusCode::NOT_FOUND, view);
     session.respond(state, response).await
-}
-
-/// `?done=...`: what the POST before the redirect did, for the page to say so.
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    pub(super) done: Option<String>,
 }
 
 pub async fn get_contacts(

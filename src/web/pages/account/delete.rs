@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{console_account, require_recent, signed_in};
+use super::recent_account;
 use crate::{
     account::{
         codes::BrowserTag,
@@ -59,25 +59,6 @@ struct CodeView {
 #[template(path = "account/delete_done.html")]
 struct DoneView {
     page: Page,
-}
-
-/// The signed-in person's account, signed in recently enough to delete it; `Err` is the answer
-/// to give instead (sign in, or confirm it's you and come back to `back_to`).
-async fn recent_account(
-    state: &AppState,
-    session: BrowserSession,
-    back_to: &str,
-) -> Result<Result<(Account, BrowserSession), HttpResponse>, WebError> {
-    let (account, session) = match console_account(state, session).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(Err(response)),
-    };
-    if let Some(person) = signed_in(&session)
-        && let Some(confirm) = require_recent(state, &person, back_to)
-    {
-        return Ok(Err(confirm));
-    }
-    Ok(Ok((account, session)))
 }
 
 /// What a form or link about one contact works on.

@@ -117,6 +117,32 @@ pub(crate) async fn console_account(
     }
 }
 
+/// The signed-in account for a page of the console's sensitive sections, once the sign-in is
+/// recent enough; `Err` is the answer instead: sign in, or confirm it's you and come back to
+/// `back_to`.
+pub(crate) async fn recent_account(
+    state: &AppState,
+    session: BrowserSession,
+    back_to: &str,
+) -> Result<Result<(Account, BrowserSession), HttpResponse>, WebError> {
+    let (account, session) = match console_account(state, session).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(Err(response)),
+    };
+    if let Some(person) = signed_in(&session)
+        && let Some(confirm) = require_recent(state, &person, back_to)
+    {
+        return Ok(Err(confirm));
+    }
+    Ok(Ok((account, session)))
+}
+
+/// `?done=...`: what the POST before the redirect did, for the page to say so.
+#[derive(serde::Deserialize)]
+pub struct DoneQuery {
+    pub(crate) done: Option<String>,
+}
+
 /// Guards a sensitive action: `None` when the sign-in is recent enough
 /// (`session.reauth_window_secs`), else the redirect to the confirmation page, which brings the
 /// person back to `back_to` (a console path) once they have confirmed.

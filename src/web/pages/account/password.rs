@@ -8,10 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::{
-    contacts::{DoneQuery, recent_account},
-    signed_in,
-};
+use super::{DoneQuery, recent_account, signed_in};
 use crate::{
     account::password::{self, PasswordChange},
     domain::{NewPassword, Password},
