@@ -155,13 +155,25 @@ async fn forged_anonymous_and_foreign_requests_change_nothing() {
     // Nobody signed in: to the sign-in page, nothing sent.
     let stranger = app.browser();
     let csrf = stranger.get("/login").await.csrf();
-    stranger
-        .post(
+    for (path, fields) in [
+        (
+            "/account/confirm",
+            [("password", PASSWORD), ("next", BACK_TO)],
+        ),
+        (
             "/account/confirm/send",
-            &[("csrf", &csrf), ("kind", "phone")],
-        )
-        .await
-        .assert_redirect("/login");
+            [("kind", "phone"), ("next", BACK_TO)],
+        ),
+        (
+            "/account/confirm/code",
+            [("kind", "phone"), ("code", "123456")],
+        ),
+    ] {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(&fields);
+        stranger.post(path, &form).await.assert_redirect("/login");
+    }
+    assert_eq!(kinds(&app, "reauthenticated").await, 0);
     assert!(app.messages_to(E164).iter().all(|m| m.purpose != "reauth"));
 
     // A contact the account does not have, or an unknown kind: nothing sent.

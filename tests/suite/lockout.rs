@@ -287,3 +287,48 @@ async fn a_full_password_queue_answers_503_with_retry_after_at_once() {
     let page = app.browser().sign_in("9812345679", "some password").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_lock_notice_is_written_in_the_language_the_owner_chose() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    sign_up_asha(&app, &browser).await;
+    browser
+        .submit(
+            "/account/profile",
+            "/account/profile",
+            &[("name", "Asha"), ("locale", "hi")],
+        )
+        .await
+        .assert_redirect("/account/profile?saved=1");
+    let csrf = browser.get("/account").await.csrf();
+    browser.post("/logout", &[("csrf", &csrf)]).await;
+
+    // An English-speaking stranger locks the account for good.
+    let attacker = app.browser_with_language(Some("en"));
+    for lock_secs in [60, 120, 0] {
+        for _ in 0..10 {
+            attacker.sign_in(PHONE, "wrong password").await;
+        }
+        app.advance(chrono::Duration::seconds(lock_secs + 1));
+    }
+    let mut notices = Vec::new();
+    for _ in 0..200 {
+        notices = app
+            .messages_to(E164)
+            .into_iter()
+            .filter(|m| m.purpose == "lock-notice")
+            .collect();
+        if !notices.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].text.contains("खाता"),
+        "in Hindi: {}",
+        notices[0].text
+    );
+    assert_eq!(notices[0].code, "");
+}
