@@ -28,6 +28,10 @@ pub struct CodeRecord {
     pub redirect_uri: String,
     pub scope: String,
     pub expires_at: DateTime<Utc>,
+    /// When the code was issued (a code stored by an older OneID has none: its issue time is
+    /// then worked out from `expires_at`).
+    #[serde(default)]
+    pub issued_at: Option<DateTime<Utc>>,
     pub pkce: Option<Challenge>,
     pub sign_in: SignInContext,
 }

@@ -44,7 +44,8 @@ pub async fn issue_code(
     let now = ctx.clock.now();
     let expires_at = now + Duration::seconds(ctx.settings.authorization_code_ttl_secs);
     let account = sign_in.account_id;
-    let (code, record) = run_machine(request, sign_in, scopes, expires_at)?;
+    let (code, mut record) = run_machine(request, sign_in, scopes, expires_at)?;
+    record.issued_at = Some(now);
     ctx.store
         .put_json(&code_key(&code), &record, ttl_until(now, expires_at))
         .await?;
@@ -175,6 +176,7 @@ impl Authorizer for CheckedEndpoint<'_> {
             // set's, different on every run).
             scope: self.granted.to_string(),
             expires_at: self.expires_at,
+            issued_at: None,
             pkce: self.request.pkce.clone(),
             sign_in,
         };

@@ -183,11 +183,12 @@ pub fn check_sign_in_stands(io: &Io<'_>, sign_in: &SignInContext) -> Result<(), 
 
 /// Issue 12 (connected apps): a code gives nothing once the person took the app's access back
 /// after it was issued: the app is no longer among the account's connected apps, or joined
-/// them again only after this code was issued (the code was issued when the row was written
-/// or later, `expires_at` minus the code lifetime). Part of step 6.
+/// them again only after this code was issued (the row is written when a code is issued).
+/// Part of step 6.
 pub fn check_access_stands(io: &Io<'_>, record: &CodeRecord) -> Result<(), GrantError> {
-    let issued_at =
-        record.expires_at - Duration::seconds(io.ctx.settings.authorization_code_ttl_secs);
+    let issued_at = record.issued_at.unwrap_or_else(|| {
+        record.expires_at - Duration::seconds(io.ctx.settings.authorization_code_ttl_secs)
+    });
     let account = record.sign_in.account_id;
     let Some(client) = ClientId::parse(&record.client_id) else {
         return Err(GrantError::CodeInvalid);
@@ -317,6 +318,7 @@ mod tests {
             redirect_uri: CALLBACK.into(),
             scope: "openid".into(),
             expires_at: now() + Duration::seconds(60),
+            issued_at: Some(now()),
             pkce: Some(challenge()),
             sign_in: SignInContext {
                 account_id: AccountId::from_stored(7),

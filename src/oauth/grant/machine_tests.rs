@@ -106,6 +106,7 @@ impl Fixture {
             redirect_uri: CALLBACK.into(),
             scope: scope.into(),
             expires_at: now + Duration::seconds(60),
+            issued_at: Some(now),
             pkce: Challenge::from_request(Some(CHALLENGE), Some("S256"), true).unwrap(),
             sign_in: SignInContext {
                 account_id: self.account,
