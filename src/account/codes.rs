@@ -15,7 +15,8 @@ use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
     config::LimitSettings,
     domain::{
-        ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode, random_token_of,
+        AccountId, ClientInfo, CodeDigest, CodePurpose, ContactIdentifier, VerificationCode,
+        random_token_of,
     },
     i18n::Lang,
     store::ttl_until,
@@ -74,6 +75,25 @@ fn cooldown_key(to: &ContactIdentifier, browser: Option<&BrowserTag>) -> String 
     }
 }
 
+/// What a code is tied to beyond its contact: the browser that may type it (see
+/// [`BrowserTag`]), and the account it is for when the caller knows it, so the audit events
+/// (and the owner's recent activity) name it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Binding<'a> {
+    pub browser: Option<&'a BrowserTag>,
+    pub owner: Option<AccountId>,
+}
+
+impl<'a> Binding<'a> {
+    /// Bound to `browser`, for `owner` when known.
+    pub fn new(browser: &'a BrowserTag, owner: Option<AccountId>) -> Self {
+        Self {
+            browser: Some(browser),
+            owner,
+        }
+    }
+}
+
 /// The browser a code is bound to: a digest of a value only that browser's session has (its
 /// form token). A code bound to a browser can be typed only there, so a stranger asking for
 /// codes to someone else's contact, or typing wrong ones, neither replaces nor uses up the
@@ -128,11 +148,11 @@ pub async fn send(
     delivery: Delivery,
     client: &ClientInfo,
 ) -> Result<Sent, ServiceError> {
-    send_bound(ctx, purpose, to, lang, delivery, client, None).await
+    send_bound(ctx, purpose, to, lang, delivery, client, Binding::default()).await
 }
 
-/// [`send`], the code bound to `browser` when given: only that browser can use it, and it
-/// replaces only that browser's earlier code.
+/// [`send`], the code bound to `bound.browser` when given: only that browser can use it, and
+/// it replaces only that browser's earlier code.
 ///
 /// The steps: [`check_destination`] (nothing counted yet), the resend cooldown, the abuse
 /// limits, then the code is made, kept as a MAC, delivered and audited.
@@ -143,14 +163,14 @@ pub async fn send_bound(
     lang: Lang,
     delivery: Delivery,
     client: &ClientInfo,
-    browser: Option<&BrowserTag>,
+    bound: Binding<'_>,
 ) -> Result<Sent, ServiceError> {
     check_destination(&ctx.settings.limits, to).map_err(ServiceError::PhoneRefused)?;
     let settings = &ctx.settings.codes;
     let now = ctx.clock.now();
     let cooldown = Duration::seconds(settings.resend_cooldown_secs);
     let resend_after = now + cooldown;
-    let gate_key = cooldown_key(to, browser);
+    let gate_key = cooldown_key(to, bound.browser);
     if settings.resend_cooldown_secs > 0 {
         // One atomic increment decides between concurrent requests: only the first sends.
         let hits = ctx
@@ -194,7 +214,7 @@ pub async fn send_bound(
         expires_at,
     };
     // Kept a minute past expiry so a late try can be told "expired" rather than "unknown".
-    let key = code_key(purpose, to, browser);
+    let key = code_key(purpose, to, bound.browser);
     ctx.store
         .put_json(
             &key,
@@ -231,13 +251,10 @@ pub async fn send_bound(
     }
     // A decoy is recorded like a real code: the log is read by operators, not strangers, but
     // it must not become a list of which contacts have accounts either.
-    ctx.audit
-        .record(
-            AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
-                .from(client)
-                .detail(purpose.as_str()),
-        )
-        .await;
+    let event = AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
+        .from(client)
+        .detail(purpose.as_str());
+    ctx.audit.record(with_owner(event, bound.owner)).await;
     Ok(Sent::Sent { resend_after })
 }
 
@@ -278,17 +295,17 @@ pub async fn verify(
     submitted: &VerificationCode,
     client: &ClientInfo,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
-    verify_bound(ctx, purpose, to, submitted, client, None).await
+    verify_bound(ctx, purpose, to, submitted, client, Binding::default()).await
 }
 
-/// [`verify`] for a code sent with [`send_bound`] to `browser`.
+/// [`verify`] for a code sent with [`send_bound`].
 pub async fn verify_bound(
     ctx: &Context,
     purpose: CodePurpose,
     to: &ContactIdentifier,
     submitted: &VerificationCode,
     client: &ClientInfo,
-    browser: Option<&BrowserTag>,
+    bound: Binding<'_>,
 ) -> Result<Result<(), CodeRejected>, ServiceError> {
     let now = ctx.clock.now();
     // An address backing off after its wrong codes for this contact waits, whatever code it
@@ -297,7 +314,7 @@ pub async fn verify_bound(
     {
         return Err(limit_tripped(ctx, refused, client).await);
     }
-    let outcome = check(ctx, &code_key(purpose, to, browser), submitted, now).await?;
+    let outcome = check(ctx, &code_key(purpose, to, bound.browser), submitted, now).await?;
     let (kind, result) = match outcome {
         Ok(()) => (AuditKind::CodeVerified, Outcome::Ok),
         Err(CodeRejected::Wrong { .. }) => {
@@ -307,14 +324,18 @@ pub async fn verify_bound(
         }
         Err(_) => (AuditKind::CodeFailed, Outcome::Refused),
     };
-    ctx.audit
-        .record(
-            AuditEvent::new(kind, result)
-                .from(client)
-                .detail(purpose.as_str()),
-        )
-        .await;
+    let event = AuditEvent::new(kind, result)
+        .from(client)
+        .detail(purpose.as_str());
+    ctx.audit.record(with_owner(event, bound.owner)).await;
     Ok(outcome)
+}
+
+fn with_owner(event: AuditEvent, owner: Option<AccountId>) -> AuditEvent {
+    match owner {
+        Some(id) => event.account(id),
+        None => event,
+    }
 }
 
 /// The code check itself: expiry, tries, digest, and the one atomic take.
@@ -475,7 +496,7 @@ mod tests {
             Lang::default(),
             Delivery::Background,
             &who,
-            Some(&tag),
+            Binding::new(&tag, None),
         );
         assert!(matches!(bound.await, Err(ServiceError::PhoneRefused(_))));
         testing::settle().await;

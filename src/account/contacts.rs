@@ -18,7 +18,7 @@
 
 use super::{
     Context, ServiceError,
-    codes::{self, BrowserTag, CodeRejected, Delivery, Sent},
+    codes::{self, Binding, BrowserTag, CodeRejected, Delivery, Sent},
     notices,
     reauth::ContactKind,
 };
@@ -93,7 +93,7 @@ pub async fn request(
         lang,
         Delivery::Now,
         from,
-        Some(browser),
+        Binding::new(browser, Some(account.id)),
     )
     .await?;
     Ok(Ok(sent))
@@ -109,8 +109,15 @@ pub async fn confirm(
     from: &ClientInfo,
     browser: &BrowserTag,
 ) -> Result<Result<ContactSet, ContactRefused>, ServiceError> {
-    if let Err(rejected) =
-        codes::verify_bound(ctx, CodePurpose::Contact, to, code, from, Some(browser)).await?
+    if let Err(rejected) = codes::verify_bound(
+        ctx,
+        CodePurpose::Contact,
+        to,
+        code,
+        from,
+        Binding::new(browser, Some(id)),
+    )
+    .await?
     {
         return Ok(Err(ContactRefused::WrongCode(rejected)));
     }

@@ -20,7 +20,7 @@
 
 use super::{
     Context, ServiceError,
-    codes::{self, BrowserTag, CodeRejected},
+    codes::{self, Binding, BrowserTag, CodeRejected},
     notices,
     reauth::ContactKind,
 };
@@ -154,7 +154,15 @@ pub async fn confirm(
         return Ok(Confirmation::WrongCode(CodeRejected::Unusable));
     };
     let purpose = CodePurpose::Delete;
-    if let Err(rejected) = codes::verify_bound(ctx, purpose, &to, code, from, Some(browser)).await?
+    if let Err(rejected) = codes::verify_bound(
+        ctx,
+        purpose,
+        &to,
+        code,
+        from,
+        Binding::new(browser, Some(id)),
+    )
+    .await?
     {
         return Ok(Confirmation::WrongCode(rejected));
     }

@@ -12,7 +12,7 @@
 
 use super::{
     Context, ServiceError,
-    codes::{self, BrowserTag, CodeRejected, Delivery, Sent},
+    codes::{self, Binding, BrowserTag, CodeRejected, Delivery, Sent},
     lockout::{self, LockState},
     login::{self, LoginOutcome},
 };
@@ -109,8 +109,16 @@ pub async fn send_code(
         return Ok(None);
     };
     let lang = account.locale.unwrap_or(lang);
-    let sent =
-        codes::send_bound(ctx, purpose, &to, lang, Delivery::Now, from, Some(browser)).await?;
+    let sent = codes::send_bound(
+        ctx,
+        purpose,
+        &to,
+        lang,
+        Delivery::Now,
+        from,
+        Binding::new(browser, Some(account.id)),
+    )
+    .await?;
     Ok(Some(sent))
 }
 
@@ -136,8 +144,15 @@ pub async fn with_code(
     let Some(to) = kind.of(&account) else {
         return Ok(Confirmed::WrongCode(CodeRejected::Unusable));
     };
-    let checked =
-        codes::verify_bound(ctx, CodePurpose::Reauth, &to, code, from, Some(browser)).await?;
+    let checked = codes::verify_bound(
+        ctx,
+        CodePurpose::Reauth,
+        &to,
+        code,
+        from,
+        Binding::new(browser, Some(id)),
+    )
+    .await?;
     let confirmed = match checked {
         Err(rejected) => Confirmed::WrongCode(rejected),
         Ok(()) => match lockout::state_of(&account, ctx.clock.now()) {

@@ -17,7 +17,7 @@
 
 use super::{
     Context, ServiceError,
-    codes::{self, BrowserTag, CodeRejected, Delivery, Sent},
+    codes::{self, Binding, BrowserTag, CodeRejected, Delivery, Sent},
     lockout::{self, LockState},
     on_password_threads,
 };
@@ -46,11 +46,20 @@ pub async fn request(
     // The code goes out in the language the owner chose, if they chose one; the page answers
     // in the browser's either way, so it tells nothing.
     let lang = account.as_ref().and_then(|a| a.locale).unwrap_or(lang);
-    let delivery = match account {
-        Some(a) if a.status != AccountStatus::Disabled => Delivery::Background,
-        _ => Delivery::Decoy,
+    let (delivery, owner) = match account {
+        Some(a) if a.status != AccountStatus::Disabled => (Delivery::Background, Some(a.id)),
+        _ => (Delivery::Decoy, None),
     };
-    codes::send_bound(ctx, purpose, to, lang, delivery, client, Some(browser)).await
+    codes::send_bound(
+        ctx,
+        purpose,
+        to,
+        lang,
+        delivery,
+        client,
+        Binding::new(browser, owner),
+    )
+    .await
 }
 
 /// What a right code did.
@@ -82,7 +91,7 @@ pub async fn verify(
     browser: &BrowserTag,
 ) -> Result<Result<Recovered, CodeRejected>, ServiceError> {
     if let Err(rejected) =
-        codes::verify_bound(ctx, purpose, to, code, client, Some(browser)).await?
+        codes::verify_bound(ctx, purpose, to, code, client, Binding::new(browser, None)).await?
     {
         return Ok(Err(rejected));
     }

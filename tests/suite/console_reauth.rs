@@ -96,6 +96,9 @@ async fn a_code_to_the_accounts_phone_confirms_only_in_this_browser() {
     let sent = app.messages_to(E164).pop().expect("a code was sent");
     assert_eq!(sent.purpose, "reauth");
     assert_eq!(sent.code.len(), 6);
+    // The code is the account's: its owner sees it in their recent activity.
+    let activity = browser.get("/account/activity").await;
+    assert!(activity.has("Code sent"), "{}", activity.body);
 
     let post_code = |browser: &Browser, code: String| {
         let browser = browser.clone();
