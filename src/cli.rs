@@ -10,7 +10,7 @@ use crate::{
     clock::SystemClock,
     config::{FlagOverrides, Settings},
     db::models::account::Account,
-    domain::{AccountId, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
+    domain::{AccountId, Actor, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
     startup::Application,
     state::{AppState, open_database},
 };
@@ -58,6 +58,32 @@ pub enum Command {
     Keys(KeysCommand),
     /// Show the audit log, newest first.
     Audit(AuditArgs),
+    /// Who administers OneID: the accounts allowed into the admin console.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Give the account the admin role.
+    Grant {
+        /// The account ID.
+        account_id: crate::domain::AccountId,
+    },
+    /// Take the admin role away (from here even from the last administrator; the console
+    /// refuses that).
+    Revoke {
+        /// The account ID.
+        account_id: crate::domain::AccountId,
+    },
+    /// List the administrators.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the admin API's OpenAPI 3.1 document (as served at /admin/api/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,7 +127,9 @@ pub struct ClientAdd {
     #[arg(long)]
     pub name: String,
     /// Exact redirect URI (repeat for several). https, or http to 127.0.0.1, [::1] or localhost.
-    #[arg(long = "redirect-uri", required = true)]
+    /// Required unless the client only uses client_credentials (a service, such as an admin
+    /// API script).
+    #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
     /// Where RP-initiated logout may return (repeat for several).
     #[arg(long = "post-logout-redirect-uri")]
@@ -265,6 +293,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(command) => client_command(settings, command).await,
         Command::Keys(command) => keys_command(settings, command).await,
         Command::Audit(args) => audit_list(settings, args).await,
+        Command::Admin(command) => admin_command(settings, command).await,
     }
 }
 
@@ -302,7 +331,15 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     admin::users::check_password(&password)?;
 
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let account = admin::users::add(&state.admin, &state.account, contact, name, password).await?;
+    let account = admin::users::add(
+        &state.admin,
+        &Actor::Operator,
+        &state.account,
+        contact,
+        name,
+        password,
+    )
+    .await?;
     if args.json {
         println!(
             "{}",
@@ -340,7 +377,7 @@ fn admin_context(settings: &Settings) -> anyhow::Result<admin::Context> {
 
 async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let ended = admin::users::sign_out(&state.admin, &state.session, id).await?;
+    let ended = admin::users::sign_out(&state.admin, &Actor::Operator, &state.session, id).await?;
     println!(
         "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
     );
@@ -349,20 +386,20 @@ async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> 
 
 async fn user_lock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    let ended = admin::users::lock(&state.admin, &state.session, id).await?;
+    let ended = admin::users::lock(&state.admin, &Actor::Operator, &state.session, id).await?;
     println!("account {id} locked; {ended} session(s) ended");
     Ok(())
 }
 
 async fn user_unlock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
-    admin::users::unlock(&admin_context(&settings)?, id).await?;
+    admin::users::unlock(&admin_context(&settings)?, &Actor::Operator, id).await?;
     println!("account {id} unlocked");
     Ok(())
 }
 
 async fn user_delete(settings: Settings, id: AccountId) -> anyhow::Result<()> {
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    match admin::users::delete(&state.admin, &state.account, id).await? {
+    match admin::users::delete(&state.admin, &Actor::Operator, &state.account, id).await? {
         admin::users::Deleted::Now { sessions } => println!(
             "account {id} deleted; {sessions} session(s) ended, every grant revoked, its personal data erased"
         ),
@@ -402,9 +439,45 @@ fn account_json(a: &Account) -> serde_json::Value {
         "phone": a.phone.as_ref().map(|p| p.as_e164()),
         "email": a.email.as_ref().map(|e| e.as_str()),
         "name": a.display_name.as_str(),
-        "status": format!("{:?}", a.status).to_lowercase(),
+        "status": a.status.as_str(),
+        "role": a.role.map(|r| r.as_str()),
         "created_at": a.created_at.to_rfc3339(),
     })
+}
+
+async fn admin_command(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let ctx = || admin_context(&settings);
+    match command {
+        AdminCommand::Grant { account_id } => {
+            if admin::roles::grant(&ctx()?, &Actor::Operator, account_id).await? {
+                println!("account {account_id} is now an administrator");
+            } else {
+                println!("account {account_id} was an administrator already");
+            }
+        }
+        AdminCommand::Revoke { account_id } => {
+            if admin::roles::revoke(&ctx()?, &Actor::Operator, account_id).await? {
+                println!("account {account_id} is no longer an administrator");
+            } else {
+                println!("account {account_id} was not an administrator");
+            }
+        }
+        AdminCommand::List { json } => {
+            let admins = admin::roles::list(&ctx()?).await?;
+            if json {
+                let rows: Vec<_> = admins.iter().map(account_json).collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for a in &admins {
+                    println!("{}  {}", a.id, a.display_name);
+                }
+            }
+        }
+        AdminCommand::Openapi => {
+            println!("{}", crate::web::admin_openapi().to_pretty_json()?);
+        }
+    }
+    Ok(())
 }
 
 async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::Result<()> {
@@ -435,7 +508,8 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                     path.display()
                 );
             }
-            let (client, secret) = admin::clients::add(&ctx, registration).await?;
+            let (client, secret) =
+                admin::clients::add(&ctx, &Actor::Operator, registration).await?;
             if let Some(path) = &args.env_file {
                 write_env_file(
                     path,
@@ -494,13 +568,15 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
             println!("{}", serde_json::to_string_pretty(&client_json(&found))?);
         }
         ClientCommand::Remove { client_id } => {
-            if !admin::clients::remove(&ctx, parse_id(&client_id)?).await? {
+            if !admin::clients::remove(&ctx, &Actor::Operator, parse_id(&client_id)?).await? {
                 bail!("no such client: {client_id}");
             }
             println!("removed client {client_id}");
         }
         ClientCommand::RotateSecret { client_id, json } => {
-            let secret = admin::clients::rotate_secret(&ctx, parse_id(&client_id)?).await?;
+            let secret =
+                admin::clients::rotate_secret(&ctx, &Actor::Operator, parse_id(&client_id)?)
+                    .await?;
             if json {
                 println!(
                     "{}",
@@ -542,7 +618,8 @@ async fn keys_command(settings: Settings, command: KeysCommand) -> anyhow::Resul
     let ring = match command {
         KeysCommand::Rotate { alg } => {
             let alg = alg.as_deref().map(Algorithm::parse).transpose()?;
-            let ring = admin::keys::rotate(&ctx, &kek, &settings.keys, alg).await?;
+            let ring =
+                admin::keys::rotate(&ctx, &Actor::Operator, &kek, &settings.keys, alg).await?;
             println!(
                 "rotated: the new keys are published now and start signing at {} ({} minutes: \
                  every instance reloads keys within {} minutes, and relying parties cache the \

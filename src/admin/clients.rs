@@ -6,20 +6,35 @@ use crate::{
     audit::AuditEvent,
     db::{
         DbError,
-        models::client::{self, Client},
+        models::client::{self, AdminConsent, Client},
     },
-    domain::{ClientId, ClientSecret},
+    domain::{Actor, ClientId, ClientSecret},
     oauth::registry::{self, Registration, RegistrationError},
 };
 
 /// Registers a client; its secret (none for a public client) is returned this once and only
-/// its digest is kept.
+/// its digest is kept. A first-party registration records `by` as the administrator who gave
+/// consent on everyone's behalf.
 pub async fn add(
     ctx: &Context,
+    by: &Actor,
     registration: Registration,
 ) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
-    let (client, secret) = registry::register(&ctx.db, registration, ctx.clock.now()).await?;
-    let added = AuditEvent::admin_action(format!("client add {}", client.id)).client(&client.id);
+    let now = ctx.clock.now();
+    let (mut client, secret) = registry::build(registration, now)?;
+    if client.first_party {
+        client.admin_consent = Some(AdminConsent {
+            by: by.clone(),
+            at: now,
+        });
+    }
+    let stored = client.clone();
+    ctx.db
+        .run(move |conn| client::insert(conn, &stored))
+        .await?;
+    let added = AuditEvent::admin_action(format!("client add {}", client.id))
+        .client(&client.id)
+        .by(by);
     ctx.audit.record(added).await;
     Ok((client, secret))
 }
@@ -35,7 +50,7 @@ pub async fn find(ctx: &Context, id: ClientId) -> Result<Option<Client>, DbError
 }
 
 /// Removes a client; false when there was none.
-pub async fn remove(ctx: &Context, id: ClientId) -> Result<bool, DbError> {
+pub async fn remove(ctx: &Context, by: &Actor, id: ClientId) -> Result<bool, DbError> {
     let removing = id.clone();
     if !ctx
         .db
@@ -44,15 +59,23 @@ pub async fn remove(ctx: &Context, id: ClientId) -> Result<bool, DbError> {
     {
         return Ok(false);
     }
-    let removed = AuditEvent::admin_action(format!("client remove {id}")).client(&id);
+    let removed = AuditEvent::admin_action(format!("client remove {id}"))
+        .client(&id)
+        .by(by);
     ctx.audit.record(removed).await;
     Ok(true)
 }
 
 /// Replaces a confidential client's secret; the old one stops working at once.
-pub async fn rotate_secret(ctx: &Context, id: ClientId) -> Result<ClientSecret, RegistrationError> {
+pub async fn rotate_secret(
+    ctx: &Context,
+    by: &Actor,
+    id: ClientId,
+) -> Result<ClientSecret, RegistrationError> {
     let secret = registry::rotate_secret(&ctx.db, id.clone(), ctx.clock.now()).await?;
-    let rotated = AuditEvent::admin_action(format!("client rotate-secret {id}")).client(&id);
+    let rotated = AuditEvent::admin_action(format!("client rotate-secret {id}"))
+        .client(&id)
+        .by(by);
     ctx.audit.record(rotated).await;
     Ok(secret)
 }
@@ -96,14 +119,15 @@ mod tests {
             id_token_alg: Some("ES256".into()),
             ..crate::oauth::registry::tests::registration()
         };
-        let (client, secret) = add(&ctx, registration).await.unwrap();
+        let by = Actor::Operator;
+        let (client, secret) = add(&ctx, &by, registration).await.unwrap();
         assert!(secret.is_some());
         let listed = list(&ctx).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].id_token_alg, crate::domain::Algorithm::Es256);
-        rotate_secret(&ctx, client.id.clone()).await.unwrap();
-        assert!(remove(&ctx, client.id.clone()).await.unwrap());
-        assert!(!remove(&ctx, client.id.clone()).await.unwrap());
+        rotate_secret(&ctx, &by, client.id.clone()).await.unwrap();
+        assert!(remove(&ctx, &by, client.id.clone()).await.unwrap());
+        assert!(!remove(&ctx, &by, client.id.clone()).await.unwrap());
         assert!(find(&ctx, client.id.clone()).await.unwrap().is_none());
         let id = &client.id;
         assert_eq!(

@@ -4,7 +4,7 @@ use super::Context;
 use crate::{
     audit::AuditEvent,
     config::KeySettings,
-    domain::Algorithm,
+    domain::{Actor, Algorithm},
     oidc::keys::{self, KeyEncryptionKey, KeyError, KeyRing, KeyStatus},
 };
 
@@ -12,6 +12,7 @@ use crate::{
 /// [`keys::ACTIVATION_DELAY`]. Returns the ring now published.
 pub async fn rotate(
     ctx: &Context,
+    by: &Actor,
     kek: &KeyEncryptionKey,
     settings: &KeySettings,
     alg: Option<Algorithm>,
@@ -20,7 +21,7 @@ pub async fn rotate(
     keys::ensure_keys(&ctx.db, kek, now).await?;
     let ring = keys::rotate(&ctx.db, kek, settings, now, alg).await?;
     ctx.audit
-        .record(AuditEvent::admin_action("keys rotate"))
+        .record(AuditEvent::admin_action("keys rotate").by(by))
         .await;
     Ok(ring)
 }

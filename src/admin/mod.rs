@@ -6,11 +6,18 @@
 //! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
 //! - [`users`]: add and list accounts, sign one out everywhere, lock, unlock and delete it;
 //! - [`keys`]: rotate and list the signing keys;
-//! - [`events`]: read the audit log.
+//! - [`events`]: read the audit log;
+//! - [`roles`]: who is an administrator.
+//!
+//! Every operation takes the [`Actor`](crate::domain::Actor) doing it, named in its audit
+//! event: an administrator in the console, a client of the admin API, or the command line.
 
 pub mod clients;
 pub mod events;
 pub mod keys;
+pub mod roles;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod users;
 
 use std::sync::Arc;

@@ -14,7 +14,7 @@ use crate::{
             session::EndReason,
         },
     },
-    domain::{AccountId, ContactIdentifier, DisplayName, Password},
+    domain::{AccountId, Actor, ContactIdentifier, DisplayName, Password},
 };
 
 pub use crate::account::deletion::Deleted;
@@ -57,6 +57,7 @@ pub fn check_password(password: &Password) -> Result<(), UserError> {
 /// Creates a verified account: the operator vouches for the phone number or email address.
 pub async fn add(
     ctx: &Context,
+    by: &Actor,
     accounts: &crate::account::Context,
     contact: ContactIdentifier,
     name: DisplayName,
@@ -69,7 +70,9 @@ pub async fn add(
         Err(CreateError::EmailTaken) => return Err(UserError::EmailTaken),
         Err(CreateError::Db(e)) => return Err(e.into()),
     };
-    let added = AuditEvent::admin_action("user add").account(account.id);
+    let added = AuditEvent::admin_action("user add")
+        .account(account.id)
+        .by(by);
     ctx.audit.record(added).await;
     Ok(account)
 }
@@ -83,6 +86,7 @@ pub async fn list(ctx: &Context) -> Result<Vec<Account>, DbError> {
 /// back-channel logout) and revokes every grant it gave. Returns how many sessions ended.
 pub async fn sign_out(
     ctx: &Context,
+    by: &Actor,
     sessions: &crate::session::Context,
     id: AccountId,
 ) -> Result<usize, UserError> {
@@ -96,7 +100,7 @@ pub async fn sign_out(
     }
     let ended = end_sessions(sessions, id).await?;
     tracing::info!(account_id = %id, sessions = ended, "admin signed the account out everywhere");
-    let signed_out = AuditEvent::admin_action("user sign-out").account(id);
+    let signed_out = AuditEvent::admin_action("user sign-out").account(id).by(by);
     ctx.audit.record(signed_out).await;
     Ok(ended)
 }
@@ -105,18 +109,19 @@ pub async fn sign_out(
 /// sessions ended.
 pub async fn lock(
     ctx: &Context,
+    by: &Actor,
     sessions: &crate::session::Context,
     id: AccountId,
 ) -> Result<usize, UserError> {
-    set_status(ctx, id, AccountStatus::Locked, "user lock").await?;
+    set_status(ctx, by, id, AccountStatus::Locked, "user lock").await?;
     let ended = end_sessions(sessions, id).await?;
     tracing::info!(account_id = %id, sessions = ended, "admin locked the account");
     Ok(ended)
 }
 
 /// Unlocks the account, forgetting its failed sign-ins.
-pub async fn unlock(ctx: &Context, id: AccountId) -> Result<(), UserError> {
-    set_status(ctx, id, AccountStatus::Active, "user unlock").await?;
+pub async fn unlock(ctx: &Context, by: &Actor, id: AccountId) -> Result<(), UserError> {
+    set_status(ctx, by, id, AccountStatus::Active, "user unlock").await?;
     tracing::info!(account_id = %id, "admin unlocked the account");
     Ok(())
 }
@@ -127,6 +132,7 @@ pub async fn unlock(ctx: &Context, id: AccountId) -> Result<(), UserError> {
 /// command and as `account_deleted`. Deleting a deleted account changes nothing.
 pub async fn delete(
     ctx: &Context,
+    by: &Actor,
     accounts: &crate::account::Context,
     id: AccountId,
 ) -> Result<Deleted, UserError> {
@@ -134,7 +140,7 @@ pub async fn delete(
         .await?
         .ok_or(UserError::NotFound(id))?;
     if deleted != Deleted::Already {
-        let command = AuditEvent::admin_action("user delete").account(id);
+        let command = AuditEvent::admin_action("user delete").account(id).by(by);
         ctx.audit.record(command).await;
     }
     Ok(deleted)
@@ -142,6 +148,7 @@ pub async fn delete(
 
 async fn set_status(
     ctx: &Context,
+    by: &Actor,
     id: AccountId,
     status: AccountStatus,
     command: &str,
@@ -163,7 +170,7 @@ async fn set_status(
         });
     }
     ctx.audit
-        .record(AuditEvent::admin_action(command).account(id))
+        .record(AuditEvent::admin_action(command).account(id).by(by))
         .await;
     Ok(())
 }

@@ -20,11 +20,11 @@ use crate::{
         Db, DbError,
         models::audit::{self as rows, NewAuditRecord},
     },
-    domain::{AccountId, ClientId, ClientInfo},
+    domain::{AccountId, Actor, ClientId, ClientInfo},
 };
 
 /// The longest `detail` kept; anything longer is cut. It is a label, not a document.
-const DETAIL_MAX: usize = 200;
+const DETAIL_MAX: usize = 1000;
 
 /// What happened. Stored as [`AuditKind::as_str`]; never renamed once released, so old rows
 /// stay readable.
@@ -189,6 +189,8 @@ pub struct AuditEvent {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
+    /// Who did it, for an administrative act.
+    pub actor: Option<Actor>,
 }
 
 impl AuditEvent {
@@ -201,12 +203,20 @@ impl AuditEvent {
             ip: None,
             user_agent: None,
             detail: None,
+            actor: None,
         }
     }
 
     /// An operator's command that succeeded, named by `command` (`client add <id>`).
     pub fn admin_action(command: impl Into<String>) -> Self {
         Self::new(AuditKind::AdminAction, Outcome::Ok).detail(command)
+    }
+
+    /// Who did it (an administrator, an admin API client, the command line).
+    #[must_use]
+    pub fn by(mut self, actor: &Actor) -> Self {
+        self.actor = Some(actor.clone());
+        self
     }
 
     /// The account it concerns.
@@ -231,7 +241,7 @@ impl AuditEvent {
         self
     }
 
-    /// A short label; never a secret (see the type's documentation). Cut at 200 characters.
+    /// A short label; never a secret (see the type's documentation). Cut at 1,000 characters (an admin change names what changed, before and after).
     #[must_use]
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         let detail: String = detail.into();
@@ -253,6 +263,7 @@ impl AuditEvent {
             user_agent: self.user_agent.as_deref(),
             outcome: self.outcome.as_str(),
             detail: self.detail.as_deref(),
+            actor: self.actor.as_ref().map(Actor::to_stored),
         }
     }
 }
@@ -375,9 +386,10 @@ mod tests {
                 ip: who.ip,
                 user_agent: who.user_agent.clone(),
                 detail: Some("openid profile".into()),
+                actor: None,
             }
         );
-        let long = AuditEvent::admin_action("é".repeat(500));
+        let long = AuditEvent::admin_action("é".repeat(DETAIL_MAX + 300));
         assert_eq!(long.kind, AuditKind::AdminAction);
         assert_eq!(long.detail.unwrap().chars().count(), DETAIL_MAX);
     }

@@ -16,6 +16,9 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         password_changed_at -> Nullable<Timestamp>,
         locale -> Nullable<Text>,
+        role -> Nullable<Text>,
+        must_reset_password -> Bool,
+        name_key -> Text,
     }
 }
 
@@ -35,6 +38,9 @@ diesel::table! {
         id_token_signed_response_alg -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
+        first_party_by -> Nullable<Text>,
+        first_party_at -> Nullable<Timestamp>,
     }
 }
 
@@ -132,6 +138,7 @@ diesel::table! {
         user_agent -> Nullable<Text>,
         outcome -> Text,
         detail -> Nullable<Text>,
+        actor -> Nullable<Text>,
     }
 }
 

@@ -190,6 +190,8 @@ fn round_trip_every_model(db: &Db) {
             scopes: Scopes::parse_strict("openid profile").unwrap(),
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             first_party: true,
+            admin_consent: None,
+            disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
             created_at: now,
         };

@@ -39,6 +39,20 @@ impl DisplayName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form names are searched by (the `name_key` column): lower case, whitespace collapsed.
+    pub fn search_key(&self) -> String {
+        Self::key_of(&self.0)
+    }
+
+    /// [`Self::search_key`] of what someone typed into a search box, so a prefix of it matches.
+    pub fn key_of(input: &str) -> String {
+        input
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
 }
 
 impl fmt::Display for DisplayName {

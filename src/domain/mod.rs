@@ -1,6 +1,7 @@
 //! Values that parse, not validate: once a raw string becomes one of these types it is known good.
 
 mod account_id;
+mod actor;
 mod algorithm;
 mod client;
 mod client_info;
@@ -20,6 +21,7 @@ mod secret;
 mod subject;
 
 pub use account_id::AccountId;
+pub use actor::{Actor, Role};
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use client::{ClientAuth, ClientId, ClientSecret, GrantType, SecretDigest};
 pub use client_info::ClientInfo;

@@ -10,9 +10,15 @@ pub enum ScopeToken {
     Email,
     Phone,
     OfflineAccess,
+    /// The admin API (`/admin/api/v1`), for a client acting for itself with the client
+    /// credentials grant. Never part of a person's authorization: [`Self::ALL`] (what a
+    /// registration gets by default and discovery advertises) leaves it out, and the
+    /// authorization endpoint drops it.
+    Admin,
 }
 
 impl ScopeToken {
+    /// The scopes a person can grant an app.
     pub const ALL: [ScopeToken; 5] = [
         Self::OpenId,
         Self::Profile,
@@ -28,11 +34,20 @@ impl ScopeToken {
             Self::Email => "email",
             Self::Phone => "phone",
             Self::OfflineAccess => "offline_access",
+            Self::Admin => "admin",
         }
     }
 
     pub fn parse(token: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == token)
+        Self::ALL
+            .into_iter()
+            .chain([Self::Admin])
+            .find(|s| s.as_str() == token)
+    }
+
+    /// Whether a person may grant this scope to an app at the authorization endpoint.
+    pub fn is_for_people(self) -> bool {
+        self != Self::Admin
     }
 }
 
@@ -85,6 +100,17 @@ impl Scopes {
         Self(self.0.union(&other.0).copied().collect())
     }
 
+    /// Only the scopes a person may grant (see [`ScopeToken::is_for_people`]).
+    pub fn for_people(&self) -> Scopes {
+        Self(
+            self.0
+                .iter()
+                .copied()
+                .filter(|s| s.is_for_people())
+                .collect(),
+        )
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = ScopeToken> + '_ {
         self.0.iter().copied()
     }
@@ -120,17 +146,25 @@ mod tests {
             "openid email"
         );
         assert_eq!(
-            Scopes::parse_strict("openid admin"),
-            Err(UnknownScope("admin".into()))
+            Scopes::parse_strict("openid root"),
+            Err(UnknownScope("root".into()))
         );
     }
 
     #[test]
     fn lenient_parsing_drops_unknown_scopes() {
         assert_eq!(
-            Scopes::parse_lenient("openid admin phone").to_string(),
+            Scopes::parse_lenient("openid root phone").to_string(),
             "openid phone"
         );
+    }
+
+    #[test]
+    fn the_admin_scope_parses_but_is_not_for_people() {
+        let asked = Scopes::parse_strict("openid admin").unwrap();
+        assert!(asked.contains(ScopeToken::Admin));
+        assert_eq!(asked.for_people().to_string(), "openid");
+        assert!(!ScopeToken::ALL.contains(&ScopeToken::Admin));
     }
 
     #[test]

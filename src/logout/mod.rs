@@ -153,6 +153,8 @@ mod tests {
             scopes: Scopes::parse_lenient("openid"),
             grant_types: Vec::new(),
             first_party: false,
+            admin_consent: None,
+            disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
             created_at: now,
         }

@@ -302,7 +302,9 @@ fn client_credentials_error(e: &client_credentials::Error) -> ErrorCode {
 
 impl Registrar for Engine<'_> {
     /// Only client_credentials binds here, without a redirect URI: nothing is redirected, any
-    /// registered URI does. Authorization requests bind through `oauth::authorize`'s own
+    /// registered URI does, and a service client without one (such as an admin API script)
+    /// binds to a placeholder in the reserved `.invalid` domain (RFC 2606 §2), which oxide-auth
+    /// needs and nobody ever visits. Authorization requests bind through `oauth::authorize`'s own
     /// endpoint, with the client loaded and the redirect URI verified once, by the parse.
     fn bound_redirect<'b>(&self, bound: ClientUrl<'b>) -> Result<BoundClient<'b>, RegistrarError> {
         if bound.redirect_uri.is_some() {
@@ -312,11 +314,11 @@ impl Registrar for Engine<'_> {
             .client(&bound.client_id)
             .map_err(|()| RegistrarError::PrimitiveError)?
             .ok_or(RegistrarError::Unspecified)?;
-        let requested = client
-            .redirect_uris
-            .first()
-            .and_then(|u| exact_url(u.as_str()))
-            .ok_or(RegistrarError::Unspecified)?;
+        let requested = match client.redirect_uris.first() {
+            Some(uri) => exact_url(uri.as_str()),
+            None => exact_url("https://service-client.invalid/"),
+        }
+        .ok_or(RegistrarError::Unspecified)?;
         Ok(BoundClient {
             client_id: bound.client_id,
             redirect_uri: Cow::Owned(RegisteredUrl::Exact(requested)),

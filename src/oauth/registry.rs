@@ -37,8 +37,12 @@ pub struct Registration {
 pub enum RegistrationError {
     #[error("the name must be 1 to 100 characters")]
     Name,
-    #[error("at least one --redirect-uri is required")]
+    #[error(
+        "at least one redirect URI is required (a client without one may only use client_credentials)"
+    )]
     NoRedirectUri,
+    #[error("the admin scope is only for a confidential client using client_credentials")]
+    AdminScope,
     #[error("redirect URI `{uri}`: {reason}")]
     RedirectUri {
         uri: String,
@@ -50,6 +54,8 @@ pub enum RegistrationError {
     Scope(#[from] UnknownScope),
     #[error("a client without the `openid` scope cannot sign people in")]
     NoOpenId,
+    #[error("a client needs at least one scope")]
+    NoScope,
     #[error("a public client cannot use client_credentials: it has no secret to authenticate with")]
     PublicClientCredentials,
     #[error("id_token_signed_response_alg must be RS256, ES256 or EdDSA")]
@@ -93,22 +99,36 @@ pub fn build(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(RegistrationError::Name);
     }
-    if registration.redirect_uris.is_empty() {
+    // A client with redirect URIs signs people in; one without is a service acting for itself
+    // (client credentials only), such as a script using the admin API.
+    let signs_people_in = !registration.redirect_uris.is_empty();
+    if !signs_people_in && !registration.client_credentials {
         return Err(RegistrationError::NoRedirectUri);
     }
     let scopes = match &registration.scopes {
         Some(s) => Scopes::parse_strict(s)?,
-        None => ScopeToken::ALL.into_iter().collect(),
+        None if signs_people_in => ScopeToken::ALL.into_iter().collect(),
+        None => Scopes::default(),
     };
-    if !scopes.contains(ScopeToken::OpenId) {
-        return Err(RegistrationError::NoOpenId);
-    }
     if registration.public && registration.client_credentials {
         return Err(RegistrationError::PublicClientCredentials);
     }
+    if signs_people_in && !scopes.contains(ScopeToken::OpenId) {
+        return Err(RegistrationError::NoOpenId);
+    }
+    if scopes.contains(ScopeToken::Admin) && !registration.client_credentials {
+        return Err(RegistrationError::AdminScope);
+    }
+    if scopes.is_empty() {
+        return Err(RegistrationError::NoScope);
+    }
     let id_token_alg = Algorithm::parse(registration.id_token_alg.as_deref().unwrap_or("RS256"))
         .map_err(|_| RegistrationError::Alg)?;
-    let mut grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    let mut grant_types = if signs_people_in {
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    } else {
+        Vec::new()
+    };
     if registration.client_credentials {
         grant_types.push(GrantType::ClientCredentials);
     }
@@ -137,6 +157,9 @@ pub fn build(
         scopes,
         grant_types,
         first_party: registration.first_party,
+        // Who consented is known to the caller (see `admin::clients::add`).
+        admin_consent: None,
+        disabled_at: None,
         id_token_alg,
         created_at: now,
     };
@@ -224,6 +247,23 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_client_without_redirect_uris_is_a_service_that_may_hold_the_admin_scope() {
+        let (service, secret) = build(
+            Registration {
+                redirect_uris: vec![],
+                client_credentials: true,
+                scopes: Some("admin".into()),
+                ..registration()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(secret.is_some());
+        assert_eq!(service.grant_types, [GrantType::ClientCredentials]);
+        assert_eq!(service.scopes.to_string(), "admin");
+    }
+
+    #[test]
     fn registrations_that_break_the_rules_are_refused() {
         let refused = |r: Registration| build(r, Utc::now()).unwrap_err().to_string();
         assert!(
@@ -231,7 +271,7 @@ pub(crate) mod tests {
                 redirect_uris: vec![],
                 ..registration()
             })
-            .contains("redirect-uri")
+            .contains("redirect URI")
         );
         assert!(
             refused(Registration {
@@ -246,6 +286,14 @@ pub(crate) mod tests {
                 ..registration()
             })
             .contains("admin")
+        );
+        assert!(
+            refused(Registration {
+                redirect_uris: vec![],
+                client_credentials: true,
+                ..registration()
+            })
+            .contains("at least one scope")
         );
         assert!(
             refused(Registration {

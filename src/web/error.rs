@@ -34,6 +34,10 @@ pub enum WebError {
     /// when to come back, never whether an account exists.
     #[error("limit reached: {}", .0.limit.as_str())]
     Limited(Refused),
+    /// Someone signed in asked for what only an administrator may see: 403, with a page that
+    /// says only that this is not for them (nothing about what is there).
+    #[error("not allowed")]
+    NotAllowed,
     /// A bug. Detail is logged only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -77,7 +81,7 @@ impl From<crate::oauth::error::OAuthError> for WebError {
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Csrf | Self::NotAllowed => StatusCode::FORBIDDEN,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +93,7 @@ impl ResponseError for WebError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Csrf => tracing::info!("form refused: CSRF token mismatch"),
+            Self::NotAllowed => tracing::info!("admin page refused: not an administrator"),
             Self::Unavailable(detail) => tracing::warn!(%detail, "dependency unavailable"),
             Self::Limited(refused) => {
                 tracing::info!(limit = refused.limit.as_str(), "request refused by a limit");
@@ -104,6 +109,13 @@ impl ResponseError for WebError {
                     .extensions_mut()
                     .insert(LimitMessage(refused.limit.message_key()));
                 Some(refused.retry_after_secs())
+            }
+            Self::NotAllowed => {
+                response.extensions_mut().insert(PageMessage(
+                    "error-not-allowed-title",
+                    "error-not-allowed-text",
+                ));
+                None
             }
             _ => None,
         };
@@ -228,6 +240,10 @@ impl ResponseError for BearerRefusal {
 #[derive(Clone, Copy)]
 struct LimitMessage(&'static str);
 
+/// The title and text keys the error page shows instead of its status's usual ones.
+#[derive(Clone, Copy)]
+struct PageMessage(&'static str, &'static str);
+
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 struct ErrorView {
@@ -268,7 +284,11 @@ pub fn render_error_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorH
     }
     let status = res.status();
     let lang = RequestLang::from_request_head(res.request()).0;
-    let (title, message) = message_keys(status);
+    let (title, message) = res
+        .response()
+        .extensions()
+        .get::<PageMessage>()
+        .map_or_else(|| message_keys(status), |m| (m.0, m.1));
     // A 429 says when to come back (in whole minutes, rounded up) when it knows.
     let wait_minutes = res
         .headers()

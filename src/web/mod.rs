@@ -1,6 +1,7 @@
 //! HTTP: routes, extractors, middleware, and one handler module per page. Handlers are thin:
 //! parse the input, call one function of the account logic, render the answer.
 
+mod admin;
 mod client;
 mod error;
 mod health;
@@ -12,6 +13,7 @@ mod session;
 
 use actix_web::web;
 
+pub use admin::api::openapi as admin_openapi;
 pub use client::Client;
 pub use error::{WebError, render_error_page};
 use middleware::protocol_cors;
@@ -27,6 +29,7 @@ pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT_BYTES))
         .configure(pages::account::routes)
+        .configure(admin::routes)
         .service(
             web::resource("/signup")
                 .get(pages::signup::get_signup)

@@ -328,9 +328,10 @@ async fn no_password_code_or_token_ever_reaches_the_audit_log() {
                 user_agent,
                 outcome,
                 detail,
+                actor,
             } = e;
             format!(
-                "{id}|{at}|{kind}|{account_id:?}|{client_id:?}|{ip:?}|{user_agent:?}|{outcome}|{detail:?}\n"
+                "{id}|{at}|{kind}|{account_id:?}|{client_id:?}|{ip:?}|{user_agent:?}|{outcome}|{detail:?}|{actor:?}\n"
             )
         })
         .collect();

@@ -660,3 +660,75 @@ async fn a_server_killed_mid_flow_loses_nothing_it_acknowledged() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// Adds an account by phone; returns its ID.
+fn add_user(dir: &CliEnv, phone: &str) -> String {
+    let mut add = oneid(dir);
+    add.args([
+        "user",
+        "add",
+        "--phone",
+        phone,
+        "--password-stdin",
+        "--json",
+    ]);
+    let output = run(add, "operator chosen password\n");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    created["account_id"].as_i64().unwrap().to_string()
+}
+
+fn oneid_admin(dir: &CliEnv, args: &[&str]) -> Output {
+    let mut command = oneid(dir);
+    command.arg("admin").args(args);
+    run(command, "")
+}
+
+#[test]
+fn admin_grant_revoke_and_list_and_the_operator_may_remove_the_last_admin() {
+    let dir = CliEnv::new();
+    let first = add_user(&dir, "9812345601");
+    let second = add_user(&dir, "9812345602");
+    for id in [&first, &second] {
+        let output = oneid_admin(&dir, &["grant", id]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert!(text(&output.stdout).contains("is now an administrator"));
+    }
+    let again = oneid_admin(&dir, &["grant", &first]);
+    assert!(text(&again.stdout).contains("already"));
+    let listed = oneid_admin(&dir, &["list", "--json"]);
+    let admins: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let ids: Vec<String> = admins.iter().map(|a| a["account_id"].to_string()).collect();
+    assert_eq!(ids, [first.clone(), second.clone()]);
+    assert!(admins.iter().all(|a| a["role"] == "admin"));
+
+    for id in [&first, &second] {
+        let output = oneid_admin(&dir, &["revoke", id]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let listed = oneid_admin(&dir, &["list", "--json"]);
+    assert_eq!(text(&listed.stdout).trim(), "[]");
+
+    let unknown = oneid_admin(&dir, &["grant", "123456789"]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("no account 123456789"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let malformed = oneid_admin(&dir, &["grant", "not-an-id"]);
+    assert!(!malformed.status.success());
+}
+
+#[test]
+fn the_openapi_document_is_printed_for_tooling() {
+    let dir = CliEnv::new();
+    let output = oneid_admin(&dir, &["openapi"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(
+        doc["paths"]["/admin/api/v1/admins"]["get"].is_object(),
+        "{doc}"
+    );
+}

@@ -803,3 +803,112 @@ pub async fn sign_up_by_email(
 ) -> String {
     sign_up(app, browser, email, email, password).await
 }
+
+/// Gives the account the admin role, as `oneid admin grant` does.
+pub async fn make_admin(app: &TestApp, account_id: &str) {
+    let id: oneid::domain::AccountId = account_id.parse().expect("an account ID");
+    oneid::admin::roles::grant(&app.state.admin, &oneid::domain::Actor::Operator, id)
+        .await
+        .expect("granting the admin role");
+}
+
+/// A new administrator signed in to a browser (a fresh sign-in: no confirmation needed for
+/// the next ten minutes). Returns the browser and the account ID.
+pub async fn admin_browser(app: &TestApp, phone: &str) -> (Browser, String) {
+    let browser = app.browser();
+    let id = sign_up(
+        app,
+        &browser,
+        phone,
+        &format!("+91{phone}"),
+        "admin password",
+    )
+    .await;
+    make_admin(app, &id).await;
+    (browser, id)
+}
+
+/// The admin API as a script would call it: bearer token in, status and JSON out.
+pub struct AdminApi {
+    pub base: String,
+    pub token: String,
+    client: reqwest::Client,
+}
+
+/// A client of the admin API: a service client registered for the `admin` scope and the
+/// client credentials grant, and an access token from `/token`. Returns the API and the
+/// client's id.
+pub async fn admin_api(app: &TestApp) -> (AdminApi, String) {
+    let (id, secret) = app
+        .register(Registration {
+            redirect_uris: vec![],
+            client_credentials: true,
+            scopes: Some("admin".into()),
+            ..registration("Admin script", false)
+        })
+        .await;
+    let token = client_credentials_token(app, &id, &secret.expect("a secret"), "admin").await;
+    (AdminApi::with_token(app, &token), id)
+}
+
+/// An access token from the client credentials grant with `scope`.
+pub async fn client_credentials_token(
+    app: &TestApp,
+    id: &str,
+    secret: &str,
+    scope: &str,
+) -> String {
+    let reply = reqwest::Client::new()
+        .post(format!("{}/token", app.base))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .expect("POST /token");
+    assert_eq!(reply.status(), StatusCode::OK, "client credentials token");
+    let json: serde_json::Value = reply.json().await.unwrap();
+    json["access_token"].as_str().unwrap().to_owned()
+}
+
+impl AdminApi {
+    pub fn with_token(app: &TestApp, token: &str) -> Self {
+        Self {
+            base: format!("{}/admin/api/v1", app.base),
+            token: token.to_owned(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends `method` to `path` (under /admin/api/v1) with an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = request.send().await.expect("admin API request");
+        let status = reply.status();
+        let text = reply.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}

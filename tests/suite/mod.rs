@@ -5,6 +5,7 @@
 mod capture;
 mod helpers;
 
+mod admin_access;
 mod audit;
 mod authz;
 mod backchannel;

@@ -9,7 +9,7 @@ use crate::{
         models::{audit, grant, session},
         schema::{accounts, connected_apps},
     },
-    domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Subject},
+    domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Role, Subject},
     i18n::Lang,
 };
 
@@ -60,6 +60,11 @@ pub struct Account {
     pub locked_until: Option<DateTime<Utc>>,
     /// The language the person chose for pages, codes and notices; `None`: never chosen.
     pub locale: Option<Lang>,
+    /// What the account may administer; `None` for everyone but administrators.
+    pub role: Option<Role>,
+    /// An administrator asked that the next password sign-in be refused until the person
+    /// chooses a new password with a code.
+    pub must_reset_password: bool,
 }
 
 /// What a new account needs. Holding a `PhoneNumber` or `Email` here means it was verified:
@@ -86,6 +91,8 @@ struct AccountRow {
     updated_at: NaiveDateTime,
     locked_until: Option<NaiveDateTime>,
     locale: Option<String>,
+    role: Option<String>,
+    must_reset_password: bool,
 }
 
 #[derive(Insertable)]
@@ -100,6 +107,7 @@ struct AccountInsert<'a> {
     status: &'a str,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    name_key: &'a str,
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -134,6 +142,8 @@ impl TryFrom<AccountRow> for Account {
             locked_until: row.locked_until.map(|t| t.and_utc()),
             // A language this build no longer speaks reads as "never chosen".
             locale: row.locale.as_deref().and_then(Lang::from_code),
+            role: row.role.as_deref().and_then(Role::from_stored),
+            must_reset_password: row.must_reset_password,
         })
     }
 }
@@ -172,6 +182,7 @@ pub fn create(
             status: AccountStatus::Active.as_str(),
             created_at: now,
             updated_at: now,
+            name_key: &new.display_name.search_key(),
         };
         match diesel::insert_into(accounts::table)
             .values(&row)
@@ -242,6 +253,79 @@ pub fn find_by_email(conn: &mut DbConn, email: &Email) -> Result<Option<Account>
 /// All accounts, oldest first, for the operator's CLI.
 pub fn list(conn: &mut DbConn) -> Result<Vec<Account>, DbError> {
     accounts::table
+        .order((accounts::created_at.asc(), accounts::account_id.asc()))
+        .select(AccountRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect()
+}
+
+/// Why a role could not be taken away.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeRoleError {
+    /// It would leave no administrator.
+    #[error("the last administrator cannot be revoked")]
+    LastAdmin,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for RevokeRoleError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// Gives the account the role. True when a live (not deleted) account changed.
+pub fn grant_role(conn: &mut DbConn, id: AccountId, role: Role) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .filter(accounts::status.ne(AccountStatus::Deleted.as_str()))
+            .filter(
+                accounts::role
+                    .is_null()
+                    .or(accounts::role.ne(role.as_str())),
+            ),
+    )
+    .set(accounts::role.eq(role.as_str()))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Takes the admin role away. With `keep_one`, refuses when it would leave no administrator:
+/// the transaction first writes every administrator's row, so two revocations racing on
+/// PostgreSQL queue behind each other's row locks and the second sees the first (SQLite has
+/// one writer anyway). True when the account was an administrator.
+pub fn revoke_admin(
+    conn: &mut DbConn,
+    id: AccountId,
+    keep_one: bool,
+) -> Result<bool, RevokeRoleError> {
+    conn.transaction(|conn| {
+        let admin = Role::Admin.as_str();
+        let admins = diesel::update(accounts::table.filter(accounts::role.eq(admin)))
+            .set(accounts::role.eq(admin))
+            .execute(conn)?;
+        let revoked = diesel::update(
+            accounts::table
+                .filter(accounts::account_id.eq(id.get()))
+                .filter(accounts::role.eq(admin)),
+        )
+        .set(accounts::role.eq(None::<String>))
+        .execute(conn)?;
+        if revoked == 1 && keep_one && admins <= 1 {
+            return Err(RevokeRoleError::LastAdmin);
+        }
+        Ok(revoked == 1)
+    })
+}
+
+/// Every account holding `role`, oldest first.
+pub fn with_role(conn: &mut DbConn, role: Role) -> Result<Vec<Account>, DbError> {
+    accounts::table
+        .filter(accounts::role.eq(role.as_str()))
         .order((accounts::created_at.asc(), accounts::account_id.asc()))
         .select(AccountRow::as_select())
         .load(conn)?
@@ -337,6 +421,7 @@ pub fn set_profile(
     let changed = diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
         .set((
             accounts::display_name.eq(name.as_str()),
+            accounts::name_key.eq(name.search_key()),
             accounts::locale.eq(locale.map(Lang::code)),
             accounts::updated_at.eq(now.naive_utc()),
         ))
@@ -383,6 +468,9 @@ pub fn erase(
             accounts::phone.eq(None::<String>),
             accounts::email.eq(None::<String>),
             accounts::display_name.eq(""),
+            accounts::name_key.eq(""),
+            accounts::role.eq(None::<String>),
+            accounts::must_reset_password.eq(false),
             accounts::password_hash.eq(PasswordHash::erased().as_str().to_owned()),
             accounts::locale.eq(None::<String>),
             accounts::status.eq(AccountStatus::Deleted.as_str()),

@@ -27,6 +27,7 @@ pub struct NewAuditRecord<'a> {
     pub user_agent: Option<&'a str>,
     pub outcome: &'a str,
     pub detail: Option<&'a str>,
+    pub actor: Option<String>,
 }
 
 /// A row as read back. The client is kept as the text written: the client may be gone.
@@ -41,6 +42,8 @@ pub struct AuditRecord {
     pub user_agent: Option<String>,
     pub outcome: String,
     pub detail: Option<String>,
+    /// Who did it, for administrative acts (`domain::Actor`'s stored form).
+    pub actor: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -55,6 +58,7 @@ struct AuditRow {
     user_agent: Option<String>,
     outcome: String,
     detail: Option<String>,
+    actor: Option<String>,
 }
 
 impl From<AuditRow> for AuditRecord {
@@ -69,6 +73,7 @@ impl From<AuditRow> for AuditRecord {
             user_agent: row.user_agent,
             outcome: row.outcome,
             detail: row.detail,
+            actor: row.actor,
         }
     }
 }
@@ -214,6 +219,7 @@ mod tests {
             user_agent: Some("test-agent/1.0"),
             outcome: "ok",
             detail: Some("openid profile"),
+            actor: None,
         }
     }
 
@@ -244,6 +250,7 @@ mod tests {
                     user_agent: None,
                     outcome: "refused",
                     detail: None,
+                    actor: None,
                 },
             )?;
 
@@ -274,6 +281,7 @@ mod tests {
                     user_agent: Some("test-agent/1.0".into()),
                     outcome: "ok".into(),
                     detail: Some("openid profile".into()),
+                    actor: None,
                 }
             );
             assert_eq!(all[0].account_id, None);

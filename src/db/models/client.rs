@@ -6,8 +6,17 @@ use url::Url;
 
 use crate::{
     db::{DbConn, DbError, schema::clients},
-    domain::{Algorithm, ClientAuth, ClientId, GrantType, RedirectUri, Scopes, SecretDigest},
+    domain::{
+        Actor, Algorithm, ClientAuth, ClientId, GrantType, RedirectUri, Scopes, SecretDigest,
+    },
 };
+
+/// An administrator's consent on behalf of every user: who gave it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConsent {
+    pub by: Actor,
+    pub at: DateTime<Utc>,
+}
 
 /// A registered client, every column typed.
 #[derive(Debug, Clone)]
@@ -23,12 +32,22 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     /// Consent given by an administrator on behalf of every user: no consent screen.
     pub first_party: bool,
+    /// Who made it first-party, and when; `None` when it is not first-party, or was made so
+    /// before the record was kept.
+    pub admin_consent: Option<AdminConsent>,
+    /// When an administrator disabled it: its token requests are refused and its
+    /// authorizations show a page. `None`: enabled.
+    pub disabled_at: Option<DateTime<Utc>>,
     /// `id_token_signed_response_alg` (OIDC Dynamic Client Registration §2).
     pub id_token_alg: Algorithm,
     pub created_at: DateTime<Utc>,
 }
 
 impl Client {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
@@ -60,6 +79,9 @@ struct ClientRow {
         reason = "selected so the row mirrors the table; nothing reads it yet"
     )]
     updated_at: NaiveDateTime,
+    disabled_at: Option<NaiveDateTime>,
+    first_party_by: Option<String>,
+    first_party_at: Option<NaiveDateTime>,
 }
 
 #[derive(Insertable, AsChangeset)]
@@ -79,6 +101,9 @@ struct ClientWrite {
     id_token_signed_response_alg: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    disabled_at: Option<NaiveDateTime>,
+    first_party_by: Option<String>,
+    first_party_at: Option<NaiveDateTime>,
 }
 
 fn corrupt(id: &str, what: &str) -> DbError {
@@ -134,7 +159,15 @@ impl TryFrom<ClientRow> for Client {
             auth,
             id: ClientId::parse(&row.client_id).ok_or_else(|| corrupt(&id, "client_id"))?,
             name: row.name,
+            admin_consent: match (row.first_party, row.first_party_by, row.first_party_at) {
+                (true, Some(by), Some(at)) => Some(AdminConsent {
+                    by: Actor::from_stored(&by).ok_or_else(|| corrupt(&id, "first_party_by"))?,
+                    at: at.and_utc(),
+                }),
+                _ => None,
+            },
             first_party: row.first_party,
+            disabled_at: row.disabled_at.map(|t| t.and_utc()),
             id_token_alg: Algorithm::parse(&row.id_token_signed_response_alg)
                 .map_err(|_| corrupt(&id, "id_token_signed_response_alg"))?,
             created_at: row.created_at.and_utc(),
@@ -165,6 +198,9 @@ impl ClientWrite {
             id_token_signed_response_alg: client.id_token_alg.as_str().to_owned(),
             created_at: client.created_at.naive_utc(),
             updated_at: now.naive_utc(),
+            disabled_at: client.disabled_at.map(|t| t.naive_utc()),
+            first_party_by: client.admin_consent.as_ref().map(|c| c.by.to_stored()),
+            first_party_at: client.admin_consent.as_ref().map(|c| c.at.naive_utc()),
         }
     }
 }

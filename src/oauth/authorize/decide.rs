@@ -44,7 +44,9 @@ pub fn check_hint_names_another(
 /// characters other than `"` and `\`; a character outside that is `invalid_scope`. Tokens
 /// OneID does not know, and scopes the client is not registered for, are dropped (the
 /// granted set is reported instead); when nothing is left, or nothing was asked, that is
-/// `invalid_scope` too. `openid` is not required here: without it the request is plain
+/// `invalid_scope` too. The `admin` scope is never granted here, even to a client registered
+/// for it: it belongs to the client credentials grant of the admin API, and a person must not
+/// be able to hand an app administrative power. `openid` is not required here: without it the request is plain
 /// OAuth 2.0 and gets no ID token (OIDC Core §3.1.2.1), which the token endpoint decides.
 pub fn negotiate_scopes(
     requested: Option<&str>,
@@ -61,7 +63,9 @@ pub fn negotiate_scopes(
     if !requested.chars().all(allowed_char) {
         return Err(invalid());
     }
-    let granted = Scopes::parse_lenient(requested).intersection(registered);
+    let granted = Scopes::parse_lenient(requested)
+        .intersection(registered)
+        .for_people();
     if granted.is_empty() {
         return Err(invalid());
     }

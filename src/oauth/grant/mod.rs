@@ -349,6 +349,8 @@ pub(crate) mod tests {
             scopes: Scopes::parse_strict(scopes).unwrap(),
             grant_types: grant_types.to_vec(),
             first_party: false,
+            admin_consent: None,
+            disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
             created_at: Utc::now(),
         }

@@ -245,6 +245,7 @@ pub(crate) fn scope_message_key(scope: ScopeToken) -> &'static str {
         ScopeToken::Email => "scope-email",
         ScopeToken::Phone => "scope-phone",
         ScopeToken::OfflineAccess => "scope-offline-access",
+        ScopeToken::Admin => "scope-admin",
     }
 }
 

@@ -14,6 +14,7 @@ pub use authorize::{authorize, get_consent, post_consent, resume};
 pub use discovery::{get_discovery, get_jwks};
 pub use end_session::{end_session, post_end_session_confirm};
 pub use token::{post_introspect, post_revoke, post_token, protocol_form_config};
+pub(crate) use userinfo::bearer_token;
 pub use userinfo::userinfo;
 
 use actix_web::HttpRequest;

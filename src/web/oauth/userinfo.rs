@@ -43,7 +43,7 @@ pub async fn userinfo(
 
 /// The token of an `Authorization: Bearer` header. The scheme name is case-insensitive
 /// (RFC 7235 §2.1, which RFC 6750 §2.1 builds on): `bearer` and `BEARER` are `Bearer`.
-fn bearer_token(header: &str) -> Option<&str> {
+pub(crate) fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim_matches(' ');
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -54,6 +54,7 @@ struct AccountView {
     account_id: String,
     phone: Option<String>,
     email: Option<String>,
+    is_admin: bool,
 }
 
 pub async fn get_home(session: BrowserSession) -> HttpResponse {
@@ -80,6 +81,7 @@ pub async fn get_account(
         account_id: account.id.to_string(),
         phone: account.phone.as_ref().map(|p| p.masked()),
         email: account.email.as_ref().map(|e| e.masked()),
+        is_admin: account.role == Some(crate::domain::Role::Admin),
     };
     let response = render(&req, StatusCode::OK, view);
     session.respond(&state, response).await

@@ -34,12 +34,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/account/confirm/code").post(post_code));
 }
 
-/// Where to go once confirmed: a console page, nothing else (an open redirect would let a
-/// link send a freshly confirmed person anywhere). Anything else goes to the overview.
+/// Where to go once confirmed: a page of the account or admin console, nothing else (an open
+/// redirect would let a link send a freshly confirmed person anywhere). Anything else goes to
+/// the overview.
 fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(path)
-            if path.starts_with("/account/")
+            if (path.starts_with("/account/")
+                || path == "/admin"
+                || path.starts_with("/admin/"))
                 && path.len() <= 200
                 && path
                     .bytes()

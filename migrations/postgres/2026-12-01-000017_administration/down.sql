@@ -1,0 +1,15 @@
+DROP INDEX consents_client;
+DROP INDEX grants_client_sid;
+DROP INDEX audit_events_ip_id;
+DROP INDEX audit_events_kind_id;
+DROP INDEX audit_events_client_id;
+DROP INDEX audit_events_account_id;
+ALTER TABLE audit_events DROP COLUMN actor;
+ALTER TABLE clients DROP COLUMN first_party_at;
+ALTER TABLE clients DROP COLUMN first_party_by;
+ALTER TABLE clients DROP COLUMN disabled_at;
+DROP INDEX accounts_name_key;
+ALTER TABLE accounts DROP COLUMN name_key;
+ALTER TABLE accounts DROP COLUMN must_reset_password;
+DROP INDEX accounts_role;
+ALTER TABLE accounts DROP COLUMN role;
