@@ -44,6 +44,8 @@ pub struct Demo {
     pub issuer: String,
     pub apps: Vec<(AppKind, String)>,
     pub outbox: PathBuf,
+    /// OneID's state, for tests that act as the operator's shell would (`oneid admin grant`).
+    pub oneid: actix_web::web::Data<oneid::state::AppState>,
     servers: Vec<actix_web::dev::ServerHandle>,
 }
 
@@ -186,6 +188,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         issuer,
         apps,
         outbox,
+        oneid: state,
         servers,
     })
 }

@@ -449,3 +449,254 @@ async fn a_person_revokes_a_connected_app_and_is_asked_for_consent_again() {
     client.close().await.unwrap();
     demo.stop().await;
 }
+
+/// Signs in to OneID's own pages with the account ID and password (the browser must be signed
+/// out), landing on the account page.
+async fn sign_in_to_oneid(client: &Client, issuer: &str, account_id: &str, password: &str) {
+    client.goto(&format!("{issuer}/login")).await.unwrap();
+    type_into(client, "#identifier", account_id).await;
+    type_into(client, "#password", password).await;
+    click(client, "form[action='/login'] button[type='submit']").await;
+    assert!(
+        landed(client, &format!("{issuer}/account")).await,
+        "signed in: {}",
+        url(client).await
+    );
+}
+
+async fn sign_out_of_oneid(client: &Client, issuer: &str) {
+    client.goto(&format!("{issuer}/account")).await.unwrap();
+    click(client, "form[action='/logout'] button").await;
+    assert!(landed(client, &format!("{issuer}/login")).await);
+}
+
+/// Admin consent, end to end: an administrator creates a third-party app in the console and
+/// makes it first-party through the admin-consent screen; a person then signs in to it with no
+/// consent screen; the administrator turns first-party off and the person is asked again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_is_turned_off() {
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, client)) = browser(profile.path()).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let demo = start(DemoOptions {
+        data_dir: data.path().into(),
+        base_port: 0,
+        echo_codes: false,
+    })
+    .await
+    .expect("demo starts");
+    let mut shots = Shots::new();
+    let issuer = demo.issuer.clone();
+    const ADMIN_PASSWORD: &str = "admin horse battery";
+
+    // An administrator: an account given the role from the shell (`oneid admin grant`).
+    client.goto(&format!("{issuer}/signup")).await.unwrap();
+    type_into(&client, "#identifier", "98111 22233").await;
+    click(&client, "button[type='submit']").await;
+    assert!(landed(&client, &format!("{issuer}/signup/verify")).await);
+    type_into(&client, "#code", &last_code(&demo, "+919811122233")).await;
+    type_into(&client, "#password", ADMIN_PASSWORD).await;
+    type_into(&client, "#password_confirm", ADMIN_PASSWORD).await;
+    type_into(&client, "#name", "Meera Admin").await;
+    click(&client, "form[action='/signup/verify'] button[type='submit']").await;
+    assert!(landed(&client, &format!("{issuer}/account")).await);
+    let admin_id = client
+        .find(Locator::Css("#account-id"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    oneid::admin::roles::grant(
+        &demo.oneid.admin,
+        &oneid::domain::Actor::Operator,
+        admin_id.parse().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    // A third-party app, created in the console; its secret is shown once.
+    let rp_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rp_url = format!("http://127.0.0.1:{rp_port}");
+    client
+        .goto(&format!("{issuer}/admin/apps/new"))
+        .await
+        .unwrap();
+    shots.take(&client, "admin-en-app-new").await;
+    type_into(&client, "input[name='name']", "Recipe Box").await;
+    type_into(
+        &client,
+        "textarea[name='redirect_uris']",
+        &format!("{rp_url}/callback"),
+    )
+    .await;
+    type_into(
+        &client,
+        "textarea[name='post_logout_redirect_uris']",
+        &format!("{rp_url}/"),
+    )
+    .await;
+    type_into(
+        &client,
+        "input[name='backchannel_logout_uri']",
+        &format!("{rp_url}/backchannel-logout"),
+    )
+    .await;
+    let scopes = client
+        .find(Locator::Css("input[name='scopes']"))
+        .await
+        .unwrap();
+    scopes.clear().await.unwrap();
+    scopes
+        .send_keys("openid profile email offline_access")
+        .await
+        .unwrap();
+    click(&client, "form[action='/admin/apps/new'] button[type='submit']").await;
+    let secret = client
+        .find(Locator::Css("#client-secret"))
+        .await
+        .unwrap_or_else(|_| panic!("the secret page: {}", url(&client).await))
+        .text()
+        .await
+        .unwrap();
+    shots.take(&client, "admin-en-app-secret-once").await;
+    let app_path = client
+        .find(Locator::Css("a.button[href^='/admin/apps/']"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("a link to the app");
+    let client_id = app_path.trim_start_matches("/admin/apps/").to_owned();
+
+    let config = oneid_apps::config::Config {
+        app: AppKind::Thirdparty,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], rp_port)),
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        client_secret: Some(secret.parse().unwrap()),
+        public_url: Some(rp_url.parse().unwrap()),
+    };
+    let (_, rp) = oneid_apps::build_app(config).await.expect("the app starts");
+    let rp_handle = rp.handle();
+    tokio::spawn(rp);
+
+    // The admin-consent screen: the app, and exactly what is granted on everyone's behalf.
+    client
+        .goto(&format!("{issuer}{app_path}/first-party"))
+        .await
+        .unwrap();
+    let screen = client.source().await.unwrap();
+    for shown in ["Recipe Box", "email_verified", "offline_access", "127.0.0.1"] {
+        assert!(screen.contains(shown), "the screen shows {shown}");
+    }
+    shots.take(&client, "admin-en-consent-screen").await;
+    click(
+        &client,
+        &format!("form[action='{app_path}/first-party'] button[type='submit']"),
+    )
+    .await;
+    assert!(landed(&client, &format!("{issuer}{app_path}")).await);
+    assert!(
+        client.source().await.unwrap().contains("Meera Admin"),
+        "the record names who gave consent"
+    );
+    shots.take(&client, "admin-en-app-first-party").await;
+    sign_out_of_oneid(&client, &issuer).await;
+
+    // A person who never consented signs up from the app: no consent screen.
+    client.goto(&rp_url).await.unwrap();
+    click(&client, "a[href='/login']").await;
+    assert!(landed(&client, &format!("{issuer}/login")).await);
+    click(&client, "a[href='/signup']").await;
+    type_into(&client, "#identifier", "98222 33344").await;
+    click(&client, "button[type='submit']").await;
+    assert!(landed(&client, &format!("{issuer}/signup/verify")).await);
+    type_into(&client, "#code", &last_code(&demo, "+919822233344")).await;
+    type_into(&client, "#password", "person horse battery").await;
+    type_into(&client, "#password_confirm", "person horse battery").await;
+    type_into(&client, "#name", "Kiran Rao").await;
+    click(&client, "form[action='/signup/verify'] button[type='submit']").await;
+    assert!(
+        landed(&client, &rp_url).await,
+        "straight back to the app: {}",
+        url(&client).await
+    );
+    assert_eq!(signed_in_name(&client).await.as_deref(), Some("Kiran Rao"));
+    shots.take(&client, "app-signed-in-without-consent").await;
+    click(&client, "form.signout button").await;
+    assert!(landed(&client, &rp_url).await);
+
+    // The administrator turns first-party off.
+    sign_in_to_oneid(&client, &issuer, &admin_id, ADMIN_PASSWORD).await;
+    client.goto(&format!("{issuer}{app_path}")).await.unwrap();
+    click(
+        &client,
+        &format!("form[action='{app_path}/first-party/off'] button"),
+    )
+    .await;
+    assert!(landed(&client, &format!("{issuer}{app_path}")).await);
+    shots.take(&client, "admin-en-app-third-party-again").await;
+
+    // Every console page, phone-sized, in English and in Hindi (while the admin is signed in).
+    let pages = [
+        ("overview", "/admin".to_owned()),
+        ("apps", "/admin/apps".to_owned()),
+        ("app", app_path.clone()),
+        ("consent-screen", format!("{app_path}/first-party")),
+        ("accounts", "/admin/accounts".to_owned()),
+        ("account", format!("/admin/accounts/{admin_id}")),
+        ("sessions", "/admin/sessions".to_owned()),
+        ("audit", "/admin/audit".to_owned()),
+        ("keys", "/admin/keys".to_owned()),
+    ];
+    for (lang, marker) in [("en", "Audit log"), ("hi", "ऑडिट लॉग")] {
+        client
+            .goto(&format!("{issuer}/lang/{lang}?next=%2Fadmin"))
+            .await
+            .unwrap();
+        for (name, path) in &pages {
+            client.goto(&format!("{issuer}{path}")).await.unwrap();
+            let source = client.source().await.unwrap();
+            assert!(
+                source.contains(&format!("<html lang=\"{lang}\"")) && source.contains(marker),
+                "{path} in {lang}: {}",
+                url(&client).await
+            );
+            shots.take(&client, &format!("admin-{lang}-{name}")).await;
+        }
+    }
+    client
+        .goto(&format!("{issuer}/lang/en?next=%2Faccount"))
+        .await
+        .unwrap();
+    sign_out_of_oneid(&client, &issuer).await;
+
+    // The person signs in to the app again and is asked for consent now.
+    client.goto(&rp_url).await.unwrap();
+    click(&client, "a[href='/login']").await;
+    assert!(landed(&client, &format!("{issuer}/login")).await);
+    type_into(&client, "#identifier", "98222 33344").await;
+    type_into(&client, "#password", "person horse battery").await;
+    click(&client, "form[action='/login'] button[type='submit']").await;
+    assert!(
+        landed(&client, &format!("{issuer}/consent")).await,
+        "consent asked now: {}",
+        url(&client).await
+    );
+    shots.take(&client, "oneid-consent-after-first-party-off").await;
+    click(&client, "button[name='decision'][value='allow']").await;
+    assert!(landed(&client, &rp_url).await);
+    assert_eq!(signed_in_name(&client).await.as_deref(), Some("Kiran Rao"));
+
+    client.close().await.unwrap();
+    rp_handle.stop(true).await;
+    demo.stop().await;
+}

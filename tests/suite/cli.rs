@@ -528,7 +528,16 @@ fn client_registrations_that_break_the_rules_are_refused() {
                 "--scope",
                 "openid admin",
             ][..],
-            "unknown scope `admin`",
+            "the admin scope is only for a confidential client using client_credentials",
+        ),
+        (
+            &[
+                "--redirect-uri",
+                "https://example.com/cb",
+                "--scope",
+                "openid root",
+            ][..],
+            "unknown scope `root`",
         ),
         (
             &[
