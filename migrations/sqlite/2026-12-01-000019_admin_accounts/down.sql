@@ -1,0 +1,2 @@
+DROP INDEX sessions_account_created;
+DROP INDEX sessions_live_created;
