@@ -160,7 +160,7 @@ pub async fn delete(
     Ok(deleted)
 }
 
-/// Sets the account's lasting status and records `<command>: status <before> → <after>`.
+/// Sets the account's lasting status and records `<command>: status: <before> → <after>`.
 async fn set_status(
     ctx: &Context,
     by: &Actor,
@@ -179,7 +179,7 @@ async fn set_status(
         return Err(UserError::Deleted(id));
     }
     let detail = format!(
-        "{command}: status {} → {}",
+        "{command}: status: {} → {}",
         before.as_str(),
         status.as_str()
     );
@@ -521,7 +521,7 @@ pub async fn require_password_reset(
     ctx.audit
         .record(
             AuditEvent::admin_action(format!(
-                "user require password reset: must_reset_password {before} → true"
+                "user require password reset: must_reset_password: {before} → true"
             ))
             .account(id)
             .by(by),

@@ -6,6 +6,7 @@ mod capture;
 mod helpers;
 
 mod admin_access;
+mod admin_accounts;
 mod audit;
 mod authz;
 mod backchannel;

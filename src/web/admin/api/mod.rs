@@ -3,9 +3,9 @@
 //! served at `/admin/api/openapi.json`, so a route cannot exist undocumented. Errors are
 //! `{"error": <stable code>, "message": <text>}`; lists page with an opaque cursor.
 
-mod accounts;
+pub(in crate::web::admin) mod accounts;
 mod roles;
-mod sessions;
+pub(in crate::web::admin) mod sessions;
 
 use actix_web::{
     HttpResponse, ResponseError,
