@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::helpers::{
-    AdminApi, Browser, RelyingParty, TestApp, admin_api, registration, sign_up_asha,
+    AdminApi, Browser, RelyingParty, TestApp, admin_api, admin_browser, registration, sign_up_asha,
     signed_in_tokens,
 };
 
@@ -456,4 +456,264 @@ async fn the_api_revokes_one_app_or_every_app_and_their_refresh_tokens_fail() {
     );
     let (_, json) = api.get(&format!("/accounts/{asha}")).await;
     assert_eq!(json["apps"], serde_json::json!([]), "{json}");
+}
+
+/// The admin's browser posts `form` to `path` with the CSRF token of the page at `from`.
+async fn post_with_csrf(
+    admin: &Browser,
+    from: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> super::helpers::Page {
+    let csrf = admin.get(from).await.csrf();
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend_from_slice(form);
+    admin.post(path, &fields).await
+}
+
+#[tokio::test]
+async fn the_console_searches_says_what_it_understood_and_refuses_bad_input() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = admin_browser(&app, "9876500001").await;
+    let asha = sign_up_asha(&app, &app.browser()).await;
+    add_account(&app, "9811111111", "अनीता शर्मा").await;
+
+    let page = admin
+        .get(&format!("/admin/accounts?q={}", enc("+91 98123-45678")))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.has("Searched for the phone number +919812345678"),
+        "{}",
+        page.body
+    );
+    assert!(page.has(&format!("/admin/accounts/{asha}")));
+    assert!(page.has("+91 ******5678") && !page.has(">+919812345678<"));
+    let page = admin
+        .get(&format!("/admin/accounts?q={}", enc("अनी")))
+        .await;
+    assert!(page.has("अनीता शर्मा"), "{}", page.body);
+    let page = admin.get("/admin/accounts?q=zzz").await;
+    assert!(page.has("No account matches."), "{}", page.body);
+
+    for (bad, expected) in [
+        (
+            format!("/admin/accounts?q={}", "a".repeat(10 * 1024)),
+            "too long",
+        ),
+        (
+            "/admin/accounts?q=ravi&cursor=bm9wZQ".to_owned(),
+            "not valid",
+        ),
+        ("/admin/accounts/12".to_owned(), "9 or 10 digits"),
+        ("/admin/accounts/abcdefghi".to_owned(), "9 or 10 digits"),
+    ] {
+        let page = admin.get(&bad).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(page.has(expected), "{bad}: {}", page.body);
+    }
+    let page = admin.get("/admin/accounts/123456789").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.has("There is no account with that ID."));
+}
+
+#[tokio::test]
+async fn the_console_reveals_contacts_on_a_post_and_audits_it() {
+    let app = TestApp::spawn().await;
+    let (admin, admin_id) = admin_browser(&app, "9876500001").await;
+    let asha = sign_up_asha(&app, &app.browser()).await;
+    let path = format!("/admin/accounts/{asha}");
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("+91 ******5678") && !page.has("+919812345678"));
+    assert!(page.has("Asha Devi") && page.has("Active"));
+
+    // A forged form reveals nothing and records nothing.
+    for csrf in ["", "forged"] {
+        let refused = admin
+            .post(&format!("{path}/reveal"), &[("csrf", csrf)])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(!refused.has("+919812345678"));
+    }
+    assert!(
+        !events(&app)
+            .await
+            .iter()
+            .any(|e| e.detail.as_deref() == Some("reveal contacts"))
+    );
+    let shown = post_with_csrf(&admin, &path, &format!("{path}/reveal"), &[]).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.body);
+    assert!(shown.has("+919812345678"), "{}", shown.body);
+    admin_event(
+        &app,
+        &asha,
+        "reveal contacts",
+        &format!("account:{admin_id}"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_console_action_works_is_audited_and_refuses_forged_forms() {
+    let app = TestApp::spawn().await;
+    let (admin, admin_id) = admin_browser(&app, "9876500001").await;
+    let by = format!("account:{admin_id}");
+    let asha_browser = app.browser();
+    let cloud = RelyingParty::register(&app, registration("Cloud", true)).await;
+    let tokens =
+        signed_in_tokens(&app, &cloud, &asha_browser, &["profile", "offline_access"]).await;
+    let asha = asha_browser.account_id().await.unwrap();
+    let path = format!("/admin/accounts/{asha}");
+    let action = format!("{path}/action");
+
+    // Forged forms: 403, nothing changes.
+    for csrf in ["", "forged"] {
+        for (to, form) in [
+            (action.clone(), vec![("action", "lock")]),
+            (
+                format!("{path}/revoke"),
+                vec![("client_id", cloud.id.as_str())],
+            ),
+            (format!("{path}/end-session"), vec![("sid", "x")]),
+            (format!("{path}/delete"), vec![]),
+        ] {
+            let mut fields = vec![("csrf", csrf)];
+            fields.extend(form);
+            let refused = admin.post(&to, &fields).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{to}");
+        }
+    }
+    assert!(admin.get(&path).await.has("Active"));
+    assert!(is_signed_in(&asha_browser).await);
+
+    // Bad input: an unknown action, an unknown app, an unknown account.
+    let bad = post_with_csrf(&admin, &path, &action, &[("action", "explode")]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.has("not one this page offers"));
+    let bad = post_with_csrf(
+        &admin,
+        &path,
+        &format!("{path}/revoke"),
+        &[("client_id", "nope")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    let bad = post_with_csrf(
+        &admin,
+        &path,
+        "/admin/accounts/123456789/action",
+        &[("action", "lock")],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+
+    // Lock, unlock, disable, enable.
+    for (value, done, detail) in [
+        (
+            "lock",
+            "admin-done-locked",
+            "user lock: status: active → locked",
+        ),
+        (
+            "unlock",
+            "admin-done-unlocked",
+            "user unlock: status: locked → active",
+        ),
+        (
+            "disable",
+            "admin-done-disabled",
+            "user disable: status: active → disabled",
+        ),
+        (
+            "enable",
+            "admin-done-enabled",
+            "user enable: status: disabled → active",
+        ),
+    ] {
+        post_with_csrf(&admin, &path, &action, &[("action", value)])
+            .await
+            .assert_redirect(&format!("{path}?done={done}"));
+        admin_event(&app, &asha, detail, &by).await;
+    }
+    let page = admin.get(&format!("{path}?done=admin-done-enabled")).await;
+    assert!(page.has("The account is enabled."), "{}", page.body);
+
+    // Locking signed Asha out: she signs in again, and Cloud gets new tokens.
+    app.advance(RECHECK);
+    let asha_browser = app.browser();
+    asha_browser
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect("/account");
+    let tokens =
+        signed_in_tokens(&app, &cloud, &asha_browser, &["profile", "offline_access"]).await;
+    assert!(cloud.refresh(tokens.refresh_token().unwrap()).await.is_ok());
+
+    // Revoke one app: its refresh token fails.
+    post_with_csrf(
+        &admin,
+        &path,
+        &format!("{path}/revoke"),
+        &[("client_id", &cloud.id)],
+    )
+    .await
+    .assert_redirect(&format!("{path}?done=admin-done-app-revoked"));
+    assert!(
+        cloud
+            .refresh(tokens.refresh_token().unwrap())
+            .await
+            .is_err()
+    );
+    admin_event(&app, &asha, "user revoke app", &by).await;
+
+    // Revoke every app, sign out everywhere, require a new password.
+    let tokens =
+        signed_in_tokens(&app, &cloud, &asha_browser, &["profile", "offline_access"]).await;
+    post_with_csrf(&admin, &path, &action, &[("action", "revoke-all")])
+        .await
+        .assert_redirect(&format!("{path}?done=admin-done-apps-revoked"));
+    assert!(
+        cloud
+            .refresh(tokens.refresh_token().unwrap())
+            .await
+            .is_err()
+    );
+    post_with_csrf(&admin, &path, &action, &[("action", "sign-out")])
+        .await
+        .assert_redirect(&format!("{path}?done=admin-done-signed-out"));
+    app.advance(RECHECK);
+    assert!(!is_signed_in(&asha_browser).await, "signed out everywhere");
+    admin_event(&app, &asha, "user sign-out", &by).await;
+    post_with_csrf(
+        &admin,
+        &path,
+        &action,
+        &[("action", "require-password-reset")],
+    )
+    .await
+    .assert_redirect(&format!("{path}?done=admin-done-reset-required"));
+    let refused = app.browser().sign_in("9812345678", "correct horse").await;
+    assert!(refused.has("choose a new password"), "{}", refused.body);
+
+    // Delete, through a confirmation page naming the account.
+    let confirm = admin.get(&format!("{path}/delete")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(
+        confirm.has(&format!("Delete the account Asha ({asha})?")),
+        "{}",
+        confirm.body
+    );
+    post_with_csrf(
+        &admin,
+        &format!("{path}/delete"),
+        &format!("{path}/delete"),
+        &[],
+    )
+    .await
+    .assert_redirect("/admin/accounts?done=admin-done-deleted");
+    assert!(admin.get(&path).await.has("Deleted"));
+    admin_event(&app, &asha, "user delete", &by).await;
+    let again = post_with_csrf(&admin, "/admin/sessions", &action, &[("action", "unlock")]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
 }
