@@ -561,8 +561,8 @@ async fn every_console_action_works_is_audited_and_refuses_forged_forms() {
     let by = format!("account:{admin_id}");
     let asha_browser = app.browser();
     let cloud = RelyingParty::register(&app, registration("Cloud", true)).await;
-    let tokens =
-        signed_in_tokens(&app, &cloud, &asha_browser, &["profile", "offline_access"]).await;
+    // Asha signs up on the way into Cloud.
+    signed_in_tokens(&app, &cloud, &asha_browser, &["profile"]).await;
     let asha = asha_browser.account_id().await.unwrap();
     let path = format!("/admin/accounts/{asha}");
     let action = format!("{path}/action");
