@@ -374,7 +374,7 @@ pub async fn details(
             let events = audit_rows::page_for_account(
                 conn,
                 id,
-                DateTime::<Utc>::MIN_UTC,
+                DateTime::<Utc>::UNIX_EPOCH,
                 &[],
                 0,
                 RECENT_EVENTS,
