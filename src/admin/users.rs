@@ -530,3 +530,65 @@ pub async fn require_password_reset(
     tracing::info!(account_id = %id, sessions = ended, "admin required a password reset");
     Ok(ended)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn india() -> Region {
+        Region::default()
+    }
+
+    #[test]
+    fn the_search_box_reads_phones_emails_ids_and_names() {
+        for typed in [
+            "98123 45678",
+            "+91 98123-45678",
+            "098123 45678",
+            "919812345678",
+        ] {
+            match understand(typed, india()).unwrap() {
+                Understood::Phone(p) | Understood::PhoneOrAccountId(p, _) => {
+                    assert_eq!(p.as_e164(), "+919812345678", "{typed}");
+                }
+                other => panic!("{typed}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            understand("9812345678", india()).unwrap(),
+            Understood::PhoneOrAccountId(..)
+        ));
+        assert!(matches!(
+            understand("123456789", india()).unwrap(),
+            Understood::AccountId(_)
+        ));
+        match understand("Asha@Example.COM", india()).unwrap() {
+            Understood::Email(e) => assert_eq!(e.as_str(), "asha@example.com"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            understand("  Asha   DEVI ", india()).unwrap(),
+            Understood::Name("asha devi".into())
+        );
+        assert_eq!(
+            understand("अनीता", india()).unwrap(),
+            Understood::Name("अनीता".into())
+        );
+        assert!(matches!(
+            understand("   ", india()),
+            Err(SearchError::Empty)
+        ));
+        assert!(matches!(
+            understand(&"a".repeat(QUERY_MAX + 1), india()),
+            Err(SearchError::TooLong)
+        ));
+    }
+
+    #[test]
+    fn a_name_cursor_reads_back_and_a_forged_one_does_not() {
+        let key = ("asha devi".to_owned(), 123_456_789);
+        assert_eq!(parse_name_cursor(&name_cursor(&key)), Some(key));
+        assert_eq!(parse_name_cursor("asha"), None);
+        assert_eq!(parse_name_cursor("asha\u{0}x"), None);
+    }
+}
