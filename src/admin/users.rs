@@ -482,8 +482,10 @@ pub async fn revoke_all_apps(
     let connected = apps::list(accounts, id).await?;
     let mut revoked = 0usize;
     for app in &connected {
-        if let Ok(Ok(_)) =
-            apps::revoke_by_admin(accounts, id, &app.client_id, &ClientInfo::default()).await
+        // One gone meanwhile (revoked elsewhere) is skipped; a failure stops here.
+        if apps::revoke_by_admin(accounts, id, &app.client_id, &ClientInfo::default())
+            .await?
+            .is_ok()
         {
             revoked = revoked.saturating_add(1);
         }

@@ -717,3 +717,35 @@ async fn every_console_action_works_is_audited_and_refuses_forged_forms() {
     let again = post_with_csrf(&admin, "/admin/sessions", &action, &[("action", "unlock")]).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_console_grants_and_revokes_the_admin_role_but_keeps_the_last_administrator() {
+    let app = TestApp::spawn().await;
+    let (admin, admin_id) = admin_browser(&app, "9876500001").await;
+    let asha = sign_up_asha(&app, &app.browser()).await;
+    let path = format!("/admin/accounts/{asha}");
+    let action = format!("{path}/action");
+    let refused = admin
+        .post(&action, &[("csrf", "forged"), ("action", "grant-admin")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    post_with_csrf(&admin, &path, &action, &[("action", "grant-admin")])
+        .await
+        .assert_redirect(&format!("{path}?done=admin-done-admin-granted"));
+    assert!(admin.get(&path).await.has("Administrator"));
+    post_with_csrf(&admin, &path, &action, &[("action", "revoke-admin")])
+        .await
+        .assert_redirect(&format!("{path}?done=admin-done-admin-revoked"));
+    // The last administrator stays one.
+    let mine = format!("/admin/accounts/{admin_id}");
+    let last = post_with_csrf(
+        &admin,
+        &mine,
+        &format!("{mine}/action"),
+        &[("action", "revoke-admin")],
+    )
+    .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+    assert!(last.has("last administrator"), "{}", last.body);
+    assert!(admin.get(&mine).await.has("Administrator"));
+}

@@ -276,7 +276,7 @@ fn account_view(
         last_sign_in: d.last_sign_in.map(when).unwrap_or_else(|| "—".to_owned()),
         must_reset: a.must_reset_password,
         deleted: a.status == AccountStatus::Deleted,
-        actions: actions_for(a.status)
+        actions: actions_for(a.status, a.role.is_some())
             .iter()
             .map(|(action, key)| (*action, lang.t(key)))
             .collect(),
@@ -322,8 +322,8 @@ fn account_view(
 }
 
 /// The buttons an account in `status` gets: lock or unlock, disable or enable, and the rest.
-fn actions_for(status: AccountStatus) -> Vec<(&'static str, &'static str)> {
-    let mut actions = Vec::with_capacity(5);
+fn actions_for(status: AccountStatus, admin: bool) -> Vec<(&'static str, &'static str)> {
+    let mut actions = Vec::with_capacity(6);
     match status {
         AccountStatus::Active => {
             actions.push(("lock", "admin-action-lock"));
@@ -339,6 +339,11 @@ fn actions_for(status: AccountStatus) -> Vec<(&'static str, &'static str)> {
     actions.push(("sign-out", "admin-action-sign-out"));
     actions.push(("require-password-reset", "admin-action-require-reset"));
     actions.push(("revoke-all", "admin-action-revoke-all"));
+    actions.push(if admin {
+        ("revoke-admin", "admin-action-revoke-admin")
+    } else {
+        ("grant-admin", "admin-action-grant-admin")
+    });
     actions
 }
 
@@ -477,6 +482,13 @@ pub async fn post_action(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let nav = Nav::new(SECTION);
+    if let Some(grant) = match form.action.as_str() {
+        "grant-admin" => Some(true),
+        "revoke-admin" => Some(false),
+        _ => None,
+    } {
+        return post_role(&req, &state, lang, session, &admin, &path, grant).await;
+    }
     let Some((action, done)) = parse_action(&form.action) else {
         let error = Some((StatusCode::BAD_REQUEST, "admin-accounts-bad-action"));
         return show(&req, &state, lang, session, nav, &path, None, error).await;
@@ -491,6 +503,38 @@ pub async fn post_action(
             None => Err(WebError::Unavailable(e.to_string())),
         },
     }
+}
+
+/// Grants or revokes the admin role (through `admin::roles`, which keeps the last
+/// administrator).
+async fn post_role(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    session: BrowserSession,
+    admin: &AdminUser,
+    raw_id: &str,
+    grant: bool,
+) -> Result<HttpResponse, WebError> {
+    use crate::admin::roles::{self, RoleError};
+    let nav = Nav::new(SECTION);
+    let Target::Found(id) = target(raw_id) else {
+        return show(req, state, lang, session, nav, raw_id, None, None).await;
+    };
+    let (done, result) = if grant {
+        let done = "admin-done-admin-granted";
+        (done, roles::grant(&state.admin, &admin.actor, id).await)
+    } else {
+        let done = "admin-done-admin-revoked";
+        (done, roles::revoke(&state.admin, &admin.actor, id).await)
+    };
+    let error = match result {
+        Ok(_) => return Ok(see_other(&format!("{SECTION}/{id}?done={done}"))),
+        Err(RoleError::NotFound(_)) => (StatusCode::NOT_FOUND, "admin-accounts-not-found"),
+        Err(RoleError::LastAdmin(_)) => (StatusCode::CONFLICT, "admin-accounts-last-admin"),
+        Err(RoleError::Db(e)) => return Err(WebError::Unavailable(e.to_string())),
+    };
+    show(req, state, lang, session, nav, raw_id, None, Some(error)).await
 }
 
 #[derive(Deserialize)]
