@@ -599,6 +599,25 @@ async fn every_console_action_works_is_audited_and_refuses_forged_forms() {
     )
     .await;
     assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    let long = "x".repeat(10 * 1024);
+    let bad = post_with_csrf(
+        &admin,
+        &path,
+        &format!("{path}/revoke"),
+        &[("client_id", &long)],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad = post_with_csrf(
+        &admin,
+        &path,
+        &format!("{path}/end-session"),
+        &[("sid", &long)],
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::NOT_FOUND);
+    let bad = post_with_csrf(&admin, &path, &action, &[("action", &long)]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let bad = post_with_csrf(
         &admin,
         &path,
