@@ -4,7 +4,9 @@
 //! print results, nothing else.
 //!
 //! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
-//! - [`users`]: add and list accounts, sign one out everywhere, lock, unlock and delete it;
+//! - [`users`]: add, list and search accounts, look one up and reveal its contacts (audited),
+//!   sign one out everywhere, lock, unlock, disable, enable, revoke its apps, require a new
+//!   password, delete it;
 //! - [`keys`]: rotate and list the signing keys;
 //! - [`events`]: read the audit log;
 //! - [`roles`]: who is an administrator;

@@ -768,3 +768,50 @@ async fn the_console_grants_and_revokes_the_admin_role_but_keeps_the_last_admini
     assert!(last.has("last administrator"), "{}", last.body);
     assert!(admin.get(&mine).await.has("Administrator"));
 }
+
+#[tokio::test]
+async fn a_required_reset_also_refuses_the_password_when_confirming_in_the_account_console() {
+    let app = TestApp::spawn().await;
+    let (api, _) = admin_api(&app).await;
+    let asha = sign_up_asha(&app, &app.browser()).await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/accounts/{asha}/require-password-reset"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Asha signs in with a code (no password), and later confirms with her old password.
+    app.advance(RECHECK);
+    let browser = app.browser();
+    browser
+        .submit(
+            "/login/code",
+            "/login/code",
+            &[("identifier", "9812345678")],
+        )
+        .await
+        .assert_redirect("/recover/verify");
+    let page = browser.get("/recover/verify").await;
+    let code = app.wait_for_code("+919812345678", "login", 0).await;
+    browser
+        .enter_recovery_code(&page, &code, "")
+        .await
+        .assert_redirect("/account");
+    app.advance(chrono::Duration::minutes(11));
+    let csrf = browser.get("/account/confirm").await.csrf();
+    let refused = browser
+        .post(
+            "/account/confirm",
+            &[
+                ("csrf", csrf.as_str()),
+                ("next", "/account/password"),
+                ("password", "correct horse"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.has("choose a new password"), "{}", refused.body);
+}
