@@ -160,12 +160,34 @@ pub async fn revoke(
     client: &ClientId,
     from: &ClientInfo,
 ) -> Result<Result<Revoked, RevokeRefused>, ServiceError> {
+    take_back(ctx, account, client, from, false).await
+}
+
+/// [`revoke`] as an administrator does it: a first-party app's grants are taken back too
+/// (there is no consent to delete; the person's next authorization of it asks nothing, as
+/// before). Used by `admin::users` for "revoke one app" and "revoke every app".
+pub async fn revoke_by_admin(
+    ctx: &Context,
+    account: AccountId,
+    client: &ClientId,
+    from: &ClientInfo,
+) -> Result<Result<Revoked, RevokeRefused>, ServiceError> {
+    take_back(ctx, account, client, from, true).await
+}
+
+async fn take_back(
+    ctx: &Context,
+    account: AccountId,
+    client: &ClientId,
+    from: &ClientInfo,
+    first_party_too: bool,
+) -> Result<Result<Revoked, RevokeRefused>, ServiceError> {
     let now = ctx.clock.now();
     let id = client.clone();
     let done = ctx
         .db
         .run(move |conn| {
-            let Some(client) = check_revocable(conn, account, &id)? else {
+            let Some(client) = check_revocable(conn, account, &id, first_party_too)? else {
                 return Ok(Err(RevokeRefused::NotConnected));
             };
             let client = match client {
@@ -210,11 +232,12 @@ fn check_revocable(
     conn: &mut crate::db::DbConn,
     account: AccountId,
     id: &ClientId,
+    first_party_too: bool,
 ) -> Result<Option<Result<Client, RevokeRefused>>, DbError> {
     let Some(client) = client::find(conn, id)? else {
         return Ok(None);
     };
-    if !client.first_party {
+    if !client.first_party || first_party_too {
         // Whether anything is there is decided by what the transaction finds to take back.
         return Ok(Some(Ok(client)));
     }

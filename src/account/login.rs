@@ -36,6 +36,9 @@ pub enum LoginOutcome {
     /// The password was right but an operator disabled the account. Said only after the
     /// password proved who is asking.
     Disabled,
+    /// The password was right but an administrator asked that it be replaced: the person
+    /// chooses a new one with a code (`/reset`) before signing in with a password again.
+    MustResetPassword,
 }
 
 /// Finds the account(s) the identifier may name and checks the password. Runs one argon2
@@ -72,6 +75,8 @@ pub async fn authenticate(
         Checked::Disabled(id) => {
             event(AuditKind::LoginFailed, Outcome::Refused, Some(*id)).detail("disabled")
         }
+        Checked::MustReset(id) => event(AuditKind::LoginFailed, Outcome::Refused, Some(*id))
+            .detail("password reset required"),
         Checked::Locked(ids) => event(
             AuditKind::LoginFailed,
             Outcome::Refused,
@@ -88,6 +93,7 @@ pub async fn authenticate(
     Ok(match outcome {
         Checked::SignedIn(account) => LoginOutcome::SignedIn(account),
         Checked::Disabled(_) => LoginOutcome::Disabled,
+        Checked::MustReset(_) => LoginOutcome::MustResetPassword,
         Checked::Locked(_) => LoginOutcome::Locked,
         Checked::Invalid(_) => LoginOutcome::InvalidCredentials,
     })
@@ -97,6 +103,7 @@ pub async fn authenticate(
 enum Checked {
     SignedIn(Box<Account>),
     Disabled(AccountId),
+    MustReset(AccountId),
     Locked(Vec<AccountId>),
     Invalid(Vec<AccountId>),
 }
@@ -218,6 +225,8 @@ async fn check_accounts(
             lockout::succeeded(ctx, account.id).await?;
             Ok(if account.status == AccountStatus::Disabled {
                 Checked::Disabled(account.id)
+            } else if account.must_reset_password {
+                Checked::MustReset(account.id)
             } else {
                 Checked::SignedIn(account)
             })

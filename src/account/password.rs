@@ -36,6 +36,9 @@ pub enum PasswordChange {
     WrongPassword,
     /// Locked by failed attempts: nothing was checked.
     Locked,
+    /// An administrator asked for a new password chosen with a code (`/reset`): the old one
+    /// cannot be used to change it.
+    MustResetPassword,
     /// Disabled by an operator, or gone.
     Gone,
 }
@@ -91,6 +94,7 @@ async fn check_current(
         }
         LoginOutcome::Locked => Err(PasswordChange::Locked),
         LoginOutcome::Disabled => Err(PasswordChange::Gone),
+        LoginOutcome::MustResetPassword => Err(PasswordChange::MustResetPassword),
     })
 }
 

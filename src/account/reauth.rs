@@ -36,6 +36,9 @@ pub enum Confirmed {
     /// Locked by failed attempts: the owner unlocks with a code first (the sign-in page's
     /// "Unlock with a code").
     Locked,
+    /// An administrator asked for a new password: the password no longer confirms anything
+    /// until the owner chooses a new one with a code (`/reset`).
+    MustResetPassword,
     /// Disabled by an operator, or deleted: the browser is signed out.
     Gone,
 }
@@ -87,6 +90,7 @@ pub async fn with_password(
         LoginOutcome::SignedIn(_) | LoginOutcome::InvalidCredentials => Confirmed::WrongPassword,
         LoginOutcome::Locked => Confirmed::Locked,
         LoginOutcome::Disabled => Confirmed::Gone,
+        LoginOutcome::MustResetPassword => Confirmed::MustResetPassword,
     };
     record(ctx, id, &confirmed, "pwd", from).await;
     Ok(confirmed)
@@ -171,7 +175,7 @@ async fn record(ctx: &Context, id: AccountId, confirmed: &Confirmed, how: &str, 
     let outcome = match confirmed {
         Confirmed::Yes(_) => Outcome::Ok,
         Confirmed::WrongPassword | Confirmed::WrongCode(_) => Outcome::Failed,
-        Confirmed::Locked | Confirmed::Gone => Outcome::Refused,
+        Confirmed::Locked | Confirmed::MustResetPassword | Confirmed::Gone => Outcome::Refused,
     };
     ctx.audit
         .record(

@@ -4,10 +4,13 @@
 //! print results, nothing else.
 //!
 //! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
-//! - [`users`]: add and list accounts, sign one out everywhere, lock, unlock and delete it;
+//! - [`users`]: add, list and search accounts, look one up and reveal its contacts (audited),
+//!   sign one out everywhere, lock, unlock, disable, enable, revoke its apps, require a new
+//!   password, delete it;
 //! - [`keys`]: rotate and list the signing keys;
 //! - [`events`]: read the audit log;
-//! - [`roles`]: who is an administrator.
+//! - [`roles`]: who is an administrator;
+//! - [`sessions`]: the live sessions of everyone, an account or an app; ending one.
 //!
 //! Every operation takes the [`Actor`](crate::domain::Actor) doing it, named in its audit
 //! event: an administrator in the console, a client of the admin API, or the command line.
@@ -16,6 +19,7 @@ pub mod clients;
 pub mod events;
 pub mod keys;
 pub mod roles;
+pub mod sessions;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod users;

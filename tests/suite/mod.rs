@@ -6,6 +6,8 @@ mod capture;
 mod helpers;
 
 mod admin_access;
+mod admin_accounts;
+mod admin_sessions;
 mod audit;
 mod authz;
 mod backchannel;

@@ -404,6 +404,8 @@ pub fn set_password(
             accounts::password_hash.eq(hash.as_str()),
             accounts::updated_at.eq(now.naive_utc()),
             accounts::password_changed_at.eq(now.naive_utc()),
+            // A new password is what an administrator's "reset at next sign-in" asked for.
+            accounts::must_reset_password.eq(false),
         ))
         .execute(conn)?;
     Ok(())
@@ -640,4 +642,69 @@ fn with_both_contacts(id: AccountId) -> WithBothContacts {
         .filter(accounts::account_id.eq(id.get()))
         .filter(accounts::phone.is_not_null())
         .filter(accounts::email.is_not_null())
+}
+
+/// Where a page of a name search ends: the last row's `(name_key, account_id)`.
+pub type NameKey = (String, i64);
+
+/// Live (not deleted) accounts whose `name_key` starts with `prefix`, by `(name_key,
+/// account_id)`, after `after`; at most `limit`. A range on the `accounts_name_key` index
+/// (`prefix <= name_key < prefix || U+10FFFF`), never a `LIKE`, so both backends seek.
+pub fn search_by_name(
+    conn: &mut DbConn,
+    prefix: &str,
+    after: Option<&NameKey>,
+    limit: i64,
+) -> Result<Vec<Account>, DbError> {
+    let upper = format!("{prefix}\u{10FFFF}");
+    let mut query = accounts::table
+        .filter(accounts::name_key.ge(prefix))
+        .filter(accounts::name_key.lt(upper))
+        .filter(accounts::status.ne(AccountStatus::Deleted.as_str()))
+        .into_boxed();
+    if let Some((key, id)) = after {
+        query = query.filter(
+            accounts::name_key.gt(key.clone()).or(accounts::name_key
+                .eq(key.clone())
+                .and(accounts::account_id.gt(*id))),
+        );
+    }
+    query
+        .order((accounts::name_key.asc(), accounts::account_id.asc()))
+        .limit(limit)
+        .select(AccountRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect()
+}
+
+/// The `name_key` of an account as stored (the search cursor names it).
+pub fn name_key_of(conn: &mut DbConn, id: AccountId) -> Result<Option<String>, DbError> {
+    Ok(accounts::table
+        .find(id.get())
+        .select(accounts::name_key)
+        .first(conn)
+        .optional()?)
+}
+
+/// Sets or clears "choose a new password at the next sign-in" on a live (not deleted)
+/// account. True when the account exists and is not deleted.
+pub fn set_must_reset_password(
+    conn: &mut DbConn,
+    id: AccountId,
+    must: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let changed = diesel::update(
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .filter(accounts::status.ne(AccountStatus::Deleted.as_str())),
+    )
+    .set((
+        accounts::must_reset_password.eq(must),
+        accounts::updated_at.eq(now.naive_utc()),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
 }

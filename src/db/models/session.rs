@@ -373,3 +373,123 @@ pub fn apps_of(
 pub fn count(conn: &mut DbConn) -> Result<i64, DbError> {
     Ok(sessions::table.count().get_result(conn)?)
 }
+
+/// A live session as an administrator's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminSessionRow {
+    pub sid: String,
+    pub account_id: AccountId,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: Option<DateTime<Utc>>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Where a page of sessions ends: the last row's `(created_at, sid)`.
+pub type SessionKey = (NaiveDateTime, String);
+
+/// Which live sessions an administrator lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveFilter {
+    pub account: Option<AccountId>,
+    /// Only sessions an app took part in (a grant of the app names the session).
+    pub client: Option<String>,
+}
+
+type AdminRow = (
+    String,
+    i64,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Live sessions (not ended, not run out at `now`), newest first by `(created_at, sid)`,
+/// before `before`; at most `limit`. Each filter walks an index in that order: every session
+/// through `sessions_live_created`, one account's through `sessions_account_created`; an app's
+/// sessions are the sids its grants name (`grants_client_sid`).
+pub fn live_page(
+    conn: &mut DbConn,
+    filter: &LiveFilter,
+    before: Option<&SessionKey>,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AdminSessionRow>, DbError> {
+    let mut query = sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .into_boxed();
+    if let Some(account) = filter.account {
+        query = query.filter(sessions::account_id.eq(account.get()));
+    }
+    if let Some(client) = &filter.client {
+        let sids = grants::table
+            .filter(grants::client_id.eq(client.clone()))
+            .filter(grants::sid.is_not_null())
+            .select(grants::sid.assume_not_null());
+        query = query.filter(sessions::sid.eq_any(sids));
+    }
+    if let Some((at, sid)) = before {
+        query = query.filter(
+            sessions::created_at.lt(*at).or(sessions::created_at
+                .eq(*at)
+                .and(sessions::sid.lt(sid.clone()))),
+        );
+    }
+    Ok(query
+        .order((sessions::created_at.desc(), sessions::sid.desc()))
+        .limit(limit)
+        .select((
+            sessions::sid,
+            sessions::account_id,
+            sessions::created_at,
+            sessions::last_active_at,
+            sessions::user_agent,
+            sessions::ip,
+        ))
+        .load::<AdminRow>(conn)?
+        .into_iter()
+        .map(
+            |(sid, account_id, created_at, last_active_at, user_agent, ip)| AdminSessionRow {
+                sid,
+                account_id: AccountId::from_stored(account_id),
+                created_at: created_at.and_utc(),
+                last_active_at: last_active_at.map(|at| at.and_utc()),
+                user_agent,
+                ip,
+            },
+        )
+        .collect())
+}
+
+/// The account whose live session `sid` is, if it is live at `now`.
+pub fn live_owner(
+    conn: &mut DbConn,
+    sid: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<AccountId>, DbError> {
+    Ok(sessions::table
+        .find(sid)
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now.naive_utc()))
+        .select(sessions::account_id)
+        .first::<i64>(conn)
+        .optional()?
+        .map(AccountId::from_stored))
+}
+
+/// When the account last signed in: its newest session's start (the top of
+/// `sessions_account_created`).
+pub fn last_sign_in(
+    conn: &mut DbConn,
+    account: AccountId,
+) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(sessions::table
+        .filter(sessions::account_id.eq(account.get()))
+        .order((sessions::created_at.desc(), sessions::sid.desc()))
+        .select(sessions::created_at)
+        .first::<NaiveDateTime>(conn)
+        .optional()?
+        .map(|at| at.and_utc()))
+}

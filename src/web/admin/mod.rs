@@ -3,9 +3,11 @@
 //! thin faces over `crate::admin`, which does and audits every operation; the [`guard`] lets
 //! only administrators in.
 
+mod accounts;
 pub mod api;
 mod guard;
 mod overview;
+mod sessions;
 
 use actix_web::{middleware::from_fn, web};
 
@@ -24,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The console's sections, each registering its own pages.
 fn console(cfg: &mut web::ServiceConfig) {
-    for section in [overview::routes] {
+    for section in [overview::routes, accounts::routes, sessions::routes] {
         section(cfg);
     }
 }

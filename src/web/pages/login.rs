@@ -24,6 +24,8 @@ struct LoginView {
     error: Option<String>,
     /// The account is locked: offer "Unlock with a code".
     locked: bool,
+    /// An administrator asked for a new password: offer "Choose a new password".
+    must_reset: bool,
 }
 
 #[derive(Deserialize)]
@@ -49,6 +51,7 @@ fn login_view(
         identifier: identifier.chars().take(254).collect(),
         error,
         locked: false,
+        must_reset: false,
     }
 }
 
@@ -100,11 +103,13 @@ pub async fn post_login(
                 LoginOutcome::InvalidCredentials => "login-invalid",
                 LoginOutcome::Locked => "login-locked",
                 LoginOutcome::Disabled => "login-disabled",
+                LoginOutcome::MustResetPassword => "login-must-reset",
             }
         }
     };
     let mut view = login_view(lang, &session, &form.identifier, Some(lang.t(error_key)));
     view.locked = error_key == "login-locked";
+    view.must_reset = error_key == "login-must-reset";
     let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
     session.respond(&state, response).await
 }

@@ -3,7 +3,9 @@
 //! served at `/admin/api/openapi.json`, so a route cannot exist undocumented. Errors are
 //! `{"error": <stable code>, "message": <text>}`; lists page with an opaque cursor.
 
+pub(in crate::web::admin) mod accounts;
 mod roles;
+pub(in crate::web::admin) mod sessions;
 
 use actix_web::{
     HttpResponse, ResponseError,
@@ -207,7 +209,25 @@ macro_rules! admin_api {
     };
 }
 
-admin_api!(roles::list_admins, roles::grant_admin, roles::revoke_admin);
+admin_api!(
+    roles::list_admins,
+    roles::grant_admin,
+    roles::revoke_admin,
+    accounts::search_accounts,
+    accounts::get_account,
+    accounts::reveal_account,
+    accounts::lock_account,
+    accounts::unlock_account,
+    accounts::disable_account,
+    accounts::enable_account,
+    accounts::sign_out_account,
+    accounts::require_password_reset,
+    accounts::revoke_all_apps,
+    accounts::revoke_app,
+    accounts::delete_account,
+    sessions::list_sessions,
+    sessions::end_session,
+);
 
 struct BearerAuth;
 

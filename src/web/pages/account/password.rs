@@ -115,6 +115,7 @@ pub async fn post_password(
         PasswordChange::Gone => return session.end(&state, see_other("/login")).await,
         PasswordChange::WrongPassword => "change-password-wrong",
         PasswordChange::Locked => "login-locked",
+        PasswordChange::MustResetPassword => "login-must-reset",
     };
     page.current_error = Some(lang.t(key));
     let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, page);

@@ -299,6 +299,7 @@ async fn finish(
         Confirmed::Gone => return session.end(state, see_other("/login")).await,
         Confirmed::WrongPassword => "confirm-wrong-password",
         Confirmed::Locked => "login-locked",
+        Confirmed::MustResetPassword => "login-must-reset",
         Confirmed::WrongCode(_) => "code-unusable",
     };
     answer_error(req, state, lang, session, account, next, key).await
