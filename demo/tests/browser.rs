@@ -561,7 +561,7 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     let secret = client
         .find(Locator::Css("#client-secret"))
         .await
-        .unwrap_or_else(|_| panic!("the secret page: {}", url(&client).await))
+        .expect("the page that shows the new app's secret")
         .text()
         .await
         .unwrap();
