@@ -480,3 +480,49 @@ pub fn counts(conn: &mut DbConn) -> Result<(i64, i64), DbError> {
         refresh_tokens::table.count().get_result(conn)?,
     ))
 }
+
+/// How many people consented to `client` (by the `consents (client_id)` index).
+pub fn count_consents_for_client(conn: &mut DbConn, client: &ClientId) -> Result<i64, DbError> {
+    Ok(consents::table
+        .filter(consents::client_id.eq(client.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// What taking back everyone's access to one client did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TakenBackFromAll {
+    pub consents: usize,
+    pub grants: usize,
+    pub connected: usize,
+}
+
+/// Takes back everything every account gave `client`, in one transaction of three statements
+/// (by the `consents (client_id)`, `grants (client_id, sid)` and `connected_apps (client_id)`
+/// indexes): every consent (each person is asked again), every grant not revoked yet (its
+/// access tokens and refresh tokens stop working), every connected-app row. The bulk form of
+/// [`take_back_from_client`].
+pub fn take_back_from_all(
+    conn: &mut DbConn,
+    client: &ClientId,
+    now: DateTime<Utc>,
+) -> Result<TakenBackFromAll, DbError> {
+    conn.transaction(|conn| {
+        let consents =
+            diesel::delete(consents::table.filter(consents::client_id.eq(client.as_str())))
+                .execute(conn)?;
+        let grants = diesel::update(
+            grants::table
+                .filter(grants::client_id.eq(client.as_str()))
+                .filter(grants::revoked_at.is_null()),
+        )
+        .set(grants::revoked_at.eq(now.naive_utc()))
+        .execute(conn)?;
+        let connected = connected_app::delete_for_client(conn, client)?;
+        Ok(TakenBackFromAll {
+            consents,
+            grants,
+            connected,
+        })
+    })
+}
