@@ -3,6 +3,7 @@
 //! served at `/admin/api/openapi.json`, so a route cannot exist undocumented. Errors are
 //! `{"error": <stable code>, "message": <text>}`; lists page with an opaque cursor.
 
+mod clients;
 mod roles;
 
 use actix_web::{
@@ -207,7 +208,23 @@ macro_rules! admin_api {
     };
 }
 
-admin_api!(roles::list_admins, roles::grant_admin, roles::revoke_admin);
+admin_api!(
+    roles::list_admins,
+    roles::grant_admin,
+    roles::revoke_admin,
+    clients::list_clients,
+    clients::create_client,
+    clients::get_client,
+    clients::update_client,
+    clients::delete_client,
+    clients::rotate_client_secret,
+    clients::disable_client,
+    clients::enable_client,
+    clients::make_first_party,
+    clients::remove_first_party,
+    clients::get_consents,
+    clients::revoke_consents,
+);
 
 struct BearerAuth;
 
