@@ -6,6 +6,7 @@ mod capture;
 mod helpers;
 
 mod admin_access;
+mod admin_apps;
 mod audit;
 mod authz;
 mod backchannel;

@@ -84,8 +84,9 @@ struct ClientRow {
     first_party_at: Option<NaiveDateTime>,
 }
 
+/// Every column, `None` written as NULL (a cleared logo, an enabled client, consent taken back).
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = clients)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
 struct ClientWrite {
     client_id: String,
     name: String,
