@@ -4,6 +4,7 @@
 //! only administrators in.
 
 pub mod api;
+mod apps;
 mod guard;
 mod overview;
 
@@ -24,7 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The console's sections, each registering its own pages.
 fn console(cfg: &mut web::ServiceConfig) {
-    for section in [overview::routes] {
+    for section in [overview::routes, apps::routes] {
         section(cfg);
     }
 }
