@@ -76,12 +76,9 @@ pub async fn remove(ctx: &Context, by: &Actor, id: ClientId) -> Result<bool, DbE
     else {
         return Ok(false);
     };
-    let event = AuditEvent::admin_action(format!(
-        "client remove {id}: {:?} → none",
-        removed.name
-    ))
-    .client(&id)
-    .by(by);
+    let event = AuditEvent::admin_action(format!("client remove {id}: {:?} → none", removed.name))
+        .client(&id)
+        .by(by);
     ctx.audit.record(event).await;
     Ok(true)
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{
     audit::every_event,
     helpers::{
-        AdminApi, Browser, Page, RelyingParty, TestApp, admin_api, callback,
+        AdminApi, Browser, Page, RelyingParty, TestApp, admin_api, admin_browser, callback,
         registration, sign_up,
     },
 };
@@ -65,7 +65,14 @@ async fn person_signs_in(
     scopes: &[&str],
 ) -> (Browser, bool, openidconnect::core::CoreTokenResponse) {
     let browser = app.browser();
-    sign_up(app, &browser, phone, &format!("+91{phone}"), "correct horse").await;
+    sign_up(
+        app,
+        &browser,
+        phone,
+        &format!("+91{phone}"),
+        "correct horse",
+    )
+    .await;
     let (asked, tokens) = signs_in_again(rp, &browser, scopes).await;
     (browser, asked, tokens)
 }
@@ -152,9 +159,7 @@ async fn the_api_registers_edits_rotates_and_removes_an_app_each_audited_once() 
         .await;
     assert_eq!(status, StatusCode::OK);
 
-    let (status, rotated) = api
-        .post(&format!("/clients/{id}/secret"), json!({}))
-        .await;
+    let (status, rotated) = api.post(&format!("/clients/{id}/secret"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let new_secret = rotated["client_secret"].as_str().unwrap();
     assert_eq!(
@@ -169,7 +174,10 @@ async fn the_api_registers_edits_rotates_and_removes_an_app_each_audited_once() 
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, json) = api.get(&format!("/clients/{id}")).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     assert_eq!(client_credentials(&app, &id, new_secret).await.0, 401);
 
     let actions = admin_actions(&app, &id).await;
@@ -189,7 +197,9 @@ async fn the_api_registers_edits_rotates_and_removes_an_app_each_audited_once() 
         ],
     );
     assert!(
-        !details.iter().any(|d| d.contains(&secret) || d.contains(new_secret)),
+        !details
+            .iter()
+            .any(|d| d.contains(&secret) || d.contains(new_secret)),
         "no secret in the log"
     );
 }
@@ -205,20 +215,24 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
     let long_name = "x".repeat(10 * 1024);
     let refused_edits = [
         (json!({"redirect_uris": ["not a url"]}), "redirect URI"),
-        (json!({"redirect_uris": ["http://talk.example.com/cb"]}), "https"),
+        (
+            json!({"redirect_uris": ["http://talk.example.com/cb"]}),
+            "https",
+        ),
         (json!({"scopes": "openid telepathy"}), "telepathy"),
         (json!({"name": long_name}), "name"),
         (json!({"name": 42}), "invalid type"),
-        (json!({"redirect_uris": "https://talk.example.com/x"}), "invalid type"),
+        (
+            json!({"redirect_uris": "https://talk.example.com/x"}),
+            "invalid type",
+        ),
         (json!({"client_credentials": "yes"}), "invalid type"),
         (json!({"colour": "blue"}), "unknown field"),
         (json!({"id_token_alg": "none"}), "RS256"),
         (json!({"logo_url": "javascript:alert(1)"}), "logo URL"),
     ];
     for (body, says) in refused_edits {
-        let (status, json) = api
-            .call(Method::PATCH, &path, Some(body.clone()))
-            .await;
+        let (status, json) = api.call(Method::PATCH, &path, Some(body.clone())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {json}");
         assert_eq!(json["error"], "invalid_request", "{body}");
         assert!(
@@ -230,15 +244,25 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
     assert_eq!(before, after, "nothing changed");
 
     let (status, json) = api
-        .post("/clients", json!({"name": "Talk", "redirect_uris": ["ftp://x"]}))
+        .post(
+            "/clients",
+            json!({"name": "Talk", "redirect_uris": ["ftp://x"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
     let (status, json) = api
-        .post("/clients", json!({"name": "Talk", "redirect_uris": [], "extra": 1}))
+        .post(
+            "/clients",
+            json!({"name": "Talk", "redirect_uris": [], "extra": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
 
-    for unknown in ["/clients/no-such-client", "/clients/abc%2F..%2F", "/clients/c_0000"] {
+    for unknown in [
+        "/clients/no-such-client",
+        "/clients/abc%2F..%2F",
+        "/clients/c_0000",
+    ] {
         for (method, tail) in [
             (Method::GET, ""),
             (Method::DELETE, ""),
@@ -251,11 +275,18 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
             let (status, json) = api
                 .call(method.clone(), &format!("{unknown}{tail}"), None)
                 .await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {unknown}{tail}: {json}");
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "{method} {unknown}{tail}: {json}"
+            );
         }
     }
     let (status, json) = api.get("/clients?limit=0").await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
     let (status, _) = api.get(&format!("/clients?q={}", "a".repeat(101))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = api.get("/clients?cursor=%%%").await;
@@ -283,7 +314,11 @@ async fn the_list_pages_by_a_cursor_and_searches_by_name_prefix_or_client_id() {
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().expect("another page");
     let (_, second) = api.get(&format!("/clients?limit=2&cursor={cursor}")).await;
-    assert_eq!(second["items"].as_array().unwrap().len(), 2, "4 with the admin script");
+    assert_eq!(
+        second["items"].as_array().unwrap().len(),
+        2,
+        "4 with the admin script"
+    );
     assert!(second["next_cursor"].is_null());
 
     let names = |page: &Value| -> Vec<String> {
@@ -337,16 +372,16 @@ async fn a_disabled_app_gets_no_tokens_its_tokens_read_nothing_and_people_see_a_
     assert_eq!(client_credentials(&app, &rp.id, "wrong").await.0, 401);
     let refused = rp.refresh(&refresh).await.unwrap_err();
     assert!(refused.contains("unauthorized_client"), "{refused}");
-    assert!(rp.userinfo(&access).await.is_err(), "UserInfo refuses its token");
+    assert!(
+        rp.userinfo(&access).await.is_err(),
+        "UserInfo refuses its token"
+    );
     assert!(!active(&app, &rp, access.secret()).await);
     let (url, ..) = rp.authorize_url(&["profile"]);
     let page = browser.get_url(&url).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{:?}", page.location);
     assert!(page.has("turned off") && page.has("Cloud"), "{}", page.body);
-    let hindi = app
-        .browser_with_language(Some("hi"))
-        .get_url(&url)
-        .await;
+    let hindi = app.browser_with_language(Some("hi")).get_url(&url).await;
     assert!(hindi.has("बंद"), "{}", hindi.body);
 
     let (status, json) = api
@@ -356,7 +391,10 @@ async fn a_disabled_app_gets_no_tokens_its_tokens_read_nothing_and_people_see_a_
     assert_eq!(client_credentials(&app, &rp.id, &secret).await.0, 200);
     assert!(rp.userinfo(&access).await.is_ok());
     assert!(active(&app, &rp, access.secret()).await);
-    assert!(rp.refresh(&refresh).await.is_ok(), "the refresh token lived on");
+    assert!(
+        rp.refresh(&refresh).await.is_ok(),
+        "the refresh token lived on"
+    );
     let (asked, _) = signs_in_again(&rp, &browser, &["profile"]).await;
     assert!(!asked);
 
@@ -381,7 +419,11 @@ async fn admin_consent_removes_the_consent_screen_and_taking_it_back_restores_it
     let rp = RelyingParty::register(&app, registration("Forum", false)).await;
 
     let (status, json) = api
-        .call(Method::PUT, &format!("/clients/{}/first-party", rp.id), None)
+        .call(
+            Method::PUT,
+            &format!("/clients/{}/first-party", rp.id),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(json["first_party"], true);
@@ -390,7 +432,11 @@ async fn admin_consent_removes_the_consent_screen_and_taking_it_back_restores_it
     assert!(!asked, "no consent screen for someone who never consented");
 
     let (status, json) = api
-        .call(Method::DELETE, &format!("/clients/{}/first-party", rp.id), None)
+        .call(
+            Method::DELETE,
+            &format!("/clients/{}/first-party", rp.id),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert!(json["first_party_by"].is_null());
@@ -459,7 +505,11 @@ async fn removing_an_app_leaves_no_consent_grant_or_connected_app() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(rp.userinfo(tokens.access_token()).await.is_err());
     let apps: Page = browser.get("/account").await;
-    assert!(!apps.has("Quizbowl"), "not among the connected apps: {}", apps.body);
+    assert!(
+        !apps.has("Quizbowl"),
+        "not among the connected apps: {}",
+        apps.body
+    );
     let id = oneid::domain::ClientId::parse(&rp.id).unwrap();
     let left = app
         .state
@@ -473,4 +523,365 @@ async fn removing_an_app_leaves_no_consent_grant_or_connected_app() {
         .await
         .unwrap();
     assert_eq!(left, (0, 0));
+}
+
+/// The secret on a page that shows it once.
+fn secret_on(page: &Page) -> String {
+    let marker = r#"id="client-secret">"#;
+    let start = page
+        .body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{}", page.body))
+        + marker.len();
+    page.body[start..start + page.body[start..].find('<').unwrap()].to_owned()
+}
+
+/// The one app named `name`.
+async fn app_named(app: &TestApp, name: &str) -> oneid::db::models::client::Client {
+    let all = oneid::admin::clients::list(&app.state.admin).await.unwrap();
+    let mut named: Vec<_> = all.into_iter().filter(|c| c.name == name).collect();
+    assert_eq!(named.len(), 1, "one app named {name}");
+    named.remove(0)
+}
+
+fn new_app_form<'a>(name: &'a str, uris: &'a str, scopes: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("redirect_uris", uris),
+        ("scopes", scopes),
+        ("id_token_alg", "RS256"),
+        ("client_credentials", "on"),
+    ]
+}
+
+#[tokio::test]
+async fn the_console_registers_an_app_shows_its_secret_once_and_edits_and_rotates_it() {
+    let app = TestApp::spawn().await;
+    let (admin, admin_id) = admin_browser(&app, "9876500010").await;
+    let by = format!("account:{admin_id}");
+
+    let created = admin
+        .submit(
+            "/admin/apps/new",
+            "/admin/apps/new",
+            &new_app_form("Talk", "https://talk.example.com/cb", "openid profile"),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let secret = secret_on(&created);
+    let talk = app_named(&app, "Talk").await;
+    let id = talk.id.to_string();
+    assert_eq!(client_credentials(&app, &id, &secret).await.0, 200);
+    let page = admin.get(&format!("/admin/apps/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.has("Talk") && page.has("https://talk.example.com/cb"));
+    assert!(!page.has(&secret), "never shown again");
+    let listed = admin.get("/admin/apps?q=Ta").await;
+    assert!(listed.has(&format!("/admin/apps/{id}")), "{}", listed.body);
+
+    let edit = format!("/admin/apps/{id}/edit");
+    let saved = admin
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("name", "Talk Web"),
+                (
+                    "redirect_uris",
+                    "https://talk.example.com/cb\nhttps://talk.example.com/cb2",
+                ),
+                ("scopes", "openid profile"),
+                ("id_token_alg", "RS256"),
+                ("client_credentials", "on"),
+            ],
+        )
+        .await;
+    saved.assert_redirect(&format!("/admin/apps/{id}?done=admin-done-app-saved"));
+    assert!(admin.follow(saved).await.has("The app is saved."));
+
+    let rotated = admin
+        .submit(
+            &format!("/admin/apps/{id}"),
+            &format!("/admin/apps/{id}/secret"),
+            &[],
+        )
+        .await;
+    let new_secret = secret_on(&rotated);
+    assert_eq!(
+        client_credentials(&app, &id, &secret).await.0,
+        401,
+        "old secret refused"
+    );
+    assert_eq!(client_credentials(&app, &id, &new_secret).await.0, 200);
+
+    let actions = admin_actions(&app, &id).await;
+    assert!(actions.iter().all(|(actor, _)| *actor == by), "{actions:?}");
+    assert_eq!(
+        actions[1].1,
+        format!(
+            "client update {id}: name \"Talk\" → \"Talk Web\"; redirect_uris \
+         [https://talk.example.com/cb] → [https://talk.example.com/cb, https://talk.example.com/cb2]"
+        )
+    );
+    assert_eq!(actions.len(), 3, "{actions:?}");
+}
+
+#[tokio::test]
+async fn the_console_refuses_bad_input_with_the_form_and_its_error_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = admin_browser(&app, "9876500011").await;
+    let long_name = "x".repeat(10 * 1024);
+    for (fields, says) in [
+        (
+            new_app_form("Talk", "not a url", "openid"),
+            "redirect URI is not valid",
+        ),
+        (
+            new_app_form("Talk", "https://t.example.com/cb", "openid telepathy"),
+            "Unknown scope",
+        ),
+        (
+            new_app_form(&long_name, "https://t.example.com/cb", "openid"),
+            "too long",
+        ),
+        (
+            new_app_form("", "https://t.example.com/cb", "openid"),
+            "1 to 100",
+        ),
+    ] {
+        let page = admin
+            .submit("/admin/apps/new", "/admin/apps/new", &fields)
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{says}");
+        assert!(page.has(says), "{says}: {}", page.body);
+        assert!(page.has(r#"name="redirect_uris""#), "the form again");
+    }
+    assert_eq!(
+        oneid::admin::clients::list(&app.state.admin)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+
+    let rp = RelyingParty::register(&app, registration("Forum", false)).await;
+    let edit = format!("/admin/apps/{}/edit", rp.id);
+    let page = admin
+        .submit(
+            &edit,
+            &edit,
+            &new_app_form("Forum", "http://forum.example.com/cb", "openid"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.has("redirect URI is not valid") && page.has("http://forum.example.com/cb"));
+    assert_eq!(
+        app_named(&app, "Forum").await.redirect_uris[0].as_str(),
+        "http://127.0.0.1/callback"
+    );
+    assert!(admin_actions(&app, &rp.id).await.is_empty());
+
+    for missing in [
+        "/admin/apps/nope",
+        "/admin/apps/c_123/edit",
+        "/admin/apps/nope/first-party",
+    ] {
+        assert_eq!(
+            admin.get(missing).await.status,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+    let page = admin
+        .submit("/admin/apps/new", "/admin/apps/nope/disable", &[])
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn admin_consent_through_the_console_names_what_is_released_and_who_gave_it() {
+    let app = TestApp::spawn().await;
+    let (admin, admin_id) = admin_browser(&app, "9876500012").await;
+    let rp = RelyingParty::register(&app, registration("Forum", false)).await;
+    let screen = admin
+        .get(&format!("/admin/apps/{}/first-party", rp.id))
+        .await;
+    assert_eq!(screen.status, StatusCode::OK);
+    for shown in [
+        "Forum",
+        "127.0.0.1",
+        "phone_number_verified",
+        "email_verified",
+        "updated_at",
+        "refresh tokens",
+    ] {
+        assert!(screen.has(shown), "{shown}: {}", screen.body);
+    }
+    let given = admin
+        .submit(
+            &format!("/admin/apps/{}/first-party", rp.id),
+            &format!("/admin/apps/{}/first-party", rp.id),
+            &[],
+        )
+        .await;
+    given.assert_redirect(&format!(
+        "/admin/apps/{}?done=admin-done-app-first-party",
+        rp.id
+    ));
+    let page = admin.follow(given).await;
+    assert!(
+        page.has("Made first-party by") && page.has(&admin_id),
+        "{}",
+        page.body
+    );
+
+    let (person, asked, _) = person_signs_in(&app, &rp, "9876500013", &["profile"]).await;
+    assert!(!asked, "no consent screen");
+
+    let off = admin
+        .submit(
+            &format!("/admin/apps/{}", rp.id),
+            &format!("/admin/apps/{}/first-party/off", rp.id),
+            &[],
+        )
+        .await;
+    off.assert_redirect(&format!(
+        "/admin/apps/{}?done=admin-done-app-third-party",
+        rp.id
+    ));
+    let (asked, _) = signs_in_again(&rp, &person, &["profile"]).await;
+    assert!(asked, "asked again");
+    let actions = admin_actions(&app, &rp.id).await;
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[0].0, format!("account:{admin_id}"));
+}
+
+#[tokio::test]
+async fn the_console_disables_revokes_everyones_consent_and_deletes_behind_confirmations() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = admin_browser(&app, "9876500014").await;
+    let rp = RelyingParty::register(&app, registration("Forum", false)).await;
+    let (person, _, tokens) =
+        person_signs_in(&app, &rp, "9876500015", &["profile", "offline_access"]).await;
+    let base = format!("/admin/apps/{}", rp.id);
+
+    let off = admin.submit(&base, &format!("{base}/disable"), &[]).await;
+    off.assert_redirect(&format!("{base}?done=admin-done-app-disabled"));
+    let (url, ..) = rp.authorize_url(&["profile"]);
+    assert_eq!(person.get_url(&url).await.status, StatusCode::FORBIDDEN);
+    let on = admin.submit(&base, &format!("{base}/enable"), &[]).await;
+    on.assert_redirect(&format!("{base}?done=admin-done-app-enabled"));
+
+    let confirm = admin.get(&format!("{base}/consents/revoke")).await;
+    assert!(confirm.has("consent to Forum?"), "{}", confirm.body);
+    let revoked = admin
+        .submit(
+            &format!("{base}/consents/revoke"),
+            &format!("{base}/consents/revoke"),
+            &[],
+        )
+        .await;
+    revoked.assert_redirect(&format!("{base}?done=admin-done-app-consents-revoked"));
+    assert!(rp.refresh(tokens.refresh_token().unwrap()).await.is_err());
+    let (asked, _) = signs_in_again(&rp, &person, &["profile"]).await;
+    assert!(asked);
+
+    let confirm = admin.get(&format!("{base}/delete")).await;
+    assert!(confirm.has("Delete Forum?"), "{}", confirm.body);
+    let deleted = admin
+        .submit(&format!("{base}/delete"), &format!("{base}/delete"), &[])
+        .await;
+    deleted.assert_redirect("/admin/apps?done=admin-done-app-removed");
+    assert_eq!(admin.get(&base).await.status, StatusCode::NOT_FOUND);
+    let details: Vec<String> = admin_actions(&app, &rp.id)
+        .await
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(details.len(), 4, "{details:?}");
+}
+
+#[tokio::test]
+async fn every_apps_form_refuses_a_missing_or_wrong_csrf_token_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (admin, _) = admin_browser(&app, "9876500016").await;
+    let rp = RelyingParty::register(
+        &app,
+        oneid::oauth::registry::Registration {
+            client_credentials: true,
+            ..registration("Forum", false)
+        },
+    )
+    .await;
+    let secret = rp.secret.clone().unwrap();
+    let base = format!("/admin/apps/{}", rp.id);
+    let forms = [
+        "/admin/apps/new".to_owned(),
+        format!("{base}/edit"),
+        format!("{base}/secret"),
+        format!("{base}/disable"),
+        format!("{base}/first-party"),
+        format!("{base}/consents/revoke"),
+        format!("{base}/delete"),
+    ];
+    for action in &forms {
+        for csrf in [None, Some("forged-token")] {
+            let mut fields = new_app_form("Evil", "https://evil.example.com/cb", "openid");
+            if let Some(csrf) = csrf {
+                fields.push(("csrf", csrf));
+            }
+            let page = admin.post(action, &fields).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{action} {csrf:?}");
+        }
+    }
+    // The enable and first-party-off forms, on an app in the state they change.
+    oneid::admin::clients::set_disabled(
+        &app.state.admin,
+        &oneid::domain::Actor::Operator,
+        app_named(&app, "Forum").await.id,
+        true,
+    )
+    .await
+    .unwrap();
+    oneid::admin::clients::set_first_party(
+        &app.state.admin,
+        &oneid::domain::Actor::Operator,
+        app_named(&app, "Forum").await.id,
+        true,
+    )
+    .await
+    .unwrap();
+    for action in [format!("{base}/enable"), format!("{base}/first-party/off")] {
+        let page = admin.post(&action, &[("csrf", "forged-token")]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{action}");
+    }
+    let forum = app_named(&app, "Forum").await;
+    assert!(forum.is_disabled() && forum.first_party, "nothing changed");
+    assert_eq!(forum.redirect_uris[0].as_str(), "http://127.0.0.1/callback");
+    assert_eq!(
+        oneid::admin::clients::list(&app.state.admin)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    oneid::admin::clients::set_disabled(
+        &app.state.admin,
+        &oneid::domain::Actor::Operator,
+        forum.id,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        client_credentials(&app, &rp.id, &secret).await.0,
+        200,
+        "the secret stands"
+    );
+    let by_console = admin_actions(&app, &rp.id)
+        .await
+        .into_iter()
+        .filter(|(actor, _)| actor.starts_with("account:"))
+        .count();
+    assert_eq!(by_console, 0);
 }

@@ -37,7 +37,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/apps").get(get_apps))
         .service(web::resource("/apps/new").get(get_new).post(post_new))
         .service(web::resource("/apps/{id}").get(get_app))
-        .service(web::resource("/apps/{id}/edit").get(get_edit).post(post_edit))
+        .service(
+            web::resource("/apps/{id}/edit")
+                .get(get_edit)
+                .post(post_edit),
+        )
         .service(web::resource("/apps/{id}/secret").post(post_secret))
         .service(web::resource("/apps/{id}/disable").post(post_disable))
         .service(web::resource("/apps/{id}/enable").post(post_enable))
@@ -331,9 +335,10 @@ fn form_page(
     } else {
         StatusCode::OK
     };
-    let path = editing
-        .as_ref()
-        .map_or_else(|| "/admin/apps/new".to_owned(), |id| format!("/admin/apps/{id}/edit"));
+    let path = editing.as_ref().map_or_else(
+        || "/admin/apps/new".to_owned(),
+        |id| format!("/admin/apps/{id}/edit"),
+    );
     let view = AppFormView {
         page: Page::new(lang, session.0.csrf_token(), &path),
         nav: Nav::new(SECTION),
@@ -523,18 +528,29 @@ pub async fn get_app(
         None => None,
     };
     let view = AppView {
-        page: Page::new(lang, session.0.csrf_token(), &format!("/admin/apps/{}", client.id)),
+        page: Page::new(
+            lang,
+            session.0.csrf_token(),
+            &format!("/admin/apps/{}", client.id),
+        ),
         nav: Nav::new(SECTION).done(lang, query.done.as_deref()),
         id: client.id.to_string(),
         name: client.name.clone(),
         logo_url: client.logo_url.as_ref().map(ToString::to_string),
-        redirect_uris: client.redirect_uris.iter().map(ToString::to_string).collect(),
+        redirect_uris: client
+            .redirect_uris
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         post_logout_redirect_uris: client
             .post_logout_redirect_uris
             .iter()
             .map(ToString::to_string)
             .collect(),
-        backchannel_logout_uri: client.backchannel_logout_uri.as_ref().map(ToString::to_string),
+        backchannel_logout_uri: client
+            .backchannel_logout_uri
+            .as_ref()
+            .map(ToString::to_string),
         scopes: client.scopes.to_string(),
         grant_types: client
             .grant_types
@@ -687,7 +703,16 @@ pub async fn post_disable(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let act = async |id| admin::clients::set_disabled(&state.admin, &admin.actor, id, true).await;
-    act_and_return(&req, &state, lang, session, &path, "admin-done-app-disabled", act).await
+    act_and_return(
+        &req,
+        &state,
+        lang,
+        session,
+        &path,
+        "admin-done-app-disabled",
+        act,
+    )
+    .await
 }
 
 /// POST /admin/apps/{id}/enable
@@ -702,7 +727,16 @@ pub async fn post_enable(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let act = async |id| admin::clients::set_disabled(&state.admin, &admin.actor, id, false).await;
-    act_and_return(&req, &state, lang, session, &path, "admin-done-app-enabled", act).await
+    act_and_return(
+        &req,
+        &state,
+        lang,
+        session,
+        &path,
+        "admin-done-app-enabled",
+        act,
+    )
+    .await
 }
 
 /// One scope on the admin consent screen: what it is for, and the claims it releases.
@@ -784,8 +818,18 @@ pub async fn post_first_party(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let act = async |id| admin::clients::set_first_party(&state.admin, &admin.actor, id, true).await;
-    act_and_return(&req, &state, lang, session, &path, "admin-done-app-first-party", act).await
+    let act =
+        async |id| admin::clients::set_first_party(&state.admin, &admin.actor, id, true).await;
+    act_and_return(
+        &req,
+        &state,
+        lang,
+        session,
+        &path,
+        "admin-done-app-first-party",
+        act,
+    )
+    .await
 }
 
 /// POST /admin/apps/{id}/first-party/off: admin consent taken back.
@@ -801,7 +845,16 @@ pub async fn post_first_party_off(
     session.check_csrf(&form.csrf)?;
     let act =
         async |id| admin::clients::set_first_party(&state.admin, &admin.actor, id, false).await;
-    act_and_return(&req, &state, lang, session, &path, "admin-done-app-third-party", act).await
+    act_and_return(
+        &req,
+        &state,
+        lang,
+        session,
+        &path,
+        "admin-done-app-third-party",
+        act,
+    )
+    .await
 }
 
 #[derive(Template, WebTemplate)]
@@ -875,8 +928,16 @@ pub async fn post_revoke_consents(
             .await
             .map(|_| true)
     };
-    act_and_return(&req, &state, lang, session, &path, "admin-done-app-consents-revoked", act)
-        .await
+    act_and_return(
+        &req,
+        &state,
+        lang,
+        session,
+        &path,
+        "admin-done-app-consents-revoked",
+        act,
+    )
+    .await
 }
 
 /// GET /admin/apps/{id}/delete: the confirmation, naming the app.

@@ -60,7 +60,11 @@ impl From<&Client> for ClientView {
                 .collect(),
             backchannel_logout_uri: c.backchannel_logout_uri.as_ref().map(ToString::to_string),
             scopes: c.scopes.to_string(),
-            grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             token_endpoint_auth_method: c.auth.method().to_owned(),
             id_token_signed_response_alg: c.id_token_alg.as_str().to_owned(),
             first_party: c.first_party,
