@@ -41,7 +41,7 @@ pub async fn validate(
                 return Ok(None);
             };
             // A disabled (or removed) client's tokens read nothing.
-            if !client::find(conn, &grant.client_id)?.is_some_and(|c| !c.is_disabled()) {
+            if client::find(conn, &grant.client_id)?.is_none_or(|c| c.is_disabled()) {
                 return Ok(None);
             }
             let account = grant

@@ -207,7 +207,7 @@ async fn the_api_registers_edits_rotates_and_removes_an_app_each_audited_once() 
 #[tokio::test]
 async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let (api, _) = admin_api(&app).await;
+    let (api, api_id) = admin_api(&app).await;
     let (id, _) = created(&api, talk()).await;
     let path = format!("/clients/{id}");
     let (_, before) = api.get(&path).await;
@@ -281,6 +281,16 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
                 "{method} {unknown}{tail}: {json}"
             );
         }
+    }
+    // The caller may not lock itself out.
+    for (method, tail) in [(Method::POST, "/disable"), (Method::DELETE, "")] {
+        let (status, json) = api
+            .call(method, &format!("/clients/{api_id}{tail}"), None)
+            .await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (StatusCode::CONFLICT, Some("conflict"))
+        );
     }
     let (status, json) = api.get("/clients?limit=0").await;
     assert_eq!(

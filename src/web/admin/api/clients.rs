@@ -183,6 +183,18 @@ fn client_id(raw: &str) -> Result<ClientId, ApiError> {
     ClientId::parse(raw).ok_or_else(|| ApiError::not_found("client"))
 }
 
+/// An admin client may not disable or remove itself: it would lock its own caller out
+/// mid-script. Another admin client, the console or the command line may.
+fn check_not_self(caller: &ApiClient, id: &ClientId) -> Result<(), ApiError> {
+    if caller.client == *id {
+        Err(ApiError::conflict(
+            "a client cannot disable or remove itself; use another admin client or the console",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn registration_error(e: RegistrationError) -> ApiError {
     match e {
         RegistrationError::NotFound => ApiError::not_found("client"),
@@ -317,6 +329,7 @@ pub async fn update_client(
     responses(
         (status = 204, description = "Removed"),
         (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, description = "The caller itself", body = ApiError),
     )
 )]
 #[delete("/clients/{client_id}")]
@@ -326,6 +339,7 @@ pub async fn delete_client(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = client_id(&path)?;
+    check_not_self(&caller, &id)?;
     if admin::clients::remove(&state.admin, &caller.actor, id).await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -366,6 +380,9 @@ async fn set_disabled(
     disabled: bool,
 ) -> Result<HttpResponse, ApiError> {
     let id = client_id(raw)?;
+    if disabled {
+        check_not_self(caller, &id)?;
+    }
     admin::clients::set_disabled(&state.admin, &caller.actor, id.clone(), disabled)
         .await
         .map_err(registration_error)?;
@@ -383,6 +400,7 @@ async fn set_disabled(
     responses(
         (status = 200, description = "The client, disabled", body = ClientView),
         (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, description = "The caller itself", body = ApiError),
     )
 )]
 #[post("/clients/{client_id}/disable")]
