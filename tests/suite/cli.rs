@@ -528,7 +528,7 @@ fn client_registrations_that_break_the_rules_are_refused() {
                 "--scope",
                 "openid admin",
             ][..],
-            "unknown scope `admin`",
+            "the admin scope is only for a confidential client",
         ),
         (
             &[
