@@ -895,3 +895,69 @@ async fn every_apps_form_refuses_a_missing_or_wrong_csrf_token_and_changes_nothi
         .count();
     assert_eq!(by_console, 0);
 }
+
+#[tokio::test]
+async fn the_command_line_edits_disables_and_gives_admin_consent_through_the_same_operations() {
+    let app = TestApp::spawn().await;
+    let rp = RelyingParty::register(
+        &app,
+        oneid::oauth::registry::Registration {
+            client_credentials: true,
+            ..registration("Forum", false)
+        },
+    )
+    .await;
+    let secret = rp.secret.clone().unwrap();
+    let oneid = |args: &[&str]| {
+        let output = app
+            .oneid_command()
+            .args(["client"])
+            .args(args)
+            .output()
+            .expect("oneid");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let (ok, out) = oneid(&[
+        "update",
+        &rp.id,
+        "--name",
+        "Forum Web",
+        "--id-token-alg",
+        "ES256",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("\"Forum Web\""), "{out}");
+    let (ok, out) = oneid(&["update", &rp.id, "--scope", "openid telepathy"]);
+    assert!(!ok && out.contains("telepathy"), "{out}");
+    assert!(oneid(&["disable", &rp.id]).0);
+    assert_eq!(client_credentials(&app, &rp.id, &secret).await.0, 400);
+    assert!(oneid(&["enable", &rp.id]).0);
+    assert_eq!(client_credentials(&app, &rp.id, &secret).await.0, 200);
+    assert!(oneid(&["first-party", &rp.id, "on"]).0);
+    assert!(app_named(&app, "Forum Web").await.first_party);
+    let (ok, out) = oneid(&["disable", "c_nope"]);
+    assert!(!ok, "{out}");
+
+    let actions = admin_actions(&app, &rp.id).await;
+    assert!(
+        actions.iter().all(|(actor, _)| actor == "operator"),
+        "{actions:?}"
+    );
+    let details: Vec<&str> = actions.iter().map(|(_, d)| d.as_str()).collect();
+    assert_eq!(
+        details,
+        [
+            format!(
+                "client update {}: name \"Forum\" → \"Forum Web\"; id_token_alg RS256 → ES256",
+                rp.id
+            ),
+            format!("client {} status: enabled → disabled", rp.id),
+            format!("client {} status: disabled → enabled", rp.id),
+            format!("client {} first_party: no → yes", rp.id),
+        ]
+    );
+}
