@@ -384,4 +384,51 @@ mod tests {
             ]
         );
     }
+
+    #[tokio::test]
+    async fn an_edit_or_a_switch_that_changes_nothing_is_not_audited() {
+        let (_dir, ctx) = context().await;
+        let by = Actor::Operator;
+        let (client, _) = add(&ctx, &by, crate::oauth::registry::tests::registration())
+            .await
+            .unwrap();
+        let id = client.id.clone();
+        let same = Changes {
+            name: Some(client.name.clone()),
+            ..Changes::default()
+        };
+        update(&ctx, &by, id.clone(), same).await.unwrap();
+        assert!(
+            set_first_party(&ctx, &by, id.clone(), true)
+                .await
+                .is_ok_and(|c| !c)
+        );
+        assert!(
+            set_disabled(&ctx, &by, id.clone(), false)
+                .await
+                .is_ok_and(|c| !c)
+        );
+        assert!(set_disabled(&ctx, &by, id.clone(), true).await.unwrap());
+        assert!(find(&ctx, id.clone()).await.unwrap().unwrap().is_disabled());
+        assert!(set_disabled(&ctx, &by, id.clone(), false).await.unwrap());
+        assert!(!find(&ctx, id.clone()).await.unwrap().unwrap().is_disabled());
+        let missing = ClientId::generate();
+        assert!(matches!(
+            set_disabled(&ctx, &by, missing.clone(), true).await,
+            Err(RegistrationError::NotFound)
+        ));
+        assert!(matches!(
+            revoke_all_consents(&ctx, &by, missing.clone()).await,
+            Err(RegistrationError::NotFound)
+        ));
+        assert!(consent_summary(&ctx, missing).await.unwrap().is_none());
+        assert_eq!(
+            admin_actions(&ctx).await,
+            [
+                format!("client add {id}"),
+                format!("client {id} status: enabled → disabled"),
+                format!("client {id} status: disabled → enabled"),
+            ]
+        );
+    }
 }

@@ -3,7 +3,8 @@
 //! `admin_action` audit event here, so no face can forget it; the faces parse arguments and
 //! print results, nothing else.
 //!
-//! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
+//! - [`clients`]: register, search, show, edit, disable, remove a relying party, rotate its
+//!   secret, admin consent (first-party), everyone's consents;
 //! - [`users`]: add and list accounts, sign one out everywhere, lock, unlock and delete it;
 //! - [`keys`]: rotate and list the signing keys;
 //! - [`events`]: read the audit log;

@@ -429,4 +429,73 @@ pub(crate) mod tests {
             .contains("RS256")
         );
     }
+
+    #[test]
+    fn an_edit_follows_the_rules_of_registration_and_changes_only_what_it_names() {
+        let (client, _) = build(registration(), Utc::now()).unwrap();
+        let renamed = apply(
+            &client,
+            Changes {
+                name: Some("  Cloud Web ".into()),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(renamed.name, "Cloud Web");
+        assert_eq!(renamed.redirect_uris, client.redirect_uris);
+        assert_eq!(renamed.grant_types, client.grant_types);
+
+        let refused = |changes: Changes| apply(&client, changes).unwrap_err().to_string();
+        assert!(
+            refused(Changes {
+                redirect_uris: Some(vec![]),
+                ..Changes::default()
+            })
+            .contains("redirect URI")
+        );
+        assert!(
+            refused(Changes {
+                scopes: Some("profile".into()),
+                ..Changes::default()
+            })
+            .contains("openid")
+        );
+        assert!(
+            refused(Changes {
+                redirect_uris: Some(vec!["https://a.example.com/cb".into(); MAX_URIS + 1]),
+                ..Changes::default()
+            })
+            .contains("at most 20")
+        );
+        let (public, _) = build(
+            Registration {
+                public: true,
+                ..registration()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(matches!(
+            apply(
+                &public,
+                Changes {
+                    client_credentials: Some(true),
+                    ..Changes::default()
+                }
+            ),
+            Err(RegistrationError::PublicClientCredentials)
+        ));
+        // A service: no redirect URIs, client credentials only.
+        let service = apply(
+            &client,
+            Changes {
+                redirect_uris: Some(vec![]),
+                client_credentials: Some(true),
+                scopes: Some("admin".into()),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(service.grant_types, [GrantType::ClientCredentials]);
+    }
 }
