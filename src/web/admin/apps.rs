@@ -924,7 +924,7 @@ pub async fn post_revoke_consents(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let act = async |id| {
-        admin::clients::revoke_all_consents(&state.admin, &admin.actor, id)
+        admin::clients::revoke_all_consents(&state.admin, &admin.actor, &state.session, id)
             .await
             .map(|_| true)
     };

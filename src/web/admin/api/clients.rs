@@ -525,9 +525,10 @@ pub async fn revoke_consents(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = client_id(&path)?;
-    let taken = admin::clients::revoke_all_consents(&state.admin, &caller.actor, id)
-        .await
-        .map_err(registration_error)?;
+    let taken =
+        admin::clients::revoke_all_consents(&state.admin, &caller.actor, &state.session, id)
+            .await
+            .map_err(registration_error)?;
     Ok(HttpResponse::Ok().json(RevokedConsents {
         consents: taken.consents,
         grants: taken.grants,
