@@ -120,6 +120,47 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a client's settings, by the rules of registration; only the options given change.
+    Update(ClientUpdate),
+    /// Disable a client: no tokens for it, its tokens read nothing, sign-ins to it are refused.
+    Disable { client_id: String },
+    /// Enable a disabled client again.
+    Enable { client_id: String },
+    /// Admin consent: `on` makes the client first-party (no consent screen for anyone), `off`
+    /// asks people again.
+    FirstParty {
+        client_id: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientUpdate {
+    pub client_id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An empty value removes the logo.
+    #[arg(long)]
+    pub logo_url: Option<String>,
+    /// Replaces every redirect URI (repeat for several).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// Replaces every post-logout redirect URI (repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// An empty value removes it.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Allowed scopes, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Allow (`on`) or stop (`off`) the client_credentials grant.
+    #[arg(long, value_parser = ["on", "off"])]
+    pub client_credentials: Option<String>,
+    /// RS256, ES256 or EdDSA.
+    #[arg(long)]
+    pub id_token_alg: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -589,6 +630,39 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                 );
             }
         }
+        ClientCommand::Update(args) => {
+            let cleared = |v: Option<String>| v.map(|v| Some(v).filter(|v| !v.is_empty()));
+            let changes = crate::oauth::registry::Changes {
+                name: args.name,
+                logo_url: cleared(args.logo_url),
+                redirect_uris: (!args.redirect_uris.is_empty()).then_some(args.redirect_uris),
+                post_logout_redirect_uris: (!args.post_logout_redirect_uris.is_empty())
+                    .then_some(args.post_logout_redirect_uris),
+                backchannel_logout_uri: cleared(args.backchannel_logout_uri),
+                scopes: args.scope,
+                client_credentials: args.client_credentials.map(|v| v == "on"),
+                id_token_alg: args.id_token_alg,
+            };
+            let id = parse_id(&args.client_id)?;
+            let client = admin::clients::update(&ctx, &Actor::Operator, id, changes).await?;
+            println!("{}", serde_json::to_string_pretty(&client_json(&client))?);
+        }
+        ClientCommand::Disable { client_id } => {
+            admin::clients::set_disabled(&ctx, &Actor::Operator, parse_id(&client_id)?, true)
+                .await?;
+            println!("disabled client {client_id}");
+        }
+        ClientCommand::Enable { client_id } => {
+            admin::clients::set_disabled(&ctx, &Actor::Operator, parse_id(&client_id)?, false)
+                .await?;
+            println!("enabled client {client_id}");
+        }
+        ClientCommand::FirstParty { client_id, state } => {
+            let on = state == "on";
+            admin::clients::set_first_party(&ctx, &Actor::Operator, parse_id(&client_id)?, on)
+                .await?;
+            println!("client {client_id} first-party: {state}");
+        }
     }
     Ok(())
 }
@@ -606,6 +680,8 @@ fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
         "scope": c.scopes.to_string(),
         "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "first_party": c.first_party,
+        "first_party_by": c.admin_consent.as_ref().map(|a| a.by.to_stored()),
+        "disabled": c.is_disabled(),
         "id_token_signed_response_alg": c.id_token_alg.as_str(),
         "created_at": c.created_at.to_rfc3339(),
     })

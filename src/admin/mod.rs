@@ -3,7 +3,8 @@
 //! `admin_action` audit event here, so no face can forget it; the faces parse arguments and
 //! print results, nothing else.
 //!
-//! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
+//! - [`clients`]: register, search, show, edit, disable, remove a relying party, rotate its
+//!   secret, admin consent (first-party), everyone's consents;
 //! - [`users`]: add, list and search accounts, look one up and reveal its contacts (audited),
 //!   sign one out everywhere, lock, unlock, disable, enable, revoke its apps, require a new
 //!   password, delete it;

@@ -60,6 +60,8 @@ pub enum RegistrationError {
     PublicClientCredentials,
     #[error("id_token_signed_response_alg must be RS256, ES256 or EdDSA")]
     Alg,
+    #[error("at most 20 redirect URIs (and 20 post-logout redirect URIs)")]
+    TooManyUris,
     #[error("no such client")]
     NotFound,
     #[error("a public client has no secret to rotate")]
@@ -90,15 +92,84 @@ fn parse_url(field: &'static str, uri: &str) -> Result<Url, RegistrationError> {
         })
 }
 
+/// The most redirect (or post-logout) URIs a client may register.
+pub const MAX_URIS: usize = 20;
+
+/// The name people see: 1 to 100 characters, trimmed.
+pub fn check_name(name: &str) -> Result<String, RegistrationError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(RegistrationError::Name);
+    }
+    Ok(name.to_owned())
+}
+
+/// A list of redirect URIs, each by [`RedirectUri::parse`], at most [`MAX_URIS`].
+pub fn check_uris(uris: &[String]) -> Result<Vec<RedirectUri>, RegistrationError> {
+    if uris.len() > MAX_URIS {
+        return Err(RegistrationError::TooManyUris);
+    }
+    parse_uris(uris)
+}
+
+/// The logo URL: an absolute https URL.
+pub fn check_logo_url(uri: Option<&str>) -> Result<Option<Url>, RegistrationError> {
+    uri.map(|u| parse_url("logo URL", u)).transpose()
+}
+
+/// The back-channel logout URI: an absolute https URL.
+pub fn check_backchannel_logout_uri(uri: Option<&str>) -> Result<Option<Url>, RegistrationError> {
+    uri.map(|u| parse_url("back-channel logout URI", u))
+        .transpose()
+}
+
+/// `id_token_signed_response_alg`: RS256 (the default), ES256 or EdDSA.
+pub fn check_alg(alg: Option<&str>) -> Result<Algorithm, RegistrationError> {
+    Algorithm::parse(alg.unwrap_or("RS256")).map_err(|_| RegistrationError::Alg)
+}
+
+/// The rules that tie the fields together: a client signs people in (it has redirect URIs,
+/// then it needs `openid`) or is a service using client_credentials; only a confidential
+/// client may use client_credentials, and only such a client may hold `admin`. Returns the
+/// grant types that follow.
+pub fn check_shape(
+    signs_people_in: bool,
+    public: bool,
+    client_credentials: bool,
+    scopes: &Scopes,
+) -> Result<Vec<GrantType>, RegistrationError> {
+    if !signs_people_in && !client_credentials {
+        return Err(RegistrationError::NoRedirectUri);
+    }
+    if public && client_credentials {
+        return Err(RegistrationError::PublicClientCredentials);
+    }
+    if signs_people_in && !scopes.contains(ScopeToken::OpenId) {
+        return Err(RegistrationError::NoOpenId);
+    }
+    if scopes.contains(ScopeToken::Admin) && !client_credentials {
+        return Err(RegistrationError::AdminScope);
+    }
+    if scopes.is_empty() {
+        return Err(RegistrationError::NoScope);
+    }
+    let mut grant_types = if signs_people_in {
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    } else {
+        Vec::new()
+    };
+    if client_credentials {
+        grant_types.push(GrantType::ClientCredentials);
+    }
+    Ok(grant_types)
+}
+
 /// Validates a registration into a client and, for a confidential one, its new secret.
 pub fn build(
     registration: Registration,
     now: DateTime<Utc>,
 ) -> Result<(Client, Option<ClientSecret>), RegistrationError> {
-    let name = registration.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(RegistrationError::Name);
-    }
+    let name = check_name(&registration.name)?;
     // A client with redirect URIs signs people in; one without is a service acting for itself
     // (client credentials only), such as a script using the admin API.
     let signs_people_in = !registration.redirect_uris.is_empty();
@@ -110,28 +181,13 @@ pub fn build(
         None if signs_people_in => ScopeToken::ALL.into_iter().collect(),
         None => Scopes::default(),
     };
-    if registration.public && registration.client_credentials {
-        return Err(RegistrationError::PublicClientCredentials);
-    }
-    if signs_people_in && !scopes.contains(ScopeToken::OpenId) {
-        return Err(RegistrationError::NoOpenId);
-    }
-    if scopes.contains(ScopeToken::Admin) && !registration.client_credentials {
-        return Err(RegistrationError::AdminScope);
-    }
-    if scopes.is_empty() {
-        return Err(RegistrationError::NoScope);
-    }
-    let id_token_alg = Algorithm::parse(registration.id_token_alg.as_deref().unwrap_or("RS256"))
-        .map_err(|_| RegistrationError::Alg)?;
-    let mut grant_types = if signs_people_in {
-        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-    } else {
-        Vec::new()
-    };
-    if registration.client_credentials {
-        grant_types.push(GrantType::ClientCredentials);
-    }
+    let grant_types = check_shape(
+        signs_people_in,
+        registration.public,
+        registration.client_credentials,
+        &scopes,
+    )?;
+    let id_token_alg = check_alg(registration.id_token_alg.as_deref())?;
     let secret = (!registration.public).then(ClientSecret::generate);
     let auth = match &secret {
         None => ClientAuth::None,
@@ -141,19 +197,13 @@ pub fn build(
     let client = Client {
         id: ClientId::generate(),
         name,
-        logo_url: registration
-            .logo_url
-            .as_deref()
-            .map(|u| parse_url("logo URL", u))
-            .transpose()?,
+        logo_url: check_logo_url(registration.logo_url.as_deref())?,
         auth,
-        redirect_uris: parse_uris(&registration.redirect_uris)?,
-        post_logout_redirect_uris: parse_uris(&registration.post_logout_redirect_uris)?,
-        backchannel_logout_uri: registration
-            .backchannel_logout_uri
-            .as_deref()
-            .map(|u| parse_url("back-channel logout URI", u))
-            .transpose()?,
+        redirect_uris: check_uris(&registration.redirect_uris)?,
+        post_logout_redirect_uris: check_uris(&registration.post_logout_redirect_uris)?,
+        backchannel_logout_uri: check_backchannel_logout_uri(
+            registration.backchannel_logout_uri.as_deref(),
+        )?,
         scopes,
         grant_types,
         first_party: registration.first_party,
@@ -164,6 +214,60 @@ pub fn build(
         created_at: now,
     };
     Ok((client, secret))
+}
+
+/// What an edit changes; `None` keeps a field as it is (`Some(None)` clears an optional one).
+/// The secret, the authentication method and first-party status are changed by their own
+/// operations.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub name: Option<String>,
+    pub logo_url: Option<Option<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub backchannel_logout_uri: Option<Option<String>>,
+    /// Space-separated.
+    pub scopes: Option<String>,
+    pub client_credentials: Option<bool>,
+    pub id_token_alg: Option<String>,
+}
+
+/// The client with `changes` made, by the same rules as [`build`]; the first broken rule
+/// refuses the whole edit.
+pub fn apply(client: &Client, changes: Changes) -> Result<Client, RegistrationError> {
+    let mut edited = client.clone();
+    if let Some(name) = &changes.name {
+        edited.name = check_name(name)?;
+    }
+    if let Some(logo) = &changes.logo_url {
+        edited.logo_url = check_logo_url(logo.as_deref().filter(|u| !u.is_empty()))?;
+    }
+    if let Some(uris) = &changes.redirect_uris {
+        edited.redirect_uris = check_uris(uris)?;
+    }
+    if let Some(uris) = &changes.post_logout_redirect_uris {
+        edited.post_logout_redirect_uris = check_uris(uris)?;
+    }
+    if let Some(uri) = &changes.backchannel_logout_uri {
+        edited.backchannel_logout_uri =
+            check_backchannel_logout_uri(uri.as_deref().filter(|u| !u.is_empty()))?;
+    }
+    if let Some(scopes) = &changes.scopes {
+        edited.scopes = Scopes::parse_strict(scopes)?;
+    }
+    if let Some(alg) = &changes.id_token_alg {
+        edited.id_token_alg = check_alg(Some(alg))?;
+    }
+    let client_credentials = changes
+        .client_credentials
+        .unwrap_or_else(|| client.allows_grant(GrantType::ClientCredentials));
+    edited.grant_types = check_shape(
+        !edited.redirect_uris.is_empty(),
+        edited.auth.is_public(),
+        client_credentials,
+        &edited.scopes,
+    )?;
+    Ok(edited)
 }
 
 /// Registers a client; the secret (none for a public client) is returned once and never stored.
@@ -324,5 +428,74 @@ pub(crate) mod tests {
             })
             .contains("RS256")
         );
+    }
+
+    #[test]
+    fn an_edit_follows_the_rules_of_registration_and_changes_only_what_it_names() {
+        let (client, _) = build(registration(), Utc::now()).unwrap();
+        let renamed = apply(
+            &client,
+            Changes {
+                name: Some("  Cloud Web ".into()),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(renamed.name, "Cloud Web");
+        assert_eq!(renamed.redirect_uris, client.redirect_uris);
+        assert_eq!(renamed.grant_types, client.grant_types);
+
+        let refused = |changes: Changes| apply(&client, changes).unwrap_err().to_string();
+        assert!(
+            refused(Changes {
+                redirect_uris: Some(vec![]),
+                ..Changes::default()
+            })
+            .contains("redirect URI")
+        );
+        assert!(
+            refused(Changes {
+                scopes: Some("profile".into()),
+                ..Changes::default()
+            })
+            .contains("openid")
+        );
+        assert!(
+            refused(Changes {
+                redirect_uris: Some(vec!["https://a.example.com/cb".into(); MAX_URIS + 1]),
+                ..Changes::default()
+            })
+            .contains("at most 20")
+        );
+        let (public, _) = build(
+            Registration {
+                public: true,
+                ..registration()
+            },
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(matches!(
+            apply(
+                &public,
+                Changes {
+                    client_credentials: Some(true),
+                    ..Changes::default()
+                }
+            ),
+            Err(RegistrationError::PublicClientCredentials)
+        ));
+        // A service: no redirect URIs, client credentials only.
+        let service = apply(
+            &client,
+            Changes {
+                redirect_uris: Some(vec![]),
+                client_credentials: Some(true),
+                scopes: Some("admin".into()),
+                ..Changes::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(service.grant_types, [GrantType::ClientCredentials]);
     }
 }

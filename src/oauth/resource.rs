@@ -3,6 +3,7 @@
 use crate::{
     db::models::{
         account::{self, Account, AccountStatus},
+        client,
         grant::{self, Grant},
     },
     oidc::{jwt, tokens::AccessTokenClaims},
@@ -21,7 +22,7 @@ pub enum BearerError {
 
 /// A live access token: signed by our keys, typed `at+jwt`, from this issuer, unexpired, and its
 /// grant not revoked (revocation, code replay, refresh reuse and sign-out all revoke grants),
-/// its account not deleted.
+/// its account not deleted, its client not disabled by an administrator.
 pub async fn validate(
     ctx: &Context,
     token: &str,
@@ -39,6 +40,10 @@ pub async fn validate(
             let Some(grant) = grant::find(conn, &grant_id)? else {
                 return Ok(None);
             };
+            // A disabled (or removed) client's tokens read nothing.
+            if client::find(conn, &grant.client_id)?.is_none_or(|c| c.is_disabled()) {
+                return Ok(None);
+            }
             let account = grant
                 .account_id
                 .map(|id| account::find_by_id(conn, id))

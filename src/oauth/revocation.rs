@@ -141,7 +141,12 @@ pub async fn introspect(
     token_type_hint: Option<&str>,
 ) -> Result<Introspection, OAuthError> {
     let now = ctx.clock.now();
-    let mut found = find(ctx, token, hint(token_type_hint)?).await?;
+    let hint = hint(token_type_hint)?;
+    // A disabled client's tokens are not active: it may use none of them.
+    if client.is_disabled() {
+        return Ok(Introspection::default());
+    }
+    let mut found = find(ctx, token, hint).await?;
     // A refresh token whose sign-in no longer stands would be refused at /token: not active.
     if let Found::Refresh { grant, .. } = &found
         && let Some(account) = grant.account_id

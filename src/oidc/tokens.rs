@@ -128,6 +128,19 @@ pub fn sign_id_token(
     Ok(token.to_string())
 }
 
+/// The claims a scope releases, as [`with_scoped_claims`] and the ID token set them (OIDC
+/// Core §5.4); `openid` releases the subject, `offline_access` no claim but refresh tokens
+/// (OIDC Core §11), `admin` none (the admin API).
+pub fn claims_of(scope: ScopeToken) -> &'static [&'static str] {
+    match scope {
+        ScopeToken::OpenId => &["sub"],
+        ScopeToken::Profile => &["name", "preferred_username", "updated_at", "locale"],
+        ScopeToken::Email => &["email", "email_verified"],
+        ScopeToken::Phone => &["phone_number", "phone_number_verified"],
+        ScopeToken::OfflineAccess | ScopeToken::Admin => &[],
+    }
+}
+
 /// The standard claims each scope releases (OIDC Core §5.4).
 pub fn with_scoped_claims(
     mut claims: StandardClaims<CoreGenderClaim>,

@@ -84,8 +84,9 @@ struct ClientRow {
     first_party_at: Option<NaiveDateTime>,
 }
 
+/// Every column, `None` written as NULL (a cleared logo, an enabled client, consent taken back).
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = clients)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
 struct ClientWrite {
     client_id: String,
     name: String,
@@ -253,4 +254,38 @@ pub fn list(conn: &mut DbConn) -> Result<Vec<Client>, DbError> {
 /// False when there was no such client.
 pub fn remove(conn: &mut DbConn, id: &ClientId) -> Result<bool, DbError> {
     Ok(diesel::delete(clients::table.find(id.as_str())).execute(conn)? == 1)
+}
+
+/// A page of clients by `client_id` after `after`, at most `limit`: those whose name starts
+/// with `prefix` (a range on the `clients (name, client_id)` index), or the one whose id it is.
+pub fn search(
+    conn: &mut DbConn,
+    prefix: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Client>, DbError> {
+    let mut query = clients::table
+        .select(ClientRow::as_select())
+        .order(clients::client_id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(clients::client_id.gt(after.to_owned()));
+    }
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        // Every name that starts with `prefix` sorts from it up to it followed by the
+        // greatest character.
+        let upper = format!("{prefix}\u{10FFFF}");
+        query = query.filter(
+            clients::name
+                .ge(prefix.to_owned())
+                .and(clients::name.lt(upper))
+                .or(clients::client_id.eq(prefix.to_owned())),
+        );
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(Client::try_from)
+        .collect()
 }

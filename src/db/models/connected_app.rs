@@ -111,6 +111,23 @@ pub fn delete(conn: &mut DbConn, account: AccountId, client: &ClientId) -> Resul
     )
 }
 
+/// How many accounts use `client` (by the `connected_apps (client_id)` index).
+pub fn count_for_client(conn: &mut DbConn, client: &ClientId) -> Result<i64, DbError> {
+    Ok(connected_apps::table
+        .filter(connected_apps::client_id.eq(client.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Forgets every account's use of `client` (its removal, or an administrator taking back
+/// everyone's consent). How many rows went.
+pub fn delete_for_client(conn: &mut DbConn, client: &ClientId) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(connected_apps::table.filter(connected_apps::client_id.eq(client.as_str())))
+            .execute(conn)?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;

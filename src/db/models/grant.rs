@@ -480,3 +480,90 @@ pub fn counts(conn: &mut DbConn) -> Result<(i64, i64), DbError> {
         refresh_tokens::table.count().get_result(conn)?,
     ))
 }
+
+/// How many people consented to `client` (by the `consents (client_id)` index).
+pub fn count_consents_for_client(conn: &mut DbConn, client: &ClientId) -> Result<i64, DbError> {
+    Ok(consents::table
+        .filter(consents::client_id.eq(client.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The sessions in which `client` holds live grants for people, each as (the person's `sub`,
+/// the session's `sid`), once: whom the app is told of when everyone's access to it is taken
+/// back (Back-Channel Logout 1.0 §2.1). Read before the grants are revoked.
+pub fn live_sessions_of_client(
+    conn: &mut DbConn,
+    client: &ClientId,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, String)>, DbError> {
+    let mut pairs: Vec<(i64, String)> = grants::table
+        .filter(grants::client_id.eq(client.as_str()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(now.naive_utc()))
+        .filter(grants::account_id.is_not_null())
+        .select((
+            grants::account_id.assume_not_null(),
+            grants::sid.assume_not_null(),
+        ))
+        .filter(grants::sid.is_not_null())
+        .load(conn)?;
+    pairs.sort();
+    pairs.dedup();
+    let mut ids: Vec<i64> = pairs.iter().map(|(a, _)| *a).collect();
+    ids.dedup();
+    let mut subs = std::collections::HashMap::new();
+    // In chunks, well under either backend's limit on bound parameters.
+    for chunk in ids.chunks(500) {
+        let found: Vec<(i64, String)> = crate::db::schema::accounts::table
+            .filter(crate::db::schema::accounts::account_id.eq_any(chunk))
+            .select((
+                crate::db::schema::accounts::account_id,
+                crate::db::schema::accounts::sub,
+            ))
+            .load(conn)?;
+        subs.extend(found);
+    }
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(account, sid)| subs.get(&account).map(|sub| (sub.clone(), sid)))
+        .collect())
+}
+
+/// What taking back everyone's access to one client did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TakenBackFromAll {
+    pub consents: usize,
+    pub grants: usize,
+    pub connected: usize,
+}
+
+/// Takes back everything every account gave `client`, in one transaction of three statements
+/// (by the `consents (client_id)`, `grants (client_id, sid)` and `connected_apps (client_id)`
+/// indexes): every consent (each person is asked again), every grant not revoked yet (its
+/// access tokens and refresh tokens stop working), every connected-app row. The bulk form of
+/// [`take_back_from_client`].
+pub fn take_back_from_all(
+    conn: &mut DbConn,
+    client: &ClientId,
+    now: DateTime<Utc>,
+) -> Result<TakenBackFromAll, DbError> {
+    conn.transaction(|conn| {
+        let consents =
+            diesel::delete(consents::table.filter(consents::client_id.eq(client.as_str())))
+                .execute(conn)?;
+        let grants = diesel::update(
+            grants::table
+                .filter(grants::client_id.eq(client.as_str()))
+                .filter(grants::revoked_at.is_null()),
+        )
+        .set(grants::revoked_at.eq(now.naive_utc()))
+        .execute(conn)?;
+        let connected = connected_app::delete_for_client(conn, client)?;
+        Ok(TakenBackFromAll {
+            consents,
+            grants,
+            connected,
+        })
+    })
+}

@@ -77,6 +77,8 @@ impl ClientResponse {
 pub enum Outcome {
     /// The client or redirect URI could not be verified: show an error page, never redirect.
     ErrorPage(OAuthError),
+    /// An administrator disabled the client: a page that says the app is turned off.
+    ClientDisabled { name: String },
     /// Back to the client, with a code or an error.
     Respond(ClientResponse),
     /// The person must sign in (again); then resume the saved request.
@@ -166,6 +168,7 @@ impl From<Refusal> for Stop {
         Self::Answer(Box::new(match refusal {
             Refusal::Page(error) => Outcome::ErrorPage(error),
             Refusal::Client(response) => Outcome::Respond(*response),
+            Refusal::Disabled { name } => Outcome::ClientDisabled { name },
         }))
     }
 }

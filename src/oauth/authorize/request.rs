@@ -49,6 +49,9 @@ pub enum Refusal {
     Page(OAuthError),
     /// The client and redirect URI are good: the error goes back to the client.
     Client(Box<ClientResponse>),
+    /// An administrator disabled the client: a page at OneID that says so (named `name`), in
+    /// the person's language, never a redirect to it.
+    Disabled { name: String },
 }
 
 impl AuthorizationRequest {
@@ -79,6 +82,9 @@ pub async fn parse_request(
         Ok(client) => client,
         Err(e) => return Ok(Err(Refusal::Page(e))),
     };
+    if client.is_disabled() {
+        return Ok(Err(Refusal::Disabled { name: client.name }));
+    }
     let redirect_uri = match check_redirect_uri(&client, params.get("redirect_uri")) {
         Ok(uri) => uri,
         Err(e) => return Ok(Err(Refusal::Page(e))),

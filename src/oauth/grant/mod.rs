@@ -48,6 +48,10 @@ pub enum GrantError {
     ClientAuthFailed,
     /// Authenticated, but not registered for this grant type: `unauthorized_client`.
     GrantTypeNotAllowed,
+    /// Authenticated, but an administrator disabled the client: `unauthorized_client` (RFC
+    /// 6749 §5.2: "the authenticated client is not authorized to use this authorization grant
+    /// type"). Said only after authentication, so it tells nothing to whoever lacks the secret.
+    ClientDisabled,
     /// No such code, or one issued to another client.
     CodeInvalid,
     /// The code was redeemed before; what it gave is now revoked.
@@ -90,6 +94,10 @@ impl From<GrantError> for OAuthError {
             GrantError::GrantTypeNotAllowed => Self::new(
                 ErrorCode::UnauthorizedClient,
                 "this client is not registered for this grant type",
+            ),
+            GrantError::ClientDisabled => Self::new(
+                ErrorCode::UnauthorizedClient,
+                "this client is disabled by an administrator",
             ),
             GrantError::CodeInvalid => invalid_grant("the authorization code is invalid"),
             GrantError::CodeReplayed => invalid_grant(
@@ -150,8 +158,9 @@ impl From<StoreError> for GrantError {
 
 /// RFC 6749 §2.3, §3.2.1: the client authenticates the way it registered (a confidential
 /// client with its secret, by its own method; a public client with nothing); then RFC 6749
-/// §5.2 `unauthorized_client`: it must be registered for the grant type it asks for. A client
-/// that fails both is told only that it failed to authenticate.
+/// §5.2 `unauthorized_client`: it must be enabled, and registered for the grant type it asks
+/// for. A client that fails both is told only that it failed to authenticate. Every grant
+/// (code, refresh, client_credentials) passes here, so a disabled client gets no token at all.
 pub fn check_client(
     client: Option<&Client>,
     method: Option<AuthMethod>,
@@ -159,6 +168,7 @@ pub fn check_client(
     grant_type: Option<GrantType>,
 ) -> Result<(), GrantError> {
     let client = check_credentials(client, method, secret)?;
+    check_enabled(client)?;
     match grant_type {
         Some(grant_type) => check_grant_type(client, grant_type),
         None => Ok(()),
@@ -174,6 +184,15 @@ fn check_credentials<'c>(
     client
         .filter(|client| credentials_match(client, method, secret))
         .ok_or(GrantError::ClientAuthFailed)
+}
+
+/// RFC 6749 §5.2 `unauthorized_client`: no administrator has disabled the client.
+fn check_enabled(client: &Client) -> Result<(), GrantError> {
+    if client.is_disabled() {
+        Err(GrantError::ClientDisabled)
+    } else {
+        Ok(())
+    }
 }
 
 /// RFC 6749 §5.2 `unauthorized_client`: the client is registered for this grant type.

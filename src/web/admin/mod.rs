@@ -5,6 +5,7 @@
 
 mod accounts;
 pub mod api;
+mod apps;
 mod guard;
 mod overview;
 mod sessions;
@@ -26,7 +27,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The console's sections, each registering its own pages.
 fn console(cfg: &mut web::ServiceConfig) {
-    for section in [overview::routes, accounts::routes, sessions::routes] {
+    for section in [
+        overview::routes,
+        apps::routes,
+        accounts::routes,
+        sessions::routes,
+    ] {
         section(cfg);
     }
 }

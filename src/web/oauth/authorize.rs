@@ -139,6 +139,14 @@ pub async fn post_consent(
     run(&req, &state, lang, session, &interaction, decisions).await
 }
 
+/// The page for an authorization request to an app an administrator turned off.
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "app_disabled.html")]
+struct AppDisabledView {
+    page: Page,
+    text: String,
+}
+
 /// Runs the flow and turns its outcome into the browser's next page.
 async fn run(
     req: &HttpRequest,
@@ -157,6 +165,13 @@ async fn run(
                 description: error.description.into_owned(),
             };
             Ok(render(req, StatusCode::BAD_REQUEST, view))
+        }
+        Outcome::ClientDisabled { name } => {
+            let view = AppDisabledView {
+                page: Page::without_form(lang, "/authorize"),
+                text: lang.t_args("app-disabled-text", &[("app", name)]),
+            };
+            Ok(render(req, StatusCode::FORBIDDEN, view))
         }
         Outcome::Respond(mut response) => {
             record_audit(req, state, response.audit.take()).await;

@@ -4,6 +4,7 @@
 //! `{"error": <stable code>, "message": <text>}`; lists page with an opaque cursor.
 
 pub(in crate::web::admin) mod accounts;
+mod clients;
 mod roles;
 pub(in crate::web::admin) mod sessions;
 
@@ -227,6 +228,18 @@ admin_api!(
     accounts::delete_account,
     sessions::list_sessions,
     sessions::end_session,
+    clients::list_clients,
+    clients::create_client,
+    clients::get_client,
+    clients::update_client,
+    clients::delete_client,
+    clients::rotate_client_secret,
+    clients::disable_client,
+    clients::enable_client,
+    clients::make_first_party,
+    clients::remove_first_party,
+    clients::get_consents,
+    clients::revoke_consents,
 );
 
 struct BearerAuth;

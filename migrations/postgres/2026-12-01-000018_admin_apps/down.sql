@@ -1,0 +1,2 @@
+DROP INDEX clients_name;
+DROP INDEX connected_apps_client;
