@@ -8,7 +8,6 @@ ALTER TABLE audit_events DROP COLUMN actor;
 ALTER TABLE clients DROP COLUMN first_party_at;
 ALTER TABLE clients DROP COLUMN first_party_by;
 ALTER TABLE clients DROP COLUMN disabled_at;
-DROP INDEX accounts_name_key;
 ALTER TABLE accounts DROP COLUMN name_key;
 ALTER TABLE accounts DROP COLUMN must_reset_password;
 DROP INDEX accounts_role;

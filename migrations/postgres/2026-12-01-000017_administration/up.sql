@@ -11,7 +11,7 @@ ALTER TABLE accounts ADD COLUMN must_reset_password BOOLEAN NOT NULL DEFAULT FAL
 -- filled here (SQL lower() folds ASCII only on SQLite; names change their key on next edit).
 ALTER TABLE accounts ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
 UPDATE accounts SET name_key = lower(trim(display_name));
-CREATE INDEX accounts_name_key ON accounts (name_key);
+-- (its index, with the account ID for paging, is in 000019)
 -- A disabled client: its token requests are refused and its authorizations show a page.
 ALTER TABLE clients ADD COLUMN disabled_at TIMESTAMP;
 -- Admin consent (a first-party client): who gave it on everyone's behalf, and when. Both NULL
