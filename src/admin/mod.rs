@@ -6,7 +6,8 @@
 //! - [`clients`]: register, list, show, remove a relying party, rotate its secret;
 //! - [`users`]: add and list accounts, sign one out everywhere, lock, unlock and delete it;
 //! - [`keys`]: rotate and list the signing keys;
-//! - [`events`]: read the audit log;
+//! - [`events`]: read, filter and export the audit log;
+//! - [`overview`]: the numbers an operator looks at first;
 //! - [`roles`]: who is an administrator.
 //!
 //! Every operation takes the [`Actor`](crate::domain::Actor) doing it, named in its audit
@@ -15,6 +16,7 @@
 pub mod clients;
 pub mod events;
 pub mod keys;
+pub mod overview;
 pub mod roles;
 #[cfg(test)]
 pub(crate) mod testing;
