@@ -5,6 +5,8 @@
 
 pub mod api;
 mod guard;
+mod audit;
+mod keys;
 mod overview;
 
 use actix_web::{middleware::from_fn, web};
@@ -24,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The console's sections, each registering its own pages.
 fn console(cfg: &mut web::ServiceConfig) {
-    for section in [overview::routes] {
+    for section in [overview::routes, audit::routes, keys::routes] {
         section(cfg);
     }
 }

@@ -3,7 +3,10 @@
 //! served at `/admin/api/openapi.json`, so a route cannot exist undocumented. Errors are
 //! `{"error": <stable code>, "message": <text>}`; lists page with an opaque cursor.
 
+mod audit;
 mod roles;
+
+pub use audit::csv_response;
 
 use actix_web::{
     HttpResponse, ResponseError,
@@ -207,7 +210,16 @@ macro_rules! admin_api {
     };
 }
 
-admin_api!(roles::list_admins, roles::grant_admin, roles::revoke_admin);
+admin_api!(
+    roles::list_admins,
+    roles::grant_admin,
+    roles::revoke_admin,
+    audit::list_audit_events,
+    audit::export_audit_events,
+    audit::list_keys,
+    audit::rotate_keys,
+    audit::get_overview,
+);
 
 struct BearerAuth;
 
