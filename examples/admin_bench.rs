@@ -20,26 +20,52 @@ use oneid::{
     audit::AuditKind,
     clock::SystemClock,
     config::AuditSettings,
-    db::{
-        Db, DbConn, DbError,
-        models::account,
-        schema::accounts,
-        testing::PgTestSchema,
-    },
+    db::{Db, DbConn, DbError, models::account, schema::accounts, testing::PgTestSchema},
     domain::{AccountId, Email, PhoneNumber, Region},
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 const FIRST: [&str; 16] = [
-    "Asha", "Ravi", "Priya", "Arjun", "Meera", "Vikram", "Ananya", "Rahul", "आशा", "रवि",
-    "प्रिया", "अर्जुन", "मीरा", "विक्रम", "अनन्या", "राहुल",
+    "Asha",
+    "Ravi",
+    "Priya",
+    "Arjun",
+    "Meera",
+    "Vikram",
+    "Ananya",
+    "Rahul",
+    "आशा",
+    "रवि",
+    "प्रिया",
+    "अर्जुन",
+    "मीरा",
+    "विक्रम",
+    "अनन्या",
+    "राहुल",
 ];
 const LAST: [&str; 8] = [
-    "Verma", "Sharma", "Iyer", "Khan", "वर्मा", "शर्मा", "अय्यर", "ख़ान",
+    "Verma",
+    "Sharma",
+    "Iyer",
+    "Khan",
+    "वर्मा",
+    "शर्मा",
+    "अय्यर",
+    "ख़ान",
 ];
 /// Lower-cased, as `name_key` holds them.
 const PREFIXES: [&str; 12] = [
-    "asha", "ravi ", "pri", "arjun s", "meera k", "vik", "आशा", "रवि व", "प्रि", "अर्जुन", "मीरा श",
+    "asha",
+    "ravi ",
+    "pri",
+    "arjun s",
+    "meera k",
+    "vik",
+    "आशा",
+    "रवि व",
+    "प्रि",
+    "अर्जुन",
+    "मीरा श",
     "ananya iyer",
 ];
 const KINDS: [&str; 8] = [
@@ -114,7 +140,10 @@ fn pick(h: &str, list: &[&str]) -> String {
 
 fn seed(conn: &mut DbConn, n_accounts: i64, n_events: i64) -> Result<(), DbError> {
     let pg = matches!(conn, DbConn::Postgres(_));
-    if !pg {
+    if pg {
+        // Seeding statements run for minutes; the pool's timeout is for requests.
+        exec(conn, "SET statement_timeout = 0")?;
+    } else {
         exec(
             conn,
             "PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;",
@@ -142,7 +171,11 @@ fn seed(conn: &mut DbConn, n_accounts: i64, n_events: i64) -> Result<(), DbError
         pick(h, &FIRST),
         pick(&format!("({h} / 16)"), &LAST)
     );
-    let now = if pg { "now()::timestamp" } else { "datetime('now')" };
+    let now = if pg {
+        "now()::timestamp"
+    } else {
+        "datetime('now')"
+    };
     let started = Instant::now();
     let sql = format!(
         "BEGIN; INSERT INTO accounts (account_id, sub, phone, email, display_name, password_hash, \
@@ -163,7 +196,9 @@ fn seed(conn: &mut DbConn, n_accounts: i64, n_events: i64) -> Result<(), DbError
     let started = Instant::now();
     let step_ms = 90 * 24 * 3600 * 1000 / n_events.max(1);
     let at = if pg {
-        format!("now()::timestamp - interval '90 days' + (i * {step_ms}) * interval '1 millisecond'")
+        format!(
+            "now()::timestamp - interval '90 days' + (i * {step_ms}) * interval '1 millisecond'"
+        )
     } else {
         format!(
             "strftime('%Y-%m-%d %H:%M:%f', 'now', '-90 days', '+' || ((i * {step_ms}) / 1000.0) || ' seconds')"
@@ -191,8 +226,11 @@ fn seed(conn: &mut DbConn, n_accounts: i64, n_events: i64) -> Result<(), DbError
     for (_, sql) in &indexes {
         exec(conn, sql)?;
     }
-    exec(conn, if pg { "ANALYZE" } else { "ANALYZE" })?;
+    exec(conn, "ANALYZE")?;
     eprintln!("  indexes + analyze: {:?}", started.elapsed());
+    if pg {
+        exec(conn, "RESET statement_timeout")?;
+    }
     Ok(())
 }
 

@@ -116,7 +116,10 @@ pub struct EventQuery {
 const OUTCOMES: [Outcome; 3] = [Outcome::Ok, Outcome::Failed, Outcome::Refused];
 
 /// A field's value: `None` when absent or blank; refused above [`FIELD_MAX`] bytes.
-fn field<'a>(name: &'static str, value: &'a Option<String>) -> Result<Option<&'a str>, FilterError> {
+fn field<'a>(
+    name: &'static str,
+    value: &'a Option<String>,
+) -> Result<Option<&'a str>, FilterError> {
     match value.as_deref() {
         Some(v) if v.len() > FIELD_MAX => Err(FilterError::TooLong(name)),
         Some(v) if !v.trim().is_empty() => Ok(Some(v.trim())),
@@ -417,9 +420,15 @@ mod tests {
             (raw(|r| r.account = Some("12".into())), FilterError::Account),
             (raw(|r| r.app = Some("a b".into())), FilterError::App),
             (raw(|r| r.kind = Some("nope".into())), FilterError::Kind),
-            (raw(|r| r.outcome = Some("meh".into())), FilterError::Outcome),
+            (
+                raw(|r| r.outcome = Some("meh".into())),
+                FilterError::Outcome,
+            ),
             (raw(|r| r.ip = Some("1.2.3".into())), FilterError::Ip),
-            (raw(|r| r.from = Some("yesterday".into())), FilterError::Time("from")),
+            (
+                raw(|r| r.from = Some("yesterday".into())),
+                FilterError::Time("from"),
+            ),
             (
                 raw(|r| r.ip = Some("x".repeat(10_000))),
                 FilterError::TooLong("ip"),

@@ -6,6 +6,7 @@ mod capture;
 mod helpers;
 
 mod admin_access;
+mod admin_audit;
 mod audit;
 mod authz;
 mod backchannel;

@@ -1,1 +1,2 @@
+DROP INDEX accounts_name_key_id;
 DROP INDEX accounts_status;

@@ -1,2 +1,6 @@
 -- The admin overview counts accounts by status: an index-only count per status.
 CREATE INDEX accounts_status ON accounts (status);
+-- Name search pages "starts with" in (name_key, account_id) order: one range of this index,
+-- no sort (on SQLite a BIGINT primary key is not the rowid, so `accounts_name_key` alone
+-- leaves the tie-break to a sort of every match).
+CREATE INDEX accounts_name_key_id ON accounts (name_key, account_id);

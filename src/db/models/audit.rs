@@ -180,10 +180,7 @@ pub fn page(
 /// The id of the first event written at or after `at` (through the index on `at`); `None`
 /// when there is none. Events are written in time order, so "id ≥ this" is "at ≥ `at`" up to
 /// writes racing within the same instant.
-pub fn first_id_at_or_after(
-    conn: &mut DbConn,
-    at: DateTime<Utc>,
-) -> Result<Option<i64>, DbError> {
+pub fn first_id_at_or_after(conn: &mut DbConn, at: DateTime<Utc>) -> Result<Option<i64>, DbError> {
     Ok(audit_events::table
         .filter(audit_events::at.ge(at.naive_utc()))
         .order(audit_events::at.asc())

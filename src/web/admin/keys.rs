@@ -95,6 +95,8 @@ pub async fn get_keys(
 
 #[derive(Debug, Deserialize)]
 pub struct RotateForm {
+    /// Missing counts as wrong: 403, like a forged one.
+    #[serde(default)]
     csrf: String,
 }
 
@@ -116,6 +118,9 @@ pub async fn post_rotate(
     .await
     .map_err(key_error)?;
     session
-        .respond(&state, see_other(&format!("{PATH}?done=admin-done-keys-rotated")))
+        .respond(
+            &state,
+            see_other(&format!("{PATH}?done=admin-done-keys-rotated")),
+        )
         .await
 }

@@ -4,8 +4,8 @@
 //! only administrators in.
 
 pub mod api;
-mod guard;
 mod audit;
+mod guard;
 mod keys;
 mod overview;
 

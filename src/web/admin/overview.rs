@@ -44,7 +44,10 @@ pub async fn get_overview(
         ("admin-overview-codes-email", o.codes_email_24h),
         ("admin-overview-limits", o.limits_tripped_24h),
         ("admin-overview-backchannel-pending", o.backchannel_pending),
-        ("admin-overview-backchannel-abandoned", o.backchannel_abandoned),
+        (
+            "admin-overview-backchannel-abandoned",
+            o.backchannel_abandoned,
+        ),
     ];
     let view = OverviewView {
         numbers,

@@ -41,7 +41,8 @@ pub struct AuditParams {
     /// From the previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// 1 to 200; default 50.
-    pub limit: Option<u32>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
 }
 
 impl AuditParams {
@@ -108,9 +109,9 @@ pub async fn list_audit_events(
     params: web::Query<AuditParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = params.query()?;
-    let limit = match params.limit {
+    let limit = match params.limit.as_deref().map(str::parse::<u32>) {
         None => super::DEFAULT_LIMIT,
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
         Some(_) => return Err(ApiError::invalid(format!("limit must be 1 to {MAX_LIMIT}"))),
     };
     let before = params
@@ -158,7 +159,10 @@ pub async fn export_audit_events(
 }
 
 /// The CSV attachment of the filtered view (the console's export too).
-pub async fn csv_response(state: &AppState, query: &EventQuery) -> Result<HttpResponse, ExportError> {
+pub async fn csv_response(
+    state: &AppState,
+    query: &EventQuery,
+) -> Result<HttpResponse, ExportError> {
     let (body, truncated) = admin::events::export_csv(&state.admin, query).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -167,7 +171,10 @@ pub async fn csv_response(state: &AppState, query: &EventQuery) -> Result<HttpRe
             "attachment; filename=\"oneid-audit.csv\"",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-OneID-Truncated", if truncated { "true" } else { "false" }))
+        .insert_header((
+            "X-OneID-Truncated",
+            if truncated { "true" } else { "false" },
+        ))
         .body(body))
 }
 
