@@ -157,7 +157,7 @@ fn seed(conn: &mut DbConn, n_accounts: i64, n_events: i64) -> Result<(), DbError
     }
     let series = |n: i64| {
         if pg {
-            format!("FROM generate_series(1, {n}) AS s(i)")
+            format!("FROM generate_series(1::bigint, {n}) AS s(i)")
         } else {
             format!(
                 "FROM (WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s)"

@@ -227,12 +227,20 @@ pub struct EventPage {
     pub next: Option<i64>,
 }
 
-/// The time bounds as id bounds: (lowest id, id every row is below). `None`: nothing can match.
+/// Which ids a page may hold.
+struct IdBounds {
+    /// The lowest (from the time lower bound).
+    min_id: Option<i64>,
+    /// Every id is below this (the cursor, or the time upper bound).
+    before_id: Option<i64>,
+}
+
+/// The time bounds and the cursor as id bounds. `None`: nothing can match.
 fn id_bounds(
     conn: &mut crate::db::DbConn,
     query: &EventQuery,
     before: Option<i64>,
-) -> Result<Option<(Option<i64>, Option<i64>)>, DbError> {
+) -> Result<Option<IdBounds>, DbError> {
     let min_id = match query.from {
         Some(from) => match audit::first_id_at_or_after(conn, from)? {
             Some(id) => Some(id),
@@ -248,7 +256,7 @@ fn id_bounds(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    Ok(Some((min_id, before_id)))
+    Ok(Some(IdBounds { min_id, before_id }))
 }
 
 fn event_filter(query: &EventQuery, min_id: Option<i64>, before_id: Option<i64>) -> EventFilter {
@@ -275,7 +283,7 @@ pub async fn page(
     let limit = i64::from(limit);
     ctx.db
         .run(move |conn| {
-            let Some((min_id, before_id)) = id_bounds(conn, &query, before)? else {
+            let Some(IdBounds { min_id, before_id }) = id_bounds(conn, &query, before)? else {
                 return Ok(EventPage {
                     events: Vec::new(),
                     next: None,
