@@ -2,8 +2,9 @@
 //! filtered view, paged newest first by id with a keyset cursor, and its CSV export.
 //!
 //! Every filter is served by an index: `(account_id, id)`, `(client_id, id)`, `(kind, id)`,
-//! `(ip, id)`, the primary key when there is none; a time bound becomes an id bound through the
-//! index on `at` before the page is read, so no query sorts by time or skips rows.
+//! `(ip, id)`, `(outcome, id)`, the primary key when there is none; a time bound becomes an id
+//! bound through the index on `at` before the page is read, so no query sorts by time or skips
+//! rows.
 
 use std::net::IpAddr;
 

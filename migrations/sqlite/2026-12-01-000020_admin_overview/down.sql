@@ -1,2 +1,3 @@
+DROP INDEX audit_events_outcome_id;
 DROP INDEX accounts_name_key_id;
 DROP INDEX accounts_status;
