@@ -251,9 +251,15 @@ pub async fn send_bound(
     }
     // A decoy is recorded like a real code: the log is read by operators, not strangers, but
     // it must not become a list of which contacts have accounts either.
+    // The purpose and the channel (`signup sms`, `reset email`): the overview counts codes
+    // sent by channel.
+    let channel = match to {
+        ContactIdentifier::Phone(_) => "sms",
+        ContactIdentifier::Email(_) => "email",
+    };
     let event = AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
         .from(client)
-        .detail(purpose.as_str());
+        .detail(format!("{} {channel}", purpose.as_str()));
     ctx.audit.record(with_owner(event, bound.owner)).await;
     Ok(Sent::Sent { resend_after })
 }

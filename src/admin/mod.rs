@@ -9,7 +9,8 @@
 //!   sign one out everywhere, lock, unlock, disable, enable, revoke its apps, require a new
 //!   password, delete it;
 //! - [`keys`]: rotate and list the signing keys;
-//! - [`events`]: read the audit log;
+//! - [`events`]: read, filter and export the audit log;
+//! - [`overview`]: the numbers an operator looks at first;
 //! - [`roles`]: who is an administrator;
 //! - [`sessions`]: the live sessions of everyone, an account or an app; ending one.
 //!
@@ -19,6 +20,7 @@
 pub mod clients;
 pub mod events;
 pub mod keys;
+pub mod overview;
 pub mod roles;
 pub mod sessions;
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod helpers;
 mod admin_access;
 mod admin_accounts;
 mod admin_apps;
+mod admin_audit;
 mod admin_sessions;
 mod audit;
 mod authz;

@@ -117,6 +117,97 @@ pub fn query(conn: &mut DbConn, filter: &AuditFilter) -> Result<Vec<AuditRecord>
         .collect())
 }
 
+/// What the admin audit log view selects: every field optional, all of them together. Each
+/// equality filter has an index on `(column, id)` that serves the newest-first order; time
+/// bounds are resolved to id bounds first (see [`first_id_at_or_after`]), so no query sorts
+/// or scans by time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub account: Option<AccountId>,
+    /// The client ID as written (the client may be gone).
+    pub client: Option<String>,
+    /// `AuditKind::as_str`.
+    pub kind: Option<String>,
+    /// `Outcome::as_str`.
+    pub outcome: Option<String>,
+    /// The address as stored (its canonical text).
+    pub ip: Option<String>,
+    /// Only ids at or above this (from a time lower bound).
+    pub min_id: Option<i64>,
+    /// Only ids below this: the page cursor, or a time upper bound.
+    pub before_id: Option<i64>,
+}
+
+/// One page of the events `filter` selects, newest first by id: at most `limit` rows.
+pub fn page(
+    conn: &mut DbConn,
+    filter: &EventFilter,
+    limit: i64,
+) -> Result<Vec<AuditRecord>, DbError> {
+    let mut rows = audit_events::table
+        .select(AuditRow::as_select())
+        .order(audit_events::id.desc())
+        .limit(limit.max(0))
+        .into_boxed();
+    if let Some(account) = filter.account {
+        rows = rows.filter(audit_events::account_id.eq(account.get()));
+    }
+    if let Some(client) = &filter.client {
+        rows = rows.filter(audit_events::client_id.eq(client.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        rows = rows.filter(audit_events::kind.eq(kind.clone()));
+    }
+    if let Some(outcome) = &filter.outcome {
+        rows = rows.filter(audit_events::outcome.eq(outcome.clone()));
+    }
+    if let Some(ip) = &filter.ip {
+        rows = rows.filter(audit_events::ip.eq(ip.clone()));
+    }
+    if let Some(min) = filter.min_id {
+        rows = rows.filter(audit_events::id.ge(min));
+    }
+    if let Some(before) = filter.before_id {
+        rows = rows.filter(audit_events::id.lt(before));
+    }
+    Ok(rows
+        .load::<AuditRow>(conn)?
+        .into_iter()
+        .map(AuditRecord::from)
+        .collect())
+}
+
+/// The id of the first event written at or after `at` (through the index on `at`); `None`
+/// when there is none. Events are written in time order, so "id ≥ this" is "at ≥ `at`" up to
+/// writes racing within the same instant.
+pub fn first_id_at_or_after(conn: &mut DbConn, at: DateTime<Utc>) -> Result<Option<i64>, DbError> {
+    Ok(audit_events::table
+        .filter(audit_events::at.ge(at.naive_utc()))
+        .order(audit_events::at.asc())
+        .select(audit_events::id)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+/// How many events of `kind` have an id at or above `min_id` (a range of the `(kind, id)`
+/// index); with `detail_suffix`, only those whose detail ends with it.
+pub fn count_kind_from(
+    conn: &mut DbConn,
+    kind: &str,
+    min_id: i64,
+    detail_suffix: Option<&str>,
+) -> Result<i64, DbError> {
+    let mut q = audit_events::table
+        .filter(audit_events::kind.eq(kind))
+        .filter(audit_events::id.ge(min_id))
+        .count()
+        .into_boxed();
+    if let Some(suffix) = detail_suffix {
+        q = q.filter(audit_events::detail.like(format!("%{suffix}")));
+    }
+    Ok(q.get_result(conn)?)
+}
+
 /// Strips the events of a deleted account of what could name or find the person: the address
 /// and browser of every one, and the `detail` of every kind not in `keep_detail_of` (the
 /// kinds whose detail is a fixed label). The events stay, pseudonymous (the account ID only),

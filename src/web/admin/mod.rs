@@ -6,7 +6,9 @@
 mod accounts;
 pub mod api;
 mod apps;
+mod audit;
 mod guard;
+mod keys;
 mod overview;
 mod sessions;
 
@@ -32,6 +34,8 @@ fn console(cfg: &mut web::ServiceConfig) {
         apps::routes,
         accounts::routes,
         sessions::routes,
+        audit::routes,
+        keys::routes,
     ] {
         section(cfg);
     }

@@ -4,9 +4,12 @@
 //! `{"error": <stable code>, "message": <text>}`; lists page with an opaque cursor.
 
 pub(in crate::web::admin) mod accounts;
+mod audit;
 mod clients;
 mod roles;
 pub(in crate::web::admin) mod sessions;
+
+pub use audit::csv_response;
 
 use actix_web::{
     HttpResponse, ResponseError,
@@ -240,6 +243,11 @@ admin_api!(
     clients::remove_first_party,
     clients::get_consents,
     clients::revoke_consents,
+    audit::list_audit_events,
+    audit::export_audit_events,
+    audit::list_keys,
+    audit::rotate_keys,
+    audit::get_overview,
 );
 
 struct BearerAuth;
