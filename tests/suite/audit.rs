@@ -295,7 +295,7 @@ async fn admin_commands_are_recorded_as_admin_actions() {
     assert_eq!(
         actions[1..],
         [
-            format!("client remove {client_id}"),
+            format!("client remove {client_id}: \"Talk\" → none"),
             format!("client rotate-secret {client_id}"),
             format!("client add {client_id}"),
         ]
@@ -303,7 +303,7 @@ async fn admin_commands_are_recorded_as_admin_actions() {
     let removed = find(
         &events,
         "admin_action",
-        &format!("client remove {client_id}"),
+        &format!("client remove {client_id}: \"Talk\" → none"),
     );
     assert_eq!(removed.client_id.as_deref(), Some(client_id.as_str()));
     assert_eq!(removed.ip, None, "typed at the operator's shell");
