@@ -20,8 +20,8 @@ use oneid::{
     audit::AuditKind,
     clock::SystemClock,
     config::AuditSettings,
-    db::{Db, DbConn, DbError, models::account, schema::accounts, testing::PgTestSchema},
-    domain::{AccountId, Email, PhoneNumber, Region},
+    db::{Db, DbConn, DbError, testing::PgTestSchema},
+    domain::Region,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -282,62 +282,30 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(SystemClock),
         &AuditSettings { retention_days: 0 },
     );
-    let mut rng = StdRng::seed_from_u64(13);
-    let account_no = |rng: &mut StdRng| rng.gen_range(1..=n_accounts);
 
-    // Account search, through the models the admin search uses.
-    let time = |f: &mut dyn FnMut(&mut DbConn) -> Result<(), DbError>| -> Vec<Duration> {
-        // One untimed warm-up (lazy parsers, the first page of each index).
-        db.with_conn(|c| f(c)).expect("query");
-        (0..queries)
-            .map(|_| {
-                let t = Instant::now();
-                db.with_conn(|c| f(c)).expect("query");
-                t.elapsed()
-            })
-            .collect()
-    };
-    let region = Region::default();
-    let s = time(&mut |c| {
-        let i = account_no(&mut rng);
-        // As a person would type it: national form with a space.
-        let typed = format!("98{:04} {:04}", i / 10_000, i % 10_000);
-        let phone = PhoneNumber::parse(&typed, region).expect("phone");
-        assert!(account::find_by_phone(c, &phone)?.is_some());
-        Ok(())
-    });
-    row(&backend, "search: phone (typed `98xxxx xxxx`)", s);
-    let mut rng = StdRng::seed_from_u64(14);
-    let s = time(&mut |c| {
-        let i = rng.gen_range(1..=n_accounts / 3) * 3;
-        let email = Email::parse(&format!("User{i}@Example.in")).expect("email");
-        assert!(account::find_by_email(c, &email)?.is_some());
-        Ok(())
-    });
-    row(&backend, "search: email (mixed case)", s);
-    let mut rng = StdRng::seed_from_u64(15);
-    let s = time(&mut |c| {
+    // Account search: `admin::users::search`, what the console and the API call, with what a
+    // person would type into its one box; each must find someone.
+    let s = search_times(&ctx, queries, 13, |rng| {
         let i = rng.gen_range(1..=n_accounts);
-        let id: AccountId = (100_000_000 + i * 97).to_string().parse().expect("id");
-        assert!(account::find_by_id(c, id)?.is_some());
-        Ok(())
-    });
+        // National form with a space, as people type it.
+        format!("98{:04} {:04}", i / 10_000, i % 10_000)
+    })
+    .await;
+    row(&backend, "search: phone (typed `98xxxx xxxx`)", s);
+    let s = search_times(&ctx, queries, 14, |rng| {
+        format!("User{}@Example.in", rng.gen_range(1..=n_accounts / 3) * 3)
+    })
+    .await;
+    row(&backend, "search: email (mixed case)", s);
+    let s = search_times(&ctx, queries, 15, |rng| {
+        (100_000_000 + rng.gen_range(1..=n_accounts) * 97).to_string()
+    })
+    .await;
     row(&backend, "search: account ID", s);
-    let mut rng = StdRng::seed_from_u64(16);
-    let s = time(&mut |c| {
-        let prefix = PREFIXES[rng.gen_range(0..PREFIXES.len())];
-        // The range [prefix, prefix + U+10FFFF): "starts with" on the name_key index.
-        let upper = format!("{prefix}\u{10FFFF}");
-        let found: Vec<i64> = accounts::table
-            .filter(accounts::name_key.ge(prefix))
-            .filter(accounts::name_key.lt(upper))
-            .order((accounts::name_key, accounts::account_id))
-            .select(accounts::account_id)
-            .limit(50)
-            .load(c)?;
-        assert!(!found.is_empty(), "{prefix}");
-        Ok(())
-    });
+    let s = search_times(&ctx, queries, 16, |rng| {
+        PREFIXES[rng.gen_range(0..PREFIXES.len())].to_owned()
+    })
+    .await;
     row(&backend, "search: name prefix (first 50)", s);
 
     // The audit page.
@@ -421,6 +389,32 @@ async fn main() -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&target);
     }
     Ok(())
+}
+
+/// Times `queries` searches, each typed by `typed`; every one must find someone.
+async fn search_times(
+    ctx: &admin::Context,
+    queries: usize,
+    seed: u64,
+    mut typed: impl FnMut(&mut StdRng) -> String,
+) -> Vec<Duration> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let region = Region::default();
+    let warm_up = typed(&mut rng);
+    admin::users::search(ctx, &warm_up, region, None, 50)
+        .await
+        .expect("search");
+    let mut out = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let query = typed(&mut rng);
+        let t = Instant::now();
+        let found = admin::users::search(ctx, &query, region, None, 50)
+            .await
+            .expect("search");
+        out.push(t.elapsed());
+        assert!(!found.accounts.is_empty(), "nobody found for {query}");
+    }
+    out
 }
 
 /// Times `queries` first pages of the audit view, each with a query from `q`.
