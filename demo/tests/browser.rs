@@ -500,7 +500,11 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     type_into(&client, "#password", ADMIN_PASSWORD).await;
     type_into(&client, "#password_confirm", ADMIN_PASSWORD).await;
     type_into(&client, "#name", "Meera Admin").await;
-    click(&client, "form[action='/signup/verify'] button[type='submit']").await;
+    click(
+        &client,
+        "form[action='/signup/verify'] button[type='submit']",
+    )
+    .await;
     assert!(landed(&client, &format!("{issuer}/account")).await);
     let admin_id = client
         .find(Locator::Css("#account-id"))
@@ -557,7 +561,11 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
         .send_keys("openid profile email offline_access")
         .await
         .unwrap();
-    click(&client, "form[action='/admin/apps/new'] button[type='submit']").await;
+    click(
+        &client,
+        "form[action='/admin/apps/new'] button[type='submit']",
+    )
+    .await;
     let secret = client
         .find(Locator::Css("#client-secret"))
         .await
@@ -594,7 +602,12 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
         .await
         .unwrap();
     let screen = client.source().await.unwrap();
-    for shown in ["Recipe Box", "email_verified", "offline_access", "127.0.0.1"] {
+    for shown in [
+        "Recipe Box",
+        "email_verified",
+        "offline_access",
+        "127.0.0.1",
+    ] {
         assert!(screen.contains(shown), "the screen shows {shown}");
     }
     shots.take(&client, "admin-en-consent-screen").await;
@@ -623,7 +636,11 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     type_into(&client, "#password", "person horse battery").await;
     type_into(&client, "#password_confirm", "person horse battery").await;
     type_into(&client, "#name", "Kiran Rao").await;
-    click(&client, "form[action='/signup/verify'] button[type='submit']").await;
+    click(
+        &client,
+        "form[action='/signup/verify'] button[type='submit']",
+    )
+    .await;
     assert!(
         landed(&client, &rp_url).await,
         "straight back to the app: {}",
@@ -691,7 +708,9 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
         "consent asked now: {}",
         url(&client).await
     );
-    shots.take(&client, "oneid-consent-after-first-party-off").await;
+    shots
+        .take(&client, "oneid-consent-after-first-party-off")
+        .await;
     click(&client, "button[name='decision'][value='allow']").await;
     assert!(landed(&client, &rp_url).await);
     assert_eq!(signed_in_name(&client).await.as_deref(), Some("Kiran Rao"));

@@ -715,11 +715,25 @@ async fn the_console_refuses_bad_input_with_the_form_and_its_error_and_changes_n
 async fn admin_consent_through_the_console_names_what_is_released_and_who_gave_it() {
     let app = TestApp::spawn().await;
     let (admin, admin_id) = admin_browser(&app, "9876500012").await;
-    let rp = RelyingParty::register(&app, registration("Forum", false)).await;
+    let rp = RelyingParty::register(
+        &app,
+        oneid::oauth::registry::Registration {
+            logo_url: Some("https://cdn.forum.example.com/logo.png".into()),
+            ..registration("Forum", false)
+        },
+    )
+    .await;
     let screen = admin
         .get(&format!("/admin/apps/{}/first-party", rp.id))
         .await;
     assert_eq!(screen.status, StatusCode::OK);
+    // The logo people will see, allowed by this page's CSP as on the consent screen.
+    assert!(screen.has(r#"src="https://cdn.forum.example.com/logo.png""#));
+    let csp = screen.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("img-src 'self' data: https://cdn.forum.example.com"),
+        "{csp}"
+    );
     for shown in [
         "Forum",
         "127.0.0.1",

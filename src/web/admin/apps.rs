@@ -789,6 +789,12 @@ pub async fn get_first_party(
             claims: claims_of(s).to_vec(),
         })
         .collect();
+    // The logo the consent screen shows people, allowed by this page's CSP as on that screen
+    // (only an https logo can be; another is not shown).
+    let logo = client
+        .logo_url
+        .as_ref()
+        .and_then(|u| Some((u.to_string(), crate::web::page_csp_with_logo(u)?)));
     let view = FirstPartyView {
         page: Page::new(
             lang,
@@ -798,12 +804,19 @@ pub async fn get_first_party(
         nav: Nav::new(SECTION),
         id: client.id.to_string(),
         name: client.name.clone(),
-        logo_url: client.logo_url.as_ref().map(ToString::to_string),
+        logo_url: logo.as_ref().map(|(url, _)| url.clone()),
         hosts,
         scopes,
         already: client.first_party,
     };
-    let response = render(&req, StatusCode::OK, view);
+    let mut response = render(&req, StatusCode::OK, view);
+    if let Some(csp) =
+        logo.and_then(|(_, csp)| actix_web::http::header::HeaderValue::from_str(&csp).ok())
+    {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
     session.respond(&state, response).await
 }
 
