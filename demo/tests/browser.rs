@@ -179,6 +179,31 @@ fn last_code(demo: &Demo, to: &str) -> String {
     line["code"].as_str().unwrap().to_owned()
 }
 
+/// On OneID's sign-up page: asks for a code to `typed` (an Indian mobile number as a person types
+/// it), enters the code from the outbox with `password` and `name`, and submits.
+async fn complete_sign_up(client: &Client, demo: &Demo, typed: &str, password: &str, name: &str) {
+    type_into(client, "#identifier", typed).await;
+    click(client, "button[type='submit']").await;
+    assert!(landed(client, &format!("{}/signup/verify", demo.issuer)).await);
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    type_into(client, "#code", &last_code(demo, &format!("+91{digits}"))).await;
+    type_into(client, "#password", password).await;
+    type_into(client, "#password_confirm", password).await;
+    type_into(client, "#name", name).await;
+    click(
+        client,
+        "form[action='/signup/verify'] button[type='submit']",
+    )
+    .await;
+}
+
+/// On OneID's sign-in page: the identifier and password, submitted.
+async fn enter_password(client: &Client, identifier: &str, password: &str) {
+    type_into(client, "#identifier", identifier).await;
+    type_into(client, "#password", password).await;
+    click(client, "form[action='/login'] button[type='submit']").await;
+}
+
 async fn open(client: &Client, demo: &Demo, app: AppKind) {
     client.goto(demo.app_url(app)).await.unwrap();
 }
@@ -303,9 +328,7 @@ async fn one_account_signs_in_to_every_app_and_one_sign_out_signs_out_of_all() {
         landed(&client, &format!("{}/login", demo.issuer)).await,
         "signed out everywhere, so OneID asks again"
     );
-    type_into(&client, "#identifier", &account_id).await;
-    type_into(&client, "#password", "correct horse battery").await;
-    click(&client, "form[action='/login'] button[type='submit']").await;
+    enter_password(&client, &account_id, "correct horse battery").await;
     assert!(landed(&client, demo.app_url(AppKind::Market)).await);
     assert_eq!(signed_in_name(&client).await.as_deref(), Some("Asha Devi"));
     shots.take(&client, "market-signed-in-again").await;
@@ -352,17 +375,12 @@ async fn a_person_revokes_a_connected_app_and_is_asked_for_consent_again() {
     click(&client, "a[href='/login']").await;
     assert!(landed(&client, &format!("{issuer}/login")).await);
     click(&client, "a[href='/signup']").await;
-    type_into(&client, "#identifier", "98765 43210").await;
-    click(&client, "button[type='submit']").await;
-    assert!(landed(&client, &format!("{issuer}/signup/verify")).await);
-    let code = last_code(&demo, "+919876543210");
-    type_into(&client, "#code", &code).await;
-    type_into(&client, "#password", "correct horse battery").await;
-    type_into(&client, "#password_confirm", "correct horse battery").await;
-    type_into(&client, "#name", "Ravi Kumar").await;
-    click(
+    complete_sign_up(
         &client,
-        "form[action='/signup/verify'] button[type='submit']",
+        &demo,
+        "98765 43210",
+        "correct horse battery",
+        "Ravi Kumar",
     )
     .await;
     assert!(
@@ -454,9 +472,7 @@ async fn a_person_revokes_a_connected_app_and_is_asked_for_consent_again() {
 /// out), landing on the account page.
 async fn sign_in_to_oneid(client: &Client, issuer: &str, account_id: &str, password: &str) {
     client.goto(&format!("{issuer}/login")).await.unwrap();
-    type_into(client, "#identifier", account_id).await;
-    type_into(client, "#password", password).await;
-    click(client, "form[action='/login'] button[type='submit']").await;
+    enter_password(client, account_id, password).await;
     assert!(
         landed(client, &format!("{issuer}/account")).await,
         "signed in: {}",
@@ -493,18 +509,7 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
 
     // An administrator: an account given the role from the shell (`oneid admin grant`).
     client.goto(&format!("{issuer}/signup")).await.unwrap();
-    type_into(&client, "#identifier", "98111 22233").await;
-    click(&client, "button[type='submit']").await;
-    assert!(landed(&client, &format!("{issuer}/signup/verify")).await);
-    type_into(&client, "#code", &last_code(&demo, "+919811122233")).await;
-    type_into(&client, "#password", ADMIN_PASSWORD).await;
-    type_into(&client, "#password_confirm", ADMIN_PASSWORD).await;
-    type_into(&client, "#name", "Meera Admin").await;
-    click(
-        &client,
-        "form[action='/signup/verify'] button[type='submit']",
-    )
-    .await;
+    complete_sign_up(&client, &demo, "98111 22233", ADMIN_PASSWORD, "Meera Admin").await;
     assert!(landed(&client, &format!("{issuer}/account")).await);
     let admin_id = client
         .find(Locator::Css("#account-id"))
@@ -629,16 +634,12 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     click(&client, "a[href='/login']").await;
     assert!(landed(&client, &format!("{issuer}/login")).await);
     click(&client, "a[href='/signup']").await;
-    type_into(&client, "#identifier", "98222 33344").await;
-    click(&client, "button[type='submit']").await;
-    assert!(landed(&client, &format!("{issuer}/signup/verify")).await);
-    type_into(&client, "#code", &last_code(&demo, "+919822233344")).await;
-    type_into(&client, "#password", "person horse battery").await;
-    type_into(&client, "#password_confirm", "person horse battery").await;
-    type_into(&client, "#name", "Kiran Rao").await;
-    click(
+    complete_sign_up(
         &client,
-        "form[action='/signup/verify'] button[type='submit']",
+        &demo,
+        "98222 33344",
+        "person horse battery",
+        "Kiran Rao",
     )
     .await;
     assert!(
@@ -700,9 +701,7 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     client.goto(&rp_url).await.unwrap();
     click(&client, "a[href='/login']").await;
     assert!(landed(&client, &format!("{issuer}/login")).await);
-    type_into(&client, "#identifier", "98222 33344").await;
-    type_into(&client, "#password", "person horse battery").await;
-    click(&client, "form[action='/login'] button[type='submit']").await;
+    enter_password(&client, "98222 33344", "person horse battery").await;
     assert!(
         landed(&client, &format!("{issuer}/consent")).await,
         "consent asked now: {}",

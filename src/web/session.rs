@@ -73,6 +73,11 @@ impl FromRequest for BrowserSession {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // A middleware that needed the session first (the `/admin` door) left it here, loaded
+        // and rechecked: the handler takes that one instead of reading the store again.
+        if let Some(loaded) = actix_web::HttpMessage::extensions_mut(req).remove::<Self>() {
+            return Box::pin(std::future::ready(Ok(loaded)));
+        }
         let req = req.clone();
         Box::pin(async move {
             let state = req

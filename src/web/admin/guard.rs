@@ -62,6 +62,8 @@ pub async fn admit(
     match check_console_admin(&state, &session, &http).await? {
         Ok(admin) => {
             http.extensions_mut().insert(admin);
+            // The handler's `BrowserSession` is this one (see its extractor): loaded once.
+            http.extensions_mut().insert(session);
             let req = ServiceRequest::from_parts(http, payload);
             Ok(next.call(req).await?.map_into_boxed_body())
         }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, ListPage, PageParams, decode_cursor, encode_cursor};
+use super::{ApiError, ListPage, PageParams, decode_cursor};
 use crate::{
     admin,
     db::models::client::Client,
@@ -229,12 +229,8 @@ pub async fn list_clients(
         )));
     }
     let found = admin::clients::search(&state.admin, query, after, limit + 1).await?;
-    let mut items: Vec<ClientView> = found.iter().map(ClientView::from).collect();
-    let next_cursor = (items.len() > limit as usize).then(|| {
-        items.truncate(limit as usize);
-        encode_cursor(&items[items.len() - 1].client_id)
-    });
-    Ok(HttpResponse::Ok().json(ListPage { items, next_cursor }))
+    let items: Vec<ClientView> = found.iter().map(ClientView::from).collect();
+    Ok(HttpResponse::Ok().json(ListPage::cut(items, limit, |c| c.client_id.clone())))
 }
 
 /// Registers a client; the secret is in this answer only.

@@ -150,6 +150,21 @@ pub struct ListPage<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> ListPage<T> {
+    /// A page from `items` read with one more than `limit` asked for: the extra one says there
+    /// is a next page, whose cursor is the key of the last item kept.
+    pub fn cut(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Self {
+        let limit = limit as usize;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|last| encode_cursor(&key(last)))
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+}
+
 /// The largest `limit` a list accepts; the default is [`DEFAULT_LIMIT`].
 pub const MAX_LIMIT: u32 = 200;
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -307,4 +322,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .into_response()
                 })),
         );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_read_one_longer_than_asked_has_a_cursor_to_its_last_item() {
+        let key = |n: &u32| n.to_string();
+        let more = ListPage::cut(vec![1, 2, 3], 2, key);
+        assert_eq!(more.items, [1, 2]);
+        assert_eq!(decode_cursor(&more.next_cursor.unwrap()).unwrap(), "2");
+        let last = ListPage::cut(vec![1, 2], 2, key);
+        assert_eq!((last.items, last.next_cursor), (vec![1, 2], None));
+        assert!(decode_cursor("%%%").is_err());
+    }
 }

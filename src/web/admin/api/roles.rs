@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, delete, get, put, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ApiError, ListPage, PageParams, decode_cursor, encode_cursor};
+use super::{ApiError, ListPage, PageParams, decode_cursor};
 use crate::{
     admin::{self, roles::RoleError},
     db::models::account::Account,
@@ -57,17 +57,13 @@ pub async fn list_admins(
     // Administrators are few: the whole list is read and cut here.
     let mut admins = admin::roles::list(&state.admin).await?;
     admins.sort_by_key(|a| a.id);
-    let mut items: Vec<AdminEntry> = admins
+    let items: Vec<AdminEntry> = admins
         .iter()
         .filter(|a| after.is_none_or(|after| a.id.get() > after))
         .map(AdminEntry::from)
         .take(limit as usize + 1)
         .collect();
-    let next_cursor = (items.len() > limit as usize).then(|| {
-        items.truncate(limit as usize);
-        encode_cursor(&items[items.len() - 1].account_id.to_string())
-    });
-    Ok(HttpResponse::Ok().json(ListPage { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(ListPage::cut(items, limit, |a| a.account_id.to_string())))
 }
 
 fn account_id(raw: &str) -> Result<AccountId, ApiError> {
