@@ -20,11 +20,13 @@ use crate::{
 pub(crate) struct Captured(Mutex<Vec<Envelope>>);
 
 impl Captured {
-    /// The code of the latest message, if it carried one.
+    /// The code of the latest message that carried one. Security notices go out from a
+    /// spawned task and may land after a later code, so "the latest message" is not enough.
     pub fn last_code(&self) -> Option<String> {
         let sent = self.0.lock().unwrap();
-        sent.last()
-            .and_then(|e| e.code.as_ref())
+        sent.iter()
+            .rev()
+            .find_map(|e| e.code.as_ref())
             .map(|c| c.expose().to_owned())
     }
 
