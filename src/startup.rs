@@ -96,7 +96,10 @@ impl Application {
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        // The audit events of the last requests, still queued.
+        self.state.audit.flush().await;
+        served
     }
 }
 

@@ -80,6 +80,7 @@ async fn allow(browser: &Browser, csrf: &str) -> super::helpers::Page {
 
 /// Every row of the audit table, newest first.
 pub(super) async fn every_event(app: &TestApp) -> Vec<AuditRecord> {
+    app.state.audit.flush().await;
     app.state
         .db
         .run(|conn| {

@@ -38,6 +38,7 @@ async fn load(app: &TestApp, id: &str) -> Option<Account> {
 }
 
 async fn events_of(app: &TestApp, id: &str) -> Vec<AuditRecord> {
+    app.state.audit.flush().await;
     let filter = AuditFilter {
         account: Some(id.parse().unwrap()),
         since: None,
