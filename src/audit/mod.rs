@@ -356,6 +356,8 @@ impl Audit {
     /// Deletes the events older than `[audit] retention_days` (none when it is 0); returns how
     /// many went. Safe to run from every instance at once.
     pub async fn cleanup(&self) -> Result<usize, DbError> {
+        // What is still queued was stamped before now: it goes through the same cut.
+        self.flush().await;
         let Some(cutoff) = retention_cutoff(self.retention_days, self.clock.now()) else {
             return Ok(0);
         };
