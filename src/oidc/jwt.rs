@@ -3,8 +3,9 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
 
-use super::keys::{Algorithm, KeyRing};
+use super::keys::{Algorithm, KeyRing, Verified};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
@@ -64,6 +65,11 @@ fn verify_signature<T: DeserializeOwned>(
     keys: &KeyRing,
     token: &str,
 ) -> Result<(Option<String>, T), JwtError> {
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(known) = keys.verified(&digest) {
+        let claims = serde_json::from_slice(&known.payload).map_err(|_| JwtError::Malformed)?;
+        return Ok((known.typ, claims));
+    }
     let mut parts = token.split('.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -84,8 +90,14 @@ fn verify_signature<T: DeserializeOwned>(
     if !key.verifies(message, &b64(signature_b64)?) {
         return Err(JwtError::BadSignature);
     }
-    let claims = serde_json::from_slice(&b64(payload_b64)?).map_err(|_| JwtError::Malformed)?;
-    Ok((header.typ, claims))
+    let payload = b64(payload_b64)?;
+    let claims = serde_json::from_slice(&payload).map_err(|_| JwtError::Malformed)?;
+    let verified = Verified {
+        typ: header.typ,
+        payload: payload.into(),
+    };
+    keys.remember_verified(digest, verified.clone());
+    Ok((verified.typ, claims))
 }
 
 #[cfg(test)]
@@ -134,6 +146,35 @@ pub(crate) mod tests {
         for alg in Algorithm::ALL {
             let claims: Value = verify(&ring, &token(&ring, alg), "at+jwt").unwrap();
             assert_eq!(claims["sub"], "s", "{alg}");
+        }
+    }
+
+    /// A verified token is remembered by its whole text: the same token again is answered from
+    /// memory, while the same header and payload with any other signature are checked, and
+    /// refused, as if nothing were remembered.
+    #[tokio::test]
+    async fn a_remembered_signature_vouches_for_that_exact_token_only() {
+        let (_dir, ring) = key_ring().await;
+        for alg in Algorithm::ALL {
+            let genuine = token(&ring, alg);
+            for _ in 0..2 {
+                let claims: Value = verify(&ring, &genuine, "at+jwt").unwrap();
+                assert_eq!(claims["sub"], "s");
+            }
+            let (message, signature) = genuine.rsplit_once('.').unwrap();
+            let mut forged = URL_SAFE_NO_PAD.decode(signature).unwrap();
+            forged[0] ^= 1;
+            let forged = format!("{message}.{}", URL_SAFE_NO_PAD.encode(forged));
+            assert_eq!(
+                verify::<Value>(&ring, &forged, "at+jwt").unwrap_err(),
+                JwtError::BadSignature,
+                "{alg}"
+            );
+            assert_eq!(
+                verify::<Value>(&ring, &genuine, "logout+jwt").unwrap_err(),
+                JwtError::WrongType,
+                "the remembered typ still counts"
+            );
         }
     }
 

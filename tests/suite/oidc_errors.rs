@@ -718,6 +718,68 @@ async fn client_credentials_gives_a_registered_client_an_access_token_only() {
     );
 }
 
+/// A client-credentials token joins the client's live grant for its scope rather than writing
+/// one per token; revoking one of them (RFC 7009 §2.1) ends every token of that grant, and the
+/// next request starts a new grant. Another scope is another grant.
+#[tokio::test]
+async fn client_credentials_tokens_share_their_grant_until_one_is_revoked() {
+    let app = TestApp::spawn().await;
+    let (id, secret, _) = client(
+        &app,
+        Registration {
+            client_credentials: true,
+            scopes: Some("openid profile".into()),
+            ..registration("Backup service", true)
+        },
+    )
+    .await;
+    let token = |scope: &'static str| {
+        let (base, id, secret) = (app.base.clone(), id.clone(), secret.clone());
+        async move {
+            let form = [("grant_type", "client_credentials"), ("scope", scope)];
+            let reply = post_token(&base, Credentials::Basic(&id, &secret), &form).await;
+            reply.access_token().to_owned()
+        }
+    };
+    let gid = |token: &str| jwt_part(token, 1)["gid"].as_str().unwrap().to_owned();
+    let introspect = |token: String| {
+        let (base, id, secret) = (app.base.clone(), id.clone(), secret.clone());
+        async move {
+            let answer: serde_json::Value = reqwest::Client::new()
+                .post(format!("{base}/introspect"))
+                .basic_auth(&id, Some(&secret))
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["active"].as_bool().unwrap()
+        }
+    };
+    let (first, second) = (token("openid").await, token("openid").await);
+    assert_ne!(first, second);
+    assert_eq!(gid(&first), gid(&second), "one grant for both");
+    let other_scope = token("openid profile").await;
+    assert_ne!(gid(&other_scope), gid(&first), "another scope, another grant");
+
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/revoke", app.base))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", first.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(!introspect(first.clone()).await);
+    assert!(!introspect(second).await, "the grant's other token ends too");
+    assert!(introspect(other_scope).await, "the other grant stands");
+    let third = token("openid").await;
+    assert_ne!(gid(&third), gid(&first), "a new grant after the revocation");
+    assert!(introspect(third).await);
+}
+
 #[tokio::test]
 async fn client_credentials_asking_only_for_scopes_the_client_lacks_is_invalid_scope() {
     let app = TestApp::spawn().await;

@@ -136,6 +136,30 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Grant>, DbError> {
         .transpose()
 }
 
+/// The newest live client-credentials grant (no account) of `client` for exactly `scope` that
+/// stays unexpired until at least `until`: what a client-credentials token can join instead of
+/// writing a grant of its own (see `oauth::grant::client_credentials::issue_tokens`).
+pub fn live_service_grant(
+    conn: &mut DbConn,
+    client: &ClientId,
+    scope: &Scopes,
+    until: DateTime<Utc>,
+) -> Result<Option<Grant>, DbError> {
+    grants::table
+        .filter(grants::client_id.eq(client.as_str()))
+        .filter(grants::sid.is_null())
+        .filter(grants::account_id.is_null())
+        .filter(grants::scope.eq(scope.to_string()))
+        .filter(grants::revoked_at.is_null())
+        .filter(grants::expires_at.gt(until.naive_utc()))
+        .order(grants::created_at.desc())
+        .select(GrantRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(GrantRow::into_grant)
+        .transpose()
+}
+
 /// Revokes one grant (and so every token issued from it). True when it was live.
 pub fn revoke(conn: &mut DbConn, id: &str, now: DateTime<Utc>) -> Result<bool, DbError> {
     let changed = diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))

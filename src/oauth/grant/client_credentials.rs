@@ -9,11 +9,15 @@
 //!    for; none asked, every scope it is registered for except `offline_access`, which needs
 //!    a person ([`check_scope`], from `Registrar::negotiate`).
 //! 3. RFC 6749 §4.4.3: an access token for the client itself; never a refresh token, and no
-//!    ID token, since no person signed in ([`issue_tokens`], from `Issuer::issue`).
+//!    ID token, since no person signed in ([`issue_tokens`], from `Issuer::issue`). Its tokens
+//!    share one grant per client and scope while it stands, instead of a grant written per
+//!    token.
+
+use chrono::Duration;
 
 use super::{GrantError, Holder, Io, Issued};
 use crate::{
-    db::models::client::Client,
+    db::models::{client::Client, grant},
     domain::{ScopeToken, Scopes},
 };
 
@@ -36,10 +40,30 @@ pub fn check_scope(client: &Client, requested: &Scopes) -> Result<Scopes, GrantE
     Ok(granted)
 }
 
-/// RFC 6749 §4.4.3: the grant and an access token whose subject is the client; no refresh
-/// token.
+/// RFC 6749 §4.4.3: an access token whose subject is the client; no refresh token.
+///
+/// The token joins the client's live grant for this scope when there is one, and only
+/// otherwise starts a grant: nobody consented and no refresh token hangs off it, so a grant
+/// per token was a database write per token for nothing (it made the endpoint disk-bound).
+/// What a grant is for still holds: revoking any of its tokens (RFC 7009 §2.1: "other tokens
+/// based on the same authorization grant") or disabling the client ends every token of it, and
+/// the next request starts a new grant. A grant is joined only while it outlives the new token,
+/// so no token outlives its grant.
 pub fn issue_tokens(io: &Io<'_>, client: &Client, scope: Scopes) -> Result<Issued, GrantError> {
-    super::issue_tokens(io, client, Holder::Client, scope, false)
+    let ttl = io.ctx.settings.access_token_ttl_secs;
+    let until = io.now + Duration::seconds(ttl);
+    let (id, wanted) = (client.id.clone(), scope.clone());
+    let Some(joined) = io.db(move |conn| grant::live_service_grant(conn, &id, &wanted, until))?
+    else {
+        return super::issue_tokens(io, client, Holder::Client, scope, false);
+    };
+    let access_token = super::issue_access_token(io, client, &joined, client.id.as_str(), None)?;
+    Ok(Issued {
+        access_token,
+        expires_in: ttl,
+        refresh_token: None,
+        grant: joined,
+    })
 }
 
 #[cfg(test)]

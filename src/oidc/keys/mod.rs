@@ -14,7 +14,12 @@ mod kek;
 mod signing;
 mod verifying;
 
-use std::{collections::BTreeMap, fmt, path::PathBuf, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+};
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::Connection as _;
@@ -122,6 +127,12 @@ struct Ring {
     verifying: Vec<VerifyingKey>,
     /// `/jwks.json`'s body, serialized once per ring rather than once per request.
     jwks_json: String,
+    /// Tokens whose signature verified against this ring, by the SHA-256 of the whole token:
+    /// a resource server introspects the same access token on every call it serves, and an
+    /// ES256 check costs far more than the rest of the answer. Only good signatures are kept
+    /// (a collision-resistant key: nothing else can hit them), expiry and revocation are still
+    /// checked on every use, and the cache goes with the ring when keys change.
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
     /// When the newest key of each algorithm (current or next) was made: what the schedule
     /// rotates by, so a next key waiting to sign is not followed by yet another.
     newest: BTreeMap<Algorithm, DateTime<Utc>>,
@@ -129,6 +140,17 @@ struct Ring {
     /// JWKS: the ring is stale from then on.
     changes_at: Option<DateTime<Utc>>,
 }
+
+/// What a token whose signature verified said: its `typ` header and its decoded payload.
+#[derive(Clone)]
+pub struct Verified {
+    pub typ: Option<String>,
+    pub payload: Arc<[u8]>,
+}
+
+/// The most verified tokens a ring remembers; when full it starts again empty (a bound, not a
+/// policy: the tokens in use come back within a request each).
+const VERIFIED_MAX: usize = 4096;
 
 /// The key ring every request signs and verifies with, shared by every worker: a reload or a
 /// rotation replaces the ring whole, and readers holding the previous ring finish with it.
@@ -182,6 +204,21 @@ impl KeyRing {
     /// The published key named `kid`, decoded for verifying.
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
         self.0.verifying.iter().find(|k| k.kid() == kid)
+    }
+
+    /// What the token with this SHA-256 said, if its signature verified against this ring.
+    pub fn verified(&self, digest: &[u8; 32]) -> Option<Verified> {
+        let cache = self.0.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        cache.get(digest).cloned()
+    }
+
+    /// Remembers a token whose signature verified (see [`Self::verified`]).
+    pub fn remember_verified(&self, digest: [u8; 32], verified: Verified) {
+        let mut cache = self.0.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= VERIFIED_MAX {
+            cache.clear();
+        }
+        cache.insert(digest, verified);
     }
 
     /// When this ring goes stale: a key starts or stops signing, or leaves the JWKS.
@@ -240,6 +277,7 @@ impl KeyRing {
             published,
             verifying,
             jwks_json,
+            verified: Mutex::new(HashMap::new()),
             newest,
             changes_at,
         })))
