@@ -667,7 +667,11 @@ impl Settings {
                 "must be at least 24 printable characters without spaces (for example `openssl rand -hex 32`)",
             );
         }
-        if self.metrics.listen.is_some_and(|at| at.port() != 0 && at == self.listen) {
+        if self
+            .metrics
+            .listen
+            .is_some_and(|at| at.port() != 0 && at == self.listen)
+        {
             return invalid(
                 "metrics.listen",
                 "ONEID_METRICS__LISTEN",
@@ -1219,7 +1223,10 @@ mod tests {
             jail.set_env("ONEID_METRICS__LISTEN", "127.0.0.1:9464");
             jail.set_env("ONEID_METRICS__TOKEN", "metrics-token-0123456789abcdef");
             let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
-            assert_eq!(settings.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+            assert_eq!(
+                settings.metrics.listen,
+                Some("127.0.0.1:9464".parse().unwrap())
+            );
             assert_eq!(
                 settings.metrics.token.as_ref().map(Secret::expose),
                 Some("metrics-token-0123456789abcdef")

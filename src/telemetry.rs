@@ -288,16 +288,17 @@ pub fn render() -> String {
 /// The recorder's settings: explicit buckets for each histogram (rendered as real Prometheus
 /// histograms, which aggregate across instances, rather than per-instance summaries).
 fn builder() -> PrometheusBuilder {
-    ALL.iter()
-        .filter(|i| i.kind == Kind::Histogram)
-        .fold(PrometheusBuilder::new(), |builder, instrument| {
+    ALL.iter().filter(|i| i.kind == Kind::Histogram).fold(
+        PrometheusBuilder::new(),
+        |builder, instrument| {
             builder
                 .set_buckets_for_metric(
                     Matcher::Full(instrument.name.to_owned()),
                     instrument.buckets,
                 )
                 .expect("the bucket tables above are not empty")
-        })
+        },
+    )
 }
 
 /// HELP and unit lines for every metric, so a scrape explains itself.
@@ -609,7 +610,10 @@ mod tests {
             text.contains("oneid_signature_duration_seconds_bucket{alg=\"ES256\",le="),
             "{text}"
         );
-        assert!(text.contains("# TYPE oneid_limits_tripped_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE oneid_limits_tripped_total counter"),
+            "{text}"
+        );
         assert!(
             text.contains("oneid_limits_tripped_total{limit=\"ip_sign_in_attempts\"}"),
             "{text}"

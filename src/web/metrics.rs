@@ -3,12 +3,7 @@
 //! is the protection, and the public listener, open only to `Authorization: Bearer
 //! <[metrics] token>` and answering 404 as for any unknown path when no token is set.
 
-use actix_web::{
-    HttpRequest, HttpResponse,
-    dev::ServiceResponse,
-    http::header,
-    web,
-};
+use actix_web::{HttpRequest, HttpResponse, dev::ServiceResponse, http::header, web};
 use subtle::ConstantTimeEq as _;
 
 use super::oauth::bearer_token;
@@ -55,12 +50,7 @@ fn check_bearer(req: &HttpRequest, token: &Secret) -> bool {
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_token)
-        .is_some_and(|presented| {
-            presented
-                .as_bytes()
-                .ct_eq(token.expose().as_bytes())
-                .into()
-        })
+        .is_some_and(|presented| presented.as_bytes().ct_eq(token.expose().as_bytes()).into())
 }
 
 /// Counts and times one answered request under its route pattern (never its raw path).

@@ -66,7 +66,10 @@ async fn scrape(app: &TestApp) -> String {
         .unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
     let content_type = reply.headers()["content-type"].to_str().unwrap().to_owned();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     reply.text().await.unwrap()
 }
 
@@ -81,9 +84,7 @@ async fn counters_move_with_discovery_a_token_and_a_failed_sign_in() {
     assert_eq!(discovery.status(), StatusCode::OK);
     admin_api(&app).await; // a client-credentials token, signed
     let browser = app.browser();
-    browser
-        .get("/no/such/page/7c2e")
-        .await;
+    browser.get("/no/such/page/7c2e").await;
     // No such account: the dummy password check runs all the same.
     let page = browser.sign_in("9812345679", "not the password").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -187,8 +188,8 @@ async fn the_public_listener_hides_metrics_without_a_token_setting_and_refuses_a
 
 #[tokio::test]
 async fn a_listener_of_its_own_serves_metrics_alone_without_a_token() {
-    let app = TestApp::spawn_with(|s| s.metrics.listen = Some("127.0.0.1:0".parse().unwrap()))
-        .await;
+    let app =
+        TestApp::spawn_with(|s| s.metrics.listen = Some("127.0.0.1:0".parse().unwrap())).await;
     let port = app.metrics_port.expect("a metrics listener");
     let own = format!("http://127.0.0.1:{port}");
     let reply = reqwest::get(format!("{own}/metrics")).await.unwrap();
