@@ -164,7 +164,7 @@ pub const DB_DURATION: Instrument = Instrument::histogram(
     "oneid_db_duration_seconds",
     &["backend"],
     DB_BUCKETS,
-    "Time one unit of database work took, waiting for a pooled connection included",
+    "Time one unit of database work took as its caller waited for it: the hop to the blocking pool and the wait for a pooled connection included",
 );
 pub const DB_POOL_WAIT: Instrument = Instrument::histogram(
     "oneid_db_pool_wait_seconds",
