@@ -161,6 +161,9 @@ pub struct ClientUpdate {
     /// RS256, ES256 or EdDSA.
     #[arg(long)]
     pub id_token_alg: Option<String>,
+    /// Access tokens signed with RS256, ES256 or EdDSA; "" for the server's default.
+    #[arg(long)]
+    pub access_token_alg: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +201,10 @@ pub struct ClientAdd {
     /// id_token_signed_response_alg: RS256 (default), ES256 or EdDSA.
     #[arg(long)]
     pub id_token_alg: Option<String>,
+    /// What its JWT access tokens are signed with: RS256, ES256 or EdDSA (default: the
+    /// server's `oauth.access_token_alg`, ES256 unless changed).
+    #[arg(long)]
+    pub access_token_alg: Option<String>,
     #[arg(long)]
     pub json: bool,
     /// Also write `ONEID_APP_CLIENT_ID=…` and `ONEID_APP_CLIENT_SECRET=…` to this new file
@@ -540,6 +547,7 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                 scopes: args.scope,
                 client_credentials: args.grants.iter().any(|g| g == "client_credentials"),
                 id_token_alg: args.id_token_alg,
+                access_token_alg: args.access_token_alg,
             };
             if let Some(path) = &args.env_file
                 && path.exists()
@@ -642,6 +650,7 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                 scopes: args.scope,
                 client_credentials: args.client_credentials.map(|v| v == "on"),
                 id_token_alg: args.id_token_alg,
+                access_token_alg: cleared(args.access_token_alg),
             };
             let id = parse_id(&args.client_id)?;
             let client = admin::clients::update(&ctx, &Actor::Operator, id, changes).await?;
@@ -683,6 +692,7 @@ fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
         "first_party_by": c.admin_consent.as_ref().map(|a| a.by.to_stored()),
         "disabled": c.is_disabled(),
         "id_token_signed_response_alg": c.id_token_alg.as_str(),
+        "access_token_signed_response_alg": c.access_token_alg.map(|a| a.as_str()),
         "created_at": c.created_at.to_rfc3339(),
     })
 }

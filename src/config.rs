@@ -197,6 +197,11 @@ pub struct OAuthSettings {
     pub require_pkce_for_all: bool,
     /// First-party clients get refresh tokens without asking for `offline_access`.
     pub first_party_refresh_tokens: bool,
+    /// What JWT access tokens are signed with unless the client registered otherwise (RFC 9068
+    /// §2.1 leaves it to the server). ES256 by default: a signature costs a twentieth of an
+    /// RS256 one, and every mainstream JOSE library verifies it. ID tokens are not affected
+    /// (RS256 unless the client registered otherwise, OIDC Core §3.1.3.7).
+    pub access_token_alg: crate::domain::Algorithm,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -370,6 +375,7 @@ impl Default for Settings {
                 refresh_token_ttl_secs: 30 * 24 * 3600,
                 require_pkce_for_all: false,
                 first_party_refresh_tokens: true,
+                access_token_alg: crate::domain::Algorithm::Es256,
             },
             keys: KeySettings {
                 encryption_key: None,

@@ -114,15 +114,18 @@ impl Application {
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
     /// The `/metrics` listener stops with the application.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Some((_, metrics)) = self.metrics else {
-            return self.server.await;
-        };
-        let metrics_handle = metrics.handle();
-        let metrics = tokio::spawn(metrics);
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
-        metrics_handle.stop(true).await;
-        if let Ok(Err(e)) = metrics.await {
-            tracing::warn!(error = %e, "the metrics listener ended with an error");
+        // The audit events of the last requests, still queued.
+        self.state.audit.flush().await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            if let Ok(Err(e)) = task.await {
+                tracing::warn!(error = %e, "the metrics listener ended with an error");
+            }
         }
         served
     }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub keys: SigningKeys,
     /// The issuer identifier, from `settings.issuer`.
     pub issuer: Issuer,
+    /// The discovery document, serialized once: it only depends on the issuer.
+    pub discovery_json: String,
     pub audit: Audit,
     /// The protocol core's view of the above.
     pub oauth: crate::oauth::Context,
@@ -57,7 +59,7 @@ impl AppState {
         .context("starting the password threads")?;
         let settings = Arc::new(settings);
         let issuer = Issuer::from_url(&settings.issuer);
-        let audit = Audit::new(db.clone(), clock.clone(), &settings.audit);
+        let audit = Audit::queued(db.clone(), clock.clone(), &settings.audit);
         let keys = SigningKeys::new(keys);
         let oauth = crate::oauth::Context {
             db: db.clone(),
@@ -112,6 +114,7 @@ impl AppState {
             password_pool,
             kek,
             keys,
+            discovery_json: crate::oidc::discovery::provider_metadata(issuer.as_str()).to_string(),
             issuer,
             audit,
             session,

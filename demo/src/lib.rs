@@ -111,6 +111,7 @@ fn registration(kind: AppKind, url: &str) -> Registration {
         scopes: third_party.then(|| "openid profile email".to_owned()),
         client_credentials: false,
         id_token_alg: None,
+        access_token_alg: None,
     }
 }
 

@@ -83,7 +83,9 @@ pub async fn delete(
     // 2. Sessions (apps told) and every grant, offline ones too.
     let sessions = session::end_all_for_account(&ctx.session, id, EndReason::Deleted).await?;
 
-    // 3. The erasure, in one transaction.
+    // 3. The erasure, in one transaction, after the account's queued events are written (so
+    // that they are stripped too).
+    ctx.audit.flush().await;
     let now = ctx.clock.now();
     let keep: Vec<&'static str> = AuditKind::ALL
         .into_iter()

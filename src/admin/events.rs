@@ -33,6 +33,7 @@ pub async fn list(
         since: since.map(|since| since.resolve(ctx.clock.now())),
         limit: i64::from(limit),
     };
+    ctx.audit.flush().await;
     ctx.db.run(move |conn| audit::query(conn, &filter)).await
 }
 
@@ -282,6 +283,7 @@ pub async fn page(
 ) -> Result<EventPage, DbError> {
     let query = query.clone();
     let limit = i64::from(limit);
+    ctx.audit.flush().await;
     ctx.db
         .run(move |conn| {
             let Some(IdBounds { min_id, before_id }) = id_bounds(conn, &query, before)? else {

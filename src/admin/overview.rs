@@ -57,6 +57,7 @@ fn count_status(conn: &mut DbConn, status: AccountStatus) -> Result<i64, DbError
 /// The numbers now.
 pub async fn overview(ctx: &Context) -> Result<Overview, DbError> {
     let since = ctx.clock.now() - WINDOW;
+    ctx.audit.flush().await;
     ctx.db
         .run(move |conn| {
             let active = count_status(conn, AccountStatus::Active)?;

@@ -367,6 +367,7 @@ pub async fn details(
         .run(move |conn| account::find_by_id(conn, id))
         .await?
         .ok_or(UserError::NotFound(id))?;
+    ctx.audit.flush().await;
     let (last_sign_in, events) = ctx
         .db
         .run(move |conn| {

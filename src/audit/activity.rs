@@ -139,6 +139,7 @@ impl Audit {
     ) -> Result<ActivityPage, DbError> {
         let since = self.clock.now() - Duration::days(ACTIVITY_DAYS);
         let offset = i64::from(page.get() - 1) * PAGE_SIZE;
+        self.flush().await;
         let (records, names) = self
             .db
             .run(move |conn| {

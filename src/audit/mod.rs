@@ -3,6 +3,13 @@
 //! Callers build an [`AuditEvent`] and hand it to [`Audit::record`], which never fails the request:
 //! an event the database refuses is logged as a warning and dropped. Events older than
 //! `[audit] retention_days` are deleted by [`Audit::cleanup`], which the server runs hourly.
+//!
+//! In the server ([`Audit::queued`]) an event is stamped when it is recorded and written by a
+//! writer task, in batches of up to [`BATCH`] per transaction, off the request's path: a token
+//! request no longer waits for its row. The queue is bounded ([`QUEUE_CAPACITY`]): when the
+//! database falls behind, `record` waits for room (back-pressure) rather than dropping
+//! anything. What reads the log back calls [`Audit::flush`] first, and so does the server on
+//! its way out, so nothing queued is lost or missing from a page.
 
 pub mod activity;
 mod since;
@@ -10,6 +17,8 @@ mod since;
 use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::Connection as _;
+use tokio::sync::{mpsc, oneshot};
 
 pub use since::{Since, SinceError};
 
@@ -268,6 +277,18 @@ impl AuditEvent {
     }
 }
 
+/// How many recorded events may wait for the writer before `record` waits for room.
+pub const QUEUE_CAPACITY: usize = 4096;
+/// The most events the writer puts in one transaction.
+pub const BATCH: usize = 256;
+
+/// What waits for the writer task, in the order it was recorded.
+enum Queued {
+    Event(DateTime<Utc>, AuditEvent),
+    /// Answered once everything queued before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
 /// Where events are written: the database, the clock that stamps them, and how long they are
 /// kept. Cheap to clone.
 #[derive(Clone)]
@@ -275,33 +296,128 @@ pub struct Audit {
     db: Db,
     clock: Arc<dyn Clock>,
     retention_days: u32,
+    /// The writer task's queue (the server); `None`: each event is written before `record`
+    /// returns (the command line, whose process exits right after, and unit tests).
+    queue: Option<mpsc::Sender<Queued>>,
 }
 
 impl Audit {
+    /// Writes each event as it is recorded.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: &AuditSettings) -> Self {
         Self {
             db,
             clock,
             retention_days: settings.retention_days,
+            queue: None,
+        }
+    }
+
+    /// Writes events from a writer task on the current runtime, in batches (see the module's
+    /// documentation). Must be called within a tokio runtime.
+    pub fn queued(db: Db, clock: Arc<dyn Clock>, settings: &AuditSettings) -> Self {
+        let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(write_queued(db.clone(), waiting));
+        Self {
+            queue: Some(queue),
+            ..Self::new(db, clock, settings)
         }
     }
 
     /// Appends `event` at the clock's time. Never fails: a database error is logged as a
     /// warning (with the event's kind) and the event is dropped, so the log never stands
-    /// between a person and what they came to do.
+    /// between a person and what they came to do. With a writer task, returns once the event
+    /// is queued, waiting only when the queue is full.
     pub async fn record(&self, event: AuditEvent) {
-        record_at(&self.db, self.clock.now(), event).await;
+        let at = self.clock.now();
+        let event = match &self.queue {
+            Some(queue) => match queue.send(Queued::Event(at, event)).await {
+                Ok(()) => return,
+                // The writer is gone (its runtime is shutting down): written here instead.
+                Err(mpsc::error::SendError(Queued::Event(_, event))) => event,
+                Err(mpsc::error::SendError(Queued::Flush(_))) => return,
+            },
+            None => event,
+        };
+        record_at(&self.db, at, event).await;
+    }
+
+    /// Returns once every event recorded before the call is in the database: before the log
+    /// is read back, and before the server exits.
+    pub async fn flush(&self) {
+        if let Some(queue) = &self.queue {
+            let (done, written) = oneshot::channel();
+            if queue.send(Queued::Flush(done)).await.is_ok() {
+                // An error: the writer stopped, and with it whatever it had.
+                let _ = written.await;
+            }
+        }
     }
 
     /// Deletes the events older than `[audit] retention_days` (none when it is 0); returns how
     /// many went. Safe to run from every instance at once.
     pub async fn cleanup(&self) -> Result<usize, DbError> {
+        // What is still queued was stamped before now: it goes through the same cut.
+        self.flush().await;
         let Some(cutoff) = retention_cutoff(self.retention_days, self.clock.now()) else {
             return Ok(0);
         };
         self.db
             .run(move |conn| rows::delete_older_than(conn, cutoff))
             .await
+    }
+}
+
+/// The writer task: takes what is queued, up to [`BATCH`] at a time, writes the events in one
+/// transaction, then answers the flushes that were queued behind them. Ends when every
+/// [`Audit`] holding the queue is gone.
+async fn write_queued(db: Db, mut waiting: mpsc::Receiver<Queued>) {
+    let mut taken = Vec::with_capacity(BATCH);
+    while waiting.recv_many(&mut taken, BATCH).await > 0 {
+        let mut events = Vec::with_capacity(taken.len());
+        let mut flushes = Vec::new();
+        for queued in taken.drain(..) {
+            match queued {
+                Queued::Event(at, event) => events.push((at, event)),
+                Queued::Flush(done) => flushes.push(done),
+            }
+        }
+        if !events.is_empty() {
+            write_batch(&db, events).await;
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Writes `events` in one transaction; if the database refuses it, one by one, so that one bad
+/// event costs only itself (logged and dropped, as [`Audit::record`] says).
+async fn write_batch(db: &Db, events: Vec<(DateTime<Utc>, AuditEvent)>) {
+    let count = events.len();
+    let written = db
+        .run(move |conn| {
+            let together = conn.transaction(|conn| {
+                events
+                    .iter()
+                    .try_for_each(|(at, event)| rows::insert(conn, &event.to_row(*at)))
+            });
+            if together.is_ok() {
+                return Ok(Vec::new());
+            }
+            Ok(events
+                .iter()
+                .filter(|(at, event)| rows::insert(conn, &event.to_row(*at)).is_err())
+                .map(|(_, event)| event.kind)
+                .collect())
+        })
+        .await;
+    match written {
+        Ok(dropped) => {
+            for kind in dropped {
+                tracing::warn!(kind = kind.as_str(), "audit event dropped");
+            }
+        }
+        Err(e) => tracing::warn!(events = count, error = %e, "audit events dropped"),
     }
 }
 

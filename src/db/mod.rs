@@ -228,9 +228,16 @@ impl Db {
         };
         let builder = r2d2::Pool::builder()
             .max_size(options.pool_size)
+            // One connection at start, the rest when load asks for them: each SQLite connection
+            // costs an open and its own page cache, and start-up waited for all of them.
+            .min_idle(Some(1))
             .connection_timeout(options.connect_timeout);
         let pool = match manager.backend {
-            Backend::Sqlite(_) => builder.build(manager.clone())?,
+            // A SQLite connection is a file handle: it cannot go stale the way a socket can, so
+            // it is not pinged (`SELECT 1`) every time it is taken from the pool.
+            Backend::Sqlite(_) => builder.test_on_check_out(false).build(manager.clone())?,
+            // A PostgreSQL connection can die with its server; the ping on check-out finds it
+            // (diesel cannot tell a dead socket otherwise) so the pool replaces it.
             Backend::Postgres(_) => builder.build_unchecked(manager.clone()),
         };
         tracing::debug!(backend = ?manager.backend, "database pool opened");

@@ -41,6 +41,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         first_party_by -> Nullable<Text>,
         first_party_at -> Nullable<Timestamp>,
+        access_token_signed_response_alg -> Nullable<Text>,
     }
 }
 

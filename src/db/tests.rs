@@ -193,6 +193,7 @@ fn round_trip_every_model(db: &Db) {
             admin_consent: None,
             disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
+            access_token_alg: None,
             created_at: now,
         };
         client::insert(conn, &registered)?;

@@ -156,6 +156,7 @@ mod tests {
             admin_consent: None,
             disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
+            access_token_alg: None,
             created_at: now,
         }
     }

@@ -464,9 +464,12 @@ impl Issuer for Engine<'_> {
     }
 
     /// Refresh grant: [`grant::refresh_token::rotate`], which spends the token and issues a new pair.
-    fn refresh(&mut self, token: &str, _: OxideGrant) -> Result<RefreshedToken, ()> {
-        let (token, refresh, until) =
-            self.keep(self.step(grant::refresh_token::rotate(&self.io(), token))?);
+    fn refresh(&mut self, token: &str, oxide: OxideGrant) -> Result<RefreshedToken, ()> {
+        let client = self
+            .client(&oxide.client_id)?
+            .ok_or_else(|| self.fail("client vanished"))?;
+        let rotated = grant::refresh_token::rotate(&self.io(), &client, token);
+        let (token, refresh, until) = self.keep(self.step(rotated)?);
         Ok(RefreshedToken {
             token,
             refresh,

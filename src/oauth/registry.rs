@@ -31,6 +31,8 @@ pub struct Registration {
     /// Besides `authorization_code` and `refresh_token`, which every client gets.
     pub client_credentials: bool,
     pub id_token_alg: Option<String>,
+    /// What its JWT access tokens are signed with; `None`: the server's `oauth.access_token_alg`.
+    pub access_token_alg: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +130,14 @@ pub fn check_alg(alg: Option<&str>) -> Result<Algorithm, RegistrationError> {
     Algorithm::parse(alg.unwrap_or("RS256")).map_err(|_| RegistrationError::Alg)
 }
 
+/// The access-token algorithm, when the client chooses one (RFC 9068 §2.1: any asymmetric
+/// algorithm the server signs with); none or empty: the server's default.
+pub fn check_access_token_alg(alg: Option<&str>) -> Result<Option<Algorithm>, RegistrationError> {
+    alg.filter(|a| !a.is_empty())
+        .map(|a| Algorithm::parse(a).map_err(|_| RegistrationError::Alg))
+        .transpose()
+}
+
 /// The rules that tie the fields together: a client signs people in (it has redirect URIs,
 /// then it needs `openid`) or is a service using client_credentials; only a confidential
 /// client may use client_credentials, and only such a client may hold `admin`. Returns the
@@ -188,6 +198,7 @@ pub fn build(
         &scopes,
     )?;
     let id_token_alg = check_alg(registration.id_token_alg.as_deref())?;
+    let access_token_alg = check_access_token_alg(registration.access_token_alg.as_deref())?;
     let secret = (!registration.public).then(ClientSecret::generate);
     let auth = match &secret {
         None => ClientAuth::None,
@@ -211,6 +222,7 @@ pub fn build(
         admin_consent: None,
         disabled_at: None,
         id_token_alg,
+        access_token_alg,
         created_at: now,
     };
     Ok((client, secret))
@@ -230,6 +242,8 @@ pub struct Changes {
     pub scopes: Option<String>,
     pub client_credentials: Option<bool>,
     pub id_token_alg: Option<String>,
+    /// `Some(None)` (or empty): back to the server's default.
+    pub access_token_alg: Option<Option<String>>,
 }
 
 /// The client with `changes` made, by the same rules as [`build`]; the first broken rule
@@ -257,6 +271,9 @@ pub fn apply(client: &Client, changes: Changes) -> Result<Client, RegistrationEr
     }
     if let Some(alg) = &changes.id_token_alg {
         edited.id_token_alg = check_alg(Some(alg))?;
+    }
+    if let Some(alg) = &changes.access_token_alg {
+        edited.access_token_alg = check_access_token_alg(alg.as_deref())?;
     }
     let client_credentials = changes
         .client_credentials
@@ -320,6 +337,7 @@ pub(crate) mod tests {
             scopes: None,
             client_credentials: false,
             id_token_alg: None,
+            access_token_alg: None,
         }
     }
 
@@ -427,6 +445,38 @@ pub(crate) mod tests {
                 ..registration()
             })
             .contains("RS256")
+        );
+        assert!(
+            refused(Registration {
+                access_token_alg: Some("none".into()),
+                ..registration()
+            })
+            .contains("RS256")
+        );
+    }
+
+    #[test]
+    fn the_access_token_algorithm_is_the_clients_or_the_servers() {
+        let (default, _) = build(registration(), Utc::now()).unwrap();
+        assert_eq!(default.access_token_alg, None);
+        let rs256 = Registration {
+            access_token_alg: Some("RS256".into()),
+            ..registration()
+        };
+        let (chosen, _) = build(rs256, Utc::now()).unwrap();
+        assert_eq!(chosen.access_token_alg, Some(Algorithm::Rs256));
+        let back = Changes {
+            access_token_alg: Some(Some(String::new())),
+            ..Changes::default()
+        };
+        assert_eq!(apply(&chosen, back).unwrap().access_token_alg, None);
+        let eddsa = Changes {
+            access_token_alg: Some(Some("EdDSA".into())),
+            ..Changes::default()
+        };
+        assert_eq!(
+            apply(&default, eddsa).unwrap().access_token_alg,
+            Some(Algorithm::EdDsa)
         );
     }
 

@@ -2,7 +2,6 @@
 //! public keys it publishes.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::{Deserialize, de::DeserializeOwned};
 
 use super::keys::{Algorithm, KeyRing};
@@ -30,19 +29,6 @@ struct Header {
     alg: String,
     typ: Option<String>,
     kid: Option<String>,
-}
-
-/// The JWK fields needed to verify, for every key type OneID publishes.
-#[derive(Deserialize)]
-struct PublicJwk {
-    kid: Option<String>,
-    kty: String,
-    crv: Option<String>,
-    alg: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-    x: Option<String>,
-    y: Option<String>,
 }
 
 fn b64(s: &str) -> Result<Vec<u8>, JwtError> {
@@ -89,67 +75,17 @@ fn verify_signature<T: DeserializeOwned>(
     // RFC 8725 §3.1: only the algorithms OneID signs with; `none` and HMACs never verify.
     let alg = Algorithm::parse(&header.alg).map_err(|_| JwtError::UnsupportedAlgorithm)?;
     let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-    let jwk = keys
-        .jwks()
-        .keys()
-        .iter()
-        .filter_map(|k| {
-            serde_json::to_value(k)
-                .ok()
-                .and_then(|v| serde_json::from_value::<PublicJwk>(v).ok())
-        })
-        .find(|k| k.kid.as_deref() == Some(kid.as_str()))
-        .ok_or(JwtError::UnknownKey)?;
-    check_key_type(alg, &jwk)?;
+    // The published keys were decoded once, when the ring loaded.
+    let key = keys.verifying_key(&kid).ok_or(JwtError::UnknownKey)?;
+    if !key.is_for(alg) {
+        return Err(JwtError::AlgorithmMismatch);
+    }
     let message = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-    let signature = b64(signature_b64)?;
-    let missing = || JwtError::UnknownKey;
-    let verified = match alg {
-        Algorithm::Rs256 => RsaPublicKeyComponents {
-            n: b64(jwk.n.as_deref().ok_or_else(missing)?)?,
-            e: b64(jwk.e.as_deref().ok_or_else(missing)?)?,
-        }
-        .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, &signature)
-        .is_ok(),
-        Algorithm::Es256 => {
-            let mut point = vec![0x04];
-            point.extend(b64(jwk.x.as_deref().ok_or_else(missing)?)?);
-            point.extend(b64(jwk.y.as_deref().ok_or_else(missing)?)?);
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(message, &signature)
-                .is_ok()
-        }
-        Algorithm::EdDsa => UnparsedPublicKey::new(
-            &signature::ED25519,
-            b64(jwk.x.as_deref().ok_or_else(missing)?)?,
-        )
-        .verify(message, &signature)
-        .is_ok(),
-    };
-    if !verified {
+    if !key.verifies(message, &b64(signature_b64)?) {
         return Err(JwtError::BadSignature);
     }
     let claims = serde_json::from_slice(&b64(payload_b64)?).map_err(|_| JwtError::Malformed)?;
     Ok((header.typ, claims))
-}
-
-/// The key decides the algorithm, not the token (RFC 8725 §2.1, §3.1): the `alg` a token claims
-/// must be the one its key is for (RFC 7518 §6.1: `kty`, and `crv` for EC and OKP keys; the
-/// JWK's own `alg`, which OneID always publishes, RFC 7517 §4.4).
-fn check_key_type(alg: Algorithm, jwk: &PublicJwk) -> Result<(), JwtError> {
-    let (kty, crv) = match alg {
-        Algorithm::Rs256 => ("RSA", None),
-        Algorithm::Es256 => ("EC", Some("P-256")),
-        Algorithm::EdDsa => ("OKP", Some("Ed25519")),
-    };
-    let matches = jwk.kty == kty
-        && jwk.crv.as_deref() == crv
-        && jwk.alg.as_deref().is_none_or(|a| a == alg.as_str());
-    if matches {
-        Ok(())
-    } else {
-        Err(JwtError::AlgorithmMismatch)
-    }
 }
 
 #[cfg(test)]

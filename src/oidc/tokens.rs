@@ -58,11 +58,16 @@ pub struct AccessTokenClaims {
     pub sid: Option<String>,
 }
 
-/// Access tokens are always signed with the RS256 key: every resource server library supports it.
-pub fn sign_access_token(keys: &KeyRing, claims: &AccessTokenClaims) -> Result<String, KeyError> {
+/// Signs an access token with the current key of `alg` (the client's choice, else the
+/// server's `oauth.access_token_alg`).
+pub fn sign_access_token(
+    keys: &KeyRing,
+    alg: Algorithm,
+    claims: &AccessTokenClaims,
+) -> Result<String, KeyError> {
     let key = keys
-        .active(Algorithm::Rs256)
-        .ok_or_else(|| KeyError::Generate("no active RS256 key".into()))?;
+        .active(alg)
+        .ok_or_else(|| KeyError::Generate(format!("no active {alg} key")))?;
     // RFC 9068 §2.1: typ "at+jwt" keeps an access token from passing as an ID token.
     key.sign_jwt("at+jwt", claims)
 }

@@ -80,6 +80,7 @@ async fn allow(browser: &Browser, csrf: &str) -> super::helpers::Page {
 
 /// Every row of the audit table, newest first.
 pub(super) async fn every_event(app: &TestApp) -> Vec<AuditRecord> {
+    app.state.audit.flush().await;
     app.state
         .db
         .run(|conn| {
@@ -176,6 +177,9 @@ async fn oneid_audit_prints_an_accounts_events_as_json() {
                 .account("123456789".parse().unwrap()),
         )
         .await;
+    // The server writes its events a moment later, off the requests' path; the shell reads
+    // the database.
+    app.state.audit.flush().await;
 
     let output = app
         .oneid_command()

@@ -114,6 +114,7 @@ async fn prefers_hindi(app: &TestApp, id: &str) {
 }
 
 async fn contact_events(app: &TestApp) -> Vec<AuditRecord> {
+    app.state.audit.flush().await;
     let filter = AuditFilter {
         account: None,
         since: None,

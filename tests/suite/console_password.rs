@@ -100,6 +100,7 @@ async fn a_change_keeps_this_browser_signed_in_and_ends_every_other_session() {
         !told[0].text.contains(NEW) && !told[0].text.contains(PASSWORD),
         "no secret in the notice"
     );
+    app.state.audit.flush().await;
     let events = app
         .state
         .db

@@ -67,6 +67,7 @@ async fn the_password_confirms_and_brings_the_person_back_and_a_wrong_one_counts
 
 /// How many audit events of `kind` were recorded.
 async fn kinds(app: &TestApp, kind: &'static str) -> usize {
+    app.state.audit.flush().await;
     let filter = AuditFilter {
         account: None,
         since: None,

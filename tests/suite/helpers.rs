@@ -585,6 +585,7 @@ pub fn registration(name: &str, first_party: bool) -> Registration {
         scopes: None,
         client_credentials: false,
         id_token_alg: None,
+        access_token_alg: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! OpenID Connect, driven by the `openidconnect` crate as the relying party over real HTTP.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use oneid::oauth::registry::Registration;
+use oneid::{domain::Algorithm, oauth::registry::Registration};
 use openidconnect::{
     AccessTokenHash, OAuth2TokenResponse, TokenResponse, core::CoreUserInfoClaims,
 };
@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 
 use super::helpers::{
     Browser, CALLBACK, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email,
+    signed_in_tokens,
 };
 
 pub fn jwt_header(token: &str) -> serde_json::Value {
@@ -267,6 +268,47 @@ async fn discovery_and_jwks_describe_the_provider() {
             .all(|k| k["kid"].is_string() && k["use"] == "sig" && k.get("d").is_none()),
         "public keys only"
     );
+}
+
+/// RFC 9068 §2.1 leaves the access token's algorithm to the server: ES256 by default, the
+/// client's registered choice over that, and the setting changes the default. ID tokens stay
+/// RS256 whatever the access tokens use.
+#[tokio::test]
+async fn access_tokens_are_es256_unless_the_client_or_the_setting_says_otherwise() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    let default = RelyingParty::register(&app, registration("Cloud", true)).await;
+    let rs256 = RelyingParty::register(
+        &app,
+        Registration {
+            access_token_alg: Some("RS256".into()),
+            ..registration("Talk", true)
+        },
+    )
+    .await;
+    for (rp, alg) in [(&default, "ES256"), (&rs256, "RS256")] {
+        let tokens = signed_in_tokens(&app, rp, &browser, &["openid", "profile"]).await;
+        let access = tokens.access_token();
+        assert_eq!(jwt_part(access.secret(), 0)["alg"], alg);
+        assert_eq!(jwt_part(access.secret(), 0)["typ"], "at+jwt");
+        let id_token = tokens.id_token().unwrap().to_string();
+        assert_eq!(
+            jwt_part(&id_token, 0)["alg"],
+            "RS256",
+            "ID tokens stay RS256"
+        );
+        // OneID verifies what it signed, whatever the algorithm.
+        assert!(
+            rp.userinfo(access).await.is_ok(),
+            "{alg} token reads /userinfo"
+        );
+    }
+
+    let eddsa = TestApp::spawn_with(|s| s.oauth.access_token_alg = Algorithm::EdDsa).await;
+    let rp = RelyingParty::register(&eddsa, registration("Cloud", true)).await;
+    let tokens = signed_in_tokens(&eddsa, &rp, &eddsa.browser(), &["openid"]).await;
+    assert_eq!(jwt_part(tokens.access_token().secret(), 0)["alg"], "EdDSA");
+    assert!(rp.userinfo(tokens.access_token()).await.is_ok());
 }
 
 fn authorize_path(client_id: &str, redirect_uri: &str, extra: &str) -> String {

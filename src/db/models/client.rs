@@ -40,6 +40,9 @@ pub struct Client {
     pub disabled_at: Option<DateTime<Utc>>,
     /// `id_token_signed_response_alg` (OIDC Dynamic Client Registration §2).
     pub id_token_alg: Algorithm,
+    /// What its JWT access tokens are signed with; `None`: the server's default
+    /// (`oauth.access_token_alg`).
+    pub access_token_alg: Option<Algorithm>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -82,6 +85,7 @@ struct ClientRow {
     disabled_at: Option<NaiveDateTime>,
     first_party_by: Option<String>,
     first_party_at: Option<NaiveDateTime>,
+    access_token_signed_response_alg: Option<String>,
 }
 
 /// Every column, `None` written as NULL (a cleared logo, an enabled client, consent taken back).
@@ -105,6 +109,7 @@ struct ClientWrite {
     disabled_at: Option<NaiveDateTime>,
     first_party_by: Option<String>,
     first_party_at: Option<NaiveDateTime>,
+    access_token_signed_response_alg: Option<String>,
 }
 
 fn corrupt(id: &str, what: &str) -> DbError {
@@ -171,6 +176,12 @@ impl TryFrom<ClientRow> for Client {
             disabled_at: row.disabled_at.map(|t| t.and_utc()),
             id_token_alg: Algorithm::parse(&row.id_token_signed_response_alg)
                 .map_err(|_| corrupt(&id, "id_token_signed_response_alg"))?,
+            access_token_alg: row
+                .access_token_signed_response_alg
+                .as_deref()
+                .map(Algorithm::parse)
+                .transpose()
+                .map_err(|_| corrupt(&id, "access_token_signed_response_alg"))?,
             created_at: row.created_at.and_utc(),
         })
     }
@@ -202,6 +213,9 @@ impl ClientWrite {
             disabled_at: client.disabled_at.map(|t| t.naive_utc()),
             first_party_by: client.admin_consent.as_ref().map(|c| c.by.to_stored()),
             first_party_at: client.admin_consent.as_ref().map(|c| c.at.naive_utc()),
+            access_token_signed_response_alg: client
+                .access_token_alg
+                .map(|a| a.as_str().to_owned()),
         }
     }
 }

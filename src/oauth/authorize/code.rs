@@ -237,6 +237,7 @@ mod tests {
                 scopes: None,
                 client_credentials: false,
                 id_token_alg: None,
+                access_token_alg: None,
             },
             Utc::now(),
         )

@@ -308,7 +308,7 @@ pub fn issue_tokens(
         Ok(())
     })?;
     let subject = sign_in.map_or_else(|| client.id.to_string(), |s| s.sub.clone());
-    let access_token = issue_access_token(io, &grant, &subject, sign_in)?;
+    let access_token = issue_access_token(io, client, &grant, &subject, sign_in)?;
     Ok(Issued {
         access_token,
         expires_in: settings.access_token_ttl_secs,
@@ -319,8 +319,10 @@ pub fn issue_tokens(
 
 /// RFC 9068: a JWT access token for `grant`, naming its grant (`gid`) so that revoking the
 /// grant kills the token, and the sign-in it carries (`auth_time`, `sid`) when there is one.
+/// Signed with the client's access-token algorithm, else the server's (RFC 9068 §2.1).
 pub fn issue_access_token(
     io: &Io<'_>,
+    client: &Client,
     grant: &Grant,
     subject: &str,
     sign_in: Option<&SignInContext>,
@@ -339,7 +341,10 @@ pub fn issue_access_token(
         auth_time: sign_in.map(|s| s.auth_time.timestamp()),
         sid: sign_in.map(|s| s.sid.clone()),
     };
-    sign_access_token(io.keys, &claims).map_err(|e| GrantError::Unavailable(e.to_string()))
+    let alg = client
+        .access_token_alg
+        .unwrap_or(io.ctx.settings.access_token_alg);
+    sign_access_token(io.keys, alg, &claims).map_err(|e| GrantError::Unavailable(e.to_string()))
 }
 
 #[cfg(test)]
@@ -371,6 +376,7 @@ pub(crate) mod tests {
             admin_consent: None,
             disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
+            access_token_alg: None,
             created_at: Utc::now(),
         }
     }

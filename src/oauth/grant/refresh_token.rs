@@ -118,7 +118,7 @@ pub fn check_grant_stands(io: &Io<'_>, grant: &Grant) -> Result<(), GrantError> 
 
 /// Step 6 and the new pair (rotation, RFC 9700 §4.14.2): spends the token and issues a new
 /// access token and refresh token in the same grant.
-pub fn rotate(io: &Io<'_>, token: &str) -> Result<Issued, GrantError> {
+pub fn rotate(io: &Io<'_>, client: &Client, token: &str) -> Result<Issued, GrantError> {
     let (digest, now) = (token_digest(token), io.now);
     let used = io.db(move |conn| grant::use_refresh_token(conn, &digest, now))?;
     let grant = check_unspent(used, now, |grant| {
@@ -135,7 +135,7 @@ pub fn rotate(io: &Io<'_>, token: &str) -> Result<Issued, GrantError> {
         .ok_or(GrantError::RefreshDead)?
         .sub
         .to_string();
-    let access_token = super::issue_access_token(io, &grant, &sub, None)?;
+    let access_token = super::issue_access_token(io, client, &grant, &sub, None)?;
     let refresh_token = random_token();
     let (new_digest, grant_id) = (token_digest(&refresh_token), grant.id.clone());
     let client = grant.client_id.clone();

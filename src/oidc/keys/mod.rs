@@ -12,6 +12,7 @@
 
 mod kek;
 mod signing;
+mod verifying;
 
 use std::{collections::BTreeMap, fmt, path::PathBuf, sync::Arc};
 
@@ -22,6 +23,7 @@ use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
 pub use self::{
     kek::KeyEncryptionKey,
     signing::{KeyId, Pkcs8Der, SigningKey},
+    verifying::VerifyingKey,
 };
 /// Re-exported from `domain`, where the client's registered algorithm needs it too.
 pub use crate::domain::Algorithm;
@@ -115,6 +117,11 @@ struct Ring {
     active: BTreeMap<Algorithm, SigningKey>,
     /// Newest first.
     published: Vec<CoreJsonWebKey>,
+    /// The same keys decoded for verifying, so that a token presented back to OneID costs one
+    /// signature check and no JSON.
+    verifying: Vec<VerifyingKey>,
+    /// `/jwks.json`'s body, serialized once per ring rather than once per request.
+    jwks_json: String,
     /// When the newest key of each algorithm (current or next) was made: what the schedule
     /// rotates by, so a next key waiting to sign is not followed by yet another.
     newest: BTreeMap<Algorithm, DateTime<Utc>>,
@@ -167,6 +174,16 @@ impl KeyRing {
         CoreJsonWebKeySet::new(self.0.published.clone())
     }
 
+    /// [`Self::jwks`] as JSON, serialized when the ring was loaded.
+    pub fn jwks_json(&self) -> &str {
+        &self.0.jwks_json
+    }
+
+    /// The published key named `kid`, decoded for verifying.
+    pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.0.verifying.iter().find(|k| k.kid() == kid)
+    }
+
     /// When this ring goes stale: a key starts or stops signing, or leaves the JWKS.
     pub fn changes_at(&self) -> Option<DateTime<Utc>> {
         self.0.changes_at
@@ -215,9 +232,17 @@ impl KeyRing {
             }
             published.push(jwk);
         }
+        let verifying = published
+            .iter()
+            .filter_map(VerifyingKey::from_jwk)
+            .collect();
+        let jwks_json = serde_json::to_string(&CoreJsonWebKeySet::new(published.clone()))
+            .map_err(KeyError::Claims)?;
         Ok(Self(Arc::new(Ring {
             active,
             published,
+            verifying,
+            jwks_json,
             newest,
             changes_at,
         })))

@@ -106,6 +106,9 @@ pub struct AppForm {
     client_credentials: Option<String>,
     #[serde(default)]
     id_token_alg: String,
+    /// Empty: the server's default.
+    #[serde(default)]
+    access_token_alg: String,
     /// New apps only.
     public: Option<String>,
     secret_post: Option<String>,
@@ -139,6 +142,10 @@ impl AppForm {
                 .allows_grant(crate::domain::GrantType::ClientCredentials)
                 .then(|| "on".to_owned()),
             id_token_alg: client.id_token_alg.as_str().to_owned(),
+            access_token_alg: client
+                .access_token_alg
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
             public: None,
             secret_post: None,
         }
@@ -147,6 +154,11 @@ impl AppForm {
     /// Whether the form's algorithm is `alg` (the select's current option).
     fn alg_is(&self, alg: &str) -> bool {
         self.id_token_alg == alg
+    }
+
+    /// Whether the form's access-token algorithm is `alg` ("" for the server's default).
+    fn access_alg_is(&self, alg: &str) -> bool {
+        self.access_token_alg == alg
     }
 
     /// Every field within [`MAX_FIELD_BYTES`].
@@ -159,6 +171,7 @@ impl AppForm {
             &self.backchannel_logout_uri,
             &self.scopes,
             &self.id_token_alg,
+            &self.access_token_alg,
         ]
         .iter()
         .all(|f| f.len() <= MAX_FIELD_BYTES)
@@ -189,6 +202,7 @@ impl AppForm {
             scopes: Self::optional(&self.scopes),
             client_credentials: self.client_credentials.is_some(),
             id_token_alg: Self::optional(&self.id_token_alg),
+            access_token_alg: Self::optional(&self.access_token_alg),
         }
     }
 
@@ -202,6 +216,7 @@ impl AppForm {
             scopes: Some(self.scopes.clone()),
             client_credentials: Some(self.client_credentials.is_some()),
             id_token_alg: Self::optional(&self.id_token_alg),
+            access_token_alg: Some(Self::optional(&self.access_token_alg)),
         }
     }
 }
@@ -489,6 +504,8 @@ struct AppView {
     grant_types: String,
     auth_method: String,
     id_token_alg: String,
+    /// `None`: the server's default.
+    access_token_alg: Option<String>,
     created: String,
     disabled: Option<String>,
     confidential: bool,
@@ -560,6 +577,7 @@ pub async fn get_app(
             .join(" "),
         auth_method: client.auth.method().to_owned(),
         id_token_alg: client.id_token_alg.as_str().to_owned(),
+        access_token_alg: client.access_token_alg.map(|a| a.as_str().to_owned()),
         created: day(client.created_at),
         disabled: client.disabled_at.map(day),
         confidential: !client.auth.is_public(),

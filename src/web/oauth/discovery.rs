@@ -2,13 +2,14 @@
 
 use actix_web::{HttpResponse, http::header, web};
 
-use crate::{oidc::discovery, state::AppState};
+use crate::state::AppState;
 
 /// GET /.well-known/openid-configuration
 pub async fn get_discovery(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(discovery::provider_metadata(state.issuer.as_str()))
+        .content_type("application/json")
+        .body(state.discovery_json.clone())
 }
 
 /// GET /jwks.json: current and recently retired public keys.
@@ -18,5 +19,5 @@ pub async fn get_jwks(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, format!("public, max-age={max_age}")))
         .content_type("application/jwk-set+json")
-        .body(serde_json::to_string(&state.keys.current().jwks()).unwrap_or_default())
+        .body(state.keys.current().jwks_json().to_owned())
 }

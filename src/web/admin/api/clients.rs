@@ -36,6 +36,8 @@ pub struct ClientView {
     /// `client_secret_basic`, `client_secret_post` or `none` (a public client).
     pub token_endpoint_auth_method: String,
     pub id_token_signed_response_alg: String,
+    /// Absent: the server's default (`oauth.access_token_alg`).
+    pub access_token_signed_response_alg: Option<String>,
     /// Admin consent: no consent screen for anyone.
     pub first_party: bool,
     /// Who made it first-party: `account:<id>`, `client:<id>` or `operator`.
@@ -67,6 +69,7 @@ impl From<&Client> for ClientView {
                 .collect(),
             token_endpoint_auth_method: c.auth.method().to_owned(),
             id_token_signed_response_alg: c.id_token_alg.as_str().to_owned(),
+            access_token_signed_response_alg: c.access_token_alg.map(|a| a.as_str().to_owned()),
             first_party: c.first_party,
             first_party_by: c.admin_consent.as_ref().map(|a| a.by.to_stored()),
             first_party_at: c.admin_consent.as_ref().map(|a| a.at),
@@ -105,6 +108,8 @@ pub struct NewClient {
     pub client_credentials: bool,
     /// RS256 (default), ES256 or EdDSA.
     pub id_token_alg: Option<String>,
+    /// RS256, ES256 or EdDSA; absent: the server's `oauth.access_token_alg`.
+    pub access_token_alg: Option<String>,
 }
 
 /// A registered client and its secret, shown this once.
@@ -129,6 +134,8 @@ pub struct ClientChanges {
     pub scopes: Option<String>,
     pub client_credentials: Option<bool>,
     pub id_token_alg: Option<String>,
+    /// An empty string: back to the server's default.
+    pub access_token_alg: Option<String>,
 }
 
 impl From<ClientChanges> for Changes {
@@ -144,6 +151,9 @@ impl From<ClientChanges> for Changes {
             scopes: c.scopes,
             client_credentials: c.client_credentials,
             id_token_alg: c.id_token_alg,
+            access_token_alg: c
+                .access_token_alg
+                .map(|a| Some(a).filter(|a| !a.is_empty())),
         }
     }
 }
@@ -261,6 +271,7 @@ pub async fn create_client(
         scopes: new.scopes,
         client_credentials: new.client_credentials,
         id_token_alg: new.id_token_alg,
+        access_token_alg: new.access_token_alg,
     };
     let (client, secret) = admin::clients::add(&state.admin, &caller.actor, registration)
         .await

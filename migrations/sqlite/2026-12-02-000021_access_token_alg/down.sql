@@ -1,0 +1,1 @@
+ALTER TABLE clients DROP COLUMN access_token_signed_response_alg;
