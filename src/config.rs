@@ -46,6 +46,7 @@ pub struct Settings {
     pub keys: KeySettings,
     pub audit: AuditSettings,
     pub retention: RetentionSettings,
+    pub metrics: MetricsSettings,
     /// Worker threads for the HTTP server (0: one per core).
     pub workers: usize,
     /// Demo only: also print each verification code on standard output. Refused unless the
@@ -239,6 +240,23 @@ pub struct RetentionSettings {
     pub backchannel_days: u32,
 }
 
+/// Where `/metrics` (Prometheus text format) is served; see docs/metrics.md. Off the public
+/// listener unless `token` is set: the numbers tell an attacker how busy and how limited the
+/// instance is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A listener of its own for `/metrics` only, without a token (for example
+    /// `127.0.0.1:9464`, or an address only the monitoring network reaches). Unset: none.
+    pub listen: Option<SocketAddr>,
+    /// When set, `/metrics` is also served on the public listener, only to requests carrying
+    /// `Authorization: Bearer <token>`. Unset: `/metrics` there answers 404.
+    pub token: Option<Secret>,
+}
+
+/// The shortest `metrics.token` accepted: guessing it must be out of reach.
+pub const METRICS_TOKEN_MIN_LEN: usize = 24;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
@@ -373,6 +391,7 @@ impl Default for Settings {
                 sessions_days: 30,
                 backchannel_days: 7,
             },
+            metrics: MetricsSettings::default(),
             workers: 0,
             demo_echo_codes: false,
         }
@@ -642,6 +661,27 @@ impl Settings {
                 "database.statement_timeout_ms",
                 "ONEID_DATABASE__STATEMENT_TIMEOUT_MS",
                 "must be between 1 and 2147483647",
+            );
+        }
+        if let Some(token) = &self.metrics.token
+            && (token.expose().len() < METRICS_TOKEN_MIN_LEN
+                || !token.expose().bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return invalid(
+                "metrics.token",
+                "ONEID_METRICS__TOKEN",
+                "must be at least 24 printable characters without spaces (for example `openssl rand -hex 32`)",
+            );
+        }
+        if self
+            .metrics
+            .listen
+            .is_some_and(|at| at.port() != 0 && at == self.listen)
+        {
+            return invalid(
+                "metrics.listen",
+                "ONEID_METRICS__LISTEN",
+                "must differ from `listen`: the public listener serves /metrics only with `metrics.token`",
             );
         }
         if let Some(smtp) = &self.smtp {
@@ -1179,6 +1219,47 @@ mod tests {
         ] {
             assert!(shown.contains(visible), "{visible} missing from {shown}");
         }
+    }
+
+    #[test]
+    fn metrics_settings_are_read_checked_and_the_token_never_shown() {
+        figment::Jail::expect_with(|jail| {
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert!(settings.metrics.listen.is_none() && settings.metrics.token.is_none());
+            jail.set_env("ONEID_METRICS__LISTEN", "127.0.0.1:9464");
+            jail.set_env("ONEID_METRICS__TOKEN", "metrics-token-0123456789abcdef");
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(
+                settings.metrics.listen,
+                Some("127.0.0.1:9464".parse().unwrap())
+            );
+            assert_eq!(
+                settings.metrics.token.as_ref().map(Secret::expose),
+                Some("metrics-token-0123456789abcdef")
+            );
+            assert!(!format!("{settings:?}").contains("metrics-token-0123456789abcdef"));
+
+            jail.set_env("ONEID_METRICS__TOKEN", "short");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("ONEID_METRICS__TOKEN") && !err.contains("short"),
+                "{err}"
+            );
+            jail.set_env("ONEID_METRICS__TOKEN", "metrics-token-0123456789abcdef");
+            jail.set_env("ONEID_METRICS__LISTEN", "127.0.0.1:8080");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ONEID_METRICS__LISTEN"), "{err}");
+            jail.set_env("ONEID_METRICS__LISTEN", "not-an-address");
+            let err = Settings::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("ONEID_METRICS__LISTEN"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

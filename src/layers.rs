@@ -16,6 +16,7 @@ const FLOORS: &[(&str, u8)] = &[
     ("i18n", 0),
     ("clock", 1),
     ("config", 1),
+    ("telemetry", 1),
     ("store", 2),
     ("db", 2),
     ("notify", 2),

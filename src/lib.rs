@@ -17,7 +17,7 @@
 //! logout                           back-channel logout tokens: queue and delivery
 //! oidc, audit                      signing keys and tokens; the audit log
 //! store, db, notify                the outside world: short-lived state, rows, messages
-//! config, clock                    settings and time, passed in
+//! config, clock, telemetry         settings and time, passed in; the metrics operators scrape
 //! domain, i18n                     values that parse; message catalogs
 //! ```
 //!
@@ -43,6 +43,7 @@ pub mod session;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod web;
 
 #[cfg(test)]

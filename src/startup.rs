@@ -14,10 +14,16 @@ use crate::{clock::Clock, config::Settings, state::AppState, web as routes};
 pub const KEY_REFRESH: std::time::Duration =
     std::time::Duration::from_secs(crate::oidc::keys::RELOAD_INTERVAL_SECS.unsigned_abs());
 
+/// How often each instance samples the gauges of shared state (sessions active, back-channel
+/// deliveries pending): two indexed counts, off the request path and never per scrape.
+pub const GAUGE_SAMPLE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A bound, not yet running, server.
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on `[metrics] listen`, and its port, when set.
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
 }
 
@@ -37,9 +43,13 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        // Installed before anything records, once per process (see `telemetry::recorder`).
+        crate::telemetry::recorder();
+        let metrics_listen = settings.metrics.listen;
         let workers = settings.workers;
         let https = settings.issuer.scheme() == "https";
         let state = web::Data::new(AppState::build(settings, clock).await?);
+        let metrics = metrics_listen.map(serve_metrics).transpose()?;
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -74,15 +84,22 @@ impl Application {
             expire_audit_events,
         ));
         tokio::spawn(on_clock(clock(), state.clone(), hour, purge_finished_rows));
+        tokio::spawn(sample_gauges(state.clone()));
         Ok(Self {
             port,
             server,
+            metrics,
             state,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the `/metrics` listener (`[metrics] listen`), when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// Stops the server from another task (tests restart the app over the same database).
@@ -95,11 +112,63 @@ impl Application {
     }
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM finish in-flight requests first).
+    /// The `/metrics` listener stops with the application.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
         // The audit events of the last requests, still queued.
         self.state.audit.flush().await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            if let Ok(Err(e)) = task.await {
+                tracing::warn!(error = %e, "the metrics listener ended with an error");
+            }
+        }
         served
+    }
+}
+
+/// `/metrics` alone, on a listener of its own (one worker: a scrape every few seconds), with no
+/// token: whoever reaches `at` may read it. Every other path answers 404.
+fn serve_metrics(at: std::net::SocketAddr) -> anyhow::Result<(u16, Server)> {
+    let listener =
+        TcpListener::bind(at).with_context(|| format!("binding the metrics listener {at}"))?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(|| {
+        App::new()
+            .service(web::resource("/metrics").get(routes::get_metrics_unguarded))
+            .default_service(web::to(actix_web::HttpResponse::NotFound))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    tracing::info!(%at, port, "metrics served at /metrics");
+    Ok((port, server))
+}
+
+/// Samples the gauges of shared state every [`GAUGE_SAMPLE`] of real time (they describe the
+/// database, which the injected clock does not move): live sessions through the partial index
+/// on live sessions, pending back-channel deliveries in their (purged, small) table. A count
+/// per scrape would let whoever scrapes decide how often the database counts.
+async fn sample_gauges(state: web::Data<AppState>) {
+    let mut ticks = tokio::time::interval(GAUGE_SAMPLE);
+    loop {
+        ticks.tick().await;
+        let counted = state
+            .db
+            .run(|conn| {
+                let (pending, _, _) = crate::db::models::backchannel::counts(conn)?;
+                let sessions = crate::db::models::session::count_live(conn)?;
+                Ok((pending, sessions))
+            })
+            .await;
+        match counted {
+            Ok((pending, sessions)) => crate::telemetry::shared_state(pending, sessions),
+            Err(e) => tracing::warn!(error = %e, "metrics of shared state not sampled"),
+        }
     }
 }
 

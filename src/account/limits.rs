@@ -192,20 +192,20 @@ pub async fn code_requested(
         refusals.extend(sms.check(store, settings, now).await?);
     }
     if let Some(longest) = refusals.into_iter().max_by_key(|r| r.retry_after) {
-        return Ok(Err(longest));
+        return Ok(tripped(longest));
     }
 
     // Count. A concurrent request may have counted since the checks above, so each cap is
     // checked again on the count just taken.
     for (window, cap, limit) in &budgets {
         if window.hit(store, now).await? > i64::from(*cap) {
-            return Ok(Err(window.refused(store, now, *limit).await?));
+            return Ok(tripped(window.refused(store, now, *limit).await?));
         }
     }
     if let Some(sms) = &sms
         && let Err(refused) = sms.count(store, settings, now).await?
     {
-        return Ok(Err(refused));
+        return Ok(tripped(refused));
     }
     Ok(Ok(()))
 }
@@ -267,7 +267,7 @@ pub async fn code_check_allowed(
 ) -> Result<Result<(), Refused>, StoreError> {
     Ok(
         match code_backoff(store, now, to.canonical(), &requester_bucket(ip)).await? {
-            Some(refused) => Err(refused),
+            Some(refused) => tripped(refused),
             None => Ok(()),
         },
     )
@@ -357,9 +357,16 @@ async fn per_address(
         .unwrap_or(DAY);
     let window = Window::new(format!("limit:{name}:{}", ip_bucket(ip)), length);
     if window.hit(store, now).await? > i64::from(max) {
-        return Ok(Err(window.refused(store, now, limit).await?));
+        return Ok(tripped(window.refused(store, now, limit).await?));
     }
     Ok(Ok(()))
+}
+
+/// The refusal a public check answers with, counted in the metrics by limit (once per
+/// refused request: when several limits refuse, only the one reported counts).
+fn tripped(refused: Refused) -> Result<(), Refused> {
+    crate::telemetry::limit_tripped(refused.limit.as_str());
+    Err(refused)
 }
 
 /// Whether codes may go to `phone`: its region is in `sms_countries`, and the metadata says it

@@ -2,8 +2,6 @@
 //! attempt reserved before its password is checked, and identifiers without an account locked
 //! on the same schedule as accounts.
 
-use std::sync::atomic::Ordering;
-
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -191,8 +189,8 @@ async fn check_accounts(
     }
 
     let open: Vec<AccountId> = reserved.iter().map(|(id, _)| *id).collect();
-    let (db, clock, hasher) = (ctx.db.clone(), ctx.clock.clone(), ctx.passwords.clone());
-    let counter = ctx.password_pool.verification_counter();
+    let (db, clock) = (ctx.db.clone(), ctx.clock.clone());
+    let verifier = ctx.password_pool.verifier(&ctx.passwords);
     let in_thread = on_password_threads(ctx, move || -> Result<InThread, DbError> {
         // The job may have waited in the queue: re-check there, just before argon2 runs, that
         // the lease is still ours and that each account is still open (an operator or another
@@ -210,8 +208,7 @@ async fn check_accounts(
             {
                 continue;
             }
-            counter.fetch_add(1, Ordering::AcqRel);
-            if hasher.verify(&password, Some(&account.password_hash)) {
+            if verifier.verify(&password, Some(&account.password_hash)) {
                 return Ok(InThread::Matched(Box::new(account)));
             }
         }
@@ -307,14 +304,13 @@ async fn check_unknown(
     ctx.store.put_json(&key, &run, ttl(&run)).await?;
 
     // The same argon2 work as a wrong password, so "no such account" takes as long.
-    let (clock, hasher, until) = (ctx.clock.clone(), ctx.passwords.clone(), lease.until);
-    let counter = ctx.password_pool.verification_counter();
+    let (clock, until) = (ctx.clock.clone(), lease.until);
+    let verifier = ctx.password_pool.verifier(&ctx.passwords);
     let checked = on_password_threads(ctx, move || {
         if clock.now() >= until {
             return false;
         }
-        counter.fetch_add(1, Ordering::AcqRel);
-        hasher.verify(&password, None);
+        verifier.verify(&password, None);
         true
     })
     .await?;

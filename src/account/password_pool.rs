@@ -9,11 +9,16 @@
 //! unbounded queue would let a burst of sign-ins hold every request (and its memory) for as long
 //! as the backlog takes to drain, long after the people behind them gave up.
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicU64, AtomicUsize, Ordering},
-    mpsc,
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        mpsc,
+    },
+    time::Instant,
 };
+
+use crate::domain::{Password, PasswordHash, PasswordHasher};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -82,13 +87,23 @@ impl PasswordPool {
     ) -> Result<T, PoolError> {
         // Reserve a place in the queue before handing the job in, so concurrent callers can
         // never overfill it.
-        self.waiting
+        let before = self
+            .waiting
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.bound).then_some(n + 1)
             })
-            .map_err(|_| PoolError::Full)?;
+            .map_err(|_| {
+                crate::telemetry::password_queue_rejected();
+                PoolError::Full
+            })?;
+        crate::telemetry::password_queue_waiting(before + 1);
         let (reply, answer) = tokio::sync::oneshot::channel();
+        let (queued_at, waiting) = (Instant::now(), self.waiting.clone());
         let sent = self.jobs.send(Box::new(move || {
+            crate::telemetry::password_job_started(
+                queued_at.elapsed(),
+                waiting.load(Ordering::Acquire),
+            );
             // A caller that stopped waiting is fine: the result is dropped.
             let _ = reply.send(work());
         }));
@@ -111,8 +126,30 @@ impl PasswordPool {
         self.verified.load(Ordering::Acquire)
     }
 
-    pub(super) fn verification_counter(&self) -> Arc<AtomicU64> {
-        self.verified.clone()
+    /// What a job on these threads verifies passwords with: `hasher`, each check counted (see
+    /// [`PasswordPool::verifications`]) and timed for the metrics.
+    pub(super) fn verifier(&self, hasher: &PasswordHasher) -> Verifier {
+        Verifier {
+            hasher: hasher.clone(),
+            verified: self.verified.clone(),
+        }
+    }
+}
+
+/// See [`PasswordPool::verifier`]; moved into a password job.
+pub(super) struct Verifier {
+    hasher: PasswordHasher,
+    verified: Arc<AtomicU64>,
+}
+
+impl Verifier {
+    /// [`PasswordHasher::verify`], counted and timed.
+    pub(super) fn verify(&self, password: &Password, stored: Option<&PasswordHash>) -> bool {
+        self.verified.fetch_add(1, Ordering::AcqRel);
+        let started = Instant::now();
+        let matched = self.hasher.verify(password, stored);
+        crate::telemetry::password_check(matched, started.elapsed());
+        matched
     }
 }
 

@@ -180,7 +180,11 @@ pub fn describe_changes(before: &Client, after: &Client) -> Vec<String> {
         before.id_token_alg.as_str().to_owned(),
         after.id_token_alg.as_str().to_owned(),
     );
-    let access_alg = |c: &Client| c.access_token_alg.map_or("default", |a| a.as_str()).to_owned();
+    let access_alg = |c: &Client| {
+        c.access_token_alg
+            .map_or("default", |a| a.as_str())
+            .to_owned()
+    };
     field("access_token_alg", access_alg(before), access_alg(after));
     changed
 }

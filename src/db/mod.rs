@@ -9,7 +9,10 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use diesel::{connection::SimpleConnection, prelude::*, r2d2};
 
@@ -38,6 +41,29 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("database migration failed: {0}")]
     Migration(String),
+}
+
+impl DbError {
+    /// A bounded name for the metrics' `error` label.
+    pub fn kind(&self) -> &'static str {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        match self {
+            Self::Unavailable(_) => "unavailable",
+            Self::Query(Error::NotFound) => "not_found",
+            Self::Query(Error::DatabaseError(
+                Kind::UniqueViolation
+                | Kind::ForeignKeyViolation
+                | Kind::NotNullViolation
+                | Kind::CheckViolation
+                | Kind::RestrictViolation
+                | Kind::ExclusionViolation
+                | Kind::SerializationFailure,
+                _,
+            )) => "conflict",
+            Self::Query(_) => "query",
+            Self::UnsupportedUrl(_) | Self::Migration(_) => "other",
+        }
+    }
 }
 
 impl From<r2d2::PoolError> for DbError {
@@ -209,9 +235,7 @@ impl Db {
         let pool = match manager.backend {
             // A SQLite connection is a file handle: it cannot go stale the way a socket can, so
             // it is not pinged (`SELECT 1`) every time it is taken from the pool.
-            Backend::Sqlite(_) => builder
-                .test_on_check_out(false)
-                .build(manager.clone())?,
+            Backend::Sqlite(_) => builder.test_on_check_out(false).build(manager.clone())?,
             // A PostgreSQL connection can die with its server; the ping on check-out finds it
             // (diesel cannot tell a dead socket otherwise) so the pool replaces it.
             Backend::Postgres(_) => builder.build_unchecked(manager.clone()),
@@ -246,8 +270,7 @@ impl Db {
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
     ) -> Result<T, DbError> {
-        let mut conn = self.pool.get()?;
-        work(&mut conn)
+        metered(&self.pool, self.backend_label(), Instant::now(), work)
     }
 
     /// Runs blocking diesel work on the blocking thread pool, never on the async executor.
@@ -256,14 +279,40 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|e| DbError::Unavailable(e.to_string()))?
+        let (pool, backend, started) = (self.pool.clone(), self.backend_label(), Instant::now());
+        tokio::task::spawn_blocking(move || metered(&pool, backend, started, work))
+            .await
+            .map_err(|e| DbError::Unavailable(e.to_string()))?
     }
+
+    /// The backend as the metrics name it.
+    fn backend_label(&self) -> &'static str {
+        match self.manager.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Runs `work` on a pooled connection and records, for the metrics, the wait for the
+/// connection, the time since `started` (the blocking-pool hop included, for [`Db::run`]) and
+/// the kind of any error.
+fn metered<T>(
+    pool: &r2d2::Pool<Manager>,
+    backend: &'static str,
+    started: Instant,
+    work: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let asked = Instant::now();
+    let conn = pool.get();
+    let waited = asked.elapsed();
+    let result = match conn {
+        Ok(mut conn) => work(&mut conn),
+        Err(e) => Err(e.into()),
+    };
+    let error = result.as_ref().err().map(DbError::kind);
+    crate::telemetry::db_work(backend, waited, started.elapsed(), error);
+    result
 }
 
 fn create_parent_folder(path: &str) -> Result<(), DbError> {

@@ -147,8 +147,7 @@ pub struct PasswordHasher {
 /// of [`PasswordHasher::hash`] (a test holds them equal), a random salt and a random output, so
 /// that checking it costs what checking a real hash costs and no password matches it. A
 /// constant rather than hashed at start: hashing it took a fifth of the server's start-up.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$rKV/77U6ne/nqGG515NG1Q$IF/FlUFQYGl8qNsm2sCRhSEmHwRLskHynP1yrKQB5No";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$rKV/77U6ne/nqGG515NG1Q$IF/FlUFQYGl8qNsm2sCRhSEmHwRLskHynP1yrKQB5No";
 
 impl PasswordHasher {
     pub fn new() -> Self {

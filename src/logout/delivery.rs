@@ -7,7 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::Semaphore;
 
 use super::Backchannel;
-use crate::db::{DbError, models::backchannel};
+use crate::{
+    db::{DbError, models::backchannel},
+    telemetry::DeliveryOutcome,
+};
 
 /// Attempts before a delivery is given up (about 8 minutes of trying with the backoff below).
 const MAX_ATTEMPTS: i32 = 8;
@@ -112,6 +115,7 @@ async fn deliver_one(
     let (id, client_id) = (delivery.id, delivery.client_id);
     match error {
         None => {
+            crate::telemetry::backchannel_delivery(DeliveryOutcome::Delivered);
             tracing::info!(%client_id, attempts, "back-channel logout delivered");
             ctx.db
                 .run(move |conn| backchannel::delivered(conn, &id, now))
@@ -122,9 +126,11 @@ async fn deliver_one(
                 (attempts < MAX_ATTEMPTS).then(|| now + backoff(attempts));
             match retry_at {
                 Some(at) => {
+                    crate::telemetry::backchannel_delivery(DeliveryOutcome::Failed);
                     tracing::warn!(%client_id, attempts, %error, retry_in_secs = (at - now).num_seconds(), "back-channel logout failed; will retry")
                 }
                 None => {
+                    crate::telemetry::backchannel_delivery(DeliveryOutcome::Abandoned);
                     tracing::error!(%client_id, attempts, %error, "back-channel logout abandoned")
                 }
             }

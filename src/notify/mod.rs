@@ -26,6 +26,16 @@ pub enum Channel {
     Email,
 }
 
+impl Channel {
+    /// The name the outbox, logs and metrics use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Email => "email",
+        }
+    }
+}
+
 /// One message, ready to hand to a transport.
 #[derive(Debug, Clone)]
 pub struct Envelope {
@@ -133,7 +143,9 @@ impl Notifier {
             subject: lang.t_args("code-message-subject", &args),
             text,
         };
+        let started = std::time::Instant::now();
         let result = sender.deliver(&envelope).await;
+        crate::telemetry::code_sent(channel.as_str(), purpose, result.is_ok(), started.elapsed());
         match &result {
             Ok(()) => {
                 tracing::info!(to = %to.masked(), ?channel, purpose = purpose.as_str(), via = sender.name(), "verification code sent")
@@ -227,7 +239,9 @@ impl Notifier {
             subject: lang.t_args(&format!("{label}-subject"), args),
             text: lang.t_args(&format!("{label}-text"), args),
         };
+        let started = std::time::Instant::now();
         let result = sender.deliver(&envelope).await;
+        crate::telemetry::notice_sent(channel.as_str(), label, result.is_ok(), started.elapsed());
         match &result {
             Ok(()) => {
                 tracing::info!(to = %to.masked(), ?channel, via = sender.name(), notice = label, "notice sent")

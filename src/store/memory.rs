@@ -3,7 +3,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use async_trait::async_trait;
@@ -88,6 +88,18 @@ impl MemoryStore {
     }
 }
 
+/// Runs one operation, timed for the metrics: the wait for the lock is included, which is what
+/// grows when many workers share the map.
+fn timed<T>(
+    op: &'static str,
+    work: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let result = work();
+    super::observe("memory", op, started, &result);
+    result
+}
+
 fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(ttl).unwrap_or(chrono::TimeDelta::MAX)
 }
@@ -95,93 +107,105 @@ fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
 #[async_trait]
 impl EphemeralStore for MemoryStore {
     async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        self.write(now, |map| {
-            map.insert(
-                key.to_owned(),
-                Entry {
-                    value,
-                    expires_at: expiry(now, ttl),
-                },
-            );
-            0
-        });
-        Ok(())
+        timed("put", || {
+            let now = self.clock.now();
+            self.write(now, |map| {
+                map.insert(
+                    key.to_owned(),
+                    Entry {
+                        value,
+                        expires_at: expiry(now, ttl),
+                    },
+                );
+                0
+            });
+            Ok(())
+        })
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = self.clock.now();
-        let inner = self.lock();
-        Ok(inner
-            .entries
-            .get(key)
-            .filter(|e| e.expires_at > now)
-            .map(|e| e.value.clone()))
+        timed("get", || {
+            let now = self.clock.now();
+            let inner = self.lock();
+            Ok(inner
+                .entries
+                .get(key)
+                .filter(|e| e.expires_at > now)
+                .map(|e| e.value.clone()))
+        })
     }
 
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let now = self.clock.now();
-        let mut inner = self.lock();
-        Ok(inner
-            .entries
-            .remove(key)
-            .filter(|e| e.expires_at > now)
-            .map(|e| e.value))
+        timed("take", || {
+            let now = self.clock.now();
+            let mut inner = self.lock();
+            Ok(inner
+                .entries
+                .remove(key)
+                .filter(|e| e.expires_at > now)
+                .map(|e| e.value))
+        })
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.lock().entries.remove(key);
-        Ok(())
+        timed("delete", || {
+            self.lock().entries.remove(key);
+            Ok(())
+        })
     }
 
     async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        let now = self.clock.now();
-        let mut corrupt = false;
-        let count = self.write(now, |map| {
-            let live = map.get(key).filter(|e| e.expires_at > now);
-            let (current, expires_at) = match live {
-                Some(entry) => match std::str::from_utf8(&entry.value)
-                    .ok()
-                    .and_then(|s| s.parse::<i64>().ok())
-                {
-                    Some(n) => (n, entry.expires_at),
-                    None => {
-                        corrupt = true;
-                        return 0;
-                    }
-                },
-                None => (0, expiry(now, ttl)),
-            };
-            let next = current.saturating_add(1);
-            map.insert(
-                key.to_owned(),
-                Entry {
-                    value: next.to_string().into_bytes(),
-                    expires_at,
-                },
-            );
-            next
-        });
-        if corrupt {
-            Err(StoreError::Corrupt {
-                key: key.to_owned(),
-            })
-        } else {
-            Ok(count)
-        }
+        timed("increment", || {
+            let now = self.clock.now();
+            let mut corrupt = false;
+            let count = self.write(now, |map| {
+                let live = map.get(key).filter(|e| e.expires_at > now);
+                let (current, expires_at) = match live {
+                    Some(entry) => match std::str::from_utf8(&entry.value)
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok())
+                    {
+                        Some(n) => (n, entry.expires_at),
+                        None => {
+                            corrupt = true;
+                            return 0;
+                        }
+                    },
+                    None => (0, expiry(now, ttl)),
+                };
+                let next = current.saturating_add(1);
+                map.insert(
+                    key.to_owned(),
+                    Entry {
+                        value: next.to_string().into_bytes(),
+                        expires_at,
+                    },
+                );
+                next
+            });
+            if corrupt {
+                Err(StoreError::Corrupt {
+                    key: key.to_owned(),
+                })
+            } else {
+                Ok(count)
+            }
+        })
     }
 
     async fn usage(&self) -> Result<Usage, StoreError> {
-        let now = self.clock.now();
-        let inner = self.lock();
-        Ok(inner
-            .entries
-            .iter()
-            .filter(|(_, e)| e.expires_at > now)
-            .fold(Usage::default(), |u, (key, e)| Usage {
-                entries: u.entries + 1,
-                bytes: u.bytes + key.len() + e.value.len(),
-            }))
+        timed("usage", || {
+            let now = self.clock.now();
+            let inner = self.lock();
+            Ok(inner
+                .entries
+                .iter()
+                .filter(|(_, e)| e.expires_at > now)
+                .fold(Usage::default(), |u, (key, e)| Usage {
+                    entries: u.entries + 1,
+                    bytes: u.bytes + key.len() + e.value.len(),
+                }))
+        })
     }
 }
 

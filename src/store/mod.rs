@@ -8,7 +8,7 @@ mod memory;
 mod redis;
 pub mod testing;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
@@ -22,6 +22,27 @@ pub enum StoreError {
     Unavailable(String),
     #[error("ephemeral store holds an unreadable value under {key}")]
     Corrupt { key: String },
+}
+
+impl StoreError {
+    /// A bounded name for the metrics' `error` label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "unavailable",
+            Self::Corrupt { .. } => "corrupt",
+        }
+    }
+}
+
+/// Records one operation of `store` (`memory` or `redis`) for the metrics.
+fn observe<T>(
+    store: &'static str,
+    op: &'static str,
+    started: Instant,
+    result: &Result<T, StoreError>,
+) {
+    let error = result.as_ref().err().map(StoreError::kind);
+    crate::telemetry::store_op(store, op, started.elapsed(), error);
 }
 
 /// The TTL contract. Every operation on one key is atomic with respect to every other.

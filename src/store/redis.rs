@@ -169,8 +169,26 @@ impl RedisStore {
         u64::try_from(self.shared.clock.now().timestamp_millis()).unwrap_or(0)
     }
 
-    /// Runs one operation on a (possibly new) connection, within the deadline.
+    /// Runs one operation on a (possibly new) connection, within the deadline; timed for the
+    /// metrics.
     async fn run<T, F, Fut>(&self, op: &'static str, key: &str, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Shared>, ConnectionManager) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, RedisError>> + Send + 'static,
+    {
+        let started = std::time::Instant::now();
+        let result = self.run_unmetered(op, key, work).await;
+        super::observe("redis", op_label(op), started, &result);
+        result
+    }
+
+    async fn run_unmetered<T, F, Fut>(
+        &self,
+        op: &'static str,
+        key: &str,
+        work: F,
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Shared>, ConnectionManager) -> Fut + Send + 'static,
@@ -338,6 +356,20 @@ impl EphemeralStore for RedisStore {
             }
         })
         .await
+    }
+}
+
+/// The store operation a command serves, named as the memory store's are in the metrics.
+fn op_label(command: &str) -> &'static str {
+    match command {
+        "SET" => "put",
+        "GET" => "get",
+        "GETDEL" => "take",
+        "DEL" => "delete",
+        "increment" => "increment",
+        "PING" => "ping",
+        "SCAN" => "usage",
+        _ => "other",
     }
 }
 

@@ -1,4 +1,5 @@
-//! Middleware for every response: security headers, and one log line per request.
+//! Middleware for every response: security headers, and one log line and the request
+//! metrics per request.
 
 use std::time::Instant;
 
@@ -101,8 +102,9 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     }
 }
 
-/// One line per request: method, path, status, latency. The path only: query strings can
-/// carry codes and tokens, and cookies and bodies are never logged.
+/// One line per request: method, path, status, latency (and the same, under the route pattern,
+/// in the metrics). The path only: query strings can carry codes and tokens, and cookies and
+/// bodies are never logged.
 pub async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -117,8 +119,10 @@ pub async fn log_request(
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    let elapsed = started.elapsed();
+    super::metrics::observe_request(&response, elapsed);
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(%method, path, status, latency_ms = format_args!("{latency_ms:.1}"), "request");
     Ok(response)
 }

@@ -5,6 +5,7 @@ mod admin;
 mod client;
 mod error;
 mod health;
+mod metrics;
 mod middleware;
 mod oauth;
 mod page;
@@ -16,6 +17,7 @@ use actix_web::web;
 pub use admin::api::openapi as admin_openapi;
 pub use client::Client;
 pub use error::{WebError, render_error_page};
+pub use metrics::get_metrics_unguarded;
 use middleware::protocol_cors;
 pub use middleware::{
     log_request, logo_source, page_csp_with_images, page_csp_with_logo, security_headers,
@@ -72,6 +74,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
         .service(web::resource("/healthz").get(health::get_healthz))
         .service(web::resource("/readyz").get(health::get_readyz))
+        .service(web::resource("/metrics").get(metrics::get_metrics))
         .service(
             web::resource("/.well-known/openid-configuration")
                 .wrap(protocol_cors())

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub dir: TempDir,
     pub settings: Settings,
     pub state: actix_web::web::Data<oneid::state::AppState>,
+    /// The port of `/metrics` on its own listener, when `metrics.listen` is set.
+    pub metrics_port: Option<u16>,
     handle: actix_web::dev::ServerHandle,
     /// On the scale pair: this test's PostgreSQL schema and Redis prefix, removed on drop.
     _scale: Option<Arc<ScaleBackends>>,
@@ -171,6 +173,7 @@ impl TestApp {
                 .expect("app builds");
         let handle = app.handle();
         let state = app.state();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until_stopped());
         Self {
             base,
@@ -179,6 +182,7 @@ impl TestApp {
             settings,
             handle,
             state,
+            metrics_port,
             _scale: scale,
         }
     }

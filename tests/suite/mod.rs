@@ -29,6 +29,7 @@ mod lifecycle;
 mod limits;
 mod lockout;
 mod login;
+mod metrics;
 mod notify;
 mod oidc;
 mod oidc_errors;

@@ -292,9 +292,16 @@ async fn access_tokens_are_es256_unless_the_client_or_the_setting_says_otherwise
         assert_eq!(jwt_part(access.secret(), 0)["alg"], alg);
         assert_eq!(jwt_part(access.secret(), 0)["typ"], "at+jwt");
         let id_token = tokens.id_token().unwrap().to_string();
-        assert_eq!(jwt_part(&id_token, 0)["alg"], "RS256", "ID tokens stay RS256");
+        assert_eq!(
+            jwt_part(&id_token, 0)["alg"],
+            "RS256",
+            "ID tokens stay RS256"
+        );
         // OneID verifies what it signed, whatever the algorithm.
-        assert!(rp.userinfo(access).await.is_ok(), "{alg} token reads /userinfo");
+        assert!(
+            rp.userinfo(access).await.is_ok(),
+            "{alg} token reads /userinfo"
+        );
     }
 
     let eddsa = TestApp::spawn_with(|s| s.oauth.access_token_alg = Algorithm::EdDsa).await;

@@ -213,7 +213,9 @@ impl ClientWrite {
             disabled_at: client.disabled_at.map(|t| t.naive_utc()),
             first_party_by: client.admin_consent.as_ref().map(|c| c.by.to_stored()),
             first_party_at: client.admin_consent.as_ref().map(|c| c.at.naive_utc()),
-            access_token_signed_response_alg: client.access_token_alg.map(|a| a.as_str().to_owned()),
+            access_token_signed_response_alg: client
+                .access_token_alg
+                .map(|a| a.as_str().to_owned()),
         }
     }
 }

@@ -269,7 +269,10 @@ impl KeyRing {
             }
             published.push(jwk);
         }
-        let verifying = published.iter().filter_map(VerifyingKey::from_jwk).collect();
+        let verifying = published
+            .iter()
+            .filter_map(VerifyingKey::from_jwk)
+            .collect();
         let jwks_json = serde_json::to_string(&CoreJsonWebKeySet::new(published.clone()))
             .map_err(KeyError::Claims)?;
         Ok(Self(Arc::new(Ring {

@@ -182,8 +182,15 @@ impl SigningKey {
         Ok(jwt)
     }
 
-    /// The JWS signature over `message` with this key's own algorithm.
+    /// The JWS signature over `message` with this key's own algorithm, timed for the metrics.
     fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let started = std::time::Instant::now();
+        let signature = self.sign_with_pair(message);
+        crate::telemetry::signature(self.alg, started.elapsed());
+        signature
+    }
+
+    fn sign_with_pair(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         let rng = SystemRandom::new();
         let failed = |_| KeyError::Sign {
             kid: self.kid.clone(),

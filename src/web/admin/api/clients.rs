@@ -151,7 +151,9 @@ impl From<ClientChanges> for Changes {
             scopes: c.scopes,
             client_credentials: c.client_credentials,
             id_token_alg: c.id_token_alg,
-            access_token_alg: c.access_token_alg.map(|a| Some(a).filter(|a| !a.is_empty())),
+            access_token_alg: c
+                .access_token_alg
+                .map(|a| Some(a).filter(|a| !a.is_empty())),
         }
     }
 }
