@@ -84,11 +84,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "ring_rs256_sign_per_s={rs256:.0} ring_es256_sign_per_s={es256:.0} \
          ring_eddsa_sign_per_s={eddsa:.0} argon2id_checks_per_s={argon2id:.1} phc={}",
-        stored
-            .as_str()
-            .split('$')
-            .nth(3)
-            .unwrap_or("?")
+        stored.as_str().split('$').nth(3).unwrap_or("?")
     );
     Ok(())
 }

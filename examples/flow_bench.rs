@@ -520,7 +520,11 @@ async fn password_sign_in(target: &Target, browser: &mut Browser) -> anyhow::Res
     let reply = browser.post_form(&action, &form).await?;
     let took = started.elapsed();
     ensure!(
-        reply.status == 303 && reply.location.as_ref().is_some_and(|l| l.path() == "/account"),
+        reply.status == 303
+            && reply
+                .location
+                .as_ref()
+                .is_some_and(|l| l.path() == "/account"),
         "POST /login: {} {:?}: {:.300}",
         reply.status,
         reply.location.as_ref().map(Url::as_str),

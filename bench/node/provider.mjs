@@ -95,6 +95,17 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
   },
+  // Lifetimes in seconds, OneID's defaults (config/oneid.example.toml): the library asks for
+  // them to be set, and equal lifetimes keep the two in-memory states comparable.
+  ttl: {
+    AccessToken: 600,
+    AuthorizationCode: 60,
+    ClientCredentials: 600,
+    Grant: 2_592_000,
+    IdToken: 600,
+    Interaction: 3600,
+    Session: 604_800,
+  },
   findAccount,
   loadExistingGrant,
 });
