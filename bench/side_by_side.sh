@@ -73,15 +73,20 @@ driver=$release/examples/flow_bench
 work=$(mktemp -d)
 pid=""
 schemas=()
+prefixes=()
 cleanup() {
   if [ -n "$pid" ]; then kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; fi
   for schema in "${schemas[@]}"; do
     psql -q "$pg_admin_url" -c "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1 || true
   done
+  for prefix in "${prefixes[@]}"; do
+    redis-cli -u "$redis_url" --scan --pattern "$prefix*" | xargs -r redis-cli -u "$redis_url" del >/dev/null 2>&1 || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
 pg_admin_url=${ONEID_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+redis_url=${ONEID_BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 
 json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
@@ -127,8 +132,9 @@ setup_oneid() { # pair dir accounts
       psql -q "$pg_admin_url" -c "CREATE SCHEMA $schema" >/dev/null
       schemas+=("$schema")
       export ONEID_DATABASE_URL="$pg_admin_url?options=-csearch_path%3D$schema"
-      export ONEID_REDIS_URL=${ONEID_BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+      export ONEID_REDIS_URL=$redis_url
       export ONEID_REDIS__KEY_PREFIX=oneid-side-$$-${#schemas[@]}:
+      prefixes+=("$ONEID_REDIS__KEY_PREFIX")
       ;;
   esac
   "$oneid" migrate >/dev/null

@@ -691,7 +691,7 @@ async fn drive(mode: &'static str, load: Load) -> anyhow::Result<()> {
         );
     }
     if let Some(error) = first_error.lock().unwrap().as_ref() {
-        eprintln!("flow_bench {mode}: first error: {error}");
+        eprintln!("flow_bench {mode}: first error (warm-up included): {error}");
     }
     Ok(())
 }
