@@ -762,7 +762,11 @@ async fn client_credentials_tokens_share_their_grant_until_one_is_revoked() {
     assert_ne!(first, second);
     assert_eq!(gid(&first), gid(&second), "one grant for both");
     let other_scope = token("openid profile").await;
-    assert_ne!(gid(&other_scope), gid(&first), "another scope, another grant");
+    assert_ne!(
+        gid(&other_scope),
+        gid(&first),
+        "another scope, another grant"
+    );
 
     let revoked = reqwest::Client::new()
         .post(format!("{}/revoke", app.base))
@@ -773,7 +777,10 @@ async fn client_credentials_tokens_share_their_grant_until_one_is_revoked() {
         .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
     assert!(!introspect(first.clone()).await);
-    assert!(!introspect(second).await, "the grant's other token ends too");
+    assert!(
+        !introspect(second).await,
+        "the grant's other token ends too"
+    );
     assert!(introspect(other_scope).await, "the other grant stands");
     let third = token("openid").await;
     assert_ne!(gid(&third), gid(&first), "a new grant after the revocation");

@@ -208,13 +208,21 @@ impl KeyRing {
 
     /// What the token with this SHA-256 said, if its signature verified against this ring.
     pub fn verified(&self, digest: &[u8; 32]) -> Option<Verified> {
-        let cache = self.0.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        let cache = self
+            .0
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         cache.get(digest).cloned()
     }
 
     /// Remembers a token whose signature verified (see [`Self::verified`]).
     pub fn remember_verified(&self, digest: [u8; 32], verified: Verified) {
-        let mut cache = self.0.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self
+            .0
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= VERIFIED_MAX {
             cache.clear();
         }

@@ -8,18 +8,18 @@
 
 use std::fmt;
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use openidconnect::{
-    PrivateSigningKey, SigningError,
-    core::{CoreJsonWebKey, CoreJwsSigningAlgorithm},
-};
-use rand::rngs::OsRng;
 use aws_lc_rs::{
     rand::SystemRandom,
     signature::{
         self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair, RsaPublicKeyComponents,
     },
 };
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use openidconnect::{
+    PrivateSigningKey, SigningError,
+    core::{CoreJsonWebKey, CoreJwsSigningAlgorithm},
+};
+use rand::rngs::OsRng;
 use serde::Serialize;
 
 use super::KeyError;
