@@ -378,7 +378,7 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("password: {e}"))?;
     admin::users::check_password(&password)?;
 
-    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    let state = AppState::build_for_command(settings, Arc::new(SystemClock)).await?;
     let account = admin::users::add(
         &state.admin,
         &Actor::Operator,
@@ -424,7 +424,7 @@ fn admin_context(settings: &Settings) -> anyhow::Result<admin::Context> {
 }
 
 async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> {
-    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    let state = AppState::build_for_command(settings, Arc::new(SystemClock)).await?;
     let ended = admin::users::sign_out(&state.admin, &Actor::Operator, &state.session, id).await?;
     println!(
         "account {id}: {ended} session(s) ended, every grant revoked; its apps are told by back-channel logout"
@@ -433,7 +433,7 @@ async fn user_sign_out(settings: Settings, id: AccountId) -> anyhow::Result<()> 
 }
 
 async fn user_lock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
-    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    let state = AppState::build_for_command(settings, Arc::new(SystemClock)).await?;
     let ended = admin::users::lock(&state.admin, &Actor::Operator, &state.session, id).await?;
     println!("account {id} locked; {ended} session(s) ended");
     Ok(())
@@ -446,7 +446,7 @@ async fn user_unlock(settings: Settings, id: AccountId) -> anyhow::Result<()> {
 }
 
 async fn user_delete(settings: Settings, id: AccountId) -> anyhow::Result<()> {
-    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    let state = AppState::build_for_command(settings, Arc::new(SystemClock)).await?;
     match admin::users::delete(&state.admin, &Actor::Operator, &state.account, id).await? {
         admin::users::Deleted::Now { sessions } => println!(
             "account {id} deleted; {sessions} session(s) ended, every grant revoked, its personal data erased"

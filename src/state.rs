@@ -43,8 +43,25 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database and applies pending migrations, makes sure signing keys exist, then
-    /// wires the rest.
+    /// wires the rest. The server's state: audit events are written by a writer task.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with(settings, clock, Audit::queued).await
+    }
+
+    /// [`Self::build`] for one command of the shell, whose process exits when it is done:
+    /// each audit event is written before the operation that records it returns.
+    pub async fn build_for_command(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        Self::build_with(settings, clock, Audit::new).await
+    }
+
+    async fn build_with(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        audit: fn(Db, Arc<dyn Clock>, &crate::config::AuditSettings) -> Audit,
+    ) -> anyhow::Result<Self> {
         let db = open_database(&settings)?;
         let kek = KeyEncryptionKey::load_or_create(&settings.keys)?;
         let keys = keys::ensure_keys(&db, &kek, clock.now())
@@ -59,7 +76,7 @@ impl AppState {
         .context("starting the password threads")?;
         let settings = Arc::new(settings);
         let issuer = Issuer::from_url(&settings.issuer);
-        let audit = Audit::queued(db.clone(), clock.clone(), &settings.audit);
+        let audit = audit(db.clone(), clock.clone(), &settings.audit);
         let keys = SigningKeys::new(keys);
         let oauth = crate::oauth::Context {
             db: db.clone(),
