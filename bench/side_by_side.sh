@@ -371,15 +371,15 @@ at_alg=$(awk '{ print $2 }' "$results/b.sso.algs" 2>/dev/null || echo "?")
 id_alg=$(awk '{ print $1 }' "$results/b.sso.algs" 2>/dev/null || echo "?")
 rate_of() {
   case $1 in
-    RS256) bound ring_rs256_sign_per_s ;;
-    ES256) bound ring_es256_sign_per_s ;;
-    EdDSA) bound ring_eddsa_sign_per_s ;;
+    RS256) bound signer_rs256_sign_per_s ;;
+    ES256) bound signer_es256_sign_per_s ;;
+    EdDSA) bound signer_eddsa_sign_per_s ;;
     *) echo 0 ;;
   esac
 }
 echo
 echo "One-core bounds (core $server_cpu, same run): openssl speed RSA-2048 $openssl_rs256 sign/s, ECDSA P-256 $openssl_es256 sign/s;" \
-  "ring (OneID's signer) RS256 $(bound ring_rs256_sign_per_s)/s, ES256 $(bound ring_es256_sign_per_s)/s, EdDSA $(bound ring_eddsa_sign_per_s)/s;" \
+  "aws-lc-rs (OneID's signer) RS256 $(bound signer_rs256_sign_per_s)/s, ES256 $(bound signer_es256_sign_per_s)/s, EdDSA $(bound signer_eddsa_sign_per_s)/s;" \
   "OneID's argon2id ($(bound phc)) $(bound argon2id_checks_per_s) checks/s."
 fresh_bound=$(bound argon2id_checks_per_s)
 fresh_target="fresh-sign-in bound = argon2id checks/s = $fresh_bound flows/s (80%: $(awk -v b="$fresh_bound" 'BEGIN { printf "%.0f", b * 0.8 }'))"

@@ -1,8 +1,8 @@
 //! The physical bounds of the side-by-side benchmark (`bench/side_by_side.sh`, issue 14), on
 //! the calling thread (the script pins it to the servers' core): OneID's own argon2id password
 //! checks per second with its exact parameters (`PasswordHasher::verify` over a hash made by
-//! `PasswordHasher::hash`), and signatures per second with ring, the library OneID signs with:
-//! RS256 (RSA-2048, PKCS#1 v1.5 SHA-256), ES256 (P-256, fixed-size r || s) and EdDSA.
+//! `PasswordHasher::hash`), and signatures per second with aws-lc-rs, the library OneID signs
+//! with: RS256 (RSA-2048, PKCS#1 v1.5 SHA-256), ES256 (P-256, fixed-size r || s) and EdDSA.
 //!
 //!     cargo run --release --example bounds        # BOUNDS_SECS (default 3) per measurement
 //!
@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use oneid::domain::{Password, PasswordHasher};
-use ring::{
+use aws_lc_rs::{
     rand::SystemRandom,
     signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair},
 };
@@ -46,7 +46,7 @@ fn main() -> anyhow::Result<()> {
             .to_vec()
     };
     let rsa = RsaKeyPair::from_pkcs8(&rsa_pkcs8).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut rsa_signature = vec![0; rsa.public().modulus_len()];
+    let mut rsa_signature = vec![0; rsa.public_modulus_len()];
     let rs256 = rate(secs, || {
         rsa.sign(
             &signature::RSA_PKCS1_SHA256,
@@ -60,7 +60,7 @@ fn main() -> anyhow::Result<()> {
     let ec_alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
     let ec_pkcs8 =
         EcdsaKeyPair::generate_pkcs8(ec_alg, &rng).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ec = EcdsaKeyPair::from_pkcs8(ec_alg, ec_pkcs8.as_ref(), &rng)
+    let ec = EcdsaKeyPair::from_pkcs8(ec_alg, ec_pkcs8.as_ref())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let es256 = rate(secs, || {
         ec.sign(&rng, &message).expect("ECDSA signs");
@@ -82,8 +82,8 @@ fn main() -> anyhow::Result<()> {
     });
 
     println!(
-        "ring_rs256_sign_per_s={rs256:.0} ring_es256_sign_per_s={es256:.0} \
-         ring_eddsa_sign_per_s={eddsa:.0} argon2id_checks_per_s={argon2id:.1} phc={}",
+        "signer_rs256_sign_per_s={rs256:.0} signer_es256_sign_per_s={es256:.0} \
+         signer_eddsa_sign_per_s={eddsa:.0} argon2id_checks_per_s={argon2id:.1} phc={}",
         stored.as_str().split('$').nth(3).unwrap_or("?")
     );
     Ok(())
