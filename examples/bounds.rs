@@ -10,11 +10,11 @@
 
 use std::time::{Duration, Instant};
 
-use oneid::domain::{Password, PasswordHasher};
 use aws_lc_rs::{
     rand::SystemRandom,
     signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair},
 };
+use oneid::domain::{Password, PasswordHasher};
 
 /// Runs `op` for `secs` seconds (after one untimed run) and returns operations per second.
 fn rate(secs: f64, mut op: impl FnMut()) -> f64 {
@@ -60,8 +60,8 @@ fn main() -> anyhow::Result<()> {
     let ec_alg = &signature::ECDSA_P256_SHA256_FIXED_SIGNING;
     let ec_pkcs8 =
         EcdsaKeyPair::generate_pkcs8(ec_alg, &rng).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ec = EcdsaKeyPair::from_pkcs8(ec_alg, ec_pkcs8.as_ref())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ec =
+        EcdsaKeyPair::from_pkcs8(ec_alg, ec_pkcs8.as_ref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let es256 = rate(secs, || {
         ec.sign(&rng, &message).expect("ECDSA signs");
     });

@@ -11,7 +11,7 @@ use super::{
     audit::every_event,
     helpers::{
         AdminApi, Browser, Page, RelyingParty, TestApp, admin_api, admin_browser, callback,
-        registration, sign_up,
+        introspection_active, registration, sign_up,
     },
 };
 
@@ -39,21 +39,6 @@ async fn client_credentials(app: &TestApp, id: &str, secret: &str) -> (u16, Opti
     let status = reply.status().as_u16();
     let json: Value = reply.json().await.unwrap();
     (status, json["error"].as_str().map(str::to_owned))
-}
-
-/// Whether introspection says the token is active, asked by the app it was issued to.
-async fn active(app: &TestApp, rp: &RelyingParty, token: &str) -> bool {
-    let answer: Value = reqwest::Client::new()
-        .post(format!("{}/introspect", app.base))
-        .basic_auth(&rp.id, rp.secret.as_deref())
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["active"].as_bool().unwrap()
 }
 
 /// A person (new account with `phone`) signs in to `rp` for `scopes`, allowing it on the consent
@@ -386,7 +371,7 @@ async fn a_disabled_app_gets_no_tokens_its_tokens_read_nothing_and_people_see_a_
         rp.userinfo(&access).await.is_err(),
         "UserInfo refuses its token"
     );
-    assert!(!active(&app, &rp, access.secret()).await);
+    assert!(!introspection_active(&app.base, &rp.id, rp.secret.as_deref(), access.secret()).await);
     let (url, ..) = rp.authorize_url(&["profile"]);
     let page = browser.get_url(&url).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{:?}", page.location);
@@ -400,7 +385,7 @@ async fn a_disabled_app_gets_no_tokens_its_tokens_read_nothing_and_people_see_a_
     assert_eq!((status, &json["disabled"]), (StatusCode::OK, &json!(false)));
     assert_eq!(client_credentials(&app, &rp.id, &secret).await.0, 200);
     assert!(rp.userinfo(&access).await.is_ok());
-    assert!(active(&app, &rp, access.secret()).await);
+    assert!(introspection_active(&app.base, &rp.id, rp.secret.as_deref(), access.secret()).await);
     assert!(
         rp.refresh(&refresh).await.is_ok(),
         "the refresh token lived on"

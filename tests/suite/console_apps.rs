@@ -13,8 +13,8 @@ use super::{
     audit::every_event,
     backchannel::{receiver, wait_for},
     helpers::{
-        Browser, CALLBACK, Page, RelyingParty, TestApp, callback, registration, sign_up_by_email,
-        signed_in_tokens,
+        Browser, CALLBACK, Page, RelyingParty, TestApp, callback, introspection_active,
+        registration, sign_up_by_email, signed_in_tokens,
     },
     oidc::{jwt_part, sign_up_during},
 };
@@ -77,21 +77,6 @@ async fn token_request(
     let status = reply.status().as_u16();
     let json: serde_json::Value = reply.json().await.unwrap();
     (status, json["error"].as_str().map(str::to_owned))
-}
-
-/// Whether introspection says the token is active, asked by the app it was issued to.
-async fn active(app: &TestApp, rp: &RelyingParty, token: &str) -> bool {
-    let answer: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/introspect", app.base))
-        .basic_auth(&rp.id, rp.secret.as_deref())
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["active"].as_bool().unwrap()
 }
 
 async fn events(app: &TestApp, kind: &str) -> Vec<AuditRecord> {
@@ -173,7 +158,7 @@ async fn a_revoked_app_loses_its_tokens_is_told_and_must_ask_again() {
         refresh(&app, &rp, refresh_token).await,
         (400, Some("invalid_grant".into()))
     );
-    assert!(!active(&app, &rp, access).await);
+    assert!(!introspection_active(&app.base, &rp.id, rp.secret.as_deref(), access).await);
     assert!(rp.userinfo(tokens.access_token()).await.is_err());
     let redeemed = token_request(
         &app,
@@ -253,7 +238,15 @@ async fn a_first_party_app_is_listed_but_cannot_be_revoked() {
         "{}",
         refused.body
     );
-    assert!(active(&app, &rp, tokens.access_token().secret()).await);
+    assert!(
+        introspection_active(
+            &app.base,
+            &rp.id,
+            rp.secret.as_deref(),
+            tokens.access_token().secret()
+        )
+        .await
+    );
     let (status, _) = refresh(&app, &rp, refresh_token).await;
     assert_eq!(status, 200);
     assert!(events(&app, "consent_revoked").await.is_empty());
@@ -306,7 +299,10 @@ async fn another_persons_app_an_unknown_one_a_forged_form_or_a_visitor_change_no
         .assert_redirect("/login");
     visitor.get("/account/apps").await.assert_redirect("/login");
 
-    assert!(active(&app, &rp, access).await, "Asha's app still works");
+    assert!(
+        introspection_active(&app.base, &rp.id, rp.secret.as_deref(), access).await,
+        "Asha's app still works"
+    );
     assert!(asha.get("/account/apps").await.has("Forum ext"));
     assert!(events(&app, "consent_revoked").await.is_empty());
 }

@@ -917,3 +917,18 @@ impl AdminApi {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 }
+
+/// Whether introspection (RFC 7662) says `token` is active, asked by client `id` with `secret`.
+pub async fn introspection_active(base: &str, id: &str, secret: Option<&str>, token: &str) -> bool {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth(id, secret)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["active"].as_bool().unwrap()
+}

@@ -20,7 +20,9 @@ use reqwest::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    helpers::{Browser, CALLBACK, RelyingParty, TestApp, callback, registration},
+    helpers::{
+        Browser, CALLBACK, RelyingParty, TestApp, callback, introspection_active, registration,
+    },
     oidc::{jwt_part, sign_up_during},
 };
 
@@ -744,19 +746,7 @@ async fn client_credentials_tokens_share_their_grant_until_one_is_revoked() {
     let gid = |token: &str| jwt_part(token, 1)["gid"].as_str().unwrap().to_owned();
     let introspect = |token: String| {
         let (base, id, secret) = (app.base.clone(), id.clone(), secret.clone());
-        async move {
-            let answer: serde_json::Value = reqwest::Client::new()
-                .post(format!("{base}/introspect"))
-                .basic_auth(&id, Some(&secret))
-                .form(&[("token", token.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            answer["active"].as_bool().unwrap()
-        }
+        async move { introspection_active(&base, &id, Some(&secret), &token).await }
     };
     let (first, second) = (token("openid").await, token("openid").await);
     assert_ne!(first, second);
