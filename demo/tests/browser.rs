@@ -154,6 +154,18 @@ async fn landed(client: &Client, prefix: &str) -> bool {
     false
 }
 
+/// Whether the page comes to show `text` within 10 s (after a click whose navigation WebDriver
+/// need not wait for).
+async fn shows(client: &Client, text: &str) -> bool {
+    for _ in 0..100 {
+        if client.source().await.is_ok_and(|page| page.contains(text)) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 /// The name shown as signed in, or `None` when the app shows "Sign in with OneID".
 async fn signed_in_name(client: &Client) -> Option<String> {
     match client.find(Locator::Css(".user-name")).await {
@@ -571,8 +583,11 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
         "form[action='/admin/apps/new'] button[type='submit']",
     )
     .await;
+    // The click starts a navigation that WebDriver need not wait for: wait for the next page.
     let secret = client
-        .find(Locator::Css("#client-secret"))
+        .wait()
+        .at_most(std::time::Duration::from_secs(15))
+        .for_element(Locator::Css("#client-secret"))
         .await
         .expect("the page that shows the new app's secret")
         .text()
@@ -621,9 +636,9 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
         &format!("form[action='{app_path}/first-party'] button[type='submit']"),
     )
     .await;
-    assert!(landed(&client, &format!("{issuer}{app_path}")).await);
+    // The app's own page: its URL is a prefix of the screen's, so wait for what it shows.
     assert!(
-        client.source().await.unwrap().contains("Meera Admin"),
+        shows(&client, "Meera Admin").await,
         "the record names who gave consent"
     );
     shots.take(&client, "admin-en-app-first-party").await;
