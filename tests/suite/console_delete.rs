@@ -105,16 +105,7 @@ async fn enter_code(browser: &Browser, kind: &str, code: &str) -> Page {
 }
 
 async fn introspect(app: &TestApp, rp: &RelyingParty, token: &str) -> serde_json::Value {
-    reqwest::Client::new()
-        .post(format!("{}/introspect", app.base))
-        .basic_auth(&rp.id, rp.secret.as_deref())
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    super::helpers::introspection(&app.base, &rp.id, rp.secret.as_deref(), token).await
 }
 
 /// A sign-in refused as a wrong password is: the page that answers an unknown identifier.

@@ -918,9 +918,14 @@ impl AdminApi {
     }
 }
 
-/// Whether introspection (RFC 7662) says `token` is active, asked by client `id` with `secret`.
-pub async fn introspection_active(base: &str, id: &str, secret: Option<&str>, token: &str) -> bool {
-    let answer: serde_json::Value = reqwest::Client::new()
+/// The introspection answer (RFC 7662 §2.2) for `token`, asked by client `id` with `secret`.
+pub async fn introspection(
+    base: &str,
+    id: &str,
+    secret: Option<&str>,
+    token: &str,
+) -> serde_json::Value {
+    reqwest::Client::new()
         .post(format!("{base}/introspect"))
         .basic_auth(id, secret)
         .form(&[("token", token)])
@@ -929,6 +934,12 @@ pub async fn introspection_active(base: &str, id: &str, secret: Option<&str>, to
         .unwrap()
         .json()
         .await
-        .unwrap();
-    answer["active"].as_bool().unwrap()
+        .unwrap()
+}
+
+/// Whether introspection says `token` is active, asked by client `id` with `secret`.
+pub async fn introspection_active(base: &str, id: &str, secret: Option<&str>, token: &str) -> bool {
+    introspection(base, id, secret, token).await["active"]
+        .as_bool()
+        .unwrap()
 }
