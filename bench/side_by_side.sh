@@ -12,7 +12,9 @@
 #
 # Knobs (environment): WARMUP (10 s), DURATION (10 s per sample), SAMPLES (3), CONNECTIONS (32,
 # wrk's connections and the driver's browsers), STARTS (15 timed starts per server), ACCOUNTS
-# (1000 seeded accounts), MILLION (1000000), SERVER_CPU, LOAD_CPU, ONEID_PORT, NODE_PORT.
+# (1000 seeded accounts), MILLION (1000000), SERVER_CPU, LOAD_CPU, ONEID_PORT, NODE_PORT, ROWS
+# (a subset of the mode's rows, for example ROWS="token introspection"; the peak RSS is then of
+# those rows only).
 # A quick trial: WARMUP=2 DURATION=3 SAMPLES=1 STARTS=3 bench/side_by_side.sh
 #
 # It installs what it lacks: wrk (apt), the peer's exact packages (npm ci from the lock file);
@@ -251,6 +253,7 @@ measure() { # server rows...
   local discovery
   discovery=$(curl -fs "$base/.well-known/openid-configuration")
   for row in "$@"; do
+    [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $row "* ]] || continue
     say "== $server: $row"
     case $row in
       discovery) wrk_row "$server" "$row" "$base/.well-known/openid-configuration" ;;
@@ -338,6 +341,7 @@ echo
 echo "| workload (one core) | A /s | B /s | $ratio | A p50 / p99 ms | B p50 / p99 ms | A CPU ms/op | B CPU ms/op | CPU A / B | errors A / B |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${all_rows[@]}"; do
+  [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $row "* ]] || continue
   fa=$results/a.$row fb=$results/b.$row
   ra=$(median "$fa" 1) rb=$(median "$fb" 1)
   ca=$(median "$fa" 4) cb=$(median "$fb" 4)

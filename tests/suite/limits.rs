@@ -223,6 +223,8 @@ async fn the_audit_log_records_each_event_and_never_a_code_or_password() {
         .await
         .assert_redirect("/account");
 
+    // The command reads the database from another process: what the server queued first.
+    app.state.audit.flush().await;
     let output = app
         .oneid_command()
         .args(["audit", "--account", &id, "--json", "--limit", "100"])
