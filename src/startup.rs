@@ -47,7 +47,6 @@ impl Application {
         crate::telemetry::recorder();
         let metrics_listen = settings.metrics.listen;
         let workers = settings.workers;
-        let blocking_threads = blocking_threads_per_worker(settings.database.pool_size);
         let https = settings.issuer.scheme() == "https";
         let state = web::Data::new(AppState::build(settings, clock).await?);
         let metrics = metrics_listen.map(serve_metrics).transpose()?;
@@ -61,7 +60,6 @@ impl Application {
                 .wrap(routes::security_headers(https))
                 .wrap(middleware::from_fn(routes::log_request))
         })
-        .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);
@@ -131,15 +129,6 @@ impl Application {
         }
         served
     }
-}
-
-/// The most threads each HTTP worker's blocking pool may grow to. Almost everything that runs
-/// there is database work, which waits for one of the pool's `pool_size` connections, so more
-/// threads than connections only park on the pool's lock. actix's default (512 per worker)
-/// let 32 concurrent clients grow ~50 threads on one core: a context switch per hand-off among
-/// them, and glibc's per-thread heaps in the resident memory.
-fn blocking_threads_per_worker(pool_size: u32) -> usize {
-    usize::try_from(pool_size).unwrap_or(usize::MAX).max(2)
 }
 
 /// `/metrics` alone, on a listener of its own (one worker: a scrape every few seconds), with no
@@ -280,18 +269,5 @@ async fn refresh_keys(state: web::Data<AppState>) {
             }
             Err(e) => tracing::warn!(error = %e, "signing keys not refreshed"),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::blocking_threads_per_worker;
-
-    #[test]
-    fn each_worker_blocks_on_no_more_threads_than_there_are_connections() {
-        assert_eq!(blocking_threads_per_worker(8), 8);
-        assert_eq!(blocking_threads_per_worker(32), 32);
-        // One connection still leaves a thread for work that does not hold it.
-        assert_eq!(blocking_threads_per_worker(1), 2);
     }
 }
