@@ -47,6 +47,13 @@ fresh_login='+9198{n}'           # the seeded accounts, picked at random per sig
 
 say() { echo "$*" >&2; }
 
+# ROWS: the rows to run, when not all of them; a name that is no row is a typo, refused.
+known_rows=" discovery jwks token introspection sso fresh login "
+for row in ${ROWS:-}; do
+  [[ $known_rows == *" $row "* ]] || { say "ROWS: no row is called '$row' (rows:$known_rows)"; exit 2; }
+done
+wanted() { [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $1 "* ]]; }
+
 # --- What it needs ---------------------------------------------------------------------------
 apt_install() {
   say "installing $* (apt)"
@@ -253,7 +260,7 @@ measure() { # server rows...
   local discovery
   discovery=$(curl -fs "$base/.well-known/openid-configuration")
   for row in "$@"; do
-    [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $row "* ]] || continue
+    wanted "$row" || continue
     say "== $server: $row"
     case $row in
       discovery) wrk_row "$server" "$row" "$base/.well-known/openid-configuration" ;;
@@ -288,7 +295,7 @@ measure() { # server rows...
   fi
 }
 
-all_rows=(discovery jwks token introspection sso fresh login)
+read -ra all_rows <<<"$known_rows"
 seeded=$accounts
 case $mode in
   embedded)
@@ -341,7 +348,7 @@ echo
 echo "| workload (one core) | A /s | B /s | $ratio | A p50 / p99 ms | B p50 / p99 ms | A CPU ms/op | B CPU ms/op | CPU A / B | errors A / B |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for row in "${all_rows[@]}"; do
-  [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $row "* ]] || continue
+  wanted "$row" || continue
   fa=$results/a.$row fb=$results/b.$row
   ra=$(median "$fa" 1) rb=$(median "$fb" 1)
   ca=$(median "$fa" 4) cb=$(median "$fb" 4)
