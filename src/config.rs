@@ -1,7 +1,7 @@
 //! One typed `Settings`, loaded once: defaults, then an optional TOML file, then `ONEID_*`
 //! environment variables, then command-line flags. Validated before anything starts.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
@@ -41,6 +41,9 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     pub smtp: Option<SmtpSettings>,
     pub sms: Option<SmsGatewaySettings>,
+    /// WhatsApp Business Cloud API: codes as authentication-template messages.
+    pub whatsapp: Option<WhatsAppSettings>,
+    pub delivery: DeliverySettings,
     pub limits: LimitSettings,
     pub oauth: OAuthSettings,
     pub keys: KeySettings,
@@ -297,6 +300,105 @@ pub struct SmsGatewaySettings {
     /// Unset: no such header.
     #[serde(default)]
     pub idempotency_header: Option<String>,
+    /// More headers sent verbatim with every request (`authkey` for MSG91, for example); the
+    /// values are secrets, never shown.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// The sender's DLT principal entity ID, for `{entity_id}`.
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    /// The registered sender ID (DLT header), for `{sender_id}`.
+    #[serde(default)]
+    pub sender_id: Option<String>,
+    /// The body for security notices, when they need another shape than codes (a notice has
+    /// no `{code}`). Unset: `body_template`.
+    #[serde(default)]
+    pub notice_body_template: Option<String>,
+    /// Per message kind (`signup`, `login`, ..., `lock_notice`, ...), per language (`en`,
+    /// `hi`): the text and the provider's template ID. A language without one uses `en`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, BTreeMap<String, SmsTemplate>>,
+}
+
+impl SmsGatewaySettings {
+    /// The generic gateway: `body_template` posted to `url`, 5 s per attempt, nothing else.
+    pub fn generic(url: Url, body_template: impl Into<String>) -> Self {
+        Self {
+            url: SecretUrl::new(url),
+            auth_header: None,
+            body_template: body_template.into(),
+            timeout_secs: 5,
+            idempotency_header: None,
+            headers: BTreeMap::new(),
+            entity_id: None,
+            sender_id: None,
+            notice_body_template: None,
+            templates: BTreeMap::new(),
+        }
+    }
+}
+
+/// The registered form of one message in one language.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsTemplate {
+    /// The provider's (or DLT) template ID, for `{template_id}`.
+    #[serde(default)]
+    pub template_id: Option<String>,
+    /// The text exactly as registered, with `{code}` and `{minutes}` (codes) or `{host}` (and
+    /// `{browser}` for a new-browser notice). Unset: the built-in text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// WhatsApp Business Cloud API (Meta), authentication templates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppSettings {
+    /// The messages endpoint of the sending number:
+    /// `https://graph.facebook.com/v21.0/<phone-number-id>/messages`.
+    pub url: SecretUrl<Url>,
+    /// The system user's access token, sent as `Authorization: Bearer`.
+    pub token: Secret,
+    /// The approved authentication template per language (`en`, `hi`); `en` is required and
+    /// serves a language without its own.
+    pub templates: BTreeMap<String, WhatsAppTemplate>,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppTemplate {
+    /// The template's name as approved in WhatsApp Manager.
+    pub name: String,
+    /// Its language code there (`en`, `en_US`, `hi`).
+    pub language: String,
+}
+
+/// A transport that can carry a code to a phone number.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneChannel {
+    Sms,
+    Whatsapp,
+}
+
+impl PhoneChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Whatsapp => "whatsapp",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// The channels that carry a code to a phone number, in order: the first is tried, and
+    /// when it fails to deliver (an error or a timeout) the next is tried once. The person
+    /// can also ask for another of these on the code page. Notices always go by SMS.
+    pub phone_channels: Vec<PhoneChannel>,
 }
 
 impl Default for Settings {
@@ -349,6 +451,10 @@ impl Default for Settings {
             },
             smtp: None,
             sms: None,
+            whatsapp: None,
+            delivery: DeliverySettings {
+                phone_channels: vec![PhoneChannel::Sms],
+            },
             limits: LimitSettings {
                 codes_per_hour: 5,
                 codes_per_day: 10,
@@ -721,7 +827,73 @@ impl Settings {
                 "must be an HTTP header name such as Idempotency-Key",
             );
         }
+        self.check_phone_channels()?;
         self.check_production_transports()
+    }
+
+    /// `delivery.phone_channels` names each channel at most once, at least one, and only
+    /// channels that can send: WhatsApp needs `[whatsapp]`; SMS needs `[sms]` or, for a
+    /// loopback issuer, the outbox. A `[whatsapp]` section has its English template.
+    fn check_phone_channels(&self) -> Result<(), SettingsError> {
+        let invalid = |key, env, reason: String| Err(SettingsError::Invalid { key, env, reason });
+        let (key, env) = ("delivery.phone_channels", "ONEID_DELIVERY__PHONE_CHANNELS");
+        let channels = &self.delivery.phone_channels;
+        if channels.is_empty() && !self.limits.sms_countries.is_empty() {
+            return invalid(
+                key,
+                env,
+                "names no channel, but limits.sms_countries serves phone numbers; set [\"sms\"], or limits.sms_countries = [] for email only".into(),
+            );
+        }
+        for (i, channel) in channels.iter().enumerate() {
+            if channels[..i].contains(channel) {
+                return invalid(key, env, format!("names `{}` twice", channel.as_str()));
+            }
+            if *channel == PhoneChannel::Whatsapp && self.whatsapp.is_none() {
+                return invalid(
+                    key,
+                    env,
+                    "names `whatsapp`, which is not configured: add a [whatsapp] section (ONEID_WHATSAPP__URL, ONEID_WHATSAPP__TOKEN, ONEID_WHATSAPP__TEMPLATES, ONEID_WHATSAPP__TIMEOUT_SECS) or remove it".into(),
+                );
+            }
+        }
+        if let Some(whatsapp) = &self.whatsapp {
+            let (key, env) = ("whatsapp.templates", "ONEID_WHATSAPP__TEMPLATES");
+            if !whatsapp
+                .templates
+                .contains_key(crate::i18n::Lang::En.code())
+            {
+                return invalid(
+                    key,
+                    env,
+                    "needs an `en` template, which serves every language without its own".into(),
+                );
+            }
+            for (lang, template) in &whatsapp.templates {
+                if crate::i18n::Lang::from_code(lang).is_none() {
+                    return invalid(
+                        key,
+                        env,
+                        format!("`{lang}` is not a language OneID speaks (en, hi)"),
+                    );
+                }
+                if template.name.trim().is_empty() || template.language.trim().is_empty() {
+                    return invalid(
+                        key,
+                        env,
+                        format!("the `{lang}` template needs a name and a language"),
+                    );
+                }
+            }
+            if !channels.contains(&PhoneChannel::Whatsapp) {
+                return invalid(
+                    key,
+                    env,
+                    "[whatsapp] is set but delivery.phone_channels does not name `whatsapp`, so it would never be used".into(),
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Production never writes codes to a file: with a public (non-loopback) issuer, every
@@ -1115,11 +1287,11 @@ mod tests {
         email_only.validate().unwrap();
         let both = Settings {
             sms: Some(SmsGatewaySettings {
-                url: "https://sms.example.com/send".parse().unwrap(),
-                auth_header: None,
-                body_template: r#"{"to":"{to}","text":"{text}"}"#.into(),
-                timeout_secs: 5,
                 idempotency_header: Some("Idempotency-Key".into()),
+                ..SmsGatewaySettings::generic(
+                    "https://sms.example.com/send".parse().unwrap(),
+                    r#"{"to":"{to}","text":"{text}"}"#,
+                )
             }),
             ..email_only_missing_sms
         };
@@ -1189,13 +1361,13 @@ mod tests {
             timeout_secs: 10,
         });
         settings.sms = Some(SmsGatewaySettings {
-            url: "https://gateway:sms-secret-6@sms.example.com/send"
-                .parse()
-                .unwrap(),
             auth_header: Some("Bearer sms-secret-7".into()),
-            body_template: r#"{"to":"{to}","text":"{text}"}"#.into(),
-            timeout_secs: 5,
-            idempotency_header: None,
+            ..SmsGatewaySettings::generic(
+                "https://gateway:sms-secret-6@sms.example.com/send"
+                    .parse()
+                    .unwrap(),
+                r#"{"to":"{to}","text":"{text}"}"#,
+            )
         });
         let shown = format!("{settings:?}");
         for secret in [

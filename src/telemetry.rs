@@ -191,7 +191,7 @@ pub const STORE_ERRORS: Instrument = Instrument::counter(
 pub const CODES_SENT: Instrument = Instrument::counter(
     "oneid_codes_sent_total",
     &["channel", "purpose", "outcome"],
-    "Verification codes handed to a transport, by channel (sms or email), purpose and outcome (sent or failed)",
+    "Verification codes handed to a transport, by channel (sms, whatsapp or email), purpose and outcome (sent or failed)",
 );
 pub const NOTICES_SENT: Instrument = Instrument::counter(
     "oneid_notices_sent_total",

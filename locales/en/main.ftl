@@ -149,3 +149,11 @@ limit-ip-sms-countries = Codes cannot be sent to numbers in any more countries f
 limit-ip-interactions = Too many sign-ins to apps were started from your network. Please try again in { $minutes } minutes.
 phone-country-not-served = We do not send codes to numbers in this country yet. Please use an email address instead.
 phone-type-not-served = This number cannot receive our text messages. Please use a mobile number or an email address.
+
+# How a code to a phone travels (code pages)
+code-channel-sms = It comes by SMS.
+code-channel-whatsapp = It comes on WhatsApp.
+code-failover-sms-whatsapp = If the SMS cannot be sent, it comes on WhatsApp instead.
+code-failover-whatsapp-sms = If WhatsApp cannot deliver it, it comes by SMS instead.
+code-switch-sms = Send it by SMS instead
+code-switch-whatsapp = Send it on WhatsApp instead

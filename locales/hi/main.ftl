@@ -149,3 +149,11 @@ limit-ip-sms-countries = आज आपके नेटवर्क से और
 limit-ip-interactions = आपके नेटवर्क से ऐप्स में साइन इन की बहुत ज़्यादा शुरुआतें हुई हैं। कृपया { $minutes } मिनट बाद फिर से कोशिश करें।
 phone-country-not-served = हम अभी इस देश के नंबरों पर कोड नहीं भेजते। कृपया इसकी जगह ईमेल पता इस्तेमाल करें।
 phone-type-not-served = इस नंबर पर हमारे SMS नहीं पहुँच सकते। कृपया मोबाइल नंबर या ईमेल पता इस्तेमाल करें।
+
+# How a code to a phone travels (code pages)
+code-channel-sms = यह SMS से आएगा।
+code-channel-whatsapp = यह WhatsApp पर आएगा।
+code-failover-sms-whatsapp = अगर SMS नहीं भेजा जा सका, तो यह WhatsApp पर आएगा।
+code-failover-whatsapp-sms = अगर WhatsApp पर नहीं पहुँचा, तो यह SMS से आएगा।
+code-switch-sms = इसके बजाय SMS से भेजें
+code-switch-whatsapp = इसके बजाय WhatsApp पर भेजें

@@ -19,6 +19,7 @@ use crate::{
         random_token_of,
     },
     i18n::Lang,
+    notify::{Channel, DeliveryReport},
     store::ttl_until,
 };
 
@@ -31,18 +32,66 @@ struct PendingCode {
 }
 
 /// The outcome of asking for a code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
     /// A new code is on its way; another may be asked for after the instant given.
-    Sent { resend_after: DateTime<Utc> },
+    Sent {
+        resend_after: DateTime<Utc>,
+        went: Went,
+    },
     /// One was sent moments ago; nothing was sent now.
     CoolingDown { resend_after: DateTime<Utc> },
 }
 
+/// Where a code went, as far as the page may say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Went {
+    /// Delivered before answering, by this channel.
+    By(Channel),
+    /// Delivered after answering (or a decoy): the channels it is tried on, in order. The
+    /// page names these for an account and a decoy alike, so it tells nothing.
+    Along(Vec<Channel>),
+}
+
 impl Sent {
-    pub fn resend_after(self) -> DateTime<Utc> {
+    pub fn resend_after(&self) -> DateTime<Utc> {
         match self {
-            Self::Sent { resend_after } | Self::CoolingDown { resend_after } => resend_after,
+            Self::Sent { resend_after, .. } | Self::CoolingDown { resend_after } => *resend_after,
+        }
+    }
+
+    /// The channels to name on the page, the one used (or tried first) first; `None` when
+    /// nothing was sent now.
+    pub fn channels(&self) -> Option<Vec<Channel>> {
+        match self {
+            Self::Sent {
+                went: Went::By(channel),
+                ..
+            } => Some(vec![*channel]),
+            Self::Sent {
+                went: Went::Along(route),
+                ..
+            } => Some(route.clone()),
+            Self::CoolingDown { .. } => None,
+        }
+    }
+}
+
+/// A right code, and the channel that carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proof {
+    pub via: Option<Channel>,
+}
+
+impl Proof {
+    /// The RFC 8176 methods a right code proves: `otp`, and `sms` when it came by SMS.
+    /// `whatsapp` is not in the RFC 8176 registry; OIDC Core §2 lets `amr` carry other
+    /// values, and an app that checks it can tell the two transports apart.
+    pub fn amr(self) -> &'static [&'static str] {
+        match self.via {
+            Some(Channel::Sms) => &["otp", "sms"],
+            Some(Channel::Whatsapp) => &["otp", "whatsapp"],
+            Some(Channel::Email) | None => &["otp"],
         }
     }
 }
@@ -82,6 +131,8 @@ fn cooldown_key(to: &ContactIdentifier, browser: Option<&BrowserTag>) -> String 
 pub struct Binding<'a> {
     pub browser: Option<&'a BrowserTag>,
     pub owner: Option<AccountId>,
+    /// The channel the person asked for ("send it on WhatsApp instead"), tried first.
+    pub prefer: Option<Channel>,
 }
 
 impl<'a> Binding<'a> {
@@ -90,6 +141,15 @@ impl<'a> Binding<'a> {
         Self {
             browser: Some(browser),
             owner,
+            prefer: None,
+        }
+    }
+
+    /// The same, trying `channel` first.
+    pub fn preferring(self, channel: Option<Channel>) -> Self {
+        Self {
+            prefer: channel,
+            ..self
         }
     }
 }
@@ -224,44 +284,117 @@ pub async fn send_bound(
         .await?;
 
     let minutes = ctx.settings.codes.ttl_secs / 60;
-    match delivery {
-        Delivery::Decoy => {}
+    let route = ctx.notifier.route(to, bound.prefer);
+    let went = match delivery {
+        Delivery::Decoy => Went::Along(route),
         Delivery::Now => {
-            if let Err(e) = ctx
+            let report = ctx
                 .notifier
-                .send_code(to, purpose, &code, minutes, lang)
-                .await
-            {
-                // Nothing was delivered: forget the code and let the person ask again now.
-                ctx.store.delete(&key).await?;
-                ctx.store.delete(&gate_key).await?;
-                return Err(e.into());
+                .send_code(to, purpose, &code, minutes, lang, bound.prefer)
+                .await;
+            record_delivery(ctx, &report, purpose, client, bound.owner).await;
+            match delivered(ctx, &report, &pending.id, expires_at, now).await? {
+                Some(channel) => Went::By(channel),
+                None => {
+                    // Nothing was delivered: forget the code and let the person ask again now.
+                    ctx.store.delete(&key).await?;
+                    ctx.store.delete(&gate_key).await?;
+                    return Err(failure(report).into());
+                }
             }
         }
         Delivery::Background => {
-            let (notifier, store, to) = (ctx.notifier.clone(), ctx.store.clone(), to.clone());
+            let (ctx, client, to, id) =
+                (ctx.clone(), client.clone(), to.clone(), pending.id.clone());
+            let (owner, prefer) = (bound.owner, bound.prefer);
             tokio::spawn(async move {
-                if let Err(e) = notifier.send_code(&to, purpose, &code, minutes, lang).await {
-                    tracing::warn!(error = %e, purpose = purpose.as_str(), "code not delivered");
-                    let _ = store.delete(&key).await;
-                    let _ = store.delete(&gate_key).await;
+                let report = ctx
+                    .notifier
+                    .send_code(&to, purpose, &code, minutes, lang, prefer)
+                    .await;
+                record_delivery(&ctx, &report, purpose, &client, owner).await;
+                match delivered(&ctx, &report, &id, expires_at, now).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => {
+                        tracing::warn!(purpose = purpose.as_str(), "code not delivered");
+                        let _ = ctx.store.delete(&key).await;
+                        let _ = ctx.store.delete(&gate_key).await;
+                    }
                 }
             });
+            Went::Along(route)
         }
-    }
+    };
     // A decoy is recorded like a real code: the log is read by operators, not strangers, but
     // it must not become a list of which contacts have accounts either.
     // The purpose and the channel (`signup sms`, `reset email`): the overview counts codes
     // sent by channel.
-    let channel = match to {
-        ContactIdentifier::Phone(_) => "sms",
-        ContactIdentifier::Email(_) => "email",
+    let channel = match &went {
+        Went::By(channel) => *channel,
+        Went::Along(route) => route.first().copied().unwrap_or(Channel::Sms),
     };
     let event = AuditEvent::new(AuditKind::CodeSent, Outcome::Ok)
         .from(client)
-        .detail(format!("{} {channel}", purpose.as_str()));
+        .detail(format!("{} {}", purpose.as_str(), channel.as_str()));
     ctx.audit.record(with_owner(event, bound.owner)).await;
-    Ok(Sent::Sent { resend_after })
+    Ok(Sent::Sent { resend_after, went })
+}
+
+/// Audits each failed delivery attempt (`code not delivered`, with its channel), so an
+/// operator sees a failing gateway and the failovers it caused. The success is audited by
+/// the caller as the code sent.
+async fn record_delivery(
+    ctx: &Context,
+    report: &DeliveryReport,
+    purpose: CodePurpose,
+    client: &ClientInfo,
+    owner: Option<AccountId>,
+) {
+    for (channel, outcome) in &report.attempts {
+        if outcome.is_err() {
+            let event = AuditEvent::new(AuditKind::CodeSent, Outcome::Failed)
+                .from(client)
+                .detail(format!(
+                    "{} {} not delivered",
+                    purpose.as_str(),
+                    channel.as_str()
+                ));
+            ctx.audit.record(with_owner(event, owner)).await;
+        }
+    }
+}
+
+/// The channel that delivered, remembered beside the code (for its `amr` when it is used).
+async fn delivered(
+    ctx: &Context,
+    report: &DeliveryReport,
+    code_id: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<Channel>, ServiceError> {
+    let Some(channel) = report.delivered_by() else {
+        return Ok(None);
+    };
+    ctx.store
+        .put_json(
+            &format!("code-via:{code_id}"),
+            &channel,
+            ttl_until(now, expires_at + Duration::minutes(1)),
+        )
+        .await?;
+    Ok(Some(channel))
+}
+
+/// The last attempt's error: what the person is told went wrong.
+fn failure(report: DeliveryReport) -> crate::notify::NotifyError {
+    report
+        .attempts
+        .into_iter()
+        .rev()
+        .find_map(|(_, outcome)| outcome.err())
+        .unwrap_or_else(|| {
+            crate::notify::NotifyError::Failed("no channel can carry this code".into())
+        })
 }
 
 /// Codes go to a phone number only if it is a mobile number in a served country (the
@@ -300,7 +433,7 @@ pub async fn verify(
     to: &ContactIdentifier,
     submitted: &VerificationCode,
     client: &ClientInfo,
-) -> Result<Result<(), CodeRejected>, ServiceError> {
+) -> Result<Result<Proof, CodeRejected>, ServiceError> {
     verify_bound(ctx, purpose, to, submitted, client, Binding::default()).await
 }
 
@@ -312,7 +445,7 @@ pub async fn verify_bound(
     submitted: &VerificationCode,
     client: &ClientInfo,
     bound: Binding<'_>,
-) -> Result<Result<(), CodeRejected>, ServiceError> {
+) -> Result<Result<Proof, CodeRejected>, ServiceError> {
     let now = ctx.clock.now();
     // An address backing off after its wrong codes for this contact waits, whatever code it
     // asked for since: a fresh code must not buy fresh guesses. Others are not held back.
@@ -322,7 +455,7 @@ pub async fn verify_bound(
     }
     let outcome = check(ctx, &code_key(purpose, to, bound.browser), submitted, now).await?;
     let (kind, result) = match outcome {
-        Ok(()) => (AuditKind::CodeVerified, Outcome::Ok),
+        Ok(_) => (AuditKind::CodeVerified, Outcome::Ok),
         Err(CodeRejected::Wrong { .. }) => {
             limits::code_failed(ctx.store.as_ref(), &ctx.settings.limits, now, to, client.ip)
                 .await?;
@@ -350,7 +483,7 @@ async fn check(
     key: &str,
     submitted: &VerificationCode,
     now: DateTime<Utc>,
-) -> Result<Result<(), CodeRejected>, ServiceError> {
+) -> Result<Result<Proof, CodeRejected>, ServiceError> {
     let key = key.to_owned();
     let Some(pending) = ctx.store.get_json::<PendingCode>(&key).await? else {
         return Ok(Err(CodeRejected::Unusable));
@@ -381,7 +514,13 @@ async fn check(
     }
     // Right code: whoever takes it first wins; a concurrent second check finds nothing.
     match ctx.store.take_json::<PendingCode>(&key).await? {
-        Some(taken) if taken.id == pending.id => Ok(Ok(())),
+        Some(taken) if taken.id == pending.id => {
+            let via = ctx
+                .store
+                .take_json::<Channel>(&format!("code-via:{}", taken.id))
+                .await?;
+            Ok(Ok(Proof { via }))
+        }
         _ => Ok(Err(CodeRejected::Unusable)),
     }
 }
@@ -424,7 +563,13 @@ mod tests {
         let t = testing::context(&Settings::default()).await;
         let (ctx, to, who) = (&t.ctx, email(), nobody());
         let sent = send_now(ctx, CodePurpose::Signup, &to).await.unwrap();
-        assert!(matches!(sent, Sent::Sent { .. }));
+        assert!(matches!(
+            sent,
+            Sent::Sent {
+                went: Went::By(Channel::Email),
+                ..
+            }
+        ));
         let right = t.sent.last_code().expect("the code was delivered");
         assert_eq!(right.len(), usize::from(ctx.settings.codes.signup_length));
 
@@ -442,7 +587,12 @@ mod tests {
         assert_eq!(other.await.unwrap(), Err(CodeRejected::Unusable));
 
         let ok = verify(ctx, CodePurpose::Signup, &to, &right, &who);
-        assert_eq!(ok.await.unwrap(), Ok(()));
+        assert_eq!(
+            ok.await.unwrap(),
+            Ok(Proof {
+                via: Some(Channel::Email)
+            })
+        );
         let again = verify(ctx, CodePurpose::Signup, &to, &right, &who);
         assert_eq!(again.await.unwrap(), Err(CodeRejected::Unusable), "used up");
     }

@@ -159,11 +159,8 @@ pub async fn with_code(
     .await?;
     let confirmed = match checked {
         Err(rejected) => Confirmed::WrongCode(rejected),
-        Ok(()) => match lockout::state_of(&account, ctx.clock.now()) {
-            LockState::Open => Confirmed::Yes(match to {
-                ContactIdentifier::Phone(_) => &["otp", "sms"],
-                ContactIdentifier::Email(_) => &["otp"],
-            }),
+        Ok(proof) => match lockout::state_of(&account, ctx.clock.now()) {
+            LockState::Open => Confirmed::Yes(proof.amr()),
             _ => Confirmed::Locked,
         },
     };

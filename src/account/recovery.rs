@@ -29,6 +29,7 @@ use crate::{
     },
     domain::{ClientInfo, CodePurpose, ContactIdentifier, NewPassword, VerificationCode},
     i18n::Lang,
+    notify::Channel,
     session,
 };
 
@@ -41,6 +42,7 @@ pub async fn request(
     lang: Lang,
     client: &ClientInfo,
     browser: &BrowserTag,
+    prefer: Option<Channel>,
 ) -> Result<Sent, ServiceError> {
     let account = find(ctx, to).await?;
     // The code goes out in the language the owner chose, if they chose one; the page answers
@@ -57,7 +59,7 @@ pub async fn request(
         lang,
         delivery,
         client,
-        Binding::new(browser, owner),
+        Binding::new(browser, owner).preferring(prefer),
     )
     .await
 }
@@ -90,11 +92,13 @@ pub async fn verify(
     client: &ClientInfo,
     browser: &BrowserTag,
 ) -> Result<Result<Recovered, CodeRejected>, ServiceError> {
-    if let Err(rejected) =
-        codes::verify_bound(ctx, purpose, to, code, client, Binding::new(browser, None)).await?
-    {
-        return Ok(Err(rejected));
-    }
+    let proof =
+        match codes::verify_bound(ctx, purpose, to, code, client, Binding::new(browser, None))
+            .await?
+        {
+            Ok(proof) => proof,
+            Err(rejected) => return Ok(Err(rejected)),
+        };
     // A right code exists only for an account (decoys match nothing); it may have been
     // disabled since.
     let Some(account) = find(ctx, to)
@@ -103,10 +107,7 @@ pub async fn verify(
     else {
         return Ok(Err(CodeRejected::Unusable));
     };
-    let methods: &'static [&'static str] = match to {
-        ContactIdentifier::Phone(_) => &["otp", "sms"],
-        ContactIdentifier::Email(_) => &["otp"],
-    };
+    let methods = proof.amr();
     let id = account.id;
     let event = |kind, outcome| AuditEvent::new(kind, outcome).account(id).from(client);
     match completion {
@@ -221,6 +222,7 @@ mod tests {
             Lang::default(),
             &who,
             &browser,
+            None,
         )
         .await
         .unwrap();
@@ -272,6 +274,7 @@ mod tests {
             Lang::default(),
             &who,
             &browser,
+            None,
         );
         assert!(matches!(sent.await.unwrap(), Sent::Sent { .. }));
         testing::settle().await;

@@ -8,6 +8,7 @@ use crate::{
         ClientInfo, CodePurpose, ContactIdentifier, DisplayName, NewPassword, VerificationCode,
     },
     i18n::Lang,
+    notify::Channel,
 };
 
 /// Step 1. Deliberately blind to whether an account already uses `to`: the answer, and the
@@ -18,21 +19,24 @@ pub async fn request_code(
     to: &ContactIdentifier,
     lang: Lang,
     client: &ClientInfo,
+    prefer: Option<Channel>,
 ) -> Result<codes::Sent, ServiceError> {
-    codes::send(
+    codes::send_bound(
         ctx,
         CodePurpose::Signup,
         to,
         lang,
         codes::Delivery::Now,
         client,
+        codes::Binding::default().preferring(prefer),
     )
     .await
 }
 
 #[derive(Debug)]
 pub enum SignupOutcome {
-    Created(Box<Account>),
+    /// Created, with how the code came.
+    Created(Box<Account>, codes::Proof),
     /// The code was right and the phone or email already has an account.
     AlreadyRegistered,
     CodeRejected(codes::CodeRejected),
@@ -48,9 +52,10 @@ pub async fn complete(
     name: DisplayName,
     client: &ClientInfo,
 ) -> Result<SignupOutcome, ServiceError> {
-    if let Err(rejected) = codes::verify(ctx, CodePurpose::Signup, &to, code, client).await? {
-        return Ok(SignupOutcome::CodeRejected(rejected));
-    }
+    let proof = match codes::verify(ctx, CodePurpose::Signup, &to, code, client).await? {
+        Ok(proof) => proof,
+        Err(rejected) => return Ok(SignupOutcome::CodeRejected(rejected)),
+    };
     Ok(
         match create_account(ctx, to, name, password.into_password()).await? {
             Ok(account) => {
@@ -62,7 +67,7 @@ pub async fn complete(
                             .from(client),
                     )
                     .await;
-                SignupOutcome::Created(Box::new(account))
+                SignupOutcome::Created(Box::new(account), proof)
             }
             Err(CreateError::PhoneTaken | CreateError::EmailTaken) => {
                 SignupOutcome::AlreadyRegistered
@@ -91,10 +96,12 @@ mod tests {
         let (ctx, who) = (&t.ctx, testing::nobody());
         let to = ContactIdentifier::parse("asha@example.com", Region::default()).unwrap();
 
-        request_code(ctx, &to, Lang::default(), &who).await.unwrap();
+        request_code(ctx, &to, Lang::default(), &who, None)
+            .await
+            .unwrap();
         let (code, password, name) = form(&t.sent.last_code().unwrap());
         let created = complete(ctx, to.clone(), &code, password, name, &who).await;
-        let SignupOutcome::Created(account) = created.unwrap() else {
+        let SignupOutcome::Created(account, _) = created.unwrap() else {
             panic!("not created")
         };
         assert_eq!(
@@ -107,7 +114,9 @@ mod tests {
         t.clock.advance(chrono::Duration::seconds(
             ctx.settings.codes.resend_cooldown_secs + 1,
         ));
-        request_code(ctx, &to, Lang::default(), &who).await.unwrap();
+        request_code(ctx, &to, Lang::default(), &who, None)
+            .await
+            .unwrap();
         let (code, password, name) = form(&t.sent.last_code().unwrap());
         let again = complete(ctx, to, &code, password, name, &who)
             .await

@@ -102,6 +102,9 @@ mod tests {
             purpose: CodePurpose::Signup,
             notice: None,
             code: Some(VerificationCode::parse("1234").unwrap()),
+            lang: crate::i18n::Lang::En,
+            args: Vec::new(),
+            web_otp: None,
             subject: "s".into(),
             text: "t".into(),
         }

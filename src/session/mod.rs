@@ -109,6 +109,9 @@ pub struct PendingRecovery {
     /// Canonical phone (E.164) or email the code went to (or would have, without an account).
     pub to: String,
     pub resend_after: DateTime<Utc>,
+    /// The channels the page names for the code (the one used or tried first, first).
+    #[serde(default)]
+    pub channels: Vec<crate::notify::Channel>,
 }
 
 /// A phone number or email being added to (or replacing one on) the signed-in account, between
@@ -126,6 +129,9 @@ pub struct PendingSignup {
     /// Canonical phone (E.164) or email.
     pub to: String,
     pub resend_after: DateTime<Utc>,
+    /// The channels the page names for the code (the one used or tried first, first).
+    #[serde(default)]
+    pub channels: Vec<crate::notify::Channel>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

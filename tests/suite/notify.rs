@@ -84,12 +84,12 @@ async fn fake_gateway(statuses: Vec<u16>) -> (String, Kept<GatewayRequest>) {
 
 fn gateway_settings(url: &str) -> SmsGatewaySettings {
     SmsGatewaySettings {
-        url: url.parse().unwrap(),
         auth_header: Some("Bearer gateway-token".into()),
-        body_template: r#"{"recipient":"{to}","message":{"text":"{text}"},"sender":"ONEID"}"#
-            .into(),
         timeout_secs: 2,
-        idempotency_header: None,
+        ..SmsGatewaySettings::generic(
+            url.parse().unwrap(),
+            r#"{"recipient":"{to}","message":{"text":"{text}"},"sender":"ONEID"}"#,
+        )
     }
 }
 

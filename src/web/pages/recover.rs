@@ -16,6 +16,7 @@ use crate::{
     },
     domain::{CodePurpose, ContactIdentifier, NewPassword, ParseError, VerificationCode},
     i18n::Lang,
+    notify::Channel,
     session::PendingRecovery,
     state::AppState,
     web::{
@@ -73,6 +74,8 @@ struct VerifyView {
     code_error: Option<String>,
     password_error: Option<String>,
     code_length: u8,
+    channels: super::CodeChannels,
+    resend_action: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -94,11 +97,6 @@ pub struct VerifyForm {
     password: String,
     #[serde(default)]
     password_confirm: String,
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 fn start_view(
@@ -146,7 +144,7 @@ async fn submit_start(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let sent = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => send_code(flow, &state, lang, &mut session, &to).await?,
+        Ok(to) => send_code(flow, &state, lang, &mut session, &to, None).await?,
         Err(key) => Err(key),
     };
     if let Err(key) = sent {
@@ -164,10 +162,18 @@ async fn send_code(
     lang: Lang,
     session: &mut BrowserSession,
     to: &ContactIdentifier,
+    prefer: Option<Channel>,
 ) -> Result<Result<(), &'static str>, WebError> {
     let browser = BrowserTag::new(session.0.csrf_token());
+    let before = session
+        .0
+        .recovery()
+        .filter(|p| p.to == to.canonical())
+        .map(|p| p.channels.clone())
+        .unwrap_or_default();
+    let client = session.client();
     let requested =
-        recovery::request(&state.account, flow.0, to, lang, session.client(), &browser).await;
+        recovery::request(&state.account, flow.0, to, lang, client, &browser, prefer).await;
     let sent = match requested {
         Ok(sent) => sent,
         Err(e) => return Ok(Err(super::refusal_message(e)?)),
@@ -176,6 +182,7 @@ async fn send_code(
         purpose: flow.0,
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
+        channels: super::told_channels(&sent, &before),
     }));
     Ok(Ok(()))
 }
@@ -240,6 +247,8 @@ fn verify_view(
         code_error: None,
         password_error: None,
         code_length: state.settings.codes.account_length,
+        channels: super::code_channels(state, lang, to, &pending.channels),
+        resend_action: "/recover/resend",
     }
 }
 
@@ -331,13 +340,13 @@ pub async fn post_resend(
     state: web::Data<AppState>,
     RequestLang(lang): RequestLang,
     mut session: BrowserSession,
-    form: web::Form<CsrfForm>,
+    form: web::Form<super::ResendForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let Some((flow, to, _)) = pending(&session) else {
         return Ok(see_other("/login"));
     };
-    if send_code(flow, &state, lang, &mut session, &to)
+    if send_code(flow, &state, lang, &mut session, &to, form.channel)
         .await?
         .is_err()
     {

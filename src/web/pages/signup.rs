@@ -13,6 +13,7 @@ use crate::{
     },
     domain::{ContactIdentifier, DisplayName, NewPassword, ParseError, VerificationCode},
     i18n::Lang,
+    notify::Channel,
     session::PendingSignup,
     state::AppState,
     web::{
@@ -40,6 +41,8 @@ struct VerifyView {
     password_error: Option<String>,
     name_error: Option<String>,
     code_length: u8,
+    channels: super::CodeChannels,
+    resend_action: &'static str,
 }
 
 #[derive(Template, WebTemplate)]
@@ -62,11 +65,6 @@ pub struct VerifyForm {
     password: String,
     password_confirm: String,
     name: String,
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn get_signup(
@@ -96,10 +94,12 @@ pub async fn post_signup(
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
     let requested = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => match signup::request_code(&state.account, &to, lang, session.client()).await {
-            Ok(sent) => Ok((to, sent)),
-            Err(e) => Err(super::refusal_message(e)?),
-        },
+        Ok(to) => {
+            match signup::request_code(&state.account, &to, lang, session.client(), None).await {
+                Ok(sent) => Ok((to, sent)),
+                Err(e) => Err(super::refusal_message(e)?),
+            }
+        }
         Err(key) => Err(key),
     };
     let (to, sent) = match requested {
@@ -117,6 +117,7 @@ pub async fn post_signup(
     session.0.set_signup(Some(PendingSignup {
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
+        channels: super::told_channels(&sent, &[]),
     }));
     session.respond(&state, see_other("/signup/verify")).await
 }
@@ -148,6 +149,8 @@ fn verify_view(
         password_error: None,
         name_error: None,
         code_length: state.settings.codes.signup_length,
+        channels: super::code_channels(state, lang, to, &pending.channels),
+        resend_action: "/signup/resend",
     }
 }
 
@@ -191,12 +194,12 @@ pub async fn post_verify(
     };
 
     match signup::complete(&state.account, to, &code, password, name, session.client()).await? {
-        SignupOutcome::Created(account) => {
-            // The person proved the phone (SMS) or mailbox (one-time code) and chose a password.
-            let method = if account.phone.is_some() {
-                "sms"
-            } else {
-                "otp"
+        SignupOutcome::Created(account, proof) => {
+            // The person proved the phone (by SMS or WhatsApp) or the mailbox (one-time code),
+            // and chose a password.
+            let method = match proof.via {
+                Some(channel @ (Channel::Sms | Channel::Whatsapp)) => channel.as_str(),
+                Some(Channel::Email) | None => "otp",
             };
             session
                 .sign_in(&state, account.id, &[method, "pwd"])
@@ -225,13 +228,16 @@ pub async fn post_resend(
     state: web::Data<AppState>,
     RequestLang(lang): RequestLang,
     mut session: BrowserSession,
-    form: web::Form<CsrfForm>,
+    form: web::Form<super::ResendForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let Some((to, _)) = pending_contact(&session) else {
+    let Some((to, pending)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
-    let sent = match signup::request_code(&state.account, &to, lang, session.client()).await {
+    let before = pending.channels.clone();
+    let requested =
+        signup::request_code(&state.account, &to, lang, session.client(), form.channel).await;
+    let sent = match requested {
         Ok(sent) => sent,
         // The number was served when the code was first asked for, and no longer is: start over.
         Err(e) => {
@@ -243,6 +249,7 @@ pub async fn post_resend(
     session.0.set_signup(Some(PendingSignup {
         to: to.canonical().to_owned(),
         resend_after: sent.resend_after(),
+        channels: super::told_channels(&sent, &before),
     }));
     session.respond(&state, see_other("/signup/verify")).await
 }
