@@ -180,15 +180,22 @@ async fn signed_in_name(client: &Client) -> Option<String> {
     }
 }
 
-fn last_code(demo: &Demo, to: &str) -> String {
-    let outbox = std::fs::read_to_string(&demo.outbox).expect("outbox");
-    let line = outbox
-        .lines()
-        .rev()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|m| m["to"] == to)
-        .expect("a code was sent");
-    line["code"].as_str().unwrap().to_owned()
+/// The newest code the outbox holds for `to`, once there is one: codes that may go to an
+/// existing account ("Continue with your number") are delivered just after the page answers.
+async fn last_code(demo: &Demo, to: &str) -> String {
+    for _ in 0..100 {
+        let outbox = std::fs::read_to_string(&demo.outbox).unwrap_or_default();
+        let found = outbox
+            .lines()
+            .rev()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|m| m["to"] == to);
+        if let Some(message) = found {
+            return message["code"].as_str().unwrap().to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no code was sent to {to}");
 }
 
 /// On OneID's sign-up page: asks for a code to `typed` (an Indian mobile number as a person types
@@ -198,7 +205,8 @@ async fn complete_sign_up(client: &Client, demo: &Demo, typed: &str, password: &
     click(client, "button[type='submit']").await;
     assert!(landed(client, &format!("{}/signup/verify", demo.issuer)).await);
     let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
-    type_into(client, "#code", &last_code(demo, &format!("+91{digits}"))).await;
+    let code = last_code(demo, &format!("+91{digits}")).await;
+    type_into(client, "#code", &code).await;
     type_into(client, "#password", password).await;
     type_into(client, "#password_confirm", password).await;
     type_into(client, "#name", name).await;
@@ -242,8 +250,8 @@ async fn one_account_signs_in_to_every_app_and_one_sign_out_signs_out_of_all() {
     shots.take(&client, "cloud-signed-out").await;
     click(&client, "a[href='/login']").await;
     assert!(
-        landed(&client, &format!("{}/login", demo.issuer)).await,
-        "at OneID's sign-in page"
+        landed(&client, &format!("{}/continue", demo.issuer)).await,
+        "at OneID's first page"
     );
     shots.take(&client, "oneid-sign-in").await;
     click(&client, "a[href='/signup']").await;
@@ -251,7 +259,7 @@ async fn one_account_signs_in_to_every_app_and_one_sign_out_signs_out_of_all() {
     shots.take(&client, "oneid-sign-up").await;
     click(&client, "button[type='submit']").await;
     assert!(landed(&client, &format!("{}/signup/verify", demo.issuer)).await);
-    let code = last_code(&demo, "+919812345678");
+    let code = last_code(&demo, "+919812345678").await;
     type_into(&client, "#code", &code).await;
     type_into(&client, "#password", "correct horse battery").await;
     type_into(&client, "#password_confirm", "correct horse battery").await;
@@ -337,9 +345,12 @@ async fn one_account_signs_in_to_every_app_and_one_sign_out_signs_out_of_all() {
     open(&client, &demo, AppKind::Market).await;
     click(&client, "a[href='/login']").await;
     assert!(
-        landed(&client, &format!("{}/login", demo.issuer)).await,
+        landed(&client, &format!("{}/continue", demo.issuer)).await,
         "signed out everywhere, so OneID asks again"
     );
+    // "Sign in with a password instead".
+    click(&client, "a[href='/login']").await;
+    assert!(landed(&client, &format!("{}/login", demo.issuer)).await);
     enter_password(&client, &account_id, "correct horse battery").await;
     assert!(landed(&client, demo.app_url(AppKind::Market)).await);
     assert_eq!(signed_in_name(&client).await.as_deref(), Some("Asha Devi"));
@@ -385,7 +396,7 @@ async fn a_person_revokes_a_connected_app_and_is_asked_for_consent_again() {
     // Sign up from the third-party app, and allow it.
     open(&client, &demo, AppKind::Thirdparty).await;
     click(&client, "a[href='/login']").await;
-    assert!(landed(&client, &format!("{issuer}/login")).await);
+    assert!(landed(&client, &format!("{issuer}/continue")).await);
     click(&client, "a[href='/signup']").await;
     complete_sign_up(
         &client,
@@ -647,7 +658,7 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     // A person who never consented signs up from the app: no consent screen.
     client.goto(&rp_url).await.unwrap();
     click(&client, "a[href='/login']").await;
-    assert!(landed(&client, &format!("{issuer}/login")).await);
+    assert!(landed(&client, &format!("{issuer}/continue")).await);
     click(&client, "a[href='/signup']").await;
     complete_sign_up(
         &client,
@@ -715,6 +726,8 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     // The person signs in to the app again and is asked for consent now.
     client.goto(&rp_url).await.unwrap();
     click(&client, "a[href='/login']").await;
+    assert!(landed(&client, &format!("{issuer}/continue")).await);
+    click(&client, "a[href='/login']").await;
     assert!(landed(&client, &format!("{issuer}/login")).await);
     enter_password(&client, "98222 33344", "person horse battery").await;
     assert!(
@@ -732,4 +745,85 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     client.close().await.unwrap();
     rp_handle.stop(true).await;
     demo.stop().await;
+}
+
+/// Issue 15, part 5: from an app, a new person types only their mobile number and the code, then
+/// their name (no password), and is back in the app signed in. Once in English and once in
+/// Hindi, with phone-size screenshots of each of OneID's three pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_person_continues_with_their_number_from_an_app_in_english_and_in_hindi() {
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, client)) = browser(profile.path()).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let demo = start(DemoOptions {
+        data_dir: data.path().into(),
+        base_port: 0,
+        echo_codes: false,
+    })
+    .await
+    .expect("demo starts");
+    let issuer = demo.issuer.clone();
+    let mut shots = Shots::new();
+
+    // Two apps, so the second sign-up does not wait on the first one's single logout.
+    for (lang, app, typed, name) in [
+        ("en", AppKind::Cloud, "98777 66655", "Asha Devi"),
+        ("hi", AppKind::Talk, "98777 11122", "आशा देवी"),
+    ] {
+        open(&client, &demo, app).await;
+        assert_eq!(signed_in_name(&client).await, None);
+        click(&client, "a[href='/login']").await;
+        assert!(
+            landed(&client, &format!("{issuer}/continue")).await,
+            "an app's sign-in starts at Continue with your number: {}",
+            url(&client).await
+        );
+        if lang == "hi" {
+            click(&client, "a[hreflang='hi']").await;
+            assert!(shows(&client, "अपने मोबाइल नंबर से आगे बढ़ें").await);
+        }
+        shots.take(&client, &format!("continue-{lang}")).await;
+
+        type_into(&client, "#identifier", typed).await;
+        click(&client, "form[action='/continue'] button[type='submit']").await;
+        assert!(landed(&client, &format!("{issuer}/continue/verify")).await);
+        let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+        let code = last_code(&demo, &format!("+91{digits}")).await;
+        assert_eq!(code.len(), 6);
+        type_into(&client, "#code", &code).await;
+        shots
+            .take(&client, &format!("continue-verify-{lang}"))
+            .await;
+        click(
+            &client,
+            "form[action='/continue/verify'] button[type='submit']",
+        )
+        .await;
+
+        assert!(
+            landed(&client, &format!("{issuer}/continue/create")).await,
+            "a new number goes on to create its account: {}",
+            url(&client).await
+        );
+        type_into(&client, "#name", name).await;
+        shots
+            .take(&client, &format!("continue-create-{lang}"))
+            .await;
+        click(
+            &client,
+            "form[action='/continue/create'] button[type='submit']",
+        )
+        .await;
+
+        assert!(
+            landed(&client, demo.app_url(app)).await,
+            "back in the app: {}",
+            url(&client).await
+        );
+        assert_eq!(signed_in_name(&client).await.as_deref(), Some(name));
+        shots.take(&client, &format!("continue-app-{lang}")).await;
+        sign_out_of_oneid(&client, &issuer).await;
+    }
 }

@@ -110,11 +110,12 @@ async fn sign_in_at_cloud_reauthenticate_at_talk_sign_out_at_talk_and_cloud_is_t
         home.body
     );
 
-    // Talk asks for a fresh sign-in: OneID shows its sign-in page although the person is
-    // signed in there, and the password is typed again.
+    // Talk asks for a fresh sign-in: OneID shows its first page ("Continue with your number")
+    // although the person is signed in there, and the password is typed again on the password
+    // page it links to (the form token is the session's, the same on both pages).
     let login = person.get(&format!("{talk}/login?prompt=login")).await;
     assert!(
-        login.url.starts_with(&format!("{}/login", demo.issuer)),
+        login.url.starts_with(&format!("{}/continue", demo.issuer)),
         "{}",
         login.url
     );

@@ -245,7 +245,7 @@ mod tests {
         assert!(row.phone.is_none() && row.email.is_none() && row.locale.is_none());
         assert_eq!(row.display_name.as_str(), "");
         let hasher = PasswordHasher::new();
-        assert!(!hasher.verify(&password(), Some(&row.password_hash)));
+        assert!(!hasher.verify(&password(), row.password_hash.as_ref()));
         assert!(rows_ended(ctx, "sid-1").await);
 
         let filter = AuditFilter {

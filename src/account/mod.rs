@@ -5,6 +5,7 @@
 pub mod apps;
 pub mod codes;
 pub mod contacts;
+pub mod continue_with;
 pub mod deletion;
 pub mod limits;
 pub mod lockout;
@@ -151,8 +152,24 @@ pub async fn create_account(
     display_name: DisplayName,
     password: Password,
 ) -> Result<Result<Account, CreateError>, ServiceError> {
-    let hasher = ctx.passwords.clone();
-    let password_hash = on_password_threads(ctx, move || hasher.hash(&password)).await?;
+    create_verified_account(ctx, contact, display_name, Some(password)).await
+}
+
+/// [`create_account`], the password optional: "Continue with your number" creates accounts
+/// that sign in with codes until their owner chooses one.
+pub async fn create_verified_account(
+    ctx: &Context,
+    contact: ContactIdentifier,
+    display_name: DisplayName,
+    password: Option<Password>,
+) -> Result<Result<Account, CreateError>, ServiceError> {
+    let password_hash = match password {
+        Some(password) => {
+            let hasher = ctx.passwords.clone();
+            Some(on_password_threads(ctx, move || hasher.hash(&password)).await?)
+        }
+        None => None,
+    };
     let (phone, email) = match contact {
         ContactIdentifier::Phone(p) => (Some(p), None),
         ContactIdentifier::Email(e) => (None, Some(e)),

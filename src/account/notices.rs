@@ -125,7 +125,7 @@ mod tests {
             phone: None,
             email: Some(email),
             display_name: DisplayName::parse("Asha").unwrap(),
-            password_hash: PasswordHash::from_stored("x".into()),
+            password_hash: Some(PasswordHash::from_stored("x".into())),
         };
         let now = crate::clock::Clock::now(&t.clock);
         let mut created = t

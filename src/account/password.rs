@@ -10,16 +10,21 @@
 //!    session that changed it (`keep_sid`) goes on, and its browser is signed in again by the
 //!    caller, so it stays usable;
 //! 4. audited `password_changed`, and a notice to every contact of the account.
+//!
+//! An account created without a password ("Continue with your number") has no current one to
+//! type: [`set_first`] takes the place of step 1, after the console's re-authentication (a code)
+//! proved who is there, and writes the hash only while the account still has none.
 
 use super::{
     Context, ServiceError,
+    lockout::{self, LockState},
     login::{self, LoginOutcome},
     notices, on_password_threads,
 };
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
     db::models::{
-        account::{self, Account},
+        account::{self, Account, AccountStatus},
         session::EndReason,
     },
     domain::{AccountId, ClientInfo, LoginIdentifier, NewPassword, Password},
@@ -41,6 +46,9 @@ pub enum PasswordChange {
     MustResetPassword,
     /// Disabled by an operator, or gone.
     Gone,
+    /// [`set_first`] on an account that has a password (set meanwhile, in another tab): the
+    /// current one is needed to change it.
+    AlreadySet,
 }
 
 /// Changes the password of account `id` from `current` to `new`, ending every session of the
@@ -63,6 +71,59 @@ pub async fn change(
     ctx.db
         .run(move |conn| account::set_password(conn, id, &hash, now))
         .await?;
+    changed(ctx, &account, keep_sid, from).await
+}
+
+/// Gives account `id`, which has no password, its first one. The caller saw to a recent
+/// sign-in (the console's re-authentication); the account must be usable (not disabled, not
+/// locked: a lock is lifted by the unlock flow, which may set the password too).
+pub async fn set_first(
+    ctx: &Context,
+    id: AccountId,
+    new: NewPassword,
+    keep_sid: Option<&str>,
+    from: &ClientInfo,
+) -> Result<PasswordChange, ServiceError> {
+    let Some(account) = ctx
+        .db
+        .run(move |conn| account::find_by_id(conn, id))
+        .await?
+    else {
+        return Ok(PasswordChange::Gone);
+    };
+    if matches!(
+        account.status,
+        AccountStatus::Disabled | AccountStatus::Deleted
+    ) {
+        return Ok(PasswordChange::Gone);
+    }
+    if account.password_hash.is_some() {
+        return Ok(PasswordChange::AlreadySet);
+    }
+    if lockout::state_of(&account, ctx.clock.now()) != LockState::Open {
+        return Ok(PasswordChange::Locked);
+    }
+    let hasher = ctx.passwords.clone();
+    let hash = on_password_threads(ctx, move || hasher.hash(&new.into_password())).await?;
+    let now = ctx.clock.now();
+    let first = ctx
+        .db
+        .run(move |conn| account::set_first_password(conn, id, &hash, now))
+        .await?;
+    if !first {
+        return Ok(PasswordChange::AlreadySet);
+    }
+    changed(ctx, &account, keep_sid, from).await
+}
+
+/// Steps 3 and 4, once the new hash is written.
+async fn changed(
+    ctx: &Context,
+    account: &Account,
+    keep_sid: Option<&str>,
+    from: &ClientInfo,
+) -> Result<PasswordChange, ServiceError> {
+    let id = account.id;
     let signed_out =
         session::end_all_for_account_except(&ctx.session, id, keep_sid, EndReason::PasswordReset)
             .await?;
@@ -74,7 +135,7 @@ pub async fn change(
                 .from(from),
         )
         .await;
-    notices::to_account(ctx, &account, Notice::PasswordChanged, Vec::new());
+    notices::to_account(ctx, account, Notice::PasswordChanged, Vec::new());
     Ok(PasswordChange::Changed { signed_out })
 }
 
@@ -159,9 +220,9 @@ mod tests {
         assert!(!ended("sid-here").await.unwrap(), "this session goes on");
         let stored = ctx.db.run(move |conn| account::find_by_id(conn, id));
         let stored = stored.await.unwrap().unwrap();
-        assert!(
-            ctx.passwords
-                .verify(&password("new horse battery"), Some(&stored.password_hash))
-        );
+        assert!(ctx.passwords.verify(
+            &password("new horse battery"),
+            stored.password_hash.as_ref()
+        ));
     }
 }

@@ -112,16 +112,9 @@ pub async fn verify(
     let event = |kind, outcome| AuditEvent::new(kind, outcome).account(id).from(client);
     match completion {
         Completion::SignIn => {
-            if lockout::state_of(&account, ctx.clock.now()) != LockState::Open {
-                let refused =
-                    event(AuditKind::LoginFailed, Outcome::Refused).detail("code, locked");
-                ctx.audit.record(refused).await;
+            if code_sign_in(ctx, &account, client).await?.is_err() {
                 return Ok(Ok(Recovered::Locked));
             }
-            lockout::succeeded(ctx, id).await?;
-            ctx.audit
-                .record(event(AuditKind::LoginOk, Outcome::Ok).detail("code"))
-                .await;
         }
         Completion::Reset(password) => {
             // A code to the account's own contact proves as much as the password would: the
@@ -154,6 +147,35 @@ pub async fn verify(
     Ok(Ok(Recovered::SignIn(Box::new(account), methods)))
 }
 
+/// The account is locked: a code signs in only after the unlock flow lifted the lock.
+#[derive(Debug)]
+pub(super) struct Locked;
+
+/// A right code signs in to `account` (not disabled: the caller checked) unless it is locked:
+/// then nothing is changed, since a lock is lifted only by the unlock flow. A sign-in ends the
+/// account's run of failures. Audited either way.
+pub(super) async fn code_sign_in(
+    ctx: &Context,
+    account: &Account,
+    client: &ClientInfo,
+) -> Result<Result<(), Locked>, ServiceError> {
+    let event = |kind, outcome| {
+        AuditEvent::new(kind, outcome)
+            .account(account.id)
+            .from(client)
+    };
+    if lockout::state_of(account, ctx.clock.now()) != LockState::Open {
+        let refused = event(AuditKind::LoginFailed, Outcome::Refused).detail("code, locked");
+        ctx.audit.record(refused).await;
+        return Ok(Err(Locked));
+    }
+    lockout::succeeded(ctx, account.id).await?;
+    ctx.audit
+        .record(event(AuditKind::LoginOk, Outcome::Ok).detail("code"))
+        .await;
+    Ok(Ok(()))
+}
+
 /// Replaces the password and ends every session and grant of the account: whoever knew the
 /// old password is out, and the apps are told (back-channel logout).
 async fn set_password(
@@ -171,7 +193,11 @@ async fn set_password(
     Ok(())
 }
 
-async fn find(ctx: &Context, to: &ContactIdentifier) -> Result<Option<Account>, ServiceError> {
+/// The account that uses `to`, if any.
+pub(super) async fn find(
+    ctx: &Context,
+    to: &ContactIdentifier,
+) -> Result<Option<Account>, ServiceError> {
     let to = to.clone();
     Ok(ctx
         .db

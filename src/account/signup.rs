@@ -1,11 +1,12 @@
 //! Sign-up: a code to the phone or email, then the code, a password and a name.
 
-use super::{Context, ServiceError, codes, create_account};
+use super::{Context, ServiceError, codes, create_verified_account};
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
     db::models::account::{Account, CreateError},
     domain::{
-        ClientInfo, CodePurpose, ContactIdentifier, DisplayName, NewPassword, VerificationCode,
+        ClientInfo, CodePurpose, ContactIdentifier, DisplayName, NewPassword, Password,
+        VerificationCode,
     },
     i18n::Lang,
     notify::Channel,
@@ -57,24 +58,39 @@ pub async fn complete(
         Err(rejected) => return Ok(SignupOutcome::CodeRejected(rejected)),
     };
     Ok(
-        match create_account(ctx, to, name, password.into_password()).await? {
-            Ok(account) => {
-                tracing::info!(account_id = %account.id, "account created");
-                ctx.audit
-                    .record(
-                        AuditEvent::new(AuditKind::Signup, Outcome::Ok)
-                            .account(account.id)
-                            .from(client),
-                    )
-                    .await;
-                SignupOutcome::Created(Box::new(account), proof)
-            }
-            Err(CreateError::PhoneTaken | CreateError::EmailTaken) => {
-                SignupOutcome::AlreadyRegistered
-            }
-            Err(CreateError::Db(e)) => return Err(e.into()),
+        match register(ctx, to, name, Some(password.into_password()), client).await? {
+            Some(account) => SignupOutcome::Created(account, proof),
+            None => SignupOutcome::AlreadyRegistered,
         },
     )
+}
+
+/// The one way a person's own sign-up creates an account, shared by this page and "Continue
+/// with your number" (`continue_with::create`): the contact was proven by a code just before.
+/// Creates it (the password optional), logs and audits `signup`; `None` when the contact
+/// already has an account (another tab, or another person who proved it first).
+pub(super) async fn register(
+    ctx: &Context,
+    to: ContactIdentifier,
+    name: DisplayName,
+    password: Option<Password>,
+    client: &ClientInfo,
+) -> Result<Option<Box<Account>>, ServiceError> {
+    match create_verified_account(ctx, to, name, password).await? {
+        Ok(account) => {
+            tracing::info!(account_id = %account.id, "account created");
+            ctx.audit
+                .record(
+                    AuditEvent::new(AuditKind::Signup, Outcome::Ok)
+                        .account(account.id)
+                        .from(client),
+                )
+                .await;
+            Ok(Some(Box::new(account)))
+        }
+        Err(CreateError::PhoneTaken | CreateError::EmailTaken) => Ok(None),
+        Err(CreateError::Db(e)) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub(crate) async fn account(ctx: &Context, phone: &str) -> AccountId {
         phone: Some(PhoneNumber::parse(phone, Region::default()).unwrap()),
         email: None,
         display_name: DisplayName::parse("Asha").unwrap(),
-        password_hash: PasswordHash::erased(),
+        password_hash: Some(PasswordHash::erased()),
     };
     let now = ctx.clock.now();
     ctx.db

@@ -164,7 +164,7 @@ fn round_trip_every_model(db: &Db) {
             phone: None,
             email: Some(Email::parse("ravi@example.com").unwrap()),
             display_name: DisplayName::parse("Ravi").unwrap(),
-            password_hash: PasswordHash::from_stored("$argon2id$v=19$stub".into()),
+            password_hash: Some(PasswordHash::from_stored("$argon2id$v=19$stub".into())),
         };
         let created = account::create(conn, &new, now).unwrap();
         assert_eq!(created.created_at, now);

@@ -134,6 +134,31 @@ pub struct PendingSignup {
     pub channels: Vec<crate::notify::Channel>,
 }
 
+/// "Continue with your number" between "code sent" and "account created" (see
+/// `account::continue_with`): the steps in order, so a step cannot be reached without the one
+/// before it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum PendingContinue {
+    /// A code went to `to` (or will, once delivered); the person types it next.
+    CodeSent {
+        /// Canonical phone (E.164) or email.
+        to: String,
+        resend_after: DateTime<Utc>,
+        /// The channels the page names for the code (the one used or tried first, first).
+        #[serde(default)]
+        channels: Vec<crate::notify::Channel>,
+    },
+    /// The code was right and no account uses `to`: this browser may create one until `until`.
+    Proven {
+        to: String,
+        until: DateTime<Utc>,
+        /// The channel that carried the code, for the sign-in's `amr`.
+        #[serde(default)]
+        via: Option<crate::notify::Channel>,
+    },
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionData {
     created_at: DateTime<Utc>,
@@ -151,6 +176,8 @@ struct SessionData {
     recovery: Option<PendingRecovery>,
     #[serde(default)]
     contact: Option<PendingContact>,
+    #[serde(default)]
+    continue_with: Option<PendingContinue>,
 }
 
 #[derive(Debug)]
@@ -188,6 +215,7 @@ impl Session {
                 checked_at: None,
                 recovery: None,
                 contact: None,
+                continue_with: None,
             },
             replaces: None,
             cookie_changed,
@@ -235,6 +263,28 @@ impl Session {
         self.data.contact = contact;
     }
 
+    pub fn continue_with(&self) -> Option<&PendingContinue> {
+        self.data.continue_with.as_ref()
+    }
+
+    pub fn set_continue_with(&mut self, pending: Option<PendingContinue>) {
+        self.data.continue_with = pending;
+    }
+
+    /// Records that this browser proved `to` with a code and may create its account until
+    /// `until`, under a new session id and CSRF token: the proof is a privilege (an account for
+    /// that number, with a password of the holder's choosing), so a session id planted in the
+    /// browser before the code was typed must not carry it.
+    pub fn prove_contact(
+        &mut self,
+        to: String,
+        until: DateTime<Utc>,
+        via: Option<crate::notify::Channel>,
+    ) {
+        self.rotate();
+        self.data.continue_with = Some(PendingContinue::Proven { to, until, via });
+    }
+
     pub fn cookie_changed(&self) -> bool {
         self.cookie_changed
     }
@@ -253,6 +303,7 @@ impl Session {
         self.rotate();
         self.data.signup = None;
         self.data.recovery = None;
+        self.data.continue_with = None;
         // A code on its way to a new contact is bound to this browser's form token, which the
         // sign-in replaces; and it must never carry over to another account.
         self.data.contact = None;
@@ -378,7 +429,8 @@ impl SessionStore {
             && d.signup.is_none()
             && d.interaction.is_none()
             && d.recovery.is_none()
-            && d.contact.is_none();
+            && d.contact.is_none()
+            && d.continue_with.is_none();
         if empty && !session.stored {
             return Ok(());
         }

@@ -71,7 +71,7 @@ pub(crate) async fn account(ctx: &Context, email: &str) -> crate::domain::Accoun
         phone: None,
         email: Some(Email::parse(email).unwrap()),
         display_name: DisplayName::parse("Asha").unwrap(),
-        password_hash: PasswordHasher::new().hash(&Password::parse("x".repeat(8)).unwrap()),
+        password_hash: Some(PasswordHasher::new().hash(&Password::parse("x".repeat(8)).unwrap())),
     };
     let now = ctx.clock.now();
     ctx.db

@@ -44,6 +44,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/signup/resend").post(pages::signup::post_resend))
         .service(
+            web::resource("/continue")
+                .get(pages::continue_with::get_continue)
+                .post(pages::continue_with::post_continue),
+        )
+        .service(
+            web::resource("/continue/verify")
+                .get(pages::continue_with::get_verify)
+                .post(pages::continue_with::post_verify),
+        )
+        .service(web::resource("/continue/resend").post(pages::continue_with::post_resend))
+        .service(
+            web::resource("/continue/create")
+                .get(pages::continue_with::get_create)
+                .post(pages::continue_with::post_create),
+        )
+        .service(
             web::resource("/login")
                 .get(pages::login::get_login)
                 .post(pages::login::post_login),

@@ -31,7 +31,7 @@ async fn sign_in_consent_and_tokens(app: &TestApp) -> Flow {
 
     let browser = app.browser();
     let (url, _, _, verifier) = rp.authorize_url(&["profile", "offline_access"]);
-    browser.get_url(&url).await.assert_redirect("/login");
+    browser.get_url(&url).await.assert_redirect("/continue");
     let signed_in = browser.sign_in("9812345678", PASSWORD).await;
     signed_in.assert_redirect("/authorize/resume");
     let consent = browser.follow(signed_in).await;
@@ -146,7 +146,7 @@ async fn a_refused_consent_is_recorded_as_refused() {
     .await;
     let browser = app.browser();
     let (url, ..) = rp.authorize_url(&["email"]);
-    browser.get_url(&url).await.assert_redirect("/login");
+    browser.get_url(&url).await.assert_redirect("/continue");
     let consent = browser
         .follow(browser.sign_in("9812345678", PASSWORD).await)
         .await;

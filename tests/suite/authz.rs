@@ -84,7 +84,7 @@ async fn anonymous_requests_with_fresh_cookies_leave_the_store_bounded() {
             ))
             .await;
         if n < CAP {
-            page.assert_redirect("/login");
+            page.assert_redirect("/continue");
             parked += 1;
         } else {
             assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "#{n}");
@@ -117,7 +117,7 @@ async fn anonymous_requests_on_one_cookie_keep_one_parked_request() {
         browser
             .get_url(&authorize_url(&app, &id, &[("state", &state)]))
             .await
-            .assert_redirect("/login");
+            .assert_redirect("/continue");
     }
     let (entries, bytes) = growth(&app, before).await;
     eprintln!("{REQUESTS} requests on one cookie: +{entries} entries, +{bytes} bytes");
@@ -191,7 +191,10 @@ async fn oversized_requests_are_refused_and_store_nothing() {
     }
     // Just under the caps: parked as usual.
     let fits = authorize_url(&app, &id, &[("state", &"s".repeat(2048))]);
-    app.browser().get_url(&fits).await.assert_redirect("/login");
+    app.browser()
+        .get_url(&fits)
+        .await
+        .assert_redirect("/continue");
     let (entries, _) = growth(&app, before).await;
     assert!(entries <= 2 + COUNTER_ENTRIES, "{entries} entries");
 
@@ -258,7 +261,7 @@ async fn max_age_at_the_edges_of_i64_is_answered() {
     browser
         .get_url(&authorize_url(&app, &id, &[("max_age", "60")]))
         .await
-        .assert_redirect("/login");
+        .assert_redirect("/continue");
 }
 
 /// OIDC Core §6.1, §6.2: request objects are refused with their own codes, after the redirect

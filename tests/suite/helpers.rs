@@ -742,8 +742,9 @@ pub fn callback(page: &Page) -> HashMap<String, String> {
 }
 
 /// Signs in to `rp` through `browser` for `scopes`, and returns the tokens the app gets for
-/// the code. A browser not signed in yet signs up as Asha (9812345678, "correct horse") on the
-/// way; a signed-in one comes straight back.
+/// the code. A browser not signed in yet (sent to "Continue with your number") signs up as Asha
+/// (9812345678, "correct horse") on the way, through the sign-up page that the first page links
+/// to; a signed-in one comes straight back.
 pub async fn signed_in_tokens(
     app: &TestApp,
     rp: &RelyingParty,
@@ -752,7 +753,7 @@ pub async fn signed_in_tokens(
 ) -> CoreTokenResponse {
     let (url, _, _, verifier) = rp.authorize_url(scopes);
     let mut page = browser.get_url(&url).await;
-    if page.location.as_deref() == Some("/login") {
+    if page.location.as_deref() == Some("/continue") {
         browser.request_signup_code("9812345678").await;
         page = browser
             .follow(

@@ -23,6 +23,7 @@ mod console_password;
 mod console_profile;
 mod console_reauth;
 mod console_sessions;
+mod continue_with;
 mod delivery;
 mod fuzz;
 mod key_rollover;

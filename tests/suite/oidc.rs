@@ -29,7 +29,7 @@ pub fn jwt_part(token: &str, index: usize) -> serde_json::Value {
 /// where OneID finally sends the browser.
 pub async fn sign_up_during(app: &TestApp, browser: &Browser, auth_url: &str) -> Page {
     let first = browser.get_url(auth_url).await;
-    first.assert_redirect("/login");
+    first.assert_redirect("/continue");
     browser.request_signup_code("9812345678").await;
     let created = browser
         .enter_signup_code(&app.last_code("+919812345678"), "correct horse", "Asha")
@@ -49,7 +49,7 @@ async fn full_flow_with_a_certified_client_library() {
     // Not signed in: OneID asks for sign-in (here: sign-up), then resumes the request.
     let browser = app.browser();
     let first = browser.get_url(&auth_url).await;
-    first.assert_redirect("/login");
+    first.assert_redirect("/continue");
     browser.request_signup_code("9812345678").await;
     let code = app.last_code("+919812345678");
     let created = browser
@@ -410,7 +410,7 @@ async fn an_id_token_hint_for_someone_else_means_signing_in_again() {
     browser
         .get_url(&format!("{url}&id_token_hint={asha_hint}"))
         .await
-        .assert_redirect("/login");
+        .assert_redirect("/continue");
     let (url, ..) = rp.authorize_url(&[]);
     let forged = callback(
         &browser

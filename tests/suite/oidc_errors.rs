@@ -537,7 +537,7 @@ async fn prompt_login_asks_a_signed_in_person_to_sign_in_again() {
         .browser
         .get_url(&format!("{url}&prompt=login"))
         .await
-        .assert_redirect("/login");
+        .assert_redirect("/continue");
     let signed_in = person.browser.sign_in(PHONE, PASSWORD).await;
     signed_in.assert_redirect("/authorize/resume");
     let params = callback(&person.browser.follow(signed_in).await);
@@ -576,7 +576,7 @@ async fn max_age_asks_for_a_new_sign_in_only_when_the_last_one_is_older() {
         .browser
         .get_url(&format!("{url}&max_age=60"))
         .await
-        .assert_redirect("/login");
+        .assert_redirect("/continue");
 
     let recent_enough = person.again(&rp, &["profile"], "&max_age=3600").await;
     // OIDC Core §3.1.2.1: with max_age, the ID token must carry auth_time.

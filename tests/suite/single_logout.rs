@@ -26,7 +26,7 @@ async fn sign_in_again_for(
     browser
         .get_url(&format!("{url}&prompt=login"))
         .await
-        .assert_redirect("/login");
+        .assert_redirect("/continue");
     let signed_in = browser.sign_in(identifier, password).await;
     signed_in.assert_redirect("/authorize/resume");
     let page = browser.follow(signed_in).await;

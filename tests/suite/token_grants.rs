@@ -239,7 +239,8 @@ async fn change_password_only(app: &TestApp, account: AccountId) {
         .run(move |conn| {
             let hash = account::find_by_id(conn, account)?
                 .expect("the account")
-                .password_hash;
+                .password_hash
+                .expect("signed up with a password");
             account::set_password(conn, account, &hash, now)
         })
         .await

@@ -52,7 +52,9 @@ pub struct Account {
     pub phone: Option<PhoneNumber>,
     pub email: Option<Email>,
     pub display_name: DisplayName,
-    pub password_hash: PasswordHash,
+    /// `None`: the account was created without a password ("Continue with your number") and
+    /// signs in with codes until its owner sets one.
+    pub password_hash: Option<PasswordHash>,
     pub status: AccountStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -74,7 +76,18 @@ pub struct NewAccount {
     pub phone: Option<PhoneNumber>,
     pub email: Option<Email>,
     pub display_name: DisplayName,
-    pub password_hash: PasswordHash,
+    /// `None`: no password chosen (see [`Account::password_hash`]).
+    pub password_hash: Option<PasswordHash>,
+}
+
+/// What `password_hash` holds for an account without a password. The column is NOT NULL, and
+/// SQLite drops that only by rebuilding `accounts` under the tables that point at it; so the
+/// absence is spelled here, at the model's edge, and read back as `None`. Not a PHC string
+/// (those begin with `$`), so even a caller that handed it to the verifier would match nothing.
+const NO_PASSWORD: &str = "!none";
+
+fn stored_hash(hash: Option<&PasswordHash>) -> &str {
+    hash.map_or(NO_PASSWORD, PasswordHash::as_str)
 }
 
 #[derive(Queryable, Selectable)]
@@ -135,7 +148,8 @@ impl TryFrom<AccountRow> for Account {
                 .transpose()
                 .map_err(|_| corrupt("email"))?,
             display_name: DisplayName::from_stored(row.display_name),
-            password_hash: PasswordHash::from_stored(row.password_hash),
+            password_hash: (row.password_hash != NO_PASSWORD)
+                .then(|| PasswordHash::from_stored(row.password_hash)),
             status: AccountStatus::parse(&row.status),
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
@@ -178,7 +192,7 @@ pub fn create(
             phone: new.phone.as_ref().map(PhoneNumber::as_e164),
             email: new.email.as_ref().map(Email::as_str),
             display_name: new.display_name.as_str(),
-            password_hash: new.password_hash.as_str(),
+            password_hash: stored_hash(new.password_hash.as_ref()),
             status: AccountStatus::Active.as_str(),
             created_at: now,
             updated_at: now,
@@ -390,25 +404,58 @@ pub fn clear_failed_logins(conn: &mut DbConn, id: AccountId) -> Result<(), DbErr
     Ok(())
 }
 
-/// Replaces the password hash and stamps `password_changed_at`: the one place a hash is
-/// written after sign-up, so no path can change the password without moving the epoch that
-/// codes and refresh tokens are checked against (see `grant::outlived`).
+/// Replaces the password hash and stamps `password_changed_at`. [`write_password`] is the one
+/// place a hash is written after sign-up, so no path can change the password without moving the
+/// epoch that codes and refresh tokens are checked against (see `grant::outlived`).
 pub fn set_password(
     conn: &mut DbConn,
     id: AccountId,
     hash: &PasswordHash,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    diesel::update(accounts::table.filter(accounts::account_id.eq(id.get())))
-        .set((
-            accounts::password_hash.eq(hash.as_str()),
-            accounts::updated_at.eq(now.naive_utc()),
-            accounts::password_changed_at.eq(now.naive_utc()),
-            // A new password is what an administrator's "reset at next sign-in" asked for.
-            accounts::must_reset_password.eq(false),
-        ))
-        .execute(conn)?;
-    Ok(())
+    write_password(conn, id, hash, now, true).map(|_| ())
+}
+
+/// [`set_password`] for an account that has none yet, in one conditional UPDATE: false when
+/// the account has a password (set meanwhile in another tab, or never missing), which then
+/// stays as it is, since only the owner's current password or a code may replace it.
+pub fn set_first_password(
+    conn: &mut DbConn,
+    id: AccountId,
+    hash: &PasswordHash,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    write_password(conn, id, hash, now, false)
+}
+
+/// Writes the hash over whatever the account had (`over_any`), or only where it had none; true
+/// when a row was written.
+fn write_password(
+    conn: &mut DbConn,
+    id: AccountId,
+    hash: &PasswordHash,
+    now: DateTime<Utc>,
+    over_any: bool,
+) -> Result<bool, DbError> {
+    use diesel::{IntoSql, sql_types::Bool};
+    let updated = diesel::update(
+        accounts::table
+            .filter(accounts::account_id.eq(id.get()))
+            .filter(
+                accounts::password_hash
+                    .eq(NO_PASSWORD)
+                    .or(over_any.into_sql::<Bool>()),
+            ),
+    )
+    .set((
+        accounts::password_hash.eq(hash.as_str()),
+        accounts::updated_at.eq(now.naive_utc()),
+        accounts::password_changed_at.eq(now.naive_utc()),
+        // A new password is what an administrator's "reset at next sign-in" asked for.
+        accounts::must_reset_password.eq(false),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Sets the name and the preferred language the person chose, and moves `updated_at` (the

@@ -148,7 +148,7 @@ mod tests {
                     phone: None,
                     email: Some(Email::parse("asha@example.com").unwrap()),
                     display_name: DisplayName::parse("Asha").unwrap(),
-                    password_hash: PasswordHash::from_stored("not checked here".into()),
+                    password_hash: Some(PasswordHash::from_stored("not checked here".into())),
                 };
                 let id = account::create(conn, &new, now)
                     .map_err(|_| DbError::Migration("account".into()))?

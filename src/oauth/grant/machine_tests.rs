@@ -62,7 +62,7 @@ impl Fixture {
                     phone: None,
                     email: Some(Email::parse("ravi@example.com").unwrap()),
                     display_name: DisplayName::parse("Ravi").unwrap(),
-                    password_hash: PasswordHash::from_stored("$argon2id$v=19$stub".into()),
+                    password_hash: Some(PasswordHash::from_stored("$argon2id$v=19$stub".into())),
                 };
                 Ok(account::create(conn, &new, now).expect("an account").id)
             })

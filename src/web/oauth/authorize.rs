@@ -186,12 +186,15 @@ async fn run(
         }
         Outcome::Login { login_hint } => {
             park(state, &mut session, interaction).await?;
+            // The default way in is "Continue with your number", which signs in and signs up
+            // alike. An app that passes a hint knows whom to expect, a returning person: the
+            // password sign-in, filled in, as before (and one link away from a code).
             let location = match login_hint {
                 Some(hint) => format!(
                     "/login?login_hint={}",
                     url::form_urlencoded::byte_serialize(hint.as_bytes()).collect::<String>()
                 ),
-                None => "/login".to_owned(),
+                None => "/continue".to_owned(),
             };
             session.respond(state, see_other(&location)).await
         }
