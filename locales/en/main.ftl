@@ -149,3 +149,11 @@ limit-ip-sms-countries = Codes cannot be sent to numbers in any more countries f
 limit-ip-interactions = Too many sign-ins to apps were started from your network. Please try again in { $minutes } minutes.
 phone-country-not-served = We do not send codes to numbers in this country yet. Please use an email address instead.
 phone-type-not-served = This number cannot receive our text messages. Please use a mobile number or an email address.
+
+## The bot check before a code is sent (README "The bot check")
+bot-check-working = Checking that this is a person, not a robot…
+bot-check-refused = That check did not go through. Please try again.
+bot-check-wait-title = One moment, please
+bot-check-wait-text = Please wait { $seconds } seconds, then press Continue.
+bot-check-wait-why = This short wait keeps robots from sending codes to phone numbers and email addresses.
+bot-check-continue = Continue

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod botcheck;
 pub mod lang;
 pub mod login;
 pub mod recover;

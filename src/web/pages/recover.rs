@@ -8,7 +8,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::signup::code_rejected_message;
+use super::{botcheck, signup::code_rejected_message};
 use crate::{
     account::{
         codes::BrowserTag,
@@ -57,6 +57,8 @@ struct StartView {
     notice: Option<String>,
     identifier: String,
     error: Option<String>,
+    /// The bot check's challenge for the page's script (see `pages::botcheck`).
+    challenge: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -73,6 +75,8 @@ struct VerifyView {
     code_error: Option<String>,
     password_error: Option<String>,
     code_length: u8,
+    /// The bot check's challenge, for the "send a new code" form.
+    challenge: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,6 +88,8 @@ pub struct IdentifierQuery {
 pub struct StartForm {
     csrf: String,
     identifier: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 #[derive(Deserialize)]
@@ -97,8 +103,10 @@ pub struct VerifyForm {
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct ResendForm {
     csrf: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 fn start_view(
@@ -116,7 +124,40 @@ fn start_view(
         notice: None,
         identifier: identifier.chars().take(254).collect(),
         error,
+        challenge: None,
     }
+}
+
+/// A start page, with the bot check's challenge and, when it has one, its script allowed.
+async fn render_start(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &BrowserSession,
+    status: StatusCode,
+    mut view: StartView,
+) -> Result<HttpResponse, WebError> {
+    view.challenge = botcheck::challenge(state, session).await?;
+    let challenge = view.challenge.clone();
+    Ok(botcheck::allow_script(
+        render(req, status, view),
+        &challenge,
+    ))
+}
+
+/// The code page, likewise (its "send a new code" form).
+async fn render_verify(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &BrowserSession,
+    status: StatusCode,
+    mut view: VerifyView,
+) -> Result<HttpResponse, WebError> {
+    view.challenge = botcheck::challenge(state, session).await?;
+    let challenge = view.challenge.clone();
+    Ok(botcheck::allow_script(
+        render(req, status, view),
+        &challenge,
+    ))
 }
 
 async fn show_start(
@@ -128,11 +169,8 @@ async fn show_start(
     query: web::Query<IdentifierQuery>,
 ) -> Result<HttpResponse, WebError> {
     let identifier = query.identifier.as_deref().unwrap_or_default();
-    let response = render(
-        &req,
-        StatusCode::OK,
-        start_view(flow, lang, &session, identifier, None),
-    );
+    let view = start_view(flow, lang, &session, identifier, None);
+    let response = render_start(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -145,32 +183,66 @@ async fn submit_start(
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let sent = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => send_code(flow, &state, lang, &mut session, &to).await?,
-        Err(key) => Err(key),
+    let back = botcheck::Return {
+        action: flow.path(),
+        identifier: Some(&form.identifier),
     };
-    if let Err(key) = sent {
-        let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
-        return session.respond(&state, response).await;
+    let sent = match super::parse_contact(&state, &form.identifier) {
+        Ok(to) => {
+            let ask = Ask(&req, &state, lang, &form.bot_check, back);
+            send_code(flow, ask, &mut session, &to).await?
+        }
+        Err(key) => Err(NotSent::Key(key)),
+    };
+    match sent {
+        Ok(()) => session.respond(&state, see_other("/recover/verify")).await,
+        Err(NotSent::Wait(response)) => session.respond(&state, response).await,
+        Err(NotSent::Key(key)) => {
+            let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = render_start(&req, &state, &session, status, view).await?;
+            session.respond(&state, response).await
+        }
     }
-    session.respond(&state, see_other("/recover/verify")).await
 }
 
-/// Asks for a code to `to`; the inner `Err` is the message key of a number codes do not go to.
+/// Why no code was asked for: a message for the form, or the bot check's wait page.
+enum NotSent {
+    Key(&'static str),
+    Wait(HttpResponse),
+}
+
+/// What a code request carries besides its flow and contact: the request, the application, the
+/// language, the form's bot-check fields and where its wait page returns to.
+struct Ask<'a>(
+    &'a HttpRequest,
+    &'a AppState,
+    Lang,
+    &'a botcheck::Fields,
+    botcheck::Return<'a>,
+);
+
+/// The bot check, then a code to `to`: the one path of the start forms and their "send a new
+/// code". `NotSent::Key` is the message key of a refusal or of a number codes do not go to.
 async fn send_code(
     flow: Flow,
-    state: &AppState,
-    lang: Lang,
+    Ask(req, state, lang, fields, back): Ask<'_>,
     session: &mut BrowserSession,
     to: &ContactIdentifier,
-) -> Result<Result<(), &'static str>, WebError> {
+) -> Result<Result<(), NotSent>, WebError> {
+    match botcheck::check(req, state, lang, session, to, fields, back).await? {
+        Ok(()) => {}
+        Err(botcheck::Blocked::Wait(response)) => return Ok(Err(NotSent::Wait(response))),
+        Err(botcheck::Blocked::Refused) => {
+            return Ok(Err(NotSent::Key(botcheck::Blocked::REFUSED_KEY)));
+        }
+    }
     let browser = BrowserTag::new(session.0.csrf_token());
     let requested =
         recovery::request(&state.account, flow.0, to, lang, session.client(), &browser).await;
     let sent = match requested {
         Ok(sent) => sent,
-        Err(e) => return Ok(Err(super::refusal_message(e)?)),
+        Err(e) => return Ok(Err(NotSent::Key(super::refusal_message(e)?))),
     };
     session.0.set_recovery(Some(PendingRecovery {
         purpose: flow.0,
@@ -240,6 +312,7 @@ fn verify_view(
         code_error: None,
         password_error: None,
         code_length: state.settings.codes.account_length,
+        challenge: None,
     }
 }
 
@@ -253,7 +326,7 @@ pub async fn get_verify(
         return Ok(see_other("/login"));
     };
     let view = verify_view(&state, lang, &session, flow, &to, &pending);
-    let response = render(&req, StatusCode::OK, view);
+    let response = render_verify(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -285,7 +358,8 @@ pub async fn post_verify(
         _ => Ok(Completion::SignIn),
     };
     let (Ok(code), Ok(completion)) = (code, completion) else {
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        let response = render_verify(&req, &state, &session, status, view).await?;
         return session.respond(&state, response).await;
     };
 
@@ -316,34 +390,48 @@ pub async fn post_verify(
                 None,
             );
             view.notice = Some(lang.t("login-locked"));
-            let response = render(&req, StatusCode::OK, view);
+            let response = render_start(&req, &state, &session, StatusCode::OK, view).await?;
             session.respond(&state, response).await
         }
         Err(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = render_verify(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
     }
 }
 
 pub async fn post_resend(
+    req: HttpRequest,
     state: web::Data<AppState>,
     RequestLang(lang): RequestLang,
     mut session: BrowserSession,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ResendForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let Some((flow, to, _)) = pending(&session) else {
+    let Some((flow, to, pending)) = pending(&session) else {
         return Ok(see_other("/login"));
     };
-    if send_code(flow, &state, lang, &mut session, &to)
-        .await?
-        .is_err()
-    {
+    let back = botcheck::Return {
+        action: "/recover/resend",
+        identifier: None,
+    };
+    let ask = Ask(&req, &state, lang, &form.bot_check, back);
+    match send_code(flow, ask, &mut session, &to).await? {
+        Ok(()) => session.respond(&state, see_other("/recover/verify")).await,
+        Err(NotSent::Wait(response)) => session.respond(&state, response).await,
+        Err(NotSent::Key(key)) if key == botcheck::Blocked::REFUSED_KEY => {
+            let mut view = verify_view(&state, lang, &session, flow, &to, &pending);
+            view.resend_note = Some(lang.t(key));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = render_verify(&req, &state, &session, status, view).await?;
+            session.respond(&state, response).await
+        }
         // The number was served when the code was first asked for, and no longer is: start over.
-        session.0.set_recovery(None);
-        return session.respond(&state, see_other("/login")).await;
+        Err(NotSent::Key(_)) => {
+            session.0.set_recovery(None);
+            session.respond(&state, see_other("/login")).await
+        }
     }
-    session.respond(&state, see_other("/recover/verify")).await
 }

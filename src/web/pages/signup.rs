@@ -6,9 +6,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use super::botcheck;
 use crate::{
     account::{
-        codes::CodeRejected,
+        codes::{CodeRejected, Sent},
         signup::{self, SignupOutcome},
     },
     domain::{ContactIdentifier, DisplayName, NewPassword, ParseError, VerificationCode},
@@ -27,6 +28,8 @@ struct SignupView {
     page: Page,
     identifier: String,
     error: Option<String>,
+    /// The bot check's challenge for the page's script (see `pages::botcheck`).
+    challenge: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -40,6 +43,8 @@ struct VerifyView {
     password_error: Option<String>,
     name_error: Option<String>,
     code_length: u8,
+    /// The bot check's challenge, for the "send a new code" form.
+    challenge: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -53,6 +58,8 @@ struct ExistsView {
 pub struct SignupForm {
     csrf: String,
     identifier: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 #[derive(Deserialize)]
@@ -65,8 +72,10 @@ pub struct VerifyForm {
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct ResendForm {
     csrf: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 pub async fn get_signup(
@@ -78,12 +87,14 @@ pub async fn get_signup(
     if session.0.signed_in().is_some() && session.0.interaction().is_none() {
         return Ok(see_other("/account"));
     }
+    let challenge = botcheck::challenge(&state, &session).await?;
     let view = SignupView {
         page: Page::new(lang, session.0.csrf_token(), "/signup"),
         identifier: String::new(),
         error: None,
+        challenge: challenge.clone(),
     };
-    let response = render(&req, StatusCode::OK, view);
+    let response = botcheck::allow_script(render(&req, StatusCode::OK, view), &challenge);
     session.respond(&state, response).await
 }
 
@@ -95,22 +106,30 @@ pub async fn post_signup(
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
+    let back = botcheck::Return {
+        action: "/signup",
+        identifier: Some(&form.identifier),
+    };
     let requested = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => match signup::request_code(&state.account, &to, lang, session.client()).await {
-            Ok(sent) => Ok((to, sent)),
-            Err(e) => Err(super::refusal_message(e)?),
-        },
-        Err(key) => Err(key),
+        Ok(to) => {
+            let checked = request_checked(&req, &state, lang, &session, &to, &form.bot_check, back);
+            checked.await?.map(|sent| (to, sent))
+        }
+        Err(key) => Err(NotRequested::Key(key)),
     };
     let (to, sent) = match requested {
         Ok(requested) => requested,
-        Err(key) => {
+        Err(NotRequested::Wait(response)) => return session.respond(&state, response).await,
+        Err(NotRequested::Key(key)) => {
+            let challenge = botcheck::challenge(&state, &session).await?;
             let view = SignupView {
                 page: Page::new(lang, session.0.csrf_token(), "/signup"),
                 identifier: form.identifier.chars().take(254).collect(),
                 error: Some(lang.t(key)),
+                challenge: challenge.clone(),
             };
             let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let response = botcheck::allow_script(response, &challenge);
             return session.respond(&state, response).await;
         }
     };
@@ -119,6 +138,36 @@ pub async fn post_signup(
         resend_after: sent.resend_after(),
     }));
     session.respond(&state, see_other("/signup/verify")).await
+}
+
+/// Why no code was asked for: a message for the form, or the bot check's wait page.
+enum NotRequested {
+    Key(&'static str),
+    Wait(HttpResponse),
+}
+
+/// The bot check, then a sign-up code to `to`: the one path of the sign-up form and its "send
+/// a new code".
+async fn request_checked(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    session: &BrowserSession,
+    to: &ContactIdentifier,
+    fields: &botcheck::Fields,
+    back: botcheck::Return<'_>,
+) -> Result<Result<Sent, NotRequested>, WebError> {
+    match botcheck::check(req, state, lang, session, to, fields, back).await? {
+        Ok(()) => {}
+        Err(botcheck::Blocked::Wait(response)) => return Ok(Err(NotRequested::Wait(response))),
+        Err(botcheck::Blocked::Refused) => {
+            return Ok(Err(NotRequested::Key(botcheck::Blocked::REFUSED_KEY)));
+        }
+    }
+    match signup::request_code(&state.account, to, lang, session.client()).await {
+        Ok(sent) => Ok(Ok(sent)),
+        Err(e) => Ok(Err(NotRequested::Key(super::refusal_message(e)?))),
+    }
 }
 
 /// The pending sign-up's contact, or `None` when this browser has not asked for a code.
@@ -148,6 +197,7 @@ fn verify_view(
         password_error: None,
         name_error: None,
         code_length: state.settings.codes.signup_length,
+        challenge: None,
     }
 }
 
@@ -160,9 +210,16 @@ pub async fn get_verify(
     let Some((to, pending)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
-    let view = verify_view(&state, lang, &session, &to, pending);
-    let response = render(&req, StatusCode::OK, view);
+    let mut view = verify_view(&state, lang, &session, &to, pending);
+    view.challenge = botcheck::challenge(&state, &session).await?;
+    let response = render_verify(&req, StatusCode::OK, view);
     session.respond(&state, response).await
+}
+
+/// The code page, its "send a new code" form allowed its script when it carries a challenge.
+fn render_verify(req: &HttpRequest, status: StatusCode, view: VerifyView) -> HttpResponse {
+    let challenge = view.challenge.clone();
+    botcheck::allow_script(render(req, status, view), &challenge)
 }
 
 pub async fn post_verify(
@@ -177,6 +234,7 @@ pub async fn post_verify(
         return Ok(see_other("/signup"));
     };
     let mut view = verify_view(&state, lang, &session, &to, pending);
+    view.challenge = botcheck::challenge(&state, &session).await?;
     view.name = form.name.chars().take(64).collect();
     let message = |e: ParseError| Some(lang.t(e.message_key()));
 
@@ -186,7 +244,7 @@ pub async fn post_verify(
         .map_err(|e| view.password_error = message(e));
     let name = DisplayName::parse(&form.name).map_err(|e| view.name_error = message(e));
     let (Ok(code), Ok(password), Ok(name)) = (code, password, name) else {
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        let response = render_verify(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
         return session.respond(&state, response).await;
     };
 
@@ -215,27 +273,40 @@ pub async fn post_verify(
         }
         SignupOutcome::CodeRejected(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let response = render_verify(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
             session.respond(&state, response).await
         }
     }
 }
 
 pub async fn post_resend(
+    req: HttpRequest,
     state: web::Data<AppState>,
     RequestLang(lang): RequestLang,
     mut session: BrowserSession,
-    form: web::Form<CsrfForm>,
+    form: web::Form<ResendForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let Some((to, _)) = pending_contact(&session) else {
+    let Some((to, pending)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
-    let sent = match signup::request_code(&state.account, &to, lang, session.client()).await {
+    let back = botcheck::Return {
+        action: "/signup/resend",
+        identifier: None,
+    };
+    let checked = request_checked(&req, &state, lang, &session, &to, &form.bot_check, back);
+    let sent = match checked.await? {
         Ok(sent) => sent,
+        Err(NotRequested::Wait(response)) => return session.respond(&state, response).await,
+        Err(NotRequested::Key(key)) if key == botcheck::Blocked::REFUSED_KEY => {
+            let mut view = verify_view(&state, lang, &session, &to, pending);
+            view.resend_note = Some(lang.t(key));
+            view.challenge = botcheck::challenge(&state, &session).await?;
+            let response = render_verify(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            return session.respond(&state, response).await;
+        }
         // The number was served when the code was first asked for, and no longer is: start over.
-        Err(e) => {
-            super::refusal_message(e)?;
+        Err(NotRequested::Key(_)) => {
             session.0.set_signup(None);
             return session.respond(&state, see_other("/signup")).await;
         }

@@ -1,0 +1,128 @@
+//! The bot check on the pages whose forms send a code to a typed contact (sign-up, sign-in
+//! with a code, reset, unlock, and their "send a new code"): the challenge and its script on
+//! the form, the script allowed by its hash in those pages' CSP only, and the wait page shown
+//! without JavaScript. The decision itself is `account::botcheck::check_code_request`.
+
+use std::sync::LazyLock;
+
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{StatusCode, header},
+};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use crate::{
+    account::botcheck::{self, Answer, NotPassed},
+    domain::ContactIdentifier,
+    i18n::Lang,
+    state::AppState,
+    web::{BrowserSession, Page, WebError, middleware::page_csp_with_script, page::render},
+};
+
+/// The script that solves the challenge, inlined in the page.
+///
+/// Inline rather than a file under `/static`: CSP Level 2 hash sources allow an inline script
+/// in every current browser, while allowing an external script by its hash needs CSP Level 3
+/// with Subresource Integrity, which not every browser honours (and a long-cached file would
+/// stop matching a changed page's hash). It is about 2 KiB, on five pages.
+pub const SCRIPT: &str = include_str!("../../../static/botcheck.js");
+
+/// The page CSP plus exactly this script, by its hash. Computed once from the script's bytes
+/// (a constant of the binary, not a setting), so the hash cannot drift from the script.
+static CSP_WITH_SCRIPT: LazyLock<String> = LazyLock::new(|| page_csp_with_script(SCRIPT));
+
+/// The CSP of a page that carries the bot-check script.
+pub fn csp_with_script() -> &'static str {
+    &CSP_WITH_SCRIPT
+}
+
+/// The challenge a code-request form carries (ALTCHA's JSON), or `None` when the check is
+/// off.
+pub(crate) async fn challenge(
+    state: &AppState,
+    session: &BrowserSession,
+) -> Result<Option<String>, WebError> {
+    Ok(botcheck::challenge(&state.account, session.client()).await?)
+}
+
+/// Allows the bot-check script on `response` when its page carries a challenge; every other
+/// page keeps the script-free CSP.
+pub(crate) fn allow_script(mut response: HttpResponse, challenge: &Option<String>) -> HttpResponse {
+    if challenge.is_some() {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(csp_with_script()),
+        );
+    }
+    response
+}
+
+/// The bot-check fields of a code-request form: the script's solution, or the wait page's
+/// ticket.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Fields {
+    #[serde(default)]
+    pub altcha: Option<String>,
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+/// Why a code request stopped at the bot check.
+pub(crate) enum Blocked {
+    /// No solution: the wait page, to send as it is.
+    Wait(HttpResponse),
+    /// Refused (forged, reused, expired, too easy): the form again, with the message.
+    Refused,
+}
+
+impl Blocked {
+    /// The message key the form shows for a refusal.
+    pub(crate) const REFUSED_KEY: &'static str = "bot-check-refused";
+}
+
+/// Where the wait page sends the person back to: the form's address, and the contact they
+/// typed (none for "send a new code", whose contact is in the session).
+pub(crate) struct Return<'a> {
+    pub action: &'static str,
+    pub identifier: Option<&'a str>,
+}
+
+/// The check before a code goes to `to`, for any code-request form.
+pub(crate) async fn check(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    session: &BrowserSession,
+    to: &ContactIdentifier,
+    fields: &Fields,
+    back: Return<'_>,
+) -> Result<Result<(), Blocked>, WebError> {
+    let answer = Answer::from_form(fields.altcha.as_deref(), fields.ticket.as_deref());
+    let checked =
+        botcheck::check_code_request(&state.account, to, session.client(), &answer).await?;
+    Ok(match checked {
+        Ok(()) => Ok(()),
+        Err(NotPassed::Refused(_)) => Err(Blocked::Refused),
+        Err(NotPassed::Wait { ticket, seconds }) => {
+            let view = WaitView {
+                page: Page::new(lang, session.0.csrf_token(), back.action),
+                text: lang.t_args("bot-check-wait-text", &[("seconds", seconds.to_string())]),
+                action: back.action,
+                identifier: back.identifier.map(|i| i.chars().take(254).collect()),
+                ticket,
+            };
+            Err(Blocked::Wait(render(req, StatusCode::OK, view)))
+        }
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "bot_check_wait.html")]
+struct WaitView {
+    page: Page,
+    text: String,
+    action: &'static str,
+    identifier: Option<String>,
+    ticket: String,
+}
