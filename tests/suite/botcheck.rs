@@ -349,6 +349,10 @@ async fn every_form_that_sends_a_code_to_a_typed_contact_carries_the_check() {
         !bare.has(r#"name="identifier""#),
         "the contact stays in the session"
     );
+    assert!(
+        bare.has("/lang/hi?next=%2Fsignup%2Fverify"),
+        "the language switcher leads to a page, not to the form's POST address"
+    );
     let (csrf, solution) = solved(&browser, "/signup/verify").await;
     browser
         .post("/signup/resend", &[("csrf", &csrf), ("altcha", &solution)])

@@ -81,10 +81,12 @@ impl Blocked {
     pub(crate) const REFUSED_KEY: &'static str = "bot-check-refused";
 }
 
-/// Where the wait page sends the person back to: the form's address, and the contact they
-/// typed (none for "send a new code", whose contact is in the session).
+/// Where the wait page sends the person back to: the form's address, the page that shows the
+/// form (where its language switcher leads), and the contact they typed (none for "send a new
+/// code", whose contact is in the session).
 pub(crate) struct Return<'a> {
     pub action: &'static str,
+    pub page: &'static str,
     pub identifier: Option<&'a str>,
 }
 
@@ -106,7 +108,7 @@ pub(crate) async fn check(
         Err(NotPassed::Refused(_)) => Err(Blocked::Refused),
         Err(NotPassed::Wait { ticket, seconds }) => {
             let view = WaitView {
-                page: Page::new(lang, session.0.csrf_token(), back.action),
+                page: Page::new(lang, session.0.csrf_token(), back.page),
                 text: lang.t_args("bot-check-wait-text", &[("seconds", seconds.to_string())]),
                 action: back.action,
                 identifier: back.identifier.map(|i| i.chars().take(254).collect()),

@@ -185,6 +185,7 @@ async fn submit_start(
     session.check_csrf(&form.csrf)?;
     let back = botcheck::Return {
         action: flow.path(),
+        page: flow.path(),
         identifier: Some(&form.identifier),
     };
     let sent = match super::parse_contact(&state, &form.identifier) {
@@ -415,6 +416,7 @@ pub async fn post_resend(
     };
     let back = botcheck::Return {
         action: "/recover/resend",
+        page: "/recover/verify",
         identifier: None,
     };
     let ask = Ask(&req, &state, lang, &form.bot_check, back);

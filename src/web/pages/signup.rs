@@ -108,6 +108,7 @@ pub async fn post_signup(
     session.check_csrf(&form.csrf)?;
     let back = botcheck::Return {
         action: "/signup",
+        page: "/signup",
         identifier: Some(&form.identifier),
     };
     let requested = match super::parse_contact(&state, &form.identifier) {
@@ -292,6 +293,7 @@ pub async fn post_resend(
     };
     let back = botcheck::Return {
         action: "/signup/resend",
+        page: "/signup/verify",
         identifier: None,
     };
     let checked = request_checked(&req, &state, lang, &session, &to, &form.bot_check, back);
