@@ -8,11 +8,16 @@ use reqwest::StatusCode;
 
 use super::helpers::{Browser, Page, TestApp};
 
-/// The check always required, with easy challenges so the tests solve them at once.
-fn always(settings: &mut Settings) {
-    settings.bot_check.mode = BotCheckMode::Always;
+/// Easy challenges, so the tests solve them at once.
+fn easy(settings: &mut Settings) {
     settings.bot_check.easy_max_number = 1_000;
     settings.bot_check.hard_max_number = 2_000;
+}
+
+/// The check always required, with easy challenges.
+fn always(settings: &mut Settings) {
+    easy(settings);
+    settings.bot_check.mode = BotCheckMode::Always;
 }
 
 /// An attribute value as the browser reads it (askama escapes it for HTML).
@@ -218,9 +223,8 @@ async fn a_solution_sends_once_and_missing_reused_or_forged_ones_send_nothing() 
 #[tokio::test]
 async fn adaptive_asks_nothing_at_little_pressure_and_a_solution_of_an_address_asking_often() {
     let app = TestApp::spawn_with(|s| {
+        easy(s);
         s.bot_check.address_codes_per_hour = 2;
-        s.bot_check.easy_max_number = 1_000;
-        s.bot_check.hard_max_number = 2_000;
     })
     .await;
     let browser = app.browser();

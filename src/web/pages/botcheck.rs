@@ -6,7 +6,8 @@
 use std::sync::LazyLock;
 
 use actix_web::{
-    HttpRequest, HttpResponse,
+    HttpRequest, HttpResponse, Responder,
+    body::BoxBody,
     http::{StatusCode, header},
 };
 use askama::Template;
@@ -39,23 +40,36 @@ pub fn csp_with_script() -> &'static str {
 
 /// The challenge a code-request form carries (ALTCHA's JSON), or `None` when the check is
 /// off.
-pub(crate) async fn challenge(
-    state: &AppState,
-    session: &BrowserSession,
-) -> Result<Option<String>, WebError> {
+async fn challenge(state: &AppState, session: &BrowserSession) -> Result<Option<String>, WebError> {
     Ok(botcheck::challenge(&state.account, session.client()).await?)
 }
 
-/// Allows the bot-check script on `response` when its page carries a challenge; every other
-/// page keeps the script-free CSP.
-pub(crate) fn allow_script(mut response: HttpResponse, challenge: &Option<String>) -> HttpResponse {
-    if challenge.is_some() {
+/// A page view with a code-request form: where its challenge goes.
+pub(crate) trait FormView: Responder<Body = BoxBody> {
+    fn challenge_slot(&mut self) -> &mut Option<String>;
+}
+
+/// Renders a page with a code-request form: a fresh challenge in the view and, when there is
+/// one, the bot-check script allowed in this page's CSP. Every other page keeps the
+/// script-free CSP.
+pub(crate) async fn render_form(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &BrowserSession,
+    status: StatusCode,
+    mut view: impl FormView,
+) -> Result<HttpResponse, WebError> {
+    let challenge = challenge(state, session).await?;
+    let with_script = challenge.is_some();
+    *view.challenge_slot() = challenge;
+    let mut response = render(req, status, view);
+    if with_script {
         response.headers_mut().insert(
             header::CONTENT_SECURITY_POLICY,
             header::HeaderValue::from_static(csp_with_script()),
         );
     }
-    response
+    Ok(response)
 }
 
 /// The bot-check fields of a code-request form: the script's solution, or the wait page's

@@ -18,10 +18,7 @@ use crate::{
     i18n::Lang,
     session::PendingRecovery,
     state::AppState,
-    web::{
-        BrowserSession, Page, RequestLang, WebError,
-        page::{render, see_other},
-    },
+    web::{BrowserSession, Page, RequestLang, WebError, page::see_other},
 };
 
 /// The page texts and address of each purpose.
@@ -79,6 +76,18 @@ struct VerifyView {
     challenge: Option<String>,
 }
 
+impl botcheck::FormView for StartView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
+impl botcheck::FormView for VerifyView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
 #[derive(Deserialize)]
 pub struct IdentifierQuery {
     identifier: Option<String>,
@@ -128,38 +137,6 @@ fn start_view(
     }
 }
 
-/// A start page, with the bot check's challenge and, when it has one, its script allowed.
-async fn render_start(
-    req: &HttpRequest,
-    state: &AppState,
-    session: &BrowserSession,
-    status: StatusCode,
-    mut view: StartView,
-) -> Result<HttpResponse, WebError> {
-    view.challenge = botcheck::challenge(state, session).await?;
-    let challenge = view.challenge.clone();
-    Ok(botcheck::allow_script(
-        render(req, status, view),
-        &challenge,
-    ))
-}
-
-/// The code page, likewise (its "send a new code" form).
-async fn render_verify(
-    req: &HttpRequest,
-    state: &AppState,
-    session: &BrowserSession,
-    status: StatusCode,
-    mut view: VerifyView,
-) -> Result<HttpResponse, WebError> {
-    view.challenge = botcheck::challenge(state, session).await?;
-    let challenge = view.challenge.clone();
-    Ok(botcheck::allow_script(
-        render(req, status, view),
-        &challenge,
-    ))
-}
-
 async fn show_start(
     flow: Flow,
     req: HttpRequest,
@@ -170,7 +147,7 @@ async fn show_start(
 ) -> Result<HttpResponse, WebError> {
     let identifier = query.identifier.as_deref().unwrap_or_default();
     let view = start_view(flow, lang, &session, identifier, None);
-    let response = render_start(&req, &state, &session, StatusCode::OK, view).await?;
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -201,7 +178,7 @@ async fn submit_start(
         Err(NotSent::Key(key)) => {
             let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            let response = render_start(&req, &state, &session, status, view).await?;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
     }
@@ -327,7 +304,7 @@ pub async fn get_verify(
         return Ok(see_other("/login"));
     };
     let view = verify_view(&state, lang, &session, flow, &to, &pending);
-    let response = render_verify(&req, &state, &session, StatusCode::OK, view).await?;
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -360,7 +337,7 @@ pub async fn post_verify(
     };
     let (Ok(code), Ok(completion)) = (code, completion) else {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        let response = render_verify(&req, &state, &session, status, view).await?;
+        let response = botcheck::render_form(&req, &state, &session, status, view).await?;
         return session.respond(&state, response).await;
     };
 
@@ -391,13 +368,14 @@ pub async fn post_verify(
                 None,
             );
             view.notice = Some(lang.t("login-locked"));
-            let response = render_start(&req, &state, &session, StatusCode::OK, view).await?;
+            let response =
+                botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
             session.respond(&state, response).await
         }
         Err(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            let response = render_verify(&req, &state, &session, status, view).await?;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
     }
@@ -427,7 +405,7 @@ pub async fn post_resend(
             let mut view = verify_view(&state, lang, &session, flow, &to, &pending);
             view.resend_note = Some(lang.t(key));
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            let response = render_verify(&req, &state, &session, status, view).await?;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
         // The number was served when the code was first asked for, and no longer is: start over.

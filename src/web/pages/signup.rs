@@ -54,6 +54,18 @@ struct ExistsView {
     message: String,
 }
 
+impl botcheck::FormView for SignupView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
+impl botcheck::FormView for VerifyView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
 #[derive(Deserialize)]
 pub struct SignupForm {
     csrf: String,
@@ -87,14 +99,13 @@ pub async fn get_signup(
     if session.0.signed_in().is_some() && session.0.interaction().is_none() {
         return Ok(see_other("/account"));
     }
-    let challenge = botcheck::challenge(&state, &session).await?;
     let view = SignupView {
         page: Page::new(lang, session.0.csrf_token(), "/signup"),
         identifier: String::new(),
         error: None,
-        challenge: challenge.clone(),
+        challenge: None,
     };
-    let response = botcheck::allow_script(render(&req, StatusCode::OK, view), &challenge);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -122,15 +133,14 @@ pub async fn post_signup(
         Ok(requested) => requested,
         Err(NotRequested::Wait(response)) => return session.respond(&state, response).await,
         Err(NotRequested::Key(key)) => {
-            let challenge = botcheck::challenge(&state, &session).await?;
             let view = SignupView {
                 page: Page::new(lang, session.0.csrf_token(), "/signup"),
                 identifier: form.identifier.chars().take(254).collect(),
                 error: Some(lang.t(key)),
-                challenge: challenge.clone(),
+                challenge: None,
             };
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
-            let response = botcheck::allow_script(response, &challenge);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             return session.respond(&state, response).await;
         }
     };
@@ -211,16 +221,9 @@ pub async fn get_verify(
     let Some((to, pending)) = pending_contact(&session) else {
         return Ok(see_other("/signup"));
     };
-    let mut view = verify_view(&state, lang, &session, &to, pending);
-    view.challenge = botcheck::challenge(&state, &session).await?;
-    let response = render_verify(&req, StatusCode::OK, view);
+    let view = verify_view(&state, lang, &session, &to, pending);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
-}
-
-/// The code page, its "send a new code" form allowed its script when it carries a challenge.
-fn render_verify(req: &HttpRequest, status: StatusCode, view: VerifyView) -> HttpResponse {
-    let challenge = view.challenge.clone();
-    botcheck::allow_script(render(req, status, view), &challenge)
 }
 
 pub async fn post_verify(
@@ -235,7 +238,6 @@ pub async fn post_verify(
         return Ok(see_other("/signup"));
     };
     let mut view = verify_view(&state, lang, &session, &to, pending);
-    view.challenge = botcheck::challenge(&state, &session).await?;
     view.name = form.name.chars().take(64).collect();
     let message = |e: ParseError| Some(lang.t(e.message_key()));
 
@@ -245,7 +247,8 @@ pub async fn post_verify(
         .map_err(|e| view.password_error = message(e));
     let name = DisplayName::parse(&form.name).map_err(|e| view.name_error = message(e));
     let (Ok(code), Ok(password), Ok(name)) = (code, password, name) else {
-        let response = render_verify(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        let response = botcheck::render_form(&req, &state, &session, status, view).await?;
         return session.respond(&state, response).await;
     };
 
@@ -274,7 +277,8 @@ pub async fn post_verify(
         }
         SignupOutcome::CodeRejected(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
-            let response = render_verify(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
     }
@@ -303,8 +307,8 @@ pub async fn post_resend(
         Err(NotRequested::Key(key)) if key == botcheck::Blocked::REFUSED_KEY => {
             let mut view = verify_view(&state, lang, &session, &to, pending);
             view.resend_note = Some(lang.t(key));
-            view.challenge = botcheck::challenge(&state, &session).await?;
-            let response = render_verify(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             return session.respond(&state, response).await;
         }
         // The number was served when the code was first asked for, and no longer is: start over.
