@@ -45,6 +45,7 @@ pub struct Settings {
     pub whatsapp: Option<WhatsAppSettings>,
     pub delivery: DeliverySettings,
     pub limits: LimitSettings,
+    pub bot_check: BotCheckSettings,
     pub oauth: OAuthSettings,
     pub keys: KeySettings,
     pub audit: AuditSettings,
@@ -185,6 +186,41 @@ pub struct LimitSettings {
     /// per 24 hours; beyond it they are dropped (and logged), so no one can flood a contact by
     /// triggering notices.
     pub notices_per_day: u32,
+}
+
+/// The bot check before a code is sent to a contact a stranger typed (see `account::botcheck`):
+/// a proof-of-work challenge the page's script solves, or a short wait without JavaScript.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotCheckSettings {
+    pub mode: BotCheckMode,
+    /// How long an issued challenge (and a wait ticket, after its wait) stays good.
+    pub challenge_ttl_secs: u64,
+    /// The challenge's `maxnumber` (ALTCHA's difficulty: about half of it SHA-256 hashes on
+    /// average) at no pressure, and at full pressure; between them it rises linearly.
+    pub easy_max_number: u64,
+    pub hard_max_number: u64,
+    /// The wait without JavaScript at no pressure, and at full pressure.
+    pub easy_wait_secs: u64,
+    pub hard_wait_secs: u64,
+    /// Adaptive: the check is required once this share (percent) of `limits.sms_per_hour` is
+    /// used this hour...
+    pub sms_load_percent: u32,
+    /// ...or once the asking address (an IPv6 /64) asked for this many codes this hour.
+    pub address_codes_per_hour: u32,
+}
+
+/// When the bot check is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BotCheckMode {
+    /// Before every code sent to a typed contact.
+    Always,
+    /// Only under pressure: the global SMS count nears its cap, or one address asks for many
+    /// codes. With little pressure nothing is asked of anyone.
+    Adaptive,
+    /// Never (the abuse limits still apply).
+    Never,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -474,6 +510,19 @@ impl Default for Settings {
                 sms_countries: vec![Region::default()],
                 notices_per_day: 10,
             },
+            bot_check: BotCheckSettings {
+                mode: BotCheckMode::Adaptive,
+                challenge_ttl_secs: 600,
+                // ~0.1 s of a phone's WebCrypto on average, up to ~2.5 s at full pressure.
+                easy_max_number: 20_000,
+                hard_max_number: 500_000,
+                easy_wait_secs: 3,
+                hard_wait_secs: 15,
+                sms_load_percent: 50,
+                // A person asks for one code, perhaps a second; the tenth from one address in
+                // an hour is half its `ip_codes_per_hour` budget.
+                address_codes_per_hour: 10,
+            },
             oauth: OAuthSettings {
                 authorization_code_ttl_secs: 60,
                 access_token_ttl_secs: 600,
@@ -696,6 +745,45 @@ impl Settings {
                 "limits",
                 "ONEID_LIMITS__*",
                 "every limit must be at least 1, ip_sign_in_window_secs between 1 and 86400, 1 <= code_backoff_first_secs <= code_backoff_max_secs <= 86400",
+            );
+        }
+        let bot = &self.bot_check;
+        if !(30..=3600).contains(&bot.challenge_ttl_secs) {
+            return invalid(
+                "bot_check.challenge_ttl_secs",
+                "ONEID_BOT_CHECK__CHALLENGE_TTL_SECS",
+                "must be between 30 and 3600",
+            );
+        }
+        // altcha-lib-rs verifies a solution only up to its default maxnumber (1,000,000).
+        if !(1_000..=bot.hard_max_number).contains(&bot.easy_max_number)
+            || bot.hard_max_number > altcha_lib_rs::DEFAULT_MAX_NUMBER
+        {
+            return invalid(
+                "bot_check.easy_max_number",
+                "ONEID_BOT_CHECK__EASY_MAX_NUMBER, ONEID_BOT_CHECK__HARD_MAX_NUMBER",
+                "need 1000 <= easy_max_number <= hard_max_number <= 1000000",
+            );
+        }
+        if !(1..=bot.hard_wait_secs).contains(&bot.easy_wait_secs) || bot.hard_wait_secs > 60 {
+            return invalid(
+                "bot_check.easy_wait_secs",
+                "ONEID_BOT_CHECK__EASY_WAIT_SECS, ONEID_BOT_CHECK__HARD_WAIT_SECS",
+                "need 1 <= easy_wait_secs <= hard_wait_secs <= 60",
+            );
+        }
+        if !(1..=100).contains(&bot.sms_load_percent) {
+            return invalid(
+                "bot_check.sms_load_percent",
+                "ONEID_BOT_CHECK__SMS_LOAD_PERCENT",
+                "must be between 1 and 100",
+            );
+        }
+        if bot.address_codes_per_hour == 0 {
+            return invalid(
+                "bot_check.address_codes_per_hour",
+                "ONEID_BOT_CHECK__ADDRESS_CODES_PER_HOUR",
+                "must be at least 1",
             );
         }
         if lim.ip_interactions == 0 || !(1..=86_400).contains(&lim.ip_interactions_window_secs) {
@@ -1034,6 +1122,43 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn the_bot_check_mode_comes_from_the_environment_and_its_bounds_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("ONEID_BOT_CHECK__MODE", "always");
+            jail.set_env("ONEID_BOT_CHECK__HARD_WAIT_SECS", "20");
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.bot_check.mode, BotCheckMode::Always);
+            assert_eq!(settings.bot_check.hard_wait_secs, 20);
+            jail.set_env("ONEID_BOT_CHECK__MODE", "sometimes");
+            let err = Settings::load(None, &FlagOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("ONEID_BOT_CHECK__MODE"), "{err}");
+            Ok(())
+        });
+        type Breaks = fn(&mut BotCheckSettings);
+        let bad: [(&str, Breaks); 5] = [
+            ("ONEID_BOT_CHECK__CHALLENGE_TTL_SECS", |b| {
+                b.challenge_ttl_secs = 5
+            }),
+            ("ONEID_BOT_CHECK__HARD_MAX_NUMBER", |b| {
+                b.hard_max_number = 2_000_000
+            }),
+            ("ONEID_BOT_CHECK__EASY_MAX_NUMBER", |b| {
+                b.easy_max_number = 600_000
+            }),
+            ("ONEID_BOT_CHECK__EASY_WAIT_SECS", |b| b.easy_wait_secs = 0),
+            ("ONEID_BOT_CHECK__SMS_LOAD_PERCENT", |b| {
+                b.sms_load_percent = 101
+            }),
+        ];
+        for (env, breaks) in bad {
+            let mut settings = Settings::default();
+            breaks(&mut settings.bot_check);
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains(env), "{env}: {err}");
+        }
     }
 
     #[test]

@@ -209,6 +209,11 @@ pub const LIMITS_TRIPPED: Instrument = Instrument::counter(
     &["limit"],
     "Requests an abuse limit refused, by limit",
 );
+pub const BOT_CHECKS: Instrument = Instrument::counter(
+    "oneid_bot_checks_total",
+    &["outcome"],
+    "The bot check before a code is sent, by outcome: a challenge issued with a page, a code request that passed, one sent to wait (no JavaScript), or one refused (forged, reused, expired or too easy)",
+);
 pub const BACKCHANNEL_DELIVERIES: Instrument = Instrument::counter(
     "oneid_backchannel_deliveries_total",
     &["outcome"],
@@ -242,6 +247,7 @@ pub const ALL: &[Instrument] = &[
     NOTICES_SENT,
     NOTIFY_DURATION,
     LIMITS_TRIPPED,
+    BOT_CHECKS,
     BACKCHANNEL_DELIVERIES,
     BACKCHANNEL_PENDING,
     SESSIONS_ACTIVE,
@@ -506,6 +512,11 @@ pub fn notice_sent(channel: &'static str, notice: &'static str, sent: bool, elap
 /// A request refused by the abuse limit named `limit`.
 pub fn limit_tripped(limit: &'static str) {
     counter!(LIMITS_TRIPPED.name, "limit" => limit).increment(1);
+}
+
+/// One step of the bot check: `issued`, `passed`, `waiting` or `refused` (see `BOT_CHECKS`).
+pub fn bot_check(outcome: &'static str) {
+    counter!(BOT_CHECKS.name, "outcome" => outcome).increment(1);
 }
 
 /// What became of one back-channel logout delivery attempt.

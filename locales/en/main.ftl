@@ -157,3 +157,11 @@ code-failover-sms-whatsapp = If the SMS cannot be sent, it comes on WhatsApp ins
 code-failover-whatsapp-sms = If WhatsApp cannot deliver it, it comes by SMS instead.
 code-switch-sms = Send it by SMS instead
 code-switch-whatsapp = Send it on WhatsApp instead
+
+## The bot check before a code is sent (README "The bot check")
+bot-check-working = Checking that this is a person, not a robot…
+bot-check-refused = That check did not go through. Please try again.
+bot-check-wait-title = One moment, please
+bot-check-wait-text = Please wait { $seconds } seconds, then press Continue.
+bot-check-wait-why = This short wait keeps robots from sending codes to phone numbers and email addresses.
+bot-check-continue = Continue

@@ -157,3 +157,11 @@ code-failover-sms-whatsapp = अगर SMS नहीं भेजा जा स�
 code-failover-whatsapp-sms = अगर WhatsApp पर नहीं पहुँचा, तो यह SMS से आएगा।
 code-switch-sms = इसके बजाय SMS से भेजें
 code-switch-whatsapp = इसके बजाय WhatsApp पर भेजें
+
+## कोड भेजने से पहले की रोबोट जाँच (README "The bot check")
+bot-check-working = जाँच हो रही है कि आप इंसान हैं, रोबोट नहीं…
+bot-check-refused = यह जाँच पूरी नहीं हो सकी। कृपया फिर से कोशिश करें।
+bot-check-wait-title = कृपया एक पल रुकें
+bot-check-wait-text = कृपया { $seconds } सेकंड रुकें, फिर "आगे बढ़ें" दबाएँ।
+bot-check-wait-why = यह छोटा-सा इंतज़ार रोबोट को फ़ोन नंबरों और ईमेल पतों पर कोड भेजने से रोकता है।
+bot-check-continue = आगे बढ़ें

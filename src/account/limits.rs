@@ -293,6 +293,33 @@ async fn code_backoff(
     }))
 }
 
+/// How hard code requests are pushing against the limits now, as the bot check reads it (see
+/// `account::botcheck`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CodePressure {
+    /// SMS codes the whole deployment sent this hour (the `sms_per_hour` window).
+    pub sms_this_hour: i64,
+    /// Code requests from the asking address (an IPv6 /64) this hour, refused ones included
+    /// (the `ip_codes_per_hour` window).
+    pub from_address_this_hour: i64,
+}
+
+/// Reads, without counting anything, the counters [`code_requested`] keeps: the bot check
+/// decides from the same numbers as the limits rather than counting a second time.
+pub async fn code_pressure(
+    store: &dyn EphemeralStore,
+    ip: Option<IpAddr>,
+) -> Result<CodePressure, StoreError> {
+    let from_address_this_hour = match ip {
+        Some(ip) => Window::ip_codes(ip).count(store).await?,
+        None => 0,
+    };
+    Ok(CodePressure {
+        sms_this_hour: Window::sms_hour().count(store).await?,
+        from_address_this_hour,
+    })
+}
+
 /// Who asks, for the per-requester budgets: the address bucket, or `unknown`.
 fn requester_bucket(ip: Option<IpAddr>) -> String {
     ip.map_or_else(|| "unknown".to_owned(), ip_bucket)
@@ -409,7 +436,7 @@ struct SmsCheck {
 impl SmsCheck {
     fn new(phone: &PhoneNumber, ip: Option<IpAddr>) -> Self {
         Self {
-            global: Window::new("limit:sms-hour".to_owned(), HOUR),
+            global: Window::sms_hour(),
             countries: ip.map(|ip| {
                 let bucket = ip_bucket(ip);
                 (
@@ -521,6 +548,11 @@ impl Window {
 
     fn ip_codes(ip: IpAddr) -> Self {
         Self::new(format!("limit:ip-codes:{}", ip_bucket(ip)), HOUR)
+    }
+
+    /// The deployment's SMS codes this hour (`sms_per_hour`).
+    fn sms_hour() -> Self {
+        Self::new("limit:sms-hour".to_owned(), HOUR)
     }
 
     fn until_key(&self) -> String {
@@ -669,6 +701,7 @@ mod tests {
 
     store_tests!(
         counters_read_back_as_their_count,
+        code_pressure_reads_the_sms_and_address_windows_without_counting,
         identifier_hourly_cap_trips_at_the_sixth_and_resets_after_the_hour,
         identifier_daily_cap_trips_at_the_eleventh_across_hours_and_resets_after_a_day,
         wrong_codes_make_their_address_back_off_doubling_and_leave_others_alone,
@@ -1069,6 +1102,55 @@ mod tests {
         assert_eq!(started(None).await, Ok(()));
         clock.advance(secs(540));
         assert_eq!(started(ip("2001:db8::1")).await, Ok(()));
+    }
+
+    async fn code_pressure_reads_the_sms_and_address_windows_without_counting(
+        store: &dyn EphemeralStore,
+        clock: &MockClock,
+    ) {
+        let s = settings();
+        let net = ip("2001:db8:aa:bb::1");
+        assert_eq!(
+            code_pressure(store, net).await.unwrap(),
+            CodePressure::default()
+        );
+        request(store, clock, &s, &phone("9812345678"), net)
+            .await
+            .unwrap();
+        request(store, clock, &s, &email("asha@example.com"), net)
+            .await
+            .unwrap();
+        request(store, clock, &s, &phone("9812345679"), ip("192.0.2.1"))
+            .await
+            .unwrap();
+        let read = code_pressure(store, ip("2001:db8:aa:bb:ffff::9"))
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            CodePressure {
+                sms_this_hour: 2,
+                from_address_this_hour: 2,
+            },
+            "the /64's two requests, the deployment's two SMS"
+        );
+        assert_eq!(
+            code_pressure(store, net).await.unwrap(),
+            read,
+            "nothing counted"
+        );
+        assert_eq!(
+            code_pressure(store, None)
+                .await
+                .unwrap()
+                .from_address_this_hour,
+            0
+        );
+        clock.advance(HOUR);
+        assert_eq!(
+            code_pressure(store, net).await.unwrap(),
+            CodePressure::default()
+        );
     }
 
     async fn global_sms_cap_trips_alerts_once_and_leaves_email_alone(

@@ -1,8 +1,10 @@
-//! Account logic: verification codes, sign-up, sign-in, recovery and locks, and the account
-//! console's changes (contacts, password, deletion, re-authentication, notices). Takes a
-//! [`Context`] and typed values, never HTTP types nor the whole application.
+//! Account logic: verification codes and the bot check before one goes to a typed contact,
+//! sign-up, sign-in, recovery and locks, and the account console's changes (contacts,
+//! password, deletion, re-authentication, notices). Takes a [`Context`] and typed values,
+//! never HTTP types nor the whole application.
 
 pub mod apps;
+pub mod botcheck;
 pub mod codes;
 pub mod contacts;
 pub mod continue_with;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use crate::{
     audit::Audit,
     clock::Clock,
-    config::{CodeSettings, LimitSettings, LockoutSettings, Settings},
+    config::{BotCheckSettings, CodeSettings, LimitSettings, LockoutSettings, Settings},
     db::{
         Db, DbError,
         models::account::{self, Account, CreateError, NewAccount},
@@ -61,6 +63,7 @@ pub struct AccountSettings {
     pub codes: CodeSettings,
     pub limits: LimitSettings,
     pub lockout: LockoutSettings,
+    pub bot_check: BotCheckSettings,
     /// The host the lock notice names (the issuer's), so the owner knows which site to open.
     pub notice_host: String,
 }
@@ -71,6 +74,7 @@ impl AccountSettings {
             codes: settings.codes.clone(),
             limits: settings.limits.clone(),
             lockout: settings.lockout.clone(),
+            bot_check: settings.bot_check.clone(),
             notice_host: settings.issuer.host_str().unwrap_or("localhost").to_owned(),
         }
     }
@@ -90,6 +94,8 @@ pub struct AccountKeys {
     /// Identifiers without an account are named in the store by an HMAC under this key (see
     /// [`login`]).
     pub unknown_identifier: [u8; 32],
+    /// Bot-check challenges and wait tickets are signed under this key (see [`botcheck`]).
+    pub bot_check: botcheck::BotCheckKey,
 }
 
 impl AccountKeys {
@@ -97,6 +103,7 @@ impl AccountKeys {
         Self {
             code_mac: kek.code_mac_key().clone(),
             unknown_identifier: kek.derive(login::UNKNOWN_KEY_PURPOSE),
+            bot_check: botcheck::BotCheckKey::derive(kek),
         }
     }
 }

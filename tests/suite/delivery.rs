@@ -67,14 +67,26 @@ fn whatsapp(url: &str) -> WhatsAppSettings {
     }
 }
 
-/// The generic SMS gateway at `sms_url` and WhatsApp at `wa_url`, tried in `order`.
-fn both_channels(s: &mut Settings, sms_url: &str, wa_url: &str, order: [PhoneChannel; 2]) {
-    s.sms = Some(SmsGatewaySettings::generic(
-        sms_url.parse().unwrap(),
-        r#"{"to":"{to}","text":"{text}"}"#,
-    ));
-    s.whatsapp = Some(whatsapp(wa_url));
-    s.delivery.phone_channels = order.to_vec();
+/// An app with the generic SMS gateway (answering `sms_status`) and WhatsApp, tried in
+/// `order`, its settings then adjusted by `tweak`; and what each fake received.
+async fn two_channels(
+    sms_status: u16,
+    order: [PhoneChannel; 2],
+    tweak: impl FnOnce(&mut Settings),
+) -> (TestApp, Kept<Request>, Kept<Request>) {
+    let (sms_url, sms) = fake("/send", vec![sms_status]).await;
+    let (wa_url, wa) = fake("/v21.0/1234/messages", vec![200]).await;
+    let app = TestApp::spawn_with(|s| {
+        s.sms = Some(SmsGatewaySettings::generic(
+            sms_url.parse().unwrap(),
+            r#"{"to":"{to}","text":"{text}"}"#,
+        ));
+        s.whatsapp = Some(whatsapp(&wa_url));
+        s.delivery.phone_channels = order.to_vec();
+        tweak(s);
+    })
+    .await;
+    (app, sms, wa)
 }
 
 fn sent(kept: &Kept<Request>) -> Vec<Request> {
@@ -195,17 +207,8 @@ async fn wait_for(kept: &Kept<Request>, n: usize) -> Vec<Request> {
 
 #[tokio::test]
 async fn a_failing_sms_gateway_sends_the_code_on_whatsapp_once() {
-    let (sms_url, sms) = fake("/send", vec![500]).await;
-    let (wa_url, wa) = fake("/v21.0/1234/messages", vec![200]).await;
-    let app = TestApp::spawn_with(|s| {
-        both_channels(
-            s,
-            &sms_url,
-            &wa_url,
-            [PhoneChannel::Sms, PhoneChannel::Whatsapp],
-        );
-    })
-    .await;
+    let (app, sms, wa) =
+        two_channels(500, [PhoneChannel::Sms, PhoneChannel::Whatsapp], |_| {}).await;
 
     let browser = hindi(&app);
     browser
@@ -274,15 +277,7 @@ async fn a_failing_sms_gateway_sends_the_code_on_whatsapp_once() {
 
 #[tokio::test]
 async fn the_person_can_switch_channels_within_the_same_per_number_limits() {
-    let (sms_url, sms) = fake("/send", vec![200]).await;
-    let (wa_url, wa) = fake("/v21.0/1234/messages", vec![200]).await;
-    let app = TestApp::spawn_with(|s| {
-        both_channels(
-            s,
-            &sms_url,
-            &wa_url,
-            [PhoneChannel::Sms, PhoneChannel::Whatsapp],
-        );
+    let (app, sms, wa) = two_channels(200, [PhoneChannel::Sms, PhoneChannel::Whatsapp], |s| {
         s.limits.codes_per_hour = 2;
     })
     .await;
@@ -348,17 +343,8 @@ async fn the_person_can_switch_channels_within_the_same_per_number_limits() {
 
 #[tokio::test]
 async fn the_reset_page_names_the_route_for_everyone_alike() {
-    let (sms_url, _sms) = fake("/send", vec![200]).await;
-    let (wa_url, _wa) = fake("/v21.0/1234/messages", vec![200]).await;
-    let app = TestApp::spawn_with(|s| {
-        both_channels(
-            s,
-            &sms_url,
-            &wa_url,
-            [PhoneChannel::Whatsapp, PhoneChannel::Sms],
-        );
-    })
-    .await;
+    let (app, _sms, _wa) =
+        two_channels(200, [PhoneChannel::Whatsapp, PhoneChannel::Sms], |_| {}).await;
     // No account uses this number: the page says exactly what it says for one that does.
     let browser = app.browser();
     browser

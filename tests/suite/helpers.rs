@@ -407,6 +407,14 @@ impl Page {
         for text in also_remove {
             body = body.replace(text, "X");
         }
+        // The bot check's challenge: fresh for every page, its difficulty rising with the
+        // address's requests (whether or not the contact has an account).
+        let marker = r#"data-challenge=""#;
+        if let Some(start) = body.find(marker).map(|at| at + marker.len())
+            && let Some(len) = body[start..].find('"')
+        {
+            body.replace_range(start..start + len, "CHALLENGE");
+        }
         body
     }
 }

@@ -9,7 +9,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::signup::code_rejected_message;
+use super::{
+    botcheck::{self, Ask, NotSent},
+    signup::code_rejected_message,
+};
 use crate::{
     account::{
         codes::BrowserTag,
@@ -40,6 +43,14 @@ struct StartView {
     notice: Option<String>,
     /// The account is locked: offer "Unlock with a code" for this contact.
     unlock: Option<String>,
+    /// The bot check's challenge, for the form.
+    challenge: Option<String>,
+}
+
+impl botcheck::FormView for StartView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -52,6 +63,14 @@ struct VerifyView {
     code_length: u8,
     channels: super::CodeChannels,
     resend_action: &'static str,
+    /// The bot check's challenge, for the "send a new code" forms.
+    challenge: Option<String>,
+}
+
+impl botcheck::FormView for VerifyView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -68,6 +87,8 @@ struct CreateView {
 pub struct StartForm {
     csrf: String,
     identifier: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +114,7 @@ fn start_view(lang: Lang, session: &BrowserSession, identifier: &str) -> StartVi
         error: None,
         notice: None,
         unlock: None,
+        challenge: None,
     }
 }
 
@@ -107,7 +129,7 @@ async fn start_over(
     session.0.set_continue_with(None);
     let mut view = start_view(lang, &session, "");
     view.notice = Some(lang.t("continue-start-over"));
-    let response = render(req, StatusCode::CONFLICT, view);
+    let response = botcheck::render_form(req, state, &session, StatusCode::CONFLICT, view).await?;
     session.respond(state, response).await
 }
 
@@ -121,7 +143,8 @@ pub async fn get_continue(
     if session.0.signed_in().is_some() && session.0.interaction().is_none() {
         return Ok(see_other("/account"));
     }
-    let response = render(&req, StatusCode::OK, start_view(lang, &session, ""));
+    let view = start_view(lang, &session, "");
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -133,28 +156,43 @@ pub async fn post_continue(
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let sent = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => send_code(&state, lang, &mut session, &to, None).await?,
-        Err(key) => Err(key),
+    let back = botcheck::Return {
+        action: START,
+        page: START,
+        identifier: Some(&form.identifier),
     };
-    if let Err(key) = sent {
-        let mut view = start_view(lang, &session, &form.identifier);
-        view.error = Some(lang.t(key));
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
-        return session.respond(&state, response).await;
+    let sent = match super::parse_contact(&state, &form.identifier) {
+        Ok(to) => {
+            let ask = Ask(&req, &state, lang, &form.bot_check, back);
+            send_code(ask, &mut session, &to, None).await?
+        }
+        Err(key) => Err(NotSent::Key(key)),
+    };
+    match sent {
+        Ok(()) => session.respond(&state, see_other(VERIFY)).await,
+        Err(NotSent::Wait(response)) => session.respond(&state, response).await,
+        Err(NotSent::Key(key)) => {
+            let mut view = start_view(lang, &session, &form.identifier);
+            view.error = Some(lang.t(key));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
+            session.respond(&state, response).await
+        }
     }
-    session.respond(&state, see_other(VERIFY)).await
 }
 
-/// Asks for a code to `to` and records it in the session; the inner `Err` is the message key
-/// of a number codes do not go to.
+/// The bot check, then a code to `to` (on `prefer` first, when the person chose it), recorded
+/// in the session: the one path of the first page and of "send a new code".
 async fn send_code(
-    state: &AppState,
-    lang: Lang,
+    ask: Ask<'_>,
     session: &mut BrowserSession,
     to: &ContactIdentifier,
     prefer: Option<Channel>,
-) -> Result<Result<(), &'static str>, WebError> {
+) -> Result<Result<(), NotSent>, WebError> {
+    let (state, lang) = (ask.1, ask.2);
+    if let Err(not_sent) = ask.check(session, to).await? {
+        return Ok(Err(not_sent));
+    }
     let browser = BrowserTag::new(session.0.csrf_token());
     let before = code_sent(session)
         .filter(|sent| sent.0 == *to)
@@ -165,7 +203,7 @@ async fn send_code(
         continue_with::request(&state.account, to, lang, client, &browser, prefer).await;
     let sent = match requested {
         Ok(sent) => sent,
-        Err(e) => return Ok(Err(super::refusal_message(e)?)),
+        Err(e) => return Ok(Err(NotSent::Key(super::refusal_message(e)?))),
     };
     session.0.set_continue_with(Some(PendingContinue::CodeSent {
         to: to.canonical().to_owned(),
@@ -216,6 +254,7 @@ fn verify_view(
         code_length: state.settings.codes.account_length,
         channels: super::code_channels(state, lang, to, channels),
         resend_action: "/continue/resend",
+        challenge: None,
     }
 }
 
@@ -229,7 +268,7 @@ pub async fn get_verify(
         return Ok(see_other(START));
     };
     let view = verify_view(&state, lang, &session, &to, resend_after, &channels);
-    let response = render(&req, StatusCode::OK, view);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -249,7 +288,14 @@ pub async fn post_verify(
         Ok(code) => code,
         Err(e) => {
             view.code_error = Some(lang.t(e.message_key()));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let response = botcheck::render_form(
+                &req,
+                &state,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await?;
             return session.respond(&state, response).await;
         }
     };
@@ -272,7 +318,14 @@ pub async fn post_verify(
         }
         Err(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let response = botcheck::render_form(
+                &req,
+                &state,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                view,
+            )
+            .await?;
             return session.respond(&state, response).await;
         }
         // Said only now that the person proved the contact.
@@ -283,7 +336,7 @@ pub async fn post_verify(
     let mut view = start_view(lang, &session, to.canonical());
     view.notice = Some(lang.t(notice));
     view.unlock = unlock.map(str::to_owned);
-    let response = render(&req, status, view);
+    let response = botcheck::render_form(&req, &state, &session, status, view).await?;
     session.respond(&state, response).await
 }
 
@@ -295,17 +348,28 @@ pub async fn post_resend(
     form: web::Form<super::ResendForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let Some((to, _, _)) = code_sent(&session) else {
+    let Some((to, resend_after, channels)) = code_sent(&session) else {
         return start_over(&req, &state, lang, session).await;
     };
-    if send_code(&state, lang, &mut session, &to, form.channel)
-        .await?
-        .is_err()
-    {
+    let back = botcheck::Return {
+        action: "/continue/resend",
+        page: VERIFY,
+        identifier: None,
+    };
+    let ask = Ask(&req, &state, lang, &form.bot_check, back);
+    match send_code(ask, &mut session, &to, form.channel).await? {
+        Ok(()) => session.respond(&state, see_other(VERIFY)).await,
+        Err(NotSent::Wait(response)) => session.respond(&state, response).await,
+        Err(NotSent::Key(key)) if key == botcheck::Blocked::REFUSED_KEY => {
+            let mut view = verify_view(&state, lang, &session, &to, resend_after, &channels);
+            view.resend_note = Some(lang.t(key));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
+            session.respond(&state, response).await
+        }
         // The number was served when the code was first asked for, and no longer is.
-        return start_over(&req, &state, lang, session).await;
+        Err(NotSent::Key(_)) => start_over(&req, &state, lang, session).await,
     }
-    session.respond(&state, see_other(VERIFY)).await
 }
 
 fn create_view(lang: Lang, session: &BrowserSession, proven: &ProvenContact) -> CreateView {

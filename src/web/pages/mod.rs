@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod botcheck;
 pub mod continue_with;
 pub mod lang;
 pub mod login;
@@ -45,6 +46,8 @@ pub struct ResendForm {
     pub csrf: String,
     #[serde(default)]
     pub channel: Option<Channel>,
+    #[serde(flatten)]
+    pub bot_check: botcheck::Fields,
 }
 
 /// What a code page says about how the code travels, and the buttons to ask for it on another

@@ -8,7 +8,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
-use super::signup::code_rejected_message;
+use super::{
+    botcheck::{self, Ask, NotSent},
+    signup::code_rejected_message,
+};
 use crate::{
     account::{
         codes::BrowserTag,
@@ -19,10 +22,7 @@ use crate::{
     notify::Channel,
     session::PendingRecovery,
     state::AppState,
-    web::{
-        BrowserSession, Page, RequestLang, WebError,
-        page::{render, see_other},
-    },
+    web::{BrowserSession, Page, RequestLang, WebError, page::see_other},
 };
 
 /// The page texts and address of each purpose.
@@ -58,6 +58,8 @@ struct StartView {
     notice: Option<String>,
     identifier: String,
     error: Option<String>,
+    /// The bot check's challenge for the page's script (see `pages::botcheck`).
+    challenge: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -76,6 +78,20 @@ struct VerifyView {
     code_length: u8,
     channels: super::CodeChannels,
     resend_action: &'static str,
+    /// The bot check's challenge, for the "send a new code" form.
+    challenge: Option<String>,
+}
+
+impl botcheck::FormView for StartView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
+impl botcheck::FormView for VerifyView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
 }
 
 #[derive(Deserialize)]
@@ -87,6 +103,8 @@ pub struct IdentifierQuery {
 pub struct StartForm {
     csrf: String,
     identifier: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +132,7 @@ fn start_view(
         notice: None,
         identifier: identifier.chars().take(254).collect(),
         error,
+        challenge: None,
     }
 }
 
@@ -126,11 +145,8 @@ async fn show_start(
     query: web::Query<IdentifierQuery>,
 ) -> Result<HttpResponse, WebError> {
     let identifier = query.identifier.as_deref().unwrap_or_default();
-    let response = render(
-        &req,
-        StatusCode::OK,
-        start_view(flow, lang, &session, identifier, None),
-    );
+    let view = start_view(flow, lang, &session, identifier, None);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -143,27 +159,43 @@ async fn submit_start(
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let sent = match super::parse_contact(&state, &form.identifier) {
-        Ok(to) => send_code(flow, &state, lang, &mut session, &to, None).await?,
-        Err(key) => Err(key),
+    let back = botcheck::Return {
+        action: flow.path(),
+        page: flow.path(),
+        identifier: Some(&form.identifier),
     };
-    if let Err(key) = sent {
-        let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
-        return session.respond(&state, response).await;
+    let sent = match super::parse_contact(&state, &form.identifier) {
+        Ok(to) => {
+            let ask = Ask(&req, &state, lang, &form.bot_check, back);
+            send_code(flow, ask, &mut session, &to, None).await?
+        }
+        Err(key) => Err(NotSent::Key(key)),
+    };
+    match sent {
+        Ok(()) => session.respond(&state, see_other("/recover/verify")).await,
+        Err(NotSent::Wait(response)) => session.respond(&state, response).await,
+        Err(NotSent::Key(key)) => {
+            let view = start_view(flow, lang, &session, &form.identifier, Some(lang.t(key)));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
+            session.respond(&state, response).await
+        }
     }
-    session.respond(&state, see_other("/recover/verify")).await
 }
 
-/// Asks for a code to `to`; the inner `Err` is the message key of a number codes do not go to.
+/// The bot check, then a code to `to`: the one path of the start forms and their "send a new
+/// code". `NotSent::Key` is the message key of a refusal or of a number codes do not go to.
 async fn send_code(
     flow: Flow,
-    state: &AppState,
-    lang: Lang,
+    ask: Ask<'_>,
     session: &mut BrowserSession,
     to: &ContactIdentifier,
     prefer: Option<Channel>,
-) -> Result<Result<(), &'static str>, WebError> {
+) -> Result<Result<(), NotSent>, WebError> {
+    let (state, lang) = (ask.1, ask.2);
+    if let Err(not_sent) = ask.check(session, to).await? {
+        return Ok(Err(not_sent));
+    }
     let browser = BrowserTag::new(session.0.csrf_token());
     let before = session
         .0
@@ -176,7 +208,7 @@ async fn send_code(
         recovery::request(&state.account, flow.0, to, lang, client, &browser, prefer).await;
     let sent = match requested {
         Ok(sent) => sent,
-        Err(e) => return Ok(Err(super::refusal_message(e)?)),
+        Err(e) => return Ok(Err(NotSent::Key(super::refusal_message(e)?))),
     };
     session.0.set_recovery(Some(PendingRecovery {
         purpose: flow.0,
@@ -249,6 +281,7 @@ fn verify_view(
         code_length: state.settings.codes.account_length,
         channels: super::code_channels(state, lang, to, &pending.channels),
         resend_action: "/recover/resend",
+        challenge: None,
     }
 }
 
@@ -262,7 +295,7 @@ pub async fn get_verify(
         return Ok(see_other("/login"));
     };
     let view = verify_view(&state, lang, &session, flow, &to, &pending);
-    let response = render(&req, StatusCode::OK, view);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -294,7 +327,8 @@ pub async fn post_verify(
         _ => Ok(Completion::SignIn),
     };
     let (Ok(code), Ok(completion)) = (code, completion) else {
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        let response = botcheck::render_form(&req, &state, &session, status, view).await?;
         return session.respond(&state, response).await;
     };
 
@@ -325,34 +359,50 @@ pub async fn post_verify(
                 None,
             );
             view.notice = Some(lang.t("login-locked"));
-            let response = render(&req, StatusCode::OK, view);
+            let response =
+                botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
             session.respond(&state, response).await
         }
         Err(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
     }
 }
 
 pub async fn post_resend(
+    req: HttpRequest,
     state: web::Data<AppState>,
     RequestLang(lang): RequestLang,
     mut session: BrowserSession,
     form: web::Form<super::ResendForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
-    let Some((flow, to, _)) = pending(&session) else {
+    let Some((flow, to, pending)) = pending(&session) else {
         return Ok(see_other("/login"));
     };
-    if send_code(flow, &state, lang, &mut session, &to, form.channel)
-        .await?
-        .is_err()
-    {
+    let back = botcheck::Return {
+        action: "/recover/resend",
+        page: "/recover/verify",
+        identifier: None,
+    };
+    let ask = Ask(&req, &state, lang, &form.bot_check, back);
+    match send_code(flow, ask, &mut session, &to, form.channel).await? {
+        Ok(()) => session.respond(&state, see_other("/recover/verify")).await,
+        Err(NotSent::Wait(response)) => session.respond(&state, response).await,
+        Err(NotSent::Key(key)) if key == botcheck::Blocked::REFUSED_KEY => {
+            let mut view = verify_view(&state, lang, &session, flow, &to, &pending);
+            view.resend_note = Some(lang.t(key));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
+            session.respond(&state, response).await
+        }
         // The number was served when the code was first asked for, and no longer is: start over.
-        session.0.set_recovery(None);
-        return session.respond(&state, see_other("/login")).await;
+        Err(NotSent::Key(_)) => {
+            session.0.set_recovery(None);
+            session.respond(&state, see_other("/login")).await
+        }
     }
-    session.respond(&state, see_other("/recover/verify")).await
 }

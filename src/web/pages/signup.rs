@@ -6,9 +6,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
+use super::botcheck::{self, Ask, NotSent};
 use crate::{
     account::{
-        codes::CodeRejected,
+        codes::{CodeRejected, Sent},
         signup::{self, SignupOutcome},
     },
     domain::{ContactIdentifier, DisplayName, NewPassword, ParseError, VerificationCode},
@@ -28,6 +29,8 @@ struct SignupView {
     page: Page,
     identifier: String,
     error: Option<String>,
+    /// The bot check's challenge for the page's script (see `pages::botcheck`).
+    challenge: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -43,6 +46,8 @@ struct VerifyView {
     code_length: u8,
     channels: super::CodeChannels,
     resend_action: &'static str,
+    /// The bot check's challenge, for the "send a new code" form.
+    challenge: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -52,10 +57,24 @@ struct ExistsView {
     message: String,
 }
 
+impl botcheck::FormView for SignupView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
+impl botcheck::FormView for VerifyView {
+    fn challenge_slot(&mut self) -> &mut Option<String> {
+        &mut self.challenge
+    }
+}
+
 #[derive(Deserialize)]
 pub struct SignupForm {
     csrf: String,
     identifier: String,
+    #[serde(flatten)]
+    bot_check: botcheck::Fields,
 }
 
 #[derive(Deserialize)]
@@ -80,8 +99,9 @@ pub async fn get_signup(
         page: Page::new(lang, session.0.csrf_token(), "/signup"),
         identifier: String::new(),
         error: None,
+        challenge: None,
     };
-    let response = render(&req, StatusCode::OK, view);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -93,24 +113,31 @@ pub async fn post_signup(
     form: web::Form<SignupForm>,
 ) -> Result<HttpResponse, WebError> {
     session.check_csrf(&form.csrf)?;
+    let back = botcheck::Return {
+        action: "/signup",
+        page: "/signup",
+        identifier: Some(&form.identifier),
+    };
     let requested = match super::parse_contact(&state, &form.identifier) {
         Ok(to) => {
-            match signup::request_code(&state.account, &to, lang, session.client(), None).await {
-                Ok(sent) => Ok((to, sent)),
-                Err(e) => Err(super::refusal_message(e)?),
-            }
+            let ask = Ask(&req, &state, lang, &form.bot_check, back);
+            let checked = request_checked(ask, &session, &to, None);
+            checked.await?.map(|sent| (to, sent))
         }
-        Err(key) => Err(key),
+        Err(key) => Err(NotSent::Key(key)),
     };
     let (to, sent) = match requested {
         Ok(requested) => requested,
-        Err(key) => {
+        Err(NotSent::Wait(response)) => return session.respond(&state, response).await,
+        Err(NotSent::Key(key)) => {
             let view = SignupView {
                 page: Page::new(lang, session.0.csrf_token(), "/signup"),
                 identifier: form.identifier.chars().take(254).collect(),
                 error: Some(lang.t(key)),
+                challenge: None,
             };
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             return session.respond(&state, response).await;
         }
     };
@@ -120,6 +147,24 @@ pub async fn post_signup(
         channels: super::told_channels(&sent, &[]),
     }));
     session.respond(&state, see_other("/signup/verify")).await
+}
+
+/// The bot check, then a sign-up code to `to`: the one path of the sign-up form and its "send
+/// a new code".
+async fn request_checked(
+    ask: Ask<'_>,
+    session: &BrowserSession,
+    to: &ContactIdentifier,
+    prefer: Option<Channel>,
+) -> Result<Result<Sent, NotSent>, WebError> {
+    let (state, lang) = (ask.1, ask.2);
+    if let Err(not_sent) = ask.check(session, to).await? {
+        return Ok(Err(not_sent));
+    }
+    match signup::request_code(&state.account, to, lang, session.client(), prefer).await {
+        Ok(sent) => Ok(Ok(sent)),
+        Err(e) => Ok(Err(NotSent::Key(super::refusal_message(e)?))),
+    }
 }
 
 /// The pending sign-up's contact, or `None` when this browser has not asked for a code.
@@ -151,6 +196,7 @@ fn verify_view(
         code_length: state.settings.codes.signup_length,
         channels: super::code_channels(state, lang, to, &pending.channels),
         resend_action: "/signup/resend",
+        challenge: None,
     }
 }
 
@@ -164,7 +210,7 @@ pub async fn get_verify(
         return Ok(see_other("/signup"));
     };
     let view = verify_view(&state, lang, &session, &to, pending);
-    let response = render(&req, StatusCode::OK, view);
+    let response = botcheck::render_form(&req, &state, &session, StatusCode::OK, view).await?;
     session.respond(&state, response).await
 }
 
@@ -189,7 +235,8 @@ pub async fn post_verify(
         .map_err(|e| view.password_error = message(e));
     let name = DisplayName::parse(&form.name).map_err(|e| view.name_error = message(e));
     let (Ok(code), Ok(password), Ok(name)) = (code, password, name) else {
-        let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+        let status = StatusCode::UNPROCESSABLE_ENTITY;
+        let response = botcheck::render_form(&req, &state, &session, status, view).await?;
         return session.respond(&state, response).await;
     };
 
@@ -218,13 +265,15 @@ pub async fn post_verify(
         }
         SignupOutcome::CodeRejected(rejected) => {
             view.code_error = Some(code_rejected_message(lang, rejected));
-            let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
             session.respond(&state, response).await
         }
     }
 }
 
 pub async fn post_resend(
+    req: HttpRequest,
     state: web::Data<AppState>,
     RequestLang(lang): RequestLang,
     mut session: BrowserSession,
@@ -235,13 +284,25 @@ pub async fn post_resend(
         return Ok(see_other("/signup"));
     };
     let before = pending.channels.clone();
-    let requested =
-        signup::request_code(&state.account, &to, lang, session.client(), form.channel).await;
-    let sent = match requested {
+    let back = botcheck::Return {
+        action: "/signup/resend",
+        page: "/signup/verify",
+        identifier: None,
+    };
+    let ask = Ask(&req, &state, lang, &form.bot_check, back);
+    let checked = request_checked(ask, &session, &to, form.channel);
+    let sent = match checked.await? {
         Ok(sent) => sent,
+        Err(NotSent::Wait(response)) => return session.respond(&state, response).await,
+        Err(NotSent::Key(key)) if key == botcheck::Blocked::REFUSED_KEY => {
+            let mut view = verify_view(&state, lang, &session, &to, pending);
+            view.resend_note = Some(lang.t(key));
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            let response = botcheck::render_form(&req, &state, &session, status, view).await?;
+            return session.respond(&state, response).await;
+        }
         // The number was served when the code was first asked for, and no longer is: start over.
-        Err(e) => {
-            super::refusal_message(e)?;
+        Err(NotSent::Key(_)) => {
             session.0.set_signup(None);
             return session.respond(&state, see_other("/signup")).await;
         }
