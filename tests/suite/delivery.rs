@@ -9,7 +9,10 @@ use figment::{
 };
 use oneid::{
     clock::MockClock,
-    config::{PhoneChannel, Settings, SmsGatewaySettings, WhatsAppSettings, WhatsAppTemplate},
+    config::{
+        BotCheckMode, PhoneChannel, Settings, SmsGatewaySettings, WhatsAppSettings,
+        WhatsAppTemplate,
+    },
     startup::Application,
 };
 use openidconnect::TokenResponse;
@@ -418,4 +421,53 @@ async fn bad_delivery_settings_stop_the_start_naming_the_key() {
     Application::build(base(), std::sync::Arc::new(MockClock::starting_now()))
         .await
         .expect("the worked example starts");
+}
+
+#[tokio::test]
+async fn without_javascript_the_wait_keeps_the_channel_the_person_asked_for() {
+    let (app, sms, wa) = two_channels(200, [PhoneChannel::Sms, PhoneChannel::Whatsapp], |s| {
+        s.bot_check.mode = BotCheckMode::Always;
+    })
+    .await;
+    let browser = app.browser();
+    // The sign-up form without a solution: the wait, then the code by SMS.
+    let form = browser.get("/signup").await;
+    let fields = [("csrf", form.csrf()), ("identifier", "9812345678".into())];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let wait = browser.post("/signup", &fields).await;
+    let ticket = wait.field("ticket").expect("the wait page");
+    app.advance(chrono::Duration::seconds(16));
+    let mut with_ticket = fields.clone();
+    with_ticket.push(("ticket", &ticket));
+    browser
+        .post("/signup", &with_ticket)
+        .await
+        .assert_redirect("/signup/verify");
+    assert_eq!((sent(&sms).len(), sent(&wa).len()), (1, 0));
+
+    // "Send it on WhatsApp instead", without a solution: the wait page carries the choice.
+    app.advance(chrono::Duration::seconds(61));
+    let verify = browser.get("/signup/verify").await;
+    let csrf = verify.csrf();
+    let wait = browser
+        .post(
+            "/signup/resend",
+            &[("csrf", &csrf), ("channel", "whatsapp")],
+        )
+        .await;
+    assert_eq!(wait.field("channel").as_deref(), Some("whatsapp"));
+    let ticket = wait.field("ticket").expect("the wait page");
+    app.advance(chrono::Duration::seconds(16));
+    browser
+        .post(
+            "/signup/resend",
+            &[
+                ("csrf", &csrf),
+                ("channel", "whatsapp"),
+                ("ticket", &ticket),
+            ],
+        )
+        .await
+        .assert_redirect("/signup/verify");
+    assert_eq!((sent(&sms).len(), sent(&wa).len()), (1, 1));
 }

@@ -17,6 +17,7 @@ use crate::{
     account::botcheck::{self, Answer, NotPassed},
     domain::ContactIdentifier,
     i18n::Lang,
+    notify::Channel,
     state::AppState,
     web::{BrowserSession, Page, WebError, middleware::page_csp_with_script, page::render},
 };
@@ -142,6 +143,8 @@ pub(crate) struct Return<'a> {
     pub action: &'static str,
     pub page: &'static str,
     pub identifier: Option<&'a str>,
+    /// The channel a "send it on WhatsApp instead" asked for, kept through the wait.
+    pub channel: Option<Channel>,
 }
 
 /// The check before a code goes to `to`, for any code-request form.
@@ -166,6 +169,7 @@ pub(crate) async fn check(
                 text: lang.t_args("bot-check-wait-text", &[("seconds", seconds.to_string())]),
                 action: back.action,
                 identifier: back.identifier.map(|i| i.chars().take(254).collect()),
+                channel: back.channel.map(Channel::as_str),
                 ticket,
             };
             Err(Blocked::Wait(render(req, StatusCode::OK, view)))
@@ -180,5 +184,6 @@ struct WaitView {
     text: String,
     action: &'static str,
     identifier: Option<String>,
+    channel: Option<&'static str>,
     ticket: String,
 }

@@ -160,6 +160,7 @@ pub async fn post_continue(
         action: START,
         page: START,
         identifier: Some(&form.identifier),
+        channel: None,
     };
     let sent = match super::parse_contact(&state, &form.identifier) {
         Ok(to) => {
@@ -355,6 +356,7 @@ pub async fn post_resend(
         action: "/continue/resend",
         page: VERIFY,
         identifier: None,
+        channel: form.channel,
     };
     let ask = Ask(&req, &state, lang, &form.bot_check, back);
     match send_code(ask, &mut session, &to, form.channel).await? {

@@ -163,6 +163,7 @@ async fn submit_start(
         action: flow.path(),
         page: flow.path(),
         identifier: Some(&form.identifier),
+        channel: None,
     };
     let sent = match super::parse_contact(&state, &form.identifier) {
         Ok(to) => {
@@ -387,6 +388,7 @@ pub async fn post_resend(
         action: "/recover/resend",
         page: "/recover/verify",
         identifier: None,
+        channel: form.channel,
     };
     let ask = Ask(&req, &state, lang, &form.bot_check, back);
     match send_code(flow, ask, &mut session, &to, form.channel).await? {

@@ -117,6 +117,7 @@ pub async fn post_signup(
         action: "/signup",
         page: "/signup",
         identifier: Some(&form.identifier),
+        channel: None,
     };
     let requested = match super::parse_contact(&state, &form.identifier) {
         Ok(to) => {
@@ -288,6 +289,7 @@ pub async fn post_resend(
         action: "/signup/resend",
         page: "/signup/verify",
         identifier: None,
+        channel: form.channel,
     };
     let ask = Ask(&req, &state, lang, &form.bot_check, back);
     let checked = request_checked(ask, &session, &to, form.channel);
