@@ -975,8 +975,8 @@ impl Settings {
             }
             if !channels.contains(&PhoneChannel::Whatsapp) {
                 return invalid(
-                    key,
-                    env,
+                    "delivery.phone_channels",
+                    "ONEID_DELIVERY__PHONE_CHANNELS",
                     "[whatsapp] is set but delivery.phone_channels does not name `whatsapp`, so it would never be used".into(),
                 );
             }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use outbox::Outbox;
-pub use sms::{LongText, Sample, SmsGateway, check as check_sms_templates, long_texts};
+pub use sms::{Sample, SmsGateway};
 pub use smtp::SmtpSender;
 pub use template::MessageKind;
 pub use whatsapp::WhatsAppSender;
@@ -41,12 +41,6 @@ impl Channel {
             Self::Email => "email",
             Self::Whatsapp => "whatsapp",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sms, Self::Email, Self::Whatsapp]
-            .into_iter()
-            .find(|c| c.as_str() == s)
     }
 }
 
@@ -213,7 +207,7 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// SMS then nothing for phones; see [`Notifier::with_whatsapp`].
+    /// `sms` and `email` only, SMS the one phone channel (the unit tests' notifier).
     pub fn new(sms: Arc<dyn Sender>, email: Arc<dyn Sender>, origin_host: String) -> Self {
         Self {
             sms,
@@ -222,17 +216,6 @@ impl Notifier {
             phone_channels: vec![Channel::Sms],
             origin_host,
         }
-    }
-
-    /// Adds the WhatsApp transport and sets the order of the phone channels.
-    pub fn with_whatsapp(
-        mut self,
-        whatsapp: Arc<dyn Sender>,
-        phone_channels: Vec<Channel>,
-    ) -> Self {
-        self.whatsapp = Some(whatsapp);
-        self.phone_channels = phone_channels;
-        self
     }
 
     /// SMTP, the SMS gateway and WhatsApp when configured; email and SMS go to the outbox when

@@ -391,6 +391,15 @@ async fn bad_delivery_settings_stop_the_start_naming_the_key() {
         "{why}"
     );
 
+    // WhatsApp configured but in no channel order: it would never be used.
+    let mut s = base();
+    s.whatsapp = Some(whatsapp("http://127.0.0.1:9/messages"));
+    let why = refused_start(s).await;
+    assert!(
+        why.contains("`delivery.phone_channels`") && why.contains("never be used"),
+        "{why}"
+    );
+
     // A template without its ID, for a message that is sent.
     let mut s = base();
     let sms = s.sms.as_mut().unwrap();
