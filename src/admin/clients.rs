@@ -1,8 +1,6 @@
 //! Relying parties, as an operator manages them. The rules a registration follows live in
 //! [`crate::oauth::registry`]; this adds the audit trail.
 
-use diesel::Connection;
-
 use super::Context;
 use crate::{
     audit::AuditEvent,
@@ -63,7 +61,7 @@ pub async fn remove(ctx: &Context, by: &Actor, id: ClientId) -> Result<bool, DbE
     let Some(removed) = ctx
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            conn.write_transaction(|conn| {
                 let Some(found) = client::find(conn, &removing)? else {
                     return Ok(None);
                 };

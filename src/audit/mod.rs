@@ -17,7 +17,6 @@ mod since;
 use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::Connection as _;
 use tokio::sync::{mpsc, oneshot};
 
 pub use since::{Since, SinceError};
@@ -396,7 +395,7 @@ async fn write_batch(db: &Db, events: Vec<(DateTime<Utc>, AuditEvent)>) {
     let count = events.len();
     let written = db
         .run(move |conn| {
-            let together = conn.transaction(|conn| {
+            let together = conn.write_transaction(|conn| {
                 events
                     .iter()
                     .try_for_each(|(at, event)| rows::insert(conn, &event.to_row(*at)))

@@ -31,6 +31,44 @@ pub enum DbConn {
     Postgres(diesel::PgConnection),
 }
 
+impl DbConn {
+    /// A transaction that will write: on SQLite it begins `IMMEDIATE`, taking the write lock
+    /// up front, so a writer that committed meanwhile (the audit writer, another request) makes
+    /// it wait on the busy timeout. A deferred `BEGIN` that read first cannot upgrade once
+    /// another connection committed (WAL: `SQLITE_BUSY_SNAPSHOT`): SQLite fails it at once,
+    /// without the busy handler, and the request answered 503. PostgreSQL's transaction
+    /// already waits on row locks. Nested `transaction` calls inside `f` are savepoints, as
+    /// usual.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let Self::Sqlite(sqlite) = self else {
+            return self.transaction(f);
+        };
+        // What `SqliteConnection::immediate_transaction` does, with `f` given this enum.
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        let outcome = f(self);
+        let Self::Sqlite(sqlite) = self else {
+            // `f` cannot swap the connection for another backend's; were it to, the
+            // transaction's state is unknown.
+            return Err(diesel::result::Error::BrokenTransactionManager.into());
+        };
+        match outcome {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(sqlite)?;
+                Ok(value)
+            }
+            Err(e) => {
+                AnsiTransactionManager::rollback_transaction(sqlite)?;
+                Err(e)
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(transparent)]

@@ -317,7 +317,7 @@ pub fn revoke_admin(
     id: AccountId,
     keep_one: bool,
 ) -> Result<bool, RevokeRoleError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let admin = Role::Admin.as_str();
         let admins = diesel::update(accounts::table.filter(accounts::role.eq(admin)))
             .set(accounts::role.eq(admin))
@@ -507,7 +507,7 @@ pub fn erase(
     keep_detail_of: &[&str],
 ) -> Result<bool, DbError> {
     let stamp = now.naive_utc();
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let erased = diesel::update(
             accounts::table
                 .filter(accounts::account_id.eq(id.get()))
@@ -559,7 +559,7 @@ pub fn reserve_login_attempt(
     window: chrono::Duration,
 ) -> Result<Option<i32>, DbError> {
     let (now, stale) = (now.naive_utc(), (now - window).naive_utc());
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let open = accounts::table
             .filter(accounts::account_id.eq(id.get()))
             .filter(accounts::status.ne(AccountStatus::Locked.as_str()))

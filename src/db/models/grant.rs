@@ -301,7 +301,7 @@ pub fn save_consent(
     scope: &Scopes,
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         diesel::delete(consents::table.find((account.get(), client.as_str()))).execute(conn)?;
         diesel::insert_into(consents::table)
             .values((
@@ -436,7 +436,7 @@ pub fn take_back_from_client(
     client: &ClientId,
     now: DateTime<Utc>,
 ) -> Result<Option<RevokedForClient>, DbError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let consent = delete_consent(conn, account, client)?;
         let revoked = revoke_for_client(conn, account, client, now)?;
         let row = connected_app::delete(conn, account, client)?;
@@ -572,7 +572,7 @@ pub fn take_back_from_all(
     client: &ClientId,
     now: DateTime<Utc>,
 ) -> Result<TakenBackFromAll, DbError> {
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         let consents =
             diesel::delete(consents::table.filter(consents::client_id.eq(client.as_str())))
                 .execute(conn)?;

@@ -22,7 +22,6 @@ use std::{
 };
 
 use chrono::{DateTime, Duration, Utc};
-use diesel::Connection as _;
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
 
 pub use self::{
@@ -447,7 +446,7 @@ async fn add_key(
     })?;
     let stored_kid = kid.clone();
     db.run(move |conn| {
-        conn.transaction(|conn| {
+        conn.write_transaction(|conn| {
             let new = NewSigningKey {
                 kid: stored_kid.as_str(),
                 alg: alg.as_str(),
