@@ -10,7 +10,7 @@ use crate::{
     clock::SystemClock,
     config::{FlagOverrides, Settings},
     db::models::account::Account,
-    domain::{AccountId, Actor, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
+    domain::{AccountId, Acr, Actor, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
     startup::Application,
     state::{AppState, open_database},
 };
@@ -132,6 +132,13 @@ pub enum ClientCommand {
         client_id: String,
         #[arg(value_parser = ["on", "off"])]
         state: String,
+    },
+    /// The weakest sign-in the app accepts: `1fa` (any sign-in), `2fa` (a second factor or a
+    /// passkey) or `phr` (a passkey); people signed in more weakly are asked to step up.
+    MinAcr {
+        client_id: String,
+        #[arg(value_parser = ["1fa", "2fa", "phr"])]
+        level: String,
     },
 }
 
@@ -672,6 +679,12 @@ async fn client_command(settings: Settings, command: ClientCommand) -> anyhow::R
                 .await?;
             println!("client {client_id} first-party: {state}");
         }
+        ClientCommand::MinAcr { client_id, level } => {
+            let min_acr = Some(Acr::parse(&level)?);
+            admin::clients::set_min_acr(&ctx, &Actor::Operator, parse_id(&client_id)?, min_acr)
+                .await?;
+            println!("client {client_id} minimum sign-in: {level}");
+        }
     }
     Ok(())
 }
@@ -693,6 +706,7 @@ fn client_json(c: &crate::db::models::client::Client) -> serde_json::Value {
         "disabled": c.is_disabled(),
         "id_token_signed_response_alg": c.id_token_alg.as_str(),
         "access_token_signed_response_alg": c.access_token_alg.map(|a| a.as_str()),
+        "min_acr": c.min_acr.map(|a| a.as_str()),
         "created_at": c.created_at.to_rfc3339(),
     })
 }

@@ -87,3 +87,12 @@ admin-done-app-first-party = Admin consent given: nobody will see this app's con
 admin-done-app-third-party = Admin consent taken back: people will be asked again.
 admin-done-app-consents-revoked = Everyone's consent to the app is revoked.
 admin-done-app-removed = The app is deleted.
+
+# The app's minimum sign-in (acr).
+admin-app-min-acr = Minimum sign-in
+admin-app-min-acr-hint = People signed in more weakly are asked for more before this app lets them in. Someone who has not added what is needed is told how to add it.
+admin-app-min-acr-1fa = Any sign-in (password or code)
+admin-app-min-acr-2fa = Two factors (authenticator app, recovery code or passkey)
+admin-app-min-acr-phr = Phishing-resistant (passkey)
+admin-app-min-acr-save = Save
+admin-done-app-min-acr = The app's minimum sign-in is saved. It applies from each person's next visit to the app.

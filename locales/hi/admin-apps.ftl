@@ -87,3 +87,12 @@ admin-done-app-first-party = व्यवस्थापक की सहमत�
 admin-done-app-third-party = व्यवस्थापक की सहमति वापस ले ली गई: लोगों से फिर पूछा जाएगा।
 admin-done-app-consents-revoked = इस ऐप के लिए सबकी सहमति वापस ले ली गई है।
 admin-done-app-removed = ऐप हटा दिया गया है।
+
+# The app's minimum sign-in (acr).
+admin-app-min-acr = न्यूनतम साइन-इन
+admin-app-min-acr-hint = जो लोग इससे कमज़ोर तरीके से साइन इन हैं, उनसे यह ऐप खोलने से पहले और पुष्टि माँगी जाती है। जिसने ज़रूरी तरीका नहीं जोड़ा है, उसे बताया जाता है कि कैसे जोड़ें।
+admin-app-min-acr-1fa = कोई भी साइन-इन (पासवर्ड या कोड)
+admin-app-min-acr-2fa = दो फ़ैक्टर (ऑथेंटिकेटर ऐप, रिकवरी कोड या पासकी)
+admin-app-min-acr-phr = फ़िशिंग-रोधी (पासकी)
+admin-app-min-acr-save = सेव करें
+admin-done-app-min-acr = ऐप का न्यूनतम साइन-इन सेव हो गया। यह हर व्यक्ति के अगली बार ऐप खोलने पर लागू होगा।

@@ -12,7 +12,7 @@ use crate::{
             grant::{self, TakenBackFromAll},
         },
     },
-    domain::{Actor, ClientId, ClientSecret},
+    domain::{Acr, Actor, ClientId, ClientSecret},
     oauth::registry::{self, Changes, Registration, RegistrationError},
 };
 
@@ -254,6 +254,35 @@ pub async fn set_first_party(
     save(ctx, &found).await?;
     let detail = if on { "no → yes" } else { "yes → no" };
     let event = AuditEvent::admin_action(format!("client {id} first_party: {detail}"))
+        .client(&id)
+        .by(by);
+    ctx.audit.record(event).await;
+    Ok(true)
+}
+
+/// Sets the weakest sign-in the app accepts (`None`: any): a sign-in weaker than this is
+/// stepped up before the app gets a code, and a person who has no method strong enough is told
+/// how to add one (see `oauth::authorize`). Audited with the change; `false` when it was so
+/// already.
+pub async fn set_min_acr(
+    ctx: &Context,
+    by: &Actor,
+    id: ClientId,
+    min_acr: Option<Acr>,
+) -> Result<bool, RegistrationError> {
+    // Every sign-in is at least one-factor: that minimum is no minimum, and is stored as none.
+    let min_acr = min_acr.filter(|&acr| acr != Acr::OneFactor);
+    let mut found = find(ctx, id.clone())
+        .await?
+        .ok_or(RegistrationError::NotFound)?;
+    if found.min_acr == min_acr {
+        return Ok(false);
+    }
+    let name = |acr: Option<Acr>| acr.map_or("any", Acr::short);
+    let detail = format!("{} → {}", name(found.min_acr), name(min_acr));
+    found.min_acr = min_acr;
+    save(ctx, &found).await?;
+    let event = AuditEvent::admin_action(format!("client {id} min_acr: {detail}"))
         .client(&id)
         .by(by);
     ctx.audit.record(event).await;

@@ -42,6 +42,7 @@ diesel::table! {
         first_party_by -> Nullable<Text>,
         first_party_at -> Nullable<Timestamp>,
         access_token_signed_response_alg -> Nullable<Text>,
+        min_acr -> Nullable<Text>,
     }
 }
 

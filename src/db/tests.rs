@@ -194,6 +194,7 @@ fn round_trip_every_model(db: &Db) {
             disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
             access_token_alg: None,
+            min_acr: None,
             created_at: now,
         };
         client::insert(conn, &registered)?;

@@ -1,6 +1,7 @@
 //! Values that parse, not validate: once a raw string becomes one of these types it is known good.
 
 mod account_id;
+mod acr;
 mod actor;
 mod algorithm;
 mod client;
@@ -21,6 +22,7 @@ mod secret;
 mod subject;
 
 pub use account_id::AccountId;
+pub use acr::{Acr, UnknownAcr};
 pub use actor::{Actor, Role};
 pub use algorithm::{Algorithm, UnknownAlgorithm};
 pub use client::{ClientAuth, ClientId, ClientSecret, GrantType, SecretDigest};

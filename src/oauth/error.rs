@@ -21,6 +21,9 @@ pub enum ErrorCode {
     LoginRequired,
     ConsentRequired,
     InteractionRequired,
+    /// The app or its administrator requires a stronger sign-in than the person can give
+    /// (OpenID Connect Core Unmet Authentication Requirements 1.0 §2).
+    UnmetAuthenticationRequirements,
     RequestNotSupported,
     RequestUriNotSupported,
 }
@@ -43,6 +46,7 @@ impl ErrorCode {
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
             Self::InteractionRequired => "interaction_required",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
         }

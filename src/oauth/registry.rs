@@ -223,6 +223,8 @@ pub fn build(
         disabled_at: None,
         id_token_alg,
         access_token_alg,
+        // Set by its own operation (see `admin::clients::set_min_acr`).
+        min_acr: None,
         created_at: now,
     };
     Ok((client, secret))

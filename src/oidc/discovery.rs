@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::Acr;
+
 /// The discovery document for `issuer` (no trailing slash).
 pub fn provider_metadata(issuer: &str) -> Value {
     json!({
@@ -27,6 +29,8 @@ pub fn provider_metadata(issuer: &str) -> Value {
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
             "name", "preferred_username", "updated_at", "locale", "email", "email_verified", "phone_number", "phone_number_verified"
         ],
+        // What `acr_values` may ask for and ID tokens say (OIDC Discovery §3), weakest first.
+        "acr_values_supported": Acr::ALL.map(Acr::as_str),
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

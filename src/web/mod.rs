@@ -107,6 +107,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(oauth::authorize),
         )
         .service(web::resource("/authorize/resume").get(oauth::resume))
+        .service(web::resource("/authorize/give-up").post(oauth::post_give_up))
         .service(
             web::resource("/consent")
                 .get(oauth::get_consent)

@@ -45,4 +45,5 @@ mod secrets;
 mod security_headers;
 mod signup;
 mod single_logout;
+mod step_up;
 mod token_grants;

@@ -7,7 +7,7 @@ use url::Url;
 use crate::{
     db::{DbConn, DbError, schema::clients},
     domain::{
-        Actor, Algorithm, ClientAuth, ClientId, GrantType, RedirectUri, Scopes, SecretDigest,
+        Acr, Actor, Algorithm, ClientAuth, ClientId, GrantType, RedirectUri, Scopes, SecretDigest,
     },
 };
 
@@ -43,6 +43,9 @@ pub struct Client {
     /// What its JWT access tokens are signed with; `None`: the server's default
     /// (`oauth.access_token_alg`).
     pub access_token_alg: Option<Algorithm>,
+    /// The weakest sign-in an administrator lets this app accept; `None`: any. A sign-in
+    /// weaker than this is stepped up before a code is issued (see `oauth::authorize`).
+    pub min_acr: Option<Acr>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -86,6 +89,7 @@ struct ClientRow {
     first_party_by: Option<String>,
     first_party_at: Option<NaiveDateTime>,
     access_token_signed_response_alg: Option<String>,
+    min_acr: Option<String>,
 }
 
 /// Every column, `None` written as NULL (a cleared logo, an enabled client, consent taken back).
@@ -110,6 +114,7 @@ struct ClientWrite {
     first_party_by: Option<String>,
     first_party_at: Option<NaiveDateTime>,
     access_token_signed_response_alg: Option<String>,
+    min_acr: Option<String>,
 }
 
 fn corrupt(id: &str, what: &str) -> DbError {
@@ -182,6 +187,12 @@ impl TryFrom<ClientRow> for Client {
                 .map(Algorithm::parse)
                 .transpose()
                 .map_err(|_| corrupt(&id, "access_token_signed_response_alg"))?,
+            min_acr: row
+                .min_acr
+                .as_deref()
+                .map(Acr::parse)
+                .transpose()
+                .map_err(|_| corrupt(&id, "min_acr"))?,
             created_at: row.created_at.and_utc(),
         })
     }
@@ -216,6 +227,7 @@ impl ClientWrite {
             access_token_signed_response_alg: client
                 .access_token_alg
                 .map(|a| a.as_str().to_owned()),
+            min_acr: client.min_acr.map(|a| a.as_str().to_owned()),
         }
     }
 }

@@ -260,6 +260,7 @@ mod tests {
             id_token_hint: None,
             // What was asked is not what the code carries: the negotiated scopes are.
             scope: Some("openid email unknown".into()),
+            acr_values: None,
         }
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::Prompts;
 use crate::{
-    domain::Scopes,
+    domain::{Acr, Scopes},
     oauth::error::{ErrorCode, OAuthError},
 };
 
@@ -111,5 +111,69 @@ pub fn decide_consent(
         (true, _) => Consent::Given,
         (false, true) => Consent::Required,
         (false, false) => Consent::Ask,
+    }
+}
+
+/// What the person did about a stronger sign-in this request needs (see [`decide_acr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StepUp {
+    /// Nothing yet: ask for the stronger sign-in when it is needed.
+    #[default]
+    Ask,
+    /// The person has no method strong enough (no second factor, or no passkey for `phr`).
+    Unavailable,
+    /// The person chose to go back to the app without it, from the page that says the app
+    /// needs it.
+    GaveUp,
+}
+
+/// Whether the sign-in is strong enough for the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcrDecision {
+    /// Go on: the sign-in is strong enough, or what is missing was only asked for.
+    Enough,
+    /// Ask the person for a second factor (or a passkey) reaching `need`, then resume.
+    StepUp { need: Acr },
+    /// The app's minimum cannot be met: the person has no method that strong. A page says how
+    /// to add one.
+    PolicyUnreachable { need: Acr },
+    /// The app's minimum is not met and will not be: `unmet_authentication_requirements`.
+    Unmet,
+    /// The app's minimum is not met and `prompt=none` forbids asking: `login_required`.
+    LoginRequired,
+}
+
+/// The authentication context (OIDC Core §3.1.2.1, `acr_values`; §5.5.1.1, `acr`). `has` is
+/// what the sign-in proved (see [`Acr::of_amr`]), `asked` the weakest class `acr_values`
+/// names, `policy` the app's minimum set by an administrator.
+///
+/// - The minimum is a rule: a sign-in below it never gets a code. The person is asked to step
+///   up; without a method strong enough they are told how to add one, and going back to the
+///   app carries `unmet_authentication_requirements` (OpenID Connect Core Unmet Authentication
+///   Requirements 1.0 §2). With `prompt=none` it is `login_required` (§3.1.2.6).
+/// - `acr_values` is a voluntary request: OneID steps up when the person can, and otherwise
+///   (no method, or `prompt=none`) answers with the `acr` the sign-in has, for the app to judge
+///   (§3.1.2.1: "the Authorization Server ... is not required to" satisfy it).
+///
+/// The minimum is settled first, so a person who can reach it is not refused because they
+/// cannot reach a stronger value the app only asked for.
+pub fn decide_acr(
+    has: Acr,
+    asked: Option<Acr>,
+    policy: Option<Acr>,
+    prompt_none: bool,
+    step_up: StepUp,
+) -> AcrDecision {
+    if let Some(need) = policy.filter(|&minimum| has < minimum) {
+        return match step_up {
+            StepUp::Ask if prompt_none => AcrDecision::LoginRequired,
+            StepUp::Ask => AcrDecision::StepUp { need },
+            StepUp::Unavailable => AcrDecision::PolicyUnreachable { need },
+            StepUp::GaveUp => AcrDecision::Unmet,
+        };
+    }
+    match asked.filter(|&wanted| has < wanted) {
+        Some(need) if step_up == StepUp::Ask && !prompt_none => AcrDecision::StepUp { need },
+        _ => AcrDecision::Enough,
     }
 }

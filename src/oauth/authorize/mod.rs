@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 pub use self::{
     code::issue_code,
     decide::{
-        Consent, check_hint_names_another, check_sign_in_fresh, decide_consent, negotiate_scopes,
+        AcrDecision, Consent, StepUp, check_hint_names_another, check_sign_in_fresh, decide_acr,
+        decide_consent, negotiate_scopes,
     },
     request::{
         AuthorizationRequest, MAX_NAME_BYTES, MAX_OTHER_PARAMETER_BYTES, MAX_PARAMETER_BYTES,
@@ -41,7 +42,7 @@ use crate::{
             grant,
         },
     },
-    domain::{AccountId, Scopes},
+    domain::{AccountId, Acr, Scopes},
     session::SignedIn,
     store::StoreError,
 };
@@ -85,6 +86,12 @@ pub enum Outcome {
     Login { login_hint: Option<String> },
     /// The person must decide whether the client may have these scopes.
     Consent { client: Box<Client>, scopes: Scopes },
+    /// The sign-in is not strong enough: ask for a second factor (or a passkey) reaching
+    /// `need`, then resume the request.
+    StepUp { need: Acr },
+    /// The app requires a sign-in at least `need` and the person has no method that strong:
+    /// a page that says how to add one (the request stays parked).
+    NeedsStrongerMethod { client_name: String, need: Acr },
 }
 
 /// What the person did on OneID's pages during this interaction.
@@ -92,11 +99,9 @@ pub enum Outcome {
 pub struct Decisions {
     /// Consent given (`Some(true)`) or refused (`Some(false)`) on the consent page just now.
     pub consent: Option<bool>,
+    /// What the person did about a stronger sign-in (see [`decide_acr`]).
+    pub step_up: StepUp,
 }
-
-/// The `acr` OneID asserts: one factor (a password, or a code to a verified phone or email).
-/// Relying parties that need more must not accept it (OIDC Core §2, `acr`).
-pub const ACR_SINGLE_FACTOR: &str = "urn:oneid:acr:1fa";
 
 /// Runs the authorization flow for the parked or fresh `interaction` and the browser's
 /// sign-in. The error is a failure of ours (the database or store is down, a bug); every
@@ -126,6 +131,7 @@ async fn run(
     let person = load_fresh_sign_in(ctx, &request, signed_in, interaction.started_at)?;
     let account = load_account(ctx, person.account_id).await?;
     check_hint(ctx, &request, &account, person, interaction.started_at)?;
+    check_acr(ctx, &request, person, decisions.step_up)?;
     let scopes = negotiate_scopes(request.scope.as_deref(), &request.client.scopes)
         .map_err(|e| refuse(ctx, &request, e))?;
     let consented_now = check_consent(ctx, &request, account.id, &scopes, decisions).await?;
@@ -251,6 +257,48 @@ fn check_hint(
     Ok(())
 }
 
+/// The sign-in must be as strong as the app's minimum, and is stepped up for `acr_values`
+/// when the person can (see [`decide_acr`] for the rules).
+fn check_acr(
+    ctx: &Context,
+    request: &AuthorizationRequest,
+    person: &SignedIn,
+    step_up: StepUp,
+) -> Result<(), Stop> {
+    let has = Acr::of_amr(&person.amr);
+    let answer = |outcome| Err(Stop::Answer(Box::new(outcome)));
+    match decide_acr(
+        has,
+        request.acr_values,
+        request.client.min_acr,
+        request.prompts.none,
+        step_up,
+    ) {
+        AcrDecision::Enough => Ok(()),
+        AcrDecision::StepUp { need } => answer(Outcome::StepUp { need }),
+        AcrDecision::PolicyUnreachable { need } => answer(Outcome::NeedsStrongerMethod {
+            client_name: request.client.name.clone(),
+            need,
+        }),
+        AcrDecision::Unmet => Err(refuse(
+            ctx,
+            request,
+            OAuthError::new(
+                ErrorCode::UnmetAuthenticationRequirements,
+                "the app requires a stronger sign-in than the person has",
+            ),
+        )),
+        AcrDecision::LoginRequired => Err(refuse(
+            ctx,
+            request,
+            OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the app requires a stronger sign-in (prompt=none)",
+            ),
+        )),
+    }
+}
+
 /// Consent must stand before a code is issued (see [`decide_consent`] for the rule). A
 /// decision just made on the consent page is remembered, added to what was allowed before,
 /// and returned for the audit log; a refusal, a request that must ask, and `prompt=none` when
@@ -368,7 +416,9 @@ fn sign_in_context(
         sid: person.sid.clone(),
         amr: person.amr.clone(),
         nonce: request.nonce.clone(),
-        acr: Some(ACR_SINGLE_FACTOR.to_owned()),
+        // What this sign-in proved, whatever was asked (OIDC Core §2: the relying party
+        // judges whether it is enough).
+        acr: Some(Acr::of_amr(&person.amr).as_str().to_owned()),
     }
 }
 

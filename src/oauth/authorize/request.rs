@@ -8,7 +8,7 @@ use chrono::Duration;
 use super::{ClientResponse, ResponseMode};
 use crate::{
     db::models::client::{self, Client},
-    domain::Issuer,
+    domain::{Acr, Issuer},
     oauth::{
         Context,
         error::{ErrorCode, OAuthError},
@@ -40,6 +40,9 @@ pub struct AuthorizationRequest {
     pub id_token_hint: Option<String>,
     /// `scope` as requested; what the client gets is decided by [`super::negotiate_scopes`].
     pub scope: Option<String>,
+    /// The weakest class `acr_values` names that OneID knows (see
+    /// [`Acr::weakest_requested`]): a voluntary request (OIDC Core §3.1.2.1).
+    pub acr_values: Option<Acr>,
 }
 
 /// Why a request stops during its parse.
@@ -142,6 +145,7 @@ fn read_verified(
         login_hint: owned("login_hint"),
         id_token_hint: owned("id_token_hint"),
         scope: owned("scope"),
+        acr_values: params.get("acr_values").and_then(Acr::weakest_requested),
         client,
         redirect_uri,
     })

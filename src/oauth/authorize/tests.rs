@@ -351,3 +351,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_apps_minimum_is_a_rule_and_acr_values_a_request() {
+    use crate::domain::Acr::{OneFactor as One, PhishingResistant as Phr, TwoFactor as Two};
+    use AcrDecision::*;
+    let decide = |has, asked, policy, none, step_up| decide_acr(has, asked, policy, none, step_up);
+    // Nothing asked, no minimum.
+    assert_eq!(decide(One, None, None, false, StepUp::Ask), Enough);
+    // Met by a stronger sign-in.
+    assert_eq!(
+        decide(Phr, Some(Two), Some(Two), false, StepUp::Ask),
+        Enough
+    );
+    // The minimum: step up; without a method, the page; given up, the error; prompt=none.
+    assert_eq!(
+        decide(One, None, Some(Two), false, StepUp::Ask),
+        StepUp { need: Two }
+    );
+    assert_eq!(
+        decide(One, None, Some(Two), false, StepUp::Unavailable),
+        PolicyUnreachable { need: Two }
+    );
+    assert_eq!(decide(One, None, Some(Two), false, StepUp::GaveUp), Unmet);
+    assert_eq!(
+        decide(One, None, Some(Two), true, StepUp::Ask),
+        LoginRequired
+    );
+    // A request: step up when possible, otherwise answer with what the sign-in has.
+    assert_eq!(
+        decide(One, Some(Two), None, false, StepUp::Ask),
+        StepUp { need: Two }
+    );
+    assert_eq!(
+        decide(One, Some(Two), None, false, StepUp::Unavailable),
+        Enough
+    );
+    assert_eq!(decide(One, Some(Two), None, true, StepUp::Ask), Enough);
+    // The minimum first: a person who can reach it is asked for it, not for the stronger
+    // value the app only asked for; once it is met, the request gets its turn.
+    assert_eq!(
+        decide(One, Some(Phr), Some(Two), false, StepUp::Ask),
+        StepUp { need: Two }
+    );
+    assert_eq!(
+        decide(Two, Some(Phr), Some(Two), false, StepUp::Ask),
+        StepUp { need: Phr }
+    );
+    assert_eq!(
+        decide(Two, Some(Phr), Some(Two), false, StepUp::Unavailable),
+        Enough
+    );
+}

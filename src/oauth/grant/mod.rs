@@ -377,6 +377,7 @@ pub(crate) mod tests {
             disabled_at: None,
             id_token_alg: crate::domain::Algorithm::Rs256,
             access_token_alg: None,
+            min_acr: None,
             created_at: Utc::now(),
         }
     }

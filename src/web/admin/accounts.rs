@@ -15,6 +15,7 @@ use super::{
         decode_cursor, encode_cursor,
     },
 };
+use crate::web::pages::CsrfForm;
 use crate::{
     admin::{
         self,
@@ -410,11 +411,6 @@ pub async fn get_account(
 ) -> Result<HttpResponse, WebError> {
     let nav = Nav::new(SECTION).done(lang, query.done.as_deref());
     show(&req, &state, lang, session, nav, &path, None, None).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 /// Shows the page again with the contacts in full; the reveal is audited.

@@ -12,10 +12,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{AdminUser, Nav};
+use crate::web::pages::CsrfForm;
 use crate::{
     admin::{self, clients::ConsentSummary},
     db::models::{account, client::Client},
-    domain::{Actor, ClientId, ScopeToken},
+    domain::{Acr, Actor, ClientId, ScopeToken},
     i18n::Lang,
     oauth::registry::{Changes, Registration, RegistrationError},
     oidc::tokens::claims_of,
@@ -51,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(post_first_party),
         )
         .service(web::resource("/apps/{id}/first-party/off").post(post_first_party_off))
+        .service(web::resource("/apps/{id}/min-acr").post(post_min_acr))
         .service(
             web::resource("/apps/{id}/consents/revoke")
                 .get(get_revoke_consents)
@@ -75,13 +77,6 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize)]
 pub struct DoneQuery {
     done: Option<String>,
-}
-
-/// A form with nothing but its CSRF token (a missing one is refused like a wrong one).
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// The fields of the new-app and edit forms (checkboxes are present when ticked).
@@ -512,7 +507,24 @@ struct AppView {
     first_party: bool,
     /// "made first-party by … on …", when the record was kept.
     first_party_record: Option<String>,
+    /// The short name of the app's minimum sign-in (`1fa` when it has none).
+    min_acr: &'static str,
     summary: ConsentSummary,
+}
+
+impl AppView {
+    /// The levels the form offers, with their catalog keys, for the select.
+    fn acr_levels(&self) -> [(&'static str, &'static str); 3] {
+        [
+            ("1fa", "admin-app-min-acr-1fa"),
+            ("2fa", "admin-app-min-acr-2fa"),
+            ("phr", "admin-app-min-acr-phr"),
+        ]
+    }
+
+    fn is_min_acr(&self, level: &str) -> bool {
+        self.min_acr == level
+    }
 }
 
 /// GET /admin/apps/{id}: every setting and what may be done.
@@ -583,6 +595,7 @@ pub async fn get_app(
         confidential: !client.auth.is_public(),
         first_party: client.first_party,
         first_party_record,
+        min_acr: client.min_acr.unwrap_or(Acr::OneFactor).short(),
         summary,
     };
     let response = render(&req, StatusCode::OK, view);
@@ -883,6 +896,40 @@ pub async fn post_first_party_off(
         session,
         &path,
         "admin-done-app-third-party",
+        act,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct MinAcrForm {
+    csrf: String,
+    min_acr: String,
+}
+
+/// POST /admin/apps/{id}/min-acr: the weakest sign-in the app accepts (`1fa`, `2fa`, `phr`).
+pub async fn post_min_acr(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    admin: AdminUser,
+    path: web::Path<String>,
+    form: web::Form<MinAcrForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let Ok(min_acr) = Acr::parse(&form.min_acr) else {
+        return Ok(HttpResponse::BadRequest().finish());
+    };
+    let act =
+        async |id| admin::clients::set_min_acr(&state.admin, &admin.actor, id, Some(min_acr)).await;
+    act_and_return(
+        &req,
+        &state,
+        lang,
+        session,
+        &path,
+        "admin-done-app-min-acr",
         act,
     )
     .await

@@ -14,13 +14,14 @@ use super::{OAuthErrorView, record_audit, request_pairs};
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
     page::{render, see_other},
+    pages::CsrfForm,
 };
 use crate::{
     account::limits,
-    domain::ScopeToken,
+    domain::{Acr, ScopeToken},
     i18n::Lang,
     oauth::{
-        authorize::{self, ClientResponse, Decisions, Outcome, ResponseMode},
+        authorize::{self, ClientResponse, Decisions, Outcome, ResponseMode, StepUp},
         interaction::{self, Interaction},
     },
     state::AppState,
@@ -135,6 +136,7 @@ pub async fn post_consent(
     let lang = ui_locale(&interaction).unwrap_or(lang);
     let decisions = Decisions {
         consent: Some(consent),
+        ..Decisions::default()
     };
     run(&req, &state, lang, session, &interaction, decisions).await
 }
@@ -145,6 +147,42 @@ pub async fn post_consent(
 struct AppDisabledView {
     page: Page,
     text: String,
+}
+
+/// The page for an app whose minimum sign-in the person cannot reach yet.
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "step_up_needed.html")]
+struct StepUpNeededView {
+    page: Page,
+    title: String,
+    text: String,
+    then: String,
+    back: String,
+}
+
+/// POST /authorize/give-up: from the page that says the app needs a stronger sign-in, back to
+/// the app without it; the app hears `unmet_authentication_requirements`.
+pub async fn post_give_up(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let parked = match session.0.interaction() {
+        Some(id) => interaction::take(&state.oauth, id).await?,
+        None => None,
+    };
+    let Some(interaction) = parked else {
+        return Ok(see_other("/"));
+    };
+    let lang = ui_locale(&interaction).unwrap_or(lang);
+    let decisions = Decisions {
+        step_up: StepUp::GaveUp,
+        ..Decisions::default()
+    };
+    run(&req, &state, lang, session, &interaction, decisions).await
 }
 
 /// Runs the flow and turns its outcome into the browser's next page.
@@ -197,6 +235,30 @@ async fn run(
                 None => "/continue".to_owned(),
             };
             session.respond(state, see_other(&location)).await
+        }
+        Outcome::StepUp { .. } => {
+            let decisions = Decisions {
+                step_up: StepUp::Unavailable,
+                ..decisions
+            };
+            Box::pin(run(req, state, lang, session, interaction, decisions)).await
+        }
+        Outcome::NeedsStrongerMethod { client_name, need } => {
+            park(state, &mut session, interaction).await?;
+            let app = || [("app", client_name.clone())];
+            let text = match need {
+                Acr::PhishingResistant => "step-up-needed-phr",
+                Acr::OneFactor | Acr::TwoFactor => "step-up-needed-2fa",
+            };
+            let view = StepUpNeededView {
+                page: Page::new(lang, session.0.csrf_token(), "/authorize"),
+                title: lang.t_args("step-up-needed-heading", &app()),
+                text: lang.t_args(text, &app()),
+                then: lang.t_args("step-up-needed-then", &app()),
+                back: lang.t_args("step-up-needed-back", &app()),
+            };
+            let response = render(req, StatusCode::FORBIDDEN, view);
+            session.respond(state, response).await
         }
         Outcome::Consent { client, scopes } => {
             if req.path() != "/consent" {

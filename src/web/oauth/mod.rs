@@ -10,7 +10,7 @@ mod token;
 mod userinfo;
 
 pub(crate) use authorize::scope_message_key;
-pub use authorize::{authorize, get_consent, post_consent, resume};
+pub use authorize::{authorize, get_consent, post_consent, post_give_up, resume};
 pub use discovery::{get_discovery, get_jwks};
 pub use end_session::{end_session, post_end_session_confirm};
 pub use token::{post_introspect, post_revoke, post_token, protocol_form_config};

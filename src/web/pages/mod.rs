@@ -39,6 +39,13 @@ pub(crate) fn refusal_message(e: ServiceError) -> Result<&'static str, WebError>
     }
 }
 
+/// A form with nothing but its CSRF token (a missing one is refused like a wrong one).
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A code page's "send a new code" form: optionally on another channel ("send it on WhatsApp
 /// instead"). A value that is no channel fails to parse: 400.
 #[derive(Deserialize)]

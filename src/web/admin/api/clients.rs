@@ -12,7 +12,7 @@ use super::{ApiError, ListPage, PageParams, decode_cursor};
 use crate::{
     admin,
     db::models::client::Client,
-    domain::ClientId,
+    domain::{Acr, ClientId},
     oauth::registry::{Changes, Registration, RegistrationError},
     state::AppState,
     web::admin::ApiClient,
@@ -43,6 +43,9 @@ pub struct ClientView {
     /// Who made it first-party: `account:<id>`, `client:<id>` or `operator`.
     pub first_party_by: Option<String>,
     pub first_party_at: Option<DateTime<Utc>>,
+    /// The weakest sign-in the app accepts: `urn:oneid:acr:1fa`, `urn:oneid:acr:2fa` or
+    /// `urn:oneid:acr:phr`; absent: any.
+    pub min_acr: Option<String>,
     pub disabled: bool,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -73,6 +76,7 @@ impl From<&Client> for ClientView {
             first_party: c.first_party,
             first_party_by: c.admin_consent.as_ref().map(|a| a.by.to_stored()),
             first_party_at: c.admin_consent.as_ref().map(|a| a.at),
+            min_acr: c.min_acr.map(|a| a.as_str().to_owned()),
             disabled: c.is_disabled(),
             disabled_at: c.disabled_at,
             created_at: c.created_at,
@@ -488,6 +492,49 @@ pub async fn remove_first_party(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     set_first_party(&caller, &state, &path, false).await
+}
+
+/// The body of `PUT /clients/{client_id}/min-acr`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MinAcrBody {
+    /// `urn:oneid:acr:1fa`, `urn:oneid:acr:2fa` or `urn:oneid:acr:phr` (or `1fa`, `2fa`,
+    /// `phr`); null: any sign-in.
+    pub min_acr: Option<String>,
+}
+
+/// Sets the weakest sign-in the app accepts. A person signed in more weakly is asked for a
+/// second factor (or a passkey, for `phr`) before the app gets a code; one who has none is
+/// told how to add one, and the app hears `unmet_authentication_requirements` if they go back.
+#[utoipa::path(
+    tag = "clients",
+    params(("client_id" = String, Path, description = "The client ID")),
+    request_body = MinAcrBody,
+    responses(
+        (status = 200, description = "The client, with its new minimum", body = ClientView),
+        (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError),
+    )
+)]
+#[put("/clients/{client_id}/min-acr")]
+pub async fn set_min_acr(
+    caller: ApiClient,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<MinAcrBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = client_id(&path)?;
+    let min_acr = body
+        .min_acr
+        .as_deref()
+        .map(Acr::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    admin::clients::set_min_acr(&state.admin, &caller.actor, id.clone(), min_acr)
+        .await
+        .map_err(registration_error)?;
+    let found = admin::clients::find(&state.admin, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("client"))?;
+    Ok(HttpResponse::Ok().json(ClientView::from(&found)))
 }
 
 /// How many people consented to the client, and how many accounts use it.

@@ -256,6 +256,7 @@ admin_api!(
     clients::enable_client,
     clients::make_first_party,
     clients::remove_first_party,
+    clients::set_min_acr,
     clients::get_consents,
     clients::revoke_consents,
     audit::list_audit_events,

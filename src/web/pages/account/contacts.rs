@@ -10,6 +10,7 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::{DoneQuery, recent_account};
+use crate::web::pages::CsrfForm;
 use crate::{
     account::{
         codes::BrowserTag,
@@ -451,11 +452,6 @@ pub async fn post_verify(
         }
         ContactRefused::Gone => session.end(&state, see_other("/login")).await,
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn post_resend(
