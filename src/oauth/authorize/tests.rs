@@ -355,7 +355,8 @@ proptest! {
 #[test]
 fn the_apps_minimum_is_a_rule_and_acr_values_a_request() {
     use crate::domain::Acr::{OneFactor as One, PhishingResistant as Phr, TwoFactor as Two};
-    use AcrDecision::*;
+    use AcrDecision::{Enough, LoginRequired, PolicyUnreachable, Unmet};
+    let up = |need| AcrDecision::StepUp { need };
     let decide = |has, asked, policy, none, step_up| decide_acr(has, asked, policy, none, step_up);
     // Nothing asked, no minimum.
     assert_eq!(decide(One, None, None, false, StepUp::Ask), Enough);
@@ -365,10 +366,7 @@ fn the_apps_minimum_is_a_rule_and_acr_values_a_request() {
         Enough
     );
     // The minimum: step up; without a method, the page; given up, the error; prompt=none.
-    assert_eq!(
-        decide(One, None, Some(Two), false, StepUp::Ask),
-        StepUp { need: Two }
-    );
+    assert_eq!(decide(One, None, Some(Two), false, StepUp::Ask), up(Two));
     assert_eq!(
         decide(One, None, Some(Two), false, StepUp::Unavailable),
         PolicyUnreachable { need: Two }
@@ -379,10 +377,7 @@ fn the_apps_minimum_is_a_rule_and_acr_values_a_request() {
         LoginRequired
     );
     // A request: step up when possible, otherwise answer with what the sign-in has.
-    assert_eq!(
-        decide(One, Some(Two), None, false, StepUp::Ask),
-        StepUp { need: Two }
-    );
+    assert_eq!(decide(One, Some(Two), None, false, StepUp::Ask), up(Two));
     assert_eq!(
         decide(One, Some(Two), None, false, StepUp::Unavailable),
         Enough
@@ -392,11 +387,11 @@ fn the_apps_minimum_is_a_rule_and_acr_values_a_request() {
     // value the app only asked for; once it is met, the request gets its turn.
     assert_eq!(
         decide(One, Some(Phr), Some(Two), false, StepUp::Ask),
-        StepUp { need: Two }
+        up(Two)
     );
     assert_eq!(
         decide(Two, Some(Phr), Some(Two), false, StepUp::Ask),
-        StepUp { need: Phr }
+        up(Phr)
     );
     assert_eq!(
         decide(Two, Some(Phr), Some(Two), false, StepUp::Unavailable),
