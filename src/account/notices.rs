@@ -106,6 +106,75 @@ pub async fn new_browser(
     Ok(())
 }
 
+/// A way to prove who you are, as the security notices name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityMethod {
+    AuthenticatorApp,
+    Passkey,
+    /// A new set of recovery codes (always [`Change::Added`]: the old set stops working).
+    RecoveryCodes,
+}
+
+impl SecurityMethod {
+    /// The catalog key of its name in a notice ("an authenticator app").
+    fn name_key(self) -> &'static str {
+        match self {
+            Self::AuthenticatorApp => "security-method-totp",
+            Self::Passkey => "security-method-passkey",
+            Self::RecoveryCodes => "security-method-recovery-codes",
+        }
+    }
+}
+
+/// What happened to a [`SecurityMethod`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Removed,
+}
+
+/// Tells the owner that a way to prove who they are was added to or removed from their
+/// account, at every contact, in their language: someone who took over a session and added
+/// their own authenticator (or removed the owner's) does not go unnoticed. Sent after
+/// answering, like every notice.
+pub async fn security_method_changed(
+    ctx: &Context,
+    account: crate::domain::AccountId,
+    method: SecurityMethod,
+    change: Change,
+) -> Result<(), crate::db::DbError> {
+    let Some(account) = ctx
+        .db
+        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
+        .await?
+    else {
+        return Ok(());
+    };
+    let name = account.locale.unwrap_or_default().t(method.name_key());
+    let notice = match change {
+        Change::Added => Notice::SecurityMethodAdded,
+        Change::Removed => Notice::SecurityMethodRemoved,
+    };
+    to_account(ctx, &account, notice, vec![("method", name)]);
+    Ok(())
+}
+
+/// Tells the owner that one of their recovery codes was just used to sign in: a code found on
+/// paper by someone else would otherwise be used silently.
+pub async fn recovery_code_used(
+    ctx: &Context,
+    account: crate::domain::AccountId,
+) -> Result<(), crate::db::DbError> {
+    if let Some(account) = ctx
+        .db
+        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
+        .await?
+    {
+        to_account(ctx, &account, Notice::RecoveryCodeUsed, Vec::new());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
