@@ -169,7 +169,7 @@ pub(super) async fn code_sign_in(
         ctx.audit.record(refused).await;
         return Ok(Err(Locked));
     }
-    lockout::succeeded(ctx, account.id).await?;
+    lockout::first_factor_succeeded(ctx, account.id).await?;
     ctx.audit
         .record(event(AuditKind::LoginOk, Outcome::Ok).detail("code"))
         .await;

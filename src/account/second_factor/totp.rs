@@ -15,7 +15,7 @@ use totp_rs::{Algorithm, Builder, Totp};
 
 use super::{
     super::{Context, ServiceError, notices},
-    SECOND_FACTOR_AMR, method_removed, recovery_codes,
+    method_removed, recovery_codes,
 };
 use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
@@ -284,11 +284,6 @@ pub async fn remove(
         tracing::warn!(account_id = %account, error = %e, "method notice not sent");
     }
     Ok(true)
-}
-
-/// The `amr` a passed authenticator-app code adds (see [`SECOND_FACTOR_AMR`]).
-pub fn amr() -> &'static [&'static str] {
-    &SECOND_FACTOR_AMR
 }
 
 #[cfg(test)]

@@ -153,22 +153,30 @@ pub fn replace_recovery_codes(
     digests: &[String],
     now: DateTime<Utc>,
 ) -> Result<(), DbError> {
+    conn.write_transaction(|conn| put_recovery_codes(conn, account, digests, now))
+}
+
+/// Inside a transaction: deletes the account's codes and inserts `digests`.
+fn put_recovery_codes(
+    conn: &mut DbConn,
+    account: AccountId,
+    digests: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
     let now = now.naive_utc();
-    conn.write_transaction(|conn| {
-        diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account.get())))
+    diesel::delete(recovery_codes::table.filter(recovery_codes::account_id.eq(account.get())))
+        .execute(conn)?;
+    for digest in digests {
+        diesel::insert_into(recovery_codes::table)
+            .values((
+                recovery_codes::account_id.eq(account.get()),
+                recovery_codes::code_digest.eq(digest),
+                recovery_codes::created_at.eq(now),
+                recovery_codes::used_at.eq(None::<NaiveDateTime>),
+            ))
             .execute(conn)?;
-        for digest in digests {
-            diesel::insert_into(recovery_codes::table)
-                .values((
-                    recovery_codes::account_id.eq(account.get()),
-                    recovery_codes::code_digest.eq(digest),
-                    recovery_codes::created_at.eq(now),
-                    recovery_codes::used_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// Issues `digests` as the account's recovery codes only if it has none yet (the first second
@@ -183,7 +191,7 @@ pub fn insert_recovery_codes_if_none(
         if count_recovery_codes(conn, account)? > 0 {
             return Ok(false);
         }
-        replace_recovery_codes(conn, account, digests, now)?;
+        put_recovery_codes(conn, account, digests, now)?;
         Ok(true)
     })
 }

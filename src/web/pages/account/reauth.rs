@@ -301,7 +301,7 @@ async fn finish(
             let to = if session.0.second_factor().is_some() {
                 crate::web::pages::second_factor::PATH
             } else {
-                &next
+                next.as_str()
             };
             return session.respond(state, see_other(to)).await;
         }

@@ -13,8 +13,7 @@ use serde::Deserialize;
 use super::{DoneQuery, console_account, recent_account};
 use crate::{
     account::second_factor::{
-        self,
-        recovery_codes::{self},
+        self, recovery_codes,
         totp::{self, Confirmed, Enrolling},
     },
     domain::{RecoveryCode, TotpCode},
