@@ -246,6 +246,7 @@ mod tests {
                         ("host", "id.example".to_owned()),
                         ("contact", "a•••@example.com".to_owned()),
                         ("browser", "Chrome on Android".to_owned()),
+                        ("method", lang.t(SecurityMethod::Passkey.name_key())),
                     ];
                     let text = lang.t_args(&key, &args);
                     assert!(!text.is_empty() && text != key, "{key} in {lang:?}");

@@ -4,6 +4,7 @@
 //! browser", removal after re-authentication, bad input, and the notices.
 
 use chrono::Duration;
+use oneid::clock::Clock;
 use openidconnect::TokenResponse;
 use reqwest::StatusCode;
 use totp_rs::{Builder, Secret, Totp};
@@ -472,13 +473,13 @@ async fn bad_input_is_refused_and_counts_for_nothing() {
 
     // The console's forms too.
     let page = browser.get("/account/security").await;
+    let (csrf, huge) = (page.csrf(), "x".repeat(100 * 1024));
     for form in [
         vec![("code", "123456")],
-        vec![("csrf", page.csrf()), ("code", "x".repeat(100 * 1024))],
+        vec![("csrf", csrf.as_str()), ("code", huge.as_str())],
     ] {
-        let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_ref())).collect();
         let answered = browser
-            .post("/account/security/authenticator/confirm", &fields)
+            .post("/account/security/authenticator/confirm", &form)
             .await;
         assert!(answered.status.is_client_error(), "{}", answered.status);
     }

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Where a step-up goes once passed: the places that may ask for one.
+#[expect(dead_code, reason = "the step-up of the authorization flow and the admin guard call it")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Then {
     /// The app's authorization request waiting in this session.
@@ -67,6 +68,7 @@ pub enum SecondFactorAsk {
 /// step keeps the sign-in's current `amr`; when it passes, the same account is signed in again
 /// (keeping its OIDC `sid`, see `session::registry::sign_in`) with `otp` and `mfa` added, and
 /// the browser goes on to `then`.
+#[expect(dead_code, reason = "the step-up of the authorization flow and the admin guard call it")]
 pub(crate) async fn ask_second_factor(
     state: &AppState,
     session: &mut BrowserSession,
