@@ -79,6 +79,16 @@ pub fn to_contacts(
     })
 }
 
+/// The account a notice is about, if it still exists.
+async fn find(
+    ctx: &Context,
+    id: crate::domain::AccountId,
+) -> Result<Option<Account>, crate::db::DbError> {
+    ctx.db
+        .run(move |conn| crate::db::models::account::find_by_id(conn, id))
+        .await
+}
+
 /// A sign-in to `account` from a browser it has not used before (see
 /// `session::registry::SignInReport::new_browser`): its owner is told which browser, in their
 /// language. Called by the web face right after the sign-in, whichever way it was made.
@@ -87,11 +97,7 @@ pub async fn new_browser(
     account: crate::domain::AccountId,
     from: &crate::domain::ClientInfo,
 ) -> Result<(), crate::db::DbError> {
-    let Some(account) = ctx
-        .db
-        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
-        .await?
-    else {
+    let Some(account) = find(ctx, account).await? else {
         return Ok(());
     };
     let summary = crate::domain::BrowserSummary::parse(from.user_agent.as_deref());
@@ -143,11 +149,7 @@ pub async fn security_method_changed(
     method: SecurityMethod,
     change: Change,
 ) -> Result<(), crate::db::DbError> {
-    let Some(account) = ctx
-        .db
-        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
-        .await?
-    else {
+    let Some(account) = find(ctx, account).await? else {
         return Ok(());
     };
     let name = account.locale.unwrap_or_default().t(method.name_key());
@@ -165,11 +167,7 @@ pub async fn recovery_code_used(
     ctx: &Context,
     account: crate::domain::AccountId,
 ) -> Result<(), crate::db::DbError> {
-    if let Some(account) = ctx
-        .db
-        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
-        .await?
-    {
+    if let Some(account) = find(ctx, account).await? {
         to_account(ctx, &account, Notice::RecoveryCodeUsed, Vec::new());
     }
     Ok(())

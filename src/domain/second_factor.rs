@@ -133,9 +133,16 @@ mod tests {
         assert_eq!(TotpCode::parse(""), Err(ParseError::Empty));
         assert_eq!(TotpCode::parse("   "), Err(ParseError::Empty));
         for bad in ["12345", "1234567", "12a456", "１２３４５６", "123456\u{0}"] {
-            assert_eq!(TotpCode::parse(bad), Err(ParseError::InvalidCode), "{bad:?}");
+            assert_eq!(
+                TotpCode::parse(bad),
+                Err(ParseError::InvalidCode),
+                "{bad:?}"
+            );
         }
-        assert_eq!(TotpCode::parse(&"1".repeat(100_000)), Err(ParseError::TooLong));
+        assert_eq!(
+            TotpCode::parse(&"1".repeat(100_000)),
+            Err(ParseError::TooLong)
+        );
         assert_eq!(
             format!("{:?}", TotpCode::parse("123456").unwrap()),
             "TotpCode(<redacted>)"
@@ -150,10 +157,7 @@ mod tests {
             assert_eq!(shown.len(), 14);
             assert_eq!(RecoveryCode::parse(&shown).unwrap(), code);
             assert_eq!(RecoveryCode::parse(&shown.to_uppercase()).unwrap(), code);
-            assert_eq!(
-                RecoveryCode::parse(&shown.replace('-', " ")).unwrap(),
-                code
-            );
+            assert_eq!(RecoveryCode::parse(&shown.replace('-', " ")).unwrap(), code);
         }
         assert_ne!(RecoveryCode::generate(), RecoveryCode::generate());
     }
@@ -165,10 +169,22 @@ mod tests {
             RecoveryCode::parse("1100-abcd-efgh").unwrap()
         );
         assert_eq!(RecoveryCode::parse(""), Err(ParseError::Empty));
-        for bad in ["abcd-efgh", "abcd-efgh-jkmn-p", "abcd-efgh-jkm!", "abcd-efgh-jkmu"] {
-            assert_eq!(RecoveryCode::parse(bad), Err(ParseError::InvalidCode), "{bad}");
+        for bad in [
+            "abcd-efgh",
+            "abcd-efgh-jkmn-p",
+            "abcd-efgh-jkm!",
+            "abcd-efgh-jkmu",
+        ] {
+            assert_eq!(
+                RecoveryCode::parse(bad),
+                Err(ParseError::InvalidCode),
+                "{bad}"
+            );
         }
-        assert_eq!(RecoveryCode::parse(&"a".repeat(100)), Err(ParseError::TooLong));
+        assert_eq!(
+            RecoveryCode::parse(&"a".repeat(100)),
+            Err(ParseError::TooLong)
+        );
     }
 
     #[test]

@@ -26,11 +26,7 @@ const STEP: &str = "/sign-in/second-factor";
 async fn asha_with_app(app: &TestApp, browser: &Browser) -> (Totp, Vec<String>) {
     sign_up_asha(app, browser).await;
     let started = browser
-        .submit(
-            "/account/security",
-            "/account/security/authenticator",
-            &[],
-        )
+        .submit("/account/security", "/account/security/authenticator", &[])
         .await;
     started.assert_redirect("/account/security/authenticator");
     let page = browser.get("/account/security/authenticator").await;
@@ -82,10 +78,7 @@ fn recovery_codes(page: &Page) -> Vec<String> {
 
 /// Signs in with the password; the browser lands on the second-factor step.
 async fn password_then_step(browser: &Browser) {
-    browser
-        .sign_in(PHONE, PASSWORD)
-        .await
-        .assert_redirect(STEP);
+    browser.sign_in(PHONE, PASSWORD).await.assert_redirect(STEP);
 }
 
 async fn answer(browser: &Browser, kind: &str, value: &str, remember: bool) -> Page {
@@ -118,7 +111,11 @@ async fn an_authenticator_app_is_asked_for_after_the_password_and_the_step_canno
     let (totp, _) = asha_with_app(&app, &browser).await;
     app.wait_for_code(E164, "method-added-notice", 0).await;
     let security = browser.get("/account/security").await;
-    assert!(security.has("Recovery codes left: 10 of 10."), "{}", security.body);
+    assert!(
+        security.has("Recovery codes left: 10 of 10."),
+        "{}",
+        security.body
+    );
     assert!(security.has("/account/passkeys"));
     assert!(browser.get("/account").await.has("/account/security"));
     browser.sign_out().await;
@@ -167,7 +164,10 @@ async fn a_code_sign_in_asks_for_the_second_factor_too() {
         .enter_recovery_code(&page, &sms, "")
         .await
         .assert_redirect(STEP);
-    assert!(!signed_in(&browser).await, "a code to the phone is no second factor");
+    assert!(
+        !signed_in(&browser).await,
+        "a code to the phone is no second factor"
+    );
     answer(&browser, "totp", &code(&app, &totp, 0), false)
         .await
         .assert_redirect("/account");
@@ -360,7 +360,9 @@ async fn a_remembered_browser_skips_the_prompt_until_it_is_forgotten() {
 
     let sessions = browser.get("/account/sessions").await;
     assert!(sessions.has("Remembered browsers"), "{}", sessions.body);
-    let id = sessions.field("id").expect("a remembered browser to forget");
+    let id = sessions
+        .field("id")
+        .expect("a remembered browser to forget");
     browser
         .post(
             "/account/sessions/forget-browser",
@@ -368,7 +370,12 @@ async fn a_remembered_browser_skips_the_prompt_until_it_is_forgotten() {
         )
         .await
         .assert_redirect("/account/sessions?done=forgotten");
-    assert!(!browser.get("/account/sessions").await.has("Remembered browsers"));
+    assert!(
+        !browser
+            .get("/account/sessions")
+            .await
+            .has("Remembered browsers")
+    );
     browser.sign_out().await;
     password_then_step(&browser).await;
 
@@ -392,7 +399,9 @@ async fn removing_the_app_needs_a_fresh_sign_in_with_the_app_and_then_no_step_is
         )
         .await;
     asked.assert_redirect("/account/confirm?next=%2Faccount%2Fsecurity");
-    let confirm = browser.get("/account/confirm?next=%2Faccount%2Fsecurity").await;
+    let confirm = browser
+        .get("/account/confirm?next=%2Faccount%2Fsecurity")
+        .await;
     browser
         .post(
             "/account/confirm",
@@ -416,7 +425,12 @@ async fn removing_the_app_needs_a_fresh_sign_in_with_the_app_and_then_no_step_is
         .await
         .assert_redirect("/account/security?done=removed");
     app.wait_for_code(E164, "method-removed-notice", 0).await;
-    assert!(browser.get("/account/security").await.has("No authenticator app yet"));
+    assert!(
+        browser
+            .get("/account/security")
+            .await
+            .has("No authenticator app yet")
+    );
     browser.sign_out().await;
     browser
         .sign_in(PHONE, PASSWORD)

@@ -194,9 +194,8 @@ async fn load_open_account(ctx: &Context, id: AccountId) -> Result<bool, DbError
         .db
         .run(move |conn| account::find_by_id(conn, id))
         .await?;
-    Ok(found.is_some_and(|a| {
-        a.status != AccountStatus::Disabled && a.status != AccountStatus::Deleted
-    }))
+    Ok(found
+        .is_some_and(|a| a.status != AccountStatus::Disabled && a.status != AccountStatus::Deleted))
 }
 
 /// After a second factor was removed (the authenticator app here; a passkey, by the lead's

@@ -336,7 +336,11 @@ mod tests {
         let account = AccountId::generate();
         let totp = generator(vec![0xAB; SECRET_BYTES], account).unwrap();
         let shown = enrolment(&totp, Utc::now()).unwrap();
-        assert!(shown.uri.starts_with("otpauth://totp/OneID:"), "{}", shown.uri);
+        assert!(
+            shown.uri.starts_with("otpauth://totp/OneID:"),
+            "{}",
+            shown.uri
+        );
         assert!(shown.uri.contains(&account.to_string()));
         assert!(shown.uri.contains("issuer=OneID"));
         // 160 bits are 32 base32 symbols, in eight groups of four.

@@ -33,7 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Where a step-up goes once passed: the places that may ask for one.
-#[expect(dead_code, reason = "the step-up of the authorization flow and the admin guard call it")]
+#[expect(
+    dead_code,
+    reason = "the step-up of the authorization flow and the admin guard call it"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Then {
     /// The app's authorization request waiting in this session.
@@ -68,7 +71,10 @@ pub enum SecondFactorAsk {
 /// step keeps the sign-in's current `amr`; when it passes, the same account is signed in again
 /// (keeping its OIDC `sid`, see `session::registry::sign_in`) with `otp` and `mfa` added, and
 /// the browser goes on to `then`.
-#[expect(dead_code, reason = "the step-up of the authorization flow and the admin guard call it")]
+#[expect(
+    dead_code,
+    reason = "the step-up of the authorization flow and the admin guard call it"
+)]
 pub(crate) async fn ask_second_factor(
     state: &AppState,
     session: &mut BrowserSession,
@@ -78,10 +84,7 @@ pub(crate) async fn ask_second_factor(
         return Ok(SecondFactorAsk::NoMethod);
     };
     let account = signed_in.account_id;
-    if !second_factor::methods(&state.account, account)
-        .await?
-        .any()
-    {
+    if !second_factor::methods(&state.account, account).await?.any() {
         return Ok(SecondFactorAsk::NoMethod);
     }
     session.park_second_factor(state, account, signed_in.amr, Some(then.path().to_owned()));

@@ -246,8 +246,7 @@ pub async fn post_forget_browser(
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
-    match devices::forget_remembered(&state.session, account.id, &form.id, session.client())
-        .await?
+    match devices::forget_remembered(&state.session, account.id, &form.id, session.client()).await?
     {
         Ended::Ended => {
             session
