@@ -14,10 +14,7 @@ use super::{
     page::{LANG_COOKIE, lang_cookie},
 };
 use crate::{
-    account::{
-        notices,
-        second_factor::{self, remembered},
-    },
+    account::{notices, second_factor},
     db::models::{account as accounts, session::EndReason},
     domain::{AccountId, ClientInfo, DeviceDigest, DeviceKey, random_token_of},
     i18n::Lang,
@@ -179,17 +176,15 @@ impl BrowserSession {
         }
     }
 
-    /// The account has a second factor, and this browser is not remembered for it.
+    /// The account has a second factor, and this browser is not remembered for it (see
+    /// [`second_factor::is_asked`]).
     async fn needs_second_factor(
         &mut self,
         state: &AppState,
         account: AccountId,
     ) -> Result<bool, WebError> {
-        if !second_factor::methods(&state.account, account).await?.any() {
-            return Ok(false);
-        }
         let digest = self.device_digest(account);
-        Ok(!remembered::is_remembered(&state.account, account, &digest).await?)
+        Ok(second_factor::is_asked(&state.account, account, &digest).await?)
     }
 
     /// Parks a second-factor step for `account` in this session (see

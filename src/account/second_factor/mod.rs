@@ -33,7 +33,7 @@ use crate::{
             second_factor as rows,
         },
     },
-    domain::{AccountId, ClientInfo, RecoveryCode, TotpCode},
+    domain::{AccountId, ClientInfo, DeviceDigest, RecoveryCode, TotpCode},
 };
 
 /// The RFC 8176 methods a passed second factor adds to the sign-in's `amr`: `otp` (a one-time
@@ -71,6 +71,26 @@ pub async fn methods(ctx: &Context, account: AccountId) -> Result<Methods, DbErr
             })
         })
         .await
+}
+
+/// Whether a sign-in of `account` in the browser whose device digest is `device` must pass
+/// the second factor: the account has one, and the browser is not remembered for it. A
+/// remembered browser's sign-in is complete with its first factor, so it ends the run of
+/// failures as a sign-in of an account without a second factor does (the first factor left it
+/// running, see [`lockout::first_factor_succeeded`]).
+pub async fn is_asked(
+    ctx: &Context,
+    account: AccountId,
+    device: &DeviceDigest,
+) -> Result<bool, DbError> {
+    if !methods(ctx, account).await?.any() {
+        return Ok(false);
+    }
+    if remembered::is_remembered(ctx, account, device).await? {
+        lockout::succeeded(ctx, account).await?;
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// What the person typed at the second-factor step.
