@@ -51,6 +51,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub retention: RetentionSettings,
     pub metrics: MetricsSettings,
+    pub second_factor: SecondFactorSettings,
     /// Worker threads for the HTTP server (0: one per core).
     pub workers: usize,
     /// Demo only: also print each verification code on standard output. Refused unless the
@@ -291,6 +292,33 @@ pub struct MetricsSettings {
     /// When set, `/metrics` is also served on the public listener, only to requests carrying
     /// `Authorization: Bearer <token>`. Unset: `/metrics` there answers 404.
     pub token: Option<Secret>,
+}
+
+/// The second factor at sign-in (see `account::second_factor`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorSettings {
+    /// How long "remember this browser" spares a browser the second-factor prompt, in days;
+    /// 0 does not offer it.
+    pub remember_browser_days: u32,
+    /// How long the second-factor step waits after the first factor was proven.
+    pub pending_secs: i64,
+    /// Wrong second factors allowed in one pending step before the person signs in again
+    /// (each one also counts toward the account's lockout).
+    pub tries_per_step: i64,
+    /// How long an authenticator app being added waits for its first code.
+    pub enrolment_secs: i64,
+}
+
+impl Default for SecondFactorSettings {
+    fn default() -> Self {
+        Self {
+            remember_browser_days: 30,
+            pending_secs: 600,
+            tries_per_step: 5,
+            enrolment_secs: 900,
+        }
+    }
 }
 
 /// The shortest `metrics.token` accepted: guessing it must be out of reach.
@@ -547,6 +575,7 @@ impl Default for Settings {
                 backchannel_days: 7,
             },
             metrics: MetricsSettings::default(),
+            second_factor: SecondFactorSettings::default(),
             workers: 0,
             demo_echo_codes: false,
         }
@@ -855,6 +884,18 @@ impl Settings {
                 "database.statement_timeout_ms",
                 "ONEID_DATABASE__STATEMENT_TIMEOUT_MS",
                 "must be between 1 and 2147483647",
+            );
+        }
+        let f = &self.second_factor;
+        if f.remember_browser_days > 365
+            || !(60..=3600).contains(&f.pending_secs)
+            || !(1..=20).contains(&f.tries_per_step)
+            || !(60..=3600).contains(&f.enrolment_secs)
+        {
+            return invalid(
+                "second_factor",
+                "ONEID_SECOND_FACTOR__*",
+                "remember_browser_days at most 365 (0: not offered), pending_secs and enrolment_secs between 60 and 3600, tries_per_step between 1 and 20",
             );
         }
         if let Some(token) = &self.metrics.token

@@ -11,3 +11,13 @@ deleted-notice-subject = Your OneID account was deleted
 deleted-notice-text = Your OneID account was deleted, as asked. Your phone number, email address, name and password were erased, and every app was signed out. You can sign up again with this mobile number or email at any time on { $host }.
 new-browser-notice-subject = New sign-in to your OneID account
 new-browser-notice-text = Your OneID account was just signed in to from { $browser }, a browser not used with it before. If this was you, there is nothing to do. If it was not, open { $host } yourself, sign out that session under Sessions and devices and change your password.
+method-added-notice-subject = A sign-in method was added to your OneID account
+method-added-notice-text = Added to your OneID account for signing in: { $method }. If this was you, there is nothing to do. If it was not, open { $host } yourself, sign in, remove it under Security and change your password.
+method-removed-notice-subject = A sign-in method was removed from your OneID account
+method-removed-notice-text = Removed from your OneID account: { $method }. If this was you, there is nothing to do. If it was not, open { $host } yourself, change your password and add your second factor again under Security.
+recovery-used-notice-subject = A recovery code was used on your OneID account
+recovery-used-notice-text = A recovery code was just used in place of your second factor to sign in to your OneID account. If this was you, check how many codes you have left under Security. If it was not, open { $host } yourself, change your password and make new recovery codes.
+## The methods the notices above name.
+security-method-totp = an authenticator app
+security-method-passkey = a passkey
+security-method-recovery-codes = a new set of recovery codes (the old ones no longer work)

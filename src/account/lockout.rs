@@ -136,6 +136,18 @@ pub async fn succeeded(ctx: &Context, id: AccountId) -> Result<(), DbError> {
         .await
 }
 
+/// A first factor (a password, a code) passed. For an account without a second factor that is
+/// the sign-in, and the run of failures ends. For one with a second factor the run goes on
+/// until the second factor passes too (see `second_factor::check`, which counts its wrong
+/// codes in the same run): otherwise whoever holds the password could clear the count by
+/// signing in again between guesses at the code.
+pub async fn first_factor_succeeded(ctx: &Context, id: AccountId) -> Result<(), DbError> {
+    if super::second_factor::methods(ctx, id).await?.any() {
+        return Ok(());
+    }
+    succeeded(ctx, id).await
+}
+
 /// Unlocks the account (a code proved who asks, or an operator decided). True when it exists.
 pub async fn unlock(ctx: &Context, id: AccountId) -> Result<bool, DbError> {
     let now = ctx.clock.now();

@@ -221,7 +221,7 @@ async fn check_accounts(
     match in_thread {
         InThread::Matched(account) => {
             // A success ends the run, including the attempt reserved for it.
-            lockout::succeeded(ctx, account.id).await?;
+            lockout::first_factor_succeeded(ctx, account.id).await?;
             Ok(if account.status == AccountStatus::Disabled {
                 Checked::Disabled(account.id)
             } else if account.must_reset_password {

@@ -18,6 +18,7 @@ pub mod password_pool;
 pub mod profile;
 pub mod reauth;
 pub mod recovery;
+pub mod second_factor;
 pub mod signup;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -27,14 +28,17 @@ use std::sync::Arc;
 use crate::{
     audit::Audit,
     clock::Clock,
-    config::{BotCheckSettings, CodeSettings, LimitSettings, LockoutSettings, Settings},
+    config::{
+        BotCheckSettings, CodeSettings, LimitSettings, LockoutSettings, SecondFactorSettings,
+        Settings,
+    },
     db::{
         Db, DbError,
         models::account::{self, Account, CreateError, NewAccount},
     },
     domain::{CodeMacKey, ContactIdentifier, DisplayName, Password, PasswordHasher},
     notify::{Notifier, NotifyError},
-    oidc::keys::KeyEncryptionKey,
+    oidc::keys::{KeyEncryptionKey, SealPurpose, SecretSealer},
     session::EndError,
     store::{EphemeralStore, StoreError},
 };
@@ -64,6 +68,7 @@ pub struct AccountSettings {
     pub limits: LimitSettings,
     pub lockout: LockoutSettings,
     pub bot_check: BotCheckSettings,
+    pub second_factor: SecondFactorSettings,
     /// The host the lock notice names (the issuer's), so the owner knows which site to open.
     pub notice_host: String,
 }
@@ -75,6 +80,7 @@ impl AccountSettings {
             limits: settings.limits.clone(),
             lockout: settings.lockout.clone(),
             bot_check: settings.bot_check.clone(),
+            second_factor: settings.second_factor.clone(),
             notice_host: settings.issuer.host_str().unwrap_or("localhost").to_owned(),
         }
     }
@@ -96,6 +102,14 @@ pub struct AccountKeys {
     pub unknown_identifier: [u8; 32],
     /// Bot-check challenges and wait tickets are signed under this key (see [`botcheck`]).
     pub bot_check: botcheck::BotCheckKey,
+    /// Authenticator-app secrets are sealed at rest with this (see [`second_factor::totp`]).
+    pub totp_seal: SecretSealer,
+    /// Recovery codes are stored as an HMAC under this key (see
+    /// [`second_factor::recovery_codes`]).
+    pub recovery_code: [u8; 32],
+    /// Remembered browsers are named by an HMAC under this key (see
+    /// [`second_factor::remembered`]).
+    pub remembered_browser: [u8; 32],
 }
 
 impl AccountKeys {
@@ -104,6 +118,9 @@ impl AccountKeys {
             code_mac: kek.code_mac_key().clone(),
             unknown_identifier: kek.derive(login::UNKNOWN_KEY_PURPOSE),
             bot_check: botcheck::BotCheckKey::derive(kek),
+            totp_seal: kek.sealer(SealPurpose::TotpSecret),
+            recovery_code: kek.derive(second_factor::recovery_codes::KEY_PURPOSE),
+            remembered_browser: kek.derive(second_factor::remembered::KEY_PURPOSE),
         }
     }
 }

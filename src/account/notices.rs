@@ -79,6 +79,16 @@ pub fn to_contacts(
     })
 }
 
+/// The account a notice is about, if it still exists.
+async fn find(
+    ctx: &Context,
+    id: crate::domain::AccountId,
+) -> Result<Option<Account>, crate::db::DbError> {
+    ctx.db
+        .run(move |conn| crate::db::models::account::find_by_id(conn, id))
+        .await
+}
+
 /// A sign-in to `account` from a browser it has not used before (see
 /// `session::registry::SignInReport::new_browser`): its owner is told which browser, in their
 /// language. Called by the web face right after the sign-in, whichever way it was made.
@@ -87,11 +97,7 @@ pub async fn new_browser(
     account: crate::domain::AccountId,
     from: &crate::domain::ClientInfo,
 ) -> Result<(), crate::db::DbError> {
-    let Some(account) = ctx
-        .db
-        .run(move |conn| crate::db::models::account::find_by_id(conn, account))
-        .await?
-    else {
+    let Some(account) = find(ctx, account).await? else {
         return Ok(());
     };
     let summary = crate::domain::BrowserSummary::parse(from.user_agent.as_deref());
@@ -103,6 +109,67 @@ pub async fn new_browser(
         Notice::NewBrowser,
         vec![("browser", browser)],
     );
+    Ok(())
+}
+
+/// A way to prove who you are, as the security notices name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityMethod {
+    AuthenticatorApp,
+    Passkey,
+    /// A new set of recovery codes (always [`Change::Added`]: the old set stops working).
+    RecoveryCodes,
+}
+
+impl SecurityMethod {
+    /// The catalog key of its name in a notice ("an authenticator app").
+    fn name_key(self) -> &'static str {
+        match self {
+            Self::AuthenticatorApp => "security-method-totp",
+            Self::Passkey => "security-method-passkey",
+            Self::RecoveryCodes => "security-method-recovery-codes",
+        }
+    }
+}
+
+/// What happened to a [`SecurityMethod`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Removed,
+}
+
+/// Tells the owner that a way to prove who they are was added to or removed from their
+/// account, at every contact, in their language: someone who took over a session and added
+/// their own authenticator (or removed the owner's) does not go unnoticed. Sent after
+/// answering, like every notice.
+pub async fn security_method_changed(
+    ctx: &Context,
+    account: crate::domain::AccountId,
+    method: SecurityMethod,
+    change: Change,
+) -> Result<(), crate::db::DbError> {
+    let Some(account) = find(ctx, account).await? else {
+        return Ok(());
+    };
+    let name = account.locale.unwrap_or_default().t(method.name_key());
+    let notice = match change {
+        Change::Added => Notice::SecurityMethodAdded,
+        Change::Removed => Notice::SecurityMethodRemoved,
+    };
+    to_account(ctx, &account, notice, vec![("method", name)]);
+    Ok(())
+}
+
+/// Tells the owner that one of their recovery codes was just used to sign in: a code found on
+/// paper by someone else would otherwise be used silently.
+pub async fn recovery_code_used(
+    ctx: &Context,
+    account: crate::domain::AccountId,
+) -> Result<(), crate::db::DbError> {
+    if let Some(account) = find(ctx, account).await? {
+        to_account(ctx, &account, Notice::RecoveryCodeUsed, Vec::new());
+    }
     Ok(())
 }
 
@@ -177,6 +244,7 @@ mod tests {
                         ("host", "id.example".to_owned()),
                         ("contact", "a•••@example.com".to_owned()),
                         ("browser", "Chrome on Android".to_owned()),
+                        ("method", lang.t(SecurityMethod::Passkey.name_key())),
                     ];
                     let text = lang.t_args(&key, &args);
                     assert!(!text.is_empty() && text != key, "{key} in {lang:?}");

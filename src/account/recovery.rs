@@ -169,7 +169,7 @@ pub(super) async fn code_sign_in(
         ctx.audit.record(refused).await;
         return Ok(Err(Locked));
     }
-    lockout::succeeded(ctx, account.id).await?;
+    lockout::first_factor_succeeded(ctx, account.id).await?;
     ctx.audit
         .record(event(AuditKind::LoginOk, Outcome::Ok).detail("code"))
         .await;
@@ -190,6 +190,9 @@ async fn set_password(
         .run(move |conn| account::set_password(conn, id, &hash, now))
         .await?;
     session::end_all_for_account(&ctx.session, id, EndReason::PasswordReset).await?;
+    // A reset is what someone does who fears the account is in other hands: no browser keeps
+    // skipping the second factor.
+    session::devices::forget_all_remembered(&ctx.session, id, "password reset", None).await?;
     Ok(())
 }
 

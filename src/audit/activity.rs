@@ -115,6 +115,13 @@ pub fn phrase_key(kind: AuditKind, outcome: Outcome) -> &'static str {
         AuditKind::ContactChanged => "activity-contact-changed",
         AuditKind::SessionEnded => "activity-session-ended",
         AuditKind::AccountDeleted => "activity-account-deleted",
+        AuditKind::AuthenticatorAdded => "activity-authenticator-added",
+        AuditKind::AuthenticatorRemoved => "activity-authenticator-removed",
+        AuditKind::RecoveryCodesGenerated => "activity-recovery-codes-generated",
+        AuditKind::RecoveryCodeUsed => "activity-recovery-code-used",
+        AuditKind::SecondFactor => "activity-second-factor",
+        AuditKind::BrowserRemembered => "activity-browser-remembered",
+        AuditKind::BrowserForgotten => "activity-browser-forgotten",
     }
 }
 

@@ -74,10 +74,25 @@ pub enum AuditKind {
     SessionEnded,
     /// The account was deleted; its other events were stripped of contacts and addresses.
     AccountDeleted,
+    /// An authenticator app was confirmed as a second factor.
+    AuthenticatorAdded,
+    /// The authenticator app was removed.
+    AuthenticatorRemoved,
+    /// A new set of recovery codes was issued (the first, or a regeneration: `detail`).
+    RecoveryCodesGenerated,
+    /// A recovery code was used in place of the second factor.
+    RecoveryCodeUsed,
+    /// The second-factor step of a sign-in or step-up; `detail` is the method (`totp`,
+    /// `recovery_code`); `Outcome::Failed` for a wrong code, `Refused` when locked.
+    SecondFactor,
+    /// "Remember this browser": the browser skips the second-factor prompt for a while.
+    BrowserRemembered,
+    /// Remembered browsers were forgotten; `detail` says why (`one`, `all`, `reset`...).
+    BrowserForgotten,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 29] = [
         Self::Signup,
         Self::LoginOk,
         Self::LoginFailed,
@@ -100,6 +115,13 @@ impl AuditKind {
         Self::ContactChanged,
         Self::SessionEnded,
         Self::AccountDeleted,
+        Self::AuthenticatorAdded,
+        Self::AuthenticatorRemoved,
+        Self::RecoveryCodesGenerated,
+        Self::RecoveryCodeUsed,
+        Self::SecondFactor,
+        Self::BrowserRemembered,
+        Self::BrowserForgotten,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +148,13 @@ impl AuditKind {
             Self::ContactChanged => "contact_changed",
             Self::SessionEnded => "session_ended",
             Self::AccountDeleted => "account_deleted",
+            Self::AuthenticatorAdded => "authenticator_added",
+            Self::AuthenticatorRemoved => "authenticator_removed",
+            Self::RecoveryCodesGenerated => "recovery_codes_generated",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::SecondFactor => "second_factor",
+            Self::BrowserRemembered => "browser_remembered",
+            Self::BrowserForgotten => "browser_forgotten",
         }
     }
 }
@@ -156,7 +185,14 @@ impl AuditKind {
             | Self::LimitTripped
             | Self::Reauthenticated
             | Self::PasswordChanged
-            | Self::AccountDeleted => true,
+            | Self::AccountDeleted
+            | Self::AuthenticatorAdded
+            | Self::AuthenticatorRemoved
+            | Self::RecoveryCodesGenerated
+            | Self::RecoveryCodeUsed
+            | Self::SecondFactor
+            | Self::BrowserRemembered
+            | Self::BrowserForgotten => true,
             Self::ProfileChanged | Self::ContactChanged | Self::SessionEnded => false,
         }
     }

@@ -144,6 +144,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_authenticators (account_id) {
+        account_id -> BigInt,
+        sealed_secret -> Binary,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (account_id, code_digest) {
+        account_id -> BigInt,
+        code_digest -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    remembered_browsers (id) {
+        id -> Text,
+        account_id -> BigInt,
+        mark_digest -> Text,
+        user_agent -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -155,5 +189,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     backchannel_deliveries,
     sessions,
     audit_events,
-    connected_apps
+    connected_apps,
+    totp_authenticators,
+    recovery_codes,
+    remembered_browsers
 );

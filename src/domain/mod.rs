@@ -18,6 +18,7 @@ mod random;
 mod redirect_uri;
 mod region;
 mod scope;
+mod second_factor;
 mod secret;
 mod subject;
 
@@ -40,6 +41,7 @@ pub use random::{is_token_shaped, random_token, random_token_of};
 pub use redirect_uri::{RedirectUri, RedirectUriError, is_loopback_host};
 pub use region::Region;
 pub use scope::{ScopeToken, Scopes, UnknownScope};
+pub use second_factor::{RecoveryCode, TOTP_DIGITS, TotpCode};
 pub use secret::{Secret, SecretUrl, mask, mask_url_password, redact_url, url_passwords};
 pub use subject::Subject;
 

@@ -398,10 +398,17 @@ pub enum Notice {
     AccountDeleted,
     /// A sign-in from a browser this account had not used before.
     NewBrowser,
+    /// A way to prove who you are was added: an authenticator app, a passkey, a new set of
+    /// recovery codes (`method` names it).
+    SecurityMethodAdded,
+    /// A way to prove who you are was removed (`method` names it).
+    SecurityMethodRemoved,
+    /// A recovery code was used to sign in.
+    RecoveryCodeUsed,
 }
 
 impl Notice {
-    pub const ALL: [Notice; 7] = [
+    pub const ALL: [Notice; 10] = [
         Self::Locked,
         Self::PasswordChanged,
         Self::ContactAdded,
@@ -409,6 +416,9 @@ impl Notice {
         Self::ContactRemoved,
         Self::AccountDeleted,
         Self::NewBrowser,
+        Self::SecurityMethodAdded,
+        Self::SecurityMethodRemoved,
+        Self::RecoveryCodeUsed,
     ];
 
     /// The outbox and log label; also the catalog keys' stem (`<label>-subject`, `-text`).
@@ -421,6 +431,9 @@ impl Notice {
             Self::ContactRemoved => "contact-removed-notice",
             Self::AccountDeleted => "deleted-notice",
             Self::NewBrowser => "new-browser-notice",
+            Self::SecurityMethodAdded => "method-added-notice",
+            Self::SecurityMethodRemoved => "method-removed-notice",
+            Self::RecoveryCodeUsed => "recovery-used-notice",
         }
     }
 }

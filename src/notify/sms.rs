@@ -392,6 +392,7 @@ mod tests {
                             ("host", "id.example.com".to_owned()),
                             ("browser", "Chrome on Android".to_owned()),
                             ("contact", "a•••@example.com".to_owned()),
+                            ("method", "an authenticator app".to_owned()),
                         ];
                         notice_envelope(Channel::Sms, &to, notice, &args, lang)
                     }

@@ -22,7 +22,7 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 14] = [
+    pub const ALL: [MessageKind; 17] = [
         Self::Code(CodePurpose::Signup),
         Self::Code(CodePurpose::Login),
         Self::Code(CodePurpose::Reset),
@@ -37,6 +37,9 @@ impl MessageKind {
         Self::Notice(Notice::ContactRemoved),
         Self::Notice(Notice::AccountDeleted),
         Self::Notice(Notice::NewBrowser),
+        Self::Notice(Notice::SecurityMethodAdded),
+        Self::Notice(Notice::SecurityMethodRemoved),
+        Self::Notice(Notice::RecoveryCodeUsed),
     ];
 
     /// The key under `[sms.templates]` and the `{purpose}` variable: the code's purpose, or the
@@ -52,6 +55,9 @@ impl MessageKind {
                 Notice::ContactRemoved => "contact_removed_notice",
                 Notice::AccountDeleted => "deleted_notice",
                 Notice::NewBrowser => "new_browser_notice",
+                Notice::SecurityMethodAdded => "method_added_notice",
+                Notice::SecurityMethodRemoved => "method_removed_notice",
+                Notice::RecoveryCodeUsed => "recovery_used_notice",
             },
         }
     }
@@ -61,6 +67,10 @@ impl MessageKind {
         match self {
             Self::Code(_) => &["code", "minutes"],
             Self::Notice(Notice::NewBrowser) => &["host", "browser"],
+            // The method added or removed, in the account's language.
+            Self::Notice(Notice::SecurityMethodAdded | Notice::SecurityMethodRemoved) => {
+                &["host", "method"]
+            }
             // The contact added, replaced or removed, masked.
             Self::Notice(
                 Notice::ContactAdded | Notice::ContactChanged | Notice::ContactRemoved,

@@ -10,7 +10,10 @@ use crate::{
     audit::{AuditEvent, AuditKind, Outcome},
     db::{
         DbError,
-        models::session::{self as rows, EndReason},
+        models::{
+            second_factor,
+            session::{self as rows, EndReason},
+        },
     },
     domain::{AccountId, BrowserSummary, ClientInfo, mask_ip},
     i18n::Lang,
@@ -157,7 +160,106 @@ pub async fn end_others(
         )
         .await;
     tracing::info!(account_id = %account, sessions = ended, "other sessions ended");
+    // Whoever had a session elsewhere may have had that browser remembered too: "sign out
+    // everywhere else" takes that away as well (this browser is remembered again at its next
+    // sign-in, if the person ticks the box).
+    forget_all_remembered(ctx, account, "signed out everywhere else", Some(from)).await?;
     Ok(ended)
+}
+
+/// A browser remembered for the second factor (see `account::second_factor::remembered`), as
+/// its owner sees it in Sessions and devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RememberedBrowser {
+    /// Names the row in the "forget" form; only ever shown to its account.
+    pub id: String,
+    pub browser: BrowserSummary,
+    /// Masked when stored.
+    pub address: Option<String>,
+    pub remembered_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// The longest remembered-browser id accepted from a form (ours are 16 characters).
+pub const REMEMBERED_ID_MAX: usize = 32;
+
+/// The account's remembered browsers still in force, newest first.
+pub async fn remembered(
+    ctx: &Context,
+    account: AccountId,
+) -> Result<Vec<RememberedBrowser>, DbError> {
+    let now = ctx.clock.now();
+    let rows = ctx
+        .db
+        .run(move |conn| second_factor::list_remembered(conn, account, now))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| RememberedBrowser {
+            browser: BrowserSummary::parse(row.user_agent.as_deref()),
+            address: row.ip,
+            remembered_at: row.created_at.and_utc(),
+            until: row.expires_at.and_utc(),
+            id: row.id,
+        })
+        .collect())
+}
+
+/// Forgets one remembered browser of the account: its next sign-in asks for the second
+/// factor again.
+pub async fn forget_remembered(
+    ctx: &Context,
+    account: AccountId,
+    id: &str,
+    from: &ClientInfo,
+) -> Result<Ended, DbError> {
+    if id.is_empty() || id.len() > REMEMBERED_ID_MAX {
+        return Ok(Ended::NotFound);
+    }
+    let (owned, now) = (id.to_owned(), ctx.clock.now());
+    let forgotten = ctx
+        .db
+        .run(move |conn| second_factor::forget_remembered(conn, account, &owned, now))
+        .await?;
+    if !forgotten {
+        return Ok(Ended::NotFound);
+    }
+    ctx.audit
+        .record(
+            AuditEvent::new(AuditKind::BrowserForgotten, Outcome::Ok)
+                .account(account)
+                .from(from)
+                .detail("one"),
+        )
+        .await;
+    Ok(Ended::Ended)
+}
+
+/// Forgets every remembered browser of the account (`why`, for the audit log: a password
+/// reset, a removed second factor, "sign out everywhere else"). Returns how many were.
+pub async fn forget_all_remembered(
+    ctx: &Context,
+    account: AccountId,
+    why: &'static str,
+    from: Option<&ClientInfo>,
+) -> Result<usize, DbError> {
+    let now = ctx.clock.now();
+    let forgotten = ctx
+        .db
+        .run(move |conn| second_factor::forget_all_remembered(conn, account, now))
+        .await?;
+    if forgotten > 0 {
+        let event = AuditEvent::new(AuditKind::BrowserForgotten, Outcome::Ok)
+            .account(account)
+            .detail(format!("{why} ({forgotten})"));
+        ctx.audit
+            .record(match from {
+                Some(from) => event.from(from),
+                None => event,
+            })
+            .await;
+    }
+    Ok(forgotten)
 }
 
 /// "Chrome on Android", in `lang`, for pages and notices.

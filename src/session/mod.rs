@@ -159,6 +159,31 @@ pub enum PendingContinue {
     },
 }
 
+/// A sign-in waiting for its second factor (the first factor proven, nobody signed in yet), or
+/// a step-up waiting for one (the account signed in, a page or app needing more). Lives in the
+/// session for `second_factor.pending_secs`; the second-factor page is the only way on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSecondFactor {
+    /// Names this step, for its count of tries (random; not a secret the browser sees).
+    pub id: String,
+    pub account_id: AccountId,
+    /// The RFC 8176 methods proven so far (the first factor's, or the signed-in session's for
+    /// a step-up): the sign-in gets these plus the second factor's.
+    pub amr: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// Where to go once passed, when not the usual place (an app's waiting request, else the
+    /// account console): a path the web layer chose, never one from a request.
+    #[serde(default)]
+    pub then: Option<String>,
+}
+
+impl PendingSecondFactor {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        now < self.until
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionData {
     created_at: DateTime<Utc>,
@@ -178,6 +203,8 @@ struct SessionData {
     contact: Option<PendingContact>,
     #[serde(default)]
     continue_with: Option<PendingContinue>,
+    #[serde(default)]
+    second_factor: Option<PendingSecondFactor>,
 }
 
 #[derive(Debug)]
@@ -216,6 +243,7 @@ impl Session {
                 recovery: None,
                 contact: None,
                 continue_with: None,
+                second_factor: None,
             },
             replaces: None,
             cookie_changed,
@@ -271,6 +299,27 @@ impl Session {
         self.data.continue_with = pending;
     }
 
+    pub fn second_factor(&self) -> Option<&PendingSecondFactor> {
+        self.data.second_factor.as_ref()
+    }
+
+    /// Parks a sign-in (or step-up) until its second factor is checked, under a new session id
+    /// and CSRF token: the first factor just proven is a privilege, so a session id planted
+    /// in the browser before must not carry it. What a sign-in in progress left (a code
+    /// sign-in's pending code, a sign-up) is done with.
+    pub fn park_second_factor(&mut self, pending: PendingSecondFactor) {
+        self.rotate();
+        self.data.signup = None;
+        self.data.recovery = None;
+        self.data.continue_with = None;
+        self.data.second_factor = Some(pending);
+    }
+
+    /// Drops the pending second factor (passed, expired, abandoned, too many tries).
+    pub fn clear_second_factor(&mut self) {
+        self.data.second_factor = None;
+    }
+
     /// Records that this browser proved `to` with a code and may create its account until
     /// `until`, under a new session id and CSRF token: the proof is a privilege (an account for
     /// that number, with a password of the holder's choosing), so a session id planted in the
@@ -304,6 +353,7 @@ impl Session {
         self.data.signup = None;
         self.data.recovery = None;
         self.data.continue_with = None;
+        self.data.second_factor = None;
         // A code on its way to a new contact is bound to this browser's form token, which the
         // sign-in replaces; and it must never carry over to another account.
         self.data.contact = None;
@@ -352,7 +402,12 @@ impl Session {
     /// The sign-in ended elsewhere: this browser is signed out too (the id and CSRF token stay,
     /// so a form open in another tab still gets a clear answer).
     fn forget_sign_in(&mut self) {
-        self.data.signed_in = None;
+        // A step-up (or re-authentication) of the sign-in that ended has nothing left to step
+        // up: the session it belonged to is over.
+        let ended = self.data.signed_in.take().map(|s| s.account_id);
+        if ended.is_some() && self.data.second_factor.as_ref().map(|p| p.account_id) == ended {
+            self.data.second_factor = None;
+        }
         self.data.contact = None;
         self.data.recorded_until = None;
         self.data.checked_at = None;
@@ -430,7 +485,8 @@ impl SessionStore {
             && d.interaction.is_none()
             && d.recovery.is_none()
             && d.contact.is_none()
-            && d.continue_with.is_none();
+            && d.continue_with.is_none()
+            && d.second_factor.is_none();
         if empty && !session.stored {
             return Ok(());
         }

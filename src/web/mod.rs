@@ -31,6 +31,7 @@ pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT_BYTES))
         .configure(pages::account::routes)
+        .configure(pages::second_factor::routes)
         .configure(admin::routes)
         .service(
             web::resource("/signup")

@@ -14,9 +14,9 @@ use super::{
     page::{LANG_COOKIE, lang_cookie},
 };
 use crate::{
-    account::notices,
+    account::{notices, second_factor},
     db::models::{account as accounts, session::EndReason},
-    domain::{AccountId, ClientInfo, DeviceKey},
+    domain::{AccountId, ClientInfo, DeviceDigest, DeviceKey, random_token_of},
     i18n::Lang,
     session::{self, Session, registry},
     state::AppState,
@@ -127,22 +127,112 @@ impl BrowserSession {
         }
     }
 
-    /// Signs `account` in to this browser, replacing the sign-in it had (see
-    /// [`registry::sign_in`]: a re-authentication keeps the OIDC session, another account ends
-    /// the previous one and its apps are told). A browser without a device cookie gets one.
-    /// Every sign-in page comes through here, so this is where a sign-in from a browser new
-    /// to the account sends its owner the notice.
+    /// Signs `account` in to this browser after its first factor (a password, a code), or,
+    /// when the account has a second factor and this browser is not remembered for it, parks
+    /// the sign-in for the second-factor step instead: nobody is signed in until it passes
+    /// (see [`after_sign_in`](super::pages::login::after_sign_in), which then sends the browser
+    /// to it). Every sign-in page comes through here, so no path skips the second factor.
     pub async fn sign_in(
         &mut self,
         state: &AppState,
         account: AccountId,
         amr: &[&str],
     ) -> Result<(), WebError> {
-        let device = self.2.key.get_or_insert_with(|| {
-            self.2.is_new = true;
-            DeviceKey::generate()
+        self.sign_in_then(state, account, amr, None).await
+    }
+
+    /// [`Self::sign_in`], going on to `then` (a path the page chose) once a second factor, if
+    /// one is asked for, has passed.
+    pub async fn sign_in_then(
+        &mut self,
+        state: &AppState,
+        account: AccountId,
+        amr: &[&str],
+        then: Option<String>,
+    ) -> Result<(), WebError> {
+        if self.needs_second_factor(state, account).await? {
+            let amr = amr.iter().map(|m| (*m).to_owned()).collect();
+            self.park_second_factor(state, account, amr, then);
+            tracing::info!(account_id = %account, "first factor passed; second factor asked");
+            return Ok(());
+        }
+        self.complete_sign_in(state, account, amr).await
+    }
+
+    /// Signs the browser in again to the account it is already signed in to, without asking
+    /// for a second factor: for a change that replaces the sign-in (a new password outdates
+    /// the old one's tokens) after the person already passed everything this sign-in needed.
+    /// Any other account goes through [`Self::sign_in`].
+    pub async fn sign_in_again(
+        &mut self,
+        state: &AppState,
+        account: AccountId,
+        amr: &[&str],
+    ) -> Result<(), WebError> {
+        if self.0.signed_in().is_some_and(|s| s.account_id == account) {
+            self.complete_sign_in(state, account, amr).await
+        } else {
+            self.sign_in(state, account, amr).await
+        }
+    }
+
+    /// The account has a second factor, and this browser is not remembered for it (see
+    /// [`second_factor::is_asked`]).
+    async fn needs_second_factor(
+        &mut self,
+        state: &AppState,
+        account: AccountId,
+    ) -> Result<bool, WebError> {
+        let digest = self.device_digest(account);
+        Ok(second_factor::is_asked(&state.account, account, &digest).await?)
+    }
+
+    /// Parks a second-factor step for `account` in this session (see
+    /// [`session::PendingSecondFactor`]), for `second_factor.pending_secs`.
+    pub(crate) fn park_second_factor(
+        &mut self,
+        state: &AppState,
+        account: AccountId,
+        amr: Vec<String>,
+        then: Option<String>,
+    ) {
+        let now = state.clock.now();
+        let ttl = chrono::Duration::seconds(state.settings.second_factor.pending_secs);
+        self.0.park_second_factor(session::PendingSecondFactor {
+            id: random_token_of(16),
+            account_id: account,
+            amr,
+            created_at: now,
+            until: now + ttl,
+            then,
         });
-        let digest = device.digest_for(account);
+    }
+
+    /// The digest of this browser's device cookie for `account`; a browser without one gets
+    /// one (sent with the answer).
+    pub(crate) fn device_digest(&mut self, account: AccountId) -> DeviceDigest {
+        self.2
+            .key
+            .get_or_insert_with(|| {
+                self.2.is_new = true;
+                DeviceKey::generate()
+            })
+            .digest_for(account)
+    }
+
+    /// Signs `account` in to this browser, replacing the sign-in it had (see
+    /// [`registry::sign_in`]: a re-authentication keeps the OIDC session, another account ends
+    /// the previous one and its apps are told). A browser without a device cookie gets one.
+    /// Every completed sign-in comes through here, so this is where a sign-in from a browser
+    /// new to the account sends its owner the notice. Only after every factor the account
+    /// needs: callers are [`Self::sign_in`] and the second-factor page.
+    pub(crate) async fn complete_sign_in(
+        &mut self,
+        state: &AppState,
+        account: AccountId,
+        amr: &[&str],
+    ) -> Result<(), WebError> {
+        let digest = self.device_digest(account);
         let report = registry::sign_in(&state.session, &mut self.0, account, amr, &self.1, &digest)
             .await
             .map_err(|e| WebError::Unavailable(e.to_string()))?;

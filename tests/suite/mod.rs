@@ -41,6 +41,7 @@ mod proxies;
 mod purge;
 mod recovery;
 mod scale_out;
+mod second_factor;
 mod secrets;
 mod security_headers;
 mod signup;

@@ -537,6 +537,7 @@ pub fn erase(
         diesel::delete(connected_apps::table.filter(connected_apps::account_id.eq(id.get())))
             .execute(conn)?;
         session::forget_devices(conn, id)?;
+        super::second_factor::erase_account(conn, id)?;
         audit::strip_account(conn, id, keep_detail_of)?;
         Ok(true)
     })

@@ -70,37 +70,108 @@ impl KeyEncryptionKey {
     /// `nonce || ciphertext || tag`. The kid is associated data: a sealed key copied into
     /// another row does not open there.
     pub fn seal(&self, kid: &KeyId, plaintext: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .expect("the operating system's random source failed");
-        let mut body = plaintext.to_vec();
-        self.0
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(kid.as_str().as_bytes()),
-                &mut body,
-            )
-            .expect("AES-GCM seals anything shorter than 64 GiB");
-        let mut sealed = nonce.to_vec();
-        sealed.append(&mut body);
-        sealed
+        seal_with(&self.0, kid.as_str().as_bytes(), plaintext)
     }
 
     /// The plaintext, if `sealed` was sealed under this KEK for this kid and not altered since.
     pub fn open(&self, kid: &KeyId, sealed: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let unseal = || KeyError::Unseal { kid: kid.clone() };
-        let (nonce, body) = sealed.split_at_checked(NONCE_LEN).ok_or_else(unseal)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unseal())?;
-        let mut buffer = body.to_vec();
-        let plaintext_len = self
-            .0
-            .open_in_place(nonce, Aad::from(kid.as_str().as_bytes()), &mut buffer)
-            .map_err(|_| unseal())?
-            .len();
-        buffer.truncate(plaintext_len);
-        Ok(buffer)
+        open_with(&self.0, kid.as_str().as_bytes(), sealed)
+            .ok_or_else(|| KeyError::Unseal { kid: kid.clone() })
     }
+
+    /// A sealing key for other secrets kept at rest for one `purpose` (an authenticator app's
+    /// secret): AES-256-GCM under a key derived from the KEK with HKDF under the purpose's own
+    /// label (see [`Self::derive`]). Never the KEK's own key, so a secret sealed for a purpose
+    /// can never be opened as a signing key, nor a signing key as such a secret, whatever the
+    /// associated data.
+    pub fn sealer(&self, purpose: SealPurpose) -> SecretSealer {
+        SecretSealer::new(self.derive(purpose.label()))
+    }
+}
+
+/// What a [`SecretSealer`] seals: each purpose has its own key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealPurpose {
+    /// The RFC 6238 secret of an account's authenticator app.
+    TotpSecret,
+}
+
+impl SealPurpose {
+    fn label(self) -> &'static str {
+        match self {
+            Self::TotpSecret => "oneid-seal:totp-secret",
+        }
+    }
+}
+
+/// Seals small secrets at rest for one purpose (see [`KeyEncryptionKey::sealer`]): `nonce ||
+/// ciphertext || tag`, the row's identity as associated data so a sealed value copied into
+/// another row does not open there. Cheap to clone; `Debug` never prints the key.
+#[derive(Clone)]
+pub struct SecretSealer([u8; KEY_LEN]);
+
+/// A sealed value did not open: altered, sealed for another row, or under another key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a sealed secret did not open")]
+pub struct Unsealed;
+
+impl SecretSealer {
+    fn new(key: [u8; KEY_LEN]) -> Self {
+        Self(key)
+    }
+
+    fn key(&self) -> LessSafeKey {
+        LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &self.0).expect("AES-256-GCM takes a 32-byte key"),
+        )
+    }
+
+    /// Seals `plaintext` bound to `aad` (the row it belongs to).
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        seal_with(&self.key(), aad, plaintext)
+    }
+
+    /// The plaintext, if `sealed` was sealed by this sealer for `aad` and not altered since.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Unsealed> {
+        open_with(&self.key(), aad, sealed).ok_or(Unsealed)
+    }
+}
+
+impl fmt::Debug for SecretSealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretSealer(<redacted>)")
+    }
+}
+
+/// `nonce || ciphertext || tag` under `key`, with a fresh random nonce (see
+/// [`KeyEncryptionKey`] on why random nonces are safe at this volume).
+fn seal_with(key: &LessSafeKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .expect("the operating system's random source failed");
+    let mut body = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut body,
+    )
+    .expect("AES-GCM seals anything shorter than 64 GiB");
+    let mut sealed = nonce.to_vec();
+    sealed.append(&mut body);
+    sealed
+}
+
+fn open_with(key: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    let (nonce, body) = sealed.split_at_checked(NONCE_LEN)?;
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buffer = body.to_vec();
+    let plaintext_len = key
+        .open_in_place(nonce, Aad::from(aad), &mut buffer)
+        .ok()?
+        .len();
+    buffer.truncate(plaintext_len);
+    Some(buffer)
 }
 
 impl fmt::Debug for KeyEncryptionKey {
@@ -235,6 +306,24 @@ mod tests {
         assert!(kek.open(&kid("k1"), &sealed[..sealed.len() - 1]).is_err());
         assert!(kek.open(&kid("k1"), &sealed[..5]).is_err());
         assert!(kek.open(&kid("k1"), &[]).is_err());
+    }
+
+    #[test]
+    fn a_sealed_secret_and_a_signing_key_never_open_as_each_other() {
+        let kek = KeyEncryptionKey::from_bytes([7; 32]);
+        let sealer = kek.sealer(SealPurpose::TotpSecret);
+        let secret = sealer.seal(b"k1", b"totp secret");
+        assert_eq!(sealer.open(b"k1", &secret).unwrap(), b"totp secret");
+        // The same associated data under the KEK's own key (as a signing key) does not open.
+        assert!(kek.open(&kid("k1"), &secret).is_err());
+        let signing = kek.seal(&kid("k1"), b"private key");
+        assert_eq!(sealer.open(b"k1", &signing), Err(Unsealed));
+        // Bound to its row, and to its KEK.
+        assert_eq!(sealer.open(b"k2", &secret), Err(Unsealed));
+        let other = KeyEncryptionKey::from_bytes([8; 32]).sealer(SealPurpose::TotpSecret);
+        assert_eq!(other.open(b"k1", &secret), Err(Unsealed));
+        assert_eq!(sealer.open(b"k1", &secret[..10]), Err(Unsealed));
+        assert_eq!(format!("{sealer:?}"), "SecretSealer(<redacted>)");
     }
 
     #[test]

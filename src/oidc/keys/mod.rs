@@ -25,7 +25,7 @@ use chrono::{DateTime, Duration, Utc};
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet};
 
 pub use self::{
-    kek::KeyEncryptionKey,
+    kek::{KeyEncryptionKey, SealPurpose, SecretSealer, Unsealed},
     signing::{KeyId, Pkcs8Der, SigningKey},
     verifying::VerifyingKey,
 };

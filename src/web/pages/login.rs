@@ -126,9 +126,12 @@ pub async fn post_logout(
     session.end(&state, see_other("/login")).await
 }
 
-/// Where to go after signing in: back to the app's waiting request, or to the account page.
+/// Where to go after signing in: to the second-factor step when one was asked for (see
+/// [`BrowserSession::sign_in`]), back to the app's waiting request, or to the account page.
 pub fn after_sign_in(session: &BrowserSession) -> &'static str {
-    if session.0.interaction().is_some() {
+    if session.0.second_factor().is_some() {
+        super::second_factor::PATH
+    } else if session.0.interaction().is_some() {
         "/authorize/resume"
     } else {
         "/account"

@@ -7,6 +7,7 @@ pub mod continue_with;
 pub mod lang;
 pub mod login;
 pub mod recover;
+pub mod second_factor;
 pub mod signup;
 
 use serde::Deserialize;

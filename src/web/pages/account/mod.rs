@@ -1,5 +1,6 @@
 //! The account console under `/account`: the overview, and one module per section (profile,
-//! phone and email, password, connected apps, sessions and devices, recent activity, deletion,
+//! phone and email, password, security (second factors), connected apps, sessions and devices,
+//! recent activity, deletion,
 //! and the re-authentication that guards the sensitive ones). Every page is server-rendered and
 //! works without JavaScript; every form carries the session's CSRF token; every change is made
 //! by one function of the account or session core, which the admin console calls too.
@@ -11,6 +12,7 @@ mod delete;
 mod password;
 mod profile;
 mod reauth;
+mod security;
 mod sessions;
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
@@ -39,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         password::routes,
         apps::routes,
         sessions::routes,
+        security::routes,
         activity::routes,
         delete::routes,
     ] {

@@ -125,7 +125,7 @@ pub async fn post_password(
             } else {
                 kept.iter().map(String::as_str).collect()
             };
-            session.sign_in(&state, account.id, &methods).await?;
+            session.sign_in_again(&state, account.id, &methods).await?;
             return session
                 .respond(&state, see_other(&format!("{PATH}?done=1")))
                 .await;

@@ -293,8 +293,17 @@ async fn finish(
 ) -> Result<HttpResponse, WebError> {
     let key = match confirmed {
         Confirmed::Yes(amr) => {
-            session.sign_in(state, account.id, amr).await?;
-            return session.respond(state, see_other(&next)).await;
+            // An account with a second factor passes it too before the change may go ahead
+            // (unless this browser is remembered for it), then comes back to `next`.
+            session
+                .sign_in_then(state, account.id, amr, Some(next.clone()))
+                .await?;
+            let to = if session.0.second_factor().is_some() {
+                crate::web::pages::second_factor::PATH
+            } else {
+                next.as_str()
+            };
+            return session.respond(state, see_other(to)).await;
         }
         Confirmed::Gone => return session.end(state, see_other("/login")).await,
         Confirmed::WrongPassword => "confirm-wrong-password",

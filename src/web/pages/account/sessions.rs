@@ -25,7 +25,17 @@ const PATH: &str = "/account/sessions";
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(PATH).get(get_sessions))
         .service(web::resource("/account/sessions/end").post(post_end))
-        .service(web::resource("/account/sessions/end-others").post(post_end_others));
+        .service(web::resource("/account/sessions/end-others").post(post_end_others))
+        .service(web::resource("/account/sessions/forget-browser").post(post_forget_browser));
+}
+
+/// A browser remembered for the second factor, as the page shows it.
+struct RememberedRow {
+    id: String,
+    browser: String,
+    address: Option<String>,
+    /// "Remembered on ..., until ...".
+    when: String,
 }
 
 /// One session as the page shows it.
@@ -44,6 +54,7 @@ struct SessionRow {
 struct SessionsView {
     page: Page,
     sessions: Vec<SessionRow>,
+    remembered: Vec<RememberedRow>,
     /// Another session than this one is live: "sign out everywhere else" is offered.
     others: bool,
     notice: Option<String>,
@@ -101,9 +112,22 @@ async fn show(
     let current = session.0.signed_in().map(|s| s.sid.clone());
     let listed = devices::list(&state.session, account.id, current.as_deref()).await?;
     let others = listed.iter().any(|s| !s.current);
+    let remembered = devices::remembered(&state.session, account.id).await?;
     let view = SessionsView {
         page: Page::new(lang, session.0.csrf_token(), PATH),
         sessions: listed.into_iter().map(|s| row(lang, s)).collect(),
+        remembered: remembered
+            .into_iter()
+            .map(|r| RememberedRow {
+                browser: describe_browser(&r.browser, lang),
+                address: r.address,
+                when: lang.t_args(
+                    "sessions-remembered-when",
+                    &[("since", when(r.remembered_at)), ("until", when(r.until))],
+                ),
+                id: r.id,
+            })
+            .collect(),
         others,
         notice,
         error,
@@ -131,6 +155,7 @@ pub async fn get_sessions(
     let done = match query.done.as_deref() {
         Some("one") => Some("sessions-ended-one"),
         Some("others") => Some("sessions-ended-others"),
+        Some("forgotten") => Some("sessions-browser-forgotten"),
         _ => None,
     };
     show(&req, &state, lang, session, &account, Answer::Listed(done)).await
@@ -199,4 +224,35 @@ pub async fn post_end_others(
     session
         .respond(&state, see_other(&format!("{PATH}?done=others")))
         .await
+}
+
+#[derive(Deserialize)]
+pub struct ForgetForm {
+    csrf: String,
+    id: String,
+}
+
+/// Forgets one remembered browser: its next sign-in asks for the second factor again. Not a
+/// sensitive change (it only ever asks for more), so no recent sign-in is needed.
+pub async fn post_forget_browser(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    RequestLang(lang): RequestLang,
+    session: BrowserSession,
+    form: web::Form<ForgetForm>,
+) -> Result<HttpResponse, WebError> {
+    session.check_csrf(&form.csrf)?;
+    let (account, session) = match console_account(&state, session).await? {
+        Ok(found) => found,
+        Err(response) => return Ok(response),
+    };
+    match devices::forget_remembered(&state.session, account.id, &form.id, session.client()).await?
+    {
+        Ended::Ended => {
+            session
+                .respond(&state, see_other(&format!("{PATH}?done=forgotten")))
+                .await
+        }
+        Ended::NotFound => show(&req, &state, lang, session, &account, Answer::NotFound).await,
+    }
 }

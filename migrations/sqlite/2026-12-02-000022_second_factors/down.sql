@@ -1,0 +1,3 @@
+DROP TABLE remembered_browsers;
+DROP TABLE recovery_codes;
+DROP TABLE totp_authenticators;
