@@ -13,6 +13,7 @@ pub mod limits;
 pub mod lockout;
 pub mod login;
 pub mod notices;
+pub mod passkeys;
 pub mod password;
 pub mod password_pool;
 pub mod profile;
@@ -55,6 +56,9 @@ pub struct Context {
     pub keys: AccountKeys,
     pub audit: Audit,
     pub session: crate::session::Context,
+    /// The WebAuthn relying party (the issuer); `None` when the issuer's host cannot be one
+    /// (an IP address), and then no page offers passkeys.
+    pub passkeys: Option<Arc<passkeys::RelyingParty>>,
 }
 
 /// The settings sections account logic reads.
@@ -96,6 +100,12 @@ pub struct AccountKeys {
     pub unknown_identifier: [u8; 32],
     /// Bot-check challenges and wait tickets are signed under this key (see [`botcheck`]).
     pub bot_check: botcheck::BotCheckKey,
+    /// Passkeys' WebAuthn user handles are an HMAC of the account ID under this key (see
+    /// [`passkeys::user_handle`]).
+    pub passkey_user_handle: [u8; 32],
+    /// Decoy credential IDs for identifiers without a passkey are derived under this key (see
+    /// [`passkeys::start_sign_in`]).
+    pub passkey_decoys: [u8; 32],
 }
 
 impl AccountKeys {
@@ -104,6 +114,8 @@ impl AccountKeys {
             code_mac: kek.code_mac_key().clone(),
             unknown_identifier: kek.derive(login::UNKNOWN_KEY_PURPOSE),
             bot_check: botcheck::BotCheckKey::derive(kek),
+            passkey_user_handle: kek.derive(passkeys::USER_HANDLE_KEY_PURPOSE),
+            passkey_decoys: kek.derive(passkeys::DECOY_KEY_PURPOSE),
         }
     }
 }

@@ -115,6 +115,11 @@ pub fn phrase_key(kind: AuditKind, outcome: Outcome) -> &'static str {
         AuditKind::ContactChanged => "activity-contact-changed",
         AuditKind::SessionEnded => "activity-session-ended",
         AuditKind::AccountDeleted => "activity-account-deleted",
+        AuditKind::PasskeyAdded => "activity-passkey-added",
+        AuditKind::PasskeyRenamed => "activity-passkey-renamed",
+        AuditKind::PasskeyRemoved => "activity-passkey-removed",
+        AuditKind::PasskeySignIn => "activity-passkey-sign-in",
+        AuditKind::PasskeySignInFailed => "activity-passkey-sign-in-failed",
     }
 }
 

@@ -74,10 +74,23 @@ pub enum AuditKind {
     SessionEnded,
     /// The account was deleted; its other events were stripped of contacts and addresses.
     AccountDeleted,
+    /// A passkey was added in the account console; `detail` is `hwk` (device-bound) or `swk`
+    /// (may be synced), never the credential or its name.
+    PasskeyAdded,
+    /// A passkey was renamed.
+    PasskeyRenamed,
+    /// A passkey was removed.
+    PasskeyRemoved,
+    /// A sign-in (or confirmation) with a passkey; `detail` is `hwk` or `swk`.
+    PasskeySignIn,
+    /// A passkey assertion was refused; `detail` is the reason class (`unknown_credential`,
+    /// `invalid`, `counter_regression`, `expired`, `locked`, `disabled`...), never the
+    /// credential.
+    PasskeySignInFailed,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 27] = [
         Self::Signup,
         Self::LoginOk,
         Self::LoginFailed,
@@ -100,6 +113,11 @@ impl AuditKind {
         Self::ContactChanged,
         Self::SessionEnded,
         Self::AccountDeleted,
+        Self::PasskeyAdded,
+        Self::PasskeyRenamed,
+        Self::PasskeyRemoved,
+        Self::PasskeySignIn,
+        Self::PasskeySignInFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +144,11 @@ impl AuditKind {
             Self::ContactChanged => "contact_changed",
             Self::SessionEnded => "session_ended",
             Self::AccountDeleted => "account_deleted",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRenamed => "passkey_renamed",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeySignIn => "passkey_sign_in",
+            Self::PasskeySignInFailed => "passkey_sign_in_failed",
         }
     }
 }
@@ -156,7 +179,12 @@ impl AuditKind {
             | Self::LimitTripped
             | Self::Reauthenticated
             | Self::PasswordChanged
-            | Self::AccountDeleted => true,
+            | Self::AccountDeleted
+            | Self::PasskeyAdded
+            | Self::PasskeyRenamed
+            | Self::PasskeyRemoved
+            | Self::PasskeySignIn
+            | Self::PasskeySignInFailed => true,
             Self::ProfileChanged | Self::ContactChanged | Self::SessionEnded => false,
         }
     }

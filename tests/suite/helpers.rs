@@ -144,13 +144,35 @@ impl TestApp {
         Self::start(dir, settings, MockClock::starting_now(), scale).await
     }
 
+    /// [`Self::spawn_with`], served and issuing as `http://localhost:<port>`: WebAuthn needs a
+    /// domain as its RP ID (browsers and webauthn-rs refuse an IP address), and `localhost`
+    /// is a secure context over plain http. For the passkey tests.
+    pub async fn spawn_on_localhost_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = test_settings(&dir);
+        let scale = on_scale_pair().then(|| Arc::new(ScaleBackends::create()));
+        if let Some(scale) = &scale {
+            scale.apply(&mut settings);
+        }
+        tweak(&mut settings);
+        Self::launch(
+            dir,
+            settings,
+            MockClock::starting_now(),
+            scale,
+            true,
+            "localhost",
+        )
+        .await
+    }
+
     async fn start(
         dir: TempDir,
         settings: Settings,
         clock: MockClock,
         scale: Option<Arc<ScaleBackends>>,
     ) -> Self {
-        Self::launch(dir, settings, clock, scale, true).await
+        Self::launch(dir, settings, clock, scale, true, "127.0.0.1").await
     }
 
     /// Serves on a new port; `own_issuer`: the new base URL becomes the issuer (a lone
@@ -161,9 +183,10 @@ impl TestApp {
         clock: MockClock,
         scale: Option<Arc<ScaleBackends>>,
         own_issuer: bool,
+        host: &str,
     ) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let base = format!("http://{host}:{}", listener.local_addr().unwrap().port());
         if own_issuer {
             settings.issuer = base.parse().unwrap();
         }
@@ -209,12 +232,17 @@ impl TestApp {
         let mut settings = self.settings.clone();
         tweak(&mut settings);
         let dir = tempfile::tempdir().expect("temp dir");
+        let host = url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
         Self::launch(
             dir,
             settings,
             self.clock.clone(),
             self._scale.clone(),
             false,
+            &host,
         )
         .await
     }

@@ -6,7 +6,7 @@ use diesel::{prelude::*, result::DatabaseErrorKind};
 use crate::{
     db::{
         DbConn, DbError,
-        models::{audit, grant, session},
+        models::{audit, grant, passkey, session},
         schema::{accounts, connected_apps},
     },
     domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Role, Subject},
@@ -537,6 +537,7 @@ pub fn erase(
         diesel::delete(connected_apps::table.filter(connected_apps::account_id.eq(id.get())))
             .execute(conn)?;
         session::forget_devices(conn, id)?;
+        passkey::delete_for_account(conn, id)?;
         audit::strip_account(conn, id, keep_detail_of)?;
         Ok(true)
     })
