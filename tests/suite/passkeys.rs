@@ -54,7 +54,7 @@ async fn add_passkey(
 ) -> (String, String) {
     let page = browser.get("/account/passkeys").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let csrf = page.csrf();
+    let csrf = script_csrf(&page);
     let (status, options) = post_json(
         browser,
         "/account/passkeys/add/start",
@@ -87,6 +87,13 @@ async fn add_passkey(
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["redirect"], "/account/passkeys?done=added");
     (URL_SAFE_NO_PAD.encode(&credential.raw_id), handle)
+}
+
+/// The form token the passkey script reads (`data-csrf` of the passkey controls).
+fn script_csrf(page: &super::helpers::Page) -> String {
+    let marker = r#"data-csrf=""#;
+    let start = page.body.find(marker).expect("passkey controls") + marker.len();
+    page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
 }
 
 fn origin(app: &TestApp) -> Url {
@@ -216,7 +223,7 @@ async fn an_identifier_without_a_passkey_answers_in_the_same_shape() {
     let browser = app.browser();
     sign_up_asha(&app, &browser).await;
     let mut authenticator = SoftPasskey::new(true);
-    add_passkey(&app, &browser, &mut authenticator, "Phone").await;
+    let (credential_id, handle) = add_passkey(&app, &browser, &mut authenticator, "Phone").await;
     browser.sign_out().await;
     let stranger = app.browser();
     let csrf = stranger.get("/login").await.csrf();
@@ -262,13 +269,13 @@ async fn an_identifier_without_a_passkey_answers_in_the_same_shape() {
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
 
-    // An answer to a decoy reads like any refused passkey.
+    // An answer to a decoy ceremony reads like any refused passkey, even with a real one.
     let (status, refused) = passkey_sign_in(
         &app,
         &stranger,
-        &mut SoftPasskey::new(true),
-        None,
-        Some(("AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAA")),
+        &mut authenticator,
+        Some("nobody@example.com"),
+        Some((&credential_id, &handle)),
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -375,7 +382,7 @@ async fn the_console_lists_renames_and_removes_after_a_recent_sign_in() {
     let browser = app.browser();
     sign_up_asha(&app, &browser).await;
     let mut authenticator = SoftPasskey::new(true);
-    add_passkey(&app, &browser, &mut authenticator, "Phone").await;
+    let (credential_id, handle) = add_passkey(&app, &browser, &mut authenticator, "Phone").await;
     let page = browser.get("/account/passkeys").await;
     assert!(page.has("Phone") && page.has("Not used yet") && page.has("On this device only"));
     let id = page.field("id").expect("the passkey's id in its forms");
@@ -423,17 +430,25 @@ async fn the_console_lists_renames_and_removes_after_a_recent_sign_in() {
         .submit("/account/confirm", "/account/confirm", &[("password", "correct horse")])
         .await
         .assert_redirect("/account");
+    let csrf = browser.get("/account").await.csrf();
     let removed = browser
-        .post("/account/passkeys/remove", &[("csrf", &page.csrf()), ("id", &id)])
+        .post("/account/passkeys/remove", &[("csrf", &csrf), ("id", &id)])
         .await;
     removed.assert_redirect("/account/passkeys?done=removed");
     assert!(browser.get("/account/passkeys").await.has("You have no passkey yet"));
 
     // A removed passkey signs in no more.
     browser.sign_out().await;
-    let (status, body) =
-        passkey_sign_in(&app, &browser, &mut authenticator, Some("98123 45678"), None).await;
+    let (status, body) = passkey_sign_in(
+        &app,
+        &browser,
+        &mut authenticator,
+        None,
+        Some((&credential_id, &handle)),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"], "not_accepted");
 }
 
 #[tokio::test]
@@ -443,11 +458,15 @@ async fn the_passkey_pages_allow_exactly_the_script_and_others_stay_script_free(
     let login = browser.get("/login").await;
     assert_eq!(csp_of(&login), expected_csp());
     assert!(login.has("data-passkey-anyone") && login.has("hidden"));
+    // The sign-up page may carry the bot check's script, never the passkey one.
     let signup = browser.get("/signup").await;
-    assert!(!csp_of(&signup).contains("script-src"), "{}", csp_of(&signup));
+    let hash = STANDARD.encode(Sha256::digest(SCRIPT.as_bytes()));
+    assert!(!csp_of(&signup).contains(&hash), "{}", csp_of(&signup));
+    assert!(!csp_of(&signup).contains("connect-src"));
     sign_up_asha(&app, &browser).await;
     let console = browser.get("/account/passkeys").await;
     assert_eq!(csp_of(&console), expected_csp());
+    assert_eq!(script_csrf(&console), browser.get("/account").await.csrf());
     for other in ["/account", "/account/password", "/account/sessions"] {
         let page = browser.get(other).await;
         assert!(!csp_of(&page).contains("script-src"), "{other}");
