@@ -144,9 +144,7 @@ impl AppState {
 
 /// The WebAuthn relying party for the issuer, built once; `None` (passkeys not offered, and
 /// said once in the log) when the issuer's host cannot be an RP ID.
-fn relying_party(
-    issuer: &url::Url,
-) -> Option<Arc<crate::account::passkeys::RelyingParty>> {
+fn relying_party(issuer: &url::Url) -> Option<Arc<crate::account::passkeys::RelyingParty>> {
     match crate::account::passkeys::RelyingParty::from_issuer(issuer) {
         Ok(rp) => Some(Arc::new(rp)),
         Err(e) => {

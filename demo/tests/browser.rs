@@ -1123,7 +1123,10 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(button.is_displayed().await.unwrap(), "the script shows the button");
+    assert!(
+        button.is_displayed().await.unwrap(),
+        "the script shows the button"
+    );
     shots.take(&client, "login-passkey-en-phone").await;
     client
         .goto(&format!("{issuer}/lang/hi?next=%2Flogin"))

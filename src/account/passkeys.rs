@@ -360,7 +360,10 @@ async fn check_registration(
 // ---------------------------------------------------------------------------------------------
 // The console's list, rename, remove
 
-async fn load_passkeys(ctx: &Context, account: AccountId) -> Result<Vec<StoredPasskey>, ServiceError> {
+async fn load_passkeys(
+    ctx: &Context,
+    account: AccountId,
+) -> Result<Vec<StoredPasskey>, ServiceError> {
     Ok(ctx
         .db
         .run(move |conn| passkey::for_account(conn, account))
@@ -599,10 +602,9 @@ fn decoy_options(
     canonical: &str,
 ) -> Result<(RequestChallengeResponse, PendingSignIn), ServiceError> {
     use webauthn_rs_proto::AllowCredentials;
-    let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(
-        &ctx.keys.passkey_decoys,
-    )
-    .map_err(challenge_failed)?;
+    let generator =
+        WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&ctx.keys.passkey_decoys)
+            .map_err(challenge_failed)?;
     let decoys = generator
         .generate(canonical.as_bytes())
         .map_err(challenge_failed)?;
@@ -961,7 +963,10 @@ async fn record_use(
 /// deleted account is no account, a disabled one is refused, a locked one is refused until it
 /// is unlocked or its lock runs out, and one whose administrator asked for a new password is
 /// sent to choose one first.
-async fn check_account(ctx: &Context, id: AccountId) -> Result<Result<Account, Failure>, ServiceError> {
+async fn check_account(
+    ctx: &Context,
+    id: AccountId,
+) -> Result<Result<Account, Failure>, ServiceError> {
     let found = ctx
         .db
         .run(move |conn| account::find_by_id(conn, id))

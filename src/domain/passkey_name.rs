@@ -39,10 +39,19 @@ mod tests {
 
     #[test]
     fn a_name_is_trimmed_bounded_and_plain() {
-        assert_eq!(PasskeyName::parse("  Work   laptop ").unwrap().as_str(), "Work laptop");
+        assert_eq!(
+            PasskeyName::parse("  Work   laptop ").unwrap().as_str(),
+            "Work laptop"
+        );
         assert_eq!(PasskeyName::parse("   "), Err(ParseError::Empty));
-        assert_eq!(PasskeyName::parse(&"a".repeat(65)), Err(ParseError::TooLong));
+        assert_eq!(
+            PasskeyName::parse(&"a".repeat(65)),
+            Err(ParseError::TooLong)
+        );
         assert!(PasskeyName::parse(&"फ़".repeat(32)).is_ok());
-        assert_eq!(PasskeyName::parse("evil\u{202E}txt"), Err(ParseError::InvalidName));
+        assert_eq!(
+            PasskeyName::parse("evil\u{202E}txt"),
+            Err(ParseError::InvalidName)
+        );
     }
 }

@@ -18,9 +18,7 @@ use webauthn_rs::prelude::{
     CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use super::helpers::{
-    Browser, RelyingParty, TestApp, callback, registration, sign_up_asha,
-};
+use super::helpers::{Browser, RelyingParty, TestApp, callback, registration, sign_up_asha};
 use super::oidc::jwt_part;
 
 const SCRIPT: &str = include_str!("../../static/passkeys.js");
@@ -62,7 +60,10 @@ async fn add_passkey(
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{options}");
-    let handle = options["publicKey"]["user"]["id"].as_str().unwrap().to_owned();
+    let handle = options["publicKey"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         options["publicKey"]["authenticatorSelection"]["residentKey"],
         "required"
@@ -187,7 +188,12 @@ async fn a_passkey_added_in_the_console_signs_in_to_an_app_without_typing_anythi
     let tokens = rp.redeem(&callback(&back)["code"], verifier).await;
     let id_token = tokens.id_token().expect("an ID token").to_string();
     let amr = jwt_part(&id_token, 1)["amr"].clone();
-    let amr: Vec<&str> = amr.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let amr: Vec<&str> = amr
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     for method in ["hwk", "user", "mfa"] {
         assert!(amr.contains(&method), "amr {amr:?} has {method}");
     }
@@ -212,7 +218,10 @@ async fn a_typed_identifier_offers_its_passkeys_and_signs_in() {
             passkey_sign_in(&app, &browser, &mut authenticator, Some(typed), None).await;
         assert_eq!(status, StatusCode::OK, "{typed}: {done}");
         assert_eq!(done["redirect"], "/account");
-        assert_eq!(browser.account_id().await.as_deref(), Some(account_id.as_str()));
+        assert_eq!(
+            browser.account_id().await.as_deref(),
+            Some(account_id.as_str())
+        );
         browser.sign_out().await;
     }
 }
@@ -239,7 +248,12 @@ async fn an_identifier_without_a_passkey_answers_in_the_same_shape() {
         (keys, options.get("mediation").is_some())
     };
     let mut seen = Vec::new();
-    for typed in ["98123 45678", "nobody@example.com", "91234 56789", "1234567890"] {
+    for typed in [
+        "98123 45678",
+        "nobody@example.com",
+        "91234 56789",
+        "1234567890",
+    ] {
         let (status, options) = post_json(
             &stranger,
             "/login/passkey/start",
@@ -280,7 +294,12 @@ async fn an_identifier_without_a_passkey_answers_in_the_same_shape() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused["error"], "not_accepted");
-    assert!(refused["message"].as_str().unwrap().contains("not accepted"));
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not accepted")
+    );
 }
 
 #[tokio::test]
@@ -304,9 +323,19 @@ async fn bad_input_is_refused_with_a_4xx_and_stores_nothing() {
     let body: Value = not_json.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
     assert!(!body["message"].as_str().unwrap().is_empty());
-    let (status, _) = post_json(&browser, "/login/passkey/start", &json!({ "identifier": "x" })).await;
+    let (status, _) = post_json(
+        &browser,
+        "/login/passkey/start",
+        &json!({ "identifier": "x" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "no CSRF token");
-    let (status, _) = post_json(&browser, "/login/passkey/start", &json!({ "csrf": "forged" })).await;
+    let (status, _) = post_json(
+        &browser,
+        "/login/passkey/start",
+        &json!({ "csrf": "forged" }),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a wrong CSRF token");
     let (status, _) = post_json(
         &browser,
@@ -314,7 +343,11 @@ async fn bad_input_is_refused_with_a_4xx_and_stores_nothing() {
         &json!({ "csrf": csrf, "credential": { "id": "x" } }),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a credential of the wrong shape");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a credential of the wrong shape"
+    );
     let huge = json!({ "csrf": csrf, "identifier": "9".repeat(70_000) });
     let (status, _) = post_json(&browser, "/login/passkey/start", &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
@@ -328,7 +361,11 @@ async fn bad_input_is_refused_with_a_4xx_and_stores_nothing() {
     let form = browser
         .post("/login/passkey/start", &[("csrf", csrf.as_str())])
         .await;
-    assert_eq!(form.status, StatusCode::BAD_REQUEST, "a form post is not JSON");
+    assert_eq!(
+        form.status,
+        StatusCode::BAD_REQUEST,
+        "a form post is not JSON"
+    );
 
     // A finish without a ceremony: refused, nothing stored.
     let (status, body) = passkey_finish_without_start(&browser, &csrf).await;
@@ -348,9 +385,13 @@ async fn passkey_finish_without_start(browser: &Browser, csrf: &str) -> (StatusC
     let helper = other.browser();
     let options = {
         let csrf = helper.get("/login").await.csrf();
-        post_json(&helper, "/login/passkey/start", &json!({ "csrf": csrf, "identifier": "nobody@example.com" }))
-            .await
-            .1
+        post_json(
+            &helper,
+            "/login/passkey/start",
+            &json!({ "csrf": csrf, "identifier": "nobody@example.com" }),
+        )
+        .await
+        .1
     };
     let mut options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
     let mut authenticator = SoftPasskey::new(true);
@@ -402,7 +443,10 @@ async fn the_console_lists_renames_and_removes_after_a_recent_sign_in() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     let forged = browser
-        .post("/account/passkeys/remove", &[("csrf", "forged"), ("id", &id)])
+        .post(
+            "/account/passkeys/remove",
+            &[("csrf", "forged"), ("id", &id)],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(browser.get("/account/passkeys").await.has("Work phone"));
@@ -420,14 +464,24 @@ async fn the_console_lists_renames_and_removes_after_a_recent_sign_in() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "reauth");
-    assert_eq!(body["redirect"], "/account/confirm?next=%2Faccount%2Fpasskeys");
+    assert_eq!(
+        body["redirect"],
+        "/account/confirm?next=%2Faccount%2Fpasskeys"
+    );
     let removed = browser
-        .post("/account/passkeys/remove", &[("csrf", &page.csrf()), ("id", &id)])
+        .post(
+            "/account/passkeys/remove",
+            &[("csrf", &page.csrf()), ("id", &id)],
+        )
         .await;
     removed.assert_redirect("/account/confirm?next=%2Faccount%2Fpasskeys");
 
     browser
-        .submit("/account/confirm", "/account/confirm", &[("password", "correct horse")])
+        .submit(
+            "/account/confirm",
+            "/account/confirm",
+            &[("password", "correct horse")],
+        )
         .await
         .assert_redirect("/account");
     let csrf = browser.get("/account").await.csrf();
@@ -435,7 +489,12 @@ async fn the_console_lists_renames_and_removes_after_a_recent_sign_in() {
         .post("/account/passkeys/remove", &[("csrf", &csrf), ("id", &id)])
         .await;
     removed.assert_redirect("/account/passkeys?done=removed");
-    assert!(browser.get("/account/passkeys").await.has("You have no passkey yet"));
+    assert!(
+        browser
+            .get("/account/passkeys")
+            .await
+            .has("You have no passkey yet")
+    );
 
     // A removed passkey signs in no more.
     browser.sign_out().await;

@@ -51,10 +51,15 @@ async fn register(
     account: &Account,
     origin: Url,
 ) -> Result<PasskeySummary, RegistrationRefused> {
-    let options = start_registration(ctx, account, PasskeyName::parse("Phone").unwrap(), &browser())
-        .await
-        .unwrap()
-        .unwrap();
+    let options = start_registration(
+        ctx,
+        account,
+        PasskeyName::parse("Phone").unwrap(),
+        &browser(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let response = authenticator
         .do_registration(origin, as_soft_passkey_can(options))
         .expect("the soft passkey registers");
@@ -66,7 +71,9 @@ async fn register(
 /// The software passkey keeps no resident keys and refuses options that require one: the test
 /// drops the requirement (the server's verification does not depend on it; that the options ask
 /// for it is checked on their JSON).
-pub(crate) fn as_soft_passkey_can(mut options: CreationChallengeResponse) -> CreationChallengeResponse {
+pub(crate) fn as_soft_passkey_can(
+    mut options: CreationChallengeResponse,
+) -> CreationChallengeResponse {
     if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
         selection.resident_key = None;
         selection.require_resident_key = false;
@@ -148,7 +155,9 @@ async fn events(ctx: &Context, kind: AuditKind) -> Vec<audit_rows::AuditRecord> 
         })
         .await
         .unwrap();
-    all.into_iter().filter(|e| e.kind == kind.as_str()).collect()
+    all.into_iter()
+        .filter(|e| e.kind == kind.as_str())
+        .collect()
 }
 
 fn handle_of(ctx: &Context, account: &Account) -> Option<Uuid> {
@@ -195,11 +204,19 @@ async fn a_registered_passkey_signs_in_without_an_identifier_and_for_one() {
         origin(),
     )
     .await;
-    assert!(matches!(outcome, PasskeyOutcome::SignedIn { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, PasskeyOutcome::SignedIn { .. }),
+        "{outcome:?}"
+    );
     let used = list(ctx, account.id).await.unwrap();
     assert!(used[0].last_used_at.is_some());
     assert_eq!(events(ctx, AuditKind::PasskeySignIn).await.len(), 2);
-    assert_eq!(events(ctx, AuditKind::PasskeyAdded).await[0].detail.as_deref(), Some("hwk"));
+    assert_eq!(
+        events(ctx, AuditKind::PasskeyAdded).await[0]
+            .detail
+            .as_deref(),
+        Some("hwk")
+    );
 }
 
 #[tokio::test]
@@ -308,7 +325,10 @@ async fn a_counter_that_goes_backwards_is_refused_and_audited() {
     let newer = finish_sign_in(ctx, &answers[1], &second_browser, &testing::nobody())
         .await
         .unwrap();
-    assert!(matches!(newer, PasskeyOutcome::SignedIn { .. }), "{newer:?}");
+    assert!(
+        matches!(newer, PasskeyOutcome::SignedIn { .. }),
+        "{newer:?}"
+    );
     let older = finish_sign_in(ctx, &answers[0], &first_browser, &testing::nobody())
         .await
         .unwrap();
@@ -320,7 +340,10 @@ async fn a_counter_that_goes_backwards_is_refused_and_audited() {
     assert_eq!(failed[0].detail.as_deref(), Some("counter_regression"));
     assert_eq!(failed[0].account_id, Some(account.id));
     let stored = load_passkeys(ctx, account.id).await.unwrap();
-    assert_eq!(stored[0].sign_count, 2, "the stored counter stays the newest");
+    assert_eq!(
+        stored[0].sign_count, 2,
+        "the stored counter stays the newest"
+    );
 }
 
 #[tokio::test]
@@ -388,7 +411,10 @@ async fn a_ceremony_is_answered_once_and_not_after_it_expired() {
     let crossed = finish_for_account(ctx, account.id, &answer, &browser(), &testing::nobody())
         .await
         .unwrap();
-    assert!(matches!(crossed, PasskeyOutcome::Failed(Failure::NoCeremony)));
+    assert!(matches!(
+        crossed,
+        PasskeyOutcome::Failed(Failure::NoCeremony)
+    ));
 }
 
 #[tokio::test]
@@ -505,16 +531,31 @@ async fn an_identifier_without_a_passkey_gets_decoys_of_the_same_shape_every_tim
     let ctx = &t.ctx;
     let without = asha(ctx).await; // an account, but no passkey
     let mut shapes = Vec::new();
-    for typed in ["98123 45678", "nobody@example.com", "91234 56789", "someone@example.org"] {
+    for typed in [
+        "98123 45678",
+        "nobody@example.com",
+        "91234 56789",
+        "someone@example.org",
+    ] {
         let who = LoginIdentifier::parse(typed, Region::default()).unwrap();
-        let first = start_sign_in(ctx, SignInFor::Identifier(who.clone()), &browser(), &testing::nobody())
-            .await
-            .unwrap()
-            .unwrap();
-        let again = start_sign_in(ctx, SignInFor::Identifier(who), &browser(), &testing::nobody())
-            .await
-            .unwrap()
-            .unwrap();
+        let first = start_sign_in(
+            ctx,
+            SignInFor::Identifier(who.clone()),
+            &browser(),
+            &testing::nobody(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let again = start_sign_in(
+            ctx,
+            SignInFor::Identifier(who),
+            &browser(),
+            &testing::nobody(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let ids = |o: &RequestChallengeResponse| -> Vec<Vec<u8>> {
             o.public_key
                 .allow_credentials
@@ -522,7 +563,11 @@ async fn an_identifier_without_a_passkey_gets_decoys_of_the_same_shape_every_tim
                 .map(|c| c.id.to_vec())
                 .collect()
         };
-        assert_eq!(ids(&first), ids(&again), "{typed}: the same decoys every time");
+        assert_eq!(
+            ids(&first),
+            ids(&again),
+            "{typed}: the same decoys every time"
+        );
         assert_ne!(first.public_key.challenge, again.public_key.challenge);
         let json = serde_json::to_value(&first).unwrap();
         let mut keys: Vec<String> = json["publicKey"]
@@ -543,15 +588,29 @@ async fn an_identifier_without_a_passkey_gets_decoys_of_the_same_shape_every_tim
         .await
         .unwrap();
     let who = LoginIdentifier::parse("98123 45678", Region::default()).unwrap();
-    let real = start_sign_in(ctx, SignInFor::Identifier(who), &browser(), &testing::nobody())
-        .await
-        .unwrap()
-        .unwrap();
+    let real = start_sign_in(
+        ctx,
+        SignInFor::Identifier(who),
+        &browser(),
+        &testing::nobody(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let json = serde_json::to_value(&real).unwrap();
-    let mut keys: Vec<String> = json["publicKey"].as_object().unwrap().keys().cloned().collect();
+    let mut keys: Vec<String> = json["publicKey"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     keys.sort();
     assert_eq!(keys, shapes[0]);
-    assert!(json["publicKey"]["allowCredentials"][0].get("transports").is_none());
+    assert!(
+        json["publicKey"]["allowCredentials"][0]
+            .get("transports")
+            .is_none()
+    );
 
     // A decoy ceremony never succeeds, even with a real credential of another account.
     let nobody = LoginIdentifier::parse("nobody@example.com", Region::default()).unwrap();
@@ -582,15 +641,29 @@ async fn registration_is_capped_renamed_and_removed() {
         .unwrap();
     // The options exclude it, ask for a discoverable credential and user verification, and
     // name the account by its masked number and opaque handle.
-    let options = start_registration(ctx, &account, PasskeyName::parse("Laptop").unwrap(), &browser())
-        .await
-        .unwrap()
-        .unwrap();
+    let options = start_registration(
+        ctx,
+        &account,
+        PasskeyName::parse("Laptop").unwrap(),
+        &browser(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let json = serde_json::to_value(&options).unwrap();
     let public_key = &json["publicKey"];
-    assert_eq!(public_key["excludeCredentials"].as_array().unwrap().len(), 1);
-    assert_eq!(public_key["authenticatorSelection"]["residentKey"], "required");
-    assert_eq!(public_key["authenticatorSelection"]["userVerification"], "required");
+    assert_eq!(
+        public_key["excludeCredentials"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(
+        public_key["authenticatorSelection"]["residentKey"],
+        "required"
+    );
+    assert_eq!(
+        public_key["authenticatorSelection"]["userVerification"],
+        "required"
+    );
     assert_eq!(public_key["rp"]["id"], "id.example.com");
     assert_eq!(public_key["user"]["name"], "+91 ******5678");
     assert!(!json.to_string().contains("9812345678"));
@@ -608,29 +681,59 @@ async fn registration_is_capped_renamed_and_removed() {
     );
 
     let laptop = PasskeyName::parse("Laptop").unwrap();
-    assert!(rename(ctx, account.id, added.id.clone(), laptop, &testing::nobody()).await.unwrap());
-    assert_eq!(list(ctx, account.id).await.unwrap()[0].name.as_str(), "Laptop");
-    assert!(remove(ctx, account.id, added.id.clone(), &testing::nobody()).await.unwrap());
-    assert!(!remove(ctx, account.id, added.id, &testing::nobody()).await.unwrap());
+    assert!(
+        rename(
+            ctx,
+            account.id,
+            added.id.clone(),
+            laptop,
+            &testing::nobody()
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(
+        list(ctx, account.id).await.unwrap()[0].name.as_str(),
+        "Laptop"
+    );
+    assert!(
+        remove(ctx, account.id, added.id.clone(), &testing::nobody())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !remove(ctx, account.id, added.id, &testing::nobody())
+            .await
+            .unwrap()
+    );
     assert!(list(ctx, account.id).await.unwrap().is_empty());
 
     // The cap: the twenty-first is refused before any ceremony.
     for _ in 0..MAX_PER_ACCOUNT {
         let mut another = SoftPasskey::new(true);
-        register(ctx, &mut another, &account, origin()).await.unwrap();
+        register(ctx, &mut another, &account, origin())
+            .await
+            .unwrap();
     }
     assert_eq!(
-        start_registration(ctx, &account, PasskeyName::parse("One more").unwrap(), &browser())
-            .await
-            .unwrap()
-            .err(),
+        start_registration(
+            ctx,
+            &account,
+            PasskeyName::parse("One more").unwrap(),
+            &browser()
+        )
+        .await
+        .unwrap()
+        .err(),
         Some(RegistrationRefused::TooMany)
     );
 }
 
 #[test]
 fn the_relying_party_is_the_issuer_and_needs_a_domain() {
-    assert!(RelyingParty::from_issuer(&Url::parse("https://id.example.com/oneid").unwrap()).is_ok());
+    assert!(
+        RelyingParty::from_issuer(&Url::parse("https://id.example.com/oneid").unwrap()).is_ok()
+    );
     assert!(RelyingParty::from_issuer(&Url::parse("http://localhost:8080").unwrap()).is_ok());
     assert!(matches!(
         RelyingParty::from_issuer(&Url::parse("http://127.0.0.1:8080").unwrap()),

@@ -256,7 +256,10 @@ mod tests {
                 Inserted::Duplicate
             );
             assert_eq!(insert(conn, &new_passkey(id, 2), 2, now)?, Inserted::Added);
-            assert_eq!(insert(conn, &new_passkey(id, 3), 2, now)?, Inserted::TooMany);
+            assert_eq!(
+                insert(conn, &new_passkey(id, 3), 2, now)?,
+                Inserted::TooMany
+            );
             assert_eq!(for_account(conn, id)?.len(), 2);
 
             assert!(record_use(conn, "pk1", 0, 5, "{\"n\":5}", now)?);
@@ -270,7 +273,12 @@ mod tests {
 
             let name = PasskeyName::parse("Laptop").unwrap();
             assert!(rename(conn, id, "pk2", &name)?);
-            assert!(!rename(conn, AccountId::from_stored(123456789), "pk2", &name)?);
+            assert!(!rename(
+                conn,
+                AccountId::from_stored(123456789),
+                "pk2",
+                &name
+            )?);
             assert!(delete(conn, id, "pk2")?);
             assert!(!delete(conn, id, "pk2")?);
             assert_eq!(delete_for_account(conn, id)?, 1);

@@ -75,10 +75,17 @@ pub(crate) fn json_config() -> web::JsonConfig {
         .error_handler(|error, req| {
             let lang = RequestLang::from_request_head(req).0;
             let (status, code, key) = match &error {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                    (StatusCode::PAYLOAD_TOO_LARGE, "too_large", "passkey-error-bad-request")
-                }
-                _ => (StatusCode::BAD_REQUEST, "invalid_request", "passkey-error-bad-request"),
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "passkey-error-bad-request",
+                ),
+                _ => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "passkey-error-bad-request",
+                ),
             };
             tracing::info!(error = %error, "passkey request refused: not the expected JSON");
             InternalError::from_response(error, refusal(status, code, lang.t(key))).into()

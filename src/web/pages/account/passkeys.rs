@@ -17,7 +17,9 @@ use askama_web::WebTemplate;
 use serde::Deserialize;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use super::{DoneQuery, console_account, recent_account, require_recent, sessions::when, signed_in};
+use super::{
+    DoneQuery, console_account, recent_account, require_recent, sessions::when, signed_in,
+};
 use crate::{
     account::passkeys::{self as core, PasskeySummary, RegistrationRefused},
     db::models::account::Account,
@@ -239,8 +241,9 @@ pub async fn post_add_finish(
     )
     .await?;
     let response = match finished {
-        Ok(_) => HttpResponse::Ok()
-            .json(serde_json::json!({ "redirect": format!("{PATH}?done=added") })),
+        Ok(_) => {
+            HttpResponse::Ok().json(serde_json::json!({ "redirect": format!("{PATH}?done=added") }))
+        }
         Err(refused) => registration_refusal(lang, refused),
     };
     session.respond(&state, response).await
