@@ -115,6 +115,7 @@ impl AppState {
             keys: crate::account::AccountKeys::derive(&kek),
             audit: audit.clone(),
             session: session.clone(),
+            passkeys: relying_party(&settings.issuer),
         };
         let admin = crate::admin::Context {
             db: db.clone(),
@@ -138,6 +139,18 @@ impl AppState {
             account,
             admin,
         })
+    }
+}
+
+/// The WebAuthn relying party for the issuer, built once; `None` (passkeys not offered, and
+/// said once in the log) when the issuer's host cannot be an RP ID.
+fn relying_party(issuer: &url::Url) -> Option<Arc<crate::account::passkeys::RelyingParty>> {
+    match crate::account::passkeys::RelyingParty::from_issuer(issuer) {
+        Ok(rp) => Some(Arc::new(rp)),
+        Err(e) => {
+            tracing::warn!(error = %e, "passkeys are not offered");
+            None
+        }
     }
 }
 

@@ -214,6 +214,11 @@ pub const BOT_CHECKS: Instrument = Instrument::counter(
     &["outcome"],
     "The bot check before a code is sent, by outcome: a challenge issued with a page, a code request that passed, one sent to wait (no JavaScript), or one refused (forged, reused, expired or too easy)",
 );
+pub const PASSKEY_CEREMONIES: Instrument = Instrument::counter(
+    "oneid_passkey_ceremonies_total",
+    &["ceremony", "outcome"],
+    "Passkey ceremonies answered, by ceremony (register or sign_in) and outcome (ok, or the reason class of a refusal)",
+);
 pub const BACKCHANNEL_DELIVERIES: Instrument = Instrument::counter(
     "oneid_backchannel_deliveries_total",
     &["outcome"],
@@ -248,6 +253,7 @@ pub const ALL: &[Instrument] = &[
     NOTIFY_DURATION,
     LIMITS_TRIPPED,
     BOT_CHECKS,
+    PASSKEY_CEREMONIES,
     BACKCHANNEL_DELIVERIES,
     BACKCHANNEL_PENDING,
     SESSIONS_ACTIVE,
@@ -517,6 +523,11 @@ pub fn limit_tripped(limit: &'static str) {
 /// One step of the bot check: `issued`, `passed`, `waiting` or `refused` (see `BOT_CHECKS`).
 pub fn bot_check(outcome: &'static str) {
     counter!(BOT_CHECKS.name, "outcome" => outcome).increment(1);
+}
+
+/// One passkey ceremony answered: `register` or `sign_in`, `ok` or the refusal's class.
+pub fn passkey_ceremony(ceremony: &'static str, outcome: &'static str) {
+    counter!(PASSKEY_CEREMONIES.name, "ceremony" => ceremony, "outcome" => outcome).increment(1);
 }
 
 /// What became of one back-channel logout delivery attempt.

@@ -996,3 +996,163 @@ async fn finish_continue(
         url(client).await
     );
 }
+
+/// Chromium's virtual authenticator, added to the session through the WebDriver WebAuthn
+/// extension (W3C WebAuthn Level 2 §11.3 "Add Virtual Authenticator"): a platform
+/// authenticator with resident keys and user verification that always succeeds, so the
+/// browser answers `navigator.credentials.create/get` without a person.
+#[derive(Debug)]
+struct AddVirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// Issue 16 in a browser: a person adds a passkey in the account console (the browser's own
+/// WebAuthn, answered by a virtual authenticator), signs out, and signs in again with the
+/// passkey without typing anything. Screenshots of the console's passkeys page and of the
+/// sign-in page with its passkey button, at phone size, in English and in Hindi.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() {
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, client)) = browser(profile.path()).await else {
+        return;
+    };
+    client
+        .issue_cmd(AddVirtualAuthenticator)
+        .await
+        .expect("chromedriver adds a virtual authenticator");
+    // WebAuthn needs a domain for its RP ID, and http only on localhost: OneID at localhost.
+    let data = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let settings = Settings {
+        listen: listener.local_addr().unwrap(),
+        issuer: issuer.parse().unwrap(),
+        database_url: format!("sqlite://{}", data.path().join("oneid.db").display()).into(),
+        outbox: data.path().join("outbox.jsonl"),
+        keys: KeySettings {
+            encryption_key_file: data.path().join("keys.secret"),
+            ..Settings::default().keys
+        },
+        workers: 2,
+        ..Settings::default()
+    };
+    let app = Application::build_with_listener(
+        settings,
+        std::sync::Arc::new(oneid::clock::SystemClock),
+        listener,
+    )
+    .await
+    .expect("OneID starts");
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let outbox = data.path().join("outbox.jsonl");
+    let mut shots = Shots::new();
+
+    // A new account, signed in.
+    client.goto(&format!("{issuer}/continue")).await.unwrap();
+    type_into(&client, "#identifier", "98123 45678").await;
+    click(&client, "form[action='/continue'] button[type='submit']").await;
+    assert!(landed(&client, &format!("{issuer}/continue/verify")).await);
+    finish_continue(&client, &issuer, &outbox, "+919812345678", "Asha").await;
+
+    // The console's passkeys page: the script shows the "Add" form; adding asks the browser.
+    click(&client, "a[href='/account/passkeys']").await;
+    assert!(landed(&client, &format!("{issuer}/account/passkeys")).await);
+    assert!(shows(&client, "You have no passkey yet").await);
+    type_into(&client, "#passkey-name", "My phone").await;
+    shots.take(&client, "passkeys-empty-en-phone").await;
+    click(&client, "#passkey-add button[type='submit']").await;
+    assert!(
+        landed(&client, &format!("{issuer}/account/passkeys?done=added")).await,
+        "added: {} {}",
+        url(&client).await,
+        client
+            .find(Locator::Css("#passkey-status"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default()
+    );
+    assert!(shows(&client, "My phone").await);
+    assert!(shows(&client, "On this device only").await);
+    shots.take(&client, "passkeys-added-en-phone").await;
+    client
+        .goto(&format!("{issuer}/lang/hi?next=%2Faccount%2Fpasskeys"))
+        .await
+        .unwrap();
+    assert!(shows(&client, "पासकी").await);
+    shots.take(&client, "passkeys-hi-phone").await;
+    client
+        .goto(&format!("{issuer}/lang/en?next=%2Faccount"))
+        .await
+        .unwrap();
+    sign_out_of_oneid(&client, &issuer).await;
+
+    // Signed out: the sign-in page's passkey button, revealed by the script.
+    let button = client
+        .wait()
+        .for_element(Locator::Css("#passkey-anyone"))
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if button.is_displayed().await.unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        button.is_displayed().await.unwrap(),
+        "the script shows the button"
+    );
+    shots.take(&client, "login-passkey-en-phone").await;
+    client
+        .goto(&format!("{issuer}/lang/hi?next=%2Flogin"))
+        .await
+        .unwrap();
+    assert!(shows(&client, "पासकी से साइन इन करें").await);
+    shots.take(&client, "login-passkey-hi-phone").await;
+    client
+        .goto(&format!("{issuer}/lang/en?next=%2Flogin"))
+        .await
+        .unwrap();
+
+    // Nothing typed: the authenticator picks the account, and the person lands signed in.
+    click(&client, "#passkey-anyone").await;
+    assert!(
+        landed(&client, &format!("{issuer}/account")).await,
+        "signed in with the passkey: {}",
+        url(&client).await
+    );
+    assert!(shows(&client, "Asha").await);
+    client
+        .goto(&format!("{issuer}/account/passkeys"))
+        .await
+        .unwrap();
+    assert!(shows(&client, "Last used").await, "its use is recorded");
+
+    client.close().await.unwrap();
+    handle.stop(true).await;
+}

@@ -168,6 +168,11 @@ impl BrowserTag {
         digest.update(session_secret.as_bytes());
         Self(URL_SAFE_NO_PAD.encode(digest.finalize()))
     }
+
+    /// The tag as a store key part (base64url of a digest: no secret, no separator).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 fn code_length(ctx: &Context, purpose: CodePurpose) -> u8 {

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod lockout;
 pub mod login;
 pub mod notices;
+pub mod passkeys;
 pub mod password;
 pub mod password_pool;
 pub mod profile;
@@ -59,6 +60,9 @@ pub struct Context {
     pub keys: AccountKeys,
     pub audit: Audit,
     pub session: crate::session::Context,
+    /// The WebAuthn relying party (the issuer); `None` when the issuer's host cannot be one
+    /// (an IP address), and then no page offers passkeys.
+    pub passkeys: Option<Arc<passkeys::RelyingParty>>,
 }
 
 /// The settings sections account logic reads.
@@ -110,6 +114,12 @@ pub struct AccountKeys {
     /// Remembered browsers are named by an HMAC under this key (see
     /// [`second_factor::remembered`]).
     pub remembered_browser: [u8; 32],
+    /// Passkeys' WebAuthn user handles are an HMAC of the account ID under this key (see
+    /// [`passkeys::user_handle`]).
+    pub passkey_user_handle: [u8; 32],
+    /// Decoy credential IDs for identifiers without a passkey are derived under this key (see
+    /// [`passkeys::start_sign_in`]).
+    pub passkey_decoys: [u8; 32],
 }
 
 impl AccountKeys {
@@ -121,6 +131,8 @@ impl AccountKeys {
             totp_seal: kek.sealer(SealPurpose::TotpSecret),
             recovery_code: kek.derive(second_factor::recovery_codes::KEY_PURPOSE),
             remembered_browser: kek.derive(second_factor::remembered::KEY_PURPOSE),
+            passkey_user_handle: kek.derive(passkeys::USER_HANDLE_KEY_PURPOSE),
+            passkey_decoys: kek.derive(passkeys::DECOY_KEY_PURPOSE),
         }
     }
 }

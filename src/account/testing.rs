@@ -78,6 +78,9 @@ pub(crate) async fn context(settings: &Settings) -> TestAccounts {
         keys: AccountKeys::derive(&sessions.kek),
         audit: sessions.ctx.audit.clone(),
         session: sessions.ctx.clone(),
+        passkeys: crate::account::passkeys::RelyingParty::from_issuer(&settings.issuer)
+            .ok()
+            .map(Arc::new),
     };
     TestAccounts {
         _sessions: sessions,

@@ -122,6 +122,11 @@ pub fn phrase_key(kind: AuditKind, outcome: Outcome) -> &'static str {
         AuditKind::SecondFactor => "activity-second-factor",
         AuditKind::BrowserRemembered => "activity-browser-remembered",
         AuditKind::BrowserForgotten => "activity-browser-forgotten",
+        AuditKind::PasskeyAdded => "activity-passkey-added",
+        AuditKind::PasskeyRenamed => "activity-passkey-renamed",
+        AuditKind::PasskeyRemoved => "activity-passkey-removed",
+        AuditKind::PasskeySignIn => "activity-passkey-sign-in",
+        AuditKind::PasskeySignInFailed => "activity-passkey-sign-in-failed",
     }
 }
 

@@ -89,10 +89,23 @@ pub enum AuditKind {
     BrowserRemembered,
     /// Remembered browsers were forgotten; `detail` says why (`one`, `all`, `reset`...).
     BrowserForgotten,
+    /// A passkey was added in the account console; `detail` is `hwk` (device-bound) or `swk`
+    /// (may be synced), never the credential or its name.
+    PasskeyAdded,
+    /// A passkey was renamed.
+    PasskeyRenamed,
+    /// A passkey was removed.
+    PasskeyRemoved,
+    /// A sign-in (or confirmation) with a passkey; `detail` is `hwk` or `swk`.
+    PasskeySignIn,
+    /// A passkey assertion was refused; `detail` is the reason class (`unknown_credential`,
+    /// `invalid`, `counter_regression`, `expired`, `locked`, `disabled`...), never the
+    /// credential.
+    PasskeySignInFailed,
 }
 
 impl AuditKind {
-    pub const ALL: [Self; 29] = [
+    pub const ALL: [Self; 34] = [
         Self::Signup,
         Self::LoginOk,
         Self::LoginFailed,
@@ -122,6 +135,11 @@ impl AuditKind {
         Self::SecondFactor,
         Self::BrowserRemembered,
         Self::BrowserForgotten,
+        Self::PasskeyAdded,
+        Self::PasskeyRenamed,
+        Self::PasskeyRemoved,
+        Self::PasskeySignIn,
+        Self::PasskeySignInFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -155,6 +173,11 @@ impl AuditKind {
             Self::SecondFactor => "second_factor",
             Self::BrowserRemembered => "browser_remembered",
             Self::BrowserForgotten => "browser_forgotten",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRenamed => "passkey_renamed",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeySignIn => "passkey_sign_in",
+            Self::PasskeySignInFailed => "passkey_sign_in_failed",
         }
     }
 }
@@ -192,7 +215,12 @@ impl AuditKind {
             | Self::RecoveryCodeUsed
             | Self::SecondFactor
             | Self::BrowserRemembered
-            | Self::BrowserForgotten => true,
+            | Self::BrowserForgotten
+            | Self::PasskeyAdded
+            | Self::PasskeyRenamed
+            | Self::PasskeyRemoved
+            | Self::PasskeySignIn
+            | Self::PasskeySignInFailed => true,
             Self::ProfileChanged | Self::ContactChanged | Self::SessionEnded => false,
         }
     }

@@ -178,6 +178,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (passkey_id) {
+        passkey_id -> Text,
+        account_id -> BigInt,
+        credential_id -> Text,
+        name -> Text,
+        credential -> Text,
+        sign_count -> BigInt,
+        backup_eligible -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -192,5 +206,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     connected_apps,
     totp_authenticators,
     recovery_codes,
-    remembered_browsers
+    remembered_browsers,
+    passkeys
 );

@@ -5,14 +5,20 @@
 use std::fmt;
 
 /// The classes OneID asserts, weakest first: the order is the strength (`TwoFactor` satisfies
-/// a request for `OneFactor`, never the other way round).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// a request for `OneFactor`, never the other way round). Serialized (in session data) by its
+/// short name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Acr {
+    #[serde(rename = "1fa")]
     /// One factor: a password, or a code to a phone or email.
     OneFactor,
+    #[serde(rename = "2fa")]
     /// Two factors of different kinds: the first factor and an authenticator app or a recovery
     /// code.
     TwoFactor,
+    #[serde(rename = "phr")]
     /// Phishing-resistant and multi-factor: a passkey with user verification. The key signs the
     /// origin it was used on (WebAuthn L2 §13.4.1 and §7.2 step 9), so a look-alike site cannot
     /// relay it.

@@ -14,22 +14,7 @@ impl DisplayName {
     /// that could disguise a name (bidirectional overrides, zero-width joiners stay allowed
     /// because Indic scripts need them).
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
-        if collapsed.is_empty() {
-            return Err(ParseError::Empty);
-        }
-        if collapsed.chars().count() > Self::MAX_CHARS {
-            return Err(ParseError::TooLong);
-        }
-        let forbidden = |c: char| {
-            c.is_control()
-                || ('\u{202A}'..='\u{202E}').contains(&c)
-                || ('\u{2066}'..='\u{2069}').contains(&c)
-        };
-        if collapsed.chars().any(forbidden) {
-            return Err(ParseError::InvalidName);
-        }
-        Ok(Self(collapsed))
+        clean_name(input, Self::MAX_CHARS).map(Self)
     }
 
     pub fn from_stored(value: String) -> Self {
@@ -53,6 +38,29 @@ impl DisplayName {
             .join(" ")
             .to_lowercase()
     }
+}
+
+/// A name a person types (theirs, or one they give a passkey): trimmed, inner runs of
+/// whitespace collapsed, at most `max_chars` characters, without control and formatting
+/// characters that could disguise it (bidirectional overrides; zero-width joiners stay allowed
+/// because Indic scripts need them).
+pub(super) fn clean_name(input: &str, max_chars: usize) -> Result<String, ParseError> {
+    let collapsed = input.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if collapsed.chars().count() > max_chars {
+        return Err(ParseError::TooLong);
+    }
+    let forbidden = |c: char| {
+        c.is_control()
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if collapsed.chars().any(forbidden) {
+        return Err(ParseError::InvalidName);
+    }
+    Ok(collapsed)
 }
 
 impl fmt::Display for DisplayName {

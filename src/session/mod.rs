@@ -24,7 +24,7 @@ use crate::{
     clock::Clock,
     config::SessionSettings,
     db::Db,
-    domain::{AccountId, is_token_shaped, random_token},
+    domain::{AccountId, Acr, is_token_shaped, random_token},
     logout::Backchannel,
     store::{EphemeralStore, StoreError},
 };
@@ -176,6 +176,14 @@ pub struct PendingSecondFactor {
     /// account console): a path the web layer chose, never one from a request.
     #[serde(default)]
     pub then: Option<String>,
+    /// The class the step must reach: `2fa` takes any second factor, `phr` only a passkey (an
+    /// app or page asked for it; see `oauth::authorize::decide_acr`).
+    #[serde(default = "two_factor")]
+    pub need: Acr,
+}
+
+fn two_factor() -> Acr {
+    Acr::TwoFactor
 }
 
 impl PendingSecondFactor {

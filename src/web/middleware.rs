@@ -50,6 +50,13 @@ pub fn page_csp_with_script(script: &str) -> String {
     format!("{PAGE_CSP}; script-src 'sha256-{hash}'")
 }
 
+/// [`page_csp_with_script`], and the script may call back to OneID's own origin
+/// (`connect-src 'self'`): for the passkey script, whose ceremonies are two JSON calls each
+/// (`pages::passkeys`). Nothing else is loaded or connected to.
+pub fn page_csp_with_script_and_fetch(script: &str) -> String {
+    format!("{}; connect-src 'self'", page_csp_with_script(script))
+}
+
 /// The CSP source expression that allows exactly the image at `logo` (see
 /// [`page_csp_with_logo`]); `None` when it cannot be allowed on its own.
 pub fn logo_source(logo: &url::Url) -> Option<String> {

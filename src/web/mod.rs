@@ -67,6 +67,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/logout").post(pages::login::post_logout))
         .service(
+            web::resource("/login/passkey/start")
+                .app_data(pages::passkeys::json_config())
+                .post(pages::passkeys::post_start),
+        )
+        .service(
+            web::resource("/login/passkey/finish")
+                .app_data(pages::passkeys::json_config())
+                .post(pages::passkeys::post_finish),
+        )
+        .service(
             web::resource("/login/code")
                 .get(pages::recover::get_code_login)
                 .post(pages::recover::post_code_login),

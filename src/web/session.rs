@@ -16,7 +16,7 @@ use super::{
 use crate::{
     account::{notices, second_factor},
     db::models::{account as accounts, session::EndReason},
-    domain::{AccountId, ClientInfo, DeviceDigest, DeviceKey, random_token_of},
+    domain::{AccountId, Acr, ClientInfo, DeviceDigest, DeviceKey, random_token_of},
     i18n::Lang,
     session::{self, Session, registry},
     state::AppState,
@@ -150,9 +150,12 @@ impl BrowserSession {
         amr: &[&str],
         then: Option<String>,
     ) -> Result<(), WebError> {
-        if self.needs_second_factor(state, account).await? {
+        // A sign-in that proved several factors at once (a passkey with user verification:
+        // `mfa`) is complete; a second factor would prove nothing more.
+        let multi_factor = Acr::of_amr(amr) > Acr::OneFactor;
+        if !multi_factor && self.needs_second_factor(state, account).await? {
             let amr = amr.iter().map(|m| (*m).to_owned()).collect();
-            self.park_second_factor(state, account, amr, then);
+            self.park_second_factor(state, account, amr, then, Acr::TwoFactor);
             tracing::info!(account_id = %account, "first factor passed; second factor asked");
             return Ok(());
         }
@@ -195,6 +198,7 @@ impl BrowserSession {
         account: AccountId,
         amr: Vec<String>,
         then: Option<String>,
+        need: Acr,
     ) {
         let now = state.clock.now();
         let ttl = chrono::Duration::seconds(state.settings.second_factor.pending_secs);
@@ -205,6 +209,7 @@ impl BrowserSession {
             created_at: now,
             until: now + ttl,
             then,
+            need,
         });
     }
 

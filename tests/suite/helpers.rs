@@ -144,13 +144,35 @@ impl TestApp {
         Self::start(dir, settings, MockClock::starting_now(), scale).await
     }
 
+    /// [`Self::spawn_with`], served and issuing as `http://localhost:<port>`: WebAuthn needs a
+    /// domain as its RP ID (browsers and webauthn-rs refuse an IP address), and `localhost`
+    /// is a secure context over plain http. For the passkey tests.
+    pub async fn spawn_on_localhost_with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = test_settings(&dir);
+        let scale = on_scale_pair().then(|| Arc::new(ScaleBackends::create()));
+        if let Some(scale) = &scale {
+            scale.apply(&mut settings);
+        }
+        tweak(&mut settings);
+        Self::launch(
+            dir,
+            settings,
+            MockClock::starting_now(),
+            scale,
+            true,
+            "localhost",
+        )
+        .await
+    }
+
     async fn start(
         dir: TempDir,
         settings: Settings,
         clock: MockClock,
         scale: Option<Arc<ScaleBackends>>,
     ) -> Self {
-        Self::launch(dir, settings, clock, scale, true).await
+        Self::launch(dir, settings, clock, scale, true, "127.0.0.1").await
     }
 
     /// Serves on a new port; `own_issuer`: the new base URL becomes the issuer (a lone
@@ -161,9 +183,10 @@ impl TestApp {
         clock: MockClock,
         scale: Option<Arc<ScaleBackends>>,
         own_issuer: bool,
+        host: &str,
     ) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let base = format!("http://{host}:{}", listener.local_addr().unwrap().port());
         if own_issuer {
             settings.issuer = base.parse().unwrap();
         }
@@ -209,12 +232,17 @@ impl TestApp {
         let mut settings = self.settings.clone();
         tweak(&mut settings);
         let dir = tempfile::tempdir().expect("temp dir");
+        let host = url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
         Self::launch(
             dir,
             settings,
             self.clock.clone(),
             self._scale.clone(),
             false,
+            &host,
         )
         .await
     }
@@ -829,6 +857,17 @@ pub async fn make_admin(app: &TestApp, account_id: &str) {
 /// A new administrator signed in to a browser (a fresh sign-in: no confirmation needed for
 /// the next ten minutes). Returns the browser and the account ID.
 pub async fn admin_browser(app: &TestApp, phone: &str) -> (Browser, String) {
+    let (browser, id, _) = admin_browser_with_app(app, phone).await;
+    (browser, id)
+}
+
+/// [`admin_browser`], also returning the administrator's authenticator app: the console needs
+/// an administrator whose session used a second factor, so the account gets an app and the
+/// browser passes the step once.
+pub async fn admin_browser_with_app(
+    app: &TestApp,
+    phone: &str,
+) -> (Browser, String, totp_rs::Totp) {
     let browser = app.browser();
     let id = sign_up(
         app,
@@ -839,7 +878,84 @@ pub async fn admin_browser(app: &TestApp, phone: &str) -> (Browser, String) {
     )
     .await;
     make_admin(app, &id).await;
-    (browser, id)
+    let (totp, _) = add_authenticator(app, &browser).await;
+    let asked = browser.get("/admin").await;
+    asked.assert_redirect(SECOND_FACTOR);
+    pass_second_factor(app, &browser, &totp)
+        .await
+        .assert_redirect("/admin");
+    (browser, id, totp)
+}
+
+/// The second-factor step's page.
+pub const SECOND_FACTOR: &str = "/sign-in/second-factor";
+
+/// Adds an authenticator app to the account signed in to `browser` through the console: the
+/// key is read off the enrolment page and codes computed here with `totp-rs`. Returns the
+/// generator and the recovery codes shown once; the clock moves on one step, so the next code
+/// is a new one (the confirming code's step is used).
+pub async fn add_authenticator(app: &TestApp, browser: &Browser) -> (totp_rs::Totp, Vec<String>) {
+    let started = browser
+        .submit("/account/security", "/account/security/authenticator", &[])
+        .await;
+    started.assert_redirect("/account/security/authenticator");
+    let page = browser.get("/account/security/authenticator").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("<svg"), "an inline QR code");
+    let totp = totp_generator(&manual_key(&page));
+    let added = browser
+        .post(
+            "/account/security/authenticator/confirm",
+            &[("csrf", &page.csrf()), ("code", &totp_code(app, &totp, 0))],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let codes: Vec<String> = added
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
+        .collect();
+    app.advance(chrono::Duration::seconds(30));
+    (totp, codes)
+}
+
+/// Types the app's current code at the second-factor step waiting in `browser`.
+pub async fn pass_second_factor(app: &TestApp, browser: &Browser, totp: &totp_rs::Totp) -> Page {
+    let page = browser.get(SECOND_FACTOR).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let code = totp_code(app, totp, 0);
+    let passed = browser
+        .post(
+            SECOND_FACTOR,
+            &[("csrf", &page.csrf()), ("kind", "totp"), ("code", &code)],
+        )
+        .await;
+    // A code is good once: the next step needs the next one.
+    app.advance(chrono::Duration::seconds(30));
+    passed
+}
+
+/// The base32 key on the enrolment page, without its spaces.
+pub fn manual_key(page: &Page) -> String {
+    let marker = r#"id="manual-key">"#;
+    let start = page.body.find(marker).expect("a manual key") + marker.len();
+    let end = start + page.body[start..].find('<').unwrap();
+    page.body[start..end].split_whitespace().collect()
+}
+
+/// An RFC 6238 generator (SHA-1, 6 digits, 30 s) for the base32 `key`.
+pub fn totp_generator(key: &str) -> totp_rs::Totp {
+    totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(key).expect("base32"))
+        .build()
+        .expect("an RFC 6238 generator")
+}
+
+/// The code `steps` steps from the app's clock.
+pub fn totp_code(app: &TestApp, totp: &totp_rs::Totp, steps: i64) -> String {
+    let at = app.clock.now().timestamp() + steps * 30;
+    totp.generate(u64::try_from(at).unwrap()).to_string()
 }
 
 /// The admin API as a script would call it: bearer token in, status and JSON out.

@@ -37,6 +37,7 @@ mod notify;
 mod oidc;
 mod oidc_errors;
 mod pages;
+mod passkeys;
 mod proxies;
 mod purge;
 mod recovery;

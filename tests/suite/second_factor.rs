@@ -7,11 +7,14 @@ use chrono::Duration;
 use oneid::clock::Clock;
 use openidconnect::TokenResponse;
 use reqwest::StatusCode;
-use totp_rs::{Builder, Secret, Totp};
+use totp_rs::Totp;
 
 use super::{
     audit::every_event,
-    helpers::{Browser, Page, RelyingParty, TestApp, callback, registration, sign_up_asha},
+    helpers::{
+        Browser, Page, RelyingParty, TestApp, add_authenticator, callback, registration,
+        sign_up_asha, totp_code, totp_generator,
+    },
     oidc::jwt_part,
 };
 
@@ -25,47 +28,18 @@ const STEP: &str = "/sign-in/second-factor";
 /// browser stays signed in.
 async fn asha_with_app(app: &TestApp, browser: &Browser) -> (Totp, Vec<String>) {
     sign_up_asha(app, browser).await;
-    let started = browser
-        .submit("/account/security", "/account/security/authenticator", &[])
-        .await;
-    started.assert_redirect("/account/security/authenticator");
-    let page = browser.get("/account/security/authenticator").await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.has("<svg"), "an inline QR code");
-    let totp = generator(&manual_key(&page));
-    let added = browser
-        .post(
-            "/account/security/authenticator/confirm",
-            &[("csrf", &page.csrf()), ("code", &code(app, &totp, 0))],
-        )
-        .await;
-    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
-    let codes = recovery_codes(&added);
+    let (totp, codes) = add_authenticator(app, browser).await;
     assert_eq!(codes.len(), 10);
-    // The confirming code's step is used: the next sign-in needs the next code.
-    app.advance(Duration::seconds(30));
     (totp, codes)
 }
 
-/// The base32 key on the enrolment page, without its spaces.
-fn manual_key(page: &Page) -> String {
-    let marker = r#"id="manual-key">"#;
-    let start = page.body.find(marker).expect("a manual key") + marker.len();
-    let end = start + page.body[start..].find('<').unwrap();
-    page.body[start..end].split_whitespace().collect()
-}
-
 fn generator(key: &str) -> Totp {
-    Builder::new()
-        .with_secret(Secret::try_from_base32(key).expect("base32"))
-        .build()
-        .expect("an RFC 6238 generator")
+    totp_generator(key)
 }
 
 /// The code `steps` steps from the app's clock.
 fn code(app: &TestApp, totp: &Totp, steps: i64) -> String {
-    let at = app.clock.now().timestamp() + steps * 30;
-    totp.generate(u64::try_from(at).unwrap()).to_string()
+    totp_code(app, totp, steps)
 }
 
 fn recovery_codes(page: &Page) -> Vec<String> {

@@ -30,10 +30,10 @@ use crate::{
         DbError,
         models::{
             account::{self, AccountStatus},
-            second_factor as rows,
+            passkey, second_factor as rows,
         },
     },
-    domain::{AccountId, ClientInfo, DeviceDigest, RecoveryCode, TotpCode},
+    domain::{AccountId, Acr, ClientInfo, DeviceDigest, RecoveryCode, TotpCode},
 };
 
 /// The RFC 8176 methods a passed second factor adds to the sign-in's `amr`: `otp` (a one-time
@@ -48,6 +48,8 @@ pub const SECOND_FACTOR_AMR: [&str; 2] = ["otp", "mfa"];
 pub struct Methods {
     /// A confirmed authenticator app.
     pub authenticator_app: bool,
+    /// Registered passkeys.
+    pub passkeys: i64,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
 }
@@ -56,7 +58,17 @@ impl Methods {
     /// The account has a second factor: a sign-in asks for it (unless the browser is
     /// remembered), and a step-up can.
     pub fn any(&self) -> bool {
-        self.authenticator_app
+        self.authenticator_app || self.passkeys > 0
+    }
+
+    /// A step-up to `need` can succeed: any second factor gives `2fa`; only a passkey gives
+    /// `phr` (see [`Acr::of_amr`]).
+    pub fn reaches(&self, need: Acr) -> bool {
+        match need {
+            Acr::OneFactor => true,
+            Acr::TwoFactor => self.any(),
+            Acr::PhishingResistant => self.passkeys > 0,
+        }
     }
 }
 
@@ -67,6 +79,7 @@ pub async fn methods(ctx: &Context, account: AccountId) -> Result<Methods, DbErr
             let totp = rows::find_totp(conn, account)?;
             Ok(Methods {
                 authenticator_app: totp.as_ref().is_some_and(rows::TotpRow::is_confirmed),
+                passkeys: passkey::count_for_account(conn, account)?,
                 recovery_codes_left: rows::remaining_recovery_codes(conn, account)?,
             })
         })

@@ -6,7 +6,7 @@ use diesel::{prelude::*, result::DatabaseErrorKind};
 use crate::{
     db::{
         DbConn, DbError,
-        models::{audit, grant, session},
+        models::{audit, grant, passkey, session},
         schema::{accounts, connected_apps},
     },
     domain::{AccountId, DisplayName, Email, PasswordHash, PhoneNumber, Role, Subject},
@@ -538,6 +538,7 @@ pub fn erase(
             .execute(conn)?;
         session::forget_devices(conn, id)?;
         super::second_factor::erase_account(conn, id)?;
+        passkey::delete_for_account(conn, id)?;
         audit::strip_account(conn, id, keep_detail_of)?;
         Ok(true)
     })

@@ -6,6 +6,7 @@ pub mod backchannel;
 pub mod client;
 pub mod connected_app;
 pub mod grant;
+pub mod passkey;
 pub mod second_factor;
 pub mod session;
 

@@ -8,7 +8,7 @@ use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest, HttpResponse,
     body::{BoxBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
-    http::header,
+    http::{StatusCode, header},
     middleware::Next,
     web,
 };
@@ -16,12 +16,17 @@ use actix_web::{
 use super::api::ApiError;
 use crate::{
     db::models::account::{self, Account, AccountStatus},
-    domain::{Actor, ClientId, Role, ScopeToken},
+    domain::{Acr, Actor, ClientId, Role, ScopeToken},
     oauth::resource::{self, BearerError},
     state::AppState,
     web::{
-        BrowserSession, WebError, oauth::bearer_token, page::see_other,
-        pages::account::require_recent,
+        BrowserSession, Page, RequestLang, WebError,
+        oauth::bearer_token,
+        page::{render, see_other},
+        pages::{
+            account::require_recent,
+            second_factor::{SecondFactorAsk, Then, ask_second_factor},
+        },
     },
 };
 
@@ -60,6 +65,10 @@ pub async fn admit(
     let (http, mut payload) = req.into_parts();
     let session = BrowserSession::from_request(&http, &mut payload).await?;
     match check_console_admin(&state, &session, &http).await? {
+        Ok(_) if !used_second_factor(&session) => {
+            let response = ask_admin_second_factor(&state, session, &http).await?;
+            Ok(ServiceResponse::new(http, response))
+        }
         Ok(admin) => {
             http.extensions_mut().insert(admin);
             // The handler's `BrowserSession` is this one (see its extractor): loaded once.
@@ -109,6 +118,44 @@ async fn check_console_admin(
         actor: Actor::Admin(account.id),
         account,
     }))
+}
+
+/// The session proved a second factor (`acr` `2fa` or `phr`): the console can change every
+/// account and app, so a password (or a code to the phone) alone never opens it, nor does a
+/// browser remembered for the second factor.
+fn used_second_factor(session: &BrowserSession) -> bool {
+    session
+        .0
+        .signed_in()
+        .is_some_and(|person| Acr::of_amr(&person.amr) >= Acr::TwoFactor)
+}
+
+/// The administrator's second factor, asked now (then back to the console); an administrator
+/// without one gets a page that says how to add one.
+async fn ask_admin_second_factor(
+    state: &AppState,
+    mut session: BrowserSession,
+    req: &HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let response = match ask_second_factor(state, &mut session, Acr::TwoFactor, Then::Admin).await?
+    {
+        SecondFactorAsk::Redirect(location) => see_other(location),
+        SecondFactorAsk::NoMethod => {
+            let lang = RequestLang::from_request_head(req).0;
+            let view = NeedsSecondFactorView {
+                page: Page::without_form(lang, "/admin"),
+            };
+            render(req, StatusCode::FORBIDDEN, view)
+        }
+    };
+    session.respond(state, response).await
+}
+
+/// The page for an administrator without a second factor.
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "admin_needs_second_factor.html")]
+struct NeedsSecondFactorView {
+    page: Page,
 }
 
 /// The API: an `Authorization: Bearer` access token of ours, live, issued to a client acting

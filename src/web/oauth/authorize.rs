@@ -14,7 +14,10 @@ use super::{OAuthErrorView, record_audit, request_pairs};
 use crate::web::{
     BrowserSession, Page, RequestLang, WebError,
     page::{render, see_other},
-    pages::CsrfForm,
+    pages::{
+        CsrfForm,
+        second_factor::{SecondFactorAsk, Then, ask_second_factor},
+    },
 };
 use crate::{
     account::limits,
@@ -236,12 +239,22 @@ async fn run(
             };
             session.respond(state, see_other(&location)).await
         }
-        Outcome::StepUp { .. } => {
-            let decisions = Decisions {
-                step_up: StepUp::Unavailable,
-                ..decisions
-            };
-            Box::pin(run(req, state, lang, session, interaction, decisions)).await
+        Outcome::StepUp { need } => {
+            park(state, &mut session, interaction).await?;
+            match ask_second_factor(state, &mut session, need, Then::AuthorizeResume).await? {
+                SecondFactorAsk::Redirect(location) => {
+                    session.respond(state, see_other(location)).await
+                }
+                // Nothing to step up with: the flow decides what that means (a request goes
+                // on as it is, a minimum shows how to add a method).
+                SecondFactorAsk::NoMethod => {
+                    let decisions = Decisions {
+                        step_up: StepUp::Unavailable,
+                        ..decisions
+                    };
+                    Box::pin(run(req, state, lang, session, interaction, decisions)).await
+                }
+            }
         }
         Outcome::NeedsStrongerMethod { client_name, need } => {
             park(state, &mut session, interaction).await?;

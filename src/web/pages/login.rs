@@ -1,4 +1,5 @@
-//! Sign-in with a mobile number, email or account ID and a password; and sign-out.
+//! Sign-in with a mobile number, email or account ID and a password (or a passkey: the page's
+//! passkey controls call `pages::passkeys`); and sign-out.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use askama::Template;
@@ -13,6 +14,7 @@ use crate::{
     web::{
         BrowserSession, Page, RequestLang, WebError,
         page::{render, see_other},
+        pages::passkeys,
     },
 };
 
@@ -26,6 +28,11 @@ struct LoginView {
     locked: bool,
     /// An administrator asked for a new password: offer "Choose a new password".
     must_reset: bool,
+    /// Passkeys are offered (the deployment has them): the page carries their controls, hidden
+    /// until the passkey script shows them, and the script.
+    passkeys: bool,
+    passkey_start: &'static str,
+    passkey_finish: &'static str,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +48,7 @@ pub struct LogoutForm {
 }
 
 fn login_view(
+    state: &AppState,
     lang: Lang,
     session: &BrowserSession,
     identifier: &str,
@@ -52,7 +60,20 @@ fn login_view(
         error,
         locked: false,
         must_reset: false,
+        passkeys: passkeys::available(state),
+        passkey_start: "/login/passkey/start",
+        passkey_finish: "/login/passkey/finish",
     }
+}
+
+/// The sign-in page, with the passkey script allowed in its CSP when it carries it.
+fn render_login(req: &HttpRequest, status: StatusCode, view: LoginView) -> HttpResponse {
+    let with_script = view.passkeys;
+    let mut response = render(req, status, view);
+    if with_script {
+        passkeys::allow_script(&mut response);
+    }
+    response
 }
 
 #[derive(Deserialize)]
@@ -72,7 +93,8 @@ pub async fn get_login(
         return Ok(see_other("/account"));
     }
     let hint = query.login_hint.as_deref().unwrap_or_default();
-    let response = render(&req, StatusCode::OK, login_view(lang, &session, hint, None));
+    let view = login_view(&state, lang, &session, hint, None);
+    let response = render_login(&req, StatusCode::OK, view);
     session.respond(&state, response).await
 }
 
@@ -107,10 +129,11 @@ pub async fn post_login(
             }
         }
     };
-    let mut view = login_view(lang, &session, &form.identifier, Some(lang.t(error_key)));
+    let error = Some(lang.t(error_key));
+    let mut view = login_view(&state, lang, &session, &form.identifier, error);
     view.locked = error_key == "login-locked";
     view.must_reset = error_key == "login-must-reset";
-    let response = render(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
+    let response = render_login(&req, StatusCode::UNPROCESSABLE_ENTITY, view);
     session.respond(&state, response).await
 }
 

@@ -6,6 +6,7 @@ pub mod botcheck;
 pub mod continue_with;
 pub mod lang;
 pub mod login;
+pub mod passkeys;
 pub mod recover;
 pub mod second_factor;
 pub mod signup;

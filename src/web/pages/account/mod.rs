@@ -1,6 +1,6 @@
 //! The account console under `/account`: the overview, and one module per section (profile,
-//! phone and email, password, security (second factors), connected apps, sessions and devices,
-//! recent activity, deletion,
+//! phone and email, password, security (second factors and passkeys), connected apps, sessions
+//! and devices, recent activity, deletion,
 //! and the re-authentication that guards the sensitive ones). Every page is server-rendered and
 //! works without JavaScript; every form carries the session's CSRF token; every change is made
 //! by one function of the account or session core, which the admin console calls too.
@@ -9,6 +9,7 @@ mod activity;
 mod apps;
 mod contacts;
 mod delete;
+mod passkeys;
 mod password;
 mod profile;
 mod reauth;
@@ -39,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         profile::routes,
         contacts::routes,
         password::routes,
+        passkeys::routes,
         apps::routes,
         sessions::routes,
         security::routes,

@@ -22,6 +22,7 @@ use crate::{
     web::{
         BrowserSession, Page, RequestLang, WebError,
         page::{render, see_other},
+        pages::CsrfForm,
     },
 };
 
@@ -45,9 +46,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct SecurityView {
     page: Page,
     authenticator: bool,
+    /// The account has a second factor (an authenticator app or a passkey).
+    any: bool,
+    /// No unused recovery code is left (or none were made yet).
+    no_codes: bool,
+    /// "You have 2 passkeys."
+    passkeys: String,
     /// "Recovery codes left: 8 of 10".
     recovery_left: String,
     notice: Option<String>,
+    /// An app's request waits in this session (it asked for a stronger sign-in): "Continue".
+    waiting_app: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -70,12 +79,6 @@ struct RecoveryCodesView {
     first: bool,
 }
 
-/// Forms with nothing but the token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn get_security(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -92,11 +95,19 @@ pub async fn get_security(
         Some("removed") => Some(lang.t("security-app-removed")),
         Some("added") => Some(lang.t("security-app-added")),
         Some("none") => Some(lang.t("security-app-none")),
+        Some("passkey-first") => Some(lang.t("security-passkey-first")),
         _ => None,
     };
     let view = SecurityView {
         page: Page::new(lang, session.0.csrf_token(), PATH),
         authenticator: methods.authenticator_app,
+        any: methods.any(),
+        no_codes: methods.recovery_codes_left == 0,
+        passkeys: lang.t_args(
+            "security-passkeys-count",
+            &[("count", methods.passkeys.to_string())],
+        ),
+        waiting_app: session.0.interaction().is_some(),
         recovery_left: lang.t_args(
             "security-codes-left",
             &[
