@@ -133,7 +133,7 @@ mod tests {
         // Every variable any message uses, so messages with arguments resolve too.
         let args: HashMap<&str, FluentValue<'_>> = [
             "to", "seconds", "tries", "code", "minutes", "host", "browser", "contact", "name",
-            "count", "when", "app", "page", "pages",
+            "count", "when", "app", "page", "pages", "method", "days", "total", "since", "until",
         ]
         .into_iter()
         .map(|k| (k, FluentValue::from("1")))
