@@ -65,7 +65,7 @@ fn main_of(body: &str) -> String {
 #[tokio::test]
 async fn an_admin_needs_a_fresh_sign_in_and_is_asked_to_confirm_after_ten_minutes() {
     let app = TestApp::spawn().await;
-    let (admin, _) = admin_browser(&app, "9876500001").await;
+    let (admin, _, totp) = super::helpers::admin_browser_with_app(&app, "9876500001").await;
     let page = admin.get("/admin").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.has("admin-nav"));
@@ -82,7 +82,7 @@ async fn an_admin_needs_a_fresh_sign_in_and_is_asked_to_confirm_after_ten_minute
         .post("/admin/keys/rotate", &[("csrf", &csrf)])
         .await
         .assert_redirect("/account/confirm?next=%2Fadmin");
-    // Confirming with the password brings the administrator back.
+    // Confirming with the password, then the second factor, brings the administrator back.
     let csrf = admin.get("/account/confirm?next=/admin").await.csrf();
     admin
         .post(
@@ -93,6 +93,9 @@ async fn an_admin_needs_a_fresh_sign_in_and_is_asked_to_confirm_after_ten_minute
                 ("password", "admin password"),
             ],
         )
+        .await
+        .assert_redirect(super::helpers::SECOND_FACTOR);
+    super::helpers::pass_second_factor(&app, &admin, &totp)
         .await
         .assert_redirect("/admin");
     assert_eq!(admin.get("/admin").await.status, StatusCode::OK);

@@ -86,7 +86,12 @@ async fn add_passkey(
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{done}");
-    assert_eq!(done["redirect"], "/account/passkeys?done=added");
+    // The first second factor leads to the recovery codes (see `first_passkey_...` below).
+    assert!(
+        done["redirect"] == "/account/passkeys?done=added"
+            || done["redirect"] == "/account/security?done=passkey-first",
+        "{done}"
+    );
     (URL_SAFE_NO_PAD.encode(&credential.raw_id), handle)
 }
 
@@ -483,7 +488,11 @@ async fn the_console_lists_renames_and_removes_after_a_recent_sign_in() {
             &[("password", "correct horse")],
         )
         .await
-        .assert_redirect("/account");
+        .assert_redirect(SECOND_FACTOR);
+    // The passkey is the account's second factor: confirming asks for it too.
+    let (status, done) = passkey_second_factor(&app, &browser, &mut authenticator).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["redirect"], "/account");
     let csrf = browser.get("/account").await.csrf();
     let removed = browser
         .post("/account/passkeys/remove", &[("csrf", &csrf), ("id", &id)])
@@ -531,8 +540,19 @@ async fn the_passkey_pages_allow_exactly_the_script_and_others_stay_script_free(
         assert!(!csp_of(&page).contains("script-src"), "{other}");
         assert!(!page.has("<script"), "{other}");
     }
-    let home = browser.get("/account").await;
-    assert!(home.has("href=\"/account/passkeys\""));
+    // The overview leads to Security, which leads to the passkeys.
+    assert!(
+        browser
+            .get("/account")
+            .await
+            .has("href=\"/account/security\"")
+    );
+    let security = browser.get("/account/security").await;
+    assert!(security.has("href=\"/account/passkeys\""));
+    assert!(
+        !csp_of(&security).contains("script-src"),
+        "the security page is script-free"
+    );
 }
 
 #[tokio::test]
@@ -550,4 +570,155 @@ async fn an_issuer_at_an_ip_address_offers_no_passkeys() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["error"], "unavailable");
+}
+
+/// The second-factor step's passkey ceremony, as the passkey script runs it on that page: start,
+/// the authenticator's answer for the account's passkeys, finish.
+async fn passkey_second_factor(
+    app: &TestApp,
+    browser: &Browser,
+    authenticator: &mut SoftPasskey,
+) -> (StatusCode, Value) {
+    let page = browser.get(SECOND_FACTOR).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.has("Use a passkey"), "{}", page.body);
+    assert_eq!(
+        csp_of(&page),
+        expected_csp(),
+        "the step's page runs the passkey script"
+    );
+    let csrf = script_csrf(&page);
+    let (status, options) = post_json(
+        browser,
+        "/sign-in/second-factor/passkey/start",
+        &json!({ "csrf": csrf }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{options}");
+    let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+    let credential = authenticator
+        .do_authentication(origin(app), options)
+        .expect("the software passkey signs");
+    post_json(
+        browser,
+        "/sign-in/second-factor/passkey/finish",
+        &json!({ "csrf": csrf, "credential": credential }),
+    )
+    .await
+}
+
+/// The `acr` and `amr` of the ID token an app gets for `browser` asking `acr_values`, when the
+/// sign-in answers the request as it is.
+async fn acr_for(
+    rp: &RelyingParty,
+    browser: &Browser,
+    acr_values: &[&str],
+) -> (String, Vec<String>) {
+    let (url, _, nonce, verifier) = super::step_up::url_asking(rp, acr_values, &[]);
+    let back = browser.get_url(&url).await;
+    super::step_up::acr_and_amr(rp, &callback(&back)["code"], &nonce, verifier).await
+}
+
+const SECOND_FACTOR: &str = "/sign-in/second-factor";
+
+#[tokio::test]
+async fn a_passkey_is_a_second_factor_and_the_only_step_up_to_phishing_resistant() {
+    let app = spawn().await;
+    let browser = app.browser();
+    sign_up_asha(&app, &browser).await;
+    let mut authenticator = SoftPasskey::new(true);
+    add_passkey(&app, &browser, &mut authenticator, "Phone").await;
+
+    // The first passkey is the first second factor: the security page offers the recovery
+    // codes, shown once.
+    let security = browser.get("/account/security?done=passkey-first").await;
+    assert!(
+        security.has("Passkey added. Now make your recovery codes"),
+        "{}",
+        security.body
+    );
+    assert!(security.has("Passkeys on your account: 1"));
+    let codes = browser
+        .submit("/account/security", "/account/security/recovery-codes", &[])
+        .await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    let codes: Vec<String> = codes
+        .body
+        .split("<li><code>")
+        .skip(1)
+        .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    app.wait_for_code("+919812345678", "method-added-notice", 0)
+        .await;
+    browser.sign_out().await;
+
+    // A password sign-in now asks for the second factor; the passkey answers it.
+    browser
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect(SECOND_FACTOR);
+    let (status, done) = passkey_second_factor(&app, &browser, &mut authenticator).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["redirect"], "/account");
+    let rp = RelyingParty::register(&app, registration("Market", true)).await;
+    let (acr, amr) = acr_for(&rp, &browser, &["urn:oneid:acr:phr"]).await;
+    assert_eq!(acr, "urn:oneid:acr:phr");
+    assert_eq!(amr, ["pwd", "hwk", "user", "mfa"]);
+
+    // Another browser passes the step with a recovery code: two factors, not phishing-resistant.
+    let other = app.browser();
+    other
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect(SECOND_FACTOR);
+    let step = other.get(SECOND_FACTOR).await;
+    assert!(
+        step.has("name=\"kind\" value=\"recovery\""),
+        "no app: the recovery form"
+    );
+    other
+        .post(
+            SECOND_FACTOR,
+            &[
+                ("csrf", &step.csrf()),
+                ("kind", "recovery"),
+                ("code", &codes[0]),
+            ],
+        )
+        .await
+        .assert_redirect("/account");
+    let (acr, amr) = acr_for(&rp, &other, &[]).await;
+    assert_eq!(acr, "urn:oneid:acr:2fa");
+    assert_eq!(amr, ["pwd", "otp", "mfa"]);
+
+    // Market asks for phr before a payment: the step offers the passkey only (a code form posted
+    // anyway is refused), and the ID token says what was done.
+    let (url, _, nonce, verifier) = super::step_up::url_asking(&rp, &["urn:oneid:acr:phr"], &[]);
+    other.get_url(&url).await.assert_redirect(SECOND_FACTOR);
+    let step = other.get(SECOND_FACTOR).await;
+    assert!(
+        !step.has("name=\"kind\""),
+        "no code form for phr: {}",
+        step.body
+    );
+    let refused = other
+        .post(
+            SECOND_FACTOR,
+            &[
+                ("csrf", &script_csrf(&step)),
+                ("kind", "recovery"),
+                ("code", &codes[1]),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let (status, done) = passkey_second_factor(&app, &other, &mut authenticator).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["redirect"], "/authorize/resume");
+    let back = other.follow(other.get("/authorize/resume").await).await;
+    let (acr, amr) =
+        super::step_up::acr_and_amr(&rp, &callback(&back)["code"], &nonce, verifier).await;
+    assert_eq!(acr, "urn:oneid:acr:phr");
+    assert_eq!(amr, ["pwd", "otp", "mfa", "hwk", "user"]);
 }

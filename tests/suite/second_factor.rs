@@ -4,7 +4,6 @@
 //! browser", removal after re-authentication, bad input, and the notices.
 
 use chrono::Duration;
-use oneid::clock::Clock;
 use openidconnect::TokenResponse;
 use reqwest::StatusCode;
 use totp_rs::Totp;
@@ -13,7 +12,7 @@ use super::{
     audit::every_event,
     helpers::{
         Browser, Page, RelyingParty, TestApp, add_authenticator, callback, registration,
-        sign_up_asha, totp_code, totp_generator,
+        sign_up_asha, totp_code,
     },
     oidc::jwt_part,
 };
@@ -31,10 +30,6 @@ async fn asha_with_app(app: &TestApp, browser: &Browser) -> (Totp, Vec<String>) 
     let (totp, codes) = add_authenticator(app, browser).await;
     assert_eq!(codes.len(), 10);
     (totp, codes)
-}
-
-fn generator(key: &str) -> Totp {
-    totp_generator(key)
 }
 
 /// The code `steps` steps from the app's clock.

@@ -7,7 +7,10 @@ use reqwest::{Method, StatusCode};
 
 use super::{
     audit::every_event,
-    helpers::{Browser, RelyingParty, TestApp, admin_api, callback, registration, sign_up_asha},
+    helpers::{
+        Browser, RelyingParty, SECOND_FACTOR, TestApp, add_authenticator, admin_api, callback,
+        make_admin, pass_second_factor, registration, sign_up_asha, totp_code,
+    },
 };
 
 const ONE: &str = "urn:oneid:acr:1fa";
@@ -249,4 +252,175 @@ async fn the_minimum_is_set_by_the_api_and_the_cli_audited_and_checked() {
     ] {
         assert!(details.contains(&expected), "{expected} in {details:?}");
     }
+}
+
+#[tokio::test]
+async fn acr_values_steps_up_with_the_authenticator_app_and_the_id_token_says_so() {
+    let app = TestApp::spawn().await;
+    let rp = RelyingParty::register(&app, registration("Market", true)).await;
+    let browser = signed_in_asha(&app).await;
+    let (totp, _) = add_authenticator(&app, &browser).await;
+
+    // The sign-up's session is one factor; a plain request gets it as it is.
+    let (url, _, nonce, verifier) = url_asking(&rp, &[], &[]);
+    let back = callback(&browser.get_url(&url).await);
+    assert_eq!(
+        acr_and_amr(&rp, &back["code"], &nonce, verifier).await.0,
+        ONE
+    );
+
+    // Market asks for two factors: the step, then back to Market with the code.
+    let (url, state, nonce, verifier) = url_asking(&rp, &[TWO], &[]);
+    browser.get_url(&url).await.assert_redirect(SECOND_FACTOR);
+    pass_second_factor(&app, &browser, &totp)
+        .await
+        .assert_redirect("/authorize/resume");
+    let back = callback(&browser.follow(browser.get("/authorize/resume").await).await);
+    assert_eq!(back["state"], state);
+    let (acr, amr) = acr_and_amr(&rp, &back["code"], &nonce, verifier).await;
+    assert_eq!(acr, TWO);
+    assert_eq!(amr, ["sms", "pwd", "otp", "mfa"]);
+
+    // The session has it now: the next request asking for it goes straight through; one asking
+    // for a passkey (which Asha has not) is answered with what the session has.
+    for asked in [TWO, PHR] {
+        let (url, _, nonce, verifier) = url_asking(&rp, &[asked], &[]);
+        let back = callback(&browser.get_url(&url).await);
+        assert_eq!(
+            acr_and_amr(&rp, &back["code"], &nonce, verifier).await.0,
+            TWO
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_apps_minimum_asks_a_remembered_browser_for_the_second_factor() {
+    let app = TestApp::spawn().await;
+    let rp = RelyingParty::register(&app, registration("Market", true)).await;
+    set_min_acr(&app, &rp.id, "2fa");
+    let browser = signed_in_asha(&app).await;
+    let (totp, _) = add_authenticator(&app, &browser).await;
+    browser.sign_out().await;
+
+    // Signed in with the password and the app, remembering the browser.
+    browser
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect(SECOND_FACTOR);
+    let step = browser.get(SECOND_FACTOR).await;
+    let code = totp_code(&app, &totp, 0);
+    browser
+        .post(
+            SECOND_FACTOR,
+            &[
+                ("csrf", &step.csrf()),
+                ("kind", "totp"),
+                ("code", &code),
+                ("remember", "1"),
+            ],
+        )
+        .await
+        .assert_redirect("/account");
+    app.advance(chrono::Duration::seconds(30));
+    browser.sign_out().await;
+
+    // The remembered browser skips the prompt at sign-in: one factor.
+    browser
+        .sign_in("9812345678", "correct horse")
+        .await
+        .assert_redirect("/account");
+    // Market requires two: the step is asked, then Market gets its code.
+    let (url, _, nonce, verifier) = url_asking(&rp, &[], &[]);
+    browser.get_url(&url).await.assert_redirect(SECOND_FACTOR);
+    pass_second_factor(&app, &browser, &totp)
+        .await
+        .assert_redirect("/authorize/resume");
+    let back = callback(&browser.follow(browser.get("/authorize/resume").await).await);
+    let (acr, amr) = acr_and_amr(&rp, &back["code"], &nonce, verifier).await;
+    assert_eq!(acr, TWO);
+    assert_eq!(amr, ["pwd", "otp", "mfa"]);
+}
+
+#[tokio::test]
+async fn the_admin_console_needs_an_administrator_who_used_a_second_factor() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    let id = super::helpers::sign_up(
+        &app,
+        &browser,
+        "9812345601",
+        "+919812345601",
+        "admin password",
+    )
+    .await;
+    make_admin(&app, &id).await;
+
+    // No second factor: every console path is refused with a page that says how to add one.
+    for path in ["/admin", "/admin/apps", "/admin/no-such-page"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            page.has("Add a second factor to use the admin console"),
+            "{}",
+            page.body
+        );
+        assert!(page.has("href=\"/account/security\""));
+    }
+    let hindi = browser
+        .client
+        .get(format!("{}/admin", app.base))
+        .header("accept-language", "hi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hindi.status(), StatusCode::FORBIDDEN);
+    assert!(
+        hindi
+            .text()
+            .await
+            .unwrap()
+            .contains("एडमिन कंसोल के लिए दूसरा फ़ैक्टर जोड़ें")
+    );
+
+    // With an authenticator app, the console asks for it once, then opens.
+    let (totp, _) = add_authenticator(&app, &browser).await;
+    browser.get("/admin").await.assert_redirect(SECOND_FACTOR);
+    pass_second_factor(&app, &browser, &totp)
+        .await
+        .assert_redirect("/admin");
+    assert_eq!(browser.get("/admin").await.status, StatusCode::OK);
+
+    // The app's minimum sign-in, from the console: saved, shown, audited; a bad value is a 400.
+    let rp = RelyingParty::register(&app, registration("Market", true)).await;
+    let app_page = format!("/admin/apps/{}", rp.id);
+    let action = format!("/admin/apps/{}/min-acr", rp.id);
+    let saved = browser
+        .submit(&app_page, &action, &[("min_acr", "phr")])
+        .await;
+    assert!(saved.status.is_redirection(), "{}", saved.body);
+    let shown = browser.get(&app_page).await;
+    assert!(
+        shown.has(r#"<option value="phr" selected>"#),
+        "{}",
+        shown.body
+    );
+    for bad in ["3fa", "", "urn:oneid:acr:gold"] {
+        let refused = browser
+            .submit(&app_page, &action, &[("min_acr", bad)])
+            .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let refused = browser.post(&action, &[("min_acr", "2fa")]).await;
+    assert!(refused.status.is_client_error(), "no CSRF token");
+    let details: Vec<String> = every_event(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "admin_action" && e.client_id.as_deref() == Some(rp.id.as_str()))
+        .filter_map(|e| e.detail)
+        .collect();
+    assert_eq!(
+        details,
+        [format!("client {} min_acr: any → phr", rp.id)],
+        "one change, the bad ones stored nothing"
+    );
 }
