@@ -507,16 +507,6 @@ async fn a_person_revokes_a_connected_app_and_is_asked_for_consent_again() {
 
 /// Signs in to OneID's own pages with the account ID and password (the browser must be signed
 /// out), landing on the account page.
-async fn sign_in_to_oneid(client: &Client, issuer: &str, account_id: &str, password: &str) {
-    client.goto(&format!("{issuer}/login")).await.unwrap();
-    enter_password(client, account_id, password).await;
-    assert!(
-        landed(client, &format!("{issuer}/account")).await,
-        "signed in: {}",
-        url(client).await
-    );
-}
-
 async fn sign_out_of_oneid(client: &Client, issuer: &str) {
     client.goto(&format!("{issuer}/account")).await.unwrap();
     click(client, "form[action='/logout'] button").await;
@@ -562,6 +552,31 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     )
     .await
     .unwrap();
+
+    // Administrators need a second factor: an authenticator app, added in the console; the
+    // console asks for it once.
+    client.goto(&format!("{issuer}/admin")).await.unwrap();
+    assert!(shows(&client, "Add a second factor to use the admin console").await);
+    shots
+        .take(&client, "admin-needs-second-factor-en-phone")
+        .await;
+    let (totp, confirmed_at, recovery_code) =
+        add_authenticator_app(&client, &issuer, &mut shots).await;
+    client.goto(&format!("{issuer}/admin")).await.unwrap();
+    assert!(landed(&client, &format!("{issuer}/sign-in/second-factor")).await);
+    shots.take(&client, "second-factor-app-en-phone").await;
+    // The confirming code's step is spent: the next step's code (inside the ±1 window).
+    type_into(&client, "#code", &totp.generate(confirmed_at + 30)).await;
+    click(
+        &client,
+        "form[action='/sign-in/second-factor'] button[type='submit']",
+    )
+    .await;
+    assert!(
+        landed(&client, &format!("{issuer}/admin")).await,
+        "the console opens after the second factor: {}",
+        url(&client).await
+    );
 
     // A third-party app, created in the console; its secret is shown once.
     let rp_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -692,8 +707,27 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     click(&client, "form.signout button").await;
     assert!(landed(&client, &rp_url).await);
 
-    // The administrator turns first-party off.
-    sign_in_to_oneid(&client, &issuer, &admin_id, ADMIN_PASSWORD).await;
+    // The administrator turns first-party off, signed in with the password and a recovery code
+    // (the app's next code would need the next 30 seconds).
+    client.goto(&format!("{issuer}/login")).await.unwrap();
+    enter_password(&client, &admin_id, ADMIN_PASSWORD).await;
+    assert!(landed(&client, &format!("{issuer}/sign-in/second-factor")).await);
+    client
+        .goto(&format!("{issuer}/sign-in/second-factor?with=recovery"))
+        .await
+        .unwrap();
+    shots.take(&client, "second-factor-recovery-en-phone").await;
+    type_into(&client, "#code", &recovery_code).await;
+    click(
+        &client,
+        "form[action='/sign-in/second-factor'] button[type='submit']",
+    )
+    .await;
+    assert!(
+        landed(&client, &format!("{issuer}/account")).await,
+        "signed in with a recovery code: {}",
+        url(&client).await
+    );
     client.goto(&format!("{issuer}{app_path}")).await.unwrap();
     click(
         &client,
@@ -1066,6 +1100,7 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() 
     .await
     .expect("OneID starts");
     let handle = app.handle();
+    let app_state = app.state();
     tokio::spawn(app.run_until_stopped());
     let outbox = data.path().join("outbox.jsonl");
     let mut shots = Shots::new();
@@ -1077,15 +1112,23 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() 
     assert!(landed(&client, &format!("{issuer}/continue/verify")).await);
     finish_continue(&client, &issuer, &outbox, "+919812345678", "Asha").await;
 
-    // The console's passkeys page: the script shows the "Add" form; adding asks the browser.
+    // Security, then the passkeys page: the script shows the "Add" form; adding asks the
+    // browser.
+    click(&client, "a[href='/account/security']").await;
+    assert!(landed(&client, &format!("{issuer}/account/security")).await);
     click(&client, "a[href='/account/passkeys']").await;
     assert!(landed(&client, &format!("{issuer}/account/passkeys")).await);
     assert!(shows(&client, "You have no passkey yet").await);
     type_into(&client, "#passkey-name", "My phone").await;
     shots.take(&client, "passkeys-empty-en-phone").await;
     click(&client, "#passkey-add button[type='submit']").await;
+    // The first second factor: the security page offers the recovery codes, shown once.
     assert!(
-        landed(&client, &format!("{issuer}/account/passkeys?done=added")).await,
+        landed(
+            &client,
+            &format!("{issuer}/account/security?done=passkey-first")
+        )
+        .await,
         "added: {} {}",
         url(&client).await,
         client
@@ -1096,6 +1139,21 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() 
             .await
             .unwrap_or_default()
     );
+    shots.take(&client, "security-passkey-first-en-phone").await;
+    click(
+        &client,
+        "form[action='/account/security/recovery-codes'] button",
+    )
+    .await;
+    assert!(shows(&client, "<li><code>").await);
+    shots.take(&client, "recovery-codes-en-phone").await;
+    let source = client.source().await.unwrap();
+    let recovery_code = source.split("<li><code>").nth(1).unwrap();
+    let recovery_code = recovery_code[..recovery_code.find('<').unwrap()].to_owned();
+    client
+        .goto(&format!("{issuer}/account/passkeys"))
+        .await
+        .unwrap();
     assert!(shows(&client, "My phone").await);
     assert!(shows(&client, "On this device only").await);
     shots.take(&client, "passkeys-added-en-phone").await;
@@ -1152,7 +1210,166 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() 
         .await
         .unwrap();
     assert!(shows(&client, "Last used").await, "its use is recorded");
+    let password = set_a_password(&client, &issuer).await;
+
+    // An app that requires a phishing-resistant sign-in (an administrator's minimum): Market.
+    let state = app_state;
+    let (market, _) = oneid::oauth::registry::register(
+        &state.db,
+        oneid::oauth::registry::Registration {
+            name: "Market".into(),
+            logo_url: None,
+            redirect_uris: vec!["http://localhost:9/callback".into()],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            public: true,
+            secret_post: false,
+            first_party: true,
+            scopes: None,
+            client_credentials: false,
+            id_token_alg: None,
+            access_token_alg: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("Market registers");
+    oneid::admin::clients::set_min_acr(
+        &state.admin,
+        &oneid::domain::Actor::Operator,
+        market.id.clone(),
+        Some(oneid::domain::Acr::PhishingResistant),
+    )
+    .await
+    .unwrap();
+    let market_url = format!(
+        "{issuer}/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2Flocalhost%3A9%2Fcallback&scope=openid&state=pay&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        market.id
+    );
+
+    // The passkey is the account's second factor: after the password, the step offers it; a
+    // recovery code passes it too, with two factors but not phishing-resistant ones.
+    sign_out_of_oneid(&client, &issuer).await;
+    enter_password(&client, "98123 45678", &password).await;
+    assert!(landed(&client, &format!("{issuer}/sign-in/second-factor")).await);
+    assert!(shows(&client, "Use a passkey").await);
+    shots.take(&client, "second-factor-passkey-en-phone").await;
+    client
+        .goto(&format!("{issuer}/lang/hi?next=%2Fsign-in%2Fsecond-factor"))
+        .await
+        .unwrap();
+    assert!(shows(&client, "पासकी इस्तेमाल करें").await);
+    shots.take(&client, "second-factor-passkey-hi-phone").await;
+    client
+        .goto(&format!("{issuer}/lang/en?next=%2Fsign-in%2Fsecond-factor"))
+        .await
+        .unwrap();
+    type_into(&client, "#code", &recovery_code).await;
+    click(
+        &client,
+        "form[action='/sign-in/second-factor'] button[type='submit']",
+    )
+    .await;
+    assert!(
+        landed(&client, &format!("{issuer}/account")).await,
+        "signed in with a recovery code: {}",
+        url(&client).await
+    );
+
+    // Market asks for more than that: the step-up offers the passkey only; the passkey passes
+    // it and Market gets its code.
+    client.goto(&market_url).await.unwrap();
+    assert!(landed(&client, &format!("{issuer}/sign-in/second-factor")).await);
+    assert!(shows(&client, "This needs your passkey").await);
+    assert!(
+        client
+            .find(Locator::Css("input[name='code']"))
+            .await
+            .is_err(),
+        "no code form for a phishing-resistant step"
+    );
+    shots.take(&client, "step-up-passkey-en-phone").await;
+    click(&client, "#passkey-anyone").await;
+    assert!(
+        landed(&client, "http://localhost:9/callback?code=").await,
+        "Market gets a code after the passkey: {}",
+        url(&client).await
+    );
 
     client.close().await.unwrap();
     handle.stop(true).await;
+}
+
+/// Adds an authenticator app to the signed-in account from the console: the key is read off the
+/// page and the code computed as an authenticator app would (RFC 6238, `totp-rs`). Returns the
+/// generator and the Unix time of the confirming code.
+async fn add_authenticator_app(
+    client: &Client,
+    issuer: &str,
+    shots: &mut Shots,
+) -> (totp_rs::Totp, u64, String) {
+    client
+        .goto(&format!("{issuer}/account/security"))
+        .await
+        .unwrap();
+    click(
+        client,
+        "form[action='/account/security/authenticator'] button",
+    )
+    .await;
+    assert!(landed(client, &format!("{issuer}/account/security/authenticator")).await);
+    shots.take(client, "authenticator-qr-en-phone").await;
+    let key: String = client
+        .find(Locator::Css("#manual-key"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(&key).expect("a base32 key"))
+        .build()
+        .expect("an RFC 6238 generator");
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    type_into(client, "#code", &totp.generate(now)).await;
+    click(
+        client,
+        "form[action='/account/security/authenticator/confirm'] button",
+    )
+    .await;
+    assert!(
+        shows(client, "<li><code>").await,
+        "the recovery codes, once"
+    );
+    shots
+        .take(client, "authenticator-recovery-codes-en-phone")
+        .await;
+    let source = client.source().await.unwrap();
+    let code = source.split("<li><code>").nth(1).unwrap();
+    (totp, now, code[..code.find('<').unwrap()].to_owned())
+}
+
+/// Sets a password on the signed-in account (made by "continue with your number", it has none)
+/// in the console; returns it.
+async fn set_a_password(client: &Client, issuer: &str) -> String {
+    const PASSWORD: &str = "passkey owner's password";
+    client
+        .goto(&format!("{issuer}/account/password"))
+        .await
+        .unwrap();
+    type_into(client, "#password", PASSWORD).await;
+    type_into(client, "#password_confirm", PASSWORD).await;
+    click(
+        client,
+        "form[action='/account/password'] button[type='submit']",
+    )
+    .await;
+    assert!(
+        landed(client, &format!("{issuer}/account/password?done=1")).await,
+        "password set: {}",
+        url(client).await
+    );
+    PASSWORD.to_owned()
 }
