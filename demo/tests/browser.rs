@@ -566,7 +566,12 @@ async fn an_admin_makes_an_app_first_party_and_people_stop_being_asked_until_it_
     assert!(landed(&client, &format!("{issuer}/sign-in/second-factor")).await);
     shots.take(&client, "second-factor-app-en-phone").await;
     // The confirming code's step is spent: the next step's code (inside the ±1 window).
-    type_into(&client, "#code", &totp.generate(confirmed_at + 30)).await;
+    type_into(
+        &client,
+        "#code",
+        &totp.generate(confirmed_at + 30).to_string(),
+    )
+    .await;
     click(
         &client,
         "form[action='/sign-in/second-factor'] button[type='submit']",
@@ -1147,9 +1152,7 @@ async fn a_person_adds_a_passkey_and_signs_in_with_it_without_typing_anything() 
     .await;
     assert!(shows(&client, "<li><code>").await);
     shots.take(&client, "recovery-codes-en-phone").await;
-    let source = client.source().await.unwrap();
-    let recovery_code = source.split("<li><code>").nth(1).unwrap();
-    let recovery_code = recovery_code[..recovery_code.find('<').unwrap()].to_owned();
+    let recovery_code = first_recovery_code(&client).await;
     client
         .goto(&format!("{issuer}/account/passkeys"))
         .await
@@ -1333,7 +1336,7 @@ async fn add_authenticator_app(
         .build()
         .expect("an RFC 6238 generator");
     let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
-    type_into(client, "#code", &totp.generate(now)).await;
+    type_into(client, "#code", &totp.generate(now).to_string()).await;
     click(
         client,
         "form[action='/account/security/authenticator/confirm'] button",
@@ -1346,9 +1349,14 @@ async fn add_authenticator_app(
     shots
         .take(client, "authenticator-recovery-codes-en-phone")
         .await;
+    (totp, now, first_recovery_code(client).await)
+}
+
+/// The first of the recovery codes the page shows (once).
+async fn first_recovery_code(client: &Client) -> String {
     let source = client.source().await.unwrap();
-    let code = source.split("<li><code>").nth(1).unwrap();
-    (totp, now, code[..code.find('<').unwrap()].to_owned())
+    let code = source.split("<li><code>").nth(1).expect("recovery codes");
+    code[..code.find('<').unwrap()].to_owned()
 }
 
 /// Sets a password on the signed-in account (made by "continue with your number", it has none)

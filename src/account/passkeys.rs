@@ -213,7 +213,6 @@ pub async fn start_registration(
     let exclude: Vec<CredentialID> = held
         .iter()
         .filter_map(|p| URL_SAFE_NO_PAD.decode(&p.credential_id).ok())
-        .map(CredentialID::from)
         .collect();
     let user_name = shown_user_name(account);
     let (mut options, state) = rp

@@ -910,14 +910,18 @@ pub async fn add_authenticator(app: &TestApp, browser: &Browser) -> (totp_rs::To
         )
         .await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.body);
-    let codes: Vec<String> = added
-        .body
+    let codes = recovery_codes_on(&added);
+    app.advance(chrono::Duration::seconds(30));
+    (totp, codes)
+}
+
+/// The recovery codes a page shows (once).
+pub fn recovery_codes_on(page: &Page) -> Vec<String> {
+    page.body
         .split("<li><code>")
         .skip(1)
         .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
-        .collect();
-    app.advance(chrono::Duration::seconds(30));
-    (totp, codes)
+        .collect()
 }
 
 /// Types the app's current code at the second-factor step waiting in `browser`.

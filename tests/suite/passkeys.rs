@@ -127,7 +127,7 @@ async fn passkey_sign_in(
         // What a discoverable credential would find by itself.
         options.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
             type_: "public-key".into(),
-            id: URL_SAFE_NO_PAD.decode(credential_id).unwrap().into(),
+            id: URL_SAFE_NO_PAD.decode(credential_id).unwrap(),
             transports: None,
         }];
     }
@@ -135,7 +135,7 @@ async fn passkey_sign_in(
         .do_authentication(origin(app), options)
         .expect("the software passkey signs");
     if let Some((_, handle)) = resident {
-        credential.response.user_handle = Some(URL_SAFE_NO_PAD.decode(handle).unwrap().into());
+        credential.response.user_handle = Some(URL_SAFE_NO_PAD.decode(handle).unwrap());
     }
     post_json(
         browser,
@@ -408,7 +408,7 @@ async fn passkey_finish_without_start(browser: &Browser, csrf: &str) -> (StatusC
     };
     options.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
         type_: "public-key".into(),
-        id: URL_SAFE_NO_PAD.decode(&reg.0).unwrap().into(),
+        id: URL_SAFE_NO_PAD.decode(&reg.0).unwrap(),
         transports: None,
     }];
     let credential = authenticator
@@ -642,12 +642,7 @@ async fn a_passkey_is_a_second_factor_and_the_only_step_up_to_phishing_resistant
         .submit("/account/security", "/account/security/recovery-codes", &[])
         .await;
     assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
-    let codes: Vec<String> = codes
-        .body
-        .split("<li><code>")
-        .skip(1)
-        .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
-        .collect();
+    let codes = super::helpers::recovery_codes_on(&codes);
     assert_eq!(codes.len(), 10);
     app.wait_for_code("+919812345678", "method-added-notice", 0)
         .await;

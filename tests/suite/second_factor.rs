@@ -38,11 +38,7 @@ fn code(app: &TestApp, totp: &Totp, steps: i64) -> String {
 }
 
 fn recovery_codes(page: &Page) -> Vec<String> {
-    page.body
-        .split("<li><code>")
-        .skip(1)
-        .map(|rest| rest[..rest.find('<').unwrap()].to_owned())
-        .collect()
+    super::helpers::recovery_codes_on(page)
 }
 
 /// Signs in with the password; the browser lands on the second-factor step.

@@ -116,7 +116,7 @@ async fn assertion(
             .iter()
             .map(|id| webauthn_rs_proto::AllowCredentials {
                 type_: "public-key".into(),
-                id: URL_SAFE_NO_PAD.decode(id).unwrap().into(),
+                id: URL_SAFE_NO_PAD.decode(id).unwrap(),
                 transports: None,
             })
             .collect();
@@ -125,7 +125,7 @@ async fn assertion(
         .do_authentication(origin, options)
         .expect("the soft passkey signs");
     if let Some(handle) = handle {
-        response.response.user_handle = Some(handle.as_bytes().to_vec().into());
+        response.response.user_handle = Some(handle.as_bytes().to_vec());
     }
     response
 }
@@ -273,12 +273,12 @@ async fn an_assertion_for_another_rp_id_is_refused() {
         .iter()
         .map(|id| webauthn_rs_proto::AllowCredentials {
             type_: "public-key".into(),
-            id: URL_SAFE_NO_PAD.decode(id).unwrap().into(),
+            id: URL_SAFE_NO_PAD.decode(id).unwrap(),
             transports: None,
         })
         .collect();
     let mut response = authenticator.do_authentication(origin(), options).unwrap();
-    response.response.user_handle = handle_of(ctx, &account).map(|h| h.as_bytes().to_vec().into());
+    response.response.user_handle = handle_of(ctx, &account).map(|h| h.as_bytes().to_vec());
     let outcome = finish_sign_in(ctx, &response, &browser(), &testing::nobody())
         .await
         .unwrap();
@@ -314,12 +314,12 @@ async fn a_counter_that_goes_backwards_is_refused_and_audited() {
             .iter()
             .map(|id| webauthn_rs_proto::AllowCredentials {
                 type_: "public-key".into(),
-                id: URL_SAFE_NO_PAD.decode(id).unwrap().into(),
+                id: URL_SAFE_NO_PAD.decode(id).unwrap(),
                 transports: None,
             })
             .collect();
         let mut response = authenticator.do_authentication(origin(), options).unwrap();
-        response.response.user_handle = handle.map(|h| h.as_bytes().to_vec().into());
+        response.response.user_handle = handle.map(|h| h.as_bytes().to_vec());
         answers.push(response);
     }
     let newer = finish_sign_in(ctx, &answers[1], &second_browser, &testing::nobody())
