@@ -101,6 +101,17 @@ json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' 
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+# Writes the highest RssAnon of process $1 seen so far to file $2 (MiB), until killed.
+sample_anon() {
+  local most=0 now
+  while now=$(status_kib "$1" RssAnon 2>/dev/null) && [ -n "$now" ]; do
+    if [ "$now" -gt "$most" ]; then
+      most=$now
+      mib "$most" >"$2"
+    fi
+    sleep 0.2
+  done
+}
 wait_ready() {
   for _ in $(seq 1 600); do
     curl -fs -o /dev/null "$1/.well-known/openid-configuration" && return 0
@@ -257,6 +268,13 @@ measure() { # server rows...
   wait_ready "$base"
   sleep 1
   echo "$(mib "$(status_kib "$pid" VmRSS)")" >"$results/$server.rss_idle"
+  echo "$(mib "$(status_kib "$pid" RssAnon)")" >"$results/$server.anon_idle"
+  # RSS counts the executable's clean text pages too (file-backed, shared with the page cache,
+  # which the kernel may drop at any time); RssAnon is the memory the process owns. The kernel
+  # keeps no high-water mark of it, so a sampler reads it every 200 ms while the rows run.
+  sample_anon "$pid" "$results/$server.anon_peak" &
+  local sampler=$!
+  taskset -cp "$load_cpu" "$sampler" >/dev/null
   local discovery
   discovery=$(curl -fs "$base/.well-known/openid-configuration")
   for row in "$@"; do
@@ -285,6 +303,8 @@ measure() { # server rows...
     esac
   done
   echo "$(mib "$(status_kib "$pid" VmHWM)")" >"$results/$server.rss_peak"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
   kill "$pid"
   wait "$pid" 2>/dev/null || true
   pid=""
@@ -359,6 +379,7 @@ for row in "${all_rows[@]}"; do
 done
 startup_of() { [ -s "$results/$1.startup" ] && tr ' ' '\n' <"$results/$1.startup" | awk -F= '$1 == "median_ms" { m = $2 } $1 == "min_ms" { lo = $2 } $1 == "max_ms" { hi = $2 } END { printf "%s ms (%s–%s)", m, lo, hi }' || echo "–"; }
 echo "| idle / peak RSS (MiB) | $(cat "$results/a.rss_idle") / $(cat "$results/a.rss_peak") | $(cat "$results/b.rss_idle") / $(cat "$results/b.rss_peak") | | | | | | | |"
+echo "| idle / peak private memory, RssAnon (MiB) | $(cat "$results/a.anon_idle") / $(cat "$results/a.anon_peak") | $(cat "$results/b.anon_idle") / $(cat "$results/b.anon_peak") | | | | | | | |"
 echo "| start to first discovery 200 (median of $starts) | $(startup_of a) | $(startup_of b) | | | | | | | |"
 if [ "$mode" = million ]; then
   echo

@@ -414,6 +414,12 @@ async fn code_flow(
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
+    // The app says whom it expects (OIDC Core §3.1.2.1 `login_hint`), as an app does for a
+    // returning person: OneID then shows its password sign-in instead of "continue with your
+    // number" (which signs in with a code); the peer's development login page does not use it.
+    if let Some(login) = sign_in {
+        url.query_pairs_mut().append_pair("login_hint", login);
+    }
     let mut reply = browser.get(&url).await?;
     let mut signed_in = false;
     let callback = 'follow: {
