@@ -13,6 +13,7 @@ mod admin_sessions;
 mod audit;
 mod authz;
 mod backchannel;
+mod bench_driver;
 mod botcheck;
 mod cli;
 mod codes;

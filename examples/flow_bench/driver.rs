@@ -1,21 +1,7 @@
-//! The flow driver of the side-by-side benchmark (`bench/side_by_side.sh`, issue 14): drives
-//! OpenID Connect providers — OneID or the peer, panva's oidc-provider — the way a browser and
-//! a relying party would, and verifies every answer.
-//!
-//!     flow_bench sso     --base URL --client-id ID --client-secret S --redirect-uri URI ...
-//!     flow_bench fresh   (same)        # a new cookie jar per flow: authorize, sign in, token
-//!     flow_bench login   (same)        # OneID's POST /login with the right password, alone
-//!     flow_bench startup --url URL --runs 15 -- COMMAND ARGS...
-//!     flow_bench seed    --database-url URL --accounts N --password P
-//!
-//! Load modes run `--concurrency` browsers for `--warmup` seconds, then `--samples` windows of
-//! `--duration` seconds, and print one line per window: `key=value` pairs (rate, p50_ms,
-//! p99_ms, errors, and with `--server-pid` the server's CPU milliseconds per operation from
-//! /proc). Each browser keeps its own cookie jar (path-scoped, as a browser does), follows the
-//! provider's redirects itself, fills in the sign-in form it is shown (hidden fields such as
-//! the CSRF token kept, the text field given the login, the password field the password), and
-//! checks `state` and `iss` on the redirect to the app, the code, and the token response:
-//! an access token, and an ID token whose `iss`, `aud` and `nonce` are right.
+//! The flow driver of `flow_bench`: browsers with their own cookie jars, the code flow with a
+//! sign-in or riding a session, and the load loop that measures them. Also compiled into the
+//! integration suite, whose smoke test drives OneID with it so the benchmark cannot break
+//! unnoticed.
 
 use std::{
     collections::HashMap,
@@ -28,112 +14,54 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail, ensure};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use rand::{Rng as _, distributions::Alphanumeric};
 use sha2::{Digest as _, Sha256};
 use url::Url;
 
-#[derive(Parser)]
-#[command(about = "OIDC flow driver for bench/side_by_side.sh")]
-struct Cli {
-    #[command(subcommand)]
-    mode: Mode,
-}
-
-#[derive(Subcommand)]
-enum Mode {
-    /// Code flows riding a signed-in session: each browser signs in once (untimed), then
-    /// authorize -> redirect with a code -> token, again and again.
-    Sso(Load),
-    /// Code flows with a fresh sign-in: a new cookie jar per flow, authorize -> sign-in page ->
-    /// POST the form with the password -> (no consent) -> code -> token.
-    Fresh(Load),
-    /// OneID's password sign-in alone: GET /login (untimed), POST /login with the right
-    /// password (timed), expecting the redirect to the account page.
-    Login(Load),
-    /// Start-up time: runs COMMAND, polls URL in a tight loop until it answers 200, stops the
-    /// command (SIGTERM), `--runs` times; prints the median, min and max.
-    Startup(Startup),
-    /// Seeds `--accounts` active accounts (+9198xxxxxxxx, numbered from 1) into a migrated
-    /// OneID database, every one with the same argon2id hash of `--password`.
-    Seed(Seed),
-}
-
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Provider {
+pub enum Provider {
     Oneid,
     Node,
 }
 
 #[derive(Args, Clone)]
-struct Load {
+pub struct Load {
     /// The provider's base URL (its issuer).
     #[arg(long)]
-    base: String,
+    pub base: String,
     #[arg(long, value_enum, default_value = "oneid")]
-    provider: Provider,
+    pub provider: Provider,
     #[arg(long, default_value = "")]
-    client_id: String,
+    pub client_id: String,
     #[arg(long, default_value = "")]
-    client_secret: String,
+    pub client_secret: String,
     #[arg(long, default_value = "http://127.0.0.1:9/callback")]
-    redirect_uri: String,
+    pub redirect_uri: String,
     #[arg(long, default_value = "openid")]
-    scope: String,
+    pub scope: String,
     /// The login typed into the sign-in form; `{n}` in it becomes a random number in
     /// 1..=`--accounts`, formatted as 8 digits (seeded accounts are +9198 followed by them).
     #[arg(long)]
-    username: String,
+    pub username: String,
     #[arg(long)]
-    password: String,
+    pub password: String,
     #[arg(long, default_value_t = 1)]
-    accounts: u32,
+    pub accounts: u32,
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub concurrency: usize,
     #[arg(long, default_value_t = 10.0)]
-    warmup: f64,
+    pub warmup: f64,
     #[arg(long, default_value_t = 10.0)]
-    duration: f64,
+    pub duration: f64,
     #[arg(long, default_value_t = 3)]
-    samples: usize,
+    pub samples: usize,
     /// The server's process ID, for its CPU time per operation (utime + stime from /proc).
     #[arg(long)]
-    server_pid: Option<u32>,
+    pub server_pid: Option<u32>,
     /// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`).
     #[arg(long, default_value_t = 100)]
-    clk_tck: u32,
-}
-
-#[derive(Args)]
-struct Startup {
-    /// Polled until it answers 200 (the discovery document).
-    #[arg(long)]
-    url: String,
-    #[arg(long, default_value_t = 15)]
-    runs: usize,
-    #[arg(trailing_var_arg = true, required = true)]
-    command: Vec<String>,
-}
-
-#[derive(Args)]
-struct Seed {
-    #[arg(long)]
-    database_url: String,
-    #[arg(long)]
-    accounts: i64,
-    #[arg(long)]
-    password: String,
-}
-
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.mode {
-        Mode::Startup(args) => startup(args),
-        Mode::Seed(args) => seed(args),
-        Mode::Sso(load) => run_load("sso", load),
-        Mode::Fresh(load) => run_load("fresh", load),
-        Mode::Login(load) => run_load("login", load),
-    }
+    pub clk_tck: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -384,9 +312,9 @@ fn token_alg(token: &str) -> String {
 
 /// The signature algorithms of what the app received.
 #[derive(Clone, Default)]
-struct Algs {
-    id_token: String,
-    access_token: String,
+pub struct Algs {
+    pub id_token: String,
+    pub access_token: String,
 }
 
 /// One authorization-code flow (RFC 6749 §4.1 with PKCE, RFC 7636, and OIDC's nonce): the
@@ -566,15 +494,7 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-fn run_load(mode: &'static str, load: Load) -> anyhow::Result<()> {
-    // One thread: the script pins the driver to its own core.
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(drive(mode, load))
-}
-
-async fn drive(mode: &'static str, load: Load) -> anyhow::Result<()> {
+pub async fn drive(mode: &'static str, load: Load) -> anyhow::Result<Report> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(load.concurrency * 2)
@@ -668,163 +588,59 @@ async fn drive(mode: &'static str, load: Load) -> anyhow::Result<()> {
         ops.extend(worker.await?);
     }
     let algs = algs.lock().unwrap().clone().unwrap_or_default();
-    for (i, (start, end, cpu_start, cpu_end)) in windows.into_iter().enumerate() {
-        let inside: Vec<&Op> = ops
-            .iter()
-            .filter(|op| op.at >= start && op.at < end)
-            .collect();
-        let errors = inside.iter().filter(|op| !op.ok).count();
-        let mut took: Vec<Duration> = inside.iter().filter(|op| op.ok).map(|op| op.took).collect();
-        took.sort();
-        let secs = (end - start).as_secs_f64();
-        let cpu = match (cpu_start, cpu_end) {
-            (Some(a), Some(b)) if !took.is_empty() => format!(
-                "{:.3}",
-                (b - a) as f64 * 1000.0 / f64::from(load.clk_tck) / took.len() as f64
-            ),
-            _ => "-".to_owned(),
-        };
-        println!(
-            "mode={mode} sample={} ops={} secs={secs:.2} rate={:.1} p50_ms={:.2} p99_ms={:.2} \
-             errors={errors} cpu_ms_per_op={cpu} id_alg={} at_alg={}",
-            i + 1,
-            took.len(),
-            took.len() as f64 / secs,
-            percentile(&took, 0.5),
-            percentile(&took, 0.99),
-            or_dash(&algs.id_token),
-            or_dash(&algs.access_token),
-        );
-    }
-    if let Some(error) = first_error.lock().unwrap().as_ref() {
-        eprintln!("flow_bench {mode}: first error (warm-up included): {error}");
-    }
-    Ok(())
-}
-
-fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Start-up time.
-
-/// Starts the command `runs` times; each time, polls `url` with a fresh connection per try and
-/// no pause (a refused connection returns at once; the poller has its own core) until a 200.
-fn startup(args: Startup) -> anyhow::Result<()> {
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| anyhow!("no command"))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(5))
-        .build()?;
-    let mut times = Vec::new();
-    for _ in 0..args.runs {
-        let started = Instant::now();
-        let mut child = std::process::Command::new(program)
-            .args(rest)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {program}"))?;
-        let answered = runtime.block_on(async {
-            while started.elapsed() < Duration::from_secs(60) {
-                if let Ok(response) = http.get(&args.url).send().await
-                    && response.status() == 200
-                {
-                    return Some(started.elapsed());
+    let windows = windows
+        .into_iter()
+        .map(|(start, end, cpu_start, cpu_end)| {
+            let inside: Vec<&Op> = ops
+                .iter()
+                .filter(|op| op.at >= start && op.at < end)
+                .collect();
+            let errors = inside.iter().filter(|op| !op.ok).count();
+            let mut took: Vec<Duration> =
+                inside.iter().filter(|op| op.ok).map(|op| op.took).collect();
+            took.sort();
+            let cpu_ms_per_op = match (cpu_start, cpu_end) {
+                (Some(a), Some(b)) if !took.is_empty() => {
+                    Some((b - a) as f64 * 1000.0 / f64::from(load.clk_tck) / took.len() as f64)
                 }
+                _ => None,
+            };
+            Window {
+                ops: took.len(),
+                secs: (end - start).as_secs_f64(),
+                errors,
+                p50_ms: percentile(&took, 0.5),
+                p99_ms: percentile(&took, 0.99),
+                cpu_ms_per_op,
             }
-            None
-        });
-        stop_child(&mut child)?;
-        times.push(answered.ok_or_else(|| anyhow!("{} never answered 200", args.url))?);
-    }
-    times.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "mode=startup runs={} median_ms={:.1} min_ms={:.1} max_ms={:.1} all_ms={}",
-        times.len(),
-        ms(times[times.len() / 2]),
-        ms(times[0]),
-        ms(times[times.len() - 1]),
-        times
-            .iter()
-            .map(|t| format!("{:.0}", ms(*t)))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    Ok(())
+        })
+        .collect();
+    let first_error = first_error.lock().unwrap().take();
+    Ok(Report {
+        mode,
+        windows,
+        algs,
+        first_error,
+    })
 }
 
-/// SIGTERM (a graceful stop, as a supervisor would), then SIGKILL after 10 s.
-fn stop_child(child: &mut std::process::Child) -> anyhow::Result<()> {
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill()?;
-    child.wait()?;
-    Ok(())
+/// One measured window of a load run.
+pub struct Window {
+    /// Operations completed right.
+    pub ops: usize,
+    pub secs: f64,
+    pub errors: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// The server's CPU time per right operation, with `--server-pid`.
+    pub cpu_ms_per_op: Option<f64>,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Seeding accounts.
-
-/// Inserts the accounts in one statement inside the database, as `examples/admin_bench.rs`
-/// seeds (a recursive CTE on SQLite, `generate_series` on PostgreSQL), every row with the one
-/// PHC string computed here: a real argon2id hash with OneID's parameters.
-fn seed(args: Seed) -> anyhow::Result<()> {
-    use diesel::connection::SimpleConnection as _;
-    use oneid::{
-        db::{Db, DbConn},
-        domain::{Password, PasswordHasher},
-    };
-    let password = Password::parse(args.password.clone()).map_err(|e| anyhow!("{e}"))?;
-    let hash = PasswordHasher::new().hash(&password);
-    let db = Db::connect(&args.database_url, 1, Duration::from_secs(30), 5_000)?;
-    let n = args.accounts;
-    let started = Instant::now();
-    db.with_conn(|conn| {
-        let (series, phone, now) = match conn {
-            DbConn::Sqlite(_) => (
-                format!(
-                    "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) SELECT i FROM s)"
-                ),
-                "printf('%08d', i)",
-                "datetime('now')",
-            ),
-            DbConn::Postgres(_) => (
-                format!("(SELECT generate_series(1::bigint, {n}) AS i)"),
-                "lpad(i::text, 8, '0')",
-                "now()::timestamp",
-            ),
-        };
-        let sql = format!(
-            "BEGIN; INSERT INTO accounts (account_id, sub, phone, display_name, password_hash, \
-             status, created_at, updated_at, failed_logins, must_reset_password, name_key) \
-             SELECT 100000000 + i * 97, 'bench-' || i, '+9198' || {phone}, 'Bench ' || i, \
-             '{hash}', 'active', {now}, {now}, 0, FALSE, 'bench ' || i FROM {series} AS s; \
-             COMMIT;",
-            hash = hash.as_str(),
-        );
-        match conn {
-            DbConn::Sqlite(c) => c.batch_execute(&sql)?,
-            DbConn::Postgres(c) => c.batch_execute(&sql)?,
-        }
-        Ok::<_, oneid::db::DbError>(())
-    })?;
-    eprintln!("seeded {n} accounts in {:?}", started.elapsed());
-    Ok(())
+/// What a load run measured: its windows, the algorithms of the tokens received, and the first
+/// error met (warm-up included).
+pub struct Report {
+    pub mode: &'static str,
+    pub windows: Vec<Window>,
+    pub algs: Algs,
+    pub first_error: Option<String>,
 }
