@@ -277,10 +277,14 @@ async fn main() -> anyhow::Result<()> {
     db.with_conn(|conn| seed(conn, n_accounts, n_events))?;
     let seeding = started.elapsed();
     eprintln!("seeded in {seeding:?}");
+    let clock: Arc<dyn oneid::clock::Clock> = Arc::new(SystemClock);
+    let warm =
+        oneid::oauth::warm::Warm::new(Arc::new(oneid::store::MemoryStore::new(clock.clone())));
     let ctx = admin::Context::new(
         db.clone(),
-        Arc::new(SystemClock),
+        clock,
         &AuditSettings { retention_days: 0 },
+        warm,
     );
 
     // Account search: `admin::users::search`, what the console and the API call, with what a

@@ -7,12 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::{
     admin,
-    clock::SystemClock,
+    clock::{Clock, SystemClock},
     config::{FlagOverrides, Settings},
     db::models::account::Account,
     domain::{AccountId, Acr, Actor, ContactIdentifier, DisplayName, Email, Password, PhoneNumber},
     startup::Application,
-    state::{AppState, open_database},
+    state::{AppState, open_database, open_store},
 };
 
 #[derive(Debug, Parser)]
@@ -420,13 +420,19 @@ fn default_name(contact: &ContactIdentifier) -> DisplayName {
     DisplayName::parse(&candidate).unwrap_or_else(|_| DisplayName::from_stored("OneID user".into()))
 }
 
-/// The operators' operations over the database alone, for the commands that need nothing else.
+/// The operators' operations over the database, for the commands that need nothing else. A
+/// change to a client also reaches running servers' warm copies through the shared store
+/// (Redis); on the embedded pair (in-memory store) they see it within
+/// [`crate::oauth::warm::MAX_AGE_SECS`].
 fn admin_context(settings: &Settings) -> anyhow::Result<admin::Context> {
     let db = open_database(settings)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(settings, clock.clone())?;
     Ok(admin::Context::new(
         db,
-        Arc::new(SystemClock),
+        clock,
         &settings.audit,
+        crate::oauth::warm::Warm::new(store),
     ))
 }
 

@@ -78,6 +78,7 @@ impl AppState {
         let issuer = Issuer::from_url(&settings.issuer);
         let audit = audit(db.clone(), clock.clone(), &settings.audit);
         let keys = SigningKeys::new(keys);
+        let warm = crate::oauth::warm::Warm::new(store.clone());
         let oauth = crate::oauth::Context {
             db: db.clone(),
             store: store.clone(),
@@ -89,6 +90,7 @@ impl AppState {
             confirmation_key: crate::oauth::logout::ConfirmationKey::new(
                 kek.derive(crate::oauth::logout::CONFIRMATION_KEY_PURPOSE),
             ),
+            warm: warm.clone(),
         };
         let session = crate::session::Context {
             db: db.clone(),
@@ -121,6 +123,7 @@ impl AppState {
             db: db.clone(),
             clock: clock.clone(),
             audit: audit.clone(),
+            warm,
         };
         Ok(Self {
             oauth,
@@ -156,7 +159,7 @@ fn relying_party(issuer: &url::Url) -> Option<Arc<crate::account::passkeys::Rely
 
 /// Redis when `redis_url` is set, else this process's memory. Never connects: a Redis that is
 /// down at start delays nothing, and requests needing it answer 503 until it is back.
-fn open_store(
+pub fn open_store(
     settings: &Settings,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Arc<dyn EphemeralStore>> {

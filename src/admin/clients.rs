@@ -74,6 +74,7 @@ pub async fn remove(ctx: &Context, by: &Actor, id: ClientId) -> Result<bool, DbE
     else {
         return Ok(false);
     };
+    ctx.warm.invalidate_after_write().await;
     let event = AuditEvent::admin_action(format!("client remove {id}: {:?} → none", removed.name))
         .client(&id)
         .by(by);
@@ -195,6 +196,7 @@ async fn save(ctx: &Context, client: &Client) -> Result<(), RegistrationError> {
         .run(move |conn| client::update(conn, &stored, now))
         .await?
     {
+        ctx.warm.invalidate_after_write().await;
         Ok(())
     } else {
         Err(RegistrationError::NotFound)
@@ -343,6 +345,7 @@ pub async fn revoke_all_consents(
         })
         .await?
         .ok_or(RegistrationError::NotFound)?;
+    ctx.warm.invalidate_after_write().await;
     let mut queued = 0;
     for (sub, sid) in &told {
         match sessions
@@ -373,6 +376,7 @@ pub async fn rotate_secret(
     id: ClientId,
 ) -> Result<ClientSecret, RegistrationError> {
     let secret = registry::rotate_secret(&ctx.db, id.clone(), ctx.clock.now()).await?;
+    ctx.warm.invalidate_after_write().await;
     let rotated = AuditEvent::admin_action(format!("client rotate-secret {id}"))
         .client(&id)
         .by(by);
@@ -382,17 +386,8 @@ pub async fn rotate_secret(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::{clock::MockClock, config::Settings, db::models::audit::AuditFilter};
-
-    async fn context() -> (tempfile::TempDir, Context) {
-        let (dir, db) = crate::db::testing::temp_sqlite();
-        let clock = Arc::new(MockClock::starting_now());
-        let ctx = Context::new(db, clock, &Settings::default().audit);
-        (dir, ctx)
-    }
+    use crate::{admin::testing::context, db::models::audit::AuditFilter};
 
     async fn admin_actions(ctx: &Context) -> Vec<String> {
         let filter = AuditFilter {

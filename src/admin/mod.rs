@@ -29,20 +29,26 @@ pub mod users;
 
 use std::sync::Arc;
 
-use crate::{audit::Audit, clock::Clock, config::AuditSettings, db::Db};
+use crate::{audit::Audit, clock::Clock, config::AuditSettings, db::Db, oauth::warm::Warm};
 
-/// What the operations share: the database, the clock, and the audit log they write to.
-/// Cheap to clone.
+/// What the operations share: the database, the clock, the audit log they write to, and the
+/// protocol core's warm copies, which every change to a client invalidates. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub audit: Audit,
+    pub warm: Warm,
 }
 
 impl Context {
-    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: &AuditSettings) -> Self {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: &AuditSettings, warm: Warm) -> Self {
         let audit = Audit::new(db.clone(), clock.clone(), settings);
-        Self { db, clock, audit }
+        Self {
+            db,
+            clock,
+            audit,
+            warm,
+        }
     }
 }

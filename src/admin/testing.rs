@@ -8,13 +8,19 @@ use crate::{
     config::Settings,
     db::models::account::{self, NewAccount},
     domain::{AccountId, DisplayName, PasswordHash, PhoneNumber, Region},
+    oauth::warm::Warm,
+    store::MemoryStore,
 };
 
 /// A fresh context; keep the folder alive for the test's length.
 pub(crate) async fn context() -> (tempfile::TempDir, Context) {
     let (dir, db) = crate::db::testing::temp_sqlite();
     let clock = Arc::new(MockClock::starting_now());
-    (dir, Context::new(db, clock, &Settings::default().audit))
+    let warm = Warm::new(Arc::new(MemoryStore::new(clock.clone())));
+    (
+        dir,
+        Context::new(db, clock, &Settings::default().audit, warm),
+    )
 }
 
 /// An account with the phone number `phone`.

@@ -1,5 +1,5 @@
 //! Client authentication (RFC 6749 §2.3), shared by the token, revocation and introspection
-//! endpoints.
+//! endpoints, and the one way the protocol core finds a client by its id.
 
 use super::{
     Context,
@@ -7,7 +7,10 @@ use super::{
     params::{AuthMethod, Params},
 };
 use crate::{
-    db::models::client::{self, Client},
+    db::{
+        DbError,
+        models::client::{self, Client},
+    },
     domain::ClientAuth,
 };
 
@@ -32,15 +35,39 @@ pub fn credentials_match(
 pub async fn authenticate(ctx: &Context, params: &Params) -> Result<Client, OAuthError> {
     let unauthorized = || OAuthError::new(ErrorCode::InvalidClient, "client authentication failed");
     let (id, method) = params.client().ok_or_else(unauthorized)?;
-    let id = id.to_owned();
-    let found = ctx
-        .db
-        .run(move |conn| client::find_by_raw_id(conn, &id))
-        .await?
-        .ok_or_else(unauthorized)?;
+    let found = find_client(ctx, id).await?.ok_or_else(unauthorized)?;
     if credentials_match(&found, Some(method), params.secret()) {
         Ok(found)
     } else {
         Err(unauthorized())
     }
+}
+
+/// The client registered as `raw_id`: its warm copy ([`super::warm`]), else its row, which is
+/// then kept warm. Every face that names a client by its id reads it here.
+pub async fn find_client(ctx: &Context, raw_id: &str) -> Result<Option<Client>, DbError> {
+    let now = ctx.clock.now();
+    let epoch = match ctx.warm.sync().await {
+        Ok(epoch) => epoch,
+        Err(e) => {
+            tracing::warn!(error = %e, "warm copies unchecked; reading the client's row");
+            let raw = raw_id.to_owned();
+            return ctx
+                .db
+                .run(move |conn| client::find_by_raw_id(conn, &raw))
+                .await;
+        }
+    };
+    if let Some(warm) = ctx.warm.client(raw_id, now) {
+        return Ok(Some(warm));
+    }
+    let raw = raw_id.to_owned();
+    let found = ctx
+        .db
+        .run(move |conn| client::find_by_raw_id(conn, &raw))
+        .await?;
+    if let Some(client) = &found {
+        ctx.warm.keep_client(&epoch, client, now);
+    }
+    Ok(found)
 }

@@ -3,7 +3,9 @@
 //! access tokens and refresh tokens in the database.
 //!
 //! oxide-auth's traits are synchronous, so an [`Engine`] lives for one request on tokio's
-//! blocking pool, blocking on the async store. It is plumbing only: at the token endpoint each
+//! blocking pool, blocking on the async store; or, for client_credentials, first inline on the
+//! executor from warm copies alone ([`super::warm`]), and on the blocking pool only when a step
+//! needs a row. It is plumbing only: at the token endpoint each
 //! primitive calls the named steps of a grant module (`oauth::grant`) and records the first
 //! refusal in its [`Trace`]; the grant module turns that into the answer (oxide-auth alone
 //! reports a replayed code or a failed PKCE check as `invalid_request`).
@@ -30,6 +32,7 @@ use super::{
     error::ErrorCode,
     grant::{self, GrantError, Io, Issued, check_client},
     params::{AuthMethod, Params},
+    warm::Epoch,
 };
 use crate::{
     db::{
@@ -58,7 +61,10 @@ pub struct Trace {
 pub struct Engine<'a> {
     ctx: &'a Context,
     keys: KeyRing,
-    runtime: tokio::runtime::Handle,
+    /// Present on the blocking pool only: see [`Io`].
+    runtime: Option<tokio::runtime::Handle>,
+    /// The epoch of the warm copies, read before the machine ran.
+    epoch: Option<Epoch>,
     now: DateTime<Utc>,
     /// How the client authenticated in this request (token endpoint only).
     auth_method: Option<AuthMethod>,
@@ -76,13 +82,19 @@ pub struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    /// Must be called on the blocking pool (`tokio::task::spawn_blocking`): primitives block
-    /// on I/O, through `runtime`.
-    pub fn new(ctx: &'a Context, runtime: tokio::runtime::Handle, params: &Params) -> Self {
+    /// With `runtime`, must be called on the blocking pool (`tokio::task::spawn_blocking`):
+    /// primitives block on I/O through it. Without, the engine reads warm copies only.
+    pub fn new(
+        ctx: &'a Context,
+        runtime: Option<tokio::runtime::Handle>,
+        epoch: Option<Epoch>,
+        params: &Params,
+    ) -> Self {
         Self {
             ctx,
             keys: ctx.keys.current(),
             runtime,
+            epoch,
             now: ctx.clock.now(),
             auth_method: params.client().map(|(_, m)| m),
             grant_type: params.get("grant_type").and_then(GrantType::parse),
@@ -115,17 +127,24 @@ impl<'a> Engine<'a> {
 
     /// What the grant steps reach the outside world through.
     fn io(&self) -> Io<'_> {
-        Io::new(self.ctx, self.now, &self.keys, &self.runtime)
+        Io::new(
+            self.ctx,
+            self.now,
+            &self.keys,
+            self.epoch.as_ref(),
+            self.runtime.as_ref(),
+        )
     }
 
     fn db<T>(
         &self,
         work: impl FnOnce(&mut crate::db::DbConn) -> Result<T, DbError>,
     ) -> Result<T, ()> {
-        self.ctx.db.with_conn(work).map_err(|e| self.fail(e))
+        self.step(self.io().db(work))
     }
 
-    /// Loads the client once per request.
+    /// Loads the client once per request: from the warm copies, else from its row (which is
+    /// then kept warm).
     fn client(&self, id: &str) -> Result<Option<Client>, ()> {
         if let Some(client) = self
             .trace
@@ -136,7 +155,20 @@ impl<'a> Engine<'a> {
         {
             return Ok(Some(client.clone()));
         }
-        let found = self.db(|conn| client::find_by_raw_id(conn, id))?;
+        let warm = self
+            .epoch
+            .as_ref()
+            .and_then(|_| self.ctx.warm.client(id, self.now));
+        let found = match warm {
+            Some(client) => Some(client),
+            None => {
+                let found = self.db(|conn| client::find_by_raw_id(conn, id))?;
+                if let (Some(epoch), Some(client)) = (&self.epoch, &found) {
+                    self.ctx.warm.keep_client(epoch, client, self.now);
+                }
+                found
+            }
+        };
         self.trace.borrow_mut().client.clone_from(&found);
         Ok(found)
     }
@@ -176,7 +208,7 @@ pub async fn redeem_code(
     ctx: &Context,
     params: Params,
 ) -> Result<(Issued, CodeRecord, Client), GrantError> {
-    let mut trace = run_machine(ctx, params, |engine, params| {
+    let mut trace = run_machine(ctx, params, Reach::Blocking, |engine, params| {
         accesstoken::access_token(engine, params)
             .map(drop)
             .map_err(|e| access_token_error(&e))
@@ -199,7 +231,7 @@ pub async fn redeem_code(
 
 /// The refresh grant (RFC 6749 §6): the new pair of tokens.
 pub async fn refresh(ctx: &Context, params: Params) -> Result<Issued, GrantError> {
-    let mut trace = run_machine(ctx, params, |engine, params| {
+    let mut trace = run_machine(ctx, params, Reach::Blocking, |engine, params| {
         refresh::refresh(engine, params)
             .map(drop)
             .map_err(|e| refresh_error(&e))
@@ -210,7 +242,7 @@ pub async fn refresh(ctx: &Context, params: Params) -> Result<Issued, GrantError
 
 /// The client-credentials grant (RFC 6749 §4.4): an access token for the client itself.
 pub async fn client_credentials(ctx: &Context, params: Params) -> Result<Issued, GrantError> {
-    let mut trace = run_machine(ctx, params, |engine, params| {
+    let mut trace = run_machine(ctx, params, Reach::WarmFirst, |engine, params| {
         let pending = client_credentials::client_credentials(engine, params)
             .map_err(|e| client_credentials_error(&e))?;
         let client_id = params
@@ -230,24 +262,58 @@ pub async fn client_credentials(ctx: &Context, params: Params) -> Result<Issued,
 /// of oxide-auth's own refusal.
 type Machine = fn(&mut Engine<'_>, &Params) -> Result<(), ErrorCode>;
 
-/// Runs `machine` on the blocking pool (oxide-auth's primitives are synchronous and block on
-/// I/O) and returns what the primitives saw. The answer is the first refusal a step recorded;
-/// only when no step refused does oxide-auth's own error count.
-async fn run_machine(ctx: &Context, params: Params, machine: Machine) -> Result<Trace, GrantError> {
+/// Where a machine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// On the blocking pool: its steps read and write rows and the store.
+    Blocking,
+    /// Inline from warm copies first, and on the blocking pool only when a step needed I/O. For
+    /// machines whose steps write nothing before the last one (client_credentials), so that a
+    /// run abandoned for I/O has done nothing.
+    WarmFirst,
+}
+
+/// Runs `machine` and returns what the primitives saw. The answer is the first refusal a step
+/// recorded; only when no step refused does oxide-auth's own error count.
+async fn run_machine(
+    ctx: &Context,
+    params: Params,
+    reach: Reach,
+    machine: Machine,
+) -> Result<Trace, GrantError> {
+    let epoch = match ctx.warm.sync().await {
+        Ok(epoch) => Some(epoch),
+        Err(e) => {
+            tracing::warn!(error = %e, "warm copies unchecked; reading rows");
+            None
+        }
+    };
+    if reach == Reach::WarmFirst && epoch.is_some() {
+        let mut engine = Engine::new(ctx, None, epoch.clone(), &params);
+        let outcome = machine(&mut engine, &params);
+        match answer(engine.into_trace(), outcome) {
+            Err(GrantError::NeedsIo) => {}
+            answered => return answered,
+        }
+    }
     let ctx = ctx.clone();
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        let mut engine = Engine::new(&ctx, runtime, &params);
+        let mut engine = Engine::new(&ctx, Some(runtime), epoch, &params);
         let outcome = machine(&mut engine, &params);
-        let mut trace = engine.into_trace();
-        match (trace.refusal.take(), outcome) {
-            (Some(refusal), _) => Err(refusal),
-            (None, Err(code)) => Err(GrantError::Refused(code)),
-            (None, Ok(())) => Ok(trace),
-        }
+        answer(engine.into_trace(), outcome)
     })
     .await
     .map_err(|e| GrantError::Server(e.to_string()))?
+}
+
+/// The first refusal a step recorded, else oxide-auth's own error, else the trace.
+fn answer(mut trace: Trace, outcome: Result<(), ErrorCode>) -> Result<Trace, GrantError> {
+    match (trace.refusal.take(), outcome) {
+        (Some(refusal), _) => Err(refusal),
+        (None, Err(code)) => Err(GrantError::Refused(code)),
+        (None, Ok(())) => Ok(trace),
+    }
 }
 
 /// The tokens the machine issued, once it succeeded.

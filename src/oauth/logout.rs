@@ -8,12 +8,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{
-    Context,
+    Context, client_auth,
     error::{ErrorCode, OAuthError},
     id_token_hint::check_id_token_hint,
     params::Params,
 };
-use crate::db::models::client::{self, Client};
+use crate::db::models::client::Client;
 
 #[derive(Debug)]
 pub enum EndSession {
@@ -66,11 +66,7 @@ pub async fn end_session(
     };
     let client = match client_id {
         None => None,
-        Some(raw) => match ctx
-            .db
-            .run(move |conn| client::find_by_raw_id(conn, &raw))
-            .await?
-        {
+        Some(raw) => match client_auth::find_client(ctx, &raw).await? {
             Some(c) => Some(c),
             None => return refuse("unknown client_id"),
         },

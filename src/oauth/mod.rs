@@ -17,6 +17,7 @@ pub mod registry;
 pub mod resource;
 pub mod revocation;
 pub mod token;
+pub mod warm;
 
 use std::sync::Arc;
 
@@ -26,8 +27,8 @@ use crate::{
 };
 
 /// What the protocol core works with, and nothing more: the durable rows, the short-lived
-/// state, the time, the signing keys, the issuer identifier, its settings section and the
-/// audit log. Built once by the application; cheap to clone (every field is a handle).
+/// state, the time, the signing keys, the issuer identifier, its settings section, the
+/// audit log and the warm copies. Built once by the application; cheap to clone (every field is a handle).
 #[derive(Clone)]
 pub struct Context {
     pub db: Db,
@@ -39,4 +40,6 @@ pub struct Context {
     pub audit: Audit,
     /// Signs the end-session confirmation forms ([`logout::confirmation`]).
     pub confirmation_key: logout::ConfirmationKey,
+    /// Clients and service grants kept in memory between requests.
+    pub warm: warm::Warm,
 }

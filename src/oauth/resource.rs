@@ -1,9 +1,11 @@
-//! Checking access tokens presented to OneID's own resources (UserInfo, introspection).
+//! Checking access tokens presented to OneID's own resources (UserInfo, introspection). A
+//! client_credentials token is checked against warm copies of its grant and client
+//! ([`super::warm`]); a person's reads its rows.
 
 use crate::{
     db::models::{
         account::{self, Account, AccountStatus},
-        client,
+        client::{self, Client},
         grant::{self, Grant},
     },
     oidc::{jwt, tokens::AccessTokenClaims},
@@ -33,33 +35,61 @@ pub async fn validate(
     if ctx.issuer != claims.iss || claims.exp <= now.timestamp() {
         return Err(BearerError::Invalid);
     }
-    let grant_id = claims.gid.clone();
-    let found = ctx
-        .db
+    let epoch = ctx.warm.sync().await.ok();
+    let warm = epoch.as_ref().and_then(|_| {
+        let grant = ctx.warm.grant(&claims.gid, now)?;
+        let client = ctx.warm.client(grant.client_id.as_str(), now)?;
+        Some((grant, client))
+    });
+    let (grant, client, account) = match warm {
+        // A client_credentials token: no person, so its warm grant and client are all there is.
+        Some((grant, client)) => (grant, client, None),
+        None => {
+            let Some((grant, client, account)) = load(ctx, &claims.gid).await? else {
+                return Err(BearerError::Invalid);
+            };
+            if let Some(epoch) = &epoch {
+                ctx.warm.keep_client(epoch, &client, now);
+                ctx.warm.keep_grant(epoch, &grant, now);
+            }
+            (grant, client, account)
+        }
+    };
+    // A disabled client's tokens read nothing. A deleted account's grants are revoked by its
+    // deletion; checked here too, so no token of it can read anything even if one were missed.
+    let dead = client.is_disabled()
+        || grant.revoked_at.is_some()
+        || account
+            .as_ref()
+            .is_some_and(|a| a.status == AccountStatus::Deleted);
+    if dead {
+        return Err(BearerError::Invalid);
+    }
+    Ok((claims, grant, account))
+}
+
+/// The rows behind a token's grant: the grant, its client and its person (if any). `None`
+/// when the grant or its client is gone.
+async fn load(
+    ctx: &Context,
+    grant_id: &str,
+) -> Result<Option<(Grant, Client, Option<Account>)>, BearerError> {
+    let grant_id = grant_id.to_owned();
+    ctx.db
         .run(move |conn| {
             let Some(grant) = grant::find(conn, &grant_id)? else {
                 return Ok(None);
             };
-            // A disabled (or removed) client's tokens read nothing.
-            if client::find(conn, &grant.client_id)?.is_none_or(|c| c.is_disabled()) {
+            let Some(client) = client::find(conn, &grant.client_id)? else {
                 return Ok(None);
-            }
+            };
             let account = grant
                 .account_id
                 .map(|id| account::find_by_id(conn, id))
                 .transpose()?
                 .flatten();
-            Ok(Some((grant, account)))
+            Ok(Some((grant, client, account)))
         })
         .await
-        .map_err(|e| BearerError::Unavailable(e.to_string()))?;
-    match found {
-        // A deleted account's grants are revoked by its deletion; checked here too, so no
-        // token of it can read anything even if one were missed.
-        Some((_, Some(account))) if account.status == AccountStatus::Deleted => {
-            Err(BearerError::Invalid)
-        }
-        Some((grant, account)) if grant.revoked_at.is_none() => Ok((claims, grant, account)),
-        _ => Err(BearerError::Invalid),
-    }
+        .map_err(|e| BearerError::Unavailable(e.to_string()))
 }

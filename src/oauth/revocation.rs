@@ -102,6 +102,10 @@ pub async fn revoke(
     {
         return Ok(None);
     }
+    if grant.account_id.is_none() {
+        // A service grant may be warm here and on every other instance.
+        ctx.warm.invalidate_after_write().await;
+    }
     tracing::info!(client_id = %client.id, "grant revoked by its client");
     let event = AuditEvent::new(AuditKind::TokenRevoked, audit::Outcome::Ok)
         .client(&client.id)

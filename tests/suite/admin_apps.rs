@@ -917,6 +917,7 @@ async fn the_command_line_edits_disables_and_gives_admin_consent_through_the_sam
             .args(args)
             .output()
             .expect("oneid");
+        app.wait_out_warm_copies();
         (
             output.status.success(),
             String::from_utf8_lossy(&output.stdout).into_owned()

@@ -336,6 +336,16 @@ impl TestApp {
         self.clock.advance(by);
     }
 
+    /// Lets the server's warm copies of clients run out ([`oneid::oauth::warm::MAX_AGE_SECS`]):
+    /// what a change made by [`Self::oneid_command`] waits for on the embedded pair, whose
+    /// in-memory store the command cannot reach. On the scale pair the command's change reaches
+    /// the server through Redis at once, so nothing is waited for and the `scale` run checks it.
+    pub fn wait_out_warm_copies(&self) {
+        if !on_scale_pair() {
+            self.advance(chrono::Duration::seconds(oneid::oauth::warm::MAX_AGE_SECS));
+        }
+    }
+
     /// The `oneid` binary, set up to work on this app's database and keys (as an operator's
     /// shell beside a running server would be).
     pub fn oneid_command(&self) -> std::process::Command {

@@ -13,8 +13,8 @@ use reqwest::StatusCode;
 use tokio::{net::TcpStream, task::JoinHandle};
 
 use super::helpers::{
-    Browser, NOTHING_SHARED, RelyingParty, TestApp, callback, registration, sign_up, sign_up_asha,
-    skip_unless_scale_pair,
+    Browser, NOTHING_SHARED, RelyingParty, TestApp, admin_api, callback, client_credentials_token,
+    introspection_active, registration, sign_up, sign_up_asha, skip_unless_scale_pair,
 };
 
 /// A TCP proxy in front of a dependency, so a test can take it away and give it back: `cut`
@@ -182,6 +182,76 @@ async fn three_instances_share_sessions_codes_and_tokens() {
         1,
         "exactly one redemption succeeds: {statuses:?}"
     );
+}
+
+/// Each instance keeps clients and the grants of client_credentials tokens warm in memory; a
+/// change made through one instance must hold at the next request on every other.
+#[tokio::test]
+async fn a_client_change_at_one_instance_holds_at_once_at_the_others() {
+    if skip_unless_scale_pair(NOTHING_SHARED) {
+        return;
+    }
+    let one = TestApp::spawn().await;
+    let two = one.another_instance().await;
+    let (api, _) = admin_api(&one).await;
+    let (id, secret) = one
+        .register(oneid::oauth::registry::Registration {
+            client_credentials: true,
+            ..registration("Backup", false)
+        })
+        .await;
+    let secret = secret.unwrap();
+    let token_at = |app: &TestApp| {
+        let (base, id, secret) = (app.base.clone(), id.clone(), secret.clone());
+        async move {
+            reqwest::Client::new()
+                .post(format!("{base}/token"))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Warm at instance 2: its client, and the grant its tokens share.
+    let token = client_credentials_token(&two, &id, &secret, "openid").await;
+    assert!(introspection_active(&two.base, &id, Some(&secret), &token).await);
+    assert_eq!(token_at(&two).await, StatusCode::OK);
+
+    let (status, json) = api
+        .post(&format!("/clients/{id}/disable"), serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(token_at(&two).await, StatusCode::BAD_REQUEST);
+    assert!(!introspection_active(&two.base, &id, Some(&secret), &token).await);
+    let (status, _) = api
+        .post(&format!("/clients/{id}/enable"), serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(introspection_active(&two.base, &id, Some(&secret), &token).await);
+
+    // RFC 7009 at instance 1 revokes the shared grant: instance 2 neither accepts the token
+    // nor joins new tokens to the dead grant.
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/revoke", one.base))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert!(!introspection_active(&two.base, &id, Some(&secret), &token).await);
+    let fresh = client_credentials_token(&two, &id, &secret, "openid").await;
+    assert!(introspection_active(&one.base, &id, Some(&secret), &fresh).await);
+    assert!(introspection_active(&two.base, &id, Some(&secret), &fresh).await);
+
+    // A new secret at instance 1: the old one is refused at instance 2.
+    let (status, rotated) = api
+        .post(&format!("/clients/{id}/secret"), serde_json::json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_eq!(token_at(&two).await, StatusCode::UNAUTHORIZED);
 }
 
 /// Polls `path` on `app` until it answers `status`, for at most `within`.

@@ -81,6 +81,7 @@ pub(super) fn set_min_acr(app: &TestApp, client_id: &str, level: &str) {
         "oneid client min-acr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    app.wait_out_warm_copies();
 }
 
 async fn signed_in_asha(app: &TestApp) -> Browser {

@@ -7,10 +7,11 @@ use chrono::Duration;
 
 use super::{ClientResponse, ResponseMode};
 use crate::{
-    db::models::client::{self, Client},
+    db::models::client::Client,
     domain::{Acr, Issuer},
     oauth::{
         Context,
+        client_auth::find_client,
         error::{ErrorCode, OAuthError},
         params::Params,
         pkce::Challenge,
@@ -162,10 +163,7 @@ async fn load_client(
             "client_id is missing",
         )));
     };
-    let found = ctx
-        .db
-        .run(move |conn| client::find_by_raw_id(conn, &raw))
-        .await?;
+    let found = find_client(ctx, &raw).await?;
     Ok(found.ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "unknown client_id")))
 }
 

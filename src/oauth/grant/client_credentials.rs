@@ -48,15 +48,26 @@ pub fn check_scope(client: &Client, requested: &Scopes) -> Result<Scopes, GrantE
 /// What a grant is for still holds: revoking any of its tokens (RFC 7009 §2.1: "other tokens
 /// based on the same authorization grant") or disabling the client ends every token of it, and
 /// the next request starts a new grant. A grant is joined only while it outlives the new token,
-/// so no token outlives its grant.
+/// so no token outlives its grant. The joined grant is kept warm ([`crate::oauth::warm`]), so
+/// that the next token, and the introspection of this one, read no row.
 pub fn issue_tokens(io: &Io<'_>, client: &Client, scope: Scopes) -> Result<Issued, GrantError> {
     let ttl = io.ctx.settings.access_token_ttl_secs;
     let until = io.now + Duration::seconds(ttl);
-    let (id, wanted) = (client.id.clone(), scope.clone());
-    let Some(joined) = io.db(move |conn| grant::live_service_grant(conn, &id, &wanted, until))?
-    else {
-        return super::issue_tokens(io, client, Holder::Client, scope, false);
+    let joined = match io.warm_service_grant(client, &scope, until) {
+        Some(warm) => warm,
+        None => {
+            let (id, wanted) = (client.id.clone(), scope.clone());
+            match io.db(move |conn| grant::live_service_grant(conn, &id, &wanted, until))? {
+                Some(found) => found,
+                None => {
+                    let issued = super::issue_tokens(io, client, Holder::Client, scope, false)?;
+                    io.keep_grant(&issued.grant);
+                    return Ok(issued);
+                }
+            }
+        }
     };
+    io.keep_grant(&joined);
     let access_token = super::issue_access_token(io, client, &joined, client.id.as_str(), None)?;
     Ok(Issued {
         access_token,

@@ -69,6 +69,7 @@ impl Fixture {
             .unwrap();
         let store: Arc<dyn EphemeralStore> = Arc::new(MemoryStore::new(shared.clone()));
         let ctx = Context {
+            warm: crate::oauth::warm::Warm::new(store.clone()),
             store,
             keys: SigningKeys::new(ring),
             issuer: Issuer::from_url(&settings.issuer),

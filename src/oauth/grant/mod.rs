@@ -23,6 +23,7 @@ use super::{
     error::{ErrorCode, OAuthError},
     params::AuthMethod,
     pkce::PkceError,
+    warm::Epoch,
 };
 use crate::{
     db::{
@@ -81,6 +82,10 @@ pub enum GrantError {
     Unavailable(String),
     /// A bug: `server_error`. The detail is for the log only.
     Server(String),
+    /// Not a refusal: a machine run inline from warm copies reached a step that needs the
+    /// database or the store, before anything was written; it is run again on the blocking
+    /// pool ([`Io`]). Never answered to a client.
+    NeedsIo,
 }
 
 impl From<GrantError> for OAuthError {
@@ -140,6 +145,7 @@ impl From<GrantError> for OAuthError {
             ),
             GrantError::Unavailable(detail) => Self::unavailable(detail),
             GrantError::Server(detail) => Self::server(detail),
+            GrantError::NeedsIo => Self::server("an inline grant needed I/O and was not rerun"),
         }
     }
 }
@@ -230,14 +236,22 @@ pub enum Holder<'a> {
     Client,
 }
 
-/// The outside world as the steps reach it from inside oxide-auth's synchronous primitives,
-/// which run on the blocking pool: the core's context, the request's time, its snapshot of the
-/// signing keys, and the runtime to wait on for the async store. Never used on the executor.
+/// The outside world as the steps reach it from inside oxide-auth's synchronous primitives:
+/// the core's context, the request's time, its snapshot of the signing keys, the epoch its warm
+/// copies are read under, and, on the blocking pool only, the runtime to wait on for the async
+/// store.
+///
+/// Without a runtime the machine runs inline on the executor, from warm copies alone
+/// ([`super::warm`]): a step that would need the database or the store answers
+/// [`GrantError::NeedsIo`] instead, and the machine is run again on the blocking pool.
 pub struct Io<'a> {
     pub ctx: &'a Context,
     pub now: DateTime<Utc>,
     pub keys: &'a KeyRing,
-    runtime: &'a tokio::runtime::Handle,
+    /// The epoch read before this request's first copy; `None` when the store could not be read
+    /// (then nothing is read from or kept in the warm copies).
+    pub epoch: Option<&'a Epoch>,
+    runtime: Option<&'a tokio::runtime::Handle>,
 }
 
 impl<'a> Io<'a> {
@@ -245,30 +259,56 @@ impl<'a> Io<'a> {
         ctx: &'a Context,
         now: DateTime<Utc>,
         keys: &'a KeyRing,
-        runtime: &'a tokio::runtime::Handle,
+        epoch: Option<&'a Epoch>,
+        runtime: Option<&'a tokio::runtime::Handle>,
     ) -> Self {
         Self {
             ctx,
             now,
             keys,
+            epoch,
             runtime,
         }
     }
 
-    /// Diesel work on this (blocking) thread.
+    /// Diesel work on this (blocking) thread; inline, [`GrantError::NeedsIo`].
     pub fn db<T>(
         &self,
         work: impl FnOnce(&mut DbConn) -> Result<T, DbError>,
     ) -> Result<T, GrantError> {
+        if self.runtime.is_none() {
+            return Err(GrantError::NeedsIo);
+        }
         Ok(self.ctx.db.with_conn(work)?)
     }
 
-    /// Waits for the async store from this (blocking) thread.
+    /// Waits for the async store from this (blocking) thread; inline, [`GrantError::NeedsIo`].
     pub fn store<T>(
         &self,
         future: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, GrantError> {
-        Ok(self.runtime.block_on(future)?)
+        let runtime = self.runtime.ok_or(GrantError::NeedsIo)?;
+        Ok(runtime.block_on(future)?)
+    }
+
+    /// A live service grant kept warm, when the epoch is known.
+    pub fn warm_service_grant(
+        &self,
+        client: &Client,
+        scope: &Scopes,
+        until: DateTime<Utc>,
+    ) -> Option<Grant> {
+        self.epoch?;
+        self.ctx
+            .warm
+            .service_grant(&client.id, scope, until, self.now)
+    }
+
+    /// Keeps a service grant warm, under the request's epoch.
+    pub fn keep_grant(&self, grant: &Grant) {
+        if let Some(epoch) = self.epoch {
+            self.ctx.warm.keep_grant(epoch, grant, self.now);
+        }
     }
 }
 
