@@ -73,8 +73,9 @@ if [ "$mode" = embedded ]; then
   (cd bench/node && npm ci --omit=dev --no-audit --no-fund --loglevel=error >&2)
 fi
 say "building OneID and the benchmark programs (release)"
-cargo build --release --quiet -p oneid
-cargo build --release --quiet --example flow_bench --example bounds
+# One command: built apart, the examples' dev-dependencies would unify other features and build
+# the library a second time (about as long as the first).
+cargo build --release --quiet -p oneid --bin oneid --example flow_bench --example bounds
 release=${CARGO_TARGET_DIR:-$root/target}/release
 oneid=$release/oneid
 driver=$release/examples/flow_bench
