@@ -20,7 +20,7 @@ use oneid::{
     audit::AuditKind,
     clock::SystemClock,
     config::AuditSettings,
-    db::{Db, DbConn, DbError, testing::PgTestSchema},
+    db::{DbConn, DbError, testing::BenchDatabase},
     domain::Region,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -260,18 +260,8 @@ async fn main() -> anyhow::Result<()> {
     let n_accounts = env_n("ACCOUNTS", 1_000_000);
     let n_events = env_n("EVENTS", 10_000_000);
     let queries = env_n("QUERIES", 1_000) as usize;
-    let mut _schema = None;
-    let url = if backend == "postgres" {
-        let schema = PgTestSchema::create(&target)?;
-        let url = schema.url().to_owned();
-        _schema = Some(schema);
-        url
-    } else {
-        let _ = std::fs::remove_file(&target);
-        format!("sqlite://{target}")
-    };
-    let db = Db::connect(&url, 4, Duration::from_secs(30), 5_000)?;
-    db.migrate()?;
+    let database = BenchDatabase::create(&backend, &target)?;
+    let db = database.db.clone();
     eprintln!("seeding {n_accounts} accounts and {n_events} audit events ({backend})");
     let started = Instant::now();
     db.with_conn(|conn| seed(conn, n_accounts, n_events))?;

@@ -22,7 +22,7 @@ use std::{sync::Once, time::Duration};
 use diesel::{Connection, PgConnection, connection::SimpleConnection};
 use rand::Rng;
 
-use super::{DbError, with_connect_timeout};
+use super::{Db, DbError, with_connect_timeout};
 use crate::domain::{mask_url_password, redact_url};
 
 /// The environment variable naming the PostgreSQL database tests may use.
@@ -106,6 +106,41 @@ impl Drop for PgTestSchema {
             // Never panic in Drop (it may run while a failed test unwinds); say what is left.
             eprintln!("could not drop test schema {}: {e}", self.name);
         }
+    }
+}
+
+/// A fresh, migrated database for a benchmark program (`examples/`): `sqlite` and a file path
+/// (the file is replaced), or `postgres` and a database URL (a schema of its own, dropped with
+/// the value). Keep it as long as its [`BenchDatabase::db`].
+pub struct BenchDatabase {
+    pub db: Db,
+    /// Declared after `db`, so that the pool goes before its schema is dropped.
+    _schema: Option<PgTestSchema>,
+}
+
+impl BenchDatabase {
+    pub fn create(backend: &str, target: &str) -> Result<Self, DbError> {
+        let (url, schema) = match backend {
+            "postgres" => {
+                let schema = PgTestSchema::create(target)?;
+                (schema.url().to_owned(), Some(schema))
+            }
+            "sqlite" => {
+                let _ = std::fs::remove_file(target);
+                (format!("sqlite://{target}"), None)
+            }
+            other => {
+                return Err(DbError::Unavailable(format!(
+                    "no backend is called {other:?}: sqlite or postgres"
+                )));
+            }
+        };
+        let db = Db::connect(&url, 4, Duration::from_secs(30), 5_000)?;
+        db.migrate()?;
+        Ok(Self {
+            db,
+            _schema: schema,
+        })
     }
 }
 

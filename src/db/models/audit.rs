@@ -16,8 +16,13 @@ const DELETE_BATCH: i64 = 10_000;
 
 /// A row to append. The strings are already what the log keeps: `kind` and `outcome` in
 /// snake_case, the address as text; `detail` never holds a secret (see `audit::AuditEvent`).
+///
+/// `None` is written as NULL (every optional column's default) rather than as diesel's
+/// `DEFAULT`: the statement then has one shape whatever is missing, so each backend prepares it
+/// once and keeps it, and a batch goes out as one multi-row `INSERT` (SQLite has no `DEFAULT`
+/// keyword in `VALUES`, so diesel would otherwise send a batch as one statement per row).
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct NewAuditRecord<'a> {
     pub at: NaiveDateTime,
     pub kind: &'a str,
@@ -76,6 +81,19 @@ impl From<AuditRow> for AuditRecord {
             actor: row.actor,
         }
     }
+}
+
+/// Appends `records` with one statement, in their order: the writer's batches (at most
+/// `audit::BATCH` rows, 9 parameters each, far under either backend's limit on parameters).
+/// diesel's connection enum does not build a multi-row `INSERT`, so the statement is handed to
+/// each backend's connection.
+pub fn insert_all(conn: &mut DbConn, records: &[NewAuditRecord<'_>]) -> Result<(), DbError> {
+    let insert = diesel::insert_into(audit_events::table).values(records);
+    match conn {
+        DbConn::Sqlite(conn) => insert.execute(conn)?,
+        DbConn::Postgres(conn) => insert.execute(conn)?,
+    };
+    Ok(())
 }
 
 /// Which rows to read.
