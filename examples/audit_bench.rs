@@ -2,8 +2,8 @@
 //! EVENTS (200,000) events shaped like the token endpoint's (client, address, user agent, grant
 //! type) from PRODUCERS (32) tasks through the server's queued writer (`Audit::queued`) into a
 //! fresh, migrated SQLite file or PostgreSQL schema, waits until the last one is written, and
-//! prints the rate and how many rows the database holds. Run it under `/usr/bin/time` (or pinned
-//! with `taskset`) for the CPU it takes; `bench/audit_writer.sh` does both.
+//! prints the rate after checking that the database holds every row. `bench/audit_writer.sh` runs
+//! it pinned to one core and measures the CPU it takes.
 //!
 //!     cargo run --release --example audit_bench -- sqlite /tmp/audit.db
 //!     cargo run --release --example audit_bench -- postgres postgres://postgres@127.0.0.1:5432/test

@@ -345,7 +345,7 @@ pub const QUEUE_CAPACITY: usize = 4096;
 /// The most events the writer puts in one statement.
 pub const BATCH: usize = 256;
 /// How long the writer waits for more events after the first of a batch: an event reaches the
-/// database at most this much later than it would have (a flush does not wait).
+/// database, and a flush returns, at most this much later than without the wait.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What waits for the writer task, in the order it was recorded.
