@@ -747,7 +747,7 @@ mod tests {
         assert_eq!(first.ip.as_deref(), Some("2001:db8::7"));
         assert_eq!(first.user_agent.as_deref(), Some("Mozilla/5.0"));
         assert_eq!(first.detail.as_deref(), Some("client_credentials"));
-        assert_eq!(first.actor, Some(Actor::Cli.to_stored()));
+        assert_eq!(first.actor, Some(Actor::Operator.to_stored()));
         assert_eq!(
             (second.kind.as_str(), second.outcome.as_str()),
             ("logout", "refused")
