@@ -529,7 +529,7 @@ mod tests {
     use crate::{
         clock::MockClock,
         config::{FlagOverrides, Settings},
-        db::models::audit::{AuditFilter, query},
+        db::models::audit::{AuditFilter, AuditRecord, query},
     };
 
     #[test]
@@ -631,7 +631,8 @@ mod tests {
         (dir, db, audit)
     }
 
-    async fn kinds(db: &Db) -> Vec<String> {
+    /// Every row of the log, newest first.
+    async fn all_rows(db: &Db) -> Vec<AuditRecord> {
         db.run(|conn| {
             query(
                 conn,
@@ -644,9 +645,10 @@ mod tests {
         })
         .await
         .unwrap()
-        .into_iter()
-        .map(|r| r.kind)
-        .collect()
+    }
+
+    async fn kinds(db: &Db) -> Vec<String> {
+        all_rows(db).await.into_iter().map(|r| r.kind).collect()
     }
 
     #[tokio::test]
@@ -721,19 +723,7 @@ mod tests {
             audit.record(event).await;
         }
         audit.flush().await;
-        let mut written = db
-            .run(|conn| {
-                query(
-                    conn,
-                    &AuditFilter {
-                        account: None,
-                        since: None,
-                        limit: 10,
-                    },
-                )
-            })
-            .await
-            .unwrap();
+        let mut written = all_rows(&db).await;
         written.reverse();
         assert_eq!(written.len(), 2, "{written:?}");
         let (first, second) = (&written[0], &written[1]);

@@ -126,7 +126,15 @@ impl BenchDatabase {
                 (schema.url().to_owned(), Some(schema))
             }
             "sqlite" => {
-                let _ = std::fs::remove_file(target);
+                // The WAL and shared-memory files go too: left behind, SQLite would replay a
+                // stale WAL into the new database.
+                for path in [
+                    target.to_owned(),
+                    format!("{target}-wal"),
+                    format!("{target}-shm"),
+                ] {
+                    let _ = std::fs::remove_file(path);
+                }
                 (format!("sqlite://{target}"), None)
             }
             other => {
