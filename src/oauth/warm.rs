@@ -13,6 +13,12 @@
 //!
 //! Copies are made only of what was found: a stranger naming made-up client ids adds nothing,
 //! and the whole cache is bounded by [`MAX_ENTRIES`].
+//!
+//! Where the store is another process (Redis), the requests that want the epoch at the same
+//! time share one read of it ([`SharedReads`]). A request never joins a read that was already
+//! sent when it arrived, which might have been answered before a change it must see; it waits
+//! for the next one. So the guarantee is the same as one read per request, and under load a
+//! read serves every request that arrived while the one before it was out.
 
 use std::{
     collections::HashMap,
@@ -21,6 +27,7 @@ use std::{
 };
 
 use chrono::{DateTime, Duration, Utc};
+use tokio::sync::watch;
 
 use crate::{
     db::models::{client::Client, grant::Grant},
@@ -51,6 +58,9 @@ pub const MAX_ENTRIES: usize = 10_000;
 pub struct Warm {
     store: Arc<dyn EphemeralStore>,
     inner: Arc<Mutex<Inner>>,
+    /// Present when the store is remote ([`EphemeralStore::is_remote`]); an in-process store
+    /// answers faster than a shared read could be arranged.
+    reads: Option<Arc<SharedReads>>,
 }
 
 /// The epoch a copy was made under: what [`Warm::sync`] read before the copy's source was.
@@ -86,9 +96,11 @@ fn fresh(kept: DateTime<Utc>, now: DateTime<Utc>) -> bool {
 
 impl Warm {
     pub fn new(store: Arc<dyn EphemeralStore>) -> Self {
+        let reads = store.is_remote().then(|| Arc::new(SharedReads::new()));
         Self {
             store,
             inner: Arc::default(),
+            reads,
         }
     }
 
@@ -106,7 +118,10 @@ impl Warm {
     /// request, before any copy is read or made; the epoch returned tags the copies this
     /// request makes ([`Warm::keep_client`], [`Warm::keep_grant`]).
     pub async fn sync(&self) -> Result<Epoch, StoreError> {
-        let epoch = Epoch(self.store.get(EPOCH_KEY).await?);
+        let epoch = match &self.reads {
+            Some(reads) => reads.read(&self.store).await?,
+            None => Epoch(self.store.get(EPOCH_KEY).await?),
+        };
         let mut inner = self.lock();
         if inner.epoch.as_ref() != Some(&epoch) {
             inner.clear();
@@ -204,6 +219,129 @@ impl Warm {
             inner.room();
             inner.grants.insert(grant.id.clone(), (grant.clone(), now));
         }
+    }
+}
+
+/// Reads of the epoch from a remote store, shared by the requests waiting at the same time.
+///
+/// Reads go out one at a time, numbered in *rounds*. A request that arrives asks for the round
+/// after the last one sent, so its read is sent after it arrived and sees every change that was
+/// complete by then, exactly as a read of its own would. While a round is out, the requests
+/// arriving gather for the next one, which the same task sends as soon as the round is back.
+struct SharedReads {
+    rounds: Mutex<Rounds>,
+    /// The last round answered, and its answer; every waiting request watches it.
+    answered: watch::Sender<Answer>,
+}
+
+#[derive(Default)]
+struct Rounds {
+    /// The number of the last round sent (0: none yet).
+    sent: u64,
+    /// The highest round a waiting request asked for: `sent` or `sent + 1`.
+    wanted: u64,
+    /// Whether a task is sending rounds; it stops when none is wanted.
+    running: bool,
+}
+
+#[derive(Clone)]
+struct Answer {
+    round: u64,
+    epoch: Result<Epoch, StoreError>,
+}
+
+impl SharedReads {
+    fn new() -> Self {
+        Self {
+            rounds: Mutex::default(),
+            answered: watch::Sender::new(Answer {
+                round: 0,
+                epoch: Err(StoreError::Unavailable("no read of the epoch yet".into())),
+            }),
+        }
+    }
+
+    fn rounds(&self) -> MutexGuard<'_, Rounds> {
+        // The counters are only ever changed whole, under the lock; a panic elsewhere while it
+        // was held left them consistent.
+        self.rounds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The epoch as read by a round sent after this call began.
+    async fn read(self: &Arc<Self>, store: &Arc<dyn EphemeralStore>) -> Result<Epoch, StoreError> {
+        let mut answers = self.answered.subscribe();
+        let round = {
+            let mut rounds = self.rounds();
+            let round = rounds.sent + 1;
+            rounds.wanted = round;
+            if !rounds.running {
+                rounds.running = true;
+                let sender = Sender {
+                    reads: self.clone(),
+                    finished: false,
+                };
+                let store = store.clone();
+                // Its own task: a request that gives up (its client went away) must not take
+                // the others' read with it.
+                tokio::spawn(async move { sender.send_rounds(&store).await });
+            }
+            round
+        };
+        let answer = answers
+            .wait_for(|answer| answer.round >= round)
+            .await
+            .map_err(|_| StoreError::Unavailable("the epoch's reader is gone".into()))?;
+        answer.epoch.clone()
+    }
+}
+
+/// The task sending rounds. Dropped early (its runtime shutting down, a panic in the store),
+/// it answers every waiting request with an error rather than leave it waiting, and lets the
+/// next request start a new task.
+struct Sender {
+    reads: Arc<SharedReads>,
+    /// Set when it stops because no round is wanted.
+    finished: bool,
+}
+
+impl Sender {
+    async fn send_rounds(mut self, store: &Arc<dyn EphemeralStore>) {
+        loop {
+            let round = {
+                let mut rounds = self.reads.rounds();
+                if rounds.wanted <= rounds.sent {
+                    rounds.running = false;
+                    self.finished = true;
+                    return;
+                }
+                rounds.sent += 1;
+                rounds.sent
+            };
+            let epoch = store.get(EPOCH_KEY).await.map(Epoch);
+            self.reads.answered.send_replace(Answer { round, epoch });
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let round = {
+            let mut rounds = self.reads.rounds();
+            rounds.running = false;
+            rounds.sent = rounds.sent.max(rounds.wanted);
+            rounds.sent
+        };
+        self.reads.answered.send_replace(Answer {
+            round,
+            epoch: Err(StoreError::Unavailable(
+                "the read of the epoch stopped before it was answered".into(),
+            )),
+        });
     }
 }
 
@@ -312,5 +450,167 @@ mod tests {
         }
         let inner = warm.lock();
         assert!(inner.clients.len() + inner.grants.len() <= MAX_ENTRIES);
+    }
+
+    /// A store in another process, as the warm copies see it: every read counted, and held at
+    /// a gate after it was answered (its reply on the way back) until the test opens it.
+    struct RemoteStore {
+        inner: MemoryStore,
+        reads: std::sync::atomic::AtomicUsize,
+        open: watch::Sender<bool>,
+        /// The next read panics after passing the gate (a bug in the store's task).
+        panic_once: std::sync::atomic::AtomicBool,
+    }
+
+    impl RemoteStore {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                inner: MemoryStore::new(Arc::new(crate::clock::SystemClock)),
+                reads: Default::default(),
+                open: watch::Sender::new(false),
+                panic_once: Default::default(),
+            })
+        }
+
+        fn reads(&self) -> usize {
+            self.reads.load(std::sync::atomic::Ordering::SeqCst)
+        }
+
+        async fn until_reads(&self, n: usize) {
+            while self.reads() < n {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl EphemeralStore for RemoteStore {
+        async fn put(&self, key: &str, value: Vec<u8>, ttl: StdDuration) -> Result<(), StoreError> {
+            self.inner.put(key, value, ttl).await
+        }
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            let value = self.inner.get(key).await;
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = self.open.subscribe().wait_for(|open| *open).await;
+            if self
+                .panic_once
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                panic!("the store's task failed");
+            }
+            value
+        }
+        async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.take(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn increment(&self, key: &str, ttl: StdDuration) -> Result<i64, StoreError> {
+            self.inner.increment(key, ttl).await
+        }
+        fn is_remote(&self) -> bool {
+            true
+        }
+        async fn usage(&self) -> Result<crate::store::Usage, StoreError> {
+            self.inner.usage().await
+        }
+    }
+
+    /// The guarantee shared reads must keep: a request sees every change complete before it
+    /// arrived, even while a read answered before that change is still on its way back.
+    #[tokio::test]
+    async fn a_request_does_not_join_a_read_sent_before_it_arrived() {
+        let remote = RemoteStore::new();
+        let store: Arc<dyn EphemeralStore> = remote.clone();
+        let (a, b) = (Warm::new(store.clone()), Warm::new(store));
+        let early = tokio::spawn({
+            let b = b.clone();
+            async move { b.sync().await }
+        });
+        remote.until_reads(1).await;
+
+        a.invalidate().await.unwrap();
+        let late = tokio::spawn({
+            let b = b.clone();
+            async move { b.sync().await }
+        });
+        tokio::task::yield_now().await;
+        remote.open.send_replace(true);
+
+        // The early request may take either answer (both reads were sent after it arrived);
+        // the late one must take the second.
+        early.await.unwrap().unwrap();
+        let late = late.await.unwrap().unwrap();
+        let changed = Epoch(remote.inner.get(EPOCH_KEY).await.unwrap());
+        assert_ne!(changed, Epoch(None));
+        assert_eq!(late, changed);
+        assert_eq!(remote.reads(), 2);
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_while_a_read_is_out_share_the_next_one() {
+        let remote = RemoteStore::new();
+        let warm = Warm::new(remote.clone());
+        let first = tokio::spawn({
+            let warm = warm.clone();
+            async move { warm.sync().await }
+        });
+        remote.until_reads(1).await;
+        let waiting: Vec<_> = (0..20)
+            .map(|_| {
+                let warm = warm.clone();
+                tokio::spawn(async move { warm.sync().await })
+            })
+            .collect();
+        // Let every one of them ask for its round before the first read comes back.
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        remote.open.send_replace(true);
+        first.await.unwrap().unwrap();
+        for request in waiting {
+            request.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            remote.reads(),
+            2,
+            "one read for the first request, one for the other 20"
+        );
+        // Alone again: a request reads for itself.
+        warm.sync().await.unwrap();
+        assert_eq!(remote.reads(), 3);
+    }
+
+    /// The task sending reads fails (here: panics inside the store): every request waiting on
+    /// it gets an error instead of waiting forever, and the next request reads again.
+    #[tokio::test]
+    async fn a_failed_read_answers_its_waiters_and_the_next_request_reads_again() {
+        let remote = RemoteStore::new();
+        remote
+            .panic_once
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let warm = Warm::new(remote.clone());
+        let first = tokio::spawn({
+            let warm = warm.clone();
+            async move { warm.sync().await }
+        });
+        remote.until_reads(1).await;
+        let second = tokio::spawn({
+            let warm = warm.clone();
+            async move { warm.sync().await }
+        });
+        tokio::task::yield_now().await;
+        remote.open.send_replace(true);
+        assert!(matches!(
+            first.await.unwrap(),
+            Err(StoreError::Unavailable(_))
+        ));
+        assert!(matches!(
+            second.await.unwrap(),
+            Err(StoreError::Unavailable(_))
+        ));
+        assert_eq!(warm.sync().await.unwrap(), Epoch(None));
+        assert_eq!(remote.reads(), 2);
     }
 }

@@ -16,7 +16,7 @@ use serde::{Serialize, de::DeserializeOwned};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("ephemeral store unavailable: {0}")]
     Unavailable(String),
@@ -61,6 +61,13 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// Adds one and returns the new count. A missing key starts at 0 and gets `ttl`; an existing
     /// counter keeps its expiry, so a counter is a fixed window that opened at its first hit.
     async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError>;
+
+    /// Whether every operation is a round trip to another process (Redis), rather than a
+    /// lookup in this one's memory: a caller that reads one hot key on every request (the
+    /// protocol core's epoch of its warm copies) shares reads only where this is true.
+    fn is_remote(&self) -> bool {
+        false
+    }
 
     /// Checks that the store answers; for readiness probes. In-process stores always do.
     async fn ping(&self) -> Result<(), StoreError> {

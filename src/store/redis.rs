@@ -319,6 +319,10 @@ impl EphemeralStore for RedisStore {
         .await
     }
 
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.run("PING", "", |_, mut c| async move {
             redis::cmd("PING").query_async::<()>(&mut c).await
