@@ -44,6 +44,8 @@ case $pair in
     ;;
   *) echo "usage: bench/run.sh [embedded|scale]" >&2; exit 2 ;;
 esac
+# OneID reads every ONEID_* variable as a setting and refuses one it does not know.
+unset ONEID_BENCH_DATABASE_URL ONEID_BENCH_REDIS_URL
 
 "$bin" migrate >/dev/null
 client=$("$bin" client add --name Bench --redirect-uri http://127.0.0.1:9/callback \

@@ -97,6 +97,8 @@ cleanup() {
 trap cleanup EXIT
 pg_admin_url=${ONEID_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 redis_url=${ONEID_BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+# OneID reads every ONEID_* variable as a setting and refuses one it does not know.
+unset ONEID_BENCH_DATABASE_URL ONEID_BENCH_REDIS_URL
 
 json() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
