@@ -238,8 +238,8 @@ struct SharedReads {
 struct Rounds {
     /// The number of the last round sent (0: none yet).
     sent: u64,
-    /// The highest round a waiting request asked for: `sent` or `sent + 1`.
-    wanted: u64,
+    /// Whether a waiting request asked for the round after `sent`.
+    next_wanted: bool,
     /// Whether a task is sending rounds; it stops when none is wanted.
     running: bool,
 }
@@ -275,7 +275,7 @@ impl SharedReads {
         let round = {
             let mut rounds = self.rounds();
             let round = rounds.sent + 1;
-            rounds.wanted = round;
+            rounds.next_wanted = true;
             if !rounds.running {
                 rounds.running = true;
                 let sender = Sender {
@@ -311,11 +311,12 @@ impl Sender {
         loop {
             let round = {
                 let mut rounds = self.reads.rounds();
-                if rounds.wanted <= rounds.sent {
+                if !rounds.next_wanted {
                     rounds.running = false;
                     self.finished = true;
                     return;
                 }
+                rounds.next_wanted = false;
                 rounds.sent += 1;
                 rounds.sent
             };
@@ -333,7 +334,9 @@ impl Drop for Sender {
         let round = {
             let mut rounds = self.reads.rounds();
             rounds.running = false;
-            rounds.sent = rounds.sent.max(rounds.wanted);
+            if std::mem::take(&mut rounds.next_wanted) {
+                rounds.sent += 1;
+            }
             rounds.sent
         };
         self.reads.answered.send_replace(Answer {
@@ -517,6 +520,14 @@ mod tests {
         }
     }
 
+    /// Awaits a request's answer; a request left waiting fails the test rather than hang it.
+    async fn answered<T>(request: tokio::task::JoinHandle<T>) -> T {
+        tokio::time::timeout(StdDuration::from_secs(10), request)
+            .await
+            .expect("answered, not left waiting")
+            .unwrap()
+    }
+
     /// The guarantee shared reads must keep: a request sees every change complete before it
     /// arrived, even while a read answered before that change is still on its way back.
     #[tokio::test]
@@ -540,8 +551,8 @@ mod tests {
 
         // The early request may take either answer (both reads were sent after it arrived);
         // the late one must take the second.
-        early.await.unwrap().unwrap();
-        let late = late.await.unwrap().unwrap();
+        answered(early).await.unwrap();
+        let late = answered(late).await.unwrap();
         let changed = Epoch(remote.inner.get(EPOCH_KEY).await.unwrap());
         assert_ne!(changed, Epoch(None));
         assert_eq!(late, changed);
@@ -568,9 +579,9 @@ mod tests {
             tokio::task::yield_now().await;
         }
         remote.open.send_replace(true);
-        first.await.unwrap().unwrap();
+        answered(first).await.unwrap();
         for request in waiting {
-            request.await.unwrap().unwrap();
+            answered(request).await.unwrap();
         }
         assert_eq!(
             remote.reads(),
@@ -603,11 +614,11 @@ mod tests {
         tokio::task::yield_now().await;
         remote.open.send_replace(true);
         assert!(matches!(
-            first.await.unwrap(),
+            answered(first).await,
             Err(StoreError::Unavailable(_))
         ));
         assert!(matches!(
-            second.await.unwrap(),
+            answered(second).await,
             Err(StoreError::Unavailable(_))
         ));
         assert_eq!(warm.sync().await.unwrap(), Epoch(None));
