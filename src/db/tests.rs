@@ -156,16 +156,21 @@ fn concurrent_sqlite_migrations_apply_each_migration_once() {
 }
 
 /// One row through every model function that writes or reads it.
+/// An account to create, with an email address and a stored hash that no password matches.
+fn new_account(email: &str, name: &str) -> account::NewAccount {
+    account::NewAccount {
+        phone: None,
+        email: Some(Email::parse(email).unwrap()),
+        display_name: DisplayName::parse(name).unwrap(),
+        password_hash: Some(PasswordHash::from_stored("$argon2id$v=19$stub".into())),
+    }
+}
+
 fn round_trip_every_model(db: &Db) {
     let now = t0();
     db.with_conn(|conn| {
         // accounts
-        let new = account::NewAccount {
-            phone: None,
-            email: Some(Email::parse("ravi@example.com").unwrap()),
-            display_name: DisplayName::parse("Ravi").unwrap(),
-            password_hash: Some(PasswordHash::from_stored("$argon2id$v=19$stub".into())),
-        };
+        let new = new_account("ravi@example.com", "Ravi");
         let created = account::create(conn, &new, now).unwrap();
         assert_eq!(created.created_at, now);
         assert_eq!(created.status, account::AccountStatus::Active);
@@ -402,4 +407,73 @@ async fn postgres_answers_ping_and_cancels_slow_statements() {
     assert!(slow.to_string().contains("statement timeout"), "{slow}");
     // The migration connection is exempt: waiting for another instance is not a runaway query.
     db.migrate().unwrap();
+}
+
+/// The code grant's one look-up reads what the separate look-ups read: the session, the
+/// password's change, the connected app; a missing row reads as nothing.
+fn code_standing_reads_each_fact(db: &Db) {
+    use super::models::{connected_app, session};
+    let now = t0();
+    db.with_conn(|conn| {
+        let person = account::create(conn, &new_account("meera@example.com", "Meera"), now)
+            .unwrap()
+            .id;
+        let app = ClientId::generate();
+        let standing = |conn: &mut super::DbConn| grant::code_standing(conn, person, "sid-1", &app);
+
+        // Nothing recorded: no session row, no password change, no connected app.
+        let fresh = standing(conn)?;
+        assert_eq!(fresh.outlived(now), None);
+        assert_eq!(fresh.app_used_since, None);
+
+        connected_app::record_use(conn, person, &app, now)?;
+        session::record(conn, "sid-1", person, now, now + chrono::Duration::hours(1))?;
+        let live = standing(conn)?;
+        assert_eq!(live.outlived(now), None);
+        assert_eq!(live.app_used_since, Some(now));
+
+        let later = now + chrono::Duration::seconds(5);
+        account::set_password(
+            conn,
+            person,
+            &PasswordHash::from_stored("$argon2id$v=19$new".into()),
+            later,
+        )?;
+        let changed = standing(conn)?;
+        assert_eq!(
+            changed.outlived(now),
+            Some(grant::Outlived::PasswordChanged)
+        );
+        assert_eq!(
+            changed.outlived(later),
+            None,
+            "a sign-in at the change itself stands"
+        );
+
+        session::end(conn, "sid-1", session::EndReason::SignedOut, later)?;
+        assert_eq!(
+            standing(conn)?.outlived(later),
+            Some(grant::Outlived::SessionEnded)
+        );
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn sqlite_code_standing_reads_each_fact() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir);
+    db.migrate().unwrap();
+    code_standing_reads_each_fact(&db);
+}
+
+#[test]
+fn postgres_code_standing_reads_each_fact() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let db = postgres_db(&schema);
+    db.migrate().unwrap();
+    code_standing_reads_each_fact(&db);
 }

@@ -78,21 +78,6 @@ pub fn for_account(conn: &mut DbConn, account: AccountId) -> Result<Vec<Connecte
         .collect())
 }
 
-/// Since when `account` has used `client` without a break: the row's `first_used_at`; `None`
-/// when it does not use it (never did, or took its access back).
-pub fn used_since(
-    conn: &mut DbConn,
-    account: AccountId,
-    client: &ClientId,
-) -> Result<Option<DateTime<Utc>>, DbError> {
-    Ok(connected_apps::table
-        .find((account.get(), client.as_str()))
-        .select(connected_apps::first_used_at)
-        .first::<NaiveDateTime>(conn)
-        .optional()?
-        .map(|t| t.and_utc()))
-}
-
 /// Whether `account` uses `client`.
 pub fn exists(conn: &mut DbConn, account: AccountId, client: &ClientId) -> Result<bool, DbError> {
     Ok(connected_apps::table

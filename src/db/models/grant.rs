@@ -68,12 +68,71 @@ pub fn outlived(
     {
         return Ok(Some(Outlived::SessionEnded));
     }
-    // Strictly later: the reset flow signs the person in at the very moment it sets the
-    // password, and that fresh sign-in must count.
-    if account::password_changed_at(conn, account)?.is_some_and(|changed| changed > since) {
-        return Ok(Some(Outlived::PasswordChanged));
+    let changed = account::password_changed_at(conn, account)?;
+    Ok(password_outlived(changed, since))
+}
+
+/// Strictly later: the reset flow signs the person in at the very moment it sets the
+/// password, and that fresh sign-in must count.
+fn password_outlived(changed: Option<DateTime<Utc>>, since: DateTime<Utc>) -> Option<Outlived> {
+    changed
+        .is_some_and(|changed| changed > since)
+        .then_some(Outlived::PasswordChanged)
+}
+
+/// What redeeming an authorization code must know of the sign-in behind it, read in one round
+/// trip: whether its session ended, when the password last changed, and since when the
+/// account has used the client without a break (the connected-app row's `first_used_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeStanding {
+    session_ended: bool,
+    password_changed_at: Option<DateTime<Utc>>,
+    /// The connected-app row's `first_used_at`; `None` when the app is not connected.
+    pub app_used_since: Option<DateTime<Utc>>,
+}
+
+impl CodeStanding {
+    /// [`outlived`]'s answer, for a sign-in at `since` in session `sid`.
+    pub fn outlived(&self, since: DateTime<Utc>) -> Option<Outlived> {
+        if self.session_ended {
+            return Some(Outlived::SessionEnded);
+        }
+        password_outlived(self.password_changed_at, since)
     }
-    Ok(None)
+}
+
+/// Reads the [`CodeStanding`] of `account`'s sign-in in session `sid`, for `client`: one
+/// statement of three scalar subqueries (a missing row reads as NULL, as the separate
+/// look-ups read it as nothing).
+pub fn code_standing(
+    conn: &mut DbConn,
+    account: AccountId,
+    sid: &str,
+    client: &ClientId,
+) -> Result<CodeStanding, DbError> {
+    use crate::db::schema::{accounts, connected_apps, sessions};
+    let ended = sessions::table
+        .find(sid)
+        .select(sessions::ended_at)
+        .single_value();
+    let changed = accounts::table
+        .find(account.get())
+        .select(accounts::password_changed_at)
+        .single_value();
+    let used = connected_apps::table
+        .find((account.get(), client.as_str()))
+        .select(connected_apps::first_used_at)
+        .single_value();
+    let (ended, changed, used): (
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+    ) = diesel::select((ended, changed, used)).get_result(conn)?;
+    Ok(CodeStanding {
+        session_ended: ended.is_some(),
+        password_changed_at: changed.map(|t| t.and_utc()),
+        app_used_since: used.map(|t| t.and_utc()),
+    })
 }
 
 #[derive(Queryable, Selectable, Insertable)]

@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// Issues a code for `request` to the person of `sign_in`, for `scopes`, and stores what it
-/// stands for under its digest for `authorization_code_ttl_secs`. The code itself is 256
+/// stands for under its client and its digest ([`code_key`]) for `authorization_code_ttl_secs`. The code itself is 256
 /// random bits (RFC 6749 §10.10 asks for at least 128). The app joins (or moves up) the
 /// person's connected apps.
 pub async fn issue_code(
@@ -47,7 +47,11 @@ pub async fn issue_code(
     let (code, mut record) = run_machine(request, sign_in, scopes, expires_at)?;
     record.issued_at = Some(now);
     ctx.store
-        .put_json(&code_key(&code), &record, ttl_until(now, expires_at))
+        .put_json(
+            &code_key(&request.client.id, &code),
+            &record,
+            ttl_until(now, expires_at),
+        )
         .await?;
     let client = request.client.id.clone();
     ctx.db

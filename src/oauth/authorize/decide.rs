@@ -114,6 +114,16 @@ pub fn decide_consent(
     }
 }
 
+/// Whether [`decide_consent`] reads what the person consented to before: only when a decision
+/// just made is to be added to it, or when no decision was made for a client that is not
+/// first-party. Otherwise the flow skips that look-up.
+pub fn consent_needs_memory(decided_now: Option<bool>, first_party: bool) -> bool {
+    match decided_now {
+        Some(given) => given,
+        None => !first_party,
+    }
+}
+
 /// What the person did about a stronger sign-in this request needs (see [`decide_acr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StepUp {

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 pub use self::{
     code::issue_code,
     decide::{
-        AcrDecision, Consent, StepUp, check_hint_names_another, check_sign_in_fresh, decide_acr,
-        decide_consent, negotiate_scopes,
+        AcrDecision, Consent, StepUp, check_hint_names_another, check_sign_in_fresh,
+        consent_needs_memory, decide_acr, decide_consent, negotiate_scopes,
     },
     request::{
         AuthorizationRequest, MAX_NAME_BYTES, MAX_OTHER_PARAMETER_BYTES, MAX_PARAMETER_BYTES,
@@ -311,7 +311,11 @@ async fn check_consent(
     decisions: Decisions,
 ) -> Result<Option<AuditEvent>, Stop> {
     let client = &request.client;
-    let remembered = load_consent(ctx, client, account).await?;
+    let remembered = if consent_needs_memory(decisions.consent, client.first_party) {
+        load_consent(ctx, client, account).await?
+    } else {
+        None
+    };
     match decide_consent(
         decisions.consent,
         client.first_party,

@@ -235,6 +235,26 @@ fn consent_first_party_then_remembered_then_ask() {
     );
 }
 
+proptest! {
+    /// Skipping the look-up of remembered consent never changes the decision.
+    #[test]
+    fn consent_is_looked_up_whenever_it_could_matter(
+        decided_now in prop::option::of(any::<bool>()),
+        first_party in any::<bool>(),
+        prompt in prop::sample::select(vec!["", "consent", "none", "login"]),
+        remembered in prop::option::of(prop::sample::select(vec!["openid", "openid profile email"])),
+    ) {
+        let (asked, prompts) = (scopes("openid profile"), Prompts::parse(Some(prompt).filter(|p| !p.is_empty())).unwrap());
+        let remembered = remembered.map(scopes);
+        if !consent_needs_memory(decided_now, first_party) {
+            prop_assert_eq!(
+                decide_consent(decided_now, first_party, prompts, remembered.as_ref(), &asked),
+                decide_consent(decided_now, first_party, prompts, None, &asked)
+            );
+        }
+    }
+}
+
 // RFC 6749 §3.3: scope negotiation.
 
 #[test]

@@ -4,10 +4,10 @@
 //! The rules, in the order they are checked; the first one broken is the answer:
 //! 1. RFC 6749 §2.3, §3.2.1, §5.2: the client authenticates as it registered and is registered
 //!    for this grant ([`super::check_client`], from oxide-auth's `Registrar::check`).
-//! 2. RFC 6749 §4.1.3: the code was issued to this client; checked before the code is taken, so
-//!    that a client cannot burn another's code ([`check_issued_to_client`]).
-//! 3. RFC 6749 §4.1.2, RFC 9700 §4.5: a code is used once, taken in one atomic step. A code
-//!    redeemed before revokes the grant it gave, but only for a request that would have
+//! 2. RFC 6749 §4.1.3: the code was issued to this client; and RFC 6749 §4.1.2, RFC 9700 §4.5:
+//!    it is used once. Both in one atomic take ([`take_code`]): a code is kept under its
+//!    client's name ([`code_key`]), so another client finds nothing to take and cannot burn it.
+//!    A code redeemed before revokes the grant it gave, but only for a request that would have
 //!    succeeded with the fresh code ([`check_replay`]).
 //! 4. RFC 6749 §4.1.2: the code is unexpired ([`check_unexpired`]).
 //! 5. RFC 6749 §4.1.3: `redirect_uri` is the authorization request's, to the character
@@ -31,7 +31,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{GrantError, Holder, Io, Issued, refresh_token};
 use crate::{
-    db::models::{account, client::Client, connected_app, grant},
+    db::models::{
+        account,
+        client::Client,
+        grant::{self, CodeStanding},
+    },
     domain::{ClientId, Scopes},
     oauth::{
         Context,
@@ -73,16 +77,25 @@ pub fn load_code(
     request: &CodeRequest<'_>,
     code: &str,
 ) -> Result<CodeRecord, GrantError> {
-    let (store, key) = (&io.ctx.store, code_key(code));
-    check_issued_to_client(io.store(store.get_json(&key))?.as_ref(), request)?;
-    let Some(record) = io.store(store.take_json::<CodeRecord>(&key))? else {
+    let Some(record) = take_code(io, request, code)? else {
         return Err(check_replay(io, request, code));
     };
     check_redemption(&record, request, io.now, |sign_in| {
-        check_sign_in_stands(io, sign_in)?;
-        check_access_stands(io, &record)
+        let standing = load_standing(io, &record)?;
+        check_sign_in_stands(&standing, sign_in)?;
+        check_access_stands(io, &standing, &record)
     })?;
     Ok(record)
+}
+
+/// Step 6's look-up: what the database says of the sign-in behind the code and of the app's
+/// access, in one round trip.
+fn load_standing(io: &Io<'_>, record: &CodeRecord) -> Result<CodeStanding, GrantError> {
+    let Some(client) = ClientId::parse(&record.client_id) else {
+        return Err(GrantError::CodeInvalid);
+    };
+    let (account, sid) = (record.sign_in.account_id, record.sign_in.sid.clone());
+    io.db(move |conn| grant::code_standing(conn, account, &sid, &client))
 }
 
 /// Steps 4 to 7, in order, on the code just taken. `check_sign_in_stands` is step 6's
@@ -99,19 +112,19 @@ fn check_redemption(
     check_pkce(record.pkce.as_ref(), request.code_verifier)
 }
 
-/// RFC 6749 §4.1.3: the code must have been issued to the authenticated client. Another
-/// client presenting it is told the code is invalid, and the code is left for its own client.
-pub fn check_issued_to_client(
-    peeked: Option<&CodeRecord>,
+/// Step 2: the code's record, taken in one atomic step from under the authenticated client's
+/// name ([`code_key`]); `None` when this client holds no such code: never issued, already
+/// redeemed, expired from the store, or issued to another client, whose code stays where it
+/// is (RFC 6749 §4.1.3).
+fn take_code(
+    io: &Io<'_>,
     request: &CodeRequest<'_>,
-) -> Result<(), GrantError> {
-    match peeked {
-        Some(record) if request.client_id != Some(record.client_id.as_str()) => {
-            tracing::warn!(issued_to = %record.client_id, "authorization code presented by another client");
-            Err(GrantError::CodeInvalid)
-        }
-        _ => Ok(()),
-    }
+    code: &str,
+) -> Result<Option<CodeRecord>, GrantError> {
+    let Some(client) = request.client_id.and_then(ClientId::parse) else {
+        return Ok(None);
+    };
+    io.store(io.ctx.store.take_json(&code_key(&client, code)))
 }
 
 /// RFC 6749 §4.1.2, RFC 9700 §4.5: the refusal for a code that is not (or no longer) there.
@@ -167,9 +180,11 @@ pub fn check_redirect_uri(issued_for: &str, sent: Option<&str>) -> Result<(), Gr
 /// Issue 10, point 5: a code gives nothing once the session it was issued in has ended (the
 /// person signed out before the client redeemed it), whether or not it asked for
 /// `offline_access`, nor once the password changed after the sign-in.
-pub fn check_sign_in_stands(io: &Io<'_>, sign_in: &SignInContext) -> Result<(), GrantError> {
-    let (account, sid, since) = (sign_in.account_id, sign_in.sid.clone(), sign_in.auth_time);
-    match io.db(move |conn| grant::outlived(conn, account, Some(&sid), since))? {
+pub fn check_sign_in_stands(
+    standing: &CodeStanding,
+    sign_in: &SignInContext,
+) -> Result<(), GrantError> {
+    match standing.outlived(sign_in.auth_time) {
         None => Ok(()),
         Some(why) => {
             tracing::info!(
@@ -185,15 +200,15 @@ pub fn check_sign_in_stands(io: &Io<'_>, sign_in: &SignInContext) -> Result<(), 
 /// after it was issued: the app is no longer among the account's connected apps, or joined
 /// them again only after this code was issued (the row is written when a code is issued).
 /// Part of step 6.
-pub fn check_access_stands(io: &Io<'_>, record: &CodeRecord) -> Result<(), GrantError> {
+pub fn check_access_stands(
+    io: &Io<'_>,
+    standing: &CodeStanding,
+    record: &CodeRecord,
+) -> Result<(), GrantError> {
     let issued_at = record.issued_at.unwrap_or_else(|| {
         record.expires_at - Duration::seconds(io.ctx.settings.authorization_code_ttl_secs)
     });
-    let account = record.sign_in.account_id;
-    let Some(client) = ClientId::parse(&record.client_id) else {
-        return Err(GrantError::CodeInvalid);
-    };
-    match io.db(move |conn| connected_app::used_since(conn, account, &client))? {
+    match standing.app_used_since {
         Some(since) if since <= issued_at => Ok(()),
         _ => {
             tracing::info!("authorization code refused: the app's access was taken back since");
@@ -430,21 +445,6 @@ mod tests {
             check_redemption(&record(), &right_uri, now(), stands),
             Err(GrantError::Pkce(PkceError::MalformedVerifier))
         );
-    }
-
-    #[test]
-    fn a_code_issued_to_another_client_is_invalid() {
-        assert_eq!(check_issued_to_client(Some(&record()), &request()), Ok(()));
-        let other = CodeRequest {
-            client_id: Some("talk"),
-            ..request()
-        };
-        assert_eq!(
-            check_issued_to_client(Some(&record()), &other),
-            Err(GrantError::CodeInvalid)
-        );
-        // A code already taken is for the replay check to judge.
-        assert_eq!(check_issued_to_client(None, &other), Ok(()));
     }
 
     #[test]

@@ -123,7 +123,11 @@ impl Fixture {
             .store
             // Kept past its deadline, as a store may (Redis TTLs are whole seconds): the
             // record's own deadline is the rule.
-            .put_json(&code_key(&code), &record, StdDuration::from_secs(120))
+            .put_json(
+                &code_key(&client.id, &code),
+                &record,
+                StdDuration::from_secs(120),
+            )
             .await
             .unwrap();
         let (account, client_id) = (self.account, client.id.clone());
@@ -226,6 +230,24 @@ async fn the_code_grant_checks_the_client_first_and_a_refused_request_keeps_the_
         granted.issued.refresh_token.is_some(),
         "offline_access gives a refresh token"
     );
+}
+
+#[tokio::test]
+async fn another_client_finds_no_code_to_take_and_leaves_it_to_its_own() {
+    let app = Fixture::new().await;
+    let (cloud, cloud_secret) = app.client("openid", CODE_AND_REFRESH);
+    let (talk, talk_secret) = app.client("openid", CODE_AND_REFRESH);
+    let code = app.code(&cloud, "openid").await;
+
+    // RFC 6749 §4.1.3: everything right but the client.
+    let form = redeem(&code, CALLBACK, VERIFIER);
+    let stolen =
+        crate::oauth::token::exchange_code(&app.ctx, request(&talk, talk_secret.expose(), &form));
+    assert_eq!(stolen.await.err(), Some(GrantError::CodeInvalid));
+
+    let own =
+        crate::oauth::token::exchange_code(&app.ctx, request(&cloud, cloud_secret.expose(), &form));
+    assert!(own.await.is_ok(), "the code is still its own client's");
 }
 
 #[tokio::test]
