@@ -84,23 +84,35 @@ pub enum DbError {
 impl DbError {
     /// A bounded name for the metrics' `error` label.
     pub fn kind(&self) -> &'static str {
-        use diesel::result::{DatabaseErrorKind as Kind, Error};
         match self {
             Self::Unavailable(_) => "unavailable",
-            Self::Query(Error::NotFound) => "not_found",
-            Self::Query(Error::DatabaseError(
-                Kind::UniqueViolation
-                | Kind::ForeignKeyViolation
-                | Kind::NotNullViolation
-                | Kind::CheckViolation
-                | Kind::RestrictViolation
-                | Kind::ExclusionViolation
-                | Kind::SerializationFailure,
-                _,
-            )) => "conflict",
+            Self::Query(diesel::result::Error::NotFound) => "not_found",
+            Self::Query(_) if self.is_refusal() => "conflict",
             Self::Query(_) => "query",
             Self::UnsupportedUrl(_) | Self::Migration(_) => "other",
         }
+    }
+
+    /// Whether the database refused the query itself (no such row, a constraint, a
+    /// serialization conflict), on a connection that is fine.
+    fn is_refusal(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        matches!(
+            self,
+            Self::Query(
+                Error::NotFound
+                    | Error::DatabaseError(
+                        Kind::UniqueViolation
+                            | Kind::ForeignKeyViolation
+                            | Kind::NotNullViolation
+                            | Kind::CheckViolation
+                            | Kind::RestrictViolation
+                            | Kind::ExclusionViolation
+                            | Kind::SerializationFailure,
+                        _,
+                    )
+            )
+        )
     }
 }
 
@@ -141,6 +153,22 @@ struct PoolOptions {
     statement_timeout_ms: u64,
 }
 
+/// A pooled connection, with what the pool needs to judge it without a round trip: when it
+/// was last given back, and whether the work it last did failed in a way that may mean the
+/// connection itself is gone.
+struct Pooled {
+    conn: DbConn,
+    returned_at: Instant,
+    suspect: bool,
+}
+
+/// How long a PostgreSQL connection given back to the pool is taken again without a ping.
+/// HikariCP's `aliveBypassWindowMs` (500 ms) is the precedent: a ping on every check-out was
+/// a round trip in front of every query (about 8 of the 18 round trips of a code flow); a
+/// connection that sat idle longer, through an outage or a server restart, is still pinged
+/// before use, and one whose work just failed is replaced (see [`Manager::has_broken`]).
+const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
+
 /// Builds each pooled connection explicitly for its backend: `MultiConnection::establish`
 /// would hide the real connection error behind a generic one.
 #[derive(Debug, Clone)]
@@ -151,11 +179,8 @@ struct Manager {
     statement_timeout_ms: u64,
 }
 
-impl r2d2::ManageConnection for Manager {
-    type Connection = DbConn;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<DbConn, Self::Error> {
+impl Manager {
+    fn open(&self) -> Result<DbConn, diesel::r2d2::Error> {
         match &self.backend {
             Backend::Sqlite(path) => {
                 let mut conn = diesel::SqliteConnection::establish(path)
@@ -190,14 +215,39 @@ impl r2d2::ManageConnection for Manager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
+impl r2d2::ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        Ok(Pooled {
+            conn: self.open()?,
+            returned_at: Instant::now(),
+            suspect: false,
+        })
+    }
+
+    /// On check-out (PostgreSQL only): a ping, unless the connection was given back within
+    /// [`PING_AFTER_IDLE`] after work that went well.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        if pooled.returned_at.elapsed() < PING_AFTER_IDLE {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _: &mut DbConn) -> bool {
-        false
+    /// On give-back: a PostgreSQL connection whose work failed other than by a refusal (no
+    /// such row, a constraint) may have lost its server, and diesel cannot tell a dead socket:
+    /// it is closed rather than handed to the next request. A SQLite connection is a file
+    /// handle and is kept.
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.returned_at = Instant::now();
+        pooled.suspect && matches!(pooled.conn, DbConn::Postgres(_))
     }
 }
 
@@ -274,8 +324,9 @@ impl Db {
             // A SQLite connection is a file handle: it cannot go stale the way a socket can, so
             // it is not pinged (`SELECT 1`) every time it is taken from the pool.
             Backend::Sqlite(_) => builder.test_on_check_out(false).build(manager.clone())?,
-            // A PostgreSQL connection can die with its server; the ping on check-out finds it
-            // (diesel cannot tell a dead socket otherwise) so the pool replaces it.
+            // A PostgreSQL connection can die with its server; a ping on check-out after an idle
+            // spell, or a failure while in use, finds it (diesel cannot tell a dead socket
+            // otherwise) so the pool replaces it.
             Backend::Postgres(_) => builder.build_unchecked(manager.clone()),
         };
         tracing::debug!(backend = ?manager.backend, "database pool opened");
@@ -287,7 +338,9 @@ impl Db {
     pub fn migrate(&self) -> Result<usize, DbError> {
         // A connection of its own, closed afterwards: a migration may outlast the pool's
         // statement timeout, and closing it releases the migration lock whatever happened.
-        let mut conn = r2d2::ManageConnection::connect(&self.manager)
+        let mut conn = self
+            .manager
+            .open()
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         migrations::apply(&mut conn)
     }
@@ -345,7 +398,11 @@ fn metered<T>(
     let conn = pool.get();
     let waited = asked.elapsed();
     let result = match conn {
-        Ok(mut conn) => work(&mut conn),
+        Ok(mut pooled) => {
+            let result = work(&mut pooled.conn);
+            pooled.suspect = result.as_ref().is_err_and(|e| !e.is_refusal());
+            result
+        }
         Err(e) => Err(e.into()),
     };
     let error = result.as_ref().err().map(DbError::kind);

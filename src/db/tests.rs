@@ -409,6 +409,80 @@ async fn postgres_answers_ping_and_cancels_slow_statements() {
     db.migrate().unwrap();
 }
 
+/// The PostgreSQL server process behind the connection `db` lends next.
+fn backend_pid(db: &Db) -> i32 {
+    use diesel::{RunQueryDsl, dsl::sql, sql_types::Integer};
+    db.with_conn(|conn| Ok(diesel::select(sql::<Integer>("pg_backend_pid()")).get_result(conn)?))
+        .unwrap()
+}
+
+/// A pool of one PostgreSQL connection, so that every use takes the same one unless it is
+/// replaced.
+fn postgres_pool_of_one(schema: &PgTestSchema) -> Db {
+    let mut settings = Settings::default().database;
+    settings.pool_size = 1;
+    Db::open(schema.url(), &settings).unwrap()
+}
+
+#[test]
+fn a_postgres_connection_is_replaced_after_a_failure_but_kept_after_a_refusal() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let db = postgres_pool_of_one(&schema);
+    let first = backend_pid(&db);
+
+    // A refusal of the query itself says nothing about the connection.
+    let refused = db.with_conn(|conn| -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1")?;
+        Err(diesel::result::Error::NotFound.into())
+    });
+    assert_eq!(refused.unwrap_err().kind(), "not_found");
+    assert_eq!(backend_pid(&db), first, "kept after a refusal");
+
+    // Anything else may mean a lost server: the connection is closed, not lent again.
+    let failed = db.with_conn(|conn| Ok(conn.batch_execute("SELECT * FROM no_such_table")?));
+    assert_eq!(failed.unwrap_err().kind(), "query");
+    assert_ne!(backend_pid(&db), first, "replaced after a failure");
+}
+
+#[test]
+fn a_postgres_connection_killed_in_the_pool_costs_at_most_one_request() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let db = postgres_pool_of_one(&schema);
+    let first = backend_pid(&db);
+    // The server ends the pooled connection (a restart, an administrator, a proxy's timeout).
+    let killer = postgres_db(&schema);
+    db_kill(&killer, first);
+
+    // Taken again at once it is not pinged (a ping before every query was a round trip
+    // each), so the next request may fail; then it is replaced, and the one after works.
+    let _ = db.with_conn(|conn| Ok(conn.batch_execute("SELECT 1")?));
+    assert_ne!(backend_pid(&db), first);
+}
+
+/// Ends server process `pid` from a connection of `db`, and waits until it is gone.
+fn db_kill(db: &Db, pid: i32) {
+    use diesel::{RunQueryDsl, dsl::sql, sql_types::Bool};
+    let ask = |query: String| -> bool {
+        db.with_conn(move |conn| Ok(diesel::select(sql::<Bool>(&query)).get_result(conn)?))
+            .unwrap()
+    };
+    assert!(ask(format!("pg_terminate_backend({pid})")));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ask(format!(
+        "EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = {pid})"
+    )) {
+        assert!(
+            Instant::now() < deadline,
+            "server process {pid} did not end"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// The code grant's one look-up reads what the separate look-ups read: the session, the
 /// password's change, the connected app; a missing row reads as nothing.
 fn code_standing_reads_each_fact(db: &Db) {
