@@ -92,7 +92,7 @@ pub struct CodeStanding {
 }
 
 impl CodeStanding {
-    /// [`outlived`]'s answer, for a sign-in at `since` in session `sid`.
+    /// [`outlived`]'s answer for a sign-in at `since`, in the session this was read for.
     pub fn outlived(&self, since: DateTime<Utc>) -> Option<Outlived> {
         if self.session_ended {
             return Some(Outlived::SessionEnded);

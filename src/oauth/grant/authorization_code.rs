@@ -4,11 +4,11 @@
 //! The rules, in the order they are checked; the first one broken is the answer:
 //! 1. RFC 6749 §2.3, §3.2.1, §5.2: the client authenticates as it registered and is registered
 //!    for this grant ([`super::check_client`], from oxide-auth's `Registrar::check`).
-//! 2. RFC 6749 §4.1.3: the code was issued to this client; and RFC 6749 §4.1.2, RFC 9700 §4.5:
-//!    it is used once. Both in one atomic take ([`take_code`]): a code is kept under its
-//!    client's name ([`code_key`]), so another client finds nothing to take and cannot burn it.
-//!    A code redeemed before revokes the grant it gave, but only for a request that would have
-//!    succeeded with the fresh code ([`check_replay`]).
+//! 2. RFC 6749 §4.1.3: the code was issued to this client, and another client cannot burn it.
+//! 3. RFC 6749 §4.1.2, RFC 9700 §4.5: a code is used once. Steps 2 and 3 are one atomic take
+//!    ([`take_code`]): a code is kept under its client's name ([`code_key`]), so another client
+//!    finds nothing to take. A code redeemed before revokes the grant it gave, but only for a
+//!    request that would have succeeded with the fresh code ([`check_replay`]).
 //! 4. RFC 6749 §4.1.2: the code is unexpired ([`check_unexpired`]).
 //! 5. RFC 6749 §4.1.3: `redirect_uri` is the authorization request's, to the character
 //!    ([`check_redirect_uri`]).
@@ -112,7 +112,7 @@ fn check_redemption(
     check_pkce(record.pkce.as_ref(), request.code_verifier)
 }
 
-/// Step 2: the code's record, taken in one atomic step from under the authenticated client's
+/// Steps 2 and 3: the code's record, taken in one atomic step from under the authenticated client's
 /// name ([`code_key`]); `None` when this client holds no such code: never issued, already
 /// redeemed, expired from the store, or issued to another client, whose code stays where it
 /// is (RFC 6749 §4.1.3).
