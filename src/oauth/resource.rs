@@ -11,7 +11,7 @@ use crate::{
     oidc::{jwt, tokens::AccessTokenClaims},
 };
 
-use super::Context;
+use super::{Context, warm::Epoch};
 
 /// Why a bearer token was refused (RFC 6750 §3.1).
 #[derive(Debug, thiserror::Error)]
@@ -29,13 +29,26 @@ pub async fn validate(
     ctx: &Context,
     token: &str,
 ) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
+    validate_under(ctx, token, None).await
+}
+
+/// [`validate`] for a request that already read the warm copies' epoch (`synced`, from
+/// [`super::client_auth::Authenticated`]); with `None`, it reads it.
+pub async fn validate_under(
+    ctx: &Context,
+    token: &str,
+    synced: Option<&Epoch>,
+) -> Result<(AccessTokenClaims, Grant, Option<Account>), BearerError> {
     let claims: AccessTokenClaims =
         jwt::verify(&ctx.keys.current(), token, "at+jwt").map_err(|_| BearerError::Invalid)?;
     let now = ctx.clock.now();
     if ctx.issuer != claims.iss || claims.exp <= now.timestamp() {
         return Err(BearerError::Invalid);
     }
-    let epoch = ctx.warm.sync().await.ok();
+    let epoch = match synced {
+        Some(epoch) => Some(epoch.clone()),
+        None => ctx.warm.sync().await.ok(),
+    };
     let warm = epoch.as_ref().and_then(|_| {
         let grant = ctx.warm.grant(&claims.gid, now)?;
         let client = ctx.warm.client(grant.client_id.as_str(), now)?;

@@ -5,15 +5,14 @@ use serde::Serialize;
 
 use super::{
     Context,
+    client_auth::Authenticated,
     error::{ErrorCode, OAuthError},
     resource::{self, BearerError},
+    warm::Epoch,
 };
 use crate::{
     audit::{self, AuditEvent, AuditKind},
-    db::models::{
-        client::Client,
-        grant::{self, Grant},
-    },
+    db::models::grant::{self, Grant},
     oidc::tokens::token_digest,
 };
 
@@ -30,8 +29,14 @@ enum Found {
     Nothing,
 }
 
-/// Looks the token up as the hint suggests first, then as the other kind (RFC 7009 §2.1).
-async fn find(ctx: &Context, token: &str, hint: Option<&str>) -> Result<Found, OAuthError> {
+/// Looks the token up as the hint suggests first, then as the other kind (RFC 7009 §2.1),
+/// reading warm copies under the epoch the request read when its client authenticated.
+async fn find(
+    ctx: &Context,
+    token: &str,
+    hint: Option<&str>,
+    synced: Option<&Epoch>,
+) -> Result<Found, OAuthError> {
     let as_refresh = async {
         let digest = token_digest(token);
         Ok::<_, OAuthError>(
@@ -42,7 +47,7 @@ async fn find(ctx: &Context, token: &str, hint: Option<&str>) -> Result<Found, O
         )
     };
     let as_access = async {
-        match resource::validate(ctx, token).await {
+        match resource::validate_under(ctx, token, synced).await {
             Ok((claims, grant, _)) => Ok(Some(Found::Access {
                 grant,
                 claims: Box::new(claims),
@@ -84,11 +89,12 @@ fn hint(value: Option<&str>) -> Result<Option<&str>, OAuthError> {
 /// of token presented; never the token), for the caller to complete and record.
 pub async fn revoke(
     ctx: &Context,
-    client: &Client,
+    authenticated: &Authenticated,
     token: &str,
     token_type_hint: Option<&str>,
 ) -> Result<Option<AuditEvent>, OAuthError> {
-    let (grant, presented) = match find(ctx, token, hint(token_type_hint)?).await? {
+    let (client, synced) = (&authenticated.client, authenticated.epoch.as_ref());
+    let (grant, presented) = match find(ctx, token, hint(token_type_hint)?, synced).await? {
         Found::Access { grant, .. } if grant.client_id == client.id => (grant, "access_token"),
         Found::Refresh { grant, .. } if grant.client_id == client.id => (grant, "refresh_token"),
         _ => return Ok(None),
@@ -140,17 +146,18 @@ pub struct Introspection {
 
 pub async fn introspect(
     ctx: &Context,
-    client: &Client,
+    authenticated: &Authenticated,
     token: &str,
     token_type_hint: Option<&str>,
 ) -> Result<Introspection, OAuthError> {
+    let (client, synced) = (&authenticated.client, authenticated.epoch.as_ref());
     let now = ctx.clock.now();
     let hint = hint(token_type_hint)?;
     // A disabled client's tokens are not active: it may use none of them.
     if client.is_disabled() {
         return Ok(Introspection::default());
     }
-    let mut found = find(ctx, token, hint).await?;
+    let mut found = find(ctx, token, hint, synced).await?;
     // A refresh token whose sign-in no longer stands would be refused at /token: not active.
     if let Found::Refresh { grant, .. } = &found
         && let Some(account) = grant.account_id

@@ -1,9 +1,16 @@
 //! The three grants run whole, through oxide-auth's machines and the engine, over a temporary
 //! SQLite database and the memory store, without HTTP: where a grant's rules live in different
 //! primitives (client authentication, the code, the scope), a request that breaks several of
-//! them still gets the first rule's error, and a refused request leaves nothing behind.
+//! them still gets the first rule's error, and a refused request leaves nothing behind. And
+//! the introspection of a token one of them gave, for how often it reads the store.
 
-use std::{sync::Arc, time::Duration as StdDuration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration as StdDuration,
+};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::Duration;
@@ -30,8 +37,37 @@ use crate::{
         pkce::Challenge,
     },
     oidc::keys::{KeyEncryptionKey, SigningKeys, ensure_keys},
-    store::{EphemeralStore, MemoryStore},
+    store::{EphemeralStore, MemoryStore, StoreError, Usage},
 };
+
+/// The memory store, counting its reads: how often a request reads the warm copies' epoch.
+struct CountingStore {
+    inner: MemoryStore,
+    gets: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl EphemeralStore for CountingStore {
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: StdDuration) -> Result<(), StoreError> {
+        self.inner.put(key, value, ttl).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        self.inner.get(key).await
+    }
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.take(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.inner.delete(key).await
+    }
+    async fn increment(&self, key: &str, ttl: StdDuration) -> Result<i64, StoreError> {
+        self.inner.increment(key, ttl).await
+    }
+    async fn usage(&self) -> Result<Usage, StoreError> {
+        self.inner.usage().await
+    }
+}
 
 const CALLBACK: &str = "https://rp.example/cb";
 // RFC 7636 Appendix B.
@@ -42,6 +78,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 struct Fixture {
     _dir: tempfile::TempDir,
     ctx: Context,
+    store: Arc<CountingStore>,
     clock: MockClock,
     account: AccountId,
 }
@@ -67,7 +104,11 @@ impl Fixture {
                 Ok(account::create(conn, &new, now).expect("an account").id)
             })
             .unwrap();
-        let store: Arc<dyn EphemeralStore> = Arc::new(MemoryStore::new(shared.clone()));
+        let counting = Arc::new(CountingStore {
+            inner: MemoryStore::new(shared.clone()),
+            gets: AtomicUsize::new(0),
+        });
+        let store: Arc<dyn EphemeralStore> = counting.clone();
         let ctx = Context {
             warm: crate::oauth::warm::Warm::new(store.clone()),
             store,
@@ -82,6 +123,7 @@ impl Fixture {
         Self {
             _dir: dir,
             ctx,
+            store: counting,
             clock,
             account,
         }
@@ -390,4 +432,31 @@ async fn an_expired_code_is_expired_whatever_else_is_wrong() {
     let refused =
         crate::oauth::token::exchange_code(&app.ctx, request(&cloud, secret.expose(), &late));
     assert_eq!(refused.await.err(), Some(GrantError::CodeExpired));
+}
+
+#[tokio::test]
+async fn an_introspection_reads_the_warm_copies_epoch_once() {
+    let app = Fixture::new().await;
+    let (backup, secret) = app.client("openid", &[GrantType::ClientCredentials]);
+    let token = request(
+        &backup,
+        secret.expose(),
+        &[("grant_type", "client_credentials")],
+    );
+    let granted = crate::oauth::token::client_credentials(&app.ctx, token)
+        .await
+        .unwrap();
+
+    let reads_before = app.store.gets.load(Ordering::SeqCst);
+    let asked = request(&backup, secret.expose(), &[]);
+    let client = crate::oauth::client_auth::authenticate(&app.ctx, &asked)
+        .await
+        .unwrap();
+    let answer =
+        crate::oauth::revocation::introspect(&app.ctx, &client, &granted.issued.access_token, None)
+            .await
+            .unwrap();
+    assert!(answer.active);
+    // Client authentication read it; the token's grant is checked under the same read.
+    assert_eq!(app.store.gets.load(Ordering::SeqCst) - reads_before, 1);
 }

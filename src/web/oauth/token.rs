@@ -4,9 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 
 use super::record_audit;
 use crate::{
-    db::models::client::Client,
     oauth::{
-        client_auth,
+        client_auth::{self, Authenticated},
         error::{ErrorCode, OAuthError},
         params::Params,
         revocation, token,
@@ -62,7 +61,7 @@ async fn client_and_token(
     req: &HttpRequest,
     state: &AppState,
     form: web::Form<Vec<(String, String)>>,
-) -> Result<(Client, Params, String), OAuthError> {
+) -> Result<(Authenticated, Params, String), OAuthError> {
     let params = form_params(req, form)?;
     let client = client_auth::authenticate(&state.oauth, &params).await?;
     let token = params
