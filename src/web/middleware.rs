@@ -127,8 +127,9 @@ pub async fn log_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
+    // Copied only when the line will be written: a server logging at `warn` pays nothing here.
+    let line = tracing::enabled!(tracing::Level::INFO)
+        .then(|| (req.method().clone(), req.path().to_owned()));
     let mut response = next.call(req).await?;
     // Pages are personal and carry CSRF tokens: never store them in shared caches.
     if !response.headers().contains_key(header::CACHE_CONTROL) {
@@ -138,9 +139,11 @@ pub async fn log_request(
     }
     let elapsed = started.elapsed();
     super::metrics::observe_request(&response, elapsed);
-    let status = response.status().as_u16();
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
-    tracing::info!(%method, path, status, latency_ms = format_args!("{latency_ms:.1}"), "request");
+    if let Some((method, path)) = line {
+        let status = response.status().as_u16();
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        tracing::info!(%method, path, status, latency_ms = format_args!("{latency_ms:.1}"), "request");
+    }
     Ok(response)
 }
 

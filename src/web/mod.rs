@@ -30,6 +30,7 @@ pub const FORM_LIMIT_BYTES: usize = 16 * 1024;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::FormConfig::default().limit(FORM_LIMIT_BYTES))
+        .configure(protocol_routes)
         .configure(pages::account::routes)
         .configure(pages::second_factor::routes)
         .configure(admin::routes)
@@ -101,56 +102,64 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/static/style.css").get(pages::assets::get_stylesheet))
         .service(web::resource("/healthz").get(health::get_healthz))
         .service(web::resource("/readyz").get(health::get_readyz))
-        .service(web::resource("/metrics").get(metrics::get_metrics))
-        .service(
-            web::resource("/.well-known/openid-configuration")
-                .wrap(protocol_cors())
-                .get(oauth::get_discovery),
-        )
-        .service(
-            web::resource("/jwks.json")
-                .wrap(protocol_cors())
-                .get(oauth::get_jwks),
-        )
-        .service(
-            web::resource("/authorize")
-                .get(oauth::authorize)
-                .post(oauth::authorize),
-        )
-        .service(web::resource("/authorize/resume").get(oauth::resume))
-        .service(web::resource("/authorize/give-up").post(oauth::post_give_up))
-        .service(
-            web::resource("/consent")
-                .get(oauth::get_consent)
-                .post(oauth::post_consent),
-        )
-        .service(
-            web::resource("/token")
-                .app_data(oauth::protocol_form_config())
-                .wrap(protocol_cors())
-                .post(oauth::post_token),
-        )
-        .service(
-            web::resource("/userinfo")
-                .wrap(protocol_cors())
-                .get(oauth::userinfo)
-                .post(oauth::userinfo),
-        )
-        .service(
-            web::resource("/revoke")
-                .app_data(oauth::protocol_form_config())
-                .wrap(protocol_cors())
-                .post(oauth::post_revoke),
-        )
-        .service(
-            web::resource("/introspect")
-                .app_data(oauth::protocol_form_config())
-                .post(oauth::post_introspect),
-        )
-        .service(
-            web::resource("/end-session")
-                .get(oauth::end_session)
-                .post(oauth::end_session),
-        )
-        .service(web::resource("/end-session/confirm").post(oauth::post_end_session_confirm));
+        .service(web::resource("/metrics").get(metrics::get_metrics));
+}
+
+/// The OAuth 2.0 and OpenID Connect endpoints, registered before the pages: actix tries
+/// resources in the order they were registered, one pattern match each, and these are the
+/// paths that apps and resource servers call many times per person (token, introspection,
+/// discovery, JWKS). Every path here is a fixed string that no other resource's pattern
+/// matches, so the order changes which resource is tried first, never which one answers.
+fn protocol_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/.well-known/openid-configuration")
+            .wrap(protocol_cors())
+            .get(oauth::get_discovery),
+    )
+    .service(
+        web::resource("/jwks.json")
+            .wrap(protocol_cors())
+            .get(oauth::get_jwks),
+    )
+    .service(
+        web::resource("/authorize")
+            .get(oauth::authorize)
+            .post(oauth::authorize),
+    )
+    .service(web::resource("/authorize/resume").get(oauth::resume))
+    .service(web::resource("/authorize/give-up").post(oauth::post_give_up))
+    .service(
+        web::resource("/consent")
+            .get(oauth::get_consent)
+            .post(oauth::post_consent),
+    )
+    .service(
+        web::resource("/token")
+            .app_data(oauth::protocol_form_config())
+            .wrap(protocol_cors())
+            .post(oauth::post_token),
+    )
+    .service(
+        web::resource("/userinfo")
+            .wrap(protocol_cors())
+            .get(oauth::userinfo)
+            .post(oauth::userinfo),
+    )
+    .service(
+        web::resource("/revoke")
+            .app_data(oauth::protocol_form_config())
+            .wrap(protocol_cors())
+            .post(oauth::post_revoke),
+    )
+    .service(
+        web::resource("/introspect")
+            .app_data(oauth::protocol_form_config())
+            .post(oauth::post_introspect),
+    )
+    .service(
+        web::resource("/end-session")
+            .get(oauth::end_session)
+            .post(oauth::end_session),
+    )
+    .service(web::resource("/end-session/confirm").post(oauth::post_end_session_confirm));
 }
