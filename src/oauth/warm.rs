@@ -354,7 +354,7 @@ mod tests {
     use crate::{
         domain::{AccountId, GrantType},
         oauth::grant::tests::client,
-        store::MemoryStore,
+        store::{MemoryStore, testing::ProbedStore},
     };
 
     fn service_grant(client: &Client, scope: &str, now: DateTime<Utc>) -> Grant {
@@ -455,71 +455,6 @@ mod tests {
         assert!(inner.clients.len() + inner.grants.len() <= MAX_ENTRIES);
     }
 
-    /// A store in another process, as the warm copies see it: every read counted, and held at
-    /// a gate after it was answered (its reply on the way back) until the test opens it.
-    struct RemoteStore {
-        inner: MemoryStore,
-        reads: std::sync::atomic::AtomicUsize,
-        open: watch::Sender<bool>,
-        /// The next read panics after passing the gate (a bug in the store's task).
-        panic_once: std::sync::atomic::AtomicBool,
-    }
-
-    impl RemoteStore {
-        fn new() -> Arc<Self> {
-            Arc::new(Self {
-                inner: MemoryStore::new(Arc::new(crate::clock::SystemClock)),
-                reads: Default::default(),
-                open: watch::Sender::new(false),
-                panic_once: Default::default(),
-            })
-        }
-
-        fn reads(&self) -> usize {
-            self.reads.load(std::sync::atomic::Ordering::SeqCst)
-        }
-
-        async fn until_reads(&self, n: usize) {
-            while self.reads() < n {
-                tokio::task::yield_now().await;
-            }
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl EphemeralStore for RemoteStore {
-        async fn put(&self, key: &str, value: Vec<u8>, ttl: StdDuration) -> Result<(), StoreError> {
-            self.inner.put(key, value, ttl).await
-        }
-        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-            let value = self.inner.get(key).await;
-            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let _ = self.open.subscribe().wait_for(|open| *open).await;
-            if self
-                .panic_once
-                .swap(false, std::sync::atomic::Ordering::SeqCst)
-            {
-                panic!("the store's task failed");
-            }
-            value
-        }
-        async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-            self.inner.take(key).await
-        }
-        async fn delete(&self, key: &str) -> Result<(), StoreError> {
-            self.inner.delete(key).await
-        }
-        async fn increment(&self, key: &str, ttl: StdDuration) -> Result<i64, StoreError> {
-            self.inner.increment(key, ttl).await
-        }
-        fn is_remote(&self) -> bool {
-            true
-        }
-        async fn usage(&self) -> Result<crate::store::Usage, StoreError> {
-            self.inner.usage().await
-        }
-    }
-
     /// Awaits a request's answer; a request left waiting fails the test rather than hang it.
     async fn answered<T>(request: tokio::task::JoinHandle<T>) -> T {
         tokio::time::timeout(StdDuration::from_secs(10), request)
@@ -532,7 +467,7 @@ mod tests {
     /// arrived, even while a read answered before that change is still on its way back.
     #[tokio::test]
     async fn a_request_does_not_join_a_read_sent_before_it_arrived() {
-        let remote = RemoteStore::new();
+        let remote = ProbedStore::remote();
         let store: Arc<dyn EphemeralStore> = remote.clone();
         let (a, b) = (Warm::new(store.clone()), Warm::new(store));
         let early = tokio::spawn({
@@ -547,13 +482,13 @@ mod tests {
             async move { b.sync().await }
         });
         tokio::task::yield_now().await;
-        remote.open.send_replace(true);
+        remote.open();
 
         // The early request may take either answer (both reads were sent after it arrived);
         // the late one must take the second.
         answered(early).await.unwrap();
         let late = answered(late).await.unwrap();
-        let changed = Epoch(remote.inner.get(EPOCH_KEY).await.unwrap());
+        let changed = Epoch(remote.inner().get(EPOCH_KEY).await.unwrap());
         assert_ne!(changed, Epoch(None));
         assert_eq!(late, changed);
         assert_eq!(remote.reads(), 2);
@@ -561,7 +496,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_arriving_while_a_read_is_out_share_the_next_one() {
-        let remote = RemoteStore::new();
+        let remote = ProbedStore::remote();
         let warm = Warm::new(remote.clone());
         let first = tokio::spawn({
             let warm = warm.clone();
@@ -578,7 +513,7 @@ mod tests {
         for _ in 0..50 {
             tokio::task::yield_now().await;
         }
-        remote.open.send_replace(true);
+        remote.open();
         answered(first).await.unwrap();
         for request in waiting {
             answered(request).await.unwrap();
@@ -597,10 +532,8 @@ mod tests {
     /// it gets an error instead of waiting forever, and the next request reads again.
     #[tokio::test]
     async fn a_failed_read_answers_its_waiters_and_the_next_request_reads_again() {
-        let remote = RemoteStore::new();
-        remote
-            .panic_once
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let remote = ProbedStore::remote();
+        remote.fail_next_read();
         let warm = Warm::new(remote.clone());
         let first = tokio::spawn({
             let warm = warm.clone();
@@ -612,7 +545,7 @@ mod tests {
             async move { warm.sync().await }
         });
         tokio::task::yield_now().await;
-        remote.open.send_replace(true);
+        remote.open();
         assert!(matches!(
             answered(first).await,
             Err(StoreError::Unavailable(_))

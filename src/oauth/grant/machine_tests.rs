@@ -4,13 +4,7 @@
 //! them still gets the first rule's error, and a refused request leaves nothing behind. And
 //! the introspection of a token one of them gave, for how often it reads the store.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::Duration as StdDuration,
-};
+use std::{sync::Arc, time::Duration as StdDuration};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use chrono::Duration;
@@ -37,37 +31,8 @@ use crate::{
         pkce::Challenge,
     },
     oidc::keys::{KeyEncryptionKey, SigningKeys, ensure_keys},
-    store::{EphemeralStore, MemoryStore, StoreError, Usage},
+    store::{EphemeralStore, testing::ProbedStore},
 };
-
-/// The memory store, counting its reads: how often a request reads the warm copies' epoch.
-struct CountingStore {
-    inner: MemoryStore,
-    gets: AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl EphemeralStore for CountingStore {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: StdDuration) -> Result<(), StoreError> {
-        self.inner.put(key, value, ttl).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(key).await
-    }
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.take(key).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn increment(&self, key: &str, ttl: StdDuration) -> Result<i64, StoreError> {
-        self.inner.increment(key, ttl).await
-    }
-    async fn usage(&self) -> Result<Usage, StoreError> {
-        self.inner.usage().await
-    }
-}
 
 const CALLBACK: &str = "https://rp.example/cb";
 // RFC 7636 Appendix B.
@@ -78,7 +43,7 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 struct Fixture {
     _dir: tempfile::TempDir,
     ctx: Context,
-    store: Arc<CountingStore>,
+    store: Arc<ProbedStore>,
     clock: MockClock,
     account: AccountId,
 }
@@ -104,10 +69,7 @@ impl Fixture {
                 Ok(account::create(conn, &new, now).expect("an account").id)
             })
             .unwrap();
-        let counting = Arc::new(CountingStore {
-            inner: MemoryStore::new(shared.clone()),
-            gets: AtomicUsize::new(0),
-        });
+        let counting = ProbedStore::local(shared.clone());
         let store: Arc<dyn EphemeralStore> = counting.clone();
         let ctx = Context {
             warm: crate::oauth::warm::Warm::new(store.clone()),
@@ -447,7 +409,7 @@ async fn an_introspection_reads_the_warm_copies_epoch_once() {
         .await
         .unwrap();
 
-    let reads_before = app.store.gets.load(Ordering::SeqCst);
+    let reads_before = app.store.reads();
     let asked = request(&backup, secret.expose(), &[]);
     let client = crate::oauth::client_auth::authenticate(&app.ctx, &asked)
         .await
@@ -458,5 +420,5 @@ async fn an_introspection_reads_the_warm_copies_epoch_once() {
             .unwrap();
     assert!(answer.active);
     // Client authentication read it; the token's grant is checked under the same read.
-    assert_eq!(app.store.gets.load(Ordering::SeqCst) - reads_before, 1);
+    assert_eq!(app.store.reads() - reads_before, 1);
 }
