@@ -2,25 +2,16 @@
 //! integration suite: each test works under a random key prefix of its own
 //! ([`random_redis_prefix`]), whose keys a [`RedisTestKeys`] guard deletes when the test ends.
 //!
-//! [`ProbedStore`] is the memory store under a probe, for the tests that count or hold the
-//! store's reads.
+//! `ProbedStore` (the crate's unit tests only) is the memory store under a probe, for the tests
+//! that count or hold the store's reads.
 //!
 //! The Redis tests run when `ONEID_TEST_REDIS_URL` names a Redis they may write to, for example
 //! `redis://127.0.0.1:6379`; unset, they are skipped, saying so.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
-use async_trait::async_trait;
-use tokio::sync::watch;
-
-use super::{EphemeralStore, MemoryStore, StoreError, Usage};
-use crate::clock::Clock;
+#[cfg(test)]
+pub use probe::ProbedStore;
 
 /// The environment variable naming the Redis tests may use.
 pub const TEST_REDIS_URL: &str = "ONEID_TEST_REDIS_URL";
@@ -113,93 +104,113 @@ impl Drop for RedisTestKeys {
     }
 }
 
-/// The memory store under a probe: every read counted; as a store in another process
-/// ([`ProbedStore::remote`]), each answered read is also held at a gate (its reply on the way
-/// back) until the test opens it, and the next read can be made to fail inside the store.
-pub struct ProbedStore {
-    inner: MemoryStore,
-    remote: bool,
-    reads: AtomicUsize,
-    gate: watch::Sender<bool>,
-    fail_next_read: AtomicBool,
-}
+/// Compiled for the crate's unit tests only: the shipped binary carries no test double.
+#[cfg(test)]
+mod probe {
+    use std::{
+        sync::{
+            Arc,
+            atomic::{AtomicBool, AtomicUsize, Ordering},
+        },
+        time::Duration,
+    };
 
-impl ProbedStore {
-    /// In this process, as the embedded pair's store: reads are counted, never held.
-    pub fn local(clock: Arc<dyn Clock>) -> Arc<Self> {
-        Self::new(clock, false)
+    use async_trait::async_trait;
+    use tokio::sync::watch;
+
+    use crate::{
+        clock::Clock,
+        store::{EphemeralStore, MemoryStore, StoreError, Usage},
+    };
+
+    /// The memory store under a probe: every read counted; as a store in another process
+    /// ([`ProbedStore::remote`]), each answered read is also held at a gate (its reply on the way
+    /// back) until the test opens it, and the next read can be made to fail inside the store.
+    pub struct ProbedStore {
+        inner: MemoryStore,
+        remote: bool,
+        reads: AtomicUsize,
+        gate: watch::Sender<bool>,
+        fail_next_read: AtomicBool,
     }
 
-    /// In another process, as Redis is: reads wait at the gate until [`ProbedStore::open`].
-    pub fn remote() -> Arc<Self> {
-        Self::new(Arc::new(crate::clock::SystemClock), true)
-    }
+    impl ProbedStore {
+        /// In this process, as the embedded pair's store: reads are counted, never held.
+        pub fn local(clock: Arc<dyn Clock>) -> Arc<Self> {
+            Self::new(clock, false)
+        }
 
-    fn new(clock: Arc<dyn Clock>, remote: bool) -> Arc<Self> {
-        Arc::new(Self {
-            inner: MemoryStore::new(clock),
-            remote,
-            reads: AtomicUsize::new(0),
-            gate: watch::Sender::new(!remote),
-            fail_next_read: AtomicBool::new(false),
-        })
-    }
+        /// In another process, as Redis is: reads wait at the gate until [`ProbedStore::open`].
+        pub fn remote() -> Arc<Self> {
+            Self::new(Arc::new(crate::clock::SystemClock), true)
+        }
 
-    /// The store underneath, to read or write without the probe.
-    pub fn inner(&self) -> &MemoryStore {
-        &self.inner
-    }
+        fn new(clock: Arc<dyn Clock>, remote: bool) -> Arc<Self> {
+            Arc::new(Self {
+                inner: MemoryStore::new(clock),
+                remote,
+                reads: AtomicUsize::new(0),
+                gate: watch::Sender::new(!remote),
+                fail_next_read: AtomicBool::new(false),
+            })
+        }
 
-    /// How many reads (`get`) were answered so far.
-    pub fn reads(&self) -> usize {
-        self.reads.load(Ordering::SeqCst)
-    }
+        /// The store underneath, to read or write without the probe.
+        pub fn inner(&self) -> &MemoryStore {
+            &self.inner
+        }
 
-    /// Returns once `n` reads were answered (they may still be held at the gate).
-    pub async fn until_reads(&self, n: usize) {
-        while self.reads() < n {
-            tokio::task::yield_now().await;
+        /// How many reads (`get`) were answered so far.
+        pub fn reads(&self) -> usize {
+            self.reads.load(Ordering::SeqCst)
+        }
+
+        /// Returns once `n` reads were answered (they may still be held at the gate).
+        pub async fn until_reads(&self, n: usize) {
+            while self.reads() < n {
+                tokio::task::yield_now().await;
+            }
+        }
+
+        /// Lets every held read, and every later one, through.
+        pub fn open(&self) {
+            self.gate.send_replace(true);
+        }
+
+        /// The next read panics after passing the gate: a bug in the task that runs the store.
+        pub fn fail_next_read(&self) {
+            self.fail_next_read.store(true, Ordering::SeqCst);
         }
     }
 
-    /// Lets every held read, and every later one, through.
-    pub fn open(&self) {
-        self.gate.send_replace(true);
-    }
-
-    /// The next read panics after passing the gate: a bug in the task that runs the store.
-    pub fn fail_next_read(&self) {
-        self.fail_next_read.store(true, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl EphemeralStore for ProbedStore {
-    async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
-        self.inner.put(key, value, ttl).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let value = self.inner.get(key).await;
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        let _ = self.gate.subscribe().wait_for(|open| *open).await;
-        if self.fail_next_read.swap(false, Ordering::SeqCst) {
-            panic!("the store's task failed");
+    #[async_trait]
+    impl EphemeralStore for ProbedStore {
+        async fn put(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), StoreError> {
+            self.inner.put(key, value, ttl).await
         }
-        value
-    }
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.take(key).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
-    async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        self.inner.increment(key, ttl).await
-    }
-    fn is_remote(&self) -> bool {
-        self.remote
-    }
-    async fn usage(&self) -> Result<Usage, StoreError> {
-        self.inner.usage().await
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            let value = self.inner.get(key).await;
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let _ = self.gate.subscribe().wait_for(|open| *open).await;
+            if self.fail_next_read.swap(false, Ordering::SeqCst) {
+                panic!("the store's task failed");
+            }
+            value
+        }
+        async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+            self.inner.take(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), StoreError> {
+            self.inner.delete(key).await
+        }
+        async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+            self.inner.increment(key, ttl).await
+        }
+        fn is_remote(&self) -> bool {
+            self.remote
+        }
+        async fn usage(&self) -> Result<Usage, StoreError> {
+            self.inner.usage().await
+        }
     }
 }
