@@ -2,17 +2,17 @@
 //! `ONEID_TEST_DATABASE_URL` is set (see [`super::testing`]); the same checks run on both.
 
 use std::{
-    sync::{Arc, Barrier},
+    sync::{Arc, Barrier, Mutex},
     time::{Duration, Instant},
 };
 
 use chrono::{DateTime, TimeZone, Utc};
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
 use url::Url;
 
 use super::{
     Backend, Db, DbError,
-    models::{account, backchannel, client, grant, signing_key},
+    models::{account, backchannel, client, grant, passkey, second_factor, session, signing_key},
     testing::PgTestSchema,
     with_connect_timeout,
 };
@@ -20,7 +20,7 @@ use crate::{
     config::Settings,
     domain::{
         ClientAuth, ClientId, ClientSecret, DisplayName, Email, GrantType, PasswordHash,
-        RedirectUri, Scopes,
+        PhoneNumber, RedirectUri, Region, Scopes,
     },
 };
 
@@ -315,6 +315,58 @@ fn sqlite_round_trips_every_model() {
     let db = sqlite_db(&dir);
     db.migrate().unwrap();
     round_trip_every_model(&db);
+}
+
+/// Every lookup by a unique key is sent without `LIMIT` (see [`super::models`]): with a bound
+/// `LIMIT`, SQLite compiles the statement again on every run, whatever diesel caches.
+#[test]
+fn lookups_by_a_unique_key_send_no_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir);
+    db.migrate().unwrap();
+    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
+    let now = t0();
+    db.with_conn(|conn| {
+        let new = account::NewAccount {
+            phone: Some(PhoneNumber::parse("98765 43210", Region::default()).unwrap()),
+            ..new_account("asha@example.com", "Asha")
+        };
+        let asha = account::create(conn, &new, now).unwrap();
+        let log = sent.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                log.lock().unwrap().push(query.to_string());
+            }
+        });
+        let (client, digest) = (ClientId::generate(), "no-such-digest");
+        account::find_by_id(conn, asha.id)?.unwrap();
+        account::find_by_phone(conn, new.phone.as_ref().unwrap())?.unwrap();
+        account::find_by_email(conn, new.email.as_ref().unwrap())?.unwrap();
+        account::password_changed_at(conn, asha.id)?;
+        account::name_key_of(conn, asha.id)?.unwrap();
+        account::reserve_login_attempt(conn, asha.id, now, chrono::Duration::minutes(15))?.unwrap();
+        client::find(conn, &client)?;
+        grant::find(conn, "no-such-grant")?;
+        grant::grant_of_refresh_token(conn, digest)?;
+        grant::use_refresh_token(conn, digest, now)?;
+        grant::consent(conn, asha.id, &client)?;
+        session::has_ended(conn, "no-such-session")?;
+        signing_key::find(conn, "no-such-kid")?;
+        passkey::find_by_credential_id(conn, "no-such-credential")?;
+        second_factor::find_totp(conn, asha.id)?;
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
+    let sent = sent.lock().unwrap();
+    let selects: Vec<_> = sent
+        .iter()
+        .filter(|sql| sql.starts_with("SELECT"))
+        .collect();
+    // One SELECT per lookup above: fifteen, so none went unrecorded.
+    assert_eq!(selects.len(), 15, "{sent:#?}");
+    for sql in &selects {
+        assert!(!sql.contains("LIMIT"), "{sql}");
+    }
 }
 
 #[tokio::test]

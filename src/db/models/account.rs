@@ -231,7 +231,7 @@ pub fn find_by_id(conn: &mut DbConn, id: AccountId) -> Result<Option<Account>, D
         accounts::table
             .filter(accounts::account_id.eq(id.get()))
             .select(AccountRow::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     )
 }
@@ -241,7 +241,7 @@ pub fn find_by_phone(conn: &mut DbConn, phone: &PhoneNumber) -> Result<Option<Ac
         accounts::table
             .filter(accounts::phone.eq(phone.as_e164()))
             .select(AccountRow::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     )
 }
@@ -259,7 +259,7 @@ pub fn find_by_email(conn: &mut DbConn, email: &Email) -> Result<Option<Account>
                 ),
             )
             .select(AccountRow::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?,
     )
 }
@@ -486,7 +486,7 @@ pub fn password_changed_at(
     Ok(accounts::table
         .filter(accounts::account_id.eq(id.get()))
         .select(accounts::password_changed_at)
-        .first::<Option<NaiveDateTime>>(conn)
+        .get_result::<Option<NaiveDateTime>>(conn)
         .optional()?
         .flatten()
         .map(|t| t.and_utc()))
@@ -585,7 +585,7 @@ pub fn reserve_login_attempt(
         accounts::table
             .filter(accounts::account_id.eq(id.get()))
             .select(accounts::failed_logins)
-            .first::<i32>(conn)
+            .get_result::<i32>(conn)
             .map(Some)
     })
     .map_err(DbError::from)
@@ -733,7 +733,7 @@ pub fn name_key_of(conn: &mut DbConn, id: AccountId) -> Result<Option<String>, D
     Ok(accounts::table
         .find(id.get())
         .select(accounts::name_key)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -68,7 +68,7 @@ pub fn claim_due(
                 deliveries::table
                     .find(&id)
                     .select(Delivery::as_select())
-                    .first(conn)
+                    .get_result(conn)
                     .optional()?,
             );
         }

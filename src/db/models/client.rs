@@ -251,7 +251,7 @@ pub fn find(conn: &mut DbConn, id: &ClientId) -> Result<Option<Client>, DbError>
     clients::table
         .find(id.as_str())
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Client::try_from)
         .transpose()

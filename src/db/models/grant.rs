@@ -189,7 +189,7 @@ pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Grant>, DbError> {
     grants::table
         .find(id)
         .select(GrantRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(GrantRow::into_grant)
         .transpose()
@@ -302,7 +302,7 @@ pub fn use_refresh_token(
     let grant_id: Option<String> = refresh_tokens::table
         .find(token_sha256)
         .select(refresh_tokens::grant_id)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some(grant) = grant_id.map(|id| find(conn, &id)).transpose()?.flatten() else {
         return Ok(RefreshUse::Unknown);
@@ -322,7 +322,7 @@ pub fn grant_of_refresh_token(
     let row: Option<(String, Option<NaiveDateTime>)> = refresh_tokens::table
         .find(token_sha256)
         .select((refresh_tokens::grant_id, refresh_tokens::used_at))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((grant_id, used_at)) = row else {
         return Ok(None);
@@ -339,7 +339,7 @@ pub fn consent(
     let scope: Option<String> = consents::table
         .find((account.get(), client.as_str()))
         .select(consents::scope)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(scope.map(|s| Scopes::parse_lenient(&s)))
 }

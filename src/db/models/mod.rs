@@ -1,4 +1,12 @@
 //! Plain data read from and written to tables, and the queries over them.
+//!
+//! A lookup by a unique key (a primary key or a `UNIQUE` column) is run with `get_result`,
+//! not `first`: it finds at most one row anyway, and `first` sends `LIMIT ?`. The bundled
+//! SQLite (3.50) plans a bound `LIMIT` by its value and so marks the statement to be compiled
+//! again whenever that parameter is bound; diesel binds it on every run, so each `first` was
+//! parsed and planned anew despite diesel's statement cache (measured: a tenth of the CPU of a
+//! code flow riding an SSO session). `first` stays where the query needs its `LIMIT` (the
+//! newest of several rows).
 
 pub mod account;
 pub mod audit;

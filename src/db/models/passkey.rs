@@ -157,7 +157,7 @@ pub fn find_by_credential_id(
     Ok(passkeys::table
         .filter(passkeys::credential_id.eq(credential_id))
         .select(PasskeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(StoredPasskey::from))
 }

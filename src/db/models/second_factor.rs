@@ -53,7 +53,7 @@ pub fn find_totp(conn: &mut DbConn, account: AccountId) -> Result<Option<TotpRow
     Ok(totp_authenticators::table
         .find(account.get())
         .select(TotpRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

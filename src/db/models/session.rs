@@ -112,7 +112,7 @@ pub fn has_ended(conn: &mut DbConn, sid: &str) -> Result<bool, DbError> {
     Ok(sessions::table
         .find(sid)
         .select(sessions::ended_at)
-        .first::<Option<NaiveDateTime>>(conn)
+        .get_result::<Option<NaiveDateTime>>(conn)
         .optional()?
         .flatten()
         .is_some())

@@ -159,7 +159,7 @@ pub fn find(conn: &mut DbConn, kid: &str) -> Result<Option<StoredSigningKey>, Db
     let row = signing_keys::table
         .filter(signing_keys::kid.eq(kid))
         .select(SigningKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(StoredSigningKey::from))
 }
