@@ -6,7 +6,7 @@
 //! again whenever that parameter is bound; diesel binds it on every run, so each `first` was
 //! parsed and planned anew despite diesel's statement cache (measured: a tenth of the CPU of a
 //! code flow riding an SSO session). `first` stays where the query needs its `LIMIT` (the
-//! newest of several rows).
+//! newest or the oldest of several rows).
 
 pub mod account;
 pub mod audit;
