@@ -169,6 +169,16 @@ struct Pooled {
 /// before use, and one whose work just failed is replaced (see [`Manager::has_broken`]).
 const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
+/// SQLite (WAL mode): how many pages the write-ahead log grows to before a commit copies them
+/// back into the database file (SQLite's default is 1,000). Every code exchange writes several
+/// rows, so at the default a checkpoint ran every few dozen sign-ins, each one a burst of
+/// writes and an fsync on the request's path: 5.4 % of the server's CPU in a benchmark of SSO
+/// sign-ins, 1.9 % at 10,000 pages (bench/RESULTS.md, ninth run). The costs: the log file grows to
+/// about 40 MiB (4 KiB pages) and is reused rather than shrunk; and with `synchronous =
+/// NORMAL` a power cut (not a crash of the process) can lose the commits since the last
+/// checkpoint's fsync, more of them under load than at the default.
+pub const SQLITE_CHECKPOINT_PAGES: u32 = 10_000;
+
 /// Builds each pooled connection explicitly for its backend: `MultiConnection::establish`
 /// would hide the real connection error behind a generic one.
 #[derive(Debug, Clone)]
@@ -188,8 +198,8 @@ impl Manager {
                 // WAL lets readers run beside the one writer; NORMAL sync is durable in WAL mode
                 // across process crashes; foreign keys are off in SQLite unless asked for.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                    self.busy_timeout_ms
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
+                    self.busy_timeout_ms, SQLITE_CHECKPOINT_PAGES
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))

@@ -317,6 +317,59 @@ fn sqlite_round_trips_every_model() {
     round_trip_every_model(&db);
 }
 
+/// Each pooled SQLite connection is set up as `Manager::open` says: WAL, NORMAL sync, foreign
+/// keys, the busy timeout from the settings, and the longer checkpoint interval.
+#[test]
+fn sqlite_connections_get_the_settings() {
+    use diesel::{
+        QueryableByName, RunQueryDsl,
+        dsl::sql,
+        sql_types::{BigInt, Integer, Text},
+    };
+
+    #[derive(QueryableByName)]
+    struct Checkpoint {
+        #[diesel(sql_type = BigInt)]
+        wal_autocheckpoint: i64,
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir);
+    let (journal, synchronous, foreign_keys, busy, checkpoint) = db
+        .with_conn(|conn| {
+            let journal: String = diesel::select(sql::<Text>(
+                "(SELECT journal_mode FROM pragma_journal_mode)",
+            ))
+            .get_result(conn)?;
+            let synchronous: i32 = diesel::select(sql::<Integer>(
+                "(SELECT synchronous FROM pragma_synchronous)",
+            ))
+            .get_result(conn)?;
+            let foreign_keys: i32 = diesel::select(sql::<Integer>(
+                "(SELECT foreign_keys FROM pragma_foreign_keys)",
+            ))
+            .get_result(conn)?;
+            let busy: i32 =
+                diesel::select(sql::<Integer>("(SELECT timeout FROM pragma_busy_timeout)"))
+                    .get_result(conn)?;
+            let checkpoint: Checkpoint =
+                diesel::sql_query("PRAGMA wal_autocheckpoint").get_result(conn)?;
+            Ok((
+                journal,
+                synchronous,
+                foreign_keys,
+                busy,
+                checkpoint.wal_autocheckpoint,
+            ))
+        })
+        .unwrap();
+    assert_eq!(journal, "wal");
+    assert_eq!(synchronous, 1, "NORMAL");
+    assert_eq!(foreign_keys, 1);
+    assert_eq!(busy, 5_000, "as sqlite_db asks");
+    assert_eq!(checkpoint, i64::from(super::SQLITE_CHECKPOINT_PAGES));
+}
+
 /// Every lookup by a unique key is sent without `LIMIT` (see [`super::models`]): with a bound
 /// `LIMIT`, SQLite compiles the statement again on every run, whatever diesel caches.
 #[test]
