@@ -19,7 +19,7 @@ use super::{
 use crate::{
     config::Settings,
     domain::{
-        ClientAuth, ClientId, ClientSecret, DisplayName, Email, GrantType, PasswordHash,
+        AccountId, ClientAuth, ClientId, ClientSecret, DisplayName, Email, GrantType, PasswordHash,
         PhoneNumber, RedirectUri, Region, Scopes,
     },
 };
@@ -166,6 +166,28 @@ fn new_account(email: &str, name: &str) -> account::NewAccount {
     }
 }
 
+/// A confidential first-party client with a back-channel logout URI.
+fn talk(now: DateTime<Utc>) -> client::Client {
+    client::Client {
+        id: ClientId::generate(),
+        name: "Talk".into(),
+        logo_url: None,
+        auth: ClientAuth::SecretBasic(ClientSecret::generate().digest()),
+        redirect_uris: vec![RedirectUri::parse("https://talk.example.com/cb").unwrap()],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: Some(Url::parse("https://talk.example.com/bcl").unwrap()),
+        scopes: Scopes::parse_strict("openid profile").unwrap(),
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        first_party: true,
+        admin_consent: None,
+        disabled_at: None,
+        id_token_alg: crate::domain::Algorithm::Rs256,
+        access_token_alg: None,
+        min_acr: None,
+        created_at: now,
+    }
+}
+
 fn round_trip_every_model(db: &Db) {
     let now = t0();
     db.with_conn(|conn| {
@@ -184,24 +206,7 @@ fn round_trip_every_model(db: &Db) {
         assert_eq!(account::list(conn)?.len(), 1);
 
         // clients
-        let mut registered = client::Client {
-            id: ClientId::generate(),
-            name: "Talk".into(),
-            logo_url: None,
-            auth: ClientAuth::SecretBasic(ClientSecret::generate().digest()),
-            redirect_uris: vec![RedirectUri::parse("https://talk.example.com/cb").unwrap()],
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: Some(Url::parse("https://talk.example.com/bcl").unwrap()),
-            scopes: Scopes::parse_strict("openid profile").unwrap(),
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            first_party: true,
-            admin_consent: None,
-            disabled_at: None,
-            id_token_alg: crate::domain::Algorithm::Rs256,
-            access_token_alg: None,
-            min_acr: None,
-            created_at: now,
-        };
+        let mut registered = talk(now);
         client::insert(conn, &registered)?;
         let loaded = client::find(conn, &registered.id)?.unwrap();
         assert_eq!(loaded.auth, registered.auth);
@@ -404,6 +409,7 @@ fn lookups_by_a_unique_key_send_no_limit() {
         grant::use_refresh_token(conn, digest, now)?;
         grant::consent(conn, asha.id, &client)?;
         session::has_ended(conn, "no-such-session")?;
+        grant::code_standing(conn, asha.id, "no-such-session", &client)?.unwrap();
         signing_key::find(conn, "no-such-kid")?;
         passkey::find_by_credential_id(conn, "no-such-credential")?;
         second_factor::find_totp(conn, asha.id)?;
@@ -415,8 +421,8 @@ fn lookups_by_a_unique_key_send_no_limit() {
         .iter()
         .filter(|sql| sql.starts_with("SELECT"))
         .collect();
-    // One SELECT per lookup above: fifteen, so none went unrecorded.
-    assert_eq!(selects.len(), 15, "{sent:#?}");
+    // One SELECT per lookup above: sixteen, so none went unrecorded.
+    assert_eq!(selects.len(), 16, "{sent:#?}");
     for sql in &selects {
         assert!(!sql.contains("LIMIT"), "{sql}");
     }
@@ -588,8 +594,9 @@ fn db_kill(db: &Db, pid: i32) {
     }
 }
 
-/// The code grant's one look-up reads what the separate look-ups read: the session, the
-/// password's change, the connected app; a missing row reads as nothing.
+/// The code grant's one look-up reads what the separate look-ups read: the account, the
+/// session, the password's change, the connected app; a missing row reads as nothing, and a
+/// missing account as no answer.
 fn code_standing_reads_each_fact(db: &Db) {
     use super::models::{connected_app, session};
     let now = t0();
@@ -598,7 +605,18 @@ fn code_standing_reads_each_fact(db: &Db) {
             .unwrap()
             .id;
         let app = ClientId::generate();
-        let standing = |conn: &mut super::DbConn| grant::code_standing(conn, person, "sid-1", &app);
+        let read =
+            |conn: &mut super::DbConn, account| grant::code_standing(conn, account, "sid-1", &app);
+        let standing = |conn: &mut super::DbConn| {
+            let (account, standing) = read(conn, person)?.expect("the account is there");
+            assert_eq!(account.id, person);
+            assert_eq!(account.display_name.as_str(), "Meera");
+            Ok::<_, DbError>(standing)
+        };
+        assert!(
+            read(conn, AccountId::from_stored(person.get() + 1))?.is_none(),
+            "no such account"
+        );
 
         // Nothing recorded: no session row, no password change, no connected app.
         let fresh = standing(conn)?;
@@ -655,4 +673,78 @@ fn postgres_code_standing_reads_each_fact() {
     let db = postgres_db(&schema);
     db.migrate().unwrap();
     code_standing_reads_each_fact(&db);
+}
+
+/// A grant and its first refresh token: both rows written, the token leading to its grant, and
+/// a grant without one alone. On PostgreSQL the pair is one statement, and one that fails
+/// (here: a refresh token's digest already taken) leaves no grant behind.
+fn a_grant_and_its_refresh_token_are_written_together(db: &Db, on_postgres: bool) {
+    let now = t0();
+    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
+    db.with_conn(|conn| {
+        let person = account::create(conn, &new_account("ravi@example.com", "Ravi"), now)
+            .unwrap()
+            .id;
+        let app = talk(now);
+        client::insert(conn, &app)?;
+        let grant = |id: &str| grant::Grant {
+            id: id.into(),
+            client_id: app.id.clone(),
+            account_id: Some(person),
+            scope: Scopes::parse_strict("openid offline_access").unwrap(),
+            created_at: now,
+            expires_at: now + chrono::Duration::days(1),
+            revoked_at: None,
+            sid: Some("sid-1".into()),
+        };
+        let log = sent.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                log.lock().unwrap().push(query.to_string());
+            }
+        });
+        grant::insert_with_refresh_token(conn, &grant("g1"), Some("rt1"), now)?;
+        let statements = sent.lock().unwrap().len();
+        assert_eq!(
+            statements,
+            if on_postgres { 1 } else { 2 },
+            "{:#?}",
+            sent.lock().unwrap()
+        );
+        let (of_token, used) = grant::grant_of_refresh_token(conn, "rt1")?.unwrap();
+        assert!(!used);
+        assert_eq!(of_token.id, "g1");
+        assert_eq!(of_token.account_id, Some(person));
+        assert_eq!(of_token.sid.as_deref(), Some("sid-1"));
+        assert_eq!(of_token.expires_at, now + chrono::Duration::days(1));
+
+        grant::insert_with_refresh_token(conn, &grant("g2"), None, now)?;
+        assert!(grant::find(conn, "g2")?.is_some());
+
+        let taken = grant::insert_with_refresh_token(conn, &grant("g3"), Some("rt1"), now);
+        assert!(taken.is_err(), "the digest is the refresh token's key");
+        if on_postgres {
+            assert!(grant::find(conn, "g3")?.is_none(), "nothing half-written");
+        }
+        Ok::<_, DbError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn sqlite_writes_a_grant_and_its_refresh_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_db(&dir);
+    db.migrate().unwrap();
+    a_grant_and_its_refresh_token_are_written_together(&db, false);
+}
+
+#[test]
+fn postgres_writes_a_grant_and_its_refresh_token_in_one_statement() {
+    let Some(schema) = PgTestSchema::from_env() else {
+        return;
+    };
+    let db = postgres_db(&schema);
+    db.migrate().unwrap();
+    a_grant_and_its_refresh_token_are_written_together(&db, true);
 }

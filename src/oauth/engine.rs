@@ -36,7 +36,10 @@ use super::{
 use crate::{
     db::{
         DbError,
-        models::client::{self, Client},
+        models::{
+            account::Account,
+            client::{self, Client},
+        },
     },
     domain::{GrantType, Scopes},
     oidc::keys::KeyRing,
@@ -49,6 +52,9 @@ pub struct Trace {
     pub client: Option<Client>,
     /// Token endpoint: the code redeemed by this request.
     pub code: Option<CodeRecord>,
+    /// Token endpoint, code grant: the account the code was issued for, read with its
+    /// standing (step 6); the ID token names it.
+    pub account: Option<Account>,
     /// Token endpoint: the tokens issued.
     pub issued: Option<Issued>,
     /// Token endpoint: the first refusal of a grant step. Later ones are not recorded (a
@@ -201,12 +207,19 @@ impl<'a> Engine<'a> {
 // named steps of the grant's module. The arrows point one way: this adapter knows the grant
 // steps, the steps know nothing of oxide-auth.
 
-/// The code grant (RFC 6749 §4.1.3): the tokens issued, with the redeemed code's record and
-/// its client, from which the token endpoint builds the ID token.
-pub async fn redeem_code(
-    ctx: &Context,
-    params: Params,
-) -> Result<(Issued, CodeRecord, Client), GrantError> {
+/// What redeeming a code gave: the tokens issued, and what the token endpoint builds the ID
+/// token from.
+pub struct Redeemed {
+    pub issued: Issued,
+    pub record: CodeRecord,
+    pub client: Client,
+    /// The account the code was issued for, as step 6 read it.
+    pub account: Account,
+}
+
+/// The code grant (RFC 6749 §4.1.3): the tokens issued, with the redeemed code's record, its
+/// client and its account.
+pub async fn redeem_code(ctx: &Context, params: Params) -> Result<Redeemed, GrantError> {
     let mut trace = run_machine(ctx, params, Reach::Blocking, |engine, params| {
         accesstoken::access_token(engine, params)
             .map(drop)
@@ -220,8 +233,13 @@ pub async fn redeem_code(
         e => e,
     })?;
     let issued = issued(&mut trace)?;
-    match (trace.code, trace.client) {
-        (Some(record), Some(client)) => Ok((issued, record, client)),
+    match (trace.code, trace.client, trace.account) {
+        (Some(record), Some(client), Some(account)) => Ok(Redeemed {
+            issued,
+            record,
+            client,
+            account,
+        }),
         _ => Err(GrantError::Server(
             "the redeemed code is not in the trace".into(),
         )),
@@ -463,7 +481,7 @@ impl Authorizer for Engine<'_> {
             redirect_uri: self.redirect_uri.as_deref(),
             code_verifier: self.code_verifier.as_deref(),
         };
-        let Ok(record) = self.step(grant::authorization_code::load_code(
+        let Ok((record, account)) = self.step(grant::authorization_code::load_code(
             &self.io(),
             &request,
             code,
@@ -477,7 +495,9 @@ impl Authorizer for Engine<'_> {
             &record.redirect_uri,
         )?;
         self.redeemed_marker = Some(grant::authorization_code::redeemed_key(code));
-        self.trace.borrow_mut().code = Some(record);
+        let mut trace = self.trace.borrow_mut();
+        trace.code = Some(record);
+        trace.account = Some(account);
         Ok(Some(grant))
     }
 }

@@ -64,14 +64,22 @@ pub async fn token(
 /// The code grant: oxide-auth's access-token machine over the steps of
 /// [`authorization_code`], then the ID token when `openid` was granted (OIDC Core §3.1.3.3).
 pub async fn exchange_code(ctx: &Context, params: Params) -> Result<Granted, GrantError> {
-    let (issued, record, client) = engine::redeem_code(ctx, params).await?;
-    let id_token = if issued.grant.scope.contains(ScopeToken::OpenId) {
-        let signed = authorization_code::issue_id_token(ctx, &client, &record.sign_in, &issued);
-        Some(signed.await?)
+    let redeemed = engine::redeem_code(ctx, params).await?;
+    let id_token = if redeemed.issued.grant.scope.contains(ScopeToken::OpenId) {
+        Some(authorization_code::issue_id_token(
+            ctx,
+            &redeemed.client,
+            &redeemed.record.sign_in,
+            &redeemed.account,
+            &redeemed.issued,
+        )?)
     } else {
         None
     };
-    Ok(Granted { issued, id_token })
+    Ok(Granted {
+        issued: redeemed.issued,
+        id_token,
+    })
 }
 
 /// The refresh grant: oxide-auth's refresh machine over the steps of [`refresh_token`].

@@ -90,9 +90,11 @@ fn stored_hash(hash: Option<&PasswordHash>) -> &str {
     hash.map_or(NO_PASSWORD, PasswordHash::as_str)
 }
 
+/// An `accounts` row as stored; [`Account`] is what it means. Visible to the other models for
+/// reads that take the account along with something else in one statement.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
-struct AccountRow {
+pub(super) struct AccountRow {
     account_id: i64,
     sub: String,
     phone: Option<String>,

@@ -1,7 +1,12 @@
 //! The `grants`, `refresh_tokens` and `consents` tables.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
+use diesel::{
+    pg::Pg,
+    prelude::*,
+    query_builder::{AstPass, QueryFragment, QueryId},
+    sql_types::{BigInt, Nullable, Text, Timestamp},
+};
 
 use crate::{
     db::{
@@ -81,8 +86,9 @@ fn password_outlived(changed: Option<DateTime<Utc>>, since: DateTime<Utc>) -> Op
 }
 
 /// What redeeming an authorization code must know of the sign-in behind it, read in one round
-/// trip: whether its session ended, when the password last changed, and since when the
-/// account has used the client without a break (the connected-app row's `first_used_at`).
+/// trip with its account ([`code_standing`]): whether its session ended, when the password
+/// last changed, and since when the account has used the client without a break (the
+/// connected-app row's `first_used_at`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodeStanding {
     session_ended: bool,
@@ -101,38 +107,53 @@ impl CodeStanding {
     }
 }
 
-/// Reads the [`CodeStanding`] of `account`'s sign-in in session `sid`, for `client`: one
-/// statement of three scalar subqueries (a missing row reads as NULL, as the separate
-/// look-ups read it as nothing).
+/// Reads `account` with the [`CodeStanding`] of its sign-in in session `sid`, for `client`:
+/// one statement, the account's row left-joined to its session's and its connected app's by
+/// their keys (a missing session or connected-app row reads as NULL, as the separate look-ups
+/// read it as nothing). `None` when the account is gone. Joins rather than scalar subqueries,
+/// which diesel writes with a bound `LIMIT` that makes SQLite compile the statement on every
+/// run (see [`super`]). The code exchange takes the ID token's claims from this account, so
+/// that redeeming a code reads the database once before it writes the grant.
 pub fn code_standing(
     conn: &mut DbConn,
     account: AccountId,
     sid: &str,
     client: &ClientId,
-) -> Result<CodeStanding, DbError> {
+) -> Result<Option<(account::Account, CodeStanding)>, DbError> {
     use crate::db::schema::{accounts, connected_apps, sessions};
-    let ended = sessions::table
-        .find(sid)
-        .select(sessions::ended_at)
-        .single_value();
-    let changed = accounts::table
-        .find(account.get())
-        .select(accounts::password_changed_at)
-        .single_value();
-    let used = connected_apps::table
-        .find((account.get(), client.as_str()))
-        .select(connected_apps::first_used_at)
-        .single_value();
-    let (ended, changed, used): (
+    /// The account's row, its password's change, the session's end, the app's first use.
+    type StandingRow = (
+        account::AccountRow,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
-    ) = diesel::select((ended, changed, used)).get_result(conn)?;
-    Ok(CodeStanding {
+    );
+    let row: Option<StandingRow> = accounts::table
+        // Owned binds: diesel's joins do not take a bind that borrows (its `ON` must be 'static).
+        .left_join(sessions::table.on(sessions::sid.eq(sid.to_owned())))
+        .left_join(
+            connected_apps::table.on(connected_apps::account_id
+                .eq(accounts::account_id)
+                .and(connected_apps::client_id.eq(client.as_str().to_owned()))),
+        )
+        .filter(accounts::account_id.eq(account.get()))
+        .select((
+            account::AccountRow::as_select(),
+            accounts::password_changed_at,
+            sessions::ended_at.nullable(),
+            connected_apps::first_used_at.nullable(),
+        ))
+        .get_result(conn)
+        .optional()?;
+    let Some((row, changed, ended, used)) = row else {
+        return Ok(None);
+    };
+    let standing = CodeStanding {
         session_ended: ended.is_some(),
         password_changed_at: changed.map(|t| t.and_utc()),
         app_used_since: used.map(|t| t.and_utc()),
-    })
+    };
+    Ok(Some((account::Account::try_from(row)?, standing)))
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -184,6 +205,92 @@ pub fn insert(conn: &mut DbConn, grant: &Grant) -> Result<(), DbError> {
         .execute(conn)?;
     Ok(())
 }
+
+/// Writes `grant` and, when there is one, its first refresh token (the SHA-256 `refresh` of
+/// it). On PostgreSQL the two rows are one statement ([`GrantWithRefreshToken`]): one round
+/// trip and one commit, where two statements cost two of each on every code exchange. SQLite
+/// runs in-process, where a statement is no round trip and a transaction measured no faster
+/// than two autocommits (bench/RESULTS.md, the ninth run), so it takes them one by one; a grant
+/// left without its refresh token there holds no token and is purged at its expiry.
+pub fn insert_with_refresh_token(
+    conn: &mut DbConn,
+    grant: &Grant,
+    refresh: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    match (conn, refresh) {
+        (DbConn::Postgres(conn), Some(token_sha256)) => {
+            GrantWithRefreshToken {
+                grant,
+                account_id: grant.account_id.map(AccountId::get),
+                scope: grant.scope.to_string(),
+                created_at: grant.created_at.naive_utc(),
+                expires_at: grant.expires_at.naive_utc(),
+                token_sha256,
+                now: now.naive_utc(),
+            }
+            .execute(conn)?;
+        }
+        (conn, refresh) => {
+            insert(conn, grant)?;
+            if let Some(token_sha256) = refresh {
+                insert_refresh_token(conn, token_sha256, &grant.id, now)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A grant and its first refresh token in one PostgreSQL statement: the grant's `INSERT` as a
+/// data-modifying `WITH` (PostgreSQL docs, "Data-Modifying Statements in WITH"). The refresh
+/// token's foreign key is checked at the end of the statement, when the grant's row is there.
+/// A fixed text with a static query id, so each connection prepares it once.
+struct GrantWithRefreshToken<'a> {
+    grant: &'a Grant,
+    account_id: Option<i64>,
+    scope: String,
+    created_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    token_sha256: &'a str,
+    now: NaiveDateTime,
+}
+
+impl QueryId for GrantWithRefreshToken<'_> {
+    type QueryId = GrantWithRefreshToken<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for GrantWithRefreshToken<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "WITH granted AS (INSERT INTO grants \
+             (grant_id, client_id, account_id, scope, created_at, expires_at, sid) VALUES (",
+        );
+        out.push_bind_param::<Text, _>(&self.grant.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.grant.client_id.as_str())?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.account_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.scope)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.grant.sid)?;
+        out.push_sql(")) INSERT INTO refresh_tokens (token_sha256, grant_id, created_at) VALUES (");
+        out.push_bind_param::<Text, _>(self.token_sha256)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.grant.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for GrantWithRefreshToken<'_> {}
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Grant>, DbError> {
     grants::table

@@ -12,9 +12,10 @@
 //! 4. RFC 6749 §4.1.2: the code is unexpired ([`check_unexpired`]).
 //! 5. RFC 6749 §4.1.3: `redirect_uri` is the authorization request's, to the character
 //!    ([`check_redirect_uri`]).
-//! 6. OIDC Core §12 (issue 10): the sign-in behind the code still stands: its session has not
-//!    ended and the password has not changed since ([`check_sign_in_stands`]); and the person
-//!    has not taken the app's access back since (issue 12, [`check_access_stands`]).
+//! 6. OIDC Core §12 (issue 10): the sign-in behind the code still stands: its account is
+//!    still there ([`check_account_stands`]), its session has not ended and the password has
+//!    not changed since ([`check_sign_in_stands`]); and the person has not taken the app's
+//!    access back since (issue 12, [`check_access_stands`]).
 //! 7. RFC 7636 §4.6, RFC 9700 §4.8.2: the PKCE verifier matches the challenge, and is absent
 //!    when the authorization request sent none ([`check_pkce`]).
 //!
@@ -22,7 +23,7 @@
 //! (`Issuer::issue`): the grant and its access token, a refresh token where
 //! [`refresh_token::may_issue`](super::refresh_token::may_issue) allows, and the redemption
 //! remembered for step 3; and, once the machine is done, [`issue_id_token`] (OIDC Core
-//! §3.1.3.3).
+//! §3.1.3.3) for the account step 6 read.
 
 use std::time::Duration as StdDuration;
 
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::{GrantError, Holder, Io, Issued, refresh_token};
 use crate::{
     db::models::{
-        account,
+        account::{Account, AccountStatus},
         client::Client,
         grant::{self, CodeStanding},
     },
@@ -71,26 +72,32 @@ pub fn redeemed_key(code: &str) -> String {
     format!("authcode-redeemed:{}", token_digest(code))
 }
 
-/// Steps 2 to 7: the code's record, taken once, or the first rule the request breaks.
+/// Steps 2 to 7: the code's record, taken once, and the account it was issued for; or the
+/// first rule the request breaks.
 pub fn load_code(
     io: &Io<'_>,
     request: &CodeRequest<'_>,
     code: &str,
-) -> Result<CodeRecord, GrantError> {
+) -> Result<(CodeRecord, Account), GrantError> {
     let Some(record) = take_code(io, request, code)? else {
         return Err(check_replay(io, request, code));
     };
-    check_redemption(&record, request, io.now, |sign_in| {
+    let account = check_redemption(&record, request, io.now, |sign_in| {
         let standing = load_standing(io, &record)?;
+        let (account, standing) = check_account_stands(standing)?;
         check_sign_in_stands(&standing, sign_in)?;
-        check_access_stands(io, &standing, &record)
+        check_access_stands(io, &standing, &record)?;
+        Ok(account)
     })?;
-    Ok(record)
+    Ok((record, account))
 }
 
-/// Step 6's look-up: what the database says of the sign-in behind the code and of the app's
-/// access, in one round trip.
-fn load_standing(io: &Io<'_>, record: &CodeRecord) -> Result<CodeStanding, GrantError> {
+/// Step 6's look-up: the account, with what the database says of the sign-in behind the code
+/// and of the app's access, in one round trip; `None` when the account is gone.
+fn load_standing(
+    io: &Io<'_>,
+    record: &CodeRecord,
+) -> Result<Option<(Account, CodeStanding)>, GrantError> {
     let Some(client) = ClientId::parse(&record.client_id) else {
         return Err(GrantError::CodeInvalid);
     };
@@ -98,18 +105,19 @@ fn load_standing(io: &Io<'_>, record: &CodeRecord) -> Result<CodeStanding, Grant
     io.db(move |conn| grant::code_standing(conn, account, &sid, &client))
 }
 
-/// Steps 4 to 7, in order, on the code just taken. `check_sign_in_stands` is step 6's
-/// look-up, passed in so that the order can be tested without a database.
-fn check_redemption(
+/// Steps 4 to 7, in order, on the code just taken; the answer is step 6's. `check_sign_in_stands`
+/// is step 6 with its look-up, passed in so that the order can be tested without a database.
+fn check_redemption<T>(
     record: &CodeRecord,
     request: &CodeRequest<'_>,
     now: DateTime<Utc>,
-    check_sign_in_stands: impl FnOnce(&SignInContext) -> Result<(), GrantError>,
-) -> Result<(), GrantError> {
+    check_sign_in_stands: impl FnOnce(&SignInContext) -> Result<T, GrantError>,
+) -> Result<T, GrantError> {
     check_unexpired(record, now)?;
     check_redirect_uri(&record.redirect_uri, request.redirect_uri)?;
-    check_sign_in_stands(&record.sign_in)?;
-    check_pkce(record.pkce.as_ref(), request.code_verifier)
+    let stands = check_sign_in_stands(&record.sign_in)?;
+    check_pkce(record.pkce.as_ref(), request.code_verifier)?;
+    Ok(stands)
 }
 
 /// Steps 2 and 3: the code's record, taken in one atomic step from under the authenticated client's
@@ -175,6 +183,16 @@ pub fn check_redirect_uri(issued_for: &str, sent: Option<&str>) -> Result<(), Gr
     } else {
         Err(GrantError::RedirectUriMismatch)
     }
+}
+
+/// Part of step 6: a code gives nothing for an account that is gone or deleted (the ID token
+/// would have nobody to name; OIDC Core §2 asks that `sub` be a person the provider knows).
+pub fn check_account_stands(
+    standing: Option<(Account, CodeStanding)>,
+) -> Result<(Account, CodeStanding), GrantError> {
+    standing
+        .filter(|(account, _)| account.status != AccountStatus::Deleted)
+        .ok_or(GrantError::AccountGone)
 }
 
 /// Issue 10, point 5: a code gives nothing once the session it was issued in has ended (the
@@ -273,21 +291,16 @@ fn remember_redemption(
 }
 
 /// OIDC Core §3.1.3.3: with `openid`, the response carries an ID token for the person who
-/// signed in, signed with the algorithm the client registered, bound to the access token by
-/// `at_hash` (§3.1.3.6) and to the authorization request by `nonce`.
-pub async fn issue_id_token(
+/// signed in (`account`, as step 6 read it), signed with the algorithm the client registered,
+/// bound to the access token by `at_hash` (§3.1.3.6) and to the authorization request by
+/// `nonce`.
+pub fn issue_id_token(
     ctx: &Context,
     client: &Client,
     sign_in: &SignInContext,
+    account: &Account,
     issued: &Issued,
 ) -> Result<String, GrantError> {
-    let account_id = sign_in.account_id;
-    let account = ctx
-        .db
-        .run(move |conn| account::find_by_id(conn, account_id))
-        .await?
-        .filter(|a| a.status != account::AccountStatus::Deleted)
-        .ok_or(GrantError::AccountGone)?;
     let alg = client.id_token_alg;
     let claims = IdTokenContext {
         issuer: ctx.issuer.as_str(),
@@ -303,7 +316,7 @@ pub async fn issue_id_token(
         alg,
         access_token: Some(&issued.access_token),
     };
-    sign_id_token(&ctx.keys.current(), &account, &claims)
+    sign_id_token(&ctx.keys.current(), account, &claims)
         .map_err(|e| GrantError::Server(e.to_string()))
 }
 

@@ -291,6 +291,33 @@ async fn a_code_whose_sign_in_no_longer_stands_is_refused_before_its_verifier_is
     );
 }
 
+/// A code whose account was deleted after it was issued gives nothing, with or without
+/// `openid` (without it no ID token would have read the account), and writes no grant.
+#[tokio::test]
+async fn a_code_for_a_deleted_account_gives_nothing() {
+    let app = Fixture::new().await;
+    let (cloud, secret) = app.client("openid offline_access", CODE_AND_REFRESH);
+    let with_openid = app.code(&cloud, "openid").await;
+    let without = app.code(&cloud, "offline_access").await;
+    let (account, now) = (app.account, app.clock.now());
+    app.ctx
+        .db
+        .with_conn(|conn| account::erase(conn, account, now, &[]))
+        .unwrap();
+    for code in [with_openid, without] {
+        let form = redeem(&code, CALLBACK, VERIFIER);
+        let refused =
+            crate::oauth::token::exchange_code(&app.ctx, request(&cloud, secret.expose(), &form));
+        assert_eq!(refused.await.err(), Some(GrantError::AccountGone));
+    }
+    let grants = app
+        .ctx
+        .db
+        .with_conn(|conn| grant::live_for_session(conn, "sid-1", now))
+        .unwrap();
+    assert!(grants.is_empty(), "{grants:?}");
+}
+
 #[tokio::test]
 async fn a_refresh_token_used_twice_revokes_its_grant() {
     let app = Fixture::new().await;

@@ -341,11 +341,7 @@ pub fn issue_tokens(
     let refresh_digest = refresh_token.as_deref().map(token_digest);
     let now = io.now;
     io.db(move |conn| {
-        grant::insert(conn, &stored)?;
-        if let Some(digest) = &refresh_digest {
-            grant::insert_refresh_token(conn, digest, &stored.id, now)?;
-        }
-        Ok(())
+        grant::insert_with_refresh_token(conn, &stored, refresh_digest.as_deref(), now)
     })?;
     let subject = sign_in.map_or_else(|| client.id.to_string(), |s| s.sub.clone());
     let access_token = issue_access_token(io, client, &grant, &subject, sign_in)?;
