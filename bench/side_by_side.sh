@@ -240,7 +240,7 @@ wrk_row() { # server row url [lua]
     errors=$(awk '/Non-2xx/ { e += $NF } /Socket errors/ { gsub(",", ""); e += $4 + $6 + $8 + $10 }
       /^bad=/ { split($0, b, "="); e += b[2] } END { print e + 0 }' <<<"$out")
     local cpu
-    cpu=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$clk_tck" 'BEGIN { printf "%.3f", n ? d * 1000 / hz / n : 0 }')
+    cpu=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$clk_tck" 'BEGIN { printf "%.4f", n ? d * 1000 / hz / n : 0 }')
     echo "$rate $p50 $p99 $cpu $errors" >>"$results/$server.$row"
   done
 }
