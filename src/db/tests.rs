@@ -676,12 +676,15 @@ fn postgres_code_standing_reads_each_fact() {
 }
 
 /// A grant and its first refresh token: both rows written, the token leading to its grant, and
-/// a grant without one alone. On PostgreSQL the pair is one statement, and one that fails
-/// (here: a refresh token's digest already taken) leaves no grant behind.
-fn a_grant_and_its_refresh_token_are_written_together(db: &Db, on_postgres: bool) {
+/// a grant without one alone. On PostgreSQL the pair is one statement, prepared once per
+/// connection, and one that fails (here: a refresh token's digest already taken) leaves no grant
+/// behind.
+fn a_grant_and_its_refresh_token_are_written_together(db: &Db) {
     let now = t0();
     let sent = Arc::new(Mutex::new(Vec::<String>::new()));
+    let prepared = Arc::new(Mutex::new(Vec::<String>::new()));
     db.with_conn(|conn| {
+        let on_postgres = matches!(conn, super::DbConn::Postgres(_));
         let person = account::create(conn, &new_account("ravi@example.com", "Ravi"), now)
             .unwrap()
             .id;
@@ -697,11 +700,13 @@ fn a_grant_and_its_refresh_token_are_written_together(db: &Db, on_postgres: bool
             revoked_at: None,
             sid: Some("sid-1".into()),
         };
-        let log = sent.clone();
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
+        let (log, cache) = (sent.clone(), prepared.clone());
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 log.lock().unwrap().push(query.to_string());
             }
+            InstrumentationEvent::CacheQuery { sql, .. } => cache.lock().unwrap().push(sql.into()),
+            _ => {}
         });
         grant::insert_with_refresh_token(conn, &grant("g1"), Some("rt1"), now)?;
         let statements = sent.lock().unwrap().len();
@@ -725,6 +730,13 @@ fn a_grant_and_its_refresh_token_are_written_together(db: &Db, on_postgres: bool
         assert!(taken.is_err(), "the digest is the refresh token's key");
         if on_postgres {
             assert!(grant::find(conn, "g3")?.is_none(), "nothing half-written");
+            let pairs = prepared
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|sql| sql.starts_with("WITH granted"))
+                .count();
+            assert_eq!(pairs, 1, "two uses, one preparation");
         }
         Ok::<_, DbError>(())
     })
@@ -736,7 +748,7 @@ fn sqlite_writes_a_grant_and_its_refresh_token() {
     let dir = tempfile::tempdir().unwrap();
     let db = sqlite_db(&dir);
     db.migrate().unwrap();
-    a_grant_and_its_refresh_token_are_written_together(&db, false);
+    a_grant_and_its_refresh_token_are_written_together(&db);
 }
 
 #[test]
@@ -746,5 +758,5 @@ fn postgres_writes_a_grant_and_its_refresh_token_in_one_statement() {
     };
     let db = postgres_db(&schema);
     db.migrate().unwrap();
-    a_grant_and_its_refresh_token_are_written_together(&db, true);
+    a_grant_and_its_refresh_token_are_written_together(&db);
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{
     backend::Backend,
     prelude::*,
-    query_builder::{AstPass, QueryFragment, QueryId},
+    query_builder::{AstPass, QueryFragment},
     serialize::ToSql,
     sql_types::{BigInt, HasSqlType, Text, Timestamp},
 };
@@ -60,17 +60,14 @@ pub fn record_use(
 /// The upsert of [`record_use`], written out. diesel marks every `ON CONFLICT ... DO UPDATE`
 /// it builds as unsafe to keep prepared, so that statement was compiled again on every code
 /// exchange (about 2 % of the server's CPU in a benchmark of SSO sign-ins on SQLite). This one
-/// has a fixed text and a static query id, so each connection prepares it once and keeps it.
+/// is a `fixed_statement`: each connection prepares it once and keeps it.
 struct RecordUse<'a> {
     account_id: i64,
     client_id: &'a str,
     now: NaiveDateTime,
 }
 
-impl QueryId for RecordUse<'_> {
-    type QueryId = RecordUse<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+fixed_statement!(RecordUse);
 
 impl<DB> QueryFragment<DB> for RecordUse<'_>
 where
@@ -98,8 +95,6 @@ where
         Ok(())
     }
 }
-
-impl<Conn> RunQueryDsl<Conn> for RecordUse<'_> {}
 
 /// The apps `account` uses, most recently used first.
 pub fn for_account(conn: &mut DbConn, account: AccountId) -> Result<Vec<ConnectedApp>, DbError> {

@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{
     pg::Pg,
     prelude::*,
-    query_builder::{AstPass, QueryFragment, QueryId},
+    query_builder::{AstPass, QueryFragment},
     sql_types::{BigInt, Nullable, Text, Timestamp},
 };
 
@@ -244,7 +244,7 @@ pub fn insert_with_refresh_token(
 /// A grant and its first refresh token in one PostgreSQL statement: the grant's `INSERT` as a
 /// data-modifying `WITH` (PostgreSQL docs, "Data-Modifying Statements in WITH"). The refresh
 /// token's foreign key is checked at the end of the statement, when the grant's row is there.
-/// A fixed text with a static query id, so each connection prepares it once.
+/// A `fixed_statement`: each connection prepares it once.
 struct GrantWithRefreshToken<'a> {
     grant: &'a Grant,
     account_id: Option<i64>,
@@ -255,10 +255,7 @@ struct GrantWithRefreshToken<'a> {
     now: NaiveDateTime,
 }
 
-impl QueryId for GrantWithRefreshToken<'_> {
-    type QueryId = GrantWithRefreshToken<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
+fixed_statement!(GrantWithRefreshToken);
 
 impl QueryFragment<Pg> for GrantWithRefreshToken<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
@@ -289,8 +286,6 @@ impl QueryFragment<Pg> for GrantWithRefreshToken<'_> {
         Ok(())
     }
 }
-
-impl<Conn> RunQueryDsl<Conn> for GrantWithRefreshToken<'_> {}
 
 pub fn find(conn: &mut DbConn, id: &str) -> Result<Option<Grant>, DbError> {
     grants::table

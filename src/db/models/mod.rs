@@ -8,6 +8,23 @@
 //! code flow riding an SSO session). `first` stays where the query needs its `LIMIT` (the
 //! newest or the oldest of several rows).
 
+/// Makes `$statement`, a hand-written statement (a `QueryFragment` whose text never changes),
+/// one that diesel keeps prepared and finds cheaply. diesel keeps any statement it is not told
+/// is unsafe to keep; the statements it builds for `ON CONFLICT ... DO UPDATE` and `UPDATE` are
+/// told so, and compiled again on every use, and a hand-written one is not. The static query id
+/// makes the cache key a type instead of the statement's text, so a use does not write the SQL
+/// out again to look it up.
+macro_rules! fixed_statement {
+    ($statement:ident) => {
+        impl diesel::query_builder::QueryId for $statement<'_> {
+            type QueryId = $statement<'static>;
+            const HAS_STATIC_QUERY_ID: bool = true;
+        }
+
+        impl<Conn> diesel::RunQueryDsl<Conn> for $statement<'_> {}
+    };
+}
+
 pub mod account;
 pub mod audit;
 pub mod backchannel;
