@@ -28,8 +28,9 @@ pub struct AppState {
     pub keys: SigningKeys,
     /// The issuer identifier, from `settings.issuer`.
     pub issuer: Issuer,
-    /// The discovery document, serialized once: it only depends on the issuer.
-    pub discovery_json: String,
+    /// The discovery document, serialized once (it only depends on the issuer) and shared by
+    /// every response rather than copied into each.
+    pub discovery_json: bytes::Bytes,
     pub audit: Audit,
     /// The protocol core's view of the above.
     pub oauth: crate::oauth::Context,
@@ -135,7 +136,9 @@ impl AppState {
             password_pool,
             kek,
             keys,
-            discovery_json: crate::oidc::discovery::provider_metadata(issuer.as_str()).to_string(),
+            discovery_json: crate::oidc::discovery::provider_metadata(issuer.as_str())
+                .to_string()
+                .into(),
             issuer,
             audit,
             session,

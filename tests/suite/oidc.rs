@@ -220,13 +220,11 @@ async fn a_public_client_uses_pkce_and_no_secret() {
 #[tokio::test]
 async fn discovery_and_jwks_describe_the_provider() {
     let app = TestApp::spawn().await;
-    let discovery: serde_json::Value =
-        reqwest::get(format!("{}/.well-known/openid-configuration", app.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let discovery: serde_json::Value = cacheable_json(
+        &format!("{}/.well-known/openid-configuration", app.base),
+        "application/json",
+    )
+    .await;
     assert_eq!(discovery["issuer"], app.base);
     assert_eq!(
         discovery["code_challenge_methods_supported"],
@@ -245,12 +243,13 @@ async fn discovery_and_jwks_describe_the_provider() {
     ] {
         assert!(!discovery[field].is_null(), "{field}");
     }
-    let jwks: serde_json::Value = reqwest::get(discovery["jwks_uri"].as_str().unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_uri = discovery["jwks_uri"].as_str().unwrap();
+    let jwks = cacheable_json(jwks_uri, "application/jwk-set+json").await;
+    // RFC 7517 §8.5.1's media type, and the same set again (the body is kept, not rebuilt).
+    assert_eq!(
+        cacheable_json(jwks_uri, "application/jwk-set+json").await,
+        jwks
+    );
     let algs: Vec<_> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -268,6 +267,20 @@ async fn discovery_and_jwks_describe_the_provider() {
             .all(|k| k["kid"].is_string() && k["use"] == "sig" && k.get("d").is_none()),
         "public keys only"
     );
+}
+
+/// A document relying parties may cache for five minutes (the JWKS's lifetime is what a new
+/// key's activation delay waits out), of `media_type`, parsed.
+async fn cacheable_json(url: &str, media_type: &str) -> serde_json::Value {
+    let reply = reqwest::get(url).await.unwrap();
+    assert_eq!(reply.status(), StatusCode::OK, "{url}");
+    assert_eq!(reply.headers()["content-type"], media_type, "{url}");
+    assert_eq!(
+        reply.headers()["cache-control"],
+        format!("public, max-age={}", oneid::oidc::keys::JWKS_MAX_AGE_SECS),
+        "{url}"
+    );
+    reply.json().await.unwrap()
 }
 
 /// RFC 9068 §2.1 leaves the access token's algorithm to the server: ES256 by default, the

@@ -44,6 +44,9 @@ use crate::{
 pub const RELOAD_INTERVAL_SECS: i64 = 300;
 /// How long relying parties may cache the JWKS (`Cache-Control: max-age` of `/jwks.json`).
 pub const JWKS_MAX_AGE_SECS: i64 = 300;
+/// `/jwks.json`'s `Cache-Control`, written out so that no response formats it (a test holds it
+/// to [`JWKS_MAX_AGE_SECS`]).
+pub const JWKS_CACHE_CONTROL: &str = "public, max-age=300";
 /// How long a new key is published before it signs: every instance serves it after one reload
 /// interval, and a JWKS cached just before that has expired one cache lifetime later. Before
 /// that, a relying party holding another instance's JWKS could not verify the new key's tokens.
@@ -124,8 +127,9 @@ struct Ring {
     /// The same keys decoded for verifying, so that a token presented back to OneID costs one
     /// signature check and no JSON.
     verifying: Vec<VerifyingKey>,
-    /// `/jwks.json`'s body, serialized once per ring rather than once per request.
-    jwks_json: String,
+    /// `/jwks.json`'s body, serialized once per ring rather than once per request, and shared
+    /// by every response rather than copied into each.
+    jwks_json: bytes::Bytes,
     /// Tokens whose signature verified against this ring, by the SHA-256 of the whole token:
     /// a resource server introspects the same access token on every call it serves, and an
     /// ES256 check costs far more than the rest of the answer. Only good signatures are kept
@@ -195,8 +199,8 @@ impl KeyRing {
         CoreJsonWebKeySet::new(self.0.published.clone())
     }
 
-    /// [`Self::jwks`] as JSON, serialized when the ring was loaded.
-    pub fn jwks_json(&self) -> &str {
+    /// [`Self::jwks`] as JSON, serialized when the ring was loaded; a clone shares it.
+    pub fn jwks_json(&self) -> &bytes::Bytes {
         &self.0.jwks_json
     }
 
@@ -280,8 +284,9 @@ impl KeyRing {
             .iter()
             .filter_map(VerifyingKey::from_jwk)
             .collect();
-        let jwks_json = serde_json::to_string(&CoreJsonWebKeySet::new(published.clone()))
-            .map_err(KeyError::Claims)?;
+        let jwks_json = serde_json::to_vec(&CoreJsonWebKeySet::new(published.clone()))
+            .map_err(KeyError::Claims)?
+            .into();
         Ok(Self(Arc::new(Ring {
             active,
             published,
