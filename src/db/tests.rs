@@ -169,22 +169,14 @@ fn new_account(email: &str, name: &str) -> account::NewAccount {
 /// A confidential first-party client with a back-channel logout URI.
 fn talk(now: DateTime<Utc>) -> client::Client {
     client::Client {
-        id: ClientId::generate(),
         name: "Talk".into(),
-        logo_url: None,
         auth: ClientAuth::SecretBasic(ClientSecret::generate().digest()),
         redirect_uris: vec![RedirectUri::parse("https://talk.example.com/cb").unwrap()],
-        post_logout_redirect_uris: vec![],
         backchannel_logout_uri: Some(Url::parse("https://talk.example.com/bcl").unwrap()),
         scopes: Scopes::parse_strict("openid profile").unwrap(),
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         first_party: true,
-        admin_consent: None,
-        disabled_at: None,
-        id_token_alg: crate::domain::Algorithm::Rs256,
-        access_token_alg: None,
-        min_acr: None,
-        created_at: now,
+        ..client::Client::example(now)
     }
 }
 

@@ -134,7 +134,7 @@ mod tests {
     use super::*;
     use crate::{
         config::{KeySettings, Settings},
-        domain::{ClientAuth, ClientId, Scopes},
+        domain::ClientId,
         oidc::{
             jwt,
             keys::{self, KeyEncryptionKey},
@@ -145,20 +145,8 @@ mod tests {
         Client {
             id: ClientId::parse(id).unwrap(),
             name: id.to_owned(),
-            logo_url: None,
-            auth: ClientAuth::None,
-            redirect_uris: Vec::new(),
-            post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: logout_uri.map(|u| Url::parse(u).unwrap()),
-            scopes: Scopes::parse_lenient("openid"),
-            grant_types: Vec::new(),
-            first_party: false,
-            admin_consent: None,
-            disabled_at: None,
-            id_token_alg: crate::domain::Algorithm::Rs256,
-            access_token_alg: None,
-            min_acr: None,
-            created_at: now,
+            ..Client::example(now)
         }
     }
 

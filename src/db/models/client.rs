@@ -50,6 +50,31 @@ pub struct Client {
 }
 
 impl Client {
+    /// Tests' starting point: a public client with no URIs, `openid` only, no grant types, not
+    /// first-party, enabled, RS256 ID tokens, every optional setting unset. Fixtures override
+    /// what they are about (`Client { name, .., ..Client::example(now) }`).
+    #[cfg(test)]
+    pub(crate) fn example(now: DateTime<Utc>) -> Self {
+        Self {
+            id: ClientId::generate(),
+            name: "Example".into(),
+            logo_url: None,
+            auth: ClientAuth::None,
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            backchannel_logout_uri: None,
+            scopes: Scopes::parse_lenient("openid"),
+            grant_types: Vec::new(),
+            first_party: false,
+            admin_consent: None,
+            disabled_at: None,
+            id_token_alg: Algorithm::Rs256,
+            access_token_alg: None,
+            min_acr: None,
+            created_at: now,
+        }
+    }
+
     pub fn is_disabled(&self) -> bool {
         self.disabled_at.is_some()
     }

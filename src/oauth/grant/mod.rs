@@ -389,7 +389,7 @@ mod machine_tests;
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::{ClientAuth, ClientId, ClientSecret, RedirectUri};
+    use crate::domain::{ClientAuth, ClientSecret, RedirectUri};
 
     /// A registered client for the pure steps' tests: confidential (Basic) unless `secret` is
     /// `None`.
@@ -399,22 +399,12 @@ pub(crate) mod tests {
         grant_types: &[GrantType],
     ) -> Client {
         Client {
-            id: ClientId::generate(),
             name: "Cloud".into(),
-            logo_url: None,
             auth: secret.map_or(ClientAuth::None, |s| ClientAuth::SecretBasic(s.digest())),
             redirect_uris: vec![RedirectUri::parse("https://rp.example/cb").unwrap()],
-            post_logout_redirect_uris: vec![],
-            backchannel_logout_uri: None,
             scopes: Scopes::parse_strict(scopes).unwrap(),
             grant_types: grant_types.to_vec(),
-            first_party: false,
-            admin_consent: None,
-            disabled_at: None,
-            id_token_alg: crate::domain::Algorithm::Rs256,
-            access_token_alg: None,
-            min_acr: None,
-            created_at: Utc::now(),
+            ..Client::example(Utc::now())
         }
     }
 
