@@ -35,6 +35,7 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    pub memory_store: MemoryStoreSettings,
     pub session: SessionSettings,
     pub codes: CodeSettings,
     pub lockout: LockoutSettings,
@@ -81,6 +82,30 @@ pub struct RedisSettings {
     pub connect_timeout_ms: u64,
     /// Milliseconds to wait for Redis to answer a command before answering 503.
     pub response_timeout_ms: u64,
+}
+
+/// Used only when `redis_url` is unset: the bound on what this process holds in memory for
+/// sessions, codes and counters (Redis is bounded by its own `maxmemory`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryStoreSettings {
+    /// MiB of entries that have not expired; a write that needs more is refused (503) until
+    /// entries expire. See docs/security.md, "The in-process store has a ceiling".
+    pub max_mib: u32,
+}
+
+impl MemoryStoreSettings {
+    pub fn max_bytes(&self) -> usize {
+        usize::try_from(self.max_mib)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1 << 20)
+    }
+}
+
+impl Default for MemoryStoreSettings {
+    fn default() -> Self {
+        Self { max_mib: 1024 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -487,6 +512,7 @@ impl Default for Settings {
                 connect_timeout_ms: 1_000,
                 response_timeout_ms: 1_000,
             },
+            memory_store: MemoryStoreSettings::default(),
             session: SessionSettings {
                 idle_timeout_secs: 7 * 24 * 3600,
                 absolute_timeout_secs: 30 * 24 * 3600,
@@ -695,6 +721,13 @@ impl Settings {
                 "redis",
                 "ONEID_REDIS__*",
                 "connect_timeout_ms and response_timeout_ms must be between 1 and 60000",
+            );
+        }
+        if !(1..=1_048_576).contains(&self.memory_store.max_mib) {
+            return invalid(
+                "memory_store.max_mib",
+                "ONEID_MEMORY_STORE__MAX_MIB",
+                "must be between 1 and 1048576",
             );
         }
         let l = &self.lockout;
@@ -1390,6 +1423,25 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("ONEID_REDIS__KEY_PREFIX"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn memory_store_ceiling_is_read_and_checked() {
+        figment::Jail::expect_with(|jail| {
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.memory_store.max_bytes(), 1024 << 20);
+            jail.set_env("ONEID_MEMORY_STORE__MAX_MIB", "64");
+            let settings = Settings::load(None, &FlagOverrides::default()).unwrap();
+            assert_eq!(settings.memory_store.max_bytes(), 64 << 20);
+            for bad in ["0", "1048577"] {
+                jail.set_env("ONEID_MEMORY_STORE__MAX_MIB", bad);
+                let err = Settings::load(None, &FlagOverrides::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains("ONEID_MEMORY_STORE__MAX_MIB"), "{bad}: {err}");
+            }
             Ok(())
         });
     }

@@ -180,9 +180,13 @@ pub fn open_store(
         None => {
             tracing::info!(
                 store = "memory",
+                max_mib = settings.memory_store.max_mib,
                 "ephemeral state (sessions, codes, counters) in this process's memory"
             );
-            Ok(Arc::new(MemoryStore::new(clock)))
+            Ok(Arc::new(MemoryStore::with_budget(
+                clock,
+                settings.memory_store.max_bytes(),
+            )))
         }
     }
 }

@@ -22,6 +22,10 @@ pub enum StoreError {
     Unavailable(String),
     #[error("ephemeral store holds an unreadable value under {key}")]
     Corrupt { key: String },
+    /// The in-process store's budget (`memory_store.max_mib`) is spent on entries that have not
+    /// expired; the write is refused and nothing of it is kept.
+    #[error("ephemeral store full: {budget_mib} MiB of live entries")]
+    Full { budget_mib: usize },
 }
 
 impl StoreError {
@@ -30,6 +34,7 @@ impl StoreError {
         match self {
             Self::Unavailable(_) => "unavailable",
             Self::Corrupt { .. } => "corrupt",
+            Self::Full { .. } => "full",
         }
     }
 }

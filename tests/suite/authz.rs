@@ -103,6 +103,80 @@ async fn anonymous_requests_with_fresh_cookies_leave_the_store_bounded() {
     );
 }
 
+/// Requests from many addresses are each within their address's limit, so only the store's
+/// own ceiling bounds them all (`memory_store.max_mib`; here the per-address limit is lifted to
+/// stand for many addresses). A full in-process store answers 503 with `Retry-After` and the
+/// "briefly unavailable" page, keeps nothing of the refused request, and the person signed in
+/// before goes on using their session; once the parked requests expire, requests are parked
+/// again. (On the scale pair Redis holds this state, bounded by its own `maxmemory`.)
+#[tokio::test]
+async fn a_full_memory_store_refuses_new_requests_and_keeps_serving_the_signed_in() {
+    if super::helpers::on_scale_pair() {
+        super::helpers::skipped("the Redis store is bounded by Redis's maxmemory, not by OneID");
+        return;
+    }
+    const MIB: usize = 1 << 20;
+    let app = TestApp::spawn_with(|s| {
+        s.memory_store.max_mib = 1;
+        s.limits.ip_interactions = 10_000;
+    })
+    .await;
+    let (id, _) = app.register(public_client()).await;
+    let asha = app.browser();
+    sign_up_asha(&app, &asha).await;
+
+    // Each parked request here holds about 7 KiB: 1 MiB is full after about 150.
+    let state = "s".repeat(2000);
+    let padding = "p".repeat(1000);
+    let mut extra = vec![("state", state.as_str())];
+    let names = ["x1", "x2", "x3", "x4", "x5"];
+    extra.extend(names.iter().map(|name| (*name, padding.as_str())));
+    let request = authorize_url(&app, &id, &extra);
+    let mut parked = 0;
+    let full = loop {
+        let page = app.browser().get_url(&request).await;
+        if page.status != StatusCode::SEE_OTHER && page.status != StatusCode::FOUND {
+            break page;
+        }
+        page.assert_redirect("/continue");
+        parked += 1;
+        assert!(parked < 400, "the store never filled");
+    };
+    eprintln!("the store filled after {parked} parked requests");
+    assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(full.headers.contains_key(RETRY_AFTER));
+    assert!(
+        full.body.contains("OneID is briefly unavailable"),
+        "{}",
+        full.body
+    );
+    let held = usage(&app).await;
+    assert!(held.bytes <= MIB, "{} bytes held", held.bytes);
+    assert!(
+        parked > 50,
+        "only {parked} requests parked before the store was full"
+    );
+
+    let refused = app.browser().get_url(&request).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(usage(&app).await, held, "a refused request keeps nothing");
+
+    // Asha's session is read as ever.
+    let account = asha.get("/account").await;
+    assert_eq!(account.status, StatusCode::OK);
+
+    // Anonymous sessions last an hour, parked requests half of that: then there is room again.
+    app.advance(chrono::Duration::seconds(
+        app.settings.session.anonymous_timeout_secs + 60,
+    ));
+    let page = asha.get_url(&authorize_url(&app, &id, &[])).await;
+    assert!(callback(&page).contains_key("code"), "{}", page.body);
+    app.browser()
+        .get_url(&request)
+        .await
+        .assert_redirect("/continue");
+}
+
 /// Requests on one cookie: the browser has one parked request, overwritten by the next, and
 /// only the first counts against the address. Bound: 2 entries + the counter, 17 KiB.
 #[tokio::test]
