@@ -17,14 +17,17 @@ struct Entry {
     expires_at: DateTime<Utc>,
 }
 
-/// What one entry counts against the budget besides its key and value: the map's slot (the
-/// key's `String` and the entry, 64 bytes, at a load factor down to 7/8) and the allocator's
-/// bookkeeping of the key's and the value's heap blocks. An estimate on the side of more, so
-/// that the budget bounds what the process really holds.
-const ENTRY_OVERHEAD: usize = 112;
+/// What one entry counts against the budget besides its key and its value's allocation: the
+/// map's slot (the key's `String` and the entry, 64 bytes, in a table that is 7/16 to 7/8 full,
+/// so up to 146 bytes) and glibc's header on the key's and the value's heap blocks (16 bytes
+/// each). Rounded up, so that the budget bounds what the process really holds.
+const ENTRY_OVERHEAD: usize = 176;
 
-fn cost(key: &str, value: &[u8]) -> usize {
-    key.len() + value.len() + ENTRY_OVERHEAD
+/// The value's capacity, not its length: `serde_json::to_vec` leaves spare room in the vector,
+/// and the allocation is what the process holds. A stored value's capacity never changes, so
+/// adding and removing an entry count the same.
+fn cost(key: &str, value: &Vec<u8>) -> usize {
+    key.len() + value.capacity() + ENTRY_OVERHEAD
 }
 
 #[derive(Default)]
@@ -348,7 +351,7 @@ mod tests {
 
     fn budgeted(entries: usize) -> (MockClock, MemoryStore) {
         let clock = MockClock::starting_now();
-        let budget = entries * cost("k00", &[0; 1000]);
+        let budget = entries * cost("k00", &vec![0; 1000]);
         let store = MemoryStore::with_budget(Arc::new(clock.clone()), budget);
         (clock, store)
     }
@@ -432,6 +435,18 @@ mod tests {
             }
             assert_eq!(store.held_bytes(), counted(&store), "after step {i}");
         }
+        // A value counts with its spare room: that is what it holds of the heap.
+        let before = store.held_bytes();
+        let mut roomy = Vec::with_capacity(4096);
+        roomy.extend_from_slice(b"ten bytes!");
+        store.put("roomy", roomy, MINUTE).await.unwrap();
+        assert_eq!(
+            store.held_bytes() - before,
+            "roomy".len() + 4096 + ENTRY_OVERHEAD
+        );
+        store.delete("roomy").await.unwrap();
+        assert_eq!(store.held_bytes(), before);
+
         clock.advance(chrono::Duration::seconds(90));
         for i in 0..MemoryStore::SWEEP_EVERY {
             store.put("again", vec![0; i % 9], MINUTE).await.unwrap();
