@@ -90,7 +90,7 @@ pub struct RedisSettings {
 #[serde(deny_unknown_fields)]
 pub struct MemoryStoreSettings {
     /// MiB of entries that have not expired; a write that needs more is refused (503) until
-    /// entries expire. See docs/security.md, "The in-process store has a ceiling".
+    /// entries expire. See docs/security.md §1, "The store as a whole".
     pub max_mib: u32,
 }
 

@@ -109,7 +109,8 @@ impl Inner {
 /// Expired entries are dropped when taken, and swept from the whole map every
 /// [`MemoryStore::SWEEP_EVERY`] writes or [`MemoryStore::SWEEP_INTERVAL`], whichever comes first.
 ///
-/// What the entries hold (keys, values and [`ENTRY_OVERHEAD`] each) never exceeds the budget
+/// What the entries hold (keys, the values' allocations and [`ENTRY_OVERHEAD`] each, see
+/// [`cost`]) never exceeds the budget
 /// (`memory_store.max_mib`): a write that would is refused with [`StoreError::Full`], which every
 /// face answers with 503 and `Retry-After`, and nothing of it is kept. Per-address limits bound
 /// what one stranger may park; the budget bounds all of them together, so requests from many
@@ -160,8 +161,9 @@ impl MemoryStore {
         self.lock().entries.len()
     }
 
-    /// What the entries held count against the budget, live or not yet swept.
-    pub fn held_bytes(&self) -> usize {
+    /// What the entries held count against the budget, live or not yet swept; for tests.
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
         self.lock().bytes
     }
 
@@ -356,16 +358,23 @@ mod tests {
         (clock, store)
     }
 
-    #[tokio::test]
-    async fn a_full_store_refuses_new_entries_keeps_nothing_of_them_and_serves_what_it_holds() {
-        let (_, store) = budgeted(10);
-        for i in 0..10 {
+    /// A store with room for `entries` values of 1,000 bytes, holding them under `k00`, `k01`…
+    /// for a minute.
+    async fn full(entries: usize) -> (MockClock, MemoryStore) {
+        let (clock, store) = budgeted(entries);
+        for i in 0..entries {
             store
                 .put(&format!("k{i:02}"), vec![1; 1000], MINUTE)
                 .await
                 .unwrap();
         }
         assert_eq!(store.held_bytes(), store.budget);
+        (clock, store)
+    }
+
+    #[tokio::test]
+    async fn a_full_store_refuses_new_entries_keeps_nothing_of_them_and_serves_what_it_holds() {
+        let (_, store) = full(10).await;
         let before = store.usage().await.unwrap();
 
         let refused = store.put("k10", vec![1; 1000], MINUTE).await.unwrap_err();
@@ -399,13 +408,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_store_takes_writes_again_once_its_entries_expire() {
-        let (clock, store) = budgeted(4);
-        for i in 0..4 {
-            store
-                .put(&format!("k{i:02}"), vec![0; 1000], MINUTE)
-                .await
-                .unwrap();
-        }
+        let (clock, store) = full(4).await;
         assert!(store.put("k04", vec![0; 1000], MINUTE).await.is_err());
         clock.advance(chrono::Duration::seconds(61));
         // The refused write sweeps what expired before it gives up.
