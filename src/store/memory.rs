@@ -91,9 +91,10 @@ impl Inner {
                 self.sweep(now);
             }
             if !fits(self) {
-                return Err(StoreError::Full {
-                    budget_mib: budget >> 20,
-                });
+                return Err(StoreError::Full(format!(
+                    "{} MiB of live entries in process (memory_store.max_mib)",
+                    budget >> 20
+                )));
             }
         }
         if let Some(old) = self.entries.insert(key.to_owned(), entry) {
@@ -378,13 +379,13 @@ mod tests {
         let before = store.usage().await.unwrap();
 
         let refused = store.put("k10", vec![1; 1000], MINUTE).await.unwrap_err();
-        assert!(matches!(refused, StoreError::Full { .. }), "{refused:?}");
+        assert!(matches!(refused, StoreError::Full(_)), "{refused:?}");
         assert_eq!(refused.kind(), "full");
         let counter = store.increment("count", MINUTE).await.unwrap_err();
-        assert!(matches!(counter, StoreError::Full { .. }), "{counter:?}");
+        assert!(matches!(counter, StoreError::Full(_)), "{counter:?}");
         // A larger value under a held key is refused too, and the old one stays.
         let grown = store.put("k00", vec![2; 1001], MINUTE).await.unwrap_err();
-        assert!(matches!(grown, StoreError::Full { .. }), "{grown:?}");
+        assert!(matches!(grown, StoreError::Full(_)), "{grown:?}");
         assert_eq!(store.get("k00").await.unwrap(), Some(vec![1; 1000]));
         assert_eq!(store.get("k10").await.unwrap(), None);
         assert_eq!(store.get("count").await.unwrap(), None);

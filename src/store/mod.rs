@@ -22,10 +22,11 @@ pub enum StoreError {
     Unavailable(String),
     #[error("ephemeral store holds an unreadable value under {key}")]
     Corrupt { key: String },
-    /// The in-process store's budget (`memory_store.max_mib`) is spent on entries that have not
-    /// expired; the write is refused and nothing of it is kept.
-    #[error("ephemeral store full: {budget_mib} MiB of live entries")]
-    Full { budget_mib: usize },
+    /// The store has no room for the write, which is refused and leaves nothing behind: the
+    /// in-process store's budget (`memory_store.max_mib`) is spent on entries that have not
+    /// expired, or Redis is at its `maxmemory` (its `OOM` error, under `noeviction`).
+    #[error("ephemeral store full: {0}")]
+    Full(String),
 }
 
 impl StoreError {
@@ -34,7 +35,7 @@ impl StoreError {
         match self {
             Self::Unavailable(_) => "unavailable",
             Self::Corrupt { .. } => "corrupt",
-            Self::Full { .. } => "full",
+            Self::Full(_) => "full",
         }
     }
 }

@@ -8,7 +8,9 @@
 //!
 //! Nothing here may hang a request: the store connects on first use (a Redis that is down at
 //! start delays nothing), every operation has a deadline, and every failure, slowness included,
-//! is [`StoreError::Unavailable`] with a message that never carries the URL's password.
+//! is [`StoreError::Unavailable`] with a message that never carries the URL's password, but for
+//! a Redis at its `maxmemory`, which answers `OOM` and is [`StoreError::Full`]: not down, and
+//! the operator's fix is another (memory, not the network).
 
 use std::{
     future::Future,
@@ -43,6 +45,10 @@ const CONNECT_RETRIES: usize = 2;
 
 /// The error code the increment script answers for a value that is not a counter.
 const CORRUPT_CODE: &str = "ONEID_CORRUPT";
+
+/// Redis's error code for a write refused at `maxmemory` under `noeviction` (the policy the
+/// README asks for), from a command or from a script's `redis.call`.
+const OOM_CODE: &str = "OOM";
 
 /// A fixed-window counter, atomic across every instance. KEYS[1]: the counter; ARGV[1]: now and
 /// ARGV[2]: ttl, both in milliseconds. The value is the 8-byte big-endian expiry followed by the
@@ -220,6 +226,7 @@ impl RedisStore {
             Ok(Err(e)) if e.code() == Some(CORRUPT_CODE) => Err(StoreError::Corrupt {
                 key: key.to_owned(),
             }),
+            Ok(Err(e)) if e.code() == Some(OOM_CODE) => Err(StoreError::Full(self.detail(op, &e))),
             Ok(Err(e)) => Err(self.unavailable(op, &e.to_string())),
             Err(_) => {
                 Err(self.unavailable(op, &format!("no answer within {} ms", deadline.as_millis())))
@@ -228,8 +235,13 @@ impl RedisStore {
     }
 
     fn unavailable(&self, op: &str, detail: &str) -> StoreError {
-        let detail = mask(detail.to_owned(), &self.shared.secrets);
-        StoreError::Unavailable(format!("redis {op} at {}: {detail}", self.shared.url))
+        StoreError::Unavailable(self.detail(op, &detail))
+    }
+
+    /// What failed, where: the operation and the redacted URL, never the password.
+    fn detail(&self, op: &str, detail: &dyn std::fmt::Display) -> String {
+        let detail = mask(detail.to_string(), &self.shared.secrets);
+        format!("redis {op} at {}: {detail}", self.shared.url)
     }
 }
 
@@ -544,6 +556,129 @@ mod tests {
             (1..=60_000).contains(&pttl),
             "a counting hit keeps the TTL: {pttl}"
         );
+    }
+
+    /// A Redis of this test's own (`redis-server` on a free port, `--save ""`), stopped when
+    /// dropped: a test that changes the server's settings cannot share the test Redis.
+    struct OwnRedis {
+        child: std::process::Child,
+        url: String,
+    }
+
+    impl OwnRedis {
+        /// `None` (announced) when `redis-server` is not installed.
+        fn start() -> Option<Self> {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let spawned = std::process::Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn();
+            let Ok(child) = spawned else {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "a Redis test SKIPPED: it starts its own `redis-server`, which is not installed"
+                );
+                return None;
+            };
+            let own = Self {
+                child,
+                url: format!("redis://127.0.0.1:{port}"),
+            };
+            let client = redis::Client::open(own.url.as_str()).unwrap();
+            let started = Instant::now();
+            while client.get_connection().is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "redis-server did not start"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Some(own)
+        }
+    }
+
+    impl Drop for OwnRedis {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// A Redis at its `maxmemory` under `noeviction` refuses writes with `OOM`: the store says
+    /// full (its metric's `error="full"`), not unavailable, for a plain write and for the
+    /// counter's script alike, keeps serving reads, and takes writes again once room is made.
+    #[tokio::test]
+    async fn a_redis_at_its_maxmemory_is_full_not_unavailable() {
+        let Some(redis) = OwnRedis::start() else {
+            return;
+        };
+        let mut admin = redis::Client::open(redis.url.as_str())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+        let used: u64 = info
+            .lines()
+            .find_map(|line| line.strip_prefix("used_memory:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap();
+        // Room for a few hundred KiB above what the empty server holds.
+        for (name, value) in [
+            ("maxmemory", (used + 512 * 1024).to_string()),
+            ("maxmemory-policy", "noeviction".to_owned()),
+        ] {
+            let _: () = redis::cmd("CONFIG")
+                .arg("SET")
+                .arg(name)
+                .arg(value)
+                .query_async(&mut admin)
+                .await
+                .unwrap();
+        }
+        let store = RedisStore::new(
+            &redis.url,
+            &settings("oneid-full:", 2000),
+            Arc::new(MockClock::starting_now()),
+        )
+        .unwrap();
+
+        let value = vec![7_u8; 32 * 1024];
+        let mut stored = 0;
+        let refused = loop {
+            match store
+                .put(&format!("k{stored}"), value.clone(), MINUTE)
+                .await
+            {
+                Ok(()) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(
+                stored < 1000,
+                "a Redis at its ceiling never refused a write"
+            );
+        };
+        assert!(stored > 0, "the ceiling left no room at all");
+        assert!(matches!(refused, StoreError::Full(_)), "{refused:?}");
+        assert_eq!(refused.kind(), "full");
+        let counted = store.increment("n", MINUTE).await.unwrap_err();
+        assert!(matches!(counted, StoreError::Full(_)), "{counted:?}");
+        assert_eq!(store.get("k0").await.unwrap(), Some(value.clone()));
+
+        for i in 0..stored {
+            store.delete(&format!("k{i}")).await.unwrap();
+        }
+        store.put("k0", value, MINUTE).await.unwrap();
+        assert_eq!(store.increment("n", MINUTE).await.unwrap(), 1);
     }
 
     #[tokio::test]
