@@ -8,9 +8,9 @@
 //!
 //! Nothing here may hang a request: the store connects on first use (a Redis that is down at
 //! start delays nothing), every operation has a deadline, and every failure, slowness included,
-//! is [`StoreError::Unavailable`] with a message that never carries the URL's password, but for
-//! a Redis at its `maxmemory`, which answers `OOM` and is [`StoreError::Full`]: not down, and
-//! the operator's fix is another (memory, not the network).
+//! is [`StoreError::Unavailable`] with a message that never carries the URL's password; but a
+//! Redis at its `maxmemory` answers `OOM`, which is [`StoreError::Full`]: it is not down, and
+//! what it needs is memory, not the network.
 
 use std::{
     future::Future,
@@ -581,7 +581,8 @@ mod tests {
                 use std::io::Write;
                 let _ = writeln!(
                     std::io::stderr(),
-                    "a Redis test SKIPPED: it starts its own `redis-server`, which is not installed"
+                    "store::redis::tests::a_redis_at_its_maxmemory_is_full_not_unavailable SKIPPED: \
+                     it starts a `redis-server` of its own, and none is installed"
                 );
                 return None;
             };
