@@ -558,6 +558,14 @@ mod tests {
         );
     }
 
+    /// A port nothing listens on now (the OS's pick, released at once).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port()
+    }
+
     /// A Redis of this test's own (`redis-server` on a free port, `--save ""`), stopped when
     /// dropped: a test that changes the server's settings cannot share the test Redis.
     struct OwnRedis {
@@ -568,10 +576,7 @@ mod tests {
     impl OwnRedis {
         /// `None` (announced) when `redis-server` is not installed.
         fn start() -> Option<Self> {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .unwrap()
-                .port();
+            let port = free_port();
             let spawned = std::process::Command::new("redis-server")
                 .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
                 .args(["--save", "", "--appendonly", "no"])
@@ -916,11 +921,7 @@ mod tests {
             real.host_str().unwrap(),
             real.port().unwrap_or(6379)
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut through_forwarder = real.clone();
         through_forwarder.set_host(Some("127.0.0.1")).unwrap();
         through_forwarder.set_port(Some(port)).unwrap();
